@@ -1,0 +1,69 @@
+package sigv4
+
+import (
+	"net/url"
+	"strings"
+)
+
+// RegionFromURL returns the AWS region of an Amazon Managed Service for
+// Prometheus data-plane URL and true, or "" and false when u is not one.
+//
+// The endpoint shapes are those AWS documents for the service
+// (https://docs.aws.amazon.com/general/latest/gr/prometheus-service.html):
+//
+//	aps-workspaces.<region>.amazonaws.com       IPv4
+//	aps-workspaces-fips.<region>.amazonaws.com  FIPS
+//	aps-workspaces.<region>.api.aws             dual stack (IPv4 and IPv6)
+//	aps-workspaces-fips.<region>.api.aws        FIPS, dual stack
+//
+// plus the China partition's amazonaws.com.cn and VPC interface endpoint
+// names (vpce-....aps-workspaces.<region>.vpce.amazonaws.com).
+func RegionFromURL(u string) (string, bool) {
+	parsed, err := url.Parse(u)
+	if err != nil || parsed.Host == "" {
+		return "", false
+	}
+	host := strings.ToLower(parsed.Hostname())
+	labels := strings.Split(host, ".")
+	for i, l := range labels {
+		if l != "aps-workspaces" && l != "aps-workspaces-fips" {
+			continue
+		}
+		if i+1 >= len(labels) {
+			return "", false
+		}
+		region := labels[i+1]
+		rest := strings.Join(labels[i+2:], ".")
+		switch rest {
+		case "amazonaws.com", "amazonaws.com.cn", "api.aws", "vpce.amazonaws.com", "vpce.amazonaws.com.cn":
+		default:
+			return "", false
+		}
+		if !isRegion(region) {
+			return "", false
+		}
+		return region, true
+	}
+	return "", false
+}
+
+// isRegion accepts names shaped like AWS regions: lowercase words joined by
+// dashes, ending in a number (us-west-2, us-gov-west-1, ap-southeast-5).
+func isRegion(s string) bool {
+	parts := strings.Split(s, "-")
+	if len(parts) < 3 {
+		return false
+	}
+	for i, p := range parts {
+		if p == "" {
+			return false
+		}
+		for _, c := range p {
+			last := i == len(parts)-1
+			if last && (c < '0' || c > '9') || !last && (c < 'a' || c > 'z') {
+				return false
+			}
+		}
+	}
+	return true
+}
