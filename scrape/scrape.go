@@ -1,0 +1,184 @@
+// Package scrape fetches and parses Prometheus expositions: the /metrics
+// endpoint of a process (Prometheus text format, OpenMetrics 1.0, or
+// delimited protobuf, chosen by the server's Content-Type) or a captured
+// file.
+//
+//	fams, err := scrape.Fetch(ctx, http.DefaultClient, "http://127.0.0.1:8080/metrics")
+//	// fams are sorted by name, ready for gather.Convert.
+package scrape
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"google.golang.org/protobuf/proto"
+)
+
+// MaxBodyBytes bounds what Fetch and Parse read: an exposition larger than
+// this is refused with an error rather than read into memory.
+const MaxBodyBytes = 128 << 20
+
+// Accept is the Accept header Fetch sends: protobuf first (it carries native
+// histograms and exemplars), then OpenMetrics, then the text format, as
+// Prometheus itself negotiates.
+const Accept = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7," +
+	"application/openmetrics-text;version=1.0.0;q=0.5," +
+	"text/plain;version=0.0.4;q=0.3,*/*;q=0.1"
+
+// Fetch GETs url and parses the exposition it serves. A non-2xx status is an
+// error that includes the start of the body.
+func Fetch(ctx context.Context, client *http.Client, url string) ([]*dto.MetricFamily, error) {
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Second}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("scrape %s: %w", url, err)
+	}
+	req.Header.Set("Accept", Accept)
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("scrape: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return nil, fmt.Errorf("scrape %s: status %s: %q", url, resp.Status, bytes.TrimSpace(snippet))
+	}
+	fams, err := Parse(resp.Body, resp.Header.Get("Content-Type"))
+	if err != nil {
+		return nil, fmt.Errorf("scrape %s: %w", url, err)
+	}
+	return fams, nil
+}
+
+// Parse decodes an exposition. contentType selects the format as a server's
+// Content-Type header would; when it is empty or unknown the format is
+// sniffed: OpenMetrics when the input ends with "# EOF", else the text
+// format. The families are returned sorted by name.
+func Parse(r io.Reader, contentType string) ([]*dto.MetricFamily, error) {
+	body, err := io.ReadAll(io.LimitReader(r, MaxBodyBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read exposition: %w", err)
+	}
+	if len(body) > MaxBodyBytes {
+		return nil, fmt.Errorf("exposition is larger than %d bytes", MaxBodyBytes)
+	}
+	format := expfmt.FmtUnknown
+	if contentType != "" {
+		h := http.Header{}
+		h.Set("Content-Type", contentType)
+		format = expfmt.ResponseFormat(h)
+	}
+	if format == expfmt.FmtUnknown {
+		format = sniff(body)
+	}
+	var fams []*dto.MetricFamily
+	if format.FormatType() == expfmt.TypeProtoDelim {
+		if fams, err = parseProtoDelim(body); err != nil {
+			return nil, fmt.Errorf("parse exposition (%s): %w", format, err)
+		}
+		sortFamilies(fams)
+		return fams, nil
+	}
+	dec := expfmt.NewDecoder(bytes.NewReader(body), format)
+	for {
+		mf := new(dto.MetricFamily)
+		err := dec.Decode(mf)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("parse exposition (%s): %w", format, err)
+		}
+		fams = append(fams, mf)
+	}
+	sortFamilies(fams)
+	return fams, nil
+}
+
+func sortFamilies(fams []*dto.MetricFamily) {
+	sort.SliceStable(fams, func(i, j int) bool { return fams[i].GetName() < fams[j].GetName() })
+}
+
+// parseProtoDelim decodes length-delimited MetricFamily messages. It does
+// not use expfmt's protobuf decoder: that one allocates whatever length a
+// message declares (no size limit), so a corrupt body can exhaust memory.
+// Here a declared length must fit in what is left of the body.
+func parseProtoDelim(body []byte) ([]*dto.MetricFamily, error) {
+	var fams []*dto.MetricFamily
+	for off := 0; off < len(body); {
+		n, w := binary.Uvarint(body[off:])
+		if w <= 0 {
+			return nil, fmt.Errorf("family %d at byte %d: bad length prefix", len(fams), off)
+		}
+		off += w
+		if n > uint64(len(body)-off) {
+			return nil, fmt.Errorf("family %d at byte %d: declared length %d exceeds the %d bytes left", len(fams), off, n, len(body)-off)
+		}
+		mf := new(dto.MetricFamily)
+		if err := proto.Unmarshal(body[off:off+int(n)], mf); err != nil {
+			return nil, fmt.Errorf("family %d at byte %d: %w", len(fams), off, err)
+		}
+		off += int(n)
+		if err := validateFamily(mf); err != nil {
+			return nil, err
+		}
+		fams = append(fams, mf)
+	}
+	return fams, nil
+}
+
+func validateFamily(mf *dto.MetricFamily) error {
+	if !model.UTF8Validation.IsValidMetricName(mf.GetName()) {
+		return fmt.Errorf("invalid metric name %q", mf.GetName())
+	}
+	for _, m := range mf.GetMetric() {
+		for _, l := range m.GetLabel() {
+			if !model.UTF8Validation.IsValidLabelName(l.GetName()) {
+				return fmt.Errorf("family %q: invalid label name %q", mf.GetName(), l.GetName())
+			}
+			if !model.LabelValue(l.GetValue()).IsValid() {
+				return fmt.Errorf("family %q: label %q: value is not valid UTF-8", mf.GetName(), l.GetName())
+			}
+		}
+	}
+	return nil
+}
+
+func sniff(body []byte) expfmt.Format {
+	trimmed := bytes.TrimRight(body, " \t\r\n")
+	if bytes.HasSuffix(trimmed, []byte("# EOF")) {
+		return expfmt.NewFormat(expfmt.TypeOpenMetrics)
+	}
+	// A text exposition is line-oriented UTF-8; anything else is most likely
+	// a delimited protobuf body saved from a scrape.
+	if len(body) > 0 && !isText(body) {
+		return expfmt.NewFormat(expfmt.TypeProtoDelim)
+	}
+	return expfmt.NewFormat(expfmt.TypeTextPlain)
+}
+
+func isText(body []byte) bool {
+	sc := bufio.NewScanner(bytes.NewReader(body[:min(len(body), 4096)]))
+	sc.Buffer(make([]byte, 4096), 4096)
+	for sc.Scan() {
+		for _, c := range sc.Bytes() {
+			if c < 0x20 && c != '\t' {
+				return false
+			}
+		}
+	}
+	return true
+}
