@@ -1,0 +1,211 @@
+package wire
+
+import (
+	"encoding/binary"
+	"math"
+	"strconv"
+)
+
+// decoder reads protobuf wire format from b. Positions are absolute offsets
+// into the whole input so that errors can name them. Every read is
+// bounds-checked against the end of the enclosing message; nothing here
+// panics on any input.
+type decoder struct {
+	b []byte
+	i int
+}
+
+// maxGroupDepth bounds recursion when skipping nested (deprecated) groups.
+const maxGroupDepth = 64
+
+func (d *decoder) varint(end int) (uint64, error) {
+	start := d.i
+	var v uint64
+	for shift := uint(0); shift < 64; shift += 7 {
+		if d.i >= end {
+			return 0, decodeErr(start, "truncated varint")
+		}
+		c := d.b[d.i]
+		d.i++
+		if shift == 63 && c > 1 {
+			return 0, decodeErr(start, "varint overflows 64 bits")
+		}
+		v |= uint64(c&0x7f) << shift
+		if c < 0x80 {
+			return v, nil
+		}
+	}
+	return 0, decodeErr(start, "varint overflows 64 bits")
+}
+
+// tag reads a field tag.
+func (d *decoder) tag(end int) (num uint64, wt int, err error) {
+	start := d.i
+	v, err := d.varint(end)
+	if err != nil {
+		return 0, 0, err
+	}
+	num, wt = v>>3, int(v&7)
+	if num == 0 {
+		return 0, 0, decodeErr(start, "invalid field number 0")
+	}
+	if wt > wtFixed32 {
+		return 0, 0, decodeErr(start, "invalid wire type "+strconv.Itoa(wt))
+	}
+	return num, wt, nil
+}
+
+func (d *decoder) fixed64(end int) (float64, error) {
+	if end-d.i < 8 {
+		return 0, decodeErr(d.i, "truncated fixed64")
+	}
+	v := binary.LittleEndian.Uint64(d.b[d.i:])
+	d.i += 8
+	return math.Float64frombits(v), nil
+}
+
+// length reads the length prefix of a length-delimited field and returns the
+// absolute end of its payload, checked against end.
+func (d *decoder) length(end int) (int, error) {
+	start := d.i
+	n, err := d.varint(end)
+	if err != nil {
+		return 0, err
+	}
+	if n > uint64(end-d.i) {
+		return 0, decodeErr(start, "length "+strconv.FormatUint(n, 10)+" exceeds the "+strconv.Itoa(end-d.i)+" remaining bytes")
+	}
+	return d.i + int(n), nil
+}
+
+// str reads a length-delimited field as a string (copied).
+func (d *decoder) str(end int) (string, error) {
+	e, err := d.length(end)
+	if err != nil {
+		return "", err
+	}
+	s := string(d.b[d.i:e])
+	d.i = e
+	return s, nil
+}
+
+// wantType checks that a known field arrived with the wire type its
+// definition gives it.
+func (d *decoder) wantType(start int, name string, wt, want int) error {
+	if wt != want {
+		return decodeErr(start, "field "+name+" has wire type "+strconv.Itoa(wt)+", want "+strconv.Itoa(want))
+	}
+	return nil
+}
+
+// skip skips the payload of an unknown field.
+func (d *decoder) skip(num uint64, wt int, end int, depth int) error {
+	switch wt {
+	case wtVarint:
+		_, err := d.varint(end)
+		return err
+	case wtFixed64:
+		if end-d.i < 8 {
+			return decodeErr(d.i, "truncated fixed64")
+		}
+		d.i += 8
+	case wtFixed32:
+		if end-d.i < 4 {
+			return decodeErr(d.i, "truncated fixed32")
+		}
+		d.i += 4
+	case wtBytes:
+		e, err := d.length(end)
+		if err != nil {
+			return err
+		}
+		d.i = e
+	case wtStartGroup:
+		if depth >= maxGroupDepth {
+			return decodeErr(d.i, "groups nested too deeply")
+		}
+		for {
+			start := d.i
+			if d.i >= end {
+				return decodeErr(d.i, "unterminated group "+strconv.FormatUint(num, 10))
+			}
+			n, w, err := d.tag(end)
+			if err != nil {
+				return err
+			}
+			if w == wtEndGroup {
+				if n != num {
+					return decodeErr(start, "mismatched end of group "+strconv.FormatUint(num, 10))
+				}
+				return nil
+			}
+			if err := d.skip(n, w, end, depth+1); err != nil {
+				return err
+			}
+		}
+	case wtEndGroup:
+		return decodeErr(d.i, "unexpected end of group "+strconv.FormatUint(num, 10))
+	}
+	return nil
+}
+
+// packedVarints calls f for each varint of a packed (wt 2) or unpacked
+// (wt 0) repeated varint field. A packed payload's count is exact: one
+// varint ends at each byte below 0x80.
+func (d *decoder) packedVarints(wt int, end int, f func(uint64)) error {
+	if wt == wtVarint {
+		v, err := d.varint(end)
+		if err != nil {
+			return err
+		}
+		f(v)
+		return nil
+	}
+	e, err := d.length(end)
+	if err != nil {
+		return err
+	}
+	for d.i < e {
+		v, err := d.varint(e)
+		if err != nil {
+			return err
+		}
+		f(v)
+	}
+	return nil
+}
+
+// countVarints is the number of varints in the payload b[i:e] (for
+// preallocation; an unterminated last varint is counted, then the decode
+// fails on it).
+func countVarints(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c < 0x80 {
+			n++
+		}
+	}
+	return n
+}
+
+// countFields returns how many times field num occurs, with wire type 2,
+// in the message b[i:end]; it stops quietly at the first malformed field (the
+// real decode reports it). Used to size slices exactly before decoding, so
+// the count is bounded by the input size.
+func countFields(b []byte, i, end int, num uint64) int {
+	d := decoder{b: b, i: i}
+	n := 0
+	for d.i < end {
+		f, wt, err := d.tag(end)
+		if err != nil {
+			return n
+		}
+		if f == num && wt == wtBytes {
+			n++
+		}
+		if d.skip(f, wt, end, 0) != nil {
+			return n
+		}
+	}
+	return n
+}

@@ -1,0 +1,326 @@
+package wire
+
+// RW 1.0 decoding of prometheus.WriteRequest. Fields may come in any order,
+// repeated scalars may be packed or not, and unknown fields are skipped by
+// wire type, as protobuf requires of every parser.
+
+// DecodeWriteRequest decodes an RW 1.0 WriteRequest (uncompressed) into req,
+// reusing the capacity of req's slices. Strings are copied, so req stays
+// valid after data is reused. Errors are *DecodeError values naming the
+// field path and byte offset, e.g.
+// "timeseries[3].labels[1]: truncated varint at offset 812".
+func DecodeWriteRequest(data []byte, req *WriteRequest) error {
+	d := decoder{b: data}
+	end := len(data)
+	req.Series = reuse(req.Series, countFields(data, 0, end, 1))
+	req.Metadata = req.Metadata[:0]
+	for d.i < end {
+		start := d.i
+		num, wt, err := d.tag(end)
+		if err != nil {
+			return err
+		}
+		switch num {
+		case 1:
+			idx := len(req.Series)
+			if err := d.wantType(start, "timeseries", wt, wtBytes); err != nil {
+				return inField(err, "timeseries", idx)
+			}
+			e, err := d.length(end)
+			if err != nil {
+				return inField(err, "timeseries", idx)
+			}
+			var ts *TimeSeries
+			req.Series, ts = extend(req.Series)
+			resetSeries(ts)
+			if err := d.timeSeriesV1(e, ts); err != nil {
+				return inField(err, "timeseries", idx)
+			}
+		case 3:
+			idx := len(req.Metadata)
+			if err := d.wantType(start, "metadata", wt, wtBytes); err != nil {
+				return inField(err, "metadata", idx)
+			}
+			e, err := d.length(end)
+			if err != nil {
+				return inField(err, "metadata", idx)
+			}
+			var md Metadata
+			if err := d.metadataV1(e, &md); err != nil {
+				return inField(err, "metadata", idx)
+			}
+			req.Metadata = append(req.Metadata, md)
+		default:
+			if err := d.skip(num, wt, end, 0); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// reuse returns s emptied, with capacity for at least n elements; existing
+// elements beyond len stay in the backing array so their own slices can be
+// reused by extend.
+func reuse[T any](s []T, n int) []T {
+	if cap(s) >= n {
+		return s[:0]
+	}
+	return make([]T, 0, n)
+}
+
+// extend grows s by one element, reusing a previously used element of the
+// backing array when there is one (its contents are stale: reset them).
+func extend[T any](s []T) ([]T, *T) {
+	if len(s) < cap(s) {
+		s = s[:len(s)+1]
+	} else {
+		var zero T
+		s = append(s, zero)
+	}
+	return s, &s[len(s)-1]
+}
+
+func resetSeries(ts *TimeSeries) {
+	ts.Labels = ts.Labels[:0]
+	ts.Samples = ts.Samples[:0]
+	ts.Exemplars = ts.Exemplars[:0]
+	ts.Histograms = ts.Histograms[:0]
+	ts.Metadata = Metadata{}
+}
+
+func (d *decoder) timeSeriesV1(end int, ts *TimeSeries) error {
+	if n := countFields(d.b, d.i, end, 1); n > cap(ts.Labels) {
+		ts.Labels = make([]Label, 0, n)
+	}
+	for d.i < end {
+		start := d.i
+		num, wt, err := d.tag(end)
+		if err != nil {
+			return err
+		}
+		switch num {
+		case 1:
+			idx := len(ts.Labels)
+			var l Label
+			if err := d.labelField(start, wt, end, &l); err != nil {
+				return inField(err, "labels", idx)
+			}
+			ts.Labels = append(ts.Labels, l)
+		case 2:
+			idx := len(ts.Samples)
+			var s Sample
+			if err := d.wantType(start, "samples", wt, wtBytes); err != nil {
+				return inField(err, "samples", idx)
+			}
+			e, err := d.length(end)
+			if err == nil {
+				err = d.sample(e, &s, false)
+			}
+			if err != nil {
+				return inField(err, "samples", idx)
+			}
+			ts.Samples = append(ts.Samples, s)
+		case 3:
+			idx := len(ts.Exemplars)
+			if err := d.wantType(start, "exemplars", wt, wtBytes); err != nil {
+				return inField(err, "exemplars", idx)
+			}
+			e, err := d.length(end)
+			if err != nil {
+				return inField(err, "exemplars", idx)
+			}
+			var ex *Exemplar
+			ts.Exemplars, ex = extend(ts.Exemplars)
+			ex.Labels, ex.Value, ex.Timestamp = ex.Labels[:0], 0, 0
+			if err := d.exemplarV1(e, ex); err != nil {
+				return inField(err, "exemplars", idx)
+			}
+		case 4:
+			idx := len(ts.Histograms)
+			if err := d.wantType(start, "histograms", wt, wtBytes); err != nil {
+				return inField(err, "histograms", idx)
+			}
+			e, err := d.length(end)
+			if err != nil {
+				return inField(err, "histograms", idx)
+			}
+			var h *Histogram
+			ts.Histograms, h = extend(ts.Histograms)
+			if err := d.histogram(e, h, false); err != nil {
+				return inField(err, "histograms", idx)
+			}
+		default:
+			if err := d.skip(num, wt, end, 0); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// labelField decodes one length-delimited Label field whose tag started at
+// start.
+func (d *decoder) labelField(start, wt, end int, l *Label) error {
+	if err := d.wantType(start, "labels", wt, wtBytes); err != nil {
+		return err
+	}
+	e, err := d.length(end)
+	if err != nil {
+		return err
+	}
+	for d.i < e {
+		start := d.i
+		num, wt, err := d.tag(e)
+		if err != nil {
+			return err
+		}
+		switch num {
+		case 1:
+			if err := d.wantType(start, "name", wt, wtBytes); err != nil {
+				return err
+			}
+			if l.Name, err = d.str(e); err != nil {
+				return inField(err, "name", -1)
+			}
+		case 2:
+			if err := d.wantType(start, "value", wt, wtBytes); err != nil {
+				return err
+			}
+			if l.Value, err = d.str(e); err != nil {
+				return inField(err, "value", -1)
+			}
+		default:
+			if err := d.skip(num, wt, e, 0); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// sample decodes a Sample message; v2 also reads start_timestamp (field 3).
+func (d *decoder) sample(end int, s *Sample, v2 bool) error {
+	for d.i < end {
+		start := d.i
+		num, wt, err := d.tag(end)
+		if err != nil {
+			return err
+		}
+		switch {
+		case num == 1:
+			if err := d.wantType(start, "value", wt, wtFixed64); err != nil {
+				return err
+			}
+			if s.Value, err = d.fixed64(end); err != nil {
+				return err
+			}
+		case num == 2:
+			if err := d.wantType(start, "timestamp", wt, wtVarint); err != nil {
+				return err
+			}
+			v, err := d.varint(end)
+			if err != nil {
+				return err
+			}
+			s.Timestamp = int64(v)
+		case num == 3 && v2:
+			if err := d.wantType(start, "start_timestamp", wt, wtVarint); err != nil {
+				return err
+			}
+			v, err := d.varint(end)
+			if err != nil {
+				return err
+			}
+			s.StartTimestamp = int64(v)
+		default:
+			if err := d.skip(num, wt, end, 0); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (d *decoder) exemplarV1(end int, ex *Exemplar) error {
+	for d.i < end {
+		start := d.i
+		num, wt, err := d.tag(end)
+		if err != nil {
+			return err
+		}
+		switch num {
+		case 1:
+			idx := len(ex.Labels)
+			var l Label
+			if err := d.labelField(start, wt, end, &l); err != nil {
+				return inField(err, "labels", idx)
+			}
+			ex.Labels = append(ex.Labels, l)
+		case 2:
+			if err := d.wantType(start, "value", wt, wtFixed64); err != nil {
+				return err
+			}
+			if ex.Value, err = d.fixed64(end); err != nil {
+				return err
+			}
+		case 3:
+			if err := d.wantType(start, "timestamp", wt, wtVarint); err != nil {
+				return err
+			}
+			v, err := d.varint(end)
+			if err != nil {
+				return err
+			}
+			ex.Timestamp = int64(v)
+		default:
+			if err := d.skip(num, wt, end, 0); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (d *decoder) metadataV1(end int, md *Metadata) error {
+	for d.i < end {
+		start := d.i
+		num, wt, err := d.tag(end)
+		if err != nil {
+			return err
+		}
+		switch num {
+		case 1:
+			if err := d.wantType(start, "type", wt, wtVarint); err != nil {
+				return err
+			}
+			v, err := d.varint(end)
+			if err != nil {
+				return err
+			}
+			md.Type = MetricType(int32(v))
+		case 2, 4, 5:
+			name := [...]string{2: "metric_family_name", 4: "help", 5: "unit"}[num]
+			if err := d.wantType(start, name, wt, wtBytes); err != nil {
+				return err
+			}
+			s, err := d.str(end)
+			if err != nil {
+				return inField(err, name, -1)
+			}
+			switch num {
+			case 2:
+				md.FamilyName = s
+			case 4:
+				md.Help = s
+			case 5:
+				md.Unit = s
+			}
+		default:
+			if err := d.skip(num, wt, end, 0); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

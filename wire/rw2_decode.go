@@ -1,0 +1,337 @@
+package wire
+
+import "strconv"
+
+// DecodeRequestV2 decodes an RW 2.0 Request (uncompressed) into req,
+// resolving symbol references into Labels and Metadata, and reusing the
+// capacity of req's slices. Strings are copied (each symbol once).
+//
+// Metadata.FamilyName is set to the series' __name__ when the series carries
+// any metadata (type, help or unit), since RW 2.0 does not send it.
+// req.Metadata is left empty.
+//
+// A created_timestamp in TimeSeries field 6, sent by Prometheus 3.0 to 3.4
+// before start timestamps moved onto samples, is applied to the samples
+// and histograms of that series that have no start timestamp.
+//
+// Errors are *DecodeError values naming the field path and byte offset; a
+// reference outside the symbol table or an odd number of label references
+// names the series and the reference.
+func DecodeRequestV2(data []byte, req *WriteRequest) error {
+	d := decoder{b: data}
+	end := len(data)
+	// Symbols may follow the series that use them, so read them first.
+	symbols := make([]string, 0, countFields(data, 0, end, 4))
+	for d.i < end {
+		start := d.i
+		num, wt, err := d.tag(end)
+		if err != nil {
+			return err
+		}
+		if num != 4 {
+			if err := d.skip(num, wt, end, 0); err != nil {
+				return err
+			}
+			continue
+		}
+		idx := len(symbols)
+		if err := d.wantType(start, "symbols", wt, wtBytes); err != nil {
+			return inField(err, "symbols", idx)
+		}
+		s, err := d.str(end)
+		if err != nil {
+			return inField(err, "symbols", idx)
+		}
+		if idx == 0 && s != "" {
+			return inField(decodeErr(start, "the first symbol must be the empty string, got "+strconv.Quote(s)), "symbols", 0)
+		}
+		symbols = append(symbols, s)
+	}
+	if len(symbols) == 0 {
+		// No symbols at all: ref 0 still means "" (an omitted help_ref).
+		symbols = append(symbols, "")
+	}
+
+	req.Series = reuse(req.Series, countFields(data, 0, end, 5))
+	req.Metadata = req.Metadata[:0]
+	v2 := decoderV2{decoder: decoder{b: data}, symbols: symbols}
+	for v2.i < end {
+		start := v2.i
+		num, wt, err := v2.tag(end)
+		if err != nil {
+			return err
+		}
+		if num != 5 {
+			if err := v2.skip(num, wt, end, 0); err != nil {
+				return err
+			}
+			continue
+		}
+		idx := len(req.Series)
+		if err := v2.wantType(start, "timeseries", wt, wtBytes); err != nil {
+			return inField(err, "timeseries", idx)
+		}
+		e, err := v2.length(end)
+		if err != nil {
+			return inField(err, "timeseries", idx)
+		}
+		var ts *TimeSeries
+		req.Series, ts = extend(req.Series)
+		resetSeries(ts)
+		if err := v2.timeSeries(e, ts); err != nil {
+			return inField(err, "timeseries", idx)
+		}
+	}
+	return nil
+}
+
+type decoderV2 struct {
+	decoder
+	symbols []string
+	refs    []uint32 // scratch for a series' label refs
+	exRefs  []uint32 // scratch for an exemplar's label refs
+}
+
+// readRefs appends a packed or unpacked repeated uint32 field to *refs.
+func (d *decoderV2) readRefs(wt, end int, refs *[]uint32) error {
+	return d.packedVarints(wt, end, func(v uint64) { *refs = append(*refs, uint32(v)) })
+}
+
+// resolve turns refs into labels appended to dst; at is the offset of the
+// refs field for errors.
+func (d *decoderV2) resolve(at int, refs []uint32, dst []Label) ([]Label, error) {
+	if len(refs)%2 != 0 {
+		return dst, inField(decodeErr(at, "odd number of label references ("+itoa(len(refs))+")"), "labels_refs", -1)
+	}
+	for i := 0; i < len(refs); i += 2 {
+		for j := i; j < i+2; j++ {
+			if int64(refs[j]) >= int64(len(d.symbols)) {
+				return dst, inField(d.refErr(at, refs[j]), "labels_refs", j)
+			}
+		}
+		dst = append(dst, Label{Name: d.symbols[refs[i]], Value: d.symbols[refs[i+1]]})
+	}
+	return dst, nil
+}
+
+func (d *decoderV2) refErr(at int, ref uint32) error {
+	return decodeErr(at, "symbol reference "+itoa(int(ref))+" outside the symbol table of "+itoa(len(d.symbols))+" entries")
+}
+
+func (d *decoderV2) symbol(at int, ref uint64, field string) (string, error) {
+	if ref >= uint64(len(d.symbols)) {
+		return "", inField(d.refErr(at, uint32(ref)), field, -1)
+	}
+	return d.symbols[ref], nil
+}
+
+func (d *decoderV2) timeSeries(end int, ts *TimeSeries) error {
+	var created int64
+	refsAt := -1
+	d.refs = d.refs[:0]
+	for d.i < end {
+		start := d.i
+		num, wt, err := d.tag(end)
+		if err != nil {
+			return err
+		}
+		switch num {
+		case 1:
+			// Repeated: an unpacked or split field appends.
+			if refsAt < 0 {
+				refsAt = start
+			}
+			if wt != wtVarint && wt != wtBytes {
+				return d.wantType(start, "labels_refs", wt, wtBytes)
+			}
+			if err := d.readRefs(wt, end, &d.refs); err != nil {
+				return inField(err, "labels_refs", -1)
+			}
+		case 2:
+			idx := len(ts.Samples)
+			var s Sample
+			if err := d.wantType(start, "samples", wt, wtBytes); err != nil {
+				return inField(err, "samples", idx)
+			}
+			e, err := d.length(end)
+			if err == nil {
+				err = d.sample(e, &s, true)
+			}
+			if err != nil {
+				return inField(err, "samples", idx)
+			}
+			ts.Samples = append(ts.Samples, s)
+		case 3:
+			idx := len(ts.Histograms)
+			if err := d.wantType(start, "histograms", wt, wtBytes); err != nil {
+				return inField(err, "histograms", idx)
+			}
+			e, err := d.length(end)
+			if err != nil {
+				return inField(err, "histograms", idx)
+			}
+			var h *Histogram
+			ts.Histograms, h = extend(ts.Histograms)
+			if err := d.histogram(e, h, true); err != nil {
+				return inField(err, "histograms", idx)
+			}
+		case 4:
+			idx := len(ts.Exemplars)
+			if err := d.wantType(start, "exemplars", wt, wtBytes); err != nil {
+				return inField(err, "exemplars", idx)
+			}
+			e, err := d.length(end)
+			if err != nil {
+				return inField(err, "exemplars", idx)
+			}
+			var ex *Exemplar
+			ts.Exemplars, ex = extend(ts.Exemplars)
+			ex.Labels, ex.Value, ex.Timestamp = ex.Labels[:0], 0, 0
+			if err := d.exemplar(e, ex); err != nil {
+				return inField(err, "exemplars", idx)
+			}
+		case 5:
+			if err := d.wantType(start, "metadata", wt, wtBytes); err != nil {
+				return err
+			}
+			e, err := d.length(end)
+			if err == nil {
+				err = d.metadata(e, &ts.Metadata)
+			}
+			if err != nil {
+				return inField(err, "metadata", -1)
+			}
+		case 6:
+			// created_timestamp of Prometheus 3.0-3.4; reserved since.
+			if wt != wtVarint {
+				if err := d.skip(num, wt, end, 0); err != nil {
+					return err
+				}
+				continue
+			}
+			v, err := d.varint(end)
+			if err != nil {
+				return inField(err, "created_timestamp", -1)
+			}
+			created = int64(v)
+		default:
+			if err := d.skip(num, wt, end, 0); err != nil {
+				return err
+			}
+		}
+	}
+	if len(d.refs) > 0 {
+		if cap(ts.Labels) < len(d.refs)/2 {
+			ts.Labels = make([]Label, 0, len(d.refs)/2)
+		}
+		var err error
+		if ts.Labels, err = d.resolve(refsAt, d.refs, ts.Labels); err != nil {
+			return err
+		}
+	}
+	if md := &ts.Metadata; md.Type != 0 || md.Help != "" || md.Unit != "" {
+		for _, l := range ts.Labels {
+			if l.Name == "__name__" {
+				md.FamilyName = l.Value
+				break
+			}
+		}
+	}
+	if created != 0 {
+		for i := range ts.Samples {
+			if ts.Samples[i].StartTimestamp == 0 {
+				ts.Samples[i].StartTimestamp = created
+			}
+		}
+		for i := range ts.Histograms {
+			if ts.Histograms[i].StartTimestamp == 0 {
+				ts.Histograms[i].StartTimestamp = created
+			}
+		}
+	}
+	return nil
+}
+
+func (d *decoderV2) exemplar(end int, ex *Exemplar) error {
+	d.exRefs = d.exRefs[:0]
+	refsAt := -1
+	for d.i < end {
+		start := d.i
+		num, wt, err := d.tag(end)
+		if err != nil {
+			return err
+		}
+		switch num {
+		case 1:
+			if refsAt < 0 {
+				refsAt = start
+			}
+			if wt != wtVarint && wt != wtBytes {
+				return d.wantType(start, "labels_refs", wt, wtBytes)
+			}
+			if err := d.readRefs(wt, end, &d.exRefs); err != nil {
+				return inField(err, "labels_refs", -1)
+			}
+		case 2:
+			if err := d.wantType(start, "value", wt, wtFixed64); err != nil {
+				return err
+			}
+			if ex.Value, err = d.fixed64(end); err != nil {
+				return err
+			}
+		case 3:
+			if err := d.wantType(start, "timestamp", wt, wtVarint); err != nil {
+				return err
+			}
+			v, err := d.varint(end)
+			if err != nil {
+				return err
+			}
+			ex.Timestamp = int64(v)
+		default:
+			if err := d.skip(num, wt, end, 0); err != nil {
+				return err
+			}
+		}
+	}
+	var err error
+	ex.Labels, err = d.resolve(refsAt, d.exRefs, ex.Labels)
+	return err
+}
+
+func (d *decoderV2) metadata(end int, md *Metadata) error {
+	for d.i < end {
+		start := d.i
+		num, wt, err := d.tag(end)
+		if err != nil {
+			return err
+		}
+		switch num {
+		case 1, 3, 4:
+			name := [...]string{1: "type", 3: "help_ref", 4: "unit_ref"}[num]
+			if err := d.wantType(start, name, wt, wtVarint); err != nil {
+				return err
+			}
+			v, err := d.varint(end)
+			if err != nil {
+				return inField(err, name, -1)
+			}
+			switch num {
+			case 1:
+				md.Type = MetricType(int32(v))
+			case 3:
+				md.Help, err = d.symbol(start, uint64(uint32(v)), name)
+			case 4:
+				md.Unit, err = d.symbol(start, uint64(uint32(v)), name)
+			}
+			if err != nil {
+				return err
+			}
+		default:
+			if err := d.skip(num, wt, end, 0); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,265 @@
+package wire
+
+import "sync"
+
+// RW 2.0 encoding of io.prometheus.write.v2.Request
+// (prompb/io/prometheus/write/v2/types.proto,
+// https://prometheus.io/docs/specs/prw/remote_write_spec_2_0/).
+//
+// Strings travel once per request in a symbol table; series carry pairs of
+// references (name, value) into it. Symbols are added in first-use order:
+// for each series, its labels (name then value), then its exemplars' labels,
+// then its metadata help and unit. symbols[0] is always "".
+
+// RW 2.0 field tags.
+const (
+	tagReqSymbols    = 4<<3 | wtBytes
+	tagReqTimeSeries = 5<<3 | wtBytes
+
+	tagV2LabelsRefs = 1<<3 | wtBytes
+	tagV2Samples    = 2<<3 | wtBytes
+	tagV2Histograms = 3<<3 | wtBytes
+	tagV2Exemplars  = 4<<3 | wtBytes
+	tagV2Metadata   = 5<<3 | wtBytes
+
+	tagV2SampleStart = 3<<3 | wtVarint
+
+	tagV2ExemplarRefs = 1<<3 | wtBytes
+
+	tagV2MDType    = 1<<3 | wtVarint
+	tagV2MDHelpRef = 3<<3 | wtVarint
+	tagV2MDUnitRef = 4<<3 | wtVarint
+)
+
+// EncoderV2 builds one RW 2.0 Request series by series. It is reusable:
+// Reset keeps the symbol table's map and slices and the series buffer, so a
+// steady-state encoder does not allocate. The zero value is ready to use.
+// An EncoderV2 is not safe for concurrent use.
+type EncoderV2 struct {
+	symbols  map[string]uint32
+	strs     []string
+	symBytes int    // encoded size of the symbols fields
+	series   []byte // encoded Request.timeseries fields
+	n        int
+	refs     []uint32 // scratch: label refs then exemplar label refs
+}
+
+// Reset empties the encoder, keeping its memory.
+func (e *EncoderV2) Reset() {
+	if e.symbols == nil {
+		e.symbols = make(map[string]uint32)
+	} else {
+		clear(e.symbols)
+	}
+	clear(e.strs) // drop references to the previous request's strings
+	e.strs = append(e.strs[:0], "")
+	e.symbols[""] = 0
+	e.symBytes = sizeString("")
+	e.series = e.series[:0]
+	e.n = 0
+}
+
+func (e *EncoderV2) symbol(s string) uint32 {
+	if ref, ok := e.symbols[s]; ok {
+		return ref
+	}
+	ref := uint32(len(e.strs))
+	e.strs = append(e.strs, s)
+	e.symbols[s] = ref
+	e.symBytes += sizeString(s)
+	return ref
+}
+
+// AppendSeries adds the symbols of ts (labels, exemplar labels, metadata
+// help and unit) and encodes the series. Metadata.FamilyName is not sent:
+// the series' __name__ says it.
+func (e *EncoderV2) AppendSeries(ts *TimeSeries) {
+	if e.symbols == nil {
+		e.Reset()
+	}
+	refs := e.refs[:0]
+	for i := range ts.Labels {
+		refs = append(refs, e.symbol(ts.Labels[i].Name), e.symbol(ts.Labels[i].Value))
+	}
+	for i := range ts.Exemplars {
+		for _, l := range ts.Exemplars[i].Labels {
+			refs = append(refs, e.symbol(l.Name), e.symbol(l.Value))
+		}
+	}
+	help := e.symbol(ts.Metadata.Help)
+	unit := e.symbol(ts.Metadata.Unit)
+	e.refs = refs
+
+	labelRefs := refs[:2*len(ts.Labels)]
+	size := 0
+	if len(labelRefs) > 0 {
+		size += sizeField(sizePackedUint32(labelRefs))
+	}
+	for i := range ts.Samples {
+		size += sizeField(sizeSampleV2(&ts.Samples[i]))
+	}
+	for i := range ts.Histograms {
+		size += sizeField(sizeHistogram(&ts.Histograms[i], true))
+	}
+	exRefs := refs[len(labelRefs):]
+	for i := range ts.Exemplars {
+		ex := &ts.Exemplars[i]
+		n := 2 * len(ex.Labels)
+		size += sizeField(sizeExemplarV2(ex, exRefs[:n]))
+		exRefs = exRefs[n:]
+	}
+	mdType := ts.Metadata.Type
+	size += sizeField(sizeMetadataV2(mdType, help, unit))
+
+	b := e.series
+	b = append(b, tagReqTimeSeries)
+	b = appendVarint(b, uint64(size))
+	if len(labelRefs) > 0 {
+		b = appendPackedUint32(b, tagV2LabelsRefs, labelRefs)
+	}
+	for i := range ts.Samples {
+		s := &ts.Samples[i]
+		b = append(b, tagV2Samples)
+		b = appendVarint(b, uint64(sizeSampleV2(s)))
+		if s.Value != 0 {
+			b = append(b, tagSampleValue)
+			b = appendFixed64(b, s.Value)
+		}
+		if s.Timestamp != 0 {
+			b = append(b, tagSampleTimestamp)
+			b = appendVarint(b, uint64(s.Timestamp))
+		}
+		if s.StartTimestamp != 0 {
+			b = append(b, tagV2SampleStart)
+			b = appendVarint(b, uint64(s.StartTimestamp))
+		}
+	}
+	for i := range ts.Histograms {
+		h := &ts.Histograms[i]
+		b = append(b, tagV2Histograms)
+		b = appendVarint(b, uint64(sizeHistogram(h, true)))
+		b = appendHistogram(b, h, true)
+	}
+	exRefs = refs[len(labelRefs):]
+	for i := range ts.Exemplars {
+		ex := &ts.Exemplars[i]
+		n := 2 * len(ex.Labels)
+		b = append(b, tagV2Exemplars)
+		b = appendVarint(b, uint64(sizeExemplarV2(ex, exRefs[:n])))
+		if n > 0 {
+			b = appendPackedUint32(b, tagV2ExemplarRefs, exRefs[:n])
+		}
+		if ex.Value != 0 {
+			b = append(b, tagExemplarValue)
+			b = appendFixed64(b, ex.Value)
+		}
+		if ex.Timestamp != 0 {
+			b = append(b, tagExemplarTimestamp)
+			b = appendVarint(b, uint64(ex.Timestamp))
+		}
+		exRefs = exRefs[n:]
+	}
+	// gogo always emits the non-nullable metadata message, even empty.
+	b = append(b, tagV2Metadata)
+	b = appendVarint(b, uint64(sizeMetadataV2(mdType, help, unit)))
+	if mdType != 0 {
+		b = append(b, tagV2MDType)
+		b = appendVarint(b, uint64(mdType))
+	}
+	if help != 0 {
+		b = append(b, tagV2MDHelpRef)
+		b = appendVarint(b, uint64(help))
+	}
+	if unit != 0 {
+		b = append(b, tagV2MDUnitRef)
+		b = appendVarint(b, uint64(unit))
+	}
+	e.series = b
+	e.n++
+}
+
+// Len is the exact size of the Request AppendRequest would produce now, so
+// callers can split by bytes.
+func (e *EncoderV2) Len() int {
+	if e.symbols == nil {
+		return sizeString("") + len(e.series)
+	}
+	return e.symBytes + len(e.series)
+}
+
+// NumSeries is the number of series added since the last Reset.
+func (e *EncoderV2) NumSeries() int { return e.n }
+
+// AppendRequest appends the Request: symbols (field 4, "" first) then the
+// series (field 5). The encoder is unchanged; call Reset to start the next.
+func (e *EncoderV2) AppendRequest(dst []byte) []byte {
+	if e.symbols == nil {
+		e.Reset()
+	}
+	for _, s := range e.strs {
+		dst = appendString(dst, tagReqSymbols, s)
+	}
+	return append(dst, e.series...)
+}
+
+var encoderV2Pool = sync.Pool{New: func() any { return new(EncoderV2) }}
+
+// AppendRequestV2 appends the RW 2.0 Request for req to dst, using a pooled
+// EncoderV2. req.Metadata (RW 1.0 only) is ignored: RW 2.0 carries metadata
+// on each series.
+func AppendRequestV2(dst []byte, req *WriteRequest) []byte {
+	e := encoderV2Pool.Get().(*EncoderV2)
+	e.Reset()
+	for i := range req.Series {
+		e.AppendSeries(&req.Series[i])
+	}
+	dst = e.AppendRequest(dst)
+	e.Reset()
+	encoderV2Pool.Put(e)
+	return dst
+}
+
+func sizeSampleV2(s *Sample) int {
+	n := sizeSampleV1(s)
+	if s.StartTimestamp != 0 {
+		n += 1 + sizeVarint(uint64(s.StartTimestamp))
+	}
+	return n
+}
+
+func sizeExemplarV2(ex *Exemplar, refs []uint32) int {
+	n := 0
+	if len(refs) > 0 {
+		n += sizeField(sizePackedUint32(refs))
+	}
+	if ex.Value != 0 {
+		n += 9
+	}
+	if ex.Timestamp != 0 {
+		n += 1 + sizeVarint(uint64(ex.Timestamp))
+	}
+	return n
+}
+
+func sizeMetadataV2(t MetricType, help, unit uint32) int {
+	n := 0
+	if t != 0 {
+		n += 1 + sizeVarint(uint64(t))
+	}
+	if help != 0 {
+		n += 1 + sizeVarint(uint64(help))
+	}
+	if unit != 0 {
+		n += 1 + sizeVarint(uint64(unit))
+	}
+	return n
+}
+
+func appendPackedUint32(b []byte, tag byte, vs []uint32) []byte {
+	b = append(b, tag)
+	b = appendVarint(b, uint64(sizePackedUint32(vs)))
+	for _, v := range vs {
+		b = appendVarint(b, uint64(v))
+	}
+	return b
+}
