@@ -48,15 +48,16 @@ type Converter struct {
 	extra  []wire.Label
 	scheme model.ValidationScheme
 
-	own       []wire.Label // labels of the current metric, sorted, empty values dropped
-	base      []wire.Label // own + extra labels, sorted; no __name__
-	renames   []wire.Label // own labels to re-add as exported_<name>
-	floats    map[uint64]string
-	names     map[string]*familyNames
-	seen      map[uint64]int
-	hash      maphash.Hash
-	conflicts []LabelConflict
-	report    Report
+	own        []wire.Label // labels of the current metric, sorted, empty values dropped
+	base       []wire.Label // own + extra labels, sorted; no __name__
+	renames    []wire.Label // own labels to re-add as exported_<name>
+	conflicted bool         // the current metric collides with an extra label
+	floats     map[uint64]string
+	names      map[string]*familyNames
+	seen       map[uint64]int
+	hash       maphash.Hash
+	conflicts  []LabelConflict
+	report     Report
 }
 
 type familyNames struct{ bucket, sum, count string }

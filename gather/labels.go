@@ -46,6 +46,7 @@ func (c *Converter) setBase(family string, m *dto.Metric, reserved string) error
 	}
 
 	own, extra := c.own, c.extra
+	c.conflicted = false
 	c.base = c.base[:0]
 	c.renames = c.renames[:0]
 	i, j := 0, 0
@@ -62,6 +63,7 @@ func (c *Converter) setBase(family string, m *dto.Metric, reserved string) error
 				c.renames = append(c.renames, own[i])
 			} else {
 				c.conflict(family, own[i], extra[j])
+				c.conflicted = true
 			}
 			c.base = append(c.base, extra[j])
 			i++
@@ -132,6 +134,12 @@ func (c *Converter) series(req *wire.WriteRequest, md *wire.Metadata, name, lnam
 	}
 	s.Metadata = *md
 
+	c.report.Series++
+	if c.conflicted {
+		// The request is refused with a LabelConflictError; its series
+		// would only report the same collision again as duplicates.
+		return s, nil
+	}
 	c.hash.Reset()
 	for _, l := range s.Labels {
 		c.hash.WriteString(l.Name)
@@ -148,7 +156,6 @@ func (c *Converter) series(req *wire.WriteRequest, md *wire.Metadata, name, lnam
 			md.FamilyName, formatSeries(s.Labels), ErrDuplicateSeries, req.Series[prev].Metadata.FamilyName)
 	}
 	c.seen[h] = idx
-	c.report.Series++
 	return s, nil
 }
 
