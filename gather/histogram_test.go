@@ -189,7 +189,7 @@ func TestExemplars(t *testing.T) {
 	want := [][]wire.Exemplar{
 		{{Labels: exLabels, Value: 1, Timestamp: ts0 - 5000}}, // c_total: own timestamp kept
 		{{Labels: exLabels, Value: 0.5, Timestamp: ts0}},      // h_bucket{le="1.0"}: batch timestamp
-		nil, nil, nil,                                         // +Inf, _sum, _count
+		nil, nil, nil, // +Inf, _sum, _count
 	}
 	if diff := cmp.Diff(want, all, cmpOpts...); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
