@@ -1,0 +1,148 @@
+package remotewrite
+
+import "github.com/rwkit/rwkit/wire"
+
+// item is one entry of a request body: an RW 1.0 metadata entry (md >= 0)
+// or a part of a series (md < 0): consecutive ranges of its samples,
+// histograms and exemplars. A series with more points than the sample
+// limit becomes several parts, in order.
+type item struct {
+	md                     int32
+	series                 int32
+	s0, s1, h0, h1, e0, e1 int32
+	size                   int // bytes: exact for RW 1.0, an upper bound for RW 2.0
+}
+
+func (it *item) counts() Counts {
+	if it.md >= 0 {
+		return Counts{}
+	}
+	return Counts{Series: 1, Samples: int(it.s1 - it.s0), Histograms: int(it.h1 - it.h0), Exemplars: int(it.e1 - it.e0)}
+}
+
+// slice returns the part of its series that it names, sharing the
+// series' slices.
+func (it *item) slice(req *wire.WriteRequest) wire.TimeSeries {
+	ts := req.Series[it.series]
+	ts.Samples = ts.Samples[it.s0:it.s1]
+	ts.Histograms = ts.Histograms[it.h0:it.h1]
+	ts.Exemplars = ts.Exemplars[it.e0:it.e1]
+	return ts
+}
+
+// batch is one HTTP request: items[start:end].
+type batch struct {
+	start, end int
+	bytes      int // planned body size (an upper bound for RW 2.0)
+	counts     Counts
+	metadata   int
+}
+
+// plan fills c.items and c.batches for req in version v, skipping the first
+// skipParts series parts (already delivered before a fallback). RW 1.0
+// metadata goes first, so it rides in the first request, or fills requests
+// of its own when it is larger than the byte limit.
+func (c *Client) plan(req *wire.WriteRequest, v wire.Version, skipParts int, withMetadata bool) {
+	c.items = c.items[:0]
+	if v == wire.V1 && withMetadata {
+		for i := range req.Metadata {
+			c.scratch = wire.AppendMetadata(c.scratch[:0], &req.Metadata[i])
+			c.items = append(c.items, item{md: int32(i), size: len(c.scratch)})
+		}
+	}
+	limit := c.cfg.maxSamples
+	part := 0
+	for si := range req.Series {
+		ts := &req.Series[si]
+		ns, nh, ne := len(ts.Samples), len(ts.Histograms), len(ts.Exemplars)
+		points := ns + nh + ne
+		for from := 0; from < points || from == 0; from += limit {
+			to := min(from+limit, points)
+			if part++; part <= skipParts {
+				if points == 0 {
+					break
+				}
+				continue
+			}
+			it := item{
+				md: -1, series: int32(si),
+				s0: int32(clamp(from, 0, ns)), s1: int32(clamp(to, 0, ns)),
+				h0: int32(clamp(from-ns, 0, nh)), h1: int32(clamp(to-ns, 0, nh)),
+				e0: int32(clamp(from-ns-nh, 0, ne)), e1: int32(clamp(to-ns-nh, 0, ne)),
+			}
+			p := it.slice(req)
+			if v == wire.V1 {
+				it.size = wire.TimeSeriesSize(&p)
+			} else {
+				it.size = sizeV2Bound(&p)
+			}
+			c.items = append(c.items, it)
+			if points == 0 {
+				break
+			}
+		}
+	}
+
+	c.batches = c.batches[:0]
+	cur := batch{}
+	if v == wire.V2 {
+		cur.bytes = v2RequestOverhead
+	}
+	empty := cur.bytes
+	for i := range c.items {
+		it := &c.items[i]
+		n := it.counts()
+		if cur.end > cur.start && (cur.bytes+it.size > c.cfg.maxBytes || cur.counts.points()+n.points() > limit) {
+			c.batches = append(c.batches, cur)
+			cur = batch{start: i, end: i, bytes: empty}
+		}
+		cur.end = i + 1
+		cur.bytes += it.size
+		cur.counts.add(n)
+		if it.md >= 0 {
+			cur.metadata++
+		}
+	}
+	// An empty write still sends one (empty) request: it checks the URL,
+	// credentials and signing (rwkit doctor relies on it).
+	if cur.end > cur.start || len(c.batches) == 0 {
+		c.batches = append(c.batches, cur)
+	}
+}
+
+// v2RequestOverhead is the RW 2.0 Request's first symbol, "" (tag and
+// length).
+const v2RequestOverhead = 2
+
+// sizeV2Bound bounds the bytes ts adds to an RW 2.0 Request from above,
+// without encoding it, starting from its exact RW 1.0 size:
+//   - a label costs its RW 1.0 bytes plus up to 8 more (two symbol refs of
+//     up to 5 bytes, minus the 2 bytes of RW 1.0's Label framing); the
+//     symbols themselves cost no more than RW 1.0's strings;
+//   - labels_refs and exemplar labels_refs framing: up to 6 bytes each;
+//   - a sample or histogram with a start timestamp: up to 11 bytes more;
+//   - metadata: type, help and unit refs with framing (up to 16 bytes) plus
+//     the help and unit symbols.
+func sizeV2Bound(ts *wire.TimeSeries) int {
+	n := wire.TimeSeriesSize(ts) + 8*len(ts.Labels) + 6
+	for i := range ts.Exemplars {
+		n += 8*len(ts.Exemplars[i].Labels) + 6
+	}
+	for i := range ts.Samples {
+		if ts.Samples[i].StartTimestamp != 0 {
+			n += 11
+		}
+	}
+	for i := range ts.Histograms {
+		if ts.Histograms[i].StartTimestamp != 0 {
+			n += 11
+		}
+	}
+	md := &ts.Metadata
+	n += 16 + 2*6 + len(md.Help) + len(md.Unit)
+	return n
+}
+
+func clamp(x, lo, hi int) int {
+	return max(lo, min(x, hi))
+}

@@ -1,0 +1,416 @@
+package remotewrite
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rwkit/rwkit/wire"
+)
+
+// Response headers of RW 2.0 ("Required Written Response Headers").
+const (
+	headerSamplesWritten    = "X-Prometheus-Remote-Write-Samples-Written"
+	headerHistogramsWritten = "X-Prometheus-Remote-Write-Histograms-Written"
+	headerExemplarsWritten  = "X-Prometheus-Remote-Write-Exemplars-Written"
+)
+
+// Write sends one logical write and returns what was delivered.
+//
+// The write is split into requests of at most WithMaxRequestBytes
+// uncompressed bytes and WithMaxSamplesPerRequest samples (histogram
+// samples and exemplars count as samples), sent one after another, in
+// order. A series with more samples than the limit is cut into consecutive
+// chunks, sent in order in consecutive requests. A series (or chunk) larger
+// than the byte limit on its own is sent alone in its request rather than
+// dropped; the receiver may refuse it (413). RW 1.0 metadata rides in the
+// first request, or in requests of its own when larger than the byte limit.
+// A write with no series and no metadata sends one empty request.
+//
+// Retries follow the remote-write specs (1.0 and 2.0, "Retries & Backoff"):
+// network errors and 5xx are retried with exponential backoff and full
+// jitter up to the attempt limit; 429 is retried too, waiting what
+// Retry-After says (seconds or an HTTP date) when present. Retry-After is
+// honoured as given, not shortened to the maximum backoff: waiting less than
+// the receiver asked only earns another 429. Bound the whole write with ctx;
+// a wait that would pass ctx's deadline is not started. Other 4xx are never
+// retried: the spec says they will never succeed.
+//
+// On RW 2.0, a 415 Unsupported Media Type makes the client resend that
+// request, and every later one, as RW 1.0 (the spec allows falling back to
+// another content type on 415); the client remembers (see Version). So does
+// a 2xx without any X-Prometheus-Remote-Write-*-Written header, which the
+// RW 2.0 spec says senders SHOULD treat as 415: it is how an RW 1.0
+// receiver that ignores Content-Type answers, having decoded the RW 2.0
+// body as an empty RW 1.0 request.
+//
+// A refused or failed request ends the write with an *Error; requests
+// after it are not sent. The returned Result is never nil and counts what
+// was delivered before.
+func (c *Client) Write(ctx context.Context, req *wire.WriteRequest) (*Result, error) {
+	if req == nil {
+		req = &wire.WriteRequest{}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+
+	start := c.cfg.now()
+	v := c.Version()
+	res := &Result{Version: v}
+	defer func() { res.Duration = c.cfg.now().Sub(start) }()
+
+	c.plan(req, v, 0, true)
+	var total Counts
+	for _, b := range c.batches {
+		total.add(b.counts)
+	}
+	base := 0     // requests delivered before the current plan
+	parts := 0    // series parts delivered
+	metadata := 0 // requests delivered so far that were planned with metadata
+	for bi := 0; bi < len(c.batches); bi++ {
+		b := c.batches[bi]
+		c.encode(req, v, &b)
+		st := sendState{index: base + bi + 1, of: base + len(c.batches), batch: &b, total: total, res: res}
+		outcome, err := c.send(ctx, v, &st)
+		switch outcome {
+		case delivered:
+			res.Requests++
+			res.Counts.add(b.counts)
+			res.Metadata += b.metadata
+			res.BytesCompressed += len(c.comp)
+			res.BytesUncompressed += len(c.raw)
+			parts += b.counts.Series
+			metadata += b.metadata
+		case fallback:
+			c.log.Warn("remote write: receiver does not take Remote-Write 2.0; falling back to 1.0 for this and later writes",
+				"url", c.redacted, "status", st.lastStatus, "reason", st.fallbackWhy)
+			c.version.Store(int32(wire.V1))
+			v = wire.V1
+			res.Version = v
+			base = res.Requests
+			c.plan(req, v, parts, metadata == 0)
+			bi = -1
+		default:
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+type outcome int
+
+const (
+	failed outcome = iota
+	delivered
+	fallback
+)
+
+// sendState is one request's context for errors and accounting.
+type sendState struct {
+	index, of   int
+	batch       *batch
+	total       Counts
+	res         *Result
+	lastStatus  int
+	fallbackWhy string
+}
+
+// encode fills c.raw with batch b's protobuf and c.comp with its Snappy
+// block.
+func (c *Client) encode(req *wire.WriteRequest, v wire.Version, b *batch) {
+	raw := c.raw[:0]
+	items := c.items[b.start:b.end]
+	if v == wire.V2 {
+		c.enc.Reset()
+		for i := range items {
+			ts := items[i].slice(req)
+			c.enc.AppendSeries(&ts)
+		}
+		raw = c.enc.AppendRequest(raw)
+	} else {
+		for i := range items {
+			it := &items[i]
+			if it.md >= 0 {
+				raw = wire.AppendMetadata(raw, &req.Metadata[it.md])
+				continue
+			}
+			ts := it.slice(req)
+			raw = wire.AppendTimeSeries(raw, &ts)
+		}
+	}
+	c.raw = raw
+	c.comp = wire.Compress(c.comp[:0], raw)
+}
+
+// send delivers c.comp with retries.
+func (c *Client) send(ctx context.Context, v wire.Version, st *sendState) (outcome, error) {
+	b := st.batch
+	body := &bodyTracker{data: c.comp}
+	defer func() {
+		// A RoundTripper may close the request body after RoundTrip returns
+		// (net/http documents it); if one has not, the buffer is still being
+		// read: leave it to that reader and start a new one.
+		if body.open.Load() != 0 {
+			c.comp = nil
+		}
+	}()
+	var prev *Error
+	for attempt := 1; ; attempt++ {
+		st.res.Attempts++
+		c.log.Debug("remote write request", "url", c.redacted, "request", st.index, "of", st.of, "version", v.String(),
+			"series", b.counts.Series, "samples", b.counts.Samples, "bytes", len(c.comp), "raw_bytes", len(c.raw), "attempt", attempt)
+		r, err := c.do(ctx, v, body)
+		hasRetryAfter := false
+		e := &Error{
+			URL: c.redacted, Version: v, Request: st.index, Requests: st.of,
+			BytesCompressed: len(c.comp), BytesUncompressed: len(c.raw),
+			Counts: b.counts, Total: st.total, Delivered: st.res.Counts, DeliveredRequests: st.res.Requests,
+			Attempts: attempt,
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return failed, cancelled(e, prev, ctx.Err(), err)
+			}
+			e.Err = err
+			e.Hint = "the request did not reach the receiver or got no answer; it was retried with backoff: check the URL, DNS, network and proxies"
+		} else {
+			st.lastStatus = r.status
+			e.StatusCode, e.Status = r.status, r.statusText
+			e.Body, e.BodyTruncated = r.body, r.truncated
+			written, hasWritten := writtenCounts(r.header)
+			switch {
+			case r.status >= 200 && r.status < 300:
+				if v == wire.V2 {
+					if !hasWritten {
+						st.fallbackWhy = "2xx without X-Prometheus-Remote-Write-*-Written headers"
+						return fallback, nil
+					}
+					st.res.WrittenRequests++
+					st.res.Written.add(written)
+					st.res.Unconfirmed.add(shortfall(b.counts, written))
+					if short := shortfall(b.counts, written); short.points() > 0 {
+						c.log.Warn("remote write: receiver answered 2xx but confirmed fewer samples than sent",
+							"url", c.redacted, "request", st.index, "samples_sent", b.counts.Samples, "samples_written", written.Samples,
+							"histograms_sent", b.counts.Histograms, "histograms_written", written.Histograms,
+							"exemplars_sent", b.counts.Exemplars, "exemplars_written", written.Exemplars)
+					}
+				}
+				return delivered, nil
+			case r.status == http.StatusUnsupportedMediaType && v == wire.V2:
+				st.fallbackWhy = "415 Unsupported Media Type"
+				return fallback, nil
+			}
+			if v == wire.V2 && hasWritten {
+				e.Written = &written
+			}
+			e.Reason, e.Hint = Classify(r.status, r.body)
+			if ra, ok := parseRetryAfter(r.header.Get("Retry-After"), c.cfg.now()); ok && retryableStatus(r.status) {
+				e.RetryAfter, hasRetryAfter = ra, true
+			}
+		}
+		if !e.Retryable() || attempt >= c.cfg.maxAttempts {
+			if e.Retryable() {
+				c.log.Warn("remote write: giving up", "url", c.redacted, "request", st.index, "status", e.StatusCode, "attempts", attempt, "err", e.Err)
+			}
+			return failed, e
+		}
+		wait := e.RetryAfter
+		if !hasRetryAfter {
+			wait = c.cfg.jitter(c.backoff(attempt))
+		}
+		if deadline, ok := ctx.Deadline(); ok && c.cfg.now().Add(wait).After(deadline) {
+			e.Err = joinCause(fmt.Errorf("waiting %s to retry would pass the context deadline: %w", wait, context.DeadlineExceeded), e.Err)
+			return failed, e
+		}
+		c.log.Warn("remote write: retrying", "url", c.redacted, "request", st.index, "status", e.StatusCode, "reason", string(e.Reason),
+			"attempt", attempt, "wait", wait, "err", e.Err)
+		if err := c.cfg.sleep(ctx, wait); err != nil {
+			e.Err = joinCause(err, e.Err)
+			return failed, e
+		}
+		prev = e
+	}
+}
+
+// cancelled reports a write whose context ended during an attempt, with the
+// status of the attempt before it, if any.
+func cancelled(e, prev *Error, ctxErr, err error) *Error {
+	if prev != nil {
+		prev.Err = joinCause(ctxErr, prev.Err)
+		prev.Attempts = e.Attempts
+		return prev
+	}
+	e.Err = joinCause(ctxErr, err)
+	return e
+}
+
+// joinCause wraps cause (a context error) and keeps the earlier error's
+// text; errors.Is finds cause.
+func joinCause(cause, earlier error) error {
+	if earlier == nil || errors.Is(earlier, cause) {
+		return cause
+	}
+	return fmt.Errorf("%w (after: %v)", cause, earlier)
+}
+
+// backoff is the exponential backoff before attempt+1: minBackoff doubled
+// per attempt, capped at maxBackoff.
+func (c *Client) backoff(attempt int) time.Duration {
+	d := c.cfg.minBackoff
+	for i := 1; i < attempt && d < c.cfg.maxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, c.cfg.maxBackoff)
+}
+
+type response struct {
+	status     int
+	statusText string
+	header     http.Header
+	body       string
+	truncated  bool
+}
+
+// do makes one attempt.
+func (c *Client) do(ctx context.Context, v wire.Version, body *bodyTracker) (*response, error) {
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, body.reader())
+	if err != nil {
+		return nil, fmt.Errorf("build request: %w", stripURL(err))
+	}
+	hreq.ContentLength = int64(len(body.data))
+	hreq.GetBody = func() (io.ReadCloser, error) { return body.reader(), nil }
+	for k, vs := range c.cfg.headers {
+		hreq.Header[k] = append([]string(nil), vs...)
+	}
+	hreq.Header.Set("Content-Encoding", "snappy")
+	hreq.Header.Set("Content-Type", v.ContentType())
+	hreq.Header.Set("X-Prometheus-Remote-Write-Version", v.HeaderValue())
+	hreq.Header.Set("User-Agent", c.cfg.userAgent)
+
+	resp, err := c.http.Do(hreq)
+	if err != nil {
+		return nil, stripURL(err)
+	}
+	defer resp.Body.Close()
+	r := &response{status: resp.StatusCode, statusText: resp.Status, header: resp.Header}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		// Senders MUST ignore a 2xx body (RW 2.0 "Response"); drain a little
+		// so the connection can be reused.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return r, nil
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody+1))
+	if len(data) > maxErrorBody {
+		data, r.truncated = data[:maxErrorBody], true
+	}
+	r.body = string(data)
+	if err != nil && len(data) == 0 {
+		// The status arrived; a body cut short is still worth reporting.
+		r.body = fmt.Sprintf("(reading the body failed: %v)", stripURL(err))
+	}
+	return r, nil
+}
+
+// stripURL unwraps net/http's *url.Error, whose text repeats the URL with
+// its query (and user name), leaving the cause. Error.URL names the
+// endpoint.
+func stripURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
+}
+
+// writtenCounts reads the RW 2.0 Written headers. ok is false when none is
+// present (or none parses).
+func writtenCounts(h http.Header) (Counts, bool) {
+	var c Counts
+	ok := false
+	for _, f := range []struct {
+		name string
+		dst  *int
+	}{
+		{headerSamplesWritten, &c.Samples},
+		{headerHistogramsWritten, &c.Histograms},
+		{headerExemplarsWritten, &c.Exemplars},
+	} {
+		// "Upon receiving a 2xx or a 4xx status code, Senders CAN assume
+		// that any missing X-Prometheus-Remote-Write-*-Written response
+		// header means no element from this category (e.g. Sample) was
+		// written by the Receiver (count of 0)." (RW 2.0 spec)
+		s := h.Get(f.name)
+		if s == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			continue
+		}
+		*f.dst = int(n)
+		ok = true
+	}
+	return c, ok
+}
+
+// shortfall is what was sent but not confirmed written.
+func shortfall(sent, written Counts) Counts {
+	return Counts{
+		Samples:    max(0, sent.Samples-written.Samples),
+		Histograms: max(0, sent.Histograms-written.Histograms),
+		Exemplars:  max(0, sent.Exemplars-written.Exemplars),
+	}
+}
+
+// parseRetryAfter reads Retry-After as delay-seconds or an HTTP-date
+// (RFC 9110, section 10.2.3). A date in the past means now (0, true).
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		if secs > int64(24*time.Hour/time.Second) {
+			secs = int64(24 * time.Hour / time.Second)
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(0, t.Sub(now)), true
+}
+
+// bodyTracker hands out readers over one request body and counts the ones
+// not yet closed, so the client knows when it may reuse the buffer.
+type bodyTracker struct {
+	data []byte
+	open atomic.Int32
+}
+
+func (t *bodyTracker) reader() io.ReadCloser {
+	t.open.Add(1)
+	return &trackedReader{Reader: bytes.NewReader(t.data), t: t}
+}
+
+type trackedReader struct {
+	*bytes.Reader
+	t    *bodyTracker
+	once sync.Once
+}
+
+func (r *trackedReader) Close() error {
+	r.once.Do(func() { r.t.open.Add(-1) })
+	return nil
+}
