@@ -1,0 +1,382 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/rwkit/rwkit/wire"
+)
+
+type decodeCommand struct {
+	stdio
+	version  string
+	maxBytes int
+	output   outputFlag
+}
+
+const decodeExample = `  # a body captured from a failing pusher (tcpdump, a proxy, a test):
+  rwkit decode body.snappy
+  curl -s ... | rwkit decode -
+  rwkit decode --output json body.pb | jq '.series[0]'`
+
+func (c *decodeCommand) Run(ctx context.Context, args []string) error {
+	fs := newFlagSet("decode [FILE|-]",
+		"Prints a captured remote-write body as readable series, one per line, like the text exposition.\n"+
+			"The body may be Snappy-compressed or raw, RW 1.0 or RW 2.0: both are detected.",
+		decodeExample, c.err)
+	fs.StringVar(&c.version, "rw-version", "auto", "protocol of the body: auto, 1 or 2")
+	fs.IntVar(&c.maxBytes, "max-bytes", 256<<20, "refuse bodies that decompress to more than this many bytes")
+	c.output = "text"
+	fs.Var(&c.output, "output", "text or json")
+	fs.Init("decode", 0)
+	fs.SetOutput(c.err)
+	if err := parseFlags(fs, args, c.getenv); err != nil {
+		return err
+	}
+	if fs.NArg() > 1 {
+		return usagef("decode: want one FILE (or - for stdin), got %d arguments", fs.NArg())
+	}
+	var r io.Reader = c.in
+	name := "stdin"
+	if fs.NArg() == 1 && fs.Arg(0) != "-" {
+		name = fs.Arg(0)
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r = f
+	}
+	body, err := io.ReadAll(io.LimitReader(r, int64(c.maxBytes)+1))
+	if err != nil {
+		return fmt.Errorf("read %s: %w", name, err)
+	}
+	if len(body) > c.maxBytes {
+		return fmt.Errorf("%s is larger than --max-bytes=%d", name, c.maxBytes)
+	}
+	d, err := decodeBody(body, c.version, c.maxBytes)
+	if err != nil {
+		return fmt.Errorf("decode %s: %w", name, err)
+	}
+	if c.output == "json" {
+		enc := json.NewEncoder(c.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(d.jsonView())
+	}
+	d.writeText(c.out)
+	return nil
+}
+
+// decoded is a body and what was learned decoding it.
+type decoded struct {
+	req          wire.WriteRequest
+	version      wire.Version
+	snappy       bool
+	compressed   int
+	uncompressed int
+}
+
+// decodeBody tries the body as Snappy first, then as raw protobuf: a raw
+// protobuf body is rarely a valid Snappy block, and when it is, the
+// decompressed bytes must still decode as a write request.
+func decodeBody(body []byte, versionFlag string, maxBytes int) (*decoded, error) {
+	var want wire.Version
+	switch versionFlag {
+	case "auto", "":
+	case "1", "1.0":
+		want = wire.V1
+	case "2", "2.0":
+		want = wire.V2
+	default:
+		return nil, usagef("decode: --rw-version %q: want auto, 1 or 2", versionFlag)
+	}
+	var snappyErr error
+	if raw, err := wire.Decompress(nil, body, maxBytes); err == nil {
+		d, err := decodeRaw(raw, want)
+		if err == nil {
+			d.snappy, d.compressed = true, len(body)
+			return d, nil
+		}
+		snappyErr = err
+	} else {
+		snappyErr = err
+	}
+	d, err := decodeRaw(body, want)
+	if err != nil {
+		return nil, fmt.Errorf("not a remote-write body: as snappy: %v; as raw protobuf: %v", snappyErr, err)
+	}
+	return d, nil
+}
+
+func decodeRaw(raw []byte, want wire.Version) (*decoded, error) {
+	v := want
+	if v == 0 {
+		var err error
+		if v, err = wire.DetectVersion(raw); err != nil {
+			return nil, err
+		}
+	}
+	d := &decoded{version: v, uncompressed: len(raw)}
+	var err error
+	if v == wire.V2 {
+		err = wire.DecodeRequestV2(raw, &d.req)
+	} else {
+		err = wire.DecodeWriteRequest(raw, &d.req)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("RW %s: %w", v, err)
+	}
+	return d, nil
+}
+
+type counts struct {
+	Series, Samples, Histograms, Exemplars, Metadata int
+}
+
+func countRequest(req *wire.WriteRequest) counts {
+	c := counts{Series: len(req.Series), Metadata: len(req.Metadata)}
+	for i := range req.Series {
+		c.Samples += len(req.Series[i].Samples)
+		c.Histograms += len(req.Series[i].Histograms)
+		c.Exemplars += len(req.Series[i].Exemplars)
+	}
+	return c
+}
+
+func (d *decoded) writeText(w io.Writer) {
+	c := countRequest(&d.req)
+	enc := "raw"
+	if d.snappy {
+		enc = fmt.Sprintf("snappy %s -> %s", byteSize(d.compressed), byteSize(d.uncompressed))
+	} else {
+		enc = fmt.Sprintf("raw %s", byteSize(d.uncompressed))
+	}
+	fmt.Fprintf(w, "# remote write %s, %s: %d series, %d samples, %d histograms, %d exemplars, %d metadata\n",
+		d.version, enc, c.Series, c.Samples, c.Histograms, c.Exemplars, c.Metadata)
+	for _, md := range d.req.Metadata {
+		writeMetadata(w, md.FamilyName, md)
+	}
+	for i := range d.req.Series {
+		ts := &d.req.Series[i]
+		if d.version == wire.V2 && (ts.Metadata != wire.Metadata{}) {
+			writeMetadata(w, seriesName(ts.Labels), ts.Metadata)
+		}
+		sel := formatSeries(ts.Labels)
+		for _, s := range ts.Samples {
+			fmt.Fprintf(w, "%s %s %d", sel, formatFloat(s.Value), s.Timestamp)
+			if s.StartTimestamp != 0 {
+				fmt.Fprintf(w, " st=%d", s.StartTimestamp)
+			}
+			fmt.Fprintln(w)
+		}
+		for _, h := range ts.Histograms {
+			fmt.Fprintf(w, "%s %s %d\n", sel, formatHistogram(&h), h.Timestamp)
+		}
+		for _, e := range ts.Exemplars {
+			fmt.Fprintf(w, "# exemplar %s %s %s %d\n", sel, formatSeries(e.Labels), formatFloat(e.Value), e.Timestamp)
+		}
+	}
+}
+
+func writeMetadata(w io.Writer, name string, md wire.Metadata) {
+	if md.Help != "" {
+		fmt.Fprintf(w, "# HELP %s %s\n", name, escapeHelp(md.Help))
+	}
+	fmt.Fprintf(w, "# TYPE %s %s\n", name, metricTypeName(md.Type))
+	if md.Unit != "" {
+		fmt.Fprintf(w, "# UNIT %s %s\n", name, md.Unit)
+	}
+}
+
+func seriesName(ls []wire.Label) string {
+	for _, l := range ls {
+		if l.Name == "__name__" {
+			return l.Value
+		}
+	}
+	return ""
+}
+
+// formatSeries writes labels as name{l="v",...} in the order they were sent
+// (so unsorted labels, which a backend refuses, stay visible).
+func formatSeries(ls []wire.Label) string {
+	var b strings.Builder
+	name := seriesName(ls)
+	b.WriteString(name)
+	b.WriteByte('{')
+	first := true
+	for _, l := range ls {
+		if l.Name == "__name__" && l.Value == name && name != "" {
+			continue
+		}
+		if !first {
+			b.WriteByte(',')
+		}
+		first = false
+		b.WriteString(l.Name)
+		b.WriteString("=")
+		b.WriteString(strconv.Quote(l.Value))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+func formatFloat(v float64) string {
+	switch {
+	case math.Float64bits(v) == staleNaN:
+		return "StaleNaN"
+	case math.IsNaN(v):
+		return "NaN"
+	case math.IsInf(v, 1):
+		return "+Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+// staleNaN is Prometheus's stale marker (value.StaleNaN).
+const staleNaN uint64 = 0x7ff0000000000002
+
+func formatHistogram(h *wire.Histogram) string {
+	var b strings.Builder
+	if h.IsFloat {
+		fmt.Fprintf(&b, "{count:%s, sum:%s, schema:%d, zero_threshold:%s, zero_count:%s",
+			formatFloat(h.CountFloat), formatFloat(h.Sum), h.Schema, formatFloat(h.ZeroThreshold), formatFloat(h.ZeroCountFloat))
+	} else {
+		fmt.Fprintf(&b, "{count:%d, sum:%s, schema:%d, zero_threshold:%s, zero_count:%d",
+			h.CountInt, formatFloat(h.Sum), h.Schema, formatFloat(h.ZeroThreshold), h.ZeroCountInt)
+	}
+	if len(h.PositiveSpans) > 0 {
+		fmt.Fprintf(&b, ", positive_spans:%v", h.PositiveSpans)
+	}
+	if len(h.PositiveDeltas) > 0 {
+		fmt.Fprintf(&b, ", positive_deltas:%v", h.PositiveDeltas)
+	}
+	if len(h.PositiveCounts) > 0 {
+		fmt.Fprintf(&b, ", positive_counts:%v", h.PositiveCounts)
+	}
+	if len(h.NegativeSpans) > 0 {
+		fmt.Fprintf(&b, ", negative_spans:%v", h.NegativeSpans)
+	}
+	if len(h.NegativeDeltas) > 0 {
+		fmt.Fprintf(&b, ", negative_deltas:%v", h.NegativeDeltas)
+	}
+	if len(h.NegativeCounts) > 0 {
+		fmt.Fprintf(&b, ", negative_counts:%v", h.NegativeCounts)
+	}
+	if len(h.CustomValues) > 0 {
+		fmt.Fprintf(&b, ", custom_values:%v", h.CustomValues)
+	}
+	if h.ResetHint != wire.ResetHintUnknown {
+		fmt.Fprintf(&b, ", reset_hint:%d", h.ResetHint)
+	}
+	if h.StartTimestamp != 0 {
+		fmt.Fprintf(&b, ", st:%d", h.StartTimestamp)
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+func escapeHelp(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "\n", `\n`).Replace(s)
+}
+
+func metricTypeName(t wire.MetricType) string {
+	switch t {
+	case wire.MetricTypeCounter:
+		return "counter"
+	case wire.MetricTypeGauge:
+		return "gauge"
+	case wire.MetricTypeHistogram:
+		return "histogram"
+	case wire.MetricTypeGaugeHistogram:
+		return "gaugehistogram"
+	case wire.MetricTypeSummary:
+		return "summary"
+	case wire.MetricTypeInfo:
+		return "info"
+	case wire.MetricTypeStateset:
+		return "stateset"
+	}
+	return "unknown"
+}
+
+// byteSize formats n bytes for people: 812 B, 1.2 KiB, 3.4 MiB.
+func byteSize(n int) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	default:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+}
+
+type jsonSeries struct {
+	Labels     map[string]string `json:"labels"`
+	Samples    [][2]any          `json:"samples,omitempty"`
+	Histograms []string          `json:"histograms,omitempty"`
+	Exemplars  []jsonExemplar    `json:"exemplars,omitempty"`
+	Metadata   *wire.Metadata    `json:"metadata,omitempty"`
+}
+
+type jsonExemplar struct {
+	Labels    map[string]string `json:"labels"`
+	Value     string            `json:"value"`
+	Timestamp int64             `json:"timestamp"`
+}
+
+type jsonBody struct {
+	Version           string          `json:"version"`
+	Snappy            bool            `json:"snappy"`
+	BytesCompressed   int             `json:"bytes_compressed,omitempty"`
+	BytesUncompressed int             `json:"bytes_uncompressed"`
+	Counts            counts          `json:"counts"`
+	Metadata          []wire.Metadata `json:"metadata,omitempty"`
+	Series            []jsonSeries    `json:"series"`
+}
+
+// jsonView turns the body into JSON-friendly values: sample values are
+// strings (as in the Prometheus HTTP API) so NaN and ±Inf survive.
+func (d *decoded) jsonView() jsonBody {
+	out := jsonBody{
+		Version: d.version.String(), Snappy: d.snappy, BytesCompressed: d.compressed,
+		BytesUncompressed: d.uncompressed, Counts: countRequest(&d.req), Metadata: d.req.Metadata,
+		Series: make([]jsonSeries, 0, len(d.req.Series)),
+	}
+	for i := range d.req.Series {
+		ts := &d.req.Series[i]
+		js := jsonSeries{Labels: labelMap(ts.Labels)}
+		for j := range ts.Histograms {
+			js.Histograms = append(js.Histograms, formatHistogram(&ts.Histograms[j]))
+		}
+		for _, e := range ts.Exemplars {
+			js.Exemplars = append(js.Exemplars, jsonExemplar{labelMap(e.Labels), formatFloat(e.Value), e.Timestamp})
+		}
+		for _, s := range ts.Samples {
+			js.Samples = append(js.Samples, [2]any{s.Timestamp, formatFloat(s.Value)})
+		}
+		if d.version == wire.V2 && (ts.Metadata != wire.Metadata{}) {
+			md := ts.Metadata
+			js.Metadata = &md
+		}
+		out.Series = append(out.Series, js)
+	}
+	return out
+}
+
+func labelMap(ls []wire.Label) map[string]string {
+	m := make(map[string]string, len(ls))
+	for _, l := range ls {
+		m[l.Name] = l.Value
+	}
+	return m
+}

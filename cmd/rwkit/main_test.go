@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"testing"
+)
+
+// runCLI runs rwkit in-process with args, the given environment and stdin,
+// and returns what it printed and its exit code.
+func runCLI(t *testing.T, env map[string]string, stdin io.Reader, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, stdio{
+		in: stdin, out: &out, err: &errOut,
+		getenv: func(k string) string { return env[k] },
+	})
+	return out.String(), errOut.String(), code
+}
+
+func TestUsageExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		code int
+		want string // in stderr
+	}{
+		{"no command", nil, nil, exitUsage, ""},
+		{"unknown command", []string{"bogus"}, nil, exitUsage, `unknown command "bogus"`},
+		{"push without url", []string{"push", "--file", "x"}, nil, exitUsage, "--url is required"},
+		{"push with file and scrape", []string{"push", "--url", "http://127.0.0.1:1/api/v1/write", "--file", "x", "--scrape", "http://y"}, nil, exitUsage, "exactly one of --file and --scrape"},
+		{"push bad label", []string{"push", "--url", "http://h/api/v1/write", "--file", "x", "--label", "novalue"}, nil, exitUsage, `label "novalue": want name=value`},
+		{"push bad rw version", []string{"push", "--url", "http://h/api/v1/write", "--file", "x", "--rw-version", "3"}, nil, exitUsage, "--rw-version 3"},
+		{"push bad output", []string{"push", "--output", "yaml"}, nil, exitUsage, `output "yaml": want text or json`},
+		{"env var bad", []string{"push", "--file", "x"}, map[string]string{"RWKIT_URL": "http://h/api/v1/write", "RWKIT_RW_VERSION": "x"}, exitUsage, "RWKIT_RW_VERSION"},
+		{"help", []string{"push", "-h"}, nil, exitOK, "Example:"},
+		{"doctor without url", []string{"doctor"}, nil, exitUsage, "--url is required"},
+		{"decode two files", []string{"decode", "a", "b"}, nil, exitUsage, "want one FILE"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := runCLI(t, tc.env, nil, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit code = %d, want %d; stderr:\n%s", code, tc.code, stderr)
+			}
+			if !strings.Contains(stderr, tc.want) {
+				t.Errorf("stderr does not contain %q:\n%s", tc.want, stderr)
+			}
+		})
+	}
+}
+
+func TestEnvVarsSetFlags(t *testing.T) {
+	// RWKIT_URL and RWKIT_FILE stand in for --url and --file; the file does
+	// not exist, so the push fails at reading it, which proves both were read.
+	_, stderr, code := runCLI(t, map[string]string{
+		"RWKIT_URL":   "http://127.0.0.1:1/api/v1/write",
+		"RWKIT_FILE":  "/nonexistent/metrics.txt",
+		"RWKIT_LABEL": "service=auth,instance=i-1",
+	}, nil, "push")
+	if code != exitFailed || !strings.Contains(stderr, "/nonexistent/metrics.txt") {
+		t.Fatalf("code %d, stderr %q: want exit 1 naming the file from RWKIT_FILE", code, stderr)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, _, code := runCLI(t, nil, nil, "version")
+	if code != 0 || !strings.HasPrefix(out, "rwkit ") {
+		t.Fatalf("code %d out %q", code, out)
+	}
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/rwkit/rwkit/internal/promtest"
+)
+
+// TestPushToPrometheus is the seed incident against a real Prometheus: one
+// writer's exposition is stored whole; a second writer sending the same
+// series (no label to tell them apart) with other values at the same
+// timestamp is refused, and the report says exactly why.
+func TestPushToPrometheus(t *testing.T) {
+	prom := promtest.Start(t)
+	ts := time.Now().Add(-time.Minute).Truncate(time.Second)
+	tsArg := fmt.Sprint(ts.UnixMilli())
+
+	out, stderr, code := runCLI(t, nil, nil, "push", "--url", prom.WriteURL,
+		"--file", "testdata/auth-service.txt", "--label", "env=test", "--timestamp", tsArg)
+	if code != 0 {
+		t.Fatalf("first push: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+	for _, want := range []string{"rwkit push: delivered", "5 families, 13 series, 13 samples", "1 of 1 requests"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+
+	// Every series is stored, with its labels, at the batch timestamp.
+	got, err := prom.Query(context.Background(), `{env="test"}`, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var series []string
+	for _, r := range got {
+		if !r.Timestamp.Equal(ts) {
+			t.Errorf("%v at %v, want %v", r.Metric, r.Timestamp, ts)
+		}
+		series = append(series, fmt.Sprintf("%s %g", promString(r.Metric), r.Value))
+	}
+	sort.Strings(series)
+	want := []string{
+		`app_info{env="test",path="C:\\tmp",quote="a \"quoted\" value",version="1.2.3"} 1`,
+		`forge_observability_amp_push_total{env="test",result="failure"} 3`,
+		`forge_observability_amp_push_total{env="test",result="success"} 57`,
+		`http_server_requests_seconds_bucket{env="test",le="+Inf",method="GET",status="200",uri="/q/health"} 10`,
+		`http_server_requests_seconds_bucket{env="test",le="0.005",method="GET",status="200",uri="/q/health"} 3`,
+		`http_server_requests_seconds_bucket{env="test",le="0.05",method="GET",status="200",uri="/q/health"} 9`,
+		`http_server_requests_seconds_count{env="test",method="GET",status="200",uri="/q/health"} 10`,
+		`http_server_requests_seconds_sum{env="test",method="GET",status="200",uri="/q/health"} 0.123`,
+		`jvm_gc_pause_seconds_count{action="end of minor GC",env="test"} 120`,
+		`jvm_gc_pause_seconds_sum{action="end of minor GC",env="test"} 0.4`,
+		`jvm_gc_pause_seconds{action="end of minor GC",env="test",quantile="0.5"} 0.002`,
+		`jvm_gc_pause_seconds{action="end of minor GC",env="test",quantile="0.99"} 0.011`,
+		`jvm_threads_live_threads{env="test"} 21`,
+	}
+	sort.Strings(want)
+	if diff := cmp.Diff(want, series); diff != "" {
+		t.Errorf("stored series (-want +got):\n%s", diff)
+	}
+
+	// A second writer, same series, other values, same millisecond.
+	out, _, code = runCLI(t, nil, nil, "push", "--url", prom.WriteURL,
+		"--file", "testdata/actor-service.txt", "--label", "env=test", "--timestamp", tsArg)
+	if code != exitFailed {
+		t.Fatalf("second push: exit %d, want %d\n%s", code, exitFailed, out)
+	}
+	for _, want := range []string{
+		"rwkit push: refused",
+		"400 Bad Request",
+		"reason     new-value-for-timestamp",
+		"another writer sends the same series at the same timestamp",
+		"duplicate sample for timestamp", // Prometheus's body, verbatim
+		"1 of 1: 3 series, 3 samples",
+		"B snappy (",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("refusal report lacks %q:\n%s", want, out)
+		}
+	}
+
+	// The same refusal as JSON, for scripts.
+	out, _, code = runCLI(t, nil, nil, "push", "--url", prom.WriteURL, "--output", "json",
+		"--file", "testdata/actor-service.txt", "--label", "env=test", "--timestamp", tsArg)
+	if code != exitFailed {
+		t.Fatalf("json push: exit %d\n%s", code, out)
+	}
+	var rep pushReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("decode JSON report: %v\n%s", err, out)
+	}
+	f := rep.Refusal
+	if rep.Result != "refused" || f == nil || f.Status != 400 || f.Reason != "new-value-for-timestamp" ||
+		f.Series != 3 || f.Samples != 3 || f.BytesCompressed == 0 || f.BytesUncompressed <= f.BytesCompressed-16 ||
+		!strings.Contains(f.Body, "duplicate sample for timestamp") || f.Hint == "" || f.Attempts != 1 {
+		t.Errorf("JSON refusal = %+v (result %q)", f, rep.Result)
+	}
+
+	// The stored values are the first writer's: the refused ones are not there.
+	got, err = prom.Query(context.Background(), `jvm_threads_live_threads{env="test"}`, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Value != 21 {
+		t.Errorf("jvm_threads_live_threads = %+v, want the first writer's 21", got)
+	}
+}
+
+// TestPushDistinctWritersDoNotCollide is the fix: the same two expositions
+// with a per-writer label are two sets of series, both stored.
+func TestPushDistinctWritersDoNotCollide(t *testing.T) {
+	prom := promtest.Start(t)
+	ts := fmt.Sprint(time.Now().Add(-time.Minute).UnixMilli())
+	for _, w := range []struct{ service, file string }{{"auth", "testdata/auth-service.txt"}, {"actor", "testdata/actor-service.txt"}} {
+		out, _, code := runCLI(t, nil, nil, "push", "--url", prom.WriteURL, "--file", w.file,
+			"--label", "service="+w.service, "--timestamp", ts)
+		if code != 0 {
+			t.Fatalf("push %s: exit %d\n%s", w.service, code, out)
+		}
+	}
+	got, err := prom.Query(context.Background(), `count by (service) (jvm_threads_live_threads)`, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("count by (service) = %+v, want two services", got)
+	}
+}
+
+func promString(m map[string]string) string {
+	name := m["__name__"]
+	var keys []string
+	for k := range m {
+		if k != "__name__" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%q", k, m[k])
+	}
+	return name + "{" + strings.Join(parts, ",") + "}"
+}
