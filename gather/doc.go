@@ -3,7 +3,7 @@
 // wire.TimeSeries with identity labels and one batch timestamp.
 //
 //	reg := prometheus.NewRegistry()
-//	reg.MustRegister(prometheus.NewGoCollector())
+//	reg.MustRegister(collectors.NewGoCollector()) // client_golang/prometheus/collectors
 //	req, report, err := gather.FromGatherer(reg, gather.Options{
 //		Timestamp:   time.Now().UnixMilli(),
 //		ExtraLabels: []wire.Label{{Name: "service", Value: "auth"}, {Name: "instance", Value: "10.0.0.7:8080"}},
