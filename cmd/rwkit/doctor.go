@@ -77,7 +77,7 @@ func (c *doctorCommand) Run(ctx context.Context, args []string) error {
 		}
 		return !failed
 	}
-	u, s := checkURLShape(c.url)
+	u, s := checkURLShape(c.url, c.sigv4Region)
 	if !report(s) {
 		return doctorFailed(c.out, s)
 	}
@@ -122,7 +122,7 @@ var (
 )
 
 // checkURLShape checks what can be known without the network.
-func checkURLShape(raw string) (*url.URL, step) {
+func checkURLShape(raw, sigv4Region string) (*url.URL, step) {
 	s := step{name: "url"}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
@@ -145,6 +145,12 @@ func checkURLShape(raw string) (*url.URL, step) {
 		}
 		if u.Scheme != "https" {
 			s.status, s.detail, s.fix = "FAIL", "AMP URL over http", "AMP only answers https"
+			return nil, s
+		}
+		if sigv4Region != "" && sigv4Region != region {
+			s.status = "FAIL"
+			s.detail = fmt.Sprintf("--sigv4-region %s but the URL is in %s: AMP refuses the signature (403)", sigv4Region, region)
+			s.fix = fmt.Sprintf("use --sigv4-region %s, or drop the flag: rwkit reads the region from the URL", region)
 			return nil, s
 		}
 		if s.status == "" {
@@ -240,12 +246,6 @@ func (c *doctorCommand) checkCredentials(ctx context.Context, u *url.URL) (http.
 	region := c.sigv4Region
 	if region == "" {
 		region = urlRegion
-	}
-	if isAMP && c.sigv4Region != "" && c.sigv4Region != urlRegion {
-		s.status = "FAIL"
-		s.detail = fmt.Sprintf("--sigv4-region %s but the URL is in %s: AMP refuses the signature (403)", c.sigv4Region, urlRegion)
-		s.fix = fmt.Sprintf("use --sigv4-region %s, or drop the flag: rwkit reads the region from the URL", urlRegion)
-		return nil, s
 	}
 	cctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
