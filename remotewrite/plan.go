@@ -51,33 +51,43 @@ func (c *Client) plan(req *wire.WriteRequest, v wire.Version, skipParts int, wit
 		}
 	}
 	limit := c.cfg.maxSamples
+	room := c.cfg.maxBytes
+	size := wire.TimeSeriesSize
+	if v == wire.V2 {
+		room -= v2RequestOverhead
+		size = sizeV2Bound
+	}
 	part := 0
 	for si := range req.Series {
 		ts := &req.Series[si]
 		ns, nh, ne := len(ts.Samples), len(ts.Histograms), len(ts.Exemplars)
 		points := ns + nh + ne
-		for from := 0; from < points || from == 0; from += limit {
+		from := 0
+		for {
+			// A chunk takes up to limit points, halved while it is over the
+			// byte limit; a single point over it is sent alone anyway.
 			to := min(from+limit, points)
-			if part++; part <= skipParts {
-				if points == 0 {
+			var it item
+			var p wire.TimeSeries
+			for {
+				it = item{
+					md: -1, series: int32(si),
+					s0: int32(clamp(from, 0, ns)), s1: int32(clamp(to, 0, ns)),
+					h0: int32(clamp(from-ns, 0, nh)), h1: int32(clamp(to-ns, 0, nh)),
+					e0: int32(clamp(from-ns-nh, 0, ne)), e1: int32(clamp(to-ns-nh, 0, ne)),
+				}
+				p = it.slice(req)
+				it.size = size(&p)
+				if it.size <= room || to-from <= 1 {
 					break
 				}
-				continue
+				to = from + (to-from)/2
 			}
-			it := item{
-				md: -1, series: int32(si),
-				s0: int32(clamp(from, 0, ns)), s1: int32(clamp(to, 0, ns)),
-				h0: int32(clamp(from-ns, 0, nh)), h1: int32(clamp(to-ns, 0, nh)),
-				e0: int32(clamp(from-ns-nh, 0, ne)), e1: int32(clamp(to-ns-nh, 0, ne)),
+			if part++; part > skipParts {
+				c.items = append(c.items, it)
 			}
-			p := it.slice(req)
-			if v == wire.V1 {
-				it.size = wire.TimeSeriesSize(&p)
-			} else {
-				it.size = sizeV2Bound(&p)
-			}
-			c.items = append(c.items, it)
-			if points == 0 {
+			from = to
+			if from >= points {
 				break
 			}
 		}

@@ -28,11 +28,14 @@ const (
 // The write is split into requests of at most WithMaxRequestBytes
 // uncompressed bytes and WithMaxSamplesPerRequest samples (histogram
 // samples and exemplars count as samples), sent one after another, in
-// order. A series with more samples than the limit is cut into consecutive
-// chunks, sent in order in consecutive requests. A series (or chunk) larger
-// than the byte limit on its own is sent alone in its request rather than
-// dropped; the receiver may refuse it (413). RW 1.0 metadata rides in the
-// first request, or in requests of its own when larger than the byte limit.
+// order. A series with more samples than the limit, or more bytes, is cut
+// into consecutive chunks, sent in order in consecutive requests, so its
+// samples never arrive out of order. One sample whose series alone is over
+// the byte limit (huge labels) is still sent, alone in its request, rather
+// than dropped; the receiver may refuse it (413). RW 1.0 metadata rides in
+// the first request, or in requests of its own when larger than the byte
+// limit. RW 2.0 sizes are planned with an upper bound (symbol references
+// are not known before encoding), so RW 2.0 requests stay under the limit.
 // A write with no series and no metadata sends one empty request.
 //
 // Retries follow the remote-write specs (1.0 and 2.0, "Retries & Backoff"):
