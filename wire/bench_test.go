@@ -1,37 +1,219 @@
+//go:build !noprompb
+
 package wire
 
 import (
-	"fmt"
-	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/golang/snappy"
+	"github.com/klauspost/compress/s2"
+	"github.com/prometheus/prometheus/prompb"
 )
 
-// benchSeries builds n realistic series: 9 labels each as a service's
-// metrics look after identity labels are added, one sample each.
-func benchSeries(n int) []TimeSeries {
-	methods := []string{"GET", "POST", "PUT", "DELETE"}
-	statuses := []string{"200", "201", "400", "404", "500"}
-	les := []string{"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf"}
-	series := make([]TimeSeries, n)
-	for i := range series {
-		series[i] = TimeSeries{
-			Labels: []Label{
-				{"__name__", "http_server_request_duration_seconds_bucket"},
-				{"cluster", "prod-eu-west-1"},
-				{"handler", "/api/v1/things/" + strconv.Itoa(i%50)},
-				{"instance", fmt.Sprintf("10.1.%d.%d:8080", (i/1000)%256, (i/10)%100)},
-				{"job", "document-service"},
-				{"le", les[i%len(les)]},
-				{"method", methods[(i/10)%len(methods)]},
-				{"service", "document"},
-				{"status", statuses[(i/40)%len(statuses)]},
-			},
-			Samples: []Sample{{Value: float64(i%1000) * 3.5, Timestamp: 1700000000000}},
-		}
-	}
-	return series
+// The benchmarks compare the push path (cached label blocks, append into a
+// reused buffer, Compress into a reused buffer) with what Prometheus does
+// (gogo prompb Marshal + golang/snappy.Encode), and with Snappy alone.
+//
+//	go test -run='^$' -bench=. -benchmem ./wire
+//
+// BenchmarkRatios prints the project's two target ratios for 100k series.
+
+var benchSizes = []struct {
+	name string
+	n    int
+}{{"1k", 1000}, {"10k", 10000}, {"100k", 100000}}
+
+type benchFixture struct {
+	series []TimeSeries
+	blocks [][]byte // label blocks, as a pusher caches them
+	body   []byte   // RW 1.0 body
+	prompb *prompb.WriteRequest
+	v2body []byte
 }
 
-// benchBody is the RW 1.0 body of benchSeries(n).
-func benchBody(n int) []byte {
-	return AppendWriteRequest(nil, &WriteRequest{Series: benchSeries(n)})
+var fixtures = map[int]*benchFixture{}
+
+func fixture(n int) *benchFixture {
+	if f, ok := fixtures[n]; ok {
+		return f
+	}
+	f := &benchFixture{series: benchSeries(n)}
+	f.blocks = make([][]byte, n)
+	for i := range f.series {
+		f.blocks[i] = AppendLabels(nil, f.series[i].Labels)
+	}
+	req := &WriteRequest{Series: f.series}
+	f.body = AppendWriteRequest(nil, req)
+	f.prompb = toPrompb(req)
+	f.v2body = AppendRequestV2(nil, req)
+	fixtures[n] = f
+	return f
+}
+
+func benchEncodeCompress(b *testing.B, n int) {
+	f := fixture(n)
+	body := make([]byte, 0, len(f.body))
+	out := make([]byte, 0, MaxCompressedLen(len(f.body)))
+	b.SetBytes(int64(len(f.body)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		body = body[:0]
+		for j := range f.series {
+			body = AppendTimeSeriesLabels(body, f.blocks[j], &f.series[j])
+		}
+		out = Compress(out, body)
+	}
+	b.ReportMetric(float64(len(out)), "compressed_bytes")
+}
+
+func benchBaseline(b *testing.B, n int) {
+	f := fixture(n)
+	var out []byte
+	b.SetBytes(int64(len(f.body)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		data, err := f.prompb.Marshal()
+		if err != nil {
+			b.Fatal(err)
+		}
+		out = snappy.Encode(out[:cap(out)], data)
+	}
+}
+
+func benchSnappyOnly(b *testing.B, n int) {
+	f := fixture(n)
+	out := make([]byte, 0, MaxCompressedLen(len(f.body)))
+	b.SetBytes(int64(len(f.body)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		out = Compress(out, f.body)
+	}
+}
+
+func BenchmarkEncodeCompress(b *testing.B) {
+	for _, s := range benchSizes {
+		b.Run(s.name, func(b *testing.B) { benchEncodeCompress(b, s.n) })
+	}
+}
+
+func BenchmarkBaselinePrompbMarshalSnappy(b *testing.B) {
+	for _, s := range benchSizes {
+		b.Run(s.name, func(b *testing.B) { benchBaseline(b, s.n) })
+	}
+}
+
+func BenchmarkSnappyOnly(b *testing.B) {
+	for _, s := range benchSizes {
+		b.Run(s.name, func(b *testing.B) { benchSnappyOnly(b, s.n) })
+	}
+}
+
+// BenchmarkSnappyEncoders justifies Compress's encoder choice: all three
+// produce plain Snappy blocks.
+func BenchmarkSnappyEncoders(b *testing.B) {
+	body := fixture(100000).body
+	out := make([]byte, 0, max(MaxCompressedLen(len(body)), snappy.MaxEncodedLen(len(body))))
+	for _, enc := range []struct {
+		name string
+		fn   func(dst, src []byte) []byte
+	}{
+		{"s2.EncodeSnappy", s2.EncodeSnappy},
+		{"s2.EncodeSnappyBetter", s2.EncodeSnappyBetter},
+		{"golang-snappy.Encode", snappy.Encode},
+	} {
+		b.Run(enc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				out = enc.fn(out[:cap(out)], body)
+			}
+			b.ReportMetric(float64(len(out)), "compressed_bytes")
+		})
+	}
+}
+
+func BenchmarkEncodeV2(b *testing.B) {
+	for _, s := range benchSizes {
+		b.Run(s.name, func(b *testing.B) {
+			f := fixture(s.n)
+			var e EncoderV2
+			out := make([]byte, 0, len(f.v2body))
+			b.SetBytes(int64(len(f.v2body)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				e.Reset()
+				for j := range f.series {
+					e.AppendSeries(&f.series[j])
+				}
+				out = e.AppendRequest(out[:0])
+			}
+		})
+	}
+}
+
+func BenchmarkDecode(b *testing.B) {
+	for _, s := range benchSizes {
+		f := fixture(s.n)
+		b.Run("v1/"+s.name, func(b *testing.B) {
+			var req WriteRequest
+			b.SetBytes(int64(len(f.body)))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if err := DecodeWriteRequest(f.body, &req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("v1-prompb-unmarshal/"+s.name, func(b *testing.B) {
+			b.SetBytes(int64(len(f.body)))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				var req prompb.WriteRequest
+				if err := req.Unmarshal(f.body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("v2/"+s.name, func(b *testing.B) {
+			var req WriteRequest
+			b.SetBytes(int64(len(f.v2body)))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if err := DecodeRequestV2(f.v2body, &req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+var ratios struct {
+	once                   sync.Once
+	ours, baseline, snappy testing.BenchmarkResult
+}
+
+// BenchmarkRatios measures encode+compress, the prompb baseline and Snappy
+// alone on 100k series, side by side, once, and reports the two target
+// ratios: x_vs_prompb (baseline time / ours, target >= 3) and x_vs_snappy
+// (ours / Snappy alone, target <= 1.3). Its ns/op is meaningless.
+func BenchmarkRatios(b *testing.B) {
+	const n = 100000
+	ratios.once.Do(func() {
+		fixture(n)
+		ratios.ours = testing.Benchmark(func(b *testing.B) { benchEncodeCompress(b, n) })
+		ratios.baseline = testing.Benchmark(func(b *testing.B) { benchBaseline(b, n) })
+		ratios.snappy = testing.Benchmark(func(b *testing.B) { benchSnappyOnly(b, n) })
+	})
+	ours := float64(ratios.ours.NsPerOp())
+	b.ReportMetric(float64(ratios.baseline.NsPerOp())/ours, "x_vs_prompb")
+	b.ReportMetric(ours/float64(ratios.snappy.NsPerOp()), "x_vs_snappy")
+	b.ReportMetric(float64(ratios.ours.AllocsPerOp()), "encode_allocs/op")
+	b.ReportMetric(ours/1e6, "encode_ms/op")
+	b.ReportMetric(float64(ratios.baseline.NsPerOp())/1e6, "prompb_ms/op")
+	b.ReportMetric(float64(ratios.snappy.NsPerOp())/1e6, "snappy_ms/op")
 }

@@ -1,3 +1,5 @@
+//go:build !noprompb
+
 package wire
 
 import (
