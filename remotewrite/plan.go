@@ -51,10 +51,12 @@ func (c *Client) plan(req *wire.WriteRequest, v wire.Version, skipParts int, wit
 		}
 	}
 	limit := c.cfg.maxSamples
-	room := c.cfg.maxBytes
+	// Chunks are cut with the RW 2.0 bound whatever the version, so that a
+	// fallback to RW 1.0 in the middle of a write cuts the same chunks and
+	// skipParts lines up with what was delivered.
+	room := c.cfg.maxBytes - v2RequestOverhead
 	size := wire.TimeSeriesSize
 	if v == wire.V2 {
-		room -= v2RequestOverhead
 		size = sizeV2Bound
 	}
 	part := 0
@@ -77,8 +79,8 @@ func (c *Client) plan(req *wire.WriteRequest, v wire.Version, skipParts int, wit
 					e0: int32(clamp(from-ns-nh, 0, ne)), e1: int32(clamp(to-ns-nh, 0, ne)),
 				}
 				p = it.slice(req)
-				it.size = size(&p)
-				if it.size <= room || to-from <= 1 {
+				if to-from <= 1 || sizeV2Bound(&p) <= room {
+					it.size = size(&p)
 					break
 				}
 				to = from + (to-from)/2

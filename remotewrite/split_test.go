@@ -144,3 +144,99 @@ func TestBuffersReused(t *testing.T) {
 		t.Error("encode/compress buffers were reallocated between identical writes")
 	}
 }
+
+// TestFallbackMidWrite: the receiver takes the first RW 2.0 request, then
+// answers 415; the rest of the write goes as RW 1.0 and every sample
+// arrives exactly once, in order.
+func TestFallbackMidWrite(t *testing.T) {
+	rc := newReceiver(t, func(n int, got *received) (int, map[string]string, string) {
+		if got.Version == wire.V2 {
+			if n == 0 {
+				return 204, written(got), ""
+			}
+			return 415, nil, ""
+		}
+		return 200, nil, ""
+	})
+	c := mustNew(t, rc.url(), WithVersion(wire.V2), WithMaxRequestBytes(4096), WithMaxSamplesPerRequest(300))
+	long := wire.TimeSeries{Labels: []wire.Label{{Name: "__name__", Value: "long"}}}
+	for i := range 2000 {
+		long.Samples = append(long.Samples, wire.Sample{Value: float64(i), Timestamp: int64(i)})
+	}
+	req := &wire.WriteRequest{Series: append(series("up", 40, 1), long)}
+	req.Series = append(req.Series, series("after", 40, 1)...)
+	req.Metadata = []wire.Metadata{{Type: wire.MetricTypeGauge, FamilyName: "up", Help: "h"}}
+	res, err := c.Write(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	var longTS []int64
+	var versions []wire.Version
+	metadata := 0
+	for _, r := range rc.requests() {
+		versions = append(versions, r.Version)
+		if r.Version == wire.V2 && len(versions) > 1 {
+			continue // refused with 415
+		}
+		metadata += len(r.Req.Metadata)
+		for _, ts := range r.Req.Series {
+			name := label(&ts, "__name__")
+			if name == "long" {
+				for _, s := range ts.Samples {
+					longTS = append(longTS, s.Timestamp)
+				}
+				continue
+			}
+			counts[name+"/"+label(&ts, "id")]++
+		}
+	}
+	if versions[0] != wire.V2 || versions[1] != wire.V2 || versions[2] != wire.V1 || c.Version() != wire.V1 {
+		t.Fatalf("versions sent %v, client now %s", versions, c.Version())
+	}
+	if len(counts) != 80 {
+		t.Errorf("%d distinct short series delivered, want 80", len(counts))
+	}
+	for k, n := range counts {
+		if n != 1 {
+			t.Errorf("%s delivered %d times", k, n)
+		}
+	}
+	if len(longTS) != 2000 {
+		t.Fatalf("long series: %d samples delivered, want 2000", len(longTS))
+	}
+	for i, ts := range longTS {
+		if ts != int64(i) {
+			t.Fatalf("long series sample %d has timestamp %d", i, ts)
+		}
+	}
+	if metadata != 1 || res.Samples != 2080 {
+		t.Errorf("metadata %d (want 1), result %v", metadata, res)
+	}
+}
+
+// TestConcurrentWrites: writes from many goroutines are serialised and all
+// delivered (run with -race).
+func TestConcurrentWrites(t *testing.T) {
+	rc := newReceiver(t, nil)
+	c := mustNew(t, rc.url(), WithMaxSamplesPerRequest(7))
+	done := make(chan error)
+	for g := range 8 {
+		go func() {
+			_, err := c.Write(context.Background(), &wire.WriteRequest{Series: series(fmt.Sprint("m", g), 20, 1)})
+			done <- err
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+	total := 0
+	for _, r := range rc.requests() {
+		total += len(r.Req.Series)
+	}
+	if total != 160 {
+		t.Errorf("receiver got %d series, want 160", total)
+	}
+}
