@@ -109,7 +109,11 @@ func (e *Error) Error() string {
 	if e.Reason != validate.Unknown {
 		fmt.Fprintf(&b, " (%s)", e.Reason)
 	}
-	fmt.Fprintf(&b, " from %s: ", e.URL)
+	if e.StatusCode != 0 {
+		fmt.Fprintf(&b, " from %s: ", e.URL)
+	} else {
+		fmt.Fprintf(&b, " sending to %s: ", e.URL)
+	}
 	if e.Requests > 1 {
 		fmt.Fprintf(&b, "request %d of %d (%d delivered before it), ", e.Request, e.Requests, e.DeliveredRequests)
 	}
