@@ -104,7 +104,7 @@ var rules = []rule{
 const discardsHint = "the receiver gave no reason; AMP answers 400 with an empty body and counts the discards by reason: run `rwkit discards --workspace-id <id> --region <region>` or read CloudWatch AWS/Prometheus DiscardedSamples by Reason"
 
 var hints = map[validate.Reason]string{
-	validate.NewValueForTimestamp:    "another writer sends the same series at the same timestamp with a different value; add a per-writer label such as instance (rwkit push adds service/instance by default)",
+	validate.NewValueForTimestamp:    "another writer sends the same series at the same timestamp with a different value; add a per-writer label such as instance (e.g. rwkit push --label instance=$HOSTNAME)",
 	validate.SampleOutOfOrder:        "a sample is older than the newest one stored for its series: another writer sends the same series, or this one went back in time; add a per-writer label such as instance, and keep each series' timestamps increasing",
 	validate.SampleOutOfBounds:       "the timestamp is older than the receiver's head block accepts (about the last hour); send current timestamps and do not replay old buffers",
 	validate.SampleTooOld:            "the sample is older than the receiver's out-of-order window; send current timestamps or widen the window (out_of_order_time_window)",

@@ -93,7 +93,7 @@ func TestClassifyHints(t *testing.T) {
 		body   string
 		want   string
 	}{
-		{400, `err: duplicate sample for timestamp.`, "add a per-writer label such as instance (rwkit push adds service/instance by default)"},
+		{400, `err: duplicate sample for timestamp.`, "add a per-writer label such as instance (e.g. rwkit push --label instance=$HOSTNAME)"},
 		{400, "", "rwkit discards"},
 		{400, "  \n", "DiscardedSamples by Reason"},
 		{403, `{"message":"Missing Authentication Token"}`, "SigV4"},

@@ -37,7 +37,7 @@ func Example() {
 	fmt.Println(res.Requests, "delivered")
 	// Output:
 	// 400 new-value-for-timestamp false 1
-	// another writer sends the same series at the same timestamp with a different value; add a per-writer label such as instance (rwkit push adds service/instance by default)
+	// another writer sends the same series at the same timestamp with a different value; add a per-writer label such as instance (e.g. rwkit push --label instance=$HOSTNAME)
 	// 0 delivered
 }
 
