@@ -1,0 +1,212 @@
+package identity
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// maxECSBody bounds a task metadata response. Real ones are a few KiB; the
+// bound keeps a broken or hostile endpoint from filling memory.
+const maxECSBody = 1 << 20
+
+// Docker labels the ECS agent puts on every container
+// (task metadata v4, container response "Labels").
+const (
+	ecsLabelCluster = "com.amazonaws.ecs.cluster"
+	ecsLabelTaskARN = "com.amazonaws.ecs.task-arn"
+	ecsLabelFamily  = "com.amazonaws.ecs.task-definition-family"
+)
+
+// Extra label names offered from ECS and Kubernetes.
+const (
+	ExtraCluster          = "cluster"
+	ExtraContainer        = "container"
+	ExtraAvailabilityZone = "availability_zone"
+	ExtraNamespace        = "namespace"
+)
+
+// ecsTask is the part of ${ECS_CONTAINER_METADATA_URI_V4}/task that
+// identity uses. Field names are the endpoint's, which AWS promises never to
+// rename (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-metadata-endpoint-v4.html).
+type ecsTask struct {
+	Cluster          string // short name on EC2, ARN on Fargate
+	ServiceName      string // only for tasks started by a service, agent >= 1.63.1 or Fargate
+	TaskARN          string
+	Family           string
+	AvailabilityZone string
+	LaunchType       string
+}
+
+// ecsContainer is the part of ${ECS_CONTAINER_METADATA_URI_V4} (this
+// container) that identity uses.
+type ecsContainer struct {
+	Name   string
+	Labels map[string]string
+}
+
+// fromECS reads ECS task metadata v4. Service: the task's ServiceName (the
+// ECS service), else the task definition family (what a standalone task,
+// or an agent older than 1.63.1, offers; several services running one
+// family then share a service value but never an instance). Instance: the
+// task ID, the last segment of the task ARN, unique per task for the life of
+// the cluster.
+func (r *resolver) fromECS(ctx context.Context) {
+	base := r.o.Getenv(EnvECSMetadataURI)
+	if base == "" {
+		r.note(sourceECS, "%s not set (not on ECS)", EnvECSMetadataURI)
+		return
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		r.note(sourceECS, "%s=%q is not an http URL", EnvECSMetadataURI, base)
+		return
+	}
+	base = strings.TrimRight(base, "/")
+
+	var said []string
+	var task ecsTask
+	if err := getJSON(ctx, r.o.HTTPClient, base+"/task", &task); err != nil {
+		said = append(said, err.Error())
+	}
+	var ctr ecsContainer
+	if ctx.Err() == nil {
+		if err := getJSON(ctx, r.o.HTTPClient, base, &ctr); err != nil {
+			said = append(said, err.Error())
+		}
+	}
+
+	type candidate struct{ value, source string }
+	pick := func(what string, dst *Value, cands ...candidate) {
+		for _, c := range cands {
+			if c.value == "" {
+				continue
+			}
+			v, why := clean(c.value)
+			if v == "" {
+				said = append(said, fmt.Sprintf("%s from %s: %s", what, c.source, why))
+				continue
+			}
+			said = append(said, offer(dst, v, c.source)+" from "+c.source)
+			return
+		}
+		said = append(said, "no "+what)
+	}
+	pick("service", &r.id.Service,
+		candidate{task.ServiceName, sourceECS + " (ServiceName)"},
+		candidate{task.Family, sourceECS + " (task definition family)"},
+		candidate{ctr.Labels[ecsLabelFamily], "ECS container metadata (" + ecsLabelFamily + " label)"},
+	)
+	var ids []candidate
+	for _, a := range []candidate{
+		{task.TaskARN, sourceECS + " (task ARN)"},
+		{ctr.Labels[ecsLabelTaskARN], "ECS container metadata (" + ecsLabelTaskARN + " label)"},
+	} {
+		if a.value == "" {
+			continue
+		}
+		id, err := taskIDFromARN(a.value)
+		if err != nil {
+			said = append(said, fmt.Sprintf("%s: %v", a.source, err))
+			continue
+		}
+		ids = append(ids, candidate{id, a.source})
+	}
+	pick("instance", &r.id.Instance, ids...)
+
+	for _, x := range []struct{ label, value, source string }{
+		{ExtraCluster, clusterName(task.Cluster), sourceECS + " (Cluster)"},
+		{ExtraCluster, clusterName(ctr.Labels[ecsLabelCluster]), "ECS container metadata (" + ecsLabelCluster + " label)"},
+		{ExtraContainer, ctr.Name, "ECS container metadata (Name)"},
+		{ExtraAvailabilityZone, task.AvailabilityZone, sourceECS + " (AvailabilityZone)"},
+	} {
+		if v, _ := clean(x.value); v != "" {
+			r.addExtra(x.label, v, x.source)
+		}
+	}
+	r.note(sourceECS, "%s", strings.Join(said, ", "))
+}
+
+// getJSON GETs url and decodes a JSON body of at most maxECSBody bytes
+// into v. Errors name the URL and say what went wrong.
+func getJSON(ctx context.Context, c *http.Client, url string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", url, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", url, unwrapURLError(err))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxECSBody+1))
+	if err != nil {
+		return fmt.Errorf("GET %s: reading body: %w", url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: status %s: %q", url, resp.Status, snippet(body))
+	}
+	if len(body) > maxECSBody {
+		return fmt.Errorf("GET %s: body larger than %d bytes", url, maxECSBody)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("GET %s: decoding JSON: %w (body starts %q)", url, err, snippet(body))
+	}
+	return nil
+}
+
+// unwrapURLError drops *url.Error's "Get \"...\":" prefix: getJSON already
+// names the method and URL.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+func snippet(b []byte) string {
+	const n = 64
+	if len(b) > n {
+		return string(b[:n]) + "..."
+	}
+	return string(b)
+}
+
+// taskIDFromARN returns the task ID of an ECS task ARN, in the current
+// format arn:aws:ecs:region:account:task/cluster-name/task-id or the older
+// one without the cluster, arn:aws:ecs:region:account:task/task-id.
+func taskIDFromARN(arn string) (string, error) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "ecs" {
+		return "", fmt.Errorf("%q is not an ECS ARN", arn)
+	}
+	rest, ok := strings.CutPrefix(parts[5], "task/")
+	if !ok {
+		return "", fmt.Errorf("%q is not an ECS task ARN", arn)
+	}
+	segs := strings.Split(rest, "/")
+	id := segs[len(segs)-1]
+	if len(segs) > 2 || id == "" {
+		return "", fmt.Errorf("%q: want task/<id> or task/<cluster>/<id>", arn)
+	}
+	return id, nil
+}
+
+// clusterName returns the short name of a cluster given as a name or as an
+// ARN (arn:aws:ecs:region:account:cluster/name), as Fargate reports it.
+func clusterName(c string) string {
+	if !strings.HasPrefix(c, "arn:") {
+		return c
+	}
+	if i := strings.Index(c, ":cluster/"); i >= 0 {
+		return c[i+len(":cluster/"):]
+	}
+	return c
+}
