@@ -1,0 +1,135 @@
+package cortextest_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rwkit/rwkit/internal/cortextest"
+	"github.com/rwkit/rwkit/wire"
+)
+
+const tenant = "rwkit-cortextest"
+
+func rw1(series ...wire.TimeSeries) []byte {
+	raw := wire.AppendWriteRequest(nil, &wire.WriteRequest{Series: series})
+	return wire.Compress(nil, raw)
+}
+
+func series(name string, value float64, ts int64) wire.TimeSeries {
+	return wire.TimeSeries{
+		Labels:  []wire.Label{{Name: "__name__", Value: name}, {Name: "job", Value: "cortextest"}},
+		Samples: []wire.Sample{{Value: value, Timestamp: ts}},
+	}
+}
+
+// TestRealCortex pins what the real Cortex answers to the cases rwkit's
+// receiver mimics: a new value at an existing timestamp is refused with
+// 400 and counted as new-value-for-timestamp on the ingester, the same
+// value again is accepted, and the valid series of a refused request are
+// kept (partial ingestion).
+func TestRealCortex(t *testing.T) {
+	start := time.Now()
+	c := cortextest.Start(t)
+	t.Logf("ready in %v: push %s, query %s", time.Since(start).Round(time.Millisecond), c.PushURL, c.QueryURL)
+	ctx := context.Background()
+
+	ts := time.Now().Truncate(time.Millisecond)
+	ms := ts.UnixMilli()
+	push := func(what string, wantStatus int, body []byte) string {
+		t.Helper()
+		status, text, err := c.Push(ctx, tenant, body, false)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		t.Logf("%s: %d %q", what, status, text)
+		if status != wantStatus {
+			t.Fatalf("%s: status %d, want %d; body %q", what, status, wantStatus, text)
+		}
+		return text
+	}
+
+	push("first sample", 200, rw1(series("rwkit_cortextest_dup", 1, ms)))
+	push("same value, same timestamp", 200, rw1(series("rwkit_cortextest_dup", 1, ms)))
+
+	before, err := c.DiscardedSamples(ctx, tenant, "new-value-for-timestamp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := push("new value, same timestamp", 400, rw1(series("rwkit_cortextest_dup", 2, ms)))
+	for _, want := range []string{"duplicate sample for timestamp", "rwkit_cortextest_dup"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("duplicate body %q does not contain %q", body, want)
+		}
+	}
+	after, err := c.DiscardedSamples(ctx, tenant, "new-value-for-timestamp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after-before != 1 {
+		t.Errorf("cortex_discarded_samples_total{reason=\"new-value-for-timestamp\"} went %v -> %v, want +1", before, after)
+	}
+	for _, p := range []*cortextest.Process{c.Ingester, c.Distributor} {
+		text, err := p.Metrics(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s /metrics:\n%s", p.Name, strings.Join(cortextest.MetricLines(text, "cortex_discarded_samples_total"), "\n"))
+	}
+
+	// One valid series and one conflicting sample in one request: 400, and
+	// the valid one is stored all the same.
+	push("partial: one new series, one conflicting sample", 400,
+		rw1(series("rwkit_cortextest_partial", 7, ms), series("rwkit_cortextest_dup", 3, ms)))
+
+	push("older timestamp", 400, rw1(series("rwkit_cortextest_dup", 4, ms-60_000)))
+
+	for name, want := range map[string]string{"rwkit_cortextest_dup": "1", "rwkit_cortextest_partial": "7"} {
+		raw, err := c.Query(ctx, tenant, name, ts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := instantValue(t, raw); got != want {
+			t.Errorf("query %s = %q, want %q; response %s", name, got, want, raw)
+		}
+	}
+
+	// Another tenant sees none of it.
+	raw, err := c.Query(ctx, "someone-else", "rwkit_cortextest_dup", ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := instantValue(t, raw); got != "" {
+		t.Errorf("tenant someone-else sees rwkit_cortextest_dup = %q", got)
+	}
+	t.Logf("cortex pids: ingester %d, distributor %d", c.Ingester.PID(), c.Distributor.PID())
+}
+
+// instantValue returns the value of the single sample of an instant
+// vector, "" for an empty result.
+func instantValue(t *testing.T, raw []byte) string {
+	t.Helper()
+	var resp struct {
+		Status string `json:"status"`
+		Data   struct {
+			ResultType string `json:"resultType"`
+			Result     []struct {
+				Value [2]any `json:"value"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &resp); err != nil {
+		t.Fatalf("%v: %s", err, raw)
+	}
+	switch len(resp.Data.Result) {
+	case 0:
+		return ""
+	case 1:
+		return fmt.Sprint(resp.Data.Result[0].Value[1])
+	}
+	t.Fatalf("%d series, want 1: %s", len(resp.Data.Result), raw)
+	return ""
+}
