@@ -31,6 +31,13 @@ func sizeVarint(v uint64) int {
 }
 
 func appendVarint(b []byte, v uint64) []byte {
+	if v < 0x80 { // inlined fast path: tags, lengths, small values
+		return append(b, byte(v))
+	}
+	return appendVarintSlow(b, v)
+}
+
+func appendVarintSlow(b []byte, v uint64) []byte {
 	for v >= 0x80 {
 		b = append(b, byte(v)|0x80)
 		v >>= 7

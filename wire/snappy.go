@@ -58,10 +58,11 @@ const maxSnappyRatio = 22
 
 // Decompress decodes the Snappy block src into dst[:n] (reusing dst's
 // capacity, like snappy.Decode) after checking its declared length: over
-// maxDecodedLen it returns a *TooLargeError without allocating; a length
-// src cannot possibly expand to, or any undecodable input, returns an
-// error wrapping ErrCorrupt.
+// maxDecodedLen (negative counts as 0) it returns a *TooLargeError without
+// allocating; a length src cannot possibly expand to, or any undecodable
+// input, returns an error wrapping ErrCorrupt.
 func Decompress(dst, src []byte, maxDecodedLen int) ([]byte, error) {
+	maxDecodedLen = max(maxDecodedLen, 0)
 	declared, hdr := binary.Uvarint(src)
 	if hdr <= 0 || declared > 0xffffffff {
 		return nil, fmt.Errorf("%w: bad length header", ErrCorrupt)
