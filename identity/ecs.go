@@ -68,15 +68,19 @@ func (r *resolver) fromECS(ctx context.Context) {
 		return
 	}
 	base = strings.TrimRight(base, "/")
+	client := r.o.HTTPClient
+	if client == nil {
+		client = defaultHTTPClient()
+	}
 
 	var said []string
 	var task ecsTask
-	if err := getJSON(ctx, r.o.HTTPClient, base+"/task", &task); err != nil {
+	if err := getJSON(ctx, client, base+"/task", &task); err != nil {
 		said = append(said, err.Error())
 	}
 	var ctr ecsContainer
 	if ctx.Err() == nil {
-		if err := getJSON(ctx, r.o.HTTPClient, base, &ctr); err != nil {
+		if err := getJSON(ctx, client, base, &ctr); err != nil {
 			said = append(said, err.Error())
 		}
 	}

@@ -83,9 +83,6 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
 	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = defaultHTTPClient()
-	}
 	if o.Hostname == nil {
 		o.Hostname = os.Hostname
 	}
