@@ -146,10 +146,7 @@ func (r *resolver) note(source, format string, args ...any) {
 // offer sets *dst to v unless an earlier source already set it, and says
 // which happened, for Tried.
 func offer(dst *Value, v, source string) string {
-	what := "service"
-	if dst.Label != "" {
-		what = dst.Label
-	}
+	what := dst.Label
 	if dst.Value != "" {
 		return fmt.Sprintf("%s %q (not used: %s from %s)", what, v, what, dst.Source)
 	}

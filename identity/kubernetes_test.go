@@ -123,7 +123,7 @@ func TestWorkloadName(t *testing.T) {
 		{"kafka-2", "kafka", "StatefulSet"},
 		{"web-10", "web", "StatefulSet"},
 		{"debug", "", ""},
-		{"my-app", "", ""},      // "app" has a vowel: not a suffix
+		{"my-app", "", ""},       // "app" has a vowel: not a suffix
 		{"my-app-abcde", "", ""}, // vowels: not a generated suffix
 		{"x7k2p", "", ""},
 		{"-x7k2p", "", "DaemonSet/Job/ReplicaSet"},
