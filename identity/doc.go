@@ -3,12 +3,8 @@
 // Prometheus-compatible workspace.
 //
 //	id, err := identity.Resolve(ctx, identity.Options{Service: "auth"})
-//	var ue *identity.UnresolvedError
-//	if errors.As(err, &ue) {
-//		return err // says which sources were tried and how to set a value
-//	}
 //	if err != nil {
-//		return err
+//		return err // an *UnresolvedError lists the sources tried and how to set a value
 //	}
 //	fmt.Println(id) // service="auth" (option), instance="0123456789abcdef0123456789abcdef" (ECS task metadata (task ARN))
 //	labels := id.Labels() // []wire.Label, sorted, for every series
