@@ -221,6 +221,22 @@ func (p *Process) PID() int {
 	return p.cmd.Process.Pid
 }
 
+// RSS returns the process's resident set size in bytes (from
+// /proc/PID/status; Linux only).
+func (p *Process) RSS() (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.PID()))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("no VmRSS in /proc/PID/status")
+}
+
 func (p *Process) waitReady(deadline time.Time) error {
 	var last string
 	for time.Now().Before(deadline) {

@@ -72,13 +72,6 @@ func TestRealCortex(t *testing.T) {
 	if after-before != 1 {
 		t.Errorf("cortex_discarded_samples_total{reason=\"new-value-for-timestamp\"} went %v -> %v, want +1", before, after)
 	}
-	for _, p := range []*cortextest.Process{c.Ingester, c.Distributor} {
-		text, err := p.Metrics(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("%s /metrics:\n%s", p.Name, strings.Join(cortextest.MetricLines(text, "cortex_discarded_samples_total"), "\n"))
-	}
 
 	// One valid series and one conflicting sample in one request: 400, and
 	// the valid one is stored all the same.
@@ -86,6 +79,15 @@ func TestRealCortex(t *testing.T) {
 		rw1(series("rwkit_cortextest_partial", 7, ms), series("rwkit_cortextest_dup", 3, ms)))
 
 	push("older timestamp", 400, rw1(series("rwkit_cortextest_dup", 4, ms-60_000)))
+
+	// A distributor-side discard: counted by the other process.
+	push("no metric name", 400, rw1(wire.TimeSeries{
+		Labels:  []wire.Label{{Name: "job", Value: "cortextest"}},
+		Samples: []wire.Sample{{Value: 1, Timestamp: ms}},
+	}))
+	if n, err := c.DiscardedSamples(ctx, tenant, "missing_metric_name"); err != nil || n != 1 {
+		t.Errorf("discarded missing_metric_name = %v, %v; want 1", n, err)
+	}
 
 	for name, want := range map[string]string{"rwkit_cortextest_dup": "1", "rwkit_cortextest_partial": "7"} {
 		raw, err := c.Query(ctx, tenant, name, ts)
@@ -105,7 +107,15 @@ func TestRealCortex(t *testing.T) {
 	if got := instantValue(t, raw); got != "" {
 		t.Errorf("tenant someone-else sees rwkit_cortextest_dup = %q", got)
 	}
-	t.Logf("cortex pids: ingester %d, distributor %d", c.Ingester.PID(), c.Distributor.PID())
+	for _, p := range []*cortextest.Process{c.Ingester, c.Distributor} {
+		text, err := p.Metrics(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s /metrics:\n%s", p.Name, strings.Join(cortextest.MetricLines(text, "cortex_discarded_samples_total"), "\n"))
+		rss, err := p.RSS()
+		t.Logf("%s: pid %d, RSS %.1f MiB (%v)", p.Name, p.PID(), float64(rss)/(1<<20), err)
+	}
 }
 
 // instantValue returns the value of the single sample of an instant
