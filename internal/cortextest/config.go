@@ -3,6 +3,8 @@ package cortextest
 import (
 	"fmt"
 	"path/filepath"
+	"sort"
+	"strings"
 )
 
 // Config is what differs between the two processes' config files; YAML
@@ -14,6 +16,9 @@ type Config struct {
 	// HTTPPort, GRPCPort and MemberlistPort are this process's listeners
 	// (all on 127.0.0.1); JoinPort is the other process's memberlist port.
 	HTTPPort, GRPCPort, MemberlistPort, JoinPort int
+	// Limits are set in the limits block after the defaults below (see
+	// Options.Limits).
+	Limits map[string]string
 }
 
 // YAML returns the Cortex config file. Every listener is on 127.0.0.1; the
@@ -78,6 +83,19 @@ querier:
 limits:
   ingestion_rate: 100000000
   ingestion_burst_size: 100000000
-`, c.HTTPPort, c.GRPCPort, c.MemberlistPort, c.JoinPort,
-		d("bucket"), d(fmt.Sprintf("tsdb-%d", c.HTTPPort)), d(fmt.Sprintf("store-gateway-%d", c.HTTPPort)))
+%[8]s`, c.HTTPPort, c.GRPCPort, c.MemberlistPort, c.JoinPort,
+		d("bucket"), d(fmt.Sprintf("tsdb-%d", c.HTTPPort)), d(fmt.Sprintf("store-gateway-%d", c.HTTPPort)), c.limits())
+}
+
+func (c Config) limits() string {
+	keys := make([]string, 0, len(c.Limits))
+	for k := range c.Limits {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "  %s: %s\n", k, c.Limits[k])
+	}
+	return b.String()
 }

@@ -90,10 +90,26 @@ func Binary() (string, error) {
 // and the ingester to be ACTIVE in the distributor's view of the ring.
 var StartTimeout = 90 * time.Second
 
+// Options change the configuration Start writes.
+type Options struct {
+	// Limits are per-tenant limits set over Cortex's defaults, as YAML
+	// values by key of Cortex's limits block, e.g.
+	// {"enable_native_histograms": "true"} (off by default: Cortex then
+	// accepts native histograms with 200 and drops them, counting
+	// cortex_discarded_samples_total{reason="native-histogram-sample"}).
+	Limits map[string]string
+}
+
 // Start starts Cortex for the test and stops it when the test ends; it
 // returns once both processes answer /ready and the distributor sees the
 // ingester ACTIVE in the ring, so the first push succeeds.
 func Start(t testing.TB) *Cortex {
+	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, opts Options) *Cortex {
 	t.Helper()
 	bin, err := Binary()
 	if err != nil {
@@ -107,7 +123,7 @@ func Start(t testing.TB) *Cortex {
 	// Ports are found by listening and closing; another process may take
 	// one in between, so try a few times.
 	for attempt := 0; attempt < 3; attempt++ {
-		c, err := start(bin, filepath.Join(dir, fmt.Sprintf("run%d", attempt)))
+		c, err := start(bin, filepath.Join(dir, fmt.Sprintf("run%d", attempt)), opts)
 		if err == nil {
 			t.Cleanup(func() {
 				c.stop()
@@ -126,7 +142,7 @@ func Start(t testing.TB) *Cortex {
 	return nil
 }
 
-func start(bin, dir string) (*Cortex, error) {
+func start(bin, dir string, opts Options) (*Cortex, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -134,8 +150,8 @@ func start(bin, dir string) (*Cortex, error) {
 	if err != nil {
 		return nil, err
 	}
-	ing := Config{Dir: dir, HTTPPort: ports[0], GRPCPort: ports[1], MemberlistPort: ports[2], JoinPort: ports[5]}
-	dist := Config{Dir: dir, HTTPPort: ports[3], GRPCPort: ports[4], MemberlistPort: ports[5], JoinPort: ports[2]}
+	ing := Config{Dir: dir, HTTPPort: ports[0], GRPCPort: ports[1], MemberlistPort: ports[2], JoinPort: ports[5], Limits: opts.Limits}
+	dist := Config{Dir: dir, HTTPPort: ports[3], GRPCPort: ports[4], MemberlistPort: ports[5], JoinPort: ports[2], Limits: opts.Limits}
 	c := &Cortex{
 		Dir:         dir,
 		PushURL:     fmt.Sprintf("http://127.0.0.1:%d/api/v1/push", dist.HTTPPort),

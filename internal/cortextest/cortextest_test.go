@@ -89,6 +89,12 @@ func TestRealCortex(t *testing.T) {
 		t.Errorf("discarded missing_metric_name = %v, %v; want 1", n, err)
 	}
 
+	// Native histograms are off by default: accepted with 200 and dropped.
+	push("native histogram, histograms disabled", 200, rw1(histSeries("rwkit_cortextest_hist", 2, ms)))
+	if n, err := c.DiscardedSamples(ctx, tenant, "native-histogram-sample"); err != nil || n != 1 {
+		t.Errorf("discarded native-histogram-sample = %v, %v; want 1", n, err)
+	}
+
 	for name, want := range map[string]string{"rwkit_cortextest_dup": "1", "rwkit_cortextest_partial": "7"} {
 		raw, err := c.Query(ctx, tenant, name, ts)
 		if err != nil {
@@ -115,6 +121,58 @@ func TestRealCortex(t *testing.T) {
 		t.Logf("%s /metrics:\n%s", p.Name, strings.Join(cortextest.MetricLines(text, "cortex_discarded_samples_total"), "\n"))
 		rss, err := p.RSS()
 		t.Logf("%s: pid %d, RSS %.1f MiB (%v)", p.Name, p.PID(), float64(rss)/(1<<20), err)
+	}
+}
+
+func histSeries(name string, count uint64, ts int64) wire.TimeSeries {
+	return wire.TimeSeries{
+		Labels: []wire.Label{{Name: "__name__", Value: name}, {Name: "job", Value: "cortextest"}},
+		Histograms: []wire.Histogram{{
+			CountInt:       count,
+			Sum:            float64(count),
+			Schema:         0,
+			ZeroThreshold:  1e-128,
+			PositiveSpans:  []wire.BucketSpan{{Offset: 0, Length: 1}},
+			PositiveDeltas: []int64{int64(count)},
+			Timestamp:      ts,
+		}},
+	}
+}
+
+// TestRealCortexNativeHistograms enables native histograms, as a limit
+// override, and pins the duplicate-histogram answer.
+func TestRealCortexNativeHistograms(t *testing.T) {
+	c := cortextest.StartWith(t, cortextest.Options{Limits: map[string]string{"enable_native_histograms": "true"}})
+	ctx := context.Background()
+	ts := time.Now().Truncate(time.Millisecond)
+	ms := ts.UnixMilli()
+	for _, step := range []struct {
+		what   string
+		count  uint64
+		status int
+	}{
+		{"histogram", 2, 200},
+		{"same histogram again", 2, 200},
+		{"different histogram, same timestamp", 5, 400},
+	} {
+		status, body, err := c.Push(ctx, tenant, rw1(histSeries("rwkit_cortextest_hist", step.count, ms)), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d %q", step.what, status, body)
+		if status != step.status {
+			t.Fatalf("%s: status %d, want %d", step.what, status, step.status)
+		}
+	}
+	if n, err := c.DiscardedSamples(ctx, tenant, "new-value-for-timestamp"); err != nil || n != 1 {
+		t.Errorf("discarded new-value-for-timestamp = %v, %v; want 1", n, err)
+	}
+	raw, err := c.Query(ctx, tenant, "histogram_count(rwkit_cortextest_hist)", ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := instantValue(t, raw); got != "2" {
+		t.Errorf("histogram_count = %q, want 2; response %s", got, raw)
 	}
 }
 
