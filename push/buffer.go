@@ -1,0 +1,147 @@
+package push
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/rwkit/rwkit/wire"
+)
+
+// snapshot is one undelivered write kept for a later attempt. It holds the
+// write's Snappy-compressed protobuf rather than a wire.WriteRequest: a
+// WriteRequest costs a Label (two string headers, 32 bytes) per label plus
+// the strings and slice headers of every series, several times the encoded
+// size, and the encoding compresses well because label sets repeat across
+// series. A snapshot is decoded only when it is sent.
+type snapshot struct {
+	ts      int64        // batch timestamp (ms)
+	version wire.Version // encoding of body
+	body    []byte       // Snappy block of the encoded request
+	rawLen  int          // decoded length of body
+	series  int
+	samples int // float samples + native histogram samples
+}
+
+func (s *snapshot) size() int { return len(s.body) }
+
+// encodeSnapshot encodes req in version v for the buffer.
+func encodeSnapshot(ts int64, v wire.Version, req *wire.WriteRequest, scratch []byte) (*snapshot, []byte) {
+	raw := scratch[:0]
+	if v == wire.V2 {
+		raw = wire.AppendRequestV2(raw, req)
+	} else {
+		raw = wire.AppendWriteRequest(raw, req)
+	}
+	s := &snapshot{ts: ts, version: v, rawLen: len(raw), series: len(req.Series), samples: countSamples(req.Series)}
+	s.body = wire.Compress(nil, raw)
+	return s, raw
+}
+
+// decode fills req (reusing its storage) with the snapshot's request.
+func (s *snapshot) decode(req *wire.WriteRequest, scratch []byte) ([]byte, error) {
+	raw, err := wire.Decompress(scratch, s.body, s.rawLen)
+	if err != nil {
+		return scratch, fmt.Errorf("buffered snapshot at %d: %w", s.ts, err)
+	}
+	req.Series, req.Metadata = req.Series[:0], req.Metadata[:0]
+	if s.version == wire.V2 {
+		err = wire.DecodeRequestV2(raw, req)
+	} else {
+		err = wire.DecodeWriteRequest(raw, req)
+	}
+	if err != nil {
+		return raw, fmt.Errorf("buffered snapshot at %d: %w", s.ts, err)
+	}
+	return raw, nil
+}
+
+func countSamples(series []wire.TimeSeries) int {
+	n := 0
+	for i := range series {
+		n += len(series[i].Samples) + len(series[i].Histograms)
+	}
+	return n
+}
+
+// buffer is a FIFO of snapshots bounded by total body bytes and by age.
+type buffer struct {
+	maxBytes int
+	maxAge   time.Duration
+	items    []*snapshot
+	bytes    int
+}
+
+// Drop reasons, the reason label of rwkit_push_dropped_snapshots_total.
+const (
+	dropFull        = "buffer_full"
+	dropTooOld      = "too_old"
+	dropTooLarge    = "too_large"
+	dropUnbuffered  = "buffering_off"
+	dropShutdown    = "shutdown"
+	dropUndecodable = "undecodable"
+)
+
+type drop struct {
+	s      *snapshot
+	reason string
+}
+
+func (b *buffer) len() int { return len(b.items) }
+
+func (b *buffer) front() *snapshot {
+	if len(b.items) == 0 {
+		return nil
+	}
+	return b.items[0]
+}
+
+func (b *buffer) popFront() *snapshot {
+	s := b.items[0]
+	b.items[0] = nil
+	b.items = b.items[1:]
+	b.bytes -= s.size()
+	if len(b.items) == 0 {
+		b.items = nil // let the backing array go after an outage
+	}
+	return s
+}
+
+// replaceFront swaps the oldest snapshot for what is left of it.
+func (b *buffer) replaceFront(s *snapshot) {
+	b.bytes += s.size() - b.items[0].size()
+	b.items[0] = s
+}
+
+// push appends s, dropping the oldest snapshots until it fits. A snapshot
+// larger than the whole buffer is refused (and the others kept).
+func (b *buffer) push(s *snapshot, dropped []drop) []drop {
+	if b.maxBytes <= 0 {
+		return append(dropped, drop{s, dropUnbuffered})
+	}
+	if s.size() > b.maxBytes {
+		return append(dropped, drop{s, dropTooLarge})
+	}
+	for b.bytes+s.size() > b.maxBytes {
+		dropped = append(dropped, drop{b.popFront(), dropFull})
+	}
+	b.items = append(b.items, s)
+	b.bytes += s.size()
+	return dropped
+}
+
+// expire drops snapshots whose timestamp is older than maxAge at now.
+func (b *buffer) expire(now time.Time, dropped []drop) []drop {
+	limit := now.Add(-b.maxAge).UnixMilli()
+	for len(b.items) > 0 && b.items[0].ts < limit {
+		dropped = append(dropped, drop{b.popFront(), dropTooOld})
+	}
+	return dropped
+}
+
+// clear drops everything.
+func (b *buffer) clear(reason string, dropped []drop) []drop {
+	for len(b.items) > 0 {
+		dropped = append(dropped, drop{b.popFront(), reason})
+	}
+	return dropped
+}

@@ -1,0 +1,360 @@
+package push
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rwkit/rwkit/identity"
+	"github.com/rwkit/rwkit/remotewrite"
+	"github.com/rwkit/rwkit/wire"
+)
+
+// Defaults. Each option's doc says which one it changes.
+const (
+	// DefaultInterval is the time between pushes: the scrape interval of
+	// Prometheus' example configurations.
+	DefaultInterval = 15 * time.Second
+	// DefaultJitter is the fraction of the interval over which the
+	// schedule's phase is spread (see WithJitter).
+	DefaultJitter = 0.1
+	// DefaultBufferBytes bounds the snapshots kept during an outage,
+	// counted as their Snappy-compressed encoding (see WithBuffer).
+	DefaultBufferBytes = 16 << 20
+	// DefaultBufferAge drops buffered snapshots older than this. Cortex and
+	// AMP refuse samples older than their head block allows (roughly an
+	// hour, less right after a head compaction); 15 minutes stays well
+	// inside it.
+	DefaultBufferAge = 15 * time.Minute
+)
+
+// Option configures a Pusher. Options are sealed: only this package can
+// implement them. A nil Option is ignored.
+type Option interface {
+	apply(*config) error
+}
+
+type optionFunc func(*config) error
+
+func (f optionFunc) apply(c *config) error { return f(c) }
+
+type config struct {
+	service, instance           string
+	serviceLabel, instanceLabel string
+	identityOpts                identity.Options
+	noIdentity                  bool
+	labels                      map[string]string
+
+	interval time.Duration
+	timeout  time.Duration // 0: the interval
+	jitter   float64
+	aligned  bool
+
+	bufBytes int
+	bufAge   time.Duration
+
+	sigv4       bool
+	sigv4Region string
+	transport   http.RoundTripper
+	httpClient  *http.Client
+	clientOpts  []remotewrite.Option
+	version     wire.Version
+
+	logger     *slog.Logger
+	registerer prometheus.Registerer
+
+	stale            bool
+	nativeHistograms bool
+	exemplars        bool
+	rename           bool
+
+	clock clock
+	rand  func() float64 // uniform in [0, 1)
+}
+
+func defaultConfig() config {
+	return config{
+		interval: DefaultInterval,
+		jitter:   DefaultJitter,
+		bufBytes: DefaultBufferBytes,
+		bufAge:   DefaultBufferAge,
+		version:  wire.V1,
+	}
+}
+
+// WithService sets the value of the service label; it beats every other
+// source (see package identity). Required unless RWKIT_SERVICE,
+// OTEL_SERVICE_NAME, ECS or Kubernetes metadata give one, or
+// WithoutIdentity is used.
+func WithService(name string) Option {
+	return optionFunc(func(c *config) error {
+		if name == "" {
+			return errors.New("WithService: empty service name")
+		}
+		c.service = name
+		return nil
+	})
+}
+
+// WithInstance sets the value of the instance label; it beats every other
+// source. By default it comes from RWKIT_INSTANCE, OpenTelemetry's
+// service.instance.id, the ECS task ID, the pod name or the host name.
+func WithInstance(name string) Option {
+	return optionFunc(func(c *config) error {
+		if name == "" {
+			return errors.New("WithInstance: empty instance name")
+		}
+		c.instance = name
+		return nil
+	})
+}
+
+// WithIdentityLabels names the two identity labels; the defaults are
+// "service" and "instance". WithIdentityLabels("job", "instance") follows
+// Prometheus' scrape convention.
+func WithIdentityLabels(serviceLabel, instanceLabel string) Option {
+	return optionFunc(func(c *config) error {
+		if serviceLabel == "" || instanceLabel == "" {
+			return fmt.Errorf("WithIdentityLabels(%q, %q): both label names are required", serviceLabel, instanceLabel)
+		}
+		c.serviceLabel, c.instanceLabel = serviceLabel, instanceLabel
+		return nil
+	})
+}
+
+// WithIdentityOptions sets where identity values are looked up: the
+// environment reader, the ECS metadata HTTP client, the host name function
+// and which sources are disabled. Service, Instance and the label names in
+// o are overridden by WithService, WithInstance and WithIdentityLabels.
+func WithIdentityOptions(o identity.Options) Option {
+	return optionFunc(func(c *config) error {
+		c.identityOpts = o
+		return nil
+	})
+}
+
+// WithoutIdentity pushes without service and instance labels. Use it only
+// when this process is the only writer of its series in the workspace:
+// writers without identity labels that export the same metrics collide
+// (Cortex and AMP answer 400 "new-value-for-timestamp").
+func WithoutIdentity() Option {
+	return optionFunc(func(c *config) error {
+		c.noIdentity = true
+		return nil
+	})
+}
+
+// WithLabels adds constant labels to every series, after the identity
+// labels. Names must be valid Prometheus label names and differ from the
+// identity label names; values must not be empty.
+func WithLabels(labels map[string]string) Option {
+	return optionFunc(func(c *config) error {
+		if c.labels == nil {
+			c.labels = make(map[string]string, len(labels))
+		}
+		for k, v := range labels {
+			if v == "" {
+				return fmt.Errorf("WithLabels: label %q has an empty value (Prometheus treats it as absent)", k)
+			}
+			c.labels[k] = v
+		}
+		return nil
+	})
+}
+
+// WithInterval sets the time between pushes; the default is
+// DefaultInterval (15s).
+func WithInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if d < time.Millisecond {
+			return fmt.Errorf("WithInterval(%s): the interval must be at least 1ms", d)
+		}
+		c.interval = d
+		return nil
+	})
+}
+
+// WithTimeout bounds one push (buffered snapshots and the new one); the
+// default is the interval, so a push never runs into the next one by much.
+func WithTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("WithTimeout(%s): the timeout must be positive", d)
+		}
+		c.timeout = d
+		return nil
+	})
+}
+
+// WithJitter spreads the schedule of a fleet: the first push waits a
+// random fraction of fraction*interval, chosen once per Pusher, and later
+// pushes follow every interval from there. The default is DefaultJitter
+// (0.1); 0 pushes first right when Run starts. Jitter moves when a push
+// happens, never its timestamp under WithAlignedTimestamps.
+func WithJitter(fraction float64) Option {
+	return optionFunc(func(c *config) error {
+		if math.IsNaN(fraction) || fraction < 0 || fraction > 1 {
+			return fmt.Errorf("WithJitter(%v): the fraction must be in [0, 1]", fraction)
+		}
+		c.jitter = fraction
+		return nil
+	})
+}
+
+// WithAlignedTimestamps stamps each push with the start of its interval,
+// floor(now/interval)*interval, as Micrometer's step registries do. Every
+// writer with the same interval then stamps the same millisecond: with
+// identity labels that is harmless, without them it is exactly how the
+// seed incident's six services collided. A push whose interval was already
+// stamped by this Pusher (Push between ticks, the final push of Shutdown)
+// gets the current time instead, so one Pusher never sends two values for a
+// series at one timestamp.
+func WithAlignedTimestamps() Option {
+	return optionFunc(func(c *config) error {
+		c.aligned = true
+		return nil
+	})
+}
+
+// WithBuffer bounds the snapshots kept while the backend cannot be
+// reached: at most maxBytes of Snappy-compressed encoding, none older than
+// maxAge; the oldest go first. Defaults DefaultBufferBytes (16 MiB) and
+// DefaultBufferAge (15 minutes). maxBytes 0 turns buffering off.
+func WithBuffer(maxBytes int, maxAge time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		switch {
+		case maxBytes < 0:
+			return fmt.Errorf("WithBuffer(%d, %s): maxBytes must not be negative (0 turns buffering off)", maxBytes, maxAge)
+		case maxBytes > 0 && maxAge <= 0:
+			return fmt.Errorf("WithBuffer(%d, %s): maxAge must be positive", maxBytes, maxAge)
+		}
+		c.bufBytes, c.bufAge = maxBytes, maxAge
+		return nil
+	})
+}
+
+// WithSigV4 signs requests with AWS Signature Version 4 for Amazon Managed
+// Service for Prometheus, with credentials from the AWS SDK's default chain
+// (see package remotewrite/sigv4). An empty region is read from the AMP
+// URL, else from AWS_REGION or the profile.
+func WithSigV4(region string) Option {
+	return optionFunc(func(c *config) error {
+		c.sigv4, c.sigv4Region = true, region
+		return nil
+	})
+}
+
+// WithTransport sends requests through rt (under the SigV4 signer when
+// WithSigV4 is given).
+func WithTransport(rt http.RoundTripper) Option {
+	return optionFunc(func(c *config) error {
+		c.transport = rt
+		return nil
+	})
+}
+
+// WithHTTPClient sends requests with hc; its Timeout bounds each attempt.
+// The default is remotewrite's client (30s per attempt).
+func WithHTTPClient(hc *http.Client) Option {
+	return optionFunc(func(c *config) error {
+		c.httpClient = hc
+		return nil
+	})
+}
+
+// WithClientOptions passes options to the remotewrite.Client, e.g.
+// remotewrite.WithHeader("X-Scope-OrgID", "tenant") for Cortex and Mimir,
+// WithMaxRequestBytes or WithRetry. They apply after push's own.
+func WithClientOptions(opts ...remotewrite.Option) Option {
+	return optionFunc(func(c *config) error {
+		c.clientOpts = append(c.clientOpts, opts...)
+		return nil
+	})
+}
+
+// WithRWVersion selects the remote-write protocol: wire.V1 (the default,
+// taken by every backend, AMP included) or wire.V2, which falls back to
+// wire.V1 for good when the receiver does not take it.
+func WithRWVersion(v wire.Version) Option {
+	return optionFunc(func(c *config) error {
+		if v != wire.V1 && v != wire.V2 {
+			return fmt.Errorf("WithRWVersion(%d): want wire.V1 or wire.V2", int(v))
+		}
+		c.version = v
+		return nil
+	})
+}
+
+// WithLogger logs state changes to l: the identity at start, the first
+// delivered push, refusals, outages and their end, buffer drops. Nothing is
+// logged without it. Credentials are never logged.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) error {
+		c.logger = l
+		return nil
+	})
+}
+
+// WithRegisterer registers the self-metrics (see the package
+// documentation) on r. Without it there are none. Registering a second
+// Pusher on one registry fails in New; wrap r with
+// prometheus.WrapRegistererWith to tell them apart.
+func WithRegisterer(r prometheus.Registerer) Option {
+	return optionFunc(func(c *config) error {
+		c.registerer = r
+		return nil
+	})
+}
+
+// WithStaleMarkersOnShutdown makes Shutdown send, after the final push, a
+// Prometheus stale marker for every series of the last snapshot, so that
+// queries stop showing this instance right away instead of for the
+// 5-minute lookback.
+func WithStaleMarkersOnShutdown() Option {
+	return optionFunc(func(c *config) error {
+		c.stale = true
+		return nil
+	})
+}
+
+// WithNativeHistograms sends native histograms as native histograms (the
+// backend must accept them); otherwise their classic buckets are sent.
+func WithNativeHistograms() Option {
+	return optionFunc(func(c *config) error {
+		c.nativeHistograms = true
+		return nil
+	})
+}
+
+// WithExemplars sends the exemplars of counters and histograms.
+func WithExemplars() Option {
+	return optionFunc(func(c *config) error {
+		c.exemplars = true
+		return nil
+	})
+}
+
+// WithRenameConflictingLabels keeps a metric whose own label has the name
+// of a label push adds (identity or WithLabels) by renaming the metric's
+// label to exported_<name>, as Prometheus does with honor_labels: false.
+// Without it such a snapshot is not sent (see the package documentation):
+// a silently resolved collision is how writers end up sharing a series.
+func WithRenameConflictingLabels() Option {
+	return optionFunc(func(c *config) error {
+		c.rename = true
+		return nil
+	})
+}
+
+// withClock replaces the clock and the random source; for tests.
+func withClock(cl clock, rnd func() float64) Option {
+	return optionFunc(func(c *config) error {
+		c.clock, c.rand = cl, rnd
+		return nil
+	})
+}

@@ -1,0 +1,384 @@
+package push
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rwkit/rwkit/gather"
+	"github.com/rwkit/rwkit/identity"
+	"github.com/rwkit/rwkit/remotewrite"
+	"github.com/rwkit/rwkit/remotewrite/sigv4"
+	"github.com/rwkit/rwkit/wire"
+)
+
+// Errors of Run and Push.
+var (
+	// ErrShutdown is returned by Push and Run after Shutdown.
+	ErrShutdown = errors.New("push: the Pusher is shut down")
+	// ErrRunning is returned by Run while another Run is running.
+	ErrRunning = errors.New("push: Run is already running")
+)
+
+// Pusher pushes the metrics of one Gatherer to one remote-write endpoint.
+// Its methods are safe for concurrent use; pushes never overlap.
+type Pusher struct {
+	cfg    config
+	g      prometheus.Gatherer
+	client *remotewrite.Client
+	id     *identity.Identity
+	log    *slog.Logger
+	m      *metrics
+	clock  clock
+	phase  time.Duration
+
+	sem chan struct{} // held by the one push in progress
+
+	// Guarded by sem.
+	conv    *gather.Converter
+	req     wire.WriteRequest // the newest snapshot; reused
+	scratch wire.WriteRequest // a decoded buffered snapshot; reused
+	raw     []byte
+	buf     buffer
+	lastTS  int64
+	ls      logState
+
+	mu         sync.Mutex // guards the fields below
+	running    bool
+	closed     bool
+	stop       chan struct{} // closed by Shutdown
+	loopDone   chan struct{} // closed when Run's loop returns
+	cancelPush context.CancelFunc
+
+	shutdownOnce sync.Once
+	shutdownDone chan struct{}
+	shutdownErr  error
+}
+
+// New returns a Pusher that pushes what g gathers to the remote-write
+// endpoint url (for AMP https://aps-workspaces.<region>.amazonaws.com/workspaces/<id>/api/v1/remote_write).
+//
+// New resolves the identity (service and instance labels; see package
+// identity) and fails with an *identity.UnresolvedError, wrapped, naming
+// every source tried and how to set a value, unless WithoutIdentity is
+// given. It gathers g once to check that its metrics can be sent with the
+// labels push adds, and registers the self-metrics when WithRegisterer is
+// given. It starts no goroutine: call Run.
+//
+// New may block while identity consults the ECS task metadata endpoint
+// (at most a few seconds, only on ECS when no explicit value is set).
+func New(url string, g prometheus.Gatherer, opts ...Option) (*Pusher, error) {
+	if g == nil {
+		return nil, errors.New("push: nil Gatherer; pass a *prometheus.Registry or prometheus.DefaultGatherer")
+	}
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o.apply(&cfg); err != nil {
+			return nil, fmt.Errorf("push: %w", err)
+		}
+	}
+	if cfg.clock == nil {
+		cfg.clock = realClock{}
+	}
+	if cfg.rand == nil {
+		cfg.rand = rand.Float64
+	}
+	if cfg.timeout == 0 {
+		cfg.timeout = cfg.interval
+	}
+	if cfg.aligned && cfg.interval%time.Millisecond != 0 {
+		return nil, fmt.Errorf("push: WithAlignedTimestamps needs an interval of whole milliseconds, not %s", cfg.interval)
+	}
+	log := cfg.logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p := &Pusher{
+		cfg: cfg, g: g, log: log, m: newMetrics(), clock: cfg.clock,
+		sem:          make(chan struct{}, 1),
+		stop:         make(chan struct{}),
+		shutdownDone: make(chan struct{}),
+		buf:          buffer{maxBytes: cfg.bufBytes, maxAge: cfg.bufAge},
+	}
+	p.phase = time.Duration(cfg.rand() * cfg.jitter * float64(cfg.interval))
+
+	extra, err := p.resolveLabels()
+	if err != nil {
+		return nil, err
+	}
+	if p.client, err = newClient(url, &cfg, log); err != nil {
+		return nil, err
+	}
+	policy := gather.ConflictError
+	if cfg.rename {
+		policy = gather.ConflictRename
+	}
+	p.conv, err = gather.NewConverter(gather.Options{
+		Timestamp:        cfg.clock.Now().UnixMilli(),
+		ExtraLabels:      extra,
+		ConflictPolicy:   policy,
+		NativeHistograms: cfg.nativeHistograms,
+		Exemplars:        cfg.exemplars,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("push: %w", err)
+	}
+	// A label that collides now collides on every push: say so here, where
+	// the mistake is made, rather than in a log hours later.
+	var ge *gather.GatherError
+	if _, err := p.conv.AppendGatherer(&p.req, g); err != nil && !errors.As(err, &ge) {
+		var lce *gather.LabelConflictError
+		if errors.As(err, &lce) {
+			return nil, fmt.Errorf("push: %w; rename the metric's label, pick other identity label names with WithIdentityLabels, or keep both with WithRenameConflictingLabels", err)
+		}
+		return nil, fmt.Errorf("push: the gatherer's metrics cannot be sent: %w", err)
+	}
+	p.req.Series, p.req.Metadata = p.req.Series[:0], p.req.Metadata[:0]
+
+	if err := p.m.register(cfg.registerer); err != nil {
+		return nil, fmt.Errorf("push: %w", err)
+	}
+	p.logStart(extra)
+	return p, nil
+}
+
+// resolveLabels returns the labels added to every series: identity, then
+// WithLabels.
+func (p *Pusher) resolveLabels() ([]wire.Label, error) {
+	cfg := &p.cfg
+	var extra []wire.Label
+	if cfg.noIdentity {
+		if cfg.service != "" || cfg.instance != "" {
+			return nil, errors.New("push: WithoutIdentity contradicts WithService/WithInstance: drop one of them")
+		}
+	} else {
+		o := cfg.identityOpts
+		if cfg.service != "" {
+			o.Service = cfg.service
+		}
+		if cfg.instance != "" {
+			o.Instance = cfg.instance
+		}
+		if cfg.serviceLabel != "" {
+			o.ServiceLabel, o.InstanceLabel = cfg.serviceLabel, cfg.instanceLabel
+		}
+		id, err := identity.Resolve(context.Background(), o)
+		if err != nil {
+			var ue *identity.UnresolvedError
+			if errors.As(err, &ue) {
+				return nil, fmt.Errorf("push: refusing to start without an identity, or writers sharing this workspace would overwrite each other's series (use WithoutIdentity() if this is the only writer): %w", err)
+			}
+			return nil, fmt.Errorf("push: %w", err)
+		}
+		p.id = id
+		extra = id.Labels()
+	}
+	for _, k := range slices.Sorted(maps.Keys(cfg.labels)) {
+		if p.id != nil && (k == p.id.Service.Label || k == p.id.Instance.Label) {
+			return nil, fmt.Errorf("push: WithLabels sets %q, which is an identity label: use WithService/WithInstance, or WithIdentityLabels to rename the identity labels", k)
+		}
+		extra = append(extra, wire.Label{Name: k, Value: cfg.labels[k]})
+	}
+	return extra, nil
+}
+
+func newClient(url string, cfg *config, log *slog.Logger) (*remotewrite.Client, error) {
+	opts := []remotewrite.Option{remotewrite.WithVersion(cfg.version), remotewrite.WithLogger(log)}
+	if cfg.httpClient != nil {
+		opts = append(opts, remotewrite.WithHTTPClient(cfg.httpClient))
+	}
+	rt := cfg.transport
+	if cfg.sigv4 {
+		region := cfg.sigv4Region
+		urlRegion, isAMP := sigv4.RegionFromURL(url)
+		switch {
+		case region == "" && isAMP:
+			region = urlRegion
+		case region != "" && isAMP && region != urlRegion:
+			return nil, fmt.Errorf("push: WithSigV4(%q) but the URL is in region %q: AMP refuses signatures for another region; use WithSigV4(%q) or WithSigV4(\"\")", region, urlRegion, urlRegion)
+		}
+		var sopts []sigv4.Option
+		if rt == nil && cfg.httpClient != nil {
+			rt = cfg.httpClient.Transport
+		}
+		if rt != nil {
+			sopts = append(sopts, sigv4.WithNext(rt))
+		}
+		tr, err := sigv4.NewDefault(context.Background(), region, sopts...)
+		if err != nil {
+			return nil, fmt.Errorf("push: WithSigV4: %w", err)
+		}
+		rt = tr
+	}
+	if rt != nil {
+		opts = append(opts, remotewrite.WithTransport(rt))
+	}
+	c, err := remotewrite.New(url, append(opts, cfg.clientOpts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("push: %w", err)
+	}
+	return c, nil
+}
+
+// Identity returns the resolved identity, or nil under WithoutIdentity.
+func (p *Pusher) Identity() *identity.Identity { return p.id }
+
+// Run pushes every interval until ctx ends or Shutdown is called, and
+// returns nil then. The first push happens after the jitter phase (see
+// WithJitter). A push still running when the next is due makes that one
+// skipped (counted in rwkit_push_skipped_intervals_total): pushes never
+// overlap and Run uses one goroutine, its caller's.
+//
+// Run returns ErrShutdown after Shutdown and ErrRunning while another Run
+// runs.
+func (p *Pusher) Run(ctx context.Context) error {
+	p.mu.Lock()
+	switch {
+	case p.closed:
+		p.mu.Unlock()
+		return ErrShutdown
+	case p.running:
+		p.mu.Unlock()
+		return ErrRunning
+	}
+	p.running = true
+	done := make(chan struct{})
+	p.loopDone = done
+	// Shutdown cancels the push in flight: its snapshot then goes out with
+	// the final push.
+	runCtx, cancel := context.WithCancel(ctx)
+	p.cancelPush = cancel
+	p.mu.Unlock()
+	defer func() {
+		cancel()
+		p.mu.Lock()
+		p.running = false
+		p.mu.Unlock()
+		close(done)
+	}()
+
+	base := p.clock.Now().Add(p.phase)
+	tick := int64(0)
+	overrun := false
+	for {
+		t := p.clock.NewTimer(base.Add(time.Duration(tick) * p.cfg.interval).Sub(p.clock.Now()))
+		select {
+		case <-t.C():
+		case <-runCtx.Done():
+			t.Stop()
+			return nil
+		case <-p.stop:
+			t.Stop()
+			return nil
+		}
+		_ = p.push(runCtx, false)
+		// The next tick is the first one after now; those that passed
+		// while pushing are skipped.
+		next := int64(p.clock.Now().Sub(base)/p.cfg.interval) + 1
+		if skipped := next - tick - 1; skipped > 0 {
+			p.m.skipped.Add(float64(skipped))
+			if !overrun {
+				p.log.Warn("push: a push took longer than the interval; skipping the pushes it overran (counted, not logged, until pushes fit again)",
+					"interval", p.cfg.interval, "skipped", skipped, "timeout", p.cfg.timeout)
+			}
+			overrun = true
+		} else {
+			overrun = false
+		}
+		tick = next
+	}
+}
+
+// Push pushes once now: buffered snapshots first, oldest first, then a new
+// snapshot. It waits for a push in progress to finish. It returns nil when
+// everything was delivered; otherwise the errors of this push joined:
+// *remotewrite.Error for a refusal or an undelivered write (the snapshot is
+// then buffered), *gather.LabelConflictError and other conversion errors
+// when no snapshot could be built.
+func (p *Pusher) Push(ctx context.Context) error {
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return ErrShutdown
+	}
+	return p.push(ctx, false)
+}
+
+// Shutdown stops Run, cancelling a push in flight, then pushes one final
+// snapshot after whatever is buffered, and, with
+// WithStaleMarkersOnShutdown, stale markers for the series of that
+// snapshot. It returns when done or when ctx ends, whichever is first;
+// snapshots not delivered by then are dropped (counted) and ctx's error is
+// returned. Later calls wait for the first and return its result. Shutdown
+// without Run is fine: it pushes once.
+func (p *Pusher) Shutdown(ctx context.Context) error {
+	p.shutdownOnce.Do(func() {
+		go func() {
+			defer close(p.shutdownDone)
+			p.shutdownErr = p.shutdown(ctx)
+		}()
+	})
+	select {
+	case <-p.shutdownDone:
+		return p.shutdownErr
+	case <-ctx.Done():
+		return fmt.Errorf("push: shutdown: %w", ctx.Err())
+	}
+}
+
+func (p *Pusher) shutdown(ctx context.Context) error {
+	p.mu.Lock()
+	p.closed = true
+	close(p.stop)
+	loopDone, cancel := p.loopDone, p.cancelPush
+	p.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	if loopDone != nil {
+		select {
+		case <-loopDone:
+		case <-ctx.Done():
+			return fmt.Errorf("push: shutdown: waiting for Run to stop: %w", ctx.Err())
+		}
+	}
+	return p.push(ctx, true)
+}
+
+// logStart logs the identity once.
+func (p *Pusher) logStart(extra []wire.Label) {
+	attrs := []any{"url", p.client.URL(), "interval", p.cfg.interval, "version", p.client.Version().String()}
+	if p.id == nil {
+		p.log.Warn("push: pushing without identity labels (WithoutIdentity): this must be the only writer of these series", attrs...)
+		return
+	}
+	attrs = append(attrs,
+		slog.Group(p.id.Service.Label, "value", p.id.Service.Value, "source", p.id.Service.Source),
+		slog.Group(p.id.Instance.Label, "value", p.id.Instance.Value, "source", p.id.Instance.Source),
+		"labels", labelsString(extra))
+	p.log.Info("push: writing as "+p.id.String(), attrs...)
+}
+
+func labelsString(ls []wire.Label) string {
+	b := make([]byte, 0, 64)
+	b = append(b, '{')
+	for i, l := range ls {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Appendf(b, "%s=%q", l.Name, l.Value)
+	}
+	return string(append(b, '}'))
+}
