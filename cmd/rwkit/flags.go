@@ -62,7 +62,8 @@ func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) err
 			return
 		}
 		values := []string{v}
-		if _, ok := f.Value.(*labelsFlag); ok {
+		switch f.Value.(type) {
+		case *labelsFlag, *listFlag:
 			values = strings.Split(v, ",")
 		}
 		for _, one := range values {

@@ -50,6 +50,7 @@ type commandInfo struct {
 }
 
 var commands = map[string]commandInfo{
+	"agent":   {"scrape /metrics of processes on an interval and push them (the library path)", func(s stdio) command { return &agentCommand{stdio: s} }},
 	"push":    {"push one exposition (file or scrape) to a remote-write URL and report", func(s stdio) command { return &pushCommand{stdio: s} }},
 	"decode":  {"print a captured remote-write body (snappy or raw, RW 1.0 or 2.0) as series", func(s stdio) command { return &decodeCommand{stdio: s} }},
 	"doctor":  {"check a remote-write URL step by step: shape, DNS, TLS, credentials, an empty write", func(s stdio) command { return &doctorCommand{stdio: s} }},
