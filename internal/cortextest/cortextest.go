@@ -204,6 +204,9 @@ func (p *Process) start(bin, target string) error {
 		return err
 	}
 	p.cmd = exec.Command(bin, "-config.file="+p.ConfigFile, "-target="+target)
+	// Cortex writes some files relative to its working directory (the
+	// querier's active-query-tracker): keep them in the test's temp dir.
+	p.cmd.Dir = filepath.Dir(p.ConfigFile)
 	p.cmd.Stdout = logf
 	p.cmd.Stderr = logf
 	if err := p.cmd.Start(); err != nil {
