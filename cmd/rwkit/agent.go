@@ -19,6 +19,10 @@ import (
 	"github.com/rwkit/rwkit/wire"
 )
 
+func init() {
+	register("agent", "scrape /metrics of processes on an interval and push them (the library path)", func(s stdio) command { return &agentCommand{stdio: s} })
+}
+
 type agentCommand struct {
 	stdio
 	url             string

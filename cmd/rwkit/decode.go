@@ -13,6 +13,10 @@ import (
 	"github.com/rwkit/rwkit/wire"
 )
 
+func init() {
+	register("decode", "print a captured remote-write body (snappy or raw, RW 1.0 or 2.0) as series", func(s stdio) command { return &decodeCommand{stdio: s} })
+}
+
 type decodeCommand struct {
 	stdio
 	version  string

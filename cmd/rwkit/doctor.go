@@ -21,6 +21,10 @@ import (
 	"github.com/rwkit/rwkit/wire"
 )
 
+func init() {
+	register("doctor", "check a remote-write URL step by step: shape, DNS, TLS, credentials, an empty write", func(s stdio) command { return &doctorCommand{stdio: s} })
+}
+
 type doctorCommand struct {
 	stdio
 	url          string

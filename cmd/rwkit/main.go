@@ -49,12 +49,15 @@ type commandInfo struct {
 	new     func(stdio) command
 }
 
-var commands = map[string]commandInfo{
-	"agent":   {"scrape /metrics of processes on an interval and push them (the library path)", func(s stdio) command { return &agentCommand{stdio: s} }},
-	"push":    {"push one exposition (file or scrape) to a remote-write URL and report", func(s stdio) command { return &pushCommand{stdio: s} }},
-	"decode":  {"print a captured remote-write body (snappy or raw, RW 1.0 or 2.0) as series", func(s stdio) command { return &decodeCommand{stdio: s} }},
-	"doctor":  {"check a remote-write URL step by step: shape, DNS, TLS, credentials, an empty write", func(s stdio) command { return &doctorCommand{stdio: s} }},
-	"version": {"print rwkit's version", func(s stdio) command { return &versionCommand{stdio: s} }},
+// commands holds every subcommand; each command's file registers itself
+// in an init function with register.
+var commands = map[string]commandInfo{}
+
+func register(name, summary string, new func(stdio) command) {
+	if _, dup := commands[name]; dup {
+		panic("rwkit: command registered twice: " + name)
+	}
+	commands[name] = commandInfo{summary: summary, new: new}
 }
 
 func run(ctx context.Context, args []string, s stdio) int {

@@ -22,6 +22,10 @@ import (
 	"github.com/rwkit/rwkit/wire"
 )
 
+func init() {
+	register("push", "push one exposition (file or scrape) to a remote-write URL and report", func(s stdio) command { return &pushCommand{stdio: s} })
+}
+
 type pushCommand struct {
 	stdio
 	url              string

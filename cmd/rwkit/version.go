@@ -8,6 +8,10 @@ import (
 	"github.com/rwkit/rwkit/internal/version"
 )
 
+func init() {
+	register("version", "print rwkit's version", func(s stdio) command { return &versionCommand{stdio: s} })
+}
+
 type versionCommand struct{ stdio }
 
 func (c *versionCommand) Run(ctx context.Context, args []string) error {
