@@ -259,10 +259,13 @@ var noEnv = identity.Options{
 // testOptions: explicit identity, no client retries, the fake clock, no
 // jitter.
 func testOptions(clk *fakeClock, extra ...Option) []Option {
+	return append([]Option{WithService("auth"), WithInstance("auth-1")}, anonymousOptions(clk, extra...)...)
+}
+
+// anonymousOptions is testOptions without identity values.
+func anonymousOptions(clk *fakeClock, extra ...Option) []Option {
 	return append([]Option{
 		WithIdentityOptions(noEnv),
-		WithService("auth"),
-		WithInstance("auth-1"),
 		WithClientOptions(remotewrite.WithRetry(time.Millisecond, time.Millisecond, 1)),
 		withClock(clk, func() float64 { return 0 }),
 	}, extra...)
