@@ -77,6 +77,10 @@ func TestOutageBuffersAndDeliversOldestFirst(t *testing.T) {
 	if n := logs.count("first push delivered"); n != 1 {
 		t.Errorf("%d first-success lines, want 1", n)
 	}
+	// Start, outage, its end, first success: nothing per push.
+	if n := logs.count("level="); n != 4 {
+		t.Errorf("%d log lines, want 4:\n%s", n, logs.String())
+	}
 }
 
 // A closed server (connection refused) is an outage too.

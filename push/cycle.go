@@ -27,6 +27,10 @@ func (p *Pusher) push(ctx context.Context, final bool) error {
 		return fmt.Errorf("push: waiting for the push in progress: %w", ctx.Err())
 	}
 	defer func() { <-p.sem }()
+	if p.finished {
+		return ErrShutdown
+	}
+	p.finished = final
 	p.ls.reached = false
 
 	start := p.clock.Now()
@@ -81,7 +85,7 @@ func (p *Pusher) push(ctx context.Context, final bool) error {
 	if final {
 		drops := p.buf.clear(dropShutdown, nil)
 		p.noteDrops(drops)
-		if p.cfg.stale && built && !blocked && ctx.Err() == nil {
+		if p.cfg.stale && built && !retrying && ctx.Err() == nil {
 			if err := p.sendStale(ctx, ts); err != nil {
 				errs = append(errs, err)
 			}
@@ -290,7 +294,11 @@ func (p *Pusher) send(ctx context.Context, req *wire.WriteRequest) writeResult {
 		if len(refusals) == 0 {
 			sub.Metadata = req.Metadata
 		}
+		v := p.client.Version()
 		res, err := p.client.Write(ctx, &sub)
+		if nv := p.client.Version(); nv != v {
+			p.log.Warn("push: the receiver does not take Remote-Write "+v.String()+"; sending "+nv.String()+" from now on", "url", p.client.URL())
+		}
 		bytes += res.BytesCompressed
 		p.m.samples.WithLabelValues(resultSuccess).Add(float64(points(res.Counts)))
 		if err == nil {

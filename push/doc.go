@@ -161,6 +161,7 @@
 // snapshots were delivered and dropped (Info), the first buffer drop of an
 // outage (Warn), a snapshot that cannot be built and its repair, pushes
 // overrunning the interval (Warn). URLs are logged without credentials.
-// The remotewrite client logs its retries at Warn and requests at Debug to
-// the same logger.
+// The remotewrite client's own lines (each request, each retry) go to the
+// same logger at Debug level; a fallback from RW 2.0 to 1.0 is logged once
+// at Warn.
 package push

@@ -48,8 +48,9 @@ type Pusher struct {
 	scratch wire.WriteRequest // a decoded buffered snapshot; reused
 	raw     []byte
 	buf     buffer
-	lastTS  int64
-	ls      logState
+	lastTS   int64
+	ls       logState
+	finished bool // the final push ran
 
 	mu         sync.Mutex // guards the fields below
 	running    bool
@@ -194,7 +195,10 @@ func (p *Pusher) resolveLabels() ([]wire.Label, error) {
 }
 
 func newClient(url string, cfg *config, log *slog.Logger) (*remotewrite.Client, error) {
-	opts := []remotewrite.Option{remotewrite.WithVersion(cfg.version), remotewrite.WithLogger(log)}
+	// The client logs every retry; push logs state changes. Its lines go
+	// to the same handler at Debug, so that an outage is one line, not one
+	// per attempt.
+	opts := []remotewrite.Option{remotewrite.WithVersion(cfg.version), remotewrite.WithLogger(slog.New(debugHandler{log.Handler()}))}
 	if cfg.httpClient != nil {
 		opts = append(opts, remotewrite.WithHTTPClient(cfg.httpClient))
 	}
@@ -285,7 +289,7 @@ func (p *Pusher) Run(ctx context.Context) error {
 		_ = p.push(runCtx, false)
 		// The next tick is the first one after now; those that passed
 		// while pushing are skipped.
-		next := int64(p.clock.Now().Sub(base)/p.cfg.interval) + 1
+		next := max(int64(p.clock.Now().Sub(base)/p.cfg.interval)+1, tick+1)
 		if skipped := next - tick - 1; skipped > 0 {
 			p.m.skipped.Add(float64(skipped))
 			if !overrun {
@@ -382,3 +386,18 @@ func labelsString(ls []wire.Label) string {
 	}
 	return string(append(b, '}'))
 }
+
+// debugHandler logs every record at Debug level.
+type debugHandler struct{ h slog.Handler }
+
+func (d debugHandler) Enabled(ctx context.Context, _ slog.Level) bool {
+	return d.h.Enabled(ctx, slog.LevelDebug)
+}
+
+func (d debugHandler) Handle(ctx context.Context, r slog.Record) error {
+	r.Level = slog.LevelDebug
+	return d.h.Handle(ctx, r)
+}
+
+func (d debugHandler) WithAttrs(as []slog.Attr) slog.Handler { return debugHandler{d.h.WithAttrs(as)} }
+func (d debugHandler) WithGroup(name string) slog.Handler    { return debugHandler{d.h.WithGroup(name)} }

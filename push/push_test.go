@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/rwkit/rwkit/gather"
 	"github.com/rwkit/rwkit/identity"
+	"github.com/rwkit/rwkit/remotewrite"
 	"github.com/rwkit/rwkit/wire"
 )
 
@@ -331,6 +333,31 @@ func TestRefusedRequestOthersDelivered(t *testing.T) {
 	}
 	if v := testutil.ToFloat64(p.m.rejectedSamples.WithLabelValues("sample-out-of-order")); v != 1 {
 		t.Errorf("rejected = %v, want 1", v)
+	}
+}
+
+type countingTransport struct {
+	n    atomic.Int32
+	orgs chan string
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	c.orgs <- r.Header.Get("X-Scope-OrgID")
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func TestTransportAndClientOptions(t *testing.T) {
+	rc := newReceiver(t)
+	reg, _ := testRegistry()
+	tr := &countingTransport{orgs: make(chan string, 10)}
+	p := newPusher(t, rc.url(), reg, testOptions(newFakeClock(), WithTransport(tr),
+		WithClientOptions(remotewrite.WithHeader("X-Scope-OrgID", "team-a")))...)
+	if err := p.Push(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if tr.n.Load() != 1 || <-tr.orgs != "team-a" {
+		t.Errorf("transport saw %d requests", tr.n.Load())
 	}
 }
 
