@@ -43,11 +43,11 @@ type Pusher struct {
 	sem chan struct{} // held by the one push in progress
 
 	// Guarded by sem.
-	conv    *gather.Converter
-	req     wire.WriteRequest // the newest snapshot; reused
-	scratch wire.WriteRequest // a decoded buffered snapshot; reused
-	raw     []byte
-	buf     buffer
+	conv     *gather.Converter
+	req      wire.WriteRequest // the newest snapshot; reused
+	scratch  wire.WriteRequest // a decoded buffered snapshot; reused
+	raw      []byte
+	buf      buffer
 	lastTS   int64
 	ls       logState
 	finished bool // the final push ran
