@@ -42,6 +42,31 @@ func TestPrometheusIdentityAndCollision(t *testing.T) {
 		}
 	})
 
+	t.Run("stale markers", func(t *testing.T) {
+		reg, _ := testRegistry()
+		p, err := New(prom.WriteURL, reg, testOptions(clk, WithService("doc"), WithInstance("doc-1"), WithStaleMarkersOnShutdown())...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(time.Second)
+		at := clk.Now()
+		if err := p.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			at   time.Time
+			want int
+		}{{at, 1}, {at.Add(time.Second), 0}} {
+			res, err := prom.Query(ctx, `app_up{service="doc"}`, tc.at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res) != tc.want {
+				t.Errorf("at %s: %v, want %d series", tc.at, res, tc.want)
+			}
+		}
+	})
+
 	t.Run("without identity", func(t *testing.T) {
 		var pushers []*Pusher
 		var logs [2]logBuffer
