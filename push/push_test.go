@@ -372,3 +372,25 @@ func TestRWVersion2(t *testing.T) {
 		t.Fatalf("got %+v", got)
 	}
 }
+
+func TestNativeHistogramsAndExemplars(t *testing.T) {
+	rc := newReceiver(t)
+	reg := prometheus.NewRegistry()
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "lat_seconds", Help: "Latency.", NativeHistogramBucketFactor: 1.1})
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "hits_total", Help: "Hits."})
+	reg.MustRegister(h, c)
+	h.Observe(0.2)
+	c.(prometheus.ExemplarAdder).AddWithExemplar(1, prometheus.Labels{"trace_id": "abc"})
+	p := newPusher(t, rc.url(), reg, testOptions(newFakeClock(), WithNativeHistograms(), WithExemplars())...)
+	if err := p.Push(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var hist, ex int
+	for _, s := range rc.accepted()[0].Series {
+		hist += len(s.Histograms)
+		ex += len(s.Exemplars)
+	}
+	if hist != 1 || ex != 1 {
+		t.Errorf("%d native histograms and %d exemplars, want 1 and 1", hist, ex)
+	}
+}
