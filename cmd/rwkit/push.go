@@ -16,6 +16,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/rwkit/rwkit/gather"
+	"github.com/rwkit/rwkit/identity"
 	"github.com/rwkit/rwkit/remotewrite"
 	"github.com/rwkit/rwkit/remotewrite/sigv4"
 	"github.com/rwkit/rwkit/scrape"
@@ -41,6 +42,9 @@ type pushCommand struct {
 	maxRequestBytes  int
 	nativeHistograms bool
 	honorTimestamps  bool
+	service          string
+	instance         string
+	withIdentity     bool
 
 	now func() time.Time // tests may replace it
 }
@@ -72,8 +76,23 @@ func (c *pushCommand) Run(ctx context.Context, args []string) error {
 	fs.IntVar(&c.maxRequestBytes, "max-request-bytes", remotewrite.DefaultMaxRequestBytes, "split into requests of at most this many uncompressed bytes")
 	fs.BoolVar(&c.nativeHistograms, "native-histograms", false, "send native histograms as such (the backend must accept them); else as classic buckets")
 	fs.BoolVar(&c.honorTimestamps, "honor-timestamps", false, "keep timestamps written in the exposition instead of the batch timestamp")
-	if err := parseFlags(fs, args, c.getenv); err != nil {
+	fs.StringVar(&c.service, "service", "", "add service=VALUE to every series (implies --identity for the instance)")
+	fs.StringVar(&c.instance, "instance", "", "add instance=VALUE to every series (implies --identity for the service)")
+	fs.BoolVar(&c.withIdentity, "identity", false, "add service and instance labels resolved as the push library does (RWKIT_SERVICE/INSTANCE, OTEL_*, ECS, Kubernetes, hostname)")
+	// RWKIT_SERVICE and RWKIT_INSTANCE are left to the identity package,
+	// which reads them itself and reports them as their source; either one
+	// turns on --identity.
+	hideIdentityEnv := func(k string) string {
+		if k == identity.EnvService || k == identity.EnvInstance {
+			return ""
+		}
+		return c.getenv(k)
+	}
+	if err := parseFlags(fs, args, hideIdentityEnv); err != nil {
 		return err
+	}
+	if c.getenv(identity.EnvService) != "" || c.getenv(identity.EnvInstance) != "" {
+		c.withIdentity = true
 	}
 	switch {
 	case c.url == "":
@@ -97,9 +116,24 @@ func (c *pushCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	extra := make([]wire.Label, 0, len(c.labels))
+	extra := make([]wire.Label, 0, len(c.labels)+2)
 	for k, v := range c.labels {
 		extra = append(extra, wire.Label{Name: k, Value: v})
+	}
+	if c.withIdentity || c.service != "" || c.instance != "" {
+		id, err := identity.Resolve(ctx, identity.Options{Service: c.service, Instance: c.instance, Getenv: c.getenv})
+		if err != nil {
+			return err
+		}
+		for _, l := range id.Labels() {
+			if _, dup := c.labels[l.Name]; dup {
+				return usagef("push: --label %s and the identity both set %s", l.Name, l.Name)
+			}
+			extra = append(extra, l)
+		}
+		rep.Identity = id.String()
+	} else if c.labels["service"] == "" || c.labels["instance"] == "" {
+		rep.Notes = append(rep.Notes, "no service/instance labels: several writers pushing these series will collide (new-value-for-timestamp); add --identity, or --service/--instance")
 	}
 	sort.Slice(extra, func(i, j int) bool { return extra[i].Name < extra[j].Name })
 	req, conv, err := gather.Convert(fams, gather.Options{
@@ -184,6 +218,7 @@ type pushReport struct {
 	Version   string     `json:"version,omitempty"`
 	Timestamp int64      `json:"timestamp_ms"`
 	Labels    labelsFlag `json:"labels,omitempty"`
+	Identity  string     `json:"identity,omitempty"`
 
 	Families   int      `json:"families"`
 	Series     int      `json:"series"`
@@ -268,6 +303,9 @@ func (r *pushReport) writeText(w io.Writer) {
 	row("timestamp", "%d (%s)", r.Timestamp, time.UnixMilli(r.Timestamp).UTC().Format(time.RFC3339Nano))
 	if len(r.Labels) > 0 {
 		row("labels", "%s", (&r.Labels).String())
+	}
+	if r.Identity != "" {
+		row("identity", "%s", r.Identity)
 	}
 	row("converted", "%d families, %d series, %d samples, %d histograms", r.Families, r.Series, r.Samples, r.Histograms)
 	row("delivered", "%d of %d requests, %s snappy (%s raw)", r.Delivered, max(r.Requests, r.Delivered), byteSize(r.BytesCompressed), byteSize(r.BytesUncompressed))

@@ -150,3 +150,30 @@ func promString(m map[string]string) string {
 	}
 	return name + "{" + strings.Join(parts, ",") + "}"
 }
+
+func TestPushWithIdentity(t *testing.T) {
+	prom := promtest.Start(t)
+	ts := fmt.Sprint(time.Now().Add(-time.Minute).UnixMilli())
+	env := map[string]string{"RWKIT_INSTANCE": "task-7"}
+	out, stderr, code := runCLI(t, env, nil, "push", "--url", prom.WriteURL, "--file", "testdata/actor-service.txt",
+		"--service", "actor", "--timestamp", ts)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	if !strings.Contains(out, `identity   service="actor" (option), instance="task-7" (env RWKIT_INSTANCE)`) {
+		t.Errorf("report does not say where the identity came from:\n%s", out)
+	}
+	if strings.Contains(out, "will collide") {
+		t.Errorf("no collision note expected with an identity:\n%s", out)
+	}
+	got, err := prom.Query(context.Background(), `jvm_threads_live_threads{service="actor",instance="task-7"}`, time.Time{})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("stored: %v, %v", got, err)
+	}
+
+	// Without identity, the report warns.
+	out, _, _ = runCLI(t, nil, nil, "push", "--url", prom.WriteURL, "--file", "testdata/actor-service.txt", "--timestamp", ts)
+	if !strings.Contains(out, "no service/instance labels: several writers pushing these series will collide") {
+		t.Errorf("no warning without identity:\n%s", out)
+	}
+}
