@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/rwkit/rwkit/push"
+	"github.com/rwkit/rwkit/remotewrite/sigv4"
 	"github.com/rwkit/rwkit/scrape"
 	"github.com/rwkit/rwkit/wire"
 )
@@ -130,7 +131,7 @@ func (c *agentCommand) Run(ctx context.Context, args []string) error {
 		if c.aligned {
 			opts = append(opts, push.WithAlignedTimestamps())
 		}
-		if c.sigv4 || c.sigv4Region != "" {
+		if _, isAMP := sigv4.RegionFromURL(c.url); isAMP || c.sigv4 || c.sigv4Region != "" {
 			opts = append(opts, push.WithSigV4(c.sigv4Region))
 		}
 		if c.staleMarkers {
