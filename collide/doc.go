@@ -1,0 +1,43 @@
+// Package collide finds series that more than one writer would write.
+//
+// Two processes that push the same series (same metric name, same labels)
+// to one remote-write backend collide: the first sample for a timestamp is
+// stored and the others are refused (AMP and Cortex: new-value-for-timestamp;
+// Prometheus: "duplicate sample for timestamp"), or, when their timestamps
+// differ, silently interleaved into one nonsensical series. Find runs before
+// a deploy, on the series each writer would send, and names every shared
+// series, its writers, and the label that would tell them apart.
+//
+//	auth, _, err := gather.Convert(authFamilies, gather.Options{Timestamp: 1})
+//	// ... one conversion per writer ...
+//	rep := collide.Find([]collide.Writer{
+//		{Name: "auth", Series: auth.Series},
+//		{Name: "bff", Series: bff.Series},
+//	})
+//	for _, c := range rep.Collisions {
+//		fmt.Println(c.Labels, c.Writers) // [{__name__ jvm_threads_live_threads}] [auth bff]
+//	}
+//	fmt.Println(rep.Suggest, rep.Advice) // [service] give every writer its own "service" ...
+//
+// Find hashes each series' sorted label set once (hash/maphash) into one
+// map, so its cost is linear in the total number of series, not in the
+// number of writer pairs; a hash match is confirmed on the full label set,
+// so a 64-bit hash collision never reports two different series as one.
+// 50 writers of 50,000 series each take well under a second (bench/README.md).
+//
+// The suggestion is a heuristic built on the identity labels rwkit's push
+// path adds, ServiceLabel and InstanceLabel:
+//   - writers of different services (Writer.Service differs, or is unknown
+//     and the shared series carry no service label) need ServiceLabel;
+//   - replicas of one service (Writer.Service equal, or the shared series
+//     already carry one service value) need InstanceLabel: with service
+//     alone, replicas of one service still collide.
+//
+// A writer whose own series repeat (two metrics producing one series; what
+// gather.ErrDuplicateSeries refuses) is reported in Report.Duplicates: it
+// collides with itself in every request it sends.
+//
+// Find does no I/O. It does not detect the silent kind of collision that
+// needs time to show (two writers whose timestamps never coincide); that
+// needs the samples over time, not the series.
+package collide

@@ -1,0 +1,216 @@
+package collide
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"github.com/rwkit/rwkit/wire"
+)
+
+// Report is what Find found.
+type Report struct {
+	// Writers summarizes each writer, in input order.
+	Writers []WriterSummary `json:"writers"`
+	// Series is how many series the writers would send in all (the sum
+	// over writers); Distinct is how many different series that is.
+	Series   int `json:"series"`
+	Distinct int `json:"distinct"`
+	// Collisions are the series more than one writer would write, sorted
+	// by metric name, then labels.
+	Collisions []Collision `json:"collisions"`
+	// ByMetric groups Collisions by metric name, sorted by name.
+	ByMetric []Metric `json:"by_metric"`
+	// Excess is how many samples of one push from every writer the backend
+	// could refuse: for each colliding series, every writer but the first.
+	Excess int `json:"excess_samples"`
+	// Duplicates are series that one writer itself would send more than
+	// once per request (what gather.ErrDuplicateSeries refuses).
+	Duplicates []Duplicate `json:"duplicates"`
+	// Suggest are the labels to add, a different value per writer, so that
+	// no two writers share a series: ServiceLabel, InstanceLabel or both,
+	// in that order. Empty when nothing collides.
+	Suggest []string `json:"suggest"`
+	// Advice explains Suggest in a sentence or two.
+	Advice string `json:"advice,omitempty"`
+}
+
+// WriterSummary is one writer's part in the report.
+type WriterSummary struct {
+	Name    string `json:"name"`
+	Service string `json:"service,omitempty"`
+	// Series is how many series the writer sends.
+	Series int `json:"series"`
+	// Colliding is how many of them another writer sends too.
+	Colliding int `json:"colliding"`
+	// Duplicates is how many of its series it sends more than once.
+	Duplicates int `json:"duplicates"`
+}
+
+// Collision is one series that several writers would write.
+type Collision struct {
+	Metric string       `json:"metric"`
+	Labels []wire.Label `json:"labels"`
+	// Writers are the writers' names, in input order.
+	Writers []string `json:"writers"`
+}
+
+// Metric is the collisions of one metric name.
+type Metric struct {
+	Name string `json:"name"`
+	// Series is how many series of this metric collide.
+	Series int `json:"series"`
+	// Writers is every writer involved in one of them, in input order.
+	Writers []string `json:"writers"`
+	// Suggest is Report.Suggest for this metric's collisions alone.
+	Suggest []string `json:"suggest"`
+}
+
+// Duplicate is a series one writer would send more than once.
+type Duplicate struct {
+	Writer string       `json:"writer"`
+	Metric string       `json:"metric"`
+	Labels []wire.Label `json:"labels"`
+	// Count is how many times the writer's series contain it (>= 2).
+	Count int `json:"count"`
+}
+
+// need says which identity labels a set of collisions needs.
+type need struct{ service, instance bool }
+
+func (n need) labels() []string {
+	var s []string
+	if n.service {
+		s = append(s, ServiceLabel)
+	}
+	if n.instance {
+		s = append(s, InstanceLabel)
+	}
+	return s
+}
+
+func (f *finder) report(total int) *Report {
+	r := &Report{
+		Writers:  make([]WriterSummary, len(f.writers)),
+		Series:   total,
+		Distinct: len(f.entries),
+		// Empty, not nil: JSON readers get [] rather than null.
+		ByMetric:   []Metric{},
+		Duplicates: []Duplicate{},
+		Suggest:    []string{},
+	}
+	for i, w := range f.writers {
+		r.Writers[i] = WriterSummary{Name: w.Name, Service: w.Service, Series: len(w.Series)}
+	}
+
+	type found struct {
+		c      Collision
+		writer []int32
+		need   need
+	}
+	all := make([]found, len(f.colls))
+	for i, c := range f.colls {
+		e := f.entries[c.entry]
+		ls := f.labels(e.writer, e.series)
+		names := make([]string, len(c.writers))
+		for j, w := range c.writers {
+			names[j] = f.writers[w].Name
+			r.Writers[w].Colliding++
+		}
+		r.Excess += len(c.writers) - 1
+		all[i] = found{
+			c:      Collision{Metric: metricName(ls), Labels: slices.Clone(ls), Writers: names},
+			writer: c.writers,
+			need:   f.need(ls, c.writers),
+		}
+	}
+	slices.SortFunc(all, func(a, b found) int { return compareSeries(a.c.Metric, a.c.Labels, b.c.Metric, b.c.Labels) })
+
+	var allNeed need
+	r.Collisions = make([]Collision, len(all))
+	for i := 0; i < len(all); {
+		j := i
+		var n need
+		in := make([]bool, len(f.writers))
+		for ; j < len(all) && all[j].c.Metric == all[i].c.Metric; j++ {
+			n.service = n.service || all[j].need.service
+			n.instance = n.instance || all[j].need.instance
+			for _, w := range all[j].writer {
+				in[w] = true
+			}
+			r.Collisions[j] = all[j].c
+		}
+		m := Metric{Name: all[i].c.Metric, Series: j - i, Suggest: n.labels()}
+		for w, ok := range in {
+			if ok {
+				m.Writers = append(m.Writers, f.writers[w].Name)
+			}
+		}
+		r.ByMetric = append(r.ByMetric, m)
+		allNeed.service = allNeed.service || n.service
+		allNeed.instance = allNeed.instance || n.instance
+		i = j
+	}
+	r.Suggest = append(r.Suggest, allNeed.labels()...)
+	r.Advice = advice(allNeed)
+
+	for k, count := range f.dups {
+		e := f.entries[k[1]]
+		ls := f.labels(e.writer, e.series)
+		r.Duplicates = append(r.Duplicates, Duplicate{Writer: f.writers[k[0]].Name, Metric: metricName(ls), Labels: slices.Clone(ls), Count: count})
+		r.Writers[k[0]].Duplicates++
+	}
+	slices.SortFunc(r.Duplicates, func(a, b Duplicate) int {
+		return cmp.Or(strings.Compare(a.Writer, b.Writer), compareSeries(a.Metric, a.Labels, b.Metric, b.Labels))
+	})
+	return r
+}
+
+// need decides which identity labels would separate the writers of one
+// shared series with labels ls. Writers of different services need
+// ServiceLabel; writers of one service (replicas) need InstanceLabel, as
+// ServiceLabel alone would still be the same for all of them.
+func (f *finder) need(ls []wire.Label, writers []int32) need {
+	known := true
+	services := make(map[string]bool, len(writers))
+	for _, w := range writers {
+		s := f.writers[w].Service
+		if s == "" {
+			known = false
+			break
+		}
+		services[s] = true
+	}
+	if known {
+		return need{service: len(services) > 1, instance: len(services) < len(writers)}
+	}
+	if hasLabel(ls, ServiceLabel) {
+		// They already agree on a service: replicas of it.
+		return need{instance: true}
+	}
+	// Different writer names and no service label: presumed different
+	// services. Replicas among them would need instance as well; Advice says so.
+	return need{service: true}
+}
+
+func advice(n need) string {
+	switch {
+	case n.service && n.instance:
+		return `add "service" (writers of different services share these series) and "instance" (replicas of one service share them even with "service"), a different value per writer: rwkit agent adds both`
+	case n.service:
+		return `give every writer its own "service" label value (rwkit agent --service, or push --label service=NAME); with "service" alone, replicas of one service still collide: add "instance" too where a service runs more than one task`
+	case n.instance:
+		return `these writers are replicas of one service: give each its own "instance" label value (the task, pod or host; rwkit agent discovers it)`
+	}
+	return ""
+}
+
+// compareSeries orders series by metric name, then by their label sets.
+func compareSeries(am string, a []wire.Label, bm string, b []wire.Label) int {
+	if c := strings.Compare(am, bm); c != 0 {
+		return c
+	}
+	return slices.CompareFunc(a, b, func(x, y wire.Label) int {
+		return cmp.Or(strings.Compare(x.Name, y.Name), strings.Compare(x.Value, y.Value))
+	})
+}
