@@ -300,3 +300,21 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "..."
 }
+
+// MarshalJSON writes the value as a JSON number, or as the string "NaN",
+// "+Inf" or "-Inf" (Prometheus' spelling), which JSON numbers cannot hold.
+func (s Sample) MarshalJSON() ([]byte, error) {
+	type plain struct {
+		Labels    map[string]string `json:"labels"`
+		Value     any               `json:"value"`
+		Timestamp time.Time         `json:"timestamp"`
+	}
+	var v any = s.Value
+	if math.IsNaN(s.Value) || math.IsInf(s.Value, 0) {
+		v = strconv.FormatFloat(s.Value, 'g', -1, 64)
+		if math.IsInf(s.Value, 1) {
+			v = "+Inf"
+		}
+	}
+	return json.Marshal(plain{s.Labels, v, s.Timestamp})
+}
