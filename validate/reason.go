@@ -1,6 +1,3 @@
-// Package validate holds the rules remote-write backends apply to incoming
-// series and samples, and the names of the reasons they give when they
-// discard data.
 package validate
 
 // Reason is why a backend discarded samples. The values are the strings
@@ -43,3 +40,64 @@ const Unknown Reason = ""
 
 // String returns the reason's wire name.
 func (r Reason) String() string { return string(r) }
+
+// More reasons of Cortex v1.21's distributor (pkg/util/validation/validate.go
+// and pkg/distributor/distributor.go), counted in
+// cortex_discarded_samples_total unless noted.
+const (
+	// LabelsSizeBytesExceeded: the labels' combined size is over
+	// max_labels_size_bytes (AMP's "Label size" quota).
+	LabelsSizeBytesExceeded Reason = "labels_size_bytes_exceeded"
+	// ExemplarLabelsMissing, ExemplarLabelsTooLong and
+	// ExemplarTimestampInvalid are counted in
+	// cortex_discarded_exemplars_total; the series carrying the exemplar is
+	// dropped with it.
+	ExemplarLabelsMissing    Reason = "exemplar_labels_missing"
+	ExemplarLabelsTooLong    Reason = "exemplar_labels_too_long"
+	ExemplarTimestampInvalid Reason = "exemplar_timestamp_invalid"
+	// NativeHistogramBucketsExceeded: more buckets than
+	// max_native_histogram_buckets even at the lowest resolution.
+	NativeHistogramBucketsExceeded Reason = "native_histogram_buckets_exceeded"
+	// NativeHistogramInvalidSchema: schema outside -4..8 and not -53
+	// (custom buckets).
+	NativeHistogramInvalidSchema Reason = "native_histogram_invalid_schema"
+	// NativeHistogramSampleSizeBytesExceeded: the encoded histogram is over
+	// max_native_histogram_sample_size_bytes.
+	NativeHistogramSampleSizeBytesExceeded Reason = "native_histogram_sample_size_bytes_exceeded"
+	// NativeHistogramInvalid: the histogram fails Prometheus'
+	// histogram.Validate (spans and buckets disagree, negative counts...).
+	NativeHistogramInvalid Reason = "native_histogram_invalid"
+	// NativeHistogramRateLimited: the per-tenant native histogram ingestion
+	// rate (unlimited by default) was exceeded.
+	NativeHistogramRateLimited Reason = "native_histogram_rate_limited"
+	// TooManyHAClusters: the HA tracker's max clusters was exceeded.
+	TooManyHAClusters Reason = "too_many_ha_clusters"
+	// DroppedByRelabelConfiguration: metric_relabel_configs removed every
+	// label.
+	DroppedByRelabelConfiguration Reason = "relabel_configuration"
+	// DroppedByUserConfigurationOverride: no label was left once labels
+	// with empty values were removed. Cortex drops the series without an
+	// error.
+	DroppedByUserConfigurationOverride Reason = "user_label_removal_configuration"
+)
+
+// Reasons counted in cortex_discarded_metadata_total by the distributor
+// (ValidateMetadata). A metadata entry without a family name is counted as
+// MissingMetricName.
+const (
+	MetadataMetricNameTooLong Reason = "metric_name_too_long"
+	MetadataHelpTooLong       Reason = "help_too_long"
+	MetadataUnitTooLong       Reason = "unit_too_long"
+)
+
+// More reasons of Cortex v1.21's ingester (pkg/ingester/series.go,
+// user_state.go).
+const (
+	// NativeHistogramSample: native histograms are disabled for the tenant
+	// (blocks-storage.tsdb.enable-native-histograms=false, Cortex's default)
+	// and were dropped without an error.
+	NativeHistogramSample Reason = "native-histogram-sample"
+	// PerUserNativeHistogramSeriesLimit: the tenant's native histogram
+	// series limit was reached.
+	PerUserNativeHistogramSeriesLimit Reason = "per_user_native_histogram_series_limit"
+)

@@ -1,0 +1,189 @@
+package validate
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Backend says whose rules and texts a Limits follows.
+type Backend int
+
+const (
+	// BackendCortex refuses series one by one with Cortex's reasons and
+	// texts, keeps the valid series of a refused request (partial ingestion)
+	// and answers with the first error. AMP runs Cortex.
+	BackendCortex Backend = iota
+	// BackendPrometheus follows Prometheus' own remote-write receiver
+	// (storage/remote/write_handler.go, v0.316, RW 1.0): series with
+	// invalid labels are dropped silently, and the first sample the TSDB
+	// refuses rolls the whole request back and answers 400.
+	BackendPrometheus
+)
+
+// NameValidation is how metric and label names are checked.
+type NameValidation int
+
+const (
+	// LegacyNames: metric names match [a-zA-Z_:][a-zA-Z0-9_:]*, label names
+	// [a-zA-Z_][a-zA-Z0-9_]*. Cortex's default (-name-validation-scheme).
+	LegacyNames NameValidation = iota
+	// UTF8Names: any non-empty valid UTF-8. Prometheus 3's default.
+	UTF8Names
+)
+
+// Limits holds every limit the rules and the workspace apply. A zero count
+// limit means "no limit" unless its comment says otherwise. Limits is a
+// plain value: copy it and change fields to build a custom profile.
+type Limits struct {
+	// Name is the profile's name ("amp", "cortex", "prometheus").
+	Name    string
+	Backend Backend
+
+	NameValidation NameValidation
+	// EnforceMetricName refuses series without a valid __name__
+	// (validation.enforce-metric-name).
+	EnforceMetricName bool
+
+	MaxLabelNamesPerSeries int // validation.max-label-names-per-series
+	MaxLabelNameLength     int // validation.max-length-label-name, bytes
+	MaxLabelValueLength    int // validation.max-length-label-value, bytes
+	MaxLabelsSizeBytes     int // validation.max-labels-size-bytes
+
+	// RejectOldSamples refuses samples older than now-RejectOldSamplesMaxAge
+	// as greater_than_max_sample_age.
+	RejectOldSamples       bool
+	RejectOldSamplesMaxAge time.Duration
+	// CreationGracePeriod: samples newer than now+CreationGracePeriod are
+	// too_far_in_future (Cortex) or out of bounds (Prometheus). 0 means no
+	// check.
+	CreationGracePeriod time.Duration
+
+	// MaxNativeHistogramBuckets caps positive+negative buckets; Cortex
+	// lowers the resolution of bigger histograms and refuses those that stay
+	// too big at schema -4.
+	MaxNativeHistogramBuckets int
+	// EnableNativeHistograms: when false the ingester drops histograms
+	// silently as native-histogram-sample.
+	EnableNativeHistograms bool
+	// MaxExemplars is the tenant's exemplar storage; 0 means exemplars are
+	// accepted by the distributor and then not stored.
+	MaxExemplars int
+
+	MaxMetadataLength         int  // validation.max-metadata-length
+	EnforceMetadataMetricName bool // validation.enforce-metadata-metric-name
+
+	// IngestionRate is samples (plus exemplars and metadata) per second per
+	// tenant, IngestionBurstSize the bucket size. IngestionRate 0 means no
+	// rate limit.
+	IngestionRate      float64
+	IngestionBurstSize int
+
+	// MaxSeriesPerUser and MaxSeriesPerMetric are the ingester's local
+	// series limits (ingester.max-series-per-user / -per-metric). A new
+	// series is refused when the count already equals the limit.
+	MaxSeriesPerUser                int
+	MaxSeriesPerMetric              int
+	MaxMetricsWithMetadataPerUser   int
+	MaxMetadataPerMetric            int
+	MaxNativeHistogramSeriesPerUser int
+
+	// OutOfOrderTimeWindow lets the TSDB accept samples this much older
+	// than the series' newest sample (ingester.out-of-order-time-window).
+	OutOfOrderTimeWindow time.Duration
+
+	// SeriesLimitStatus is the HTTP status of per_user_series_limit and
+	// per_metric_series_limit refusals.
+	SeriesLimitStatus int
+}
+
+// Profile returns the limits of a named backend: "amp", "cortex" or
+// "prometheus". The error lists the known names.
+func Profile(name string) (Limits, error) {
+	switch strings.ToLower(strings.TrimSpace(name)) {
+	case "amp":
+		return ampLimits(), nil
+	case "cortex":
+		return cortexLimits(), nil
+	case "prometheus":
+		return prometheusLimits(), nil
+	}
+	return Limits{}, fmt.Errorf("validate: unknown limits profile %q: use one of %s", name, strings.Join(ProfileNames(), ", "))
+}
+
+// ProfileNames lists the names Profile accepts.
+func ProfileNames() []string { return []string{"amp", "cortex", "prometheus"} }
+
+// cortexLimits are Cortex v1.21.1's defaults: RegisterFlags in
+// pkg/util/validation/limits.go, -name-validation-scheme in
+// pkg/cortex/cortex.go, -ingester.admin-limit-message in
+// pkg/ingester/ingester.go.
+func cortexLimits() Limits {
+	return Limits{
+		Name:                            "cortex",
+		Backend:                         BackendCortex,
+		NameValidation:                  LegacyNames,
+		EnforceMetricName:               true,
+		MaxLabelNamesPerSeries:          30,
+		MaxLabelNameLength:              1024,
+		MaxLabelValueLength:             2048,
+		MaxLabelsSizeBytes:              0,
+		RejectOldSamples:                false,
+		RejectOldSamplesMaxAge:          14 * 24 * time.Hour,
+		CreationGracePeriod:             10 * time.Minute,
+		MaxNativeHistogramBuckets:       0,
+		EnableNativeHistograms:          false,
+		MaxExemplars:                    0,
+		MaxMetadataLength:               1024,
+		EnforceMetadataMetricName:       true,
+		IngestionRate:                   25000,
+		IngestionBurstSize:              50000,
+		MaxSeriesPerUser:                5000000,
+		MaxSeriesPerMetric:              50000,
+		MaxMetricsWithMetadataPerUser:   8000,
+		MaxMetadataPerMetric:            10,
+		MaxNativeHistogramSeriesPerUser: 0,
+		OutOfOrderTimeWindow:            0,
+		SeriesLimitStatus:               http.StatusBadRequest,
+	}
+}
+
+// ampLimits are AMP's published quotas
+// (https://docs.aws.amazon.com/prometheus/latest/userguide/AMP_quotas.html
+// and the Service Quotas list for "aps") on top of Cortex's defaults, which
+// apply wherever AMP publishes nothing.
+func ampLimits() Limits {
+	l := cortexLimits()
+	l.Name = "amp"
+	l.MaxLabelNamesPerSeries = 70           // "Labels per metric series: 70"
+	l.MaxLabelsSizeBytes = 7 * 1024         // "Label size: 7 KB" of all names and values of a series
+	l.IngestionRate = 70000                 // "Ingestion rate per workspace: 70,000 samples/s"
+	l.IngestionBurstSize = 1000000          // "Ingestion burst size per workspace: 1,000,000"
+	l.MaxSeriesPerUser = 10000000           // "Active series per workspace: 10,000,000"
+	l.MaxSeriesPerMetric = 200000           // "Active series per metric name: 200,000" (Service Quotas list; older docs say 2,000,000)
+	l.MaxMetricsWithMetadataPerUser = 20000 // "Active metrics with metadata per workspace: 20,000"
+	// AMP ingests native histograms; Cortex's default drops them.
+	l.EnableNativeHistograms = true
+	// rwkit models AMP with a 60 s out-of-order window, as the project's
+	// issue asks. AMP's quota page publishes no out-of-order window.
+	l.OutOfOrderTimeWindow = 60 * time.Second
+	return l
+}
+
+// prometheusLimits describe a plain Prometheus v0.316 remote-write
+// receiver: no label limits, no rate or series limits, UTF-8 names, the
+// TSDB refusing samples more than 10 minutes ahead (maxAheadTime in
+// storage/remote/write_handler.go), no out-of-order window.
+func prometheusLimits() Limits {
+	return Limits{
+		Name:                   "prometheus",
+		Backend:                BackendPrometheus,
+		NameValidation:         UTF8Names,
+		EnforceMetricName:      true,
+		CreationGracePeriod:    10 * time.Minute,
+		EnableNativeHistograms: true,
+		MaxExemplars:           0,
+		SeriesLimitStatus:      http.StatusBadRequest,
+	}
+}
