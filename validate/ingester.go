@@ -23,7 +23,10 @@ import (
 //
 // series are the stored (sorted) labels; existing and new matter only for
 // NewValueForTimestamp. An existing value of NaN stands for "the existing
-// sample is a histogram". Reasons that are not TSDB refusals give "".
+// sample is a histogram" (a float sent over a histogram); for a histogram
+// sent over an existing sample the TSDB gives no details: pass ts 0, which
+// yields "err: duplicate sample for timestamp. series=...". Reasons that
+// are not TSDB refusals give "".
 func IngesterMessage(reason Reason, ts int64, series []wire.Label, existing, new float64) string {
 	var cause string
 	switch reason {

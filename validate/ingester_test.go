@@ -168,3 +168,10 @@ func TestProfiles(t *testing.T) {
 		t.Errorf("cortex metadata/age defaults: %+v", c)
 	}
 }
+
+func TestIngesterMessageHistogramDuplicate(t *testing.T) {
+	got := IngesterMessage(NewValueForTimestamp, 0, lbls("__name__", "h"), 0, 0)
+	if want := `err: duplicate sample for timestamp. series={__name__="h"}`; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

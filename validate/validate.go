@@ -151,11 +151,14 @@ func prometheusLabels(l *Limits, ls []wire.Label) Reason {
 	if l.EnforceMetricName && !l.NameValidation.ValidMetricName(name) {
 		return InvalidMetricName
 	}
-	for i, lb := range ls {
+	// ls.IsValid over all labels first, then HasDuplicateLabelNames.
+	for _, lb := range ls {
 		if !l.NameValidation.ValidLabelName(lb.Name) || !utf8Valid(lb.Value) {
 			return InvalidLabel
 		}
-		if i > 0 && ls[i-1].Name == lb.Name {
+	}
+	for i := 1; i < len(ls); i++ {
+		if ls[i-1].Name == ls[i].Name {
 			return DuplicateLabelNames
 		}
 	}
