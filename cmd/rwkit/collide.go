@@ -63,6 +63,7 @@ func (c *collideCommand) Run(ctx context.Context, args []string) error {
 	fs.Var(&c.output, "output", "report format: text or json")
 	fs.IntVar(&c.limit, "limit", 20, "text output: list at most this many colliding series (-1: all); JSON lists all")
 	fs.DurationVar(&c.timeout, "timeout", time.Minute, "time limit for reading and scraping every source")
+	fs.Init("collide", flag.ContinueOnError) // errors say "collide: ...", not the synopsis
 	flagArgs, positional := splitPositional(fs, args)
 	if err := parseFlags(fs, flagArgs, c.getenv); err != nil {
 		return err
