@@ -1,0 +1,281 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/exemplar"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+
+	"github.com/rwkit/rwkit/validate"
+	"github.com/rwkit/rwkit/wire"
+)
+
+// ErrAppenderDone is returned by an Appender used after Commit or Rollback.
+var ErrAppenderDone = errors.New("store: appender already committed or rolled back")
+
+// Appender is one batch of appends to a tenant, committed atomically (all
+// accepted samples become visible together). A refused sample returns an
+// *AppendError and leaves the rest of the batch intact.
+//
+// Samples of one series within one batch must be appended in time order:
+// as in Cortex, a second sample at the same timestamp with a different
+// value in the same batch is dropped at Commit without an error (the TSDB
+// checks for duplicates against committed data only).
+type Appender struct {
+	t      *Tenant
+	app    storage.AppenderV2
+	getRef storage.GetRef // nil if the TSDB appender has none
+	exApp  storage.ExemplarAppenderV2
+
+	b       labels.ScratchBuilder
+	scratch labels.Labels
+	ex      [1]exemplar.Exemplar
+	meta    []pendingMetadata
+	done    bool
+}
+
+type pendingMetadata struct {
+	family string
+	m      metricMetadata
+}
+
+func newAppender(t *Tenant, app storage.AppenderV2) *Appender {
+	a := &Appender{t: t, app: app}
+	a.getRef, _ = app.(storage.GetRef)
+	a.exApp, _ = app.(storage.ExemplarAppenderV2)
+	return a
+}
+
+// series turns wire labels into TSDB labels without allocating for series
+// the head already has: the labels are built in a reused buffer and looked
+// up with GetRef (as Cortex's ingester does), and copied only for a new
+// series, which the head keeps. Labels with empty values are dropped, since
+// Prometheus treats them as absent; unsorted input is sorted.
+func (a *Appender) series(ls []wire.Label) (storage.SeriesRef, labels.Labels) {
+	a.b.Reset()
+	sorted := true
+	prev := ""
+	for _, l := range ls {
+		if l.Value == "" {
+			continue
+		}
+		if l.Name < prev {
+			sorted = false
+		}
+		prev = l.Name
+		a.b.Add(l.Name, l.Value)
+	}
+	if !sorted {
+		a.b.Sort()
+	}
+	a.b.Overwrite(&a.scratch)
+	if a.getRef != nil {
+		if ref, lset := a.getRef.GetRef(a.scratch, a.scratch.Hash()); ref != 0 {
+			return ref, lset
+		}
+	}
+	return 0, a.scratch.Copy()
+}
+
+// Append adds a float sample. ls must be valid (the caller validates) and
+// is not retained.
+func (a *Appender) Append(ls []wire.Label, ts int64, v float64) error {
+	if a.done {
+		return ErrAppenderDone
+	}
+	ref, lset := a.series(ls)
+	if _, err := a.app.Append(ref, lset, 0, ts, v, nil, nil, storage.AOptions{}); err != nil {
+		return a.appendError(err, lset, ts, v)
+	}
+	return nil
+}
+
+func (a *Appender) appendError(err error, lset labels.Labels, ts int64, v float64) *AppendError {
+	e := &AppendError{Reason: reasonOf(err), Timestamp: ts, New: v, Err: err}
+	if e.Reason == validate.NewValueForTimestamp {
+		e.Existing, e.HasExisting = existingFromDuplicate(err)
+		if !e.HasExisting {
+			e.Existing, e.HasExisting = a.t.floatAt(lset, ts)
+		}
+	}
+	return e
+}
+
+// AppendHistogram adds a native histogram sample (integer or float, with
+// exponential or custom buckets) at h.Timestamp.
+func (a *Appender) AppendHistogram(ls []wire.Label, h *wire.Histogram) error {
+	if a.done {
+		return ErrAppenderDone
+	}
+	ref, lset := a.series(ls)
+	ih, fh := convertHistogram(h)
+	if _, err := a.app.Append(ref, lset, 0, h.Timestamp, 0, ih, fh, storage.AOptions{}); err != nil {
+		e := &AppendError{Reason: reasonOf(err), Timestamp: h.Timestamp, Err: err}
+		return e
+	}
+	return nil
+}
+
+// AppendExemplar adds an exemplar to a series appended earlier (in this
+// batch or before). It is best effort: with Options.MaxExemplars 0
+// exemplars are dropped and nil is returned; a duplicate exemplar is
+// dropped silently; an out-of-order one or one with too long labels
+// returns an error the caller may count and otherwise ignore.
+func (a *Appender) AppendExemplar(ls []wire.Label, e *wire.Exemplar) error {
+	if a.done {
+		return ErrAppenderDone
+	}
+	if a.exApp == nil {
+		return errors.New("store: the TSDB appender takes no exemplars")
+	}
+	ref, lset := a.series(ls)
+	var eb labels.ScratchBuilder
+	for _, l := range e.Labels {
+		if l.Value != "" {
+			eb.Add(l.Name, l.Value)
+		}
+	}
+	eb.Sort()
+	a.ex[0] = exemplar.Exemplar{Labels: eb.Labels(), Value: e.Value, Ts: e.Timestamp, HasTs: true}
+	_, err := a.exApp.AppendExemplars(ref, lset, a.ex[:])
+	a.ex[0] = exemplar.Exemplar{}
+	var pe *storage.AppendPartialError
+	if errors.As(err, &pe) && len(pe.ExemplarErrors) > 0 {
+		err = pe.ExemplarErrors[0].Err
+	}
+	if err != nil {
+		return fmt.Errorf("store: exemplar at %d: %w", e.Timestamp, err)
+	}
+	return nil
+}
+
+// UpdateMetadata records a metric family's type, help and unit, served by
+// /api/v1/metadata once the batch commits. The family is m.FamilyName (RW
+// 1.0), or else derived from ls's __name__ (RW 2.0 sends metadata on each
+// series: foo_bucket of a histogram belongs to family foo).
+func (a *Appender) UpdateMetadata(ls []wire.Label, m wire.Metadata) error {
+	if a.done {
+		return ErrAppenderDone
+	}
+	family := m.FamilyName
+	if family == "" {
+		for _, l := range ls {
+			if l.Name == model.MetricNameLabel {
+				family = familyOf(l.Value, m.Type)
+				break
+			}
+		}
+	}
+	if family == "" {
+		return errors.New("store: metadata names no metric family and the series has no __name__")
+	}
+	a.meta = append(a.meta, pendingMetadata{
+		family: strings.Clone(family),
+		m: metricMetadata{
+			Type: metricTypeName(m.Type),
+			Help: strings.Clone(m.Help),
+			Unit: strings.Clone(m.Unit),
+		},
+	})
+	return nil
+}
+
+// Commit makes the batch's accepted samples visible and writes them to the
+// WAL. A Commit error means nothing of the batch was stored.
+func (a *Appender) Commit() error {
+	if a.done {
+		return ErrAppenderDone
+	}
+	a.done = true
+	if err := a.app.Commit(); err != nil {
+		return fmt.Errorf("store: commit to tenant %q: %w", a.t.id, err)
+	}
+	if len(a.meta) > 0 {
+		if err := a.t.mergeMetadata(a.meta); err != nil {
+			return fmt.Errorf("store: commit metadata of tenant %q: %w", a.t.id, err)
+		}
+	}
+	return nil
+}
+
+// Rollback drops the batch.
+func (a *Appender) Rollback() error {
+	if a.done {
+		return ErrAppenderDone
+	}
+	a.done = true
+	a.meta = nil
+	return a.app.Rollback()
+}
+
+// floatAt reads the committed float value of lset at ts, for the rare
+// duplicate error whose text carries no value.
+func (t *Tenant) floatAt(lset labels.Labels, ts int64) (float64, bool) {
+	q, err := t.db.Querier(ts, ts)
+	if err != nil {
+		return 0, false
+	}
+	defer q.Close()
+	var ms []*labels.Matcher
+	lset.Range(func(l labels.Label) {
+		ms = append(ms, labels.MustNewMatcher(labels.MatchEqual, l.Name, l.Value))
+	})
+	set := q.Select(context.Background(), false, nil, ms...)
+	for set.Next() {
+		s := set.At()
+		if !labels.Equal(s.Labels(), lset) {
+			continue
+		}
+		it := s.Iterator(nil)
+		if it.Seek(ts) == chunkenc.ValFloat {
+			if t2, v := it.At(); t2 == ts {
+				return v, true
+			}
+		}
+	}
+	return math.NaN(), false
+}
+
+func familyOf(name string, typ wire.MetricType) string {
+	var suffixes []string
+	switch typ {
+	case wire.MetricTypeHistogram, wire.MetricTypeGaugeHistogram:
+		suffixes = []string{"_bucket", "_sum", "_count", "_gsum", "_gcount", "_created"}
+	case wire.MetricTypeSummary:
+		suffixes = []string{"_sum", "_count", "_created"}
+	}
+	for _, s := range suffixes {
+		if f, ok := strings.CutSuffix(name, s); ok && f != "" {
+			return f
+		}
+	}
+	return name
+}
+
+// metricTypeName is the name /api/v1/metadata uses (model.MetricType).
+func metricTypeName(t wire.MetricType) string {
+	switch t {
+	case wire.MetricTypeCounter:
+		return string(model.MetricTypeCounter)
+	case wire.MetricTypeGauge:
+		return string(model.MetricTypeGauge)
+	case wire.MetricTypeHistogram:
+		return string(model.MetricTypeHistogram)
+	case wire.MetricTypeGaugeHistogram:
+		return string(model.MetricTypeGaugeHistogram)
+	case wire.MetricTypeSummary:
+		return string(model.MetricTypeSummary)
+	case wire.MetricTypeInfo:
+		return string(model.MetricTypeInfo)
+	case wire.MetricTypeStateset:
+		return string(model.MetricTypeStateset)
+	}
+	return string(model.MetricTypeUnknown)
+}

@@ -1,0 +1,40 @@
+// Package store is the workspace's storage: one embedded Prometheus TSDB
+// per tenant and the PromQL engine over them, with the Prometheus HTTP API
+// v1 query endpoints. It is the only rwkit package that imports
+// github.com/prometheus/prometheus.
+//
+//	s, err := store.Open(dir, store.Options{})
+//	if err != nil { ... }
+//	defer s.Close()
+//
+//	t, err := s.Tenant("ws-1")
+//	app := t.Appender(ctx)
+//	ls := []wire.Label{{Name: "__name__", Value: "up"}, {Name: "service", Value: "auth"}}
+//	if err := app.Append(ls, ts, 1); err != nil {
+//		var ae *store.AppendError
+//		if errors.As(err, &ae) { // only this sample is refused: ae.Reason
+//		}
+//	}
+//	err = app.Commit()
+//
+//	http.Handle("/workspaces/", s.APIHandler(nil)) // /workspaces/ws-1/api/v1/query?query=up
+//
+// # Refusals
+//
+// The TSDB's per-sample errors become *AppendError with Cortex's reasons:
+// storage.ErrDuplicateSampleForTimestamp is validate.NewValueForTimestamp
+// (with the stored and the refused value), ErrOutOfOrderSample is
+// SampleOutOfOrder, ErrOutOfBounds is SampleOutOfBounds and ErrTooOldSample
+// (out-of-order window set) is SampleTooOld; native histograms get the same
+// reasons. The same value again at the same timestamp is accepted silently.
+// A refused sample does not spoil its batch: the others still commit.
+//
+// # Storage
+//
+// Tenant "x" lives in <dir>/x/ (a plain Prometheus TSDB: promtool can read
+// it) with its metric metadata in <dir>/x/rwkit-metadata.json. Committed
+// samples are in the WAL before Commit returns and survive Close and a
+// process crash. Native histograms are always accepted (the TSDB of
+// Prometheus v3 has no switch for them). Exemplars are kept only with
+// Options.MaxExemplars > 0 and are not served by the API.
+package store

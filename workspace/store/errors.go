@@ -1,0 +1,93 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/prometheus/prometheus/storage"
+
+	"github.com/rwkit/rwkit/validate"
+)
+
+// AppendError is a sample the TSDB refused. Only that sample is refused:
+// the rest of the Appender's batch still commits, as Cortex keeps the valid
+// samples of a request.
+type AppendError struct {
+	// Reason is Cortex's name for the refusal, validate.Unknown when the
+	// TSDB error has none (e.g. an invalid native histogram).
+	Reason validate.Reason
+	// Timestamp is the refused sample's, in milliseconds.
+	Timestamp int64
+	// Existing is the value already stored at Timestamp; set only for
+	// NewValueForTimestamp on a float series (HasExisting).
+	Existing    float64
+	HasExisting bool
+	// New is the refused float value (0 for histograms).
+	New float64
+	// Err is the TSDB's error (storage.ErrOutOfOrderSample, ...).
+	Err error
+}
+
+func (e *AppendError) Error() string {
+	var b strings.Builder
+	if e.Reason != validate.Unknown {
+		b.WriteString(string(e.Reason))
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Err.Error())
+	if e.Reason == validate.NewValueForTimestamp && !strings.Contains(b.String(), "existing") {
+		// Histogram duplicates carry no values in the TSDB's text.
+		fmt.Fprintf(&b, " (timestamp %d)", e.Timestamp)
+	}
+	return b.String()
+}
+
+// Unwrap returns the TSDB error, so errors.Is(err, storage.ErrOutOfBounds)
+// works.
+func (e *AppendError) Unwrap() error { return e.Err }
+
+// reasonOf maps the TSDB's per-sample errors to Cortex's reasons. The same
+// errors come back for floats and native histograms
+// (tsdb/head_append.go memSeries.appendable, appendableHistogram and
+// appendableFloatHistogram), and Cortex's ingester maps them the same way
+// for both (pkg/ingester/ingester.go, Push: "case storage.ErrOutOfBounds:
+// sampleOutOfBoundsCount++" and so on).
+func reasonOf(err error) validate.Reason {
+	switch {
+	case errors.Is(err, storage.ErrDuplicateSampleForTimestamp):
+		return validate.NewValueForTimestamp
+	case errors.Is(err, storage.ErrOutOfOrderSample):
+		return validate.SampleOutOfOrder
+	case errors.Is(err, storage.ErrOutOfBounds):
+		return validate.SampleOutOfBounds
+	case errors.Is(err, storage.ErrTooOldSample):
+		return validate.SampleTooOld
+	}
+	return validate.Unknown
+}
+
+// existingFromDuplicate reads the stored value out of the TSDB's duplicate
+// error. storage.errDuplicateSampleForTimestamp keeps it in unexported
+// fields and prints it with %g (storage/errors.go), which is the shortest
+// representation that parses back to the same float64, so nothing is lost.
+// ok is false when the text carries no value (histograms, older formats).
+func existingFromDuplicate(err error) (existing float64, ok bool) {
+	msg := err.Error()
+	const pre, post = "existing ", ", new value "
+	i := strings.Index(msg, pre)
+	if i < 0 {
+		return 0, false
+	}
+	rest := msg[i+len(pre):]
+	j := strings.Index(rest, post)
+	if j < 0 {
+		return 0, false
+	}
+	v, perr := strconv.ParseFloat(rest[:j], 64)
+	if perr != nil {
+		return 0, false
+	}
+	return v, true
+}

@@ -1,0 +1,269 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/tsdb"
+	"github.com/prometheus/prometheus/util/compression"
+)
+
+// Defaults applied when an Options field is zero.
+const (
+	DefaultRetention = 15 * 24 * time.Hour
+	// maxTenantIDLength is the longest tenant id accepted, as Cortex's
+	// tenant.ValidTenantID allows.
+	maxTenantIDLength = 150
+)
+
+// Options configures a Store. The zero value is usable.
+type Options struct {
+	// OutOfOrderWindow is the TSDB OutOfOrderTimeWindow. 0 (Cortex's and
+	// AMP's default) disables out-of-order ingestion: a sample older than
+	// its series' newest is refused with SampleOutOfOrder, and one older
+	// than the head's lower bound with SampleOutOfBounds. With a window,
+	// older samples inside it are accepted and ones before it are refused
+	// with SampleTooOld.
+	OutOfOrderWindow time.Duration
+
+	// Retention is how long blocks are kept; 0 means DefaultRetention.
+	Retention time.Duration
+
+	// MaxExemplars is the size of each tenant's circular exemplar buffer.
+	// 0 (Cortex's default) disables exemplar storage; AppendExemplar then
+	// accepts and drops exemplars.
+	MaxExemplars int64
+
+	// Logger receives the TSDB's and the query engine's logs; nil discards.
+	Logger *slog.Logger
+
+	// Registerer receives the TSDB metrics of every tenant (labelled
+	// workspace="<id>") and the query engine's metrics; nil registers
+	// nothing.
+	Registerer prometheus.Registerer
+
+	// Now is the clock for query defaults ("time" of an instant query);
+	// nil means time.Now.
+	Now func() time.Time
+}
+
+// Store keeps one Prometheus TSDB per tenant under a directory and answers
+// PromQL over them. All methods are safe for concurrent use.
+type Store struct {
+	dir    string
+	opts   Options
+	logger *slog.Logger
+	engine *promql.Engine
+	parser parser.Parser
+
+	mu      sync.RWMutex
+	tenants map[string]*Tenant
+	closed  bool
+}
+
+// ErrClosed is returned by Tenant after Close.
+var ErrClosed = errors.New("store: closed")
+
+// Open opens (creating it if needed) the store in dir. Each tenant lives in
+// dir/<tenant>/; tenants already on disk are opened now, so their WAL is
+// replayed before Open returns.
+func Open(dir string, opts Options) (*Store, error) {
+	if dir == "" {
+		return nil, errors.New("store: open: empty directory; pass the folder that holds the tenants' TSDBs")
+	}
+	if opts.Retention < 0 || opts.OutOfOrderWindow < 0 || opts.MaxExemplars < 0 {
+		return nil, fmt.Errorf("store: open: Retention (%s), OutOfOrderWindow (%s) and MaxExemplars (%d) must not be negative",
+			opts.Retention, opts.OutOfOrderWindow, opts.MaxExemplars)
+	}
+	if opts.Retention == 0 {
+		opts.Retention = DefaultRetention
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	p := parser.NewParser(parser.Options{})
+	s := &Store{
+		dir:     dir,
+		opts:    opts,
+		logger:  logger,
+		parser:  p,
+		tenants: map[string]*Tenant{},
+		engine: promql.NewEngine(promql.EngineOpts{
+			Logger:     logger.With("component", "query engine"),
+			Reg:        opts.Registerer,
+			MaxSamples: 50_000_000,
+			Timeout:    2 * time.Minute,
+			// LookbackDelta 0 means promql's default of 5m.
+			EnableAtModifier:     true,
+			EnableNegativeOffset: true,
+			Parser:               p,
+		}),
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() || ValidateTenantID(e.Name()) != nil {
+			continue
+		}
+		if _, err := s.Tenant(e.Name()); err != nil {
+			_ = s.Close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// ValidateTenantID reports whether id can name a tenant: 1 to 150 of
+// [A-Za-z0-9_.-], not "." and without "..". AMP workspace ids and Cortex
+// X-Scope-OrgID values fit; the rule also keeps ids safe as directory names.
+func ValidateTenantID(id string) error {
+	if id == "" {
+		return errors.New("tenant id is empty")
+	}
+	if len(id) > maxTenantIDLength {
+		return fmt.Errorf("tenant id %.20q... is %d characters long; the limit is %d", id, len(id), maxTenantIDLength)
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return fmt.Errorf("tenant id %q contains %q; only letters, digits, '_', '.' and '-' are allowed", id, c)
+		}
+	}
+	if id == "." || strings.Contains(id, "..") {
+		return fmt.Errorf("tenant id %q must not be '.' or contain '..'", id)
+	}
+	return nil
+}
+
+// Tenant returns the tenant id, opening or creating its TSDB on first use.
+func (s *Store) Tenant(id string) (*Tenant, error) {
+	if err := ValidateTenantID(id); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	s.mu.RLock()
+	t, ok := s.tenants[id]
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	if ok {
+		return t, nil
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if t, ok := s.tenants[id]; ok {
+		return t, nil
+	}
+	t, err := s.openTenant(id)
+	if err != nil {
+		return nil, err
+	}
+	s.tenants[id] = t
+	return t, nil
+}
+
+// lookup returns an open tenant without creating one, so that queries for
+// unknown tenants answer empty results instead of creating directories.
+func (s *Store) lookup(id string) (*Tenant, error) {
+	if err := ValidateTenantID(id); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	return s.tenants[id], nil
+}
+
+func (s *Store) openTenant(id string) (*Tenant, error) {
+	dir := filepath.Join(s.dir, id)
+	opts := s.tsdbOptions()
+	var reg prometheus.Registerer
+	if s.opts.Registerer != nil {
+		reg = prometheus.WrapRegistererWith(prometheus.Labels{"workspace": id}, s.opts.Registerer)
+	}
+	db, err := tsdb.Open(dir, s.logger.With("workspace", id), reg, opts, nil)
+	if err != nil {
+		return nil, fmt.Errorf("store: open tenant %q in %s: %w", id, dir, err)
+	}
+	t := &Tenant{id: id, dir: dir, db: db}
+	if err := t.loadMetadata(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: open tenant %q: %w", id, err)
+	}
+	return t, nil
+}
+
+// tsdbOptions follows what cmd/prometheus sets, with the store's options.
+func (s *Store) tsdbOptions() *tsdb.Options {
+	o := tsdb.DefaultOptions()
+	o.RetentionDuration = s.opts.Retention.Milliseconds()
+	// cmd/prometheus: max block duration is 10% of retention, capped at 31d.
+	maxBlock := min(s.opts.Retention/10, 31*24*time.Hour)
+	o.MaxBlockDuration = max(maxBlock.Milliseconds(), o.MinBlockDuration)
+	o.OutOfOrderTimeWindow = s.opts.OutOfOrderWindow.Milliseconds()
+	// cmd/prometheus compresses the WAL with Snappy by default.
+	o.WALCompression = compression.Snappy
+	o.EnableExemplarStorage = s.opts.MaxExemplars > 0
+	o.MaxExemplars = s.opts.MaxExemplars
+	return o
+}
+
+// Tenants lists the open tenants, sorted.
+func (s *Store) Tenants() []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	ids := make([]string, 0, len(s.tenants))
+	for id := range s.tenants {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// Close closes every tenant's TSDB: committed samples are in the WAL and
+// are there when the store is opened again. Close is safe to call twice.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	var errs []error
+	for _, id := range slices.Sorted(maps.Keys(s.tenants)) {
+		if err := s.tenants[id].close(); err != nil {
+			errs = append(errs, fmt.Errorf("store: close tenant %q: %w", id, err))
+		}
+	}
+	if err := s.engine.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("store: close query engine: %w", err))
+	}
+	return errors.Join(errs...)
+}
