@@ -23,7 +23,8 @@
 // map, so its cost is linear in the total number of series, not in the
 // number of writer pairs; a hash match is confirmed on the full label set,
 // so a 64-bit hash collision never reports two different series as one.
-// 50 writers of 50,000 series each take well under a second (bench/README.md).
+// 50 writers of 50,000 series each take one to two seconds, single-threaded
+// (bench/README.md).
 //
 // The suggestion is a heuristic built on the identity labels rwkit's push
 // path adds, ServiceLabel and InstanceLabel:
