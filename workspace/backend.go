@@ -1,0 +1,52 @@
+package workspace
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/rwkit/rwkit/validate"
+	"github.com/rwkit/rwkit/wire"
+)
+
+// The workspace reaches storage only through these interfaces; store.go
+// adapts workspace/store to them, so the store's API touches one file.
+
+// database holds every tenant's data.
+type database interface {
+	// tenant opens (creating it if needed) the data of one tenant.
+	tenant(id string) (tenantDB, error)
+	// queryAPI serves the Prometheus HTTP API (.../api/v1/query, ...) for
+	// the tenant a /workspaces/{id}/ path or X-Scope-OrgID names.
+	queryAPI() http.Handler
+	// validTenant reports whether id can name a tenant.
+	validTenant(id string) error
+}
+
+type tenantDB interface {
+	appender(ctx context.Context) appender
+	numSeries() int
+}
+
+// appender appends to one tenant in one transaction. Append methods return
+// an *appendFailure for a sample the TSDB refuses (the request goes on) and
+// any other error for a failure of the store (the request is rolled back
+// and answered 500).
+type appender interface {
+	append(ls []wire.Label, ts int64, v float64) error
+	appendHistogram(ls []wire.Label, h *wire.Histogram) error
+	appendExemplar(ls []wire.Label, e *wire.Exemplar) error
+	appendMetadata(ls []wire.Label, md *wire.Metadata) error
+	commit() error
+	rollback() error
+}
+
+// appendFailure is a sample the TSDB refused, with Cortex's reason.
+type appendFailure struct {
+	reason      validate.Reason
+	existing    float64 // the stored value, for new-value-for-timestamp
+	hasExisting bool
+	err         error // the TSDB's error, whose text Cortex and Prometheus put in the body
+}
+
+func (f *appendFailure) Error() string { return f.err.Error() }
+func (f *appendFailure) Unwrap() error { return f.err }

@@ -1,0 +1,57 @@
+package workspace
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the workspace's own, on its own registry (DESIGN.md fixes the
+// names of the first two).
+type metrics struct {
+	received   *prometheus.CounterVec // {workspace}: samples and histograms decoded
+	discarded  *prometheus.CounterVec // {workspace,reason}
+	accepted   *prometheus.CounterVec // {workspace}: samples and histograms stored
+	requests   *prometheus.CounterVec // {workspace,code}
+	duration   *prometheus.HistogramVec
+	collisions *prometheus.CounterVec // {workspace,kind}
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		received: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rwkit_received_samples_total",
+			Help: "Samples and native histogram samples received by remote write, before validation. Equals accepted plus discarded.",
+		}, []string{"workspace"}),
+		discarded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rwkit_discarded_samples_total",
+			Help: "Samples refused, by Cortex's reason (the Reason dimension of AMP's DiscardedSamples).",
+		}, []string{"workspace", "reason"}),
+		accepted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rwkit_accepted_samples_total",
+			Help: "Samples and native histogram samples stored.",
+		}, []string{"workspace"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rwkit_remote_write_requests_total",
+			Help: "Remote-write requests by workspace and HTTP status code.",
+		}, []string{"workspace", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:                            "rwkit_remote_write_request_duration_seconds",
+			Help:                            "Time to answer a remote-write request, by HTTP status code.",
+			Buckets:                         prometheus.DefBuckets,
+			NativeHistogramBucketFactor:     1.1,
+			NativeHistogramMaxBucketNumber:  100,
+			NativeHistogramMinResetDuration: 0,
+		}, []string{"code"}),
+		collisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rwkit_collisions_total",
+			Help: "Samples where two writers met on one series: new-value-for-timestamp (refused) or alternating-writers (accepted, the series zig-zags).",
+		}, []string{"workspace", "kind"}),
+	}
+	for _, c := range []prometheus.Collector{m.received, m.discarded, m.accepted, m.requests, m.duration, m.collisions} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("workspace: registering metrics: %w (one registry per workspace)", err)
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,194 @@
+package workspace
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rwkit/rwkit/validate"
+)
+
+// Defaults; each option's doc says where its value comes from.
+const (
+	// DefaultMaxRequestBytes is Cortex's distributor max_recv_msg_size
+	// (100 MiB), applied to the compressed body and to the decoded one.
+	DefaultMaxRequestBytes = 100 << 20
+	// DefaultMaxTrackedSeries bounds the series whose last writer a
+	// tenant remembers (about 100 bytes each: 26 MiB per tenant).
+	DefaultMaxTrackedSeries = 1 << 18
+	// DefaultMaxCollisions bounds each tenant's collision log.
+	DefaultMaxCollisions = 1000
+	// DefaultAlternationWindow: a writer coming back to a series within
+	// this much sample time after another writer took it over is reported
+	// as alternating-writers.
+	DefaultAlternationWindow = 5 * time.Minute
+	// DefaultMaxTenants bounds the tenants (each an open TSDB).
+	DefaultMaxTenants = 256
+	// maxWriters bounds each tenant's writer table before it forgets the
+	// writers no tracked series refers to.
+	maxWriters = 4096
+)
+
+// DefaultIdentityLabels are the labels that name a writer, as the push
+// library sets them.
+var DefaultIdentityLabels = []string{"service", "instance"}
+
+// Option configures a Workspace.
+type Option interface{ apply(*config) error }
+
+type optionFunc func(*config) error
+
+func (f optionFunc) apply(c *config) error { return f(c) }
+
+type config struct {
+	limits            validate.Limits
+	logger            *slog.Logger
+	registry          *prometheus.Registry
+	identity          []string
+	maxBody           int
+	maxDecoded        int
+	maxTracked        int
+	maxCollisions     int
+	alternationWindow time.Duration
+	maxTenants        int
+	now               func() time.Time
+}
+
+func defaultConfig() config {
+	amp, _ := validate.Profile("amp")
+	return config{
+		limits:            amp,
+		logger:            slog.New(slog.DiscardHandler),
+		identity:          DefaultIdentityLabels,
+		maxBody:           DefaultMaxRequestBytes,
+		maxDecoded:        DefaultMaxRequestBytes,
+		maxTracked:        DefaultMaxTrackedSeries,
+		maxCollisions:     DefaultMaxCollisions,
+		alternationWindow: DefaultAlternationWindow,
+		maxTenants:        DefaultMaxTenants,
+		now:               time.Now,
+	}
+}
+
+// WithLimits sets the rules and limits the workspace applies (default:
+// validate.Profile("amp")). Its OutOfOrderTimeWindow must also be given to
+// the store (store.Options.OutOfOrderWindow): the TSDB applies it.
+func WithLimits(l validate.Limits) Option {
+	return optionFunc(func(c *config) error {
+		c.limits = l
+		return nil
+	})
+}
+
+// WithLogger logs refusals at Debug and store failures at Error. Default:
+// nothing is logged.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) error {
+		if l == nil {
+			return errors.New("workspace: WithLogger(nil): pass a logger or leave the option out")
+		}
+		c.logger = l
+		return nil
+	})
+}
+
+// WithRegistry puts the workspace's metrics on reg, which GET /metrics
+// serves. Pass the registry given to the store (store.Options.Registerer)
+// to serve its TSDB metrics too. Default: a new registry of its own.
+func WithRegistry(reg *prometheus.Registry) Option {
+	return optionFunc(func(c *config) error {
+		if reg == nil {
+			return errors.New("workspace: WithRegistry(nil): pass a registry or leave the option out")
+		}
+		c.registry = reg
+		return nil
+	})
+}
+
+// WithIdentityLabels names the labels whose values identify a writer
+// (default service and instance; e.g. job). No names: writers are told
+// apart by User-Agent and remote address only.
+func WithIdentityLabels(names ...string) Option {
+	return optionFunc(func(c *config) error {
+		c.identity = append([]string(nil), names...)
+		return nil
+	})
+}
+
+// WithMaxRequestBytes bounds the compressed body (413 past it, read no
+// further) and the decoded body (a Snappy block declaring more is refused
+// before it is decoded). Default DefaultMaxRequestBytes for both.
+func WithMaxRequestBytes(compressed, decoded int) Option {
+	return optionFunc(func(c *config) error {
+		if compressed <= 0 || decoded <= 0 {
+			return fmt.Errorf("workspace: WithMaxRequestBytes(%d, %d): both must be positive", compressed, decoded)
+		}
+		c.maxBody, c.maxDecoded = compressed, decoded
+		return nil
+	})
+}
+
+// WithMaxTrackedSeries bounds the series per tenant whose last writer is
+// remembered (default DefaultMaxTrackedSeries, about 100 bytes each). 0
+// turns writer attribution off.
+func WithMaxTrackedSeries(n int) Option {
+	return optionFunc(func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("workspace: WithMaxTrackedSeries(%d): must not be negative", n)
+		}
+		c.maxTracked = n
+		return nil
+	})
+}
+
+// WithMaxCollisions bounds each tenant's collision log (default
+// DefaultMaxCollisions groups); the group seen least recently goes first.
+func WithMaxCollisions(n int) Option {
+	return optionFunc(func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("workspace: WithMaxCollisions(%d): must not be negative", n)
+		}
+		c.maxCollisions = n
+		return nil
+	})
+}
+
+// WithAlternationWindow sets how soon (in sample time) a writer must come
+// back to a series another writer took over for the pair to be reported
+// as alternating-writers. Default DefaultAlternationWindow.
+func WithAlternationWindow(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("workspace: WithAlternationWindow(%s): must be positive", d)
+		}
+		c.alternationWindow = d
+		return nil
+	})
+}
+
+// WithMaxTenants bounds the tenants (workspaces) created on demand; a
+// write for one more is refused with 400. Default DefaultMaxTenants.
+func WithMaxTenants(n int) Option {
+	return optionFunc(func(c *config) error {
+		if n <= 0 {
+			return fmt.Errorf("workspace: WithMaxTenants(%d): must be positive", n)
+		}
+		c.maxTenants = n
+		return nil
+	})
+}
+
+// WithClock sets the clock for validation (too old, too far in the
+// future), the rate limiter and collision times. Default time.Now.
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) error {
+		if now == nil {
+			return errors.New("workspace: WithClock(nil)")
+		}
+		c.now = now
+		return nil
+	})
+}

@@ -1,0 +1,74 @@
+package workspace
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// defaultTenant is the tenant of /api/v1/write and of /api/v1/push without
+// X-Scope-OrgID (as store.DefaultTenant).
+const defaultTenant = "default"
+
+func (w *Workspace) routes() http.Handler {
+	mux := http.NewServeMux()
+	// Writes check their method themselves, to answer 405 rather than
+	// fall through to the query API's subtree.
+	mux.HandleFunc("/workspaces/{id}/api/v1/remote_write", func(rw http.ResponseWriter, r *http.Request) {
+		w.serveWrite(rw, r, r.PathValue("id"))
+	})
+	mux.HandleFunc("/api/v1/push", func(rw http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Scope-OrgID")
+		if id == "" {
+			id = defaultTenant
+		}
+		w.serveWrite(rw, r, id)
+	})
+	mux.HandleFunc("/api/v1/write", func(rw http.ResponseWriter, r *http.Request) {
+		w.serveWrite(rw, r, defaultTenant)
+	})
+
+	query := w.db.queryAPI()
+	mux.Handle("/workspaces/{id}/api/v1/", query)
+	mux.Handle("/prometheus/api/v1/", query)
+	mux.HandleFunc("GET /workspaces/{id}/api/v1/collisions", w.serveCollisions)
+
+	mux.Handle("GET /metrics", promhttp.HandlerFor(w.registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /-/ready", w.serveReady)
+	mux.HandleFunc("GET /-/healthy", func(rw http.ResponseWriter, _ *http.Request) {
+		rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = rw.Write([]byte("rwkit workspace is Healthy.\n"))
+	})
+	return mux
+}
+
+func (w *Workspace) serveReady(rw http.ResponseWriter, _ *http.Request) {
+	w.mu.Lock()
+	closed := w.closed
+	w.mu.Unlock()
+	if closed {
+		http.Error(rw, "rwkit workspace is shutting down.", http.StatusServiceUnavailable)
+		return
+	}
+	rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = rw.Write([]byte("rwkit workspace is Ready.\n"))
+}
+
+// serveCollisions answers GET /workspaces/{id}/api/v1/collisions with the
+// tenant's collision log as a JSON list, most recently seen first.
+func (w *Workspace) serveCollisions(rw http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if err := w.db.validTenant(id); err != nil {
+		http.Error(rw, err.Error(), http.StatusBadRequest)
+		return
+	}
+	list := w.Collisions(id)
+	rw.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(rw)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(list); err != nil && !errors.Is(err, http.ErrHandlerTimeout) {
+		w.log.Debug("writing collisions", "workspace", id, "err", err)
+	}
+}

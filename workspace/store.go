@@ -1,0 +1,79 @@
+package workspace
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/rwkit/rwkit/wire"
+	"github.com/rwkit/rwkit/workspace/store"
+)
+
+// New returns a workspace that stores what it accepts in st. The caller
+// opened st (with the limits' OutOfOrderTimeWindow as
+// store.Options.OutOfOrderWindow) and closes it after the workspace.
+func New(st *store.Store, opts ...Option) (*Workspace, error) {
+	if st == nil {
+		return nil, errors.New("workspace: New(nil store): open one with store.Open(dir, store.Options{...})")
+	}
+	return newWorkspace(storeDB{st}, opts...)
+}
+
+// storeDB adapts *store.Store to database: the only place that knows the
+// store's API.
+type storeDB struct{ s *store.Store }
+
+func (d storeDB) tenant(id string) (tenantDB, error) {
+	t, err := d.s.Tenant(id)
+	if err != nil {
+		return nil, err
+	}
+	return storeTenant{t}, nil
+}
+
+func (d storeDB) queryAPI() http.Handler {
+	// The store routes on what follows /api/v1/ and finds the tenant in a
+	// /workspaces/{id}/ path, else in X-Scope-OrgID, else "default".
+	return d.s.APIHandler(store.TenantFromRequest)
+}
+
+func (d storeDB) validTenant(id string) error { return store.ValidateTenantID(id) }
+
+type storeTenant struct{ t *store.Tenant }
+
+func (t storeTenant) appender(ctx context.Context) appender { return storeAppender{t.t.Appender(ctx)} }
+func (t storeTenant) numSeries() int                        { return int(t.t.NumSeries()) }
+
+type storeAppender struct{ a *store.Appender }
+
+func (a storeAppender) append(ls []wire.Label, ts int64, v float64) error {
+	return failure(a.a.Append(ls, ts, v))
+}
+
+func (a storeAppender) appendHistogram(ls []wire.Label, h *wire.Histogram) error {
+	return failure(a.a.AppendHistogram(ls, h))
+}
+
+func (a storeAppender) appendExemplar(ls []wire.Label, e *wire.Exemplar) error {
+	return a.a.AppendExemplar(ls, e)
+}
+
+func (a storeAppender) appendMetadata(ls []wire.Label, md *wire.Metadata) error {
+	return a.a.UpdateMetadata(ls, *md)
+}
+
+func (a storeAppender) commit() error   { return a.a.Commit() }
+func (a storeAppender) rollback() error { return a.a.Rollback() }
+
+// failure turns the store's *AppendError into an *appendFailure; other
+// errors pass through (they fail the request with 500).
+func failure(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *store.AppendError
+	if errors.As(err, &ae) {
+		return &appendFailure{reason: ae.Reason, existing: ae.Existing, hasExisting: ae.HasExisting, err: ae.Err}
+	}
+	return err
+}

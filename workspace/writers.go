@@ -1,0 +1,197 @@
+package workspace
+
+import (
+	"hash/maphash"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/rwkit/rwkit/wire"
+)
+
+// Writer is who sent a remote-write request: the values of the identity
+// labels (service and instance by default) found on the request's series,
+// its User-Agent and the remote address of its connection.
+type Writer struct {
+	Labels     map[string]string `json:"labels,omitempty"`
+	UserAgent  string            `json:"user_agent,omitempty"`
+	RemoteAddr string            `json:"remote_addr,omitempty"`
+}
+
+// String is the writer as the refusal bodies name it:
+// (service="auth", instance="i-1", User-Agent rwkit/dev, 127.0.0.1:53422).
+func (w Writer) String() string {
+	var b strings.Builder
+	b.WriteByte('(')
+	names := make([]string, 0, len(w.Labels))
+	for n := range w.Labels {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		b.WriteString(n)
+		b.WriteString(`="`)
+		b.WriteString(w.Labels[n])
+		b.WriteString(`", `)
+	}
+	b.WriteString("User-Agent ")
+	if w.UserAgent == "" {
+		b.WriteString("(none)")
+	} else {
+		b.WriteString(w.UserAgent)
+	}
+	b.WriteString(", ")
+	b.WriteString(w.RemoteAddr)
+	b.WriteByte(')')
+	return b.String()
+}
+
+// key identifies the writer in the writer table.
+func (w Writer) key() string { return w.String() }
+
+// requestWriter is the writer of one request. Identity labels are taken
+// from the first series that carries any of them: the series that collide
+// usually lack them (that is why they collide), but the same writer's other
+// series often have them.
+func requestWriter(series []wire.TimeSeries, identity []string, userAgent, remoteAddr string) Writer {
+	w := Writer{UserAgent: userAgent, RemoteAddr: remoteAddr}
+	if len(identity) == 0 {
+		return w
+	}
+	for i := range series {
+		for _, l := range series[i].Labels {
+			for _, n := range identity {
+				if l.Name == n && l.Value != "" {
+					if w.Labels == nil {
+						w.Labels = make(map[string]string, len(identity))
+					}
+					w.Labels[n] = l.Value
+				}
+			}
+		}
+		if w.Labels != nil {
+			return w
+		}
+	}
+	return w
+}
+
+// writerTable interns writers to small ids so the series table stores 4
+// bytes per writer reference. It is bounded: past max writers it forgets
+// the ones no tracked series refers to (see tenant.pruneWriters).
+type writerTable struct {
+	ids     map[string]uint32
+	writers map[uint32]Writer
+	next    uint32
+}
+
+func newWriterTable() *writerTable {
+	return &writerTable{ids: map[string]uint32{}, writers: map[uint32]Writer{}, next: 1}
+}
+
+// id returns w's id, adding w. Id 0 is never used: it means "no writer".
+func (t *writerTable) id(w Writer) uint32 {
+	k := w.key()
+	if id, ok := t.ids[k]; ok {
+		return id
+	}
+	id := t.next
+	t.next++
+	if t.next == 0 {
+		t.next = 1
+	}
+	t.ids[k] = id
+	t.writers[id] = w
+	return id
+}
+
+func (t *writerTable) get(id uint32) (Writer, bool) {
+	w, ok := t.writers[id]
+	return w, ok
+}
+
+func (t *writerTable) len() int { return len(t.writers) }
+
+// retain keeps only the writers keep reports as in use.
+func (t *writerTable) retain(keep func(uint32) bool) {
+	for id, w := range t.writers {
+		if !keep(id) {
+			delete(t.writers, id)
+			delete(t.ids, w.key())
+		}
+	}
+}
+
+// lastWrite is what the workspace remembers of a series: who wrote its
+// newest accepted sample, when, and the writer before that one (to see two
+// writers taking turns). 48 bytes; with the map's key and overhead about
+// 100 bytes per tracked series.
+type lastWrite struct {
+	writer, prevWriter uint32
+	ts, prevTs         int64   // sample timestamps (ms)
+	val, prevVal       float64 // sample values
+	at                 int64   // wall clock of the write, unix ns
+}
+
+// seriesTable maps a series hash to its lastWrite, bounded to max entries
+// with two generations: when the current map holds max/2 entries it becomes
+// the previous one and the old previous is dropped. An entry used again is
+// moved to the current map, so what is evicted is what was least recently
+// written (approximately LRU, no per-entry list).
+type seriesTable struct {
+	max       int
+	cur, prev map[uint64]lastWrite
+}
+
+func newSeriesTable(max int) *seriesTable {
+	return &seriesTable{max: max, cur: map[uint64]lastWrite{}}
+}
+
+func (t *seriesTable) get(h uint64) (lastWrite, bool) {
+	if e, ok := t.cur[h]; ok {
+		return e, true
+	}
+	e, ok := t.prev[h]
+	return e, ok
+}
+
+func (t *seriesTable) put(h uint64, e lastWrite) {
+	if t.max <= 0 {
+		return
+	}
+	if _, ok := t.cur[h]; !ok && len(t.cur) >= max(t.max/2, 1) {
+		t.prev, t.cur = t.cur, make(map[uint64]lastWrite, len(t.cur))
+	}
+	t.cur[h] = e
+	if t.prev != nil {
+		delete(t.prev, h)
+	}
+}
+
+func (t *seriesTable) len() int { return len(t.cur) + len(t.prev) }
+
+// each calls f for every entry.
+func (t *seriesTable) each(f func(lastWrite)) {
+	for _, e := range t.cur {
+		f(e)
+	}
+	for _, e := range t.prev {
+		f(e)
+	}
+}
+
+// seriesHash hashes a sorted label set.
+func seriesHash(seed maphash.Seed, ls []wire.Label) uint64 {
+	var h maphash.Hash
+	h.SetSeed(seed)
+	for _, l := range ls {
+		h.WriteString(l.Name)
+		h.WriteByte(0xff)
+		h.WriteString(l.Value)
+		h.WriteByte(0xff)
+	}
+	return h.Sum64()
+}
+
+// formatTime is how refusal bodies print wall-clock and sample times.
+func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
