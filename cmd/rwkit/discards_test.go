@@ -1,0 +1,274 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/rwkit/rwkit/cloudwatch/cwtest"
+)
+
+var updateGolden = flag.Bool("update-discards", false, "rewrite testdata/cloudwatch/*.golden")
+
+const testWS = "ws-a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"
+
+// runDiscards runs the discards command with AWS config loading replaced
+// by static credentials (never the default chain) and the clock at the end
+// of the recorded data.
+func runDiscards(t *testing.T, args ...string) (stdout, stderr string, code int, regions []string) {
+	t.Helper()
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	var out, errOut bytes.Buffer
+	s := stdio{out: &out, err: &errOut, getenv: func(string) string { return "" }}
+	c := &discardsCommand{stdio: s,
+		now: func() time.Time { return time.Date(2025, 5, 1, 12, 0, 0, 0, time.UTC) },
+		loadAWS: func(_ context.Context, region string) (aws.Config, error) {
+			regions = append(regions, region)
+			cfg := cwtest.Config()
+			if region != "" {
+				cfg.Region = region
+			}
+			return cfg, nil
+		},
+	}
+	code = exitCode(s, c.Run(context.Background(), args))
+	return out.String(), errOut.String(), code, regions
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "cloudwatch", name)
+	if *updateGolden {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -run Discards -update-discards to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", path, diff)
+	}
+}
+
+func TestDiscardsCloudWatch(t *testing.T) {
+	srv := cwtest.NewServer(t, "testdata/cloudwatch/seed")
+	out, stderr, code, _ := runDiscards(t, "--workspace-id", testWS, "--region", "us-west-2", "--endpoint-url", srv.URL)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+	golden(t, "seed.golden", out)
+
+	reqs := srv.Requests()
+	if len(reqs) != 3 || reqs[0].Operation != "ListMetrics" || reqs[1].Operation != "GetMetricData" || reqs[2].Body["NextToken"] != "page2" {
+		t.Fatalf("requests: %+v", reqs)
+	}
+	list := reqs[0].Body
+	if list["Namespace"] != "AWS/Prometheus" || list["MetricName"] != "DiscardedSamples" ||
+		cmp.Diff([]any{map[string]any{"Name": "Workspace", "Value": testWS}}, list["Dimensions"]) != "" {
+		t.Errorf("ListMetrics input: %v", list)
+	}
+	queries := reqs[1].Body["MetricDataQueries"].([]any)
+	stat := queries[0].(map[string]any)["MetricStat"].(map[string]any)
+	metric := stat["Metric"].(map[string]any)
+	if len(queries) != 2 || stat["Period"] != int64(300) || stat["Stat"] != "Sum" || metric["Namespace"] != "AWS/Prometheus" ||
+		metric["MetricName"] != "DiscardedSamples" || !strings.Contains(metricDims(metric), "Reason=new-value-for-timestamp,Workspace="+testWS) {
+		t.Errorf("GetMetricData query: %v", queries[0])
+	}
+	if !reqs[1].Body["StartTime"].(time.Time).Equal(time.Date(2025, 5, 1, 9, 0, 0, 0, time.UTC)) {
+		t.Errorf("StartTime %v", reqs[1].Body["StartTime"])
+	}
+	if ua := reqs[0].Header.Get("User-Agent"); !strings.Contains(ua, "app/rwkit-") {
+		t.Errorf("User-Agent %q does not name rwkit", ua)
+	}
+
+	// --fail-on-discards: the same report, exit 3.
+	out2, _, code, _ := runDiscards(t, "--workspace-id", testWS, "--region", "us-west-2", "--endpoint-url", srv.URL, "--fail-on-discards")
+	if code != exitCheckFailed || out2 != out {
+		t.Errorf("--fail-on-discards: exit %d, want 3 with the same output", code)
+	}
+}
+
+func metricDims(metric map[string]any) string {
+	var parts []string
+	for _, d := range metric["Dimensions"].([]any) {
+		m := d.(map[string]any)
+		parts = append(parts, m["Name"].(string)+"="+m["Value"].(string))
+	}
+	return strings.Join(parts, ",")
+}
+
+func TestDiscardsCloudWatchJSONAndURL(t *testing.T) {
+	srv := cwtest.NewServer(t, "testdata/cloudwatch/seed")
+	// The workspace's URL gives both the ID and the region.
+	out, stderr, code, regions := runDiscards(t, "--workspace-id", "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/"+testWS+"/api/v1/remote_write",
+		"--endpoint-url", srv.URL, "--output", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+	if cmp.Diff([]string{"eu-west-1"}, regions) != "" {
+		t.Errorf("regions = %v", regions)
+	}
+	var rep discardsReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if rep.Source != "cloudwatch" || rep.WorkspaceID != testWS || rep.Region != "eu-west-1" || rep.Total != 10702 || rep.PeriodSeconds != 300 ||
+		len(rep.Reasons) != 2 || len(rep.Reasons[0].Values) != 36 || !strings.Contains(rep.Reasons[0].Hint, "another writer") {
+		t.Errorf("report: %+v", rep)
+	}
+}
+
+func TestDiscardsCloudWatchErrors(t *testing.T) {
+	denied := cwtest.NewServer(t, "testdata/cloudwatch/denied")
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		code   int
+		stderr string
+	}{
+		{"no workspace", nil, exitUsage, "--workspace-id is required"},
+		{"sub-minute period", []string{"--workspace-id", testWS, "--period", "30s"}, exitUsage, "multiple of 1m"},
+		{"since shorter than period", []string{"--workspace-id", testWS, "--since", "1m"}, exitUsage, "shorter than --period"},
+		{"not a workspace URL", []string{"--workspace-id", "https://example.com/x"}, exitUsage, "not an AMP workspace URL"},
+		{"bad --from", []string{"--from", "127.0.0.1:9095"}, exitUsage, "want the workspace's base URL"},
+		{"access denied", []string{"--workspace-id", testWS, "--endpoint-url", denied.URL}, exitFailed, "needs cloudwatch:ListMetrics and cloudwatch:GetMetricData"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, stderr, code, _ := runDiscards(t, tc.args...)
+			if code != tc.code || !strings.Contains(stderr, tc.stderr) {
+				t.Errorf("exit %d (want %d)\nstdout:\n%s\nstderr:\n%s", code, tc.code, out, stderr)
+			}
+		})
+	}
+}
+
+// localWorkspace serves the recorded /metrics and, when withCollisions,
+// the collisions of ws-1; other paths answer 404.
+func localWorkspace(t *testing.T, withCollisions bool) *httptest.Server {
+	t.Helper()
+	metrics, err := os.ReadFile("testdata/cloudwatch/local/metrics.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	collisions, err := os.ReadFile("testdata/cloudwatch/local/collisions.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		w.Write(metrics)
+	})
+	if withCollisions {
+		mux.HandleFunc("GET /workspaces/ws-1/api/v1/collisions", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(collisions)
+		})
+		mux.HandleFunc("GET /workspaces/default/api/v1/collisions", func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte(`{"status":"success","data":[]}`))
+		})
+	}
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestDiscardsLocal(t *testing.T) {
+	srv := localWorkspace(t, true)
+	out, stderr, code := runCLI(t, nil, nil, "discards", "--from", srv.URL+"/", "--workspace-id", "ws-1")
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, stderr)
+	}
+	golden(t, "local.golden", strings.ReplaceAll(out, srv.URL, "http://127.0.0.1:9095"))
+
+	// Every workspace, JSON, and --fail-on-discards from the environment.
+	env := map[string]string{"RWKIT_FROM": srv.URL, "RWKIT_OUTPUT": "json", "RWKIT_FAIL_ON_DISCARDS": "true"}
+	out, _, code = runCLI(t, env, nil, "discards")
+	if code != exitCheckFailed {
+		t.Errorf("exit %d, want 3", code)
+	}
+	var rep discardsReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var rows []string
+	for _, r := range rep.Reasons {
+		rows = append(rows, r.Workspace+" "+r.Reason)
+	}
+	if diff := cmp.Diff([]string{"ws-1 new-value-for-timestamp", "ws-1 sample-out-of-order", "default new-value-for-timestamp"}, rows); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+	if rep.Total != 244 || rep.Received == nil || *rep.Received != 4820 || len(rep.Collisions) != 2 ||
+		rep.Collisions[0].Workspace != "default" || !rep.Collisions[0].Served || len(rep.Collisions[1].Entries) != 2 {
+		t.Errorf("report: %+v", rep)
+	}
+}
+
+func TestDiscardsLocalWithoutCollisionsEndpoint(t *testing.T) {
+	srv := localWorkspace(t, false)
+	out, stderr, code := runCLI(t, nil, nil, "discards", "--from", srv.URL, "--workspace-id", "ws-1")
+	if code != exitOK || !strings.Contains(out, "235") || !strings.Contains(out, "collisions in ws-1: not served by this workspace (counters only)") {
+		t.Errorf("exit %d\n%s%s", code, out, stderr)
+	}
+}
+
+func TestDecodeCollisionsTolerant(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		want       []collision
+	}{
+		{"empty list", `[]`, []collision{}},
+		{"envelope with null", `{"status":"success","data":null}`, []collision{}},
+		{"nested envelope", `{"data":{"collisions":[{"series":"up","ts":1746090000}]}}`,
+			[]collision{{Series: "up", Timestamp: time.Unix(1746090000, 0).UTC()}}},
+		{"label pairs, writer fields", `[{"labels":[{"name":"__name__","value":"up"},{"name":"job","value":"x"}],"count":"3",
+			"writers":[{"service":"auth","instance":"i-1"},{"labels":{"service":"actor"},"userAgent":"Go-http-client/1.1"}],
+			"values":["1",2.5],"unknown":{"x":1}}]`,
+			[]collision{{Series: `up{job="x"}`, Count: 3, Values: []string{"1", "2.5"},
+				Writers: []string{`service="auth" instance="i-1"`, `service="actor" Go-http-client/1.1`}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := decodeCollisions([]byte(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+	if _, err := decodeCollisions([]byte(`"nope"`)); err == nil {
+		t.Error("a JSON string decoded as collisions")
+	}
+}
+
+func TestSparkline(t *testing.T) {
+	for _, tc := range []struct {
+		values []float64
+		width  int
+		want   string
+	}{
+		{[]float64{0, 1, 2, 3, 4, 5, 6, 0}, 48, "▁▃▄▅▆▇█▁"},
+		{[]float64{1000, 1, 0}, 48, "█▂▁"},
+		{[]float64{0, 0, 0}, 48, "▁▁▁"},
+		{[]float64{1, 1, 0, 0, 5, 5}, 3, "▃▁█"},
+		{nil, 48, ""},
+	} {
+		if got := sparkline(tc.values, tc.width); got != tc.want {
+			t.Errorf("sparkline(%v, %d) = %q, want %q", tc.values, tc.width, got, tc.want)
+		}
+	}
+}
