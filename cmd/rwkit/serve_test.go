@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rwkit/rwkit/remotewrite"
+	"github.com/rwkit/rwkit/wire"
+)
+
+// startServe runs `rwkit serve` in-process and returns its address and a
+// stop function that cancels it (as SIGTERM does) and waits for it.
+func startServe(t *testing.T, args ...string) (string, func() string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out, errOut := &lockedBuffer{}, &lockedBuffer{}
+	ready := make(chan string, 1)
+	cmd := &serveCommand{stdio: stdio{in: strings.NewReader(""), out: out, err: errOut, getenv: func(string) string { return "" }}, ready: ready}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Run(ctx, append([]string{"--listen", "127.0.0.1:0"}, args...)) }()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve exited early: %v\n%s", err, errOut)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatalf("serve not ready\n%s", errOut)
+	}
+	stopped := false
+	stop := func() string {
+		if stopped {
+			return errOut.String()
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve: %v\n%s", err, errOut)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("serve did not stop\n%s", errOut)
+		}
+		return errOut.String()
+	}
+	t.Cleanup(func() { stop() })
+	return addr, stop
+}
+
+func queryValue(t *testing.T, base, q string, ts int64) string {
+	t.Helper()
+	resp, err := http.Get(base + "/api/v1/query?" + url.Values{"query": {q}, "time": {strconv.FormatFloat(float64(ts)/1000, 'f', 3, 64)}}.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out struct {
+		Status string
+		Data   struct {
+			Result []struct{ Value []any }
+		}
+	}
+	if err := json.Unmarshal(b, &out); err != nil || out.Status != "success" {
+		t.Fatalf("query %q: %s (%v)", q, b, err)
+	}
+	if len(out.Data.Result) != 1 {
+		return ""
+	}
+	return out.Data.Result[0].Value[1].(string)
+}
+
+// TestServePushQueryRestart starts the workspace, pushes with the rwkit
+// client, queries, stops it as SIGTERM would, starts it again on the same
+// data and finds the sample still there.
+func TestServePushQueryRestart(t *testing.T) {
+	data := t.TempDir()
+	addr, stop := startServe(t, "--data", data, "--limits", "amp")
+	ts := time.Now().UnixMilli()
+	c, err := remotewrite.New("http://" + addr + "/workspaces/ws-1/api/v1/remote_write")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write(context.Background(), &wire.WriteRequest{Series: []wire.TimeSeries{{
+		Labels:  []wire.Label{{Name: "__name__", Value: "jvm_threads_live_threads"}, {Name: "service", Value: "auth"}},
+		Samples: []wire.Sample{{Value: 21, Timestamp: ts}},
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := queryValue(t, "http://"+addr+"/workspaces/ws-1", "jvm_threads_live_threads", ts); got != "21" {
+		t.Fatalf("before restart: %q, want 21", got)
+	}
+	logs := stop()
+	for _, want := range []string{"workspace serving", "/workspaces/<id>/api/v1/remote_write", "limits=amp", "workspace stopped"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("logs do not contain %q:\n%s", want, logs)
+		}
+	}
+
+	addr, _ = startServe(t, "--data", data, "--limits", "amp")
+	if got := queryValue(t, "http://"+addr+"/workspaces/ws-1", "jvm_threads_live_threads", ts); got != "21" {
+		t.Fatalf("after restart: %q, want 21", got)
+	}
+}
+
+func TestServeUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"--limits", "mimir"},
+		{"--log-level", "loud"},
+		{"stray"},
+	} {
+		var errOut strings.Builder
+		code := run(context.Background(), append([]string{"serve"}, args...), stdio{in: strings.NewReader(""), out: io.Discard, err: &errOut, getenv: func(string) string { return "" }})
+		if code != exitUsage {
+			t.Errorf("serve %v: exit %d, want %d (%s)", args, code, exitUsage, errOut.String())
+		}
+	}
+}
