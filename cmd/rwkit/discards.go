@@ -109,7 +109,7 @@ func (c *discardsCommand) Run(ctx context.Context, args []string) error {
 		rep.writeText(c.out, c.maxRows)
 	}
 	if c.failOnDiscards && rep.Total > 0 {
-		return &exitError{code: exitCheckFailed, err: errReported}
+		return &exitError{code: 3, err: errReported} // DESIGN.md: 3, a check found something
 	}
 	return nil
 }
@@ -281,7 +281,7 @@ func (c *discardsCommand) local(ctx context.Context) (*discardsReport, error) {
 	}
 	sort.Strings(workspaces)
 	for _, ws := range workspaces {
-		wc, err := fetchCollisions(ctx, client, base, ws)
+		wc, err := fetchWorkspaceCollisions(ctx, client, base, ws)
 		if err != nil {
 			return nil, err
 		}
@@ -298,15 +298,15 @@ func (c *discardsCommand) local(ctx context.Context) (*discardsReport, error) {
 
 // workspaceCollisions is what GET /workspaces/{id}/api/v1/collisions said.
 type workspaceCollisions struct {
-	Workspace string      `json:"workspace"`
-	Served    bool        `json:"served"` // false: the endpoint answered 404
-	Entries   []collision `json:"entries"`
+	Workspace string               `json:"workspace"`
+	Served    bool                 `json:"served"` // false: the endpoint answered 404
+	Entries   []workspaceCollision `json:"entries"`
 }
 
-// collision is one entry of the workspace's collisions list, read
+// workspaceCollision is one entry of the workspace's collisions list, read
 // tolerantly: the fields are found under the names DESIGN.md gives them and
 // their likely variants, and whatever is missing stays empty.
-type collision struct {
+type workspaceCollision struct {
 	Kind      string    `json:"kind,omitempty"`
 	Series    string    `json:"series"`
 	Timestamp time.Time `json:"timestamp,omitzero"`
@@ -317,8 +317,8 @@ type collision struct {
 	LastSeen  time.Time `json:"last_seen,omitzero"`
 }
 
-func fetchCollisions(ctx context.Context, client *http.Client, base, ws string) (workspaceCollisions, error) {
-	wc := workspaceCollisions{Workspace: ws, Entries: []collision{}}
+func fetchWorkspaceCollisions(ctx context.Context, client *http.Client, base, ws string) (workspaceCollisions, error) {
+	wc := workspaceCollisions{Workspace: ws, Entries: []workspaceCollision{}}
 	endpoint := base + "/workspaces/" + url.PathEscape(ws) + "/api/v1/collisions"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
 	if err != nil {
@@ -341,7 +341,7 @@ func fetchCollisions(ctx context.Context, client *http.Client, base, ws string) 
 	if resp.StatusCode/100 != 2 {
 		return wc, fmt.Errorf("discards: GET %s: %s: %s", endpoint, resp.Status, firstLine(strings.TrimSpace(string(body))))
 	}
-	entries, err := decodeCollisions(body)
+	entries, err := decodeWorkspaceCollisions(body)
 	if err != nil {
 		return wc, fmt.Errorf("discards: GET %s: %w", endpoint, err)
 	}
@@ -349,10 +349,10 @@ func fetchCollisions(ctx context.Context, client *http.Client, base, ws string) 
 	return wc, nil
 }
 
-// decodeCollisions reads a JSON list of collisions, bare or in a
+// decodeWorkspaceCollisions reads a JSON list of collisions, bare or in a
 // {"data": [...]} or {"collisions": [...]} envelope (the Prometheus API's
 // shape has "status" and "data").
-func decodeCollisions(body []byte) ([]collision, error) {
+func decodeWorkspaceCollisions(body []byte) ([]workspaceCollision, error) {
 	var raw []map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil {
 		var env map[string]json.RawMessage
@@ -375,18 +375,18 @@ func decodeCollisions(body []byte) ([]collision, error) {
 			}
 		}
 	}
-	out := make([]collision, 0, len(raw))
+	out := make([]workspaceCollision, 0, len(raw))
 	for _, e := range raw {
-		var c collision
-		c.Kind = jsonString(pick(e, "kind", "type"))
-		c.Series = seriesText(pick(e, "series", "labels", "metric"))
-		c.Timestamp = jsonTime(pick(e, "timestamp", "timestamp_ms", "ts", "time"))
-		c.FirstSeen = jsonTime(pick(e, "first_seen", "firstSeen", "first"))
-		c.LastSeen = jsonTime(pick(e, "last_seen", "lastSeen", "last"))
-		if n, err := strconv.Atoi(strings.Trim(string(pick(e, "count", "occurrences")), `"`)); err == nil {
+		var c workspaceCollision
+		c.Kind = jsonStringValue(jsonPick(e, "kind", "type"))
+		c.Series = seriesText(jsonPick(e, "series", "labels", "metric"))
+		c.Timestamp = jsonTimeValue(jsonPick(e, "timestamp", "timestamp_ms", "ts", "time"))
+		c.FirstSeen = jsonTimeValue(jsonPick(e, "first_seen", "firstSeen", "first"))
+		c.LastSeen = jsonTimeValue(jsonPick(e, "last_seen", "lastSeen", "last"))
+		if n, err := strconv.Atoi(strings.Trim(string(jsonPick(e, "count", "occurrences")), `"`)); err == nil {
 			c.Count = n
 		}
-		if vs := pick(e, "values"); vs != nil {
+		if vs := jsonPick(e, "values"); vs != nil {
 			var list []json.RawMessage
 			if json.Unmarshal(vs, &list) == nil {
 				for _, v := range list {
@@ -400,7 +400,7 @@ func decodeCollisions(body []byte) ([]collision, error) {
 				}
 			}
 		}
-		if ws := pick(e, "writers"); ws != nil {
+		if ws := jsonPick(e, "writers"); ws != nil {
 			var list []json.RawMessage
 			if json.Unmarshal(ws, &list) == nil {
 				for _, w := range list {
@@ -413,7 +413,7 @@ func decodeCollisions(body []byte) ([]collision, error) {
 	return out, nil
 }
 
-func pick(e map[string]json.RawMessage, keys ...string) json.RawMessage {
+func jsonPick(e map[string]json.RawMessage, keys ...string) json.RawMessage {
 	for _, k := range keys {
 		if v, ok := e[k]; ok && string(v) != "null" {
 			return v
@@ -422,7 +422,7 @@ func pick(e map[string]json.RawMessage, keys ...string) json.RawMessage {
 	return nil
 }
 
-func jsonString(raw json.RawMessage) string {
+func jsonStringValue(raw json.RawMessage) string {
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
 		return s
@@ -432,7 +432,7 @@ func jsonString(raw json.RawMessage) string {
 
 // scalarText renders a JSON number or string as it came.
 func scalarText(raw json.RawMessage) string {
-	if s := jsonString(raw); s != "" {
+	if s := jsonStringValue(raw); s != "" {
 		return s
 	}
 	return strings.TrimSpace(string(raw))
@@ -458,13 +458,13 @@ func seriesText(raw json.RawMessage) string {
 	return scalarText(raw)
 }
 
-// jsonTime reads RFC 3339, or a number of milliseconds (or seconds, when
+// jsonTimeValue reads RFC 3339, or a number of milliseconds (or seconds, when
 // it is too small to be milliseconds) since the epoch.
-func jsonTime(raw json.RawMessage) time.Time {
+func jsonTimeValue(raw json.RawMessage) time.Time {
 	if raw == nil {
 		return time.Time{}
 	}
-	if s := jsonString(raw); s != "" {
+	if s := jsonStringValue(raw); s != "" {
 		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 			return t.UTC()
 		}
@@ -483,7 +483,7 @@ func jsonTime(raw json.RawMessage) time.Time {
 // writerText renders a writer: its identity labels if it has any, else
 // what the workspace saw (User-Agent, remote address).
 func writerText(raw json.RawMessage) string {
-	if s := jsonString(raw); s != "" {
+	if s := jsonStringValue(raw); s != "" {
 		return s
 	}
 	var w map[string]json.RawMessage
@@ -491,18 +491,18 @@ func writerText(raw json.RawMessage) string {
 		return strings.TrimSpace(string(raw))
 	}
 	var parts []string
-	if l := pick(w, "identity", "labels"); l != nil {
+	if l := jsonPick(w, "identity", "labels"); l != nil {
 		var labels map[string]string
 		if json.Unmarshal(l, &labels) == nil && len(labels) > 0 {
 			parts = append(parts, strings.TrimSuffix(strings.TrimPrefix(verify.LabelString(labels), "{"), "}"))
 		}
 	}
 	for _, k := range []string{"service", "instance"} {
-		if v := jsonString(w[k]); v != "" {
+		if v := jsonStringValue(w[k]); v != "" {
 			parts = append(parts, k+"="+strconv.Quote(v))
 		}
 	}
-	ua, addr := jsonString(pick(w, "user_agent", "userAgent", "User-Agent")), jsonString(pick(w, "remote_addr", "remoteAddr", "addr"))
+	ua, addr := jsonStringValue(jsonPick(w, "user_agent", "userAgent", "User-Agent")), jsonStringValue(jsonPick(w, "remote_addr", "remoteAddr", "addr"))
 	if len(parts) == 0 || ua != "" || addr != "" {
 		var who []string
 		for _, s := range []string{ua, addr} {
@@ -523,18 +523,18 @@ func writerText(raw json.RawMessage) string {
 func (r *discardsReport) writeText(w io.Writer, maxRows int) {
 	switch r.Source {
 	case "cloudwatch":
-		fmt.Fprintf(w, "rwkit discards: %s samples discarded by AMP workspace %s (%s)\n", formatValue(r.Total), r.WorkspaceID, r.Region)
+		fmt.Fprintf(w, "rwkit discards: %s samples discarded by AMP workspace %s (%s)\n", formatSampleValue(r.Total), r.WorkspaceID, r.Region)
 		fmt.Fprintf(w, "  CloudWatch %s/%s, Sum per %s, %s to %s UTC\n", cloudwatch.Namespace, cloudwatch.MetricName,
 			shortDuration(time.Duration(r.PeriodSeconds)*time.Second), r.Start.Format("2006-01-02 15:04"), r.End.Format("2006-01-02 15:04"))
 	default:
-		fmt.Fprintf(w, "rwkit discards: %s samples discarded by the workspace at %s", formatValue(r.Total), r.From)
+		fmt.Fprintf(w, "rwkit discards: %s samples discarded by the workspace at %s", formatSampleValue(r.Total), r.From)
 		if r.WorkspaceID != "" {
 			fmt.Fprintf(w, ", workspace %s", r.WorkspaceID)
 		}
 		fmt.Fprintln(w)
 		fmt.Fprint(w, "  counters since the workspace started")
 		if r.Received != nil {
-			fmt.Fprintf(w, "; %s samples received", formatValue(*r.Received))
+			fmt.Fprintf(w, "; %s samples received", formatSampleValue(*r.Received))
 		}
 		fmt.Fprintln(w)
 	}
@@ -552,13 +552,13 @@ func (r *discardsReport) writeText(w io.Writer, maxRows int) {
 			}
 			fmt.Fprintf(tw, "  REASON\tTOTAL\t%s\tFIRST\tLAST\tHINT\n", sparkHeader(r.Start, r.End, layout))
 			for _, row := range r.Reasons {
-				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", row.Reason, formatValue(row.Total), sparkline(row.Values, maxSparkWidth),
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", row.Reason, formatSampleValue(row.Total), sparkline(row.Values, maxSparkWidth),
 					timeOrDash(row.First, layout), timeOrDash(row.Last, layout), orDefault(row.Hint, "-"))
 			}
 		} else {
 			fmt.Fprintf(tw, "  WORKSPACE\tREASON\tTOTAL\tHINT\n")
 			for _, row := range r.Reasons {
-				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", orDefault(row.Workspace, "-"), row.Reason, formatValue(row.Total), orDefault(row.Hint, "-"))
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", orDefault(row.Workspace, "-"), row.Reason, formatSampleValue(row.Total), orDefault(row.Hint, "-"))
 			}
 		}
 		tw.Flush()

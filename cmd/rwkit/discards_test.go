@@ -19,7 +19,7 @@ import (
 	"github.com/rwkit/rwkit/cloudwatch/cwtest"
 )
 
-var updateGolden = flag.Bool("update-discards", false, "rewrite testdata/cloudwatch/*.golden")
+var updateDiscardsGolden = flag.Bool("update-discards", false, "rewrite testdata/cloudwatch/*.golden")
 
 const testWS = "ws-a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"
 
@@ -46,10 +46,10 @@ func runDiscards(t *testing.T, args ...string) (stdout, stderr string, code int,
 	return out.String(), errOut.String(), code, regions
 }
 
-func golden(t *testing.T, name, got string) {
+func discardsGolden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", "cloudwatch", name)
-	if *updateGolden {
+	if *updateDiscardsGolden {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -69,7 +69,7 @@ func TestDiscardsCloudWatch(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s%s", code, out, stderr)
 	}
-	golden(t, "seed.golden", out)
+	discardsGolden(t, "seed.golden", out)
 
 	reqs := srv.Requests()
 	if len(reqs) != 3 || reqs[0].Operation != "ListMetrics" || reqs[1].Operation != "GetMetricData" || reqs[2].Body["NextToken"] != "page2" {
@@ -96,7 +96,7 @@ func TestDiscardsCloudWatch(t *testing.T) {
 
 	// --fail-on-discards: the same report, exit 3.
 	out2, _, code, _ := runDiscards(t, "--workspace-id", testWS, "--region", "us-west-2", "--endpoint-url", srv.URL, "--fail-on-discards")
-	if code != exitCheckFailed || out2 != out {
+	if code != exitVerifyFailed || out2 != out {
 		t.Errorf("--fail-on-discards: exit %d, want 3 with the same output", code)
 	}
 }
@@ -192,12 +192,12 @@ func TestDiscardsLocal(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s%s", code, out, stderr)
 	}
-	golden(t, "local.golden", strings.ReplaceAll(out, srv.URL, "http://127.0.0.1:9095"))
+	discardsGolden(t, "local.golden", strings.ReplaceAll(out, srv.URL, "http://127.0.0.1:9095"))
 
 	// Every workspace, JSON, and --fail-on-discards from the environment.
 	env := map[string]string{"RWKIT_FROM": srv.URL, "RWKIT_OUTPUT": "json", "RWKIT_FAIL_ON_DISCARDS": "true"}
 	out, _, code = runCLI(t, env, nil, "discards")
-	if code != exitCheckFailed {
+	if code != exitVerifyFailed {
 		t.Errorf("exit %d, want 3", code)
 	}
 	var rep discardsReport
@@ -228,20 +228,20 @@ func TestDiscardsLocalWithoutCollisionsEndpoint(t *testing.T) {
 func TestDecodeCollisionsTolerant(t *testing.T) {
 	for _, tc := range []struct {
 		name, body string
-		want       []collision
+		want       []workspaceCollision
 	}{
-		{"empty list", `[]`, []collision{}},
-		{"envelope with null", `{"status":"success","data":null}`, []collision{}},
+		{"empty list", `[]`, []workspaceCollision{}},
+		{"envelope with null", `{"status":"success","data":null}`, []workspaceCollision{}},
 		{"nested envelope", `{"data":{"collisions":[{"series":"up","ts":1746090000}]}}`,
-			[]collision{{Series: "up", Timestamp: time.Unix(1746090000, 0).UTC()}}},
+			[]workspaceCollision{{Series: "up", Timestamp: time.Unix(1746090000, 0).UTC()}}},
 		{"label pairs, writer fields", `[{"labels":[{"name":"__name__","value":"up"},{"name":"job","value":"x"}],"count":"3",
 			"writers":[{"service":"auth","instance":"i-1"},{"labels":{"service":"actor"},"userAgent":"Go-http-client/1.1"}],
 			"values":["1",2.5],"unknown":{"x":1}}]`,
-			[]collision{{Series: `up{job="x"}`, Count: 3, Values: []string{"1", "2.5"},
+			[]workspaceCollision{{Series: `up{job="x"}`, Count: 3, Values: []string{"1", "2.5"},
 				Writers: []string{`service="auth" instance="i-1"`, `service="actor" Go-http-client/1.1`}}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := decodeCollisions([]byte(tc.body))
+			got, err := decodeWorkspaceCollisions([]byte(tc.body))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -250,7 +250,7 @@ func TestDecodeCollisionsTolerant(t *testing.T) {
 			}
 		})
 	}
-	if _, err := decodeCollisions([]byte(`"nope"`)); err == nil {
+	if _, err := decodeWorkspaceCollisions([]byte(`"nope"`)); err == nil {
 		t.Error("a JSON string decoded as collisions")
 	}
 }
@@ -271,4 +271,18 @@ func TestSparkline(t *testing.T) {
 			t.Errorf("sparkline(%v, %d) = %q, want %q", tc.values, tc.width, got, tc.want)
 		}
 	}
+}
+
+// FuzzDecodeWorkspaceCollisions: whatever the workspace answers, the
+// decoder returns entries or an error, never panics.
+func FuzzDecodeWorkspaceCollisions(f *testing.F) {
+	if b, err := os.ReadFile("testdata/cloudwatch/local/collisions.json"); err == nil {
+		f.Add(string(b))
+	}
+	for _, s := range []string{`[]`, `{"data":null}`, `{"data":{"collisions":[{}]}}`, `[{"series":1,"timestamp":-1,"writers":[1,null,{}]}]`, `[null]`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		_, _ = decodeWorkspaceCollisions([]byte(body))
+	})
 }

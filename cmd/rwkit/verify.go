@@ -23,9 +23,6 @@ func init() {
 	register("verify", "run a PromQL query against a query API (AMP, Prometheus, Cortex, the workspace) and check expectations", func(s stdio) command { return &verifyCommand{stdio: s} })
 }
 
-// exitCheckFailed is DESIGN.md's exit code for a check that found something.
-const exitCheckFailed = 3
-
 type verifyCommand struct {
 	stdio
 	queryURL    string
@@ -160,7 +157,7 @@ func (c *verifyCommand) Run(ctx context.Context, args []string) error {
 	case "error":
 		return &exitError{code: exitFailed, err: errReported}
 	case "fail":
-		return &exitError{code: exitCheckFailed, err: errReported}
+		return &exitError{code: 3, err: errReported} // DESIGN.md: 3, a check failed
 	}
 	return nil
 }
@@ -292,7 +289,7 @@ func (r *verifyReport) writeText(w io.Writer, maxRows int) {
 		tw.Flush()
 		return
 	}
-	row("result", "%s, %s", r.Type, seriesCount(len(r.Series)))
+	row("result", "%s, %s", r.Type, seriesCountText(len(r.Series)))
 	for _, wn := range r.Warnings {
 		row("warning", "%s", wn)
 	}
@@ -307,7 +304,7 @@ func (r *verifyReport) writeText(w io.Writer, maxRows int) {
 				fmt.Fprintf(tw, "  ... %d more (--max-rows, or --output json for all)\t\n", len(r.Series)-maxRows)
 				break
 			}
-			fmt.Fprintf(tw, "  %s\t%s\n", verify.LabelString(s.Labels), formatValue(s.Value))
+			fmt.Fprintf(tw, "  %s\t%s\n", verify.LabelString(s.Labels), formatSampleValue(s.Value))
 		}
 		tw.Flush()
 	}
@@ -326,16 +323,16 @@ func (r *verifyReport) writeText(w io.Writer, maxRows int) {
 	}
 }
 
-func seriesCount(n int) string {
+func seriesCountText(n int) string {
 	if n == 1 {
 		return "1 series"
 	}
 	return fmt.Sprintf("%d series", n)
 }
 
-// formatValue prints whole numbers without an exponent (counters read
+// formatSampleValue prints whole numbers without an exponent (counters read
 // better as 1700000000 than 1.7e+09) and everything else as Prometheus does.
-func formatValue(v float64) string {
+func formatSampleValue(v float64) string {
 	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
 		return strconv.FormatFloat(v, 'f', 0, 64)
 	}

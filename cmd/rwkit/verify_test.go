@@ -20,6 +20,10 @@ import (
 	"github.com/rwkit/rwkit/wire"
 )
 
+// exitVerifyFailed is the exit code of a failed expectation or, with
+// --fail-on-discards, of discards found.
+const exitVerifyFailed = 3
+
 // pushSixServices writes one jvm_threads_live_threads series per seed
 // service, with service and instance labels, at ts.
 func pushSixServices(t *testing.T, writeURL string, ts time.Time) {
@@ -69,7 +73,7 @@ func TestVerifyAgainstPrometheus(t *testing.T) {
 	}
 
 	out, _, code = runCLI(t, nil, nil, "verify", "--query-url", prom.URL, "--query", q, "--time", at, "--expect-distinct", "service=7")
-	if code != exitCheckFailed || !strings.Contains(out, "rwkit verify: FAIL") ||
+	if code != exitVerifyFailed || !strings.Contains(out, "rwkit verify: FAIL") ||
 		!strings.Contains(out, "distinct service = 7  FAIL    6 values: actor, audit, auth, bff, document, notification") {
 		t.Errorf("exit %d, want 3:\n%s", code, out)
 	}
@@ -78,7 +82,7 @@ func TestVerifyAgainstPrometheus(t *testing.T) {
 	env := map[string]string{"RWKIT_QUERY_URL": prom.URL, "RWKIT_QUERY": "jvm_threads_live_threads", "RWKIT_TIME": at,
 		"RWKIT_EXPECT_LABEL": "service,instance,pod", "RWKIT_OUTPUT": "json"}
 	out, _, code = runCLI(t, env, nil, "verify")
-	if code != exitCheckFailed {
+	if code != exitVerifyFailed {
 		t.Errorf("exit %d, want 3 (no pod label):\n%s", code, out)
 	}
 	var rep struct {
