@@ -108,7 +108,7 @@ func (c *verifyCommand) Run(ctx context.Context, args []string) error {
 	defer cancel()
 
 	endpoint, _ := verify.QueryEndpoint(c.queryURL)
-	rep := &verifyReport{Query: c.query, URL: redactURL(endpoint), Time: at.UTC(), Tenant: c.tenant, Signing: "none"}
+	rep := &verifyReport{Query: c.query, URL: redactURL(endpoint), Time: at.UTC().Truncate(time.Millisecond), Tenant: c.tenant, Signing: "none"}
 	client := &http.Client{}
 	if region, isAMP := sigv4.RegionFromURL(c.queryURL); isAMP || c.sigv4Region != "" || c.sigv4 {
 		if c.sigv4Region != "" {
