@@ -50,7 +50,8 @@ type Options struct {
 
 	// Registerer receives the TSDB metrics of every tenant (labelled
 	// workspace="<id>") and the query engine's metrics; nil registers
-	// nothing.
+	// nothing. Close unregisters them, so a store can be opened again on
+	// the same registry.
 	Registerer prometheus.Registerer
 
 	// Now is the clock for query defaults ("time" of an instant query);
@@ -66,6 +67,7 @@ type Store struct {
 	logger *slog.Logger
 	engine *promql.Engine
 	parser parser.Parser
+	reg    *trackingRegisterer // the engine's metrics; nil without Options.Registerer
 
 	mu      sync.RWMutex
 	tenants map[string]*Tenant
@@ -100,7 +102,9 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	p := parser.NewParser(parser.Options{})
+	reg := newTrackingRegisterer(opts.Registerer, logger)
 	s := &Store{
+		reg:     reg,
 		dir:     dir,
 		opts:    opts,
 		logger:  logger,
@@ -108,7 +112,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		tenants: map[string]*Tenant{},
 		engine: promql.NewEngine(promql.EngineOpts{
 			Logger:     logger.With("component", "query engine"),
-			Reg:        opts.Registerer,
+			Reg:        reg.registerer(),
 			MaxSamples: 50_000_000,
 			Timeout:    2 * time.Minute,
 			// LookbackDelta 0 means promql's default of 5m.
@@ -119,6 +123,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
+		_ = s.Close()
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	for _, e := range entries {
@@ -204,17 +209,18 @@ func (s *Store) lookup(id string) (*Tenant, error) {
 func (s *Store) openTenant(id string) (*Tenant, error) {
 	dir := filepath.Join(s.dir, id)
 	opts := s.tsdbOptions()
-	var reg prometheus.Registerer
+	var reg *trackingRegisterer
 	if s.opts.Registerer != nil {
-		reg = prometheus.WrapRegistererWith(prometheus.Labels{"workspace": id}, s.opts.Registerer)
+		reg = newTrackingRegisterer(prometheus.WrapRegistererWith(prometheus.Labels{"workspace": id}, s.opts.Registerer), s.logger)
 	}
-	db, err := tsdb.Open(dir, s.logger.With("workspace", id), reg, opts, nil)
+	db, err := tsdb.Open(dir, s.logger.With("workspace", id), reg.registerer(), opts, nil)
 	if err != nil {
+		reg.unregisterAll()
 		return nil, fmt.Errorf("store: open tenant %q in %s: %w", id, dir, err)
 	}
-	t := &Tenant{id: id, dir: dir, db: db}
+	t := &Tenant{id: id, dir: dir, db: db, reg: reg}
 	if err := t.loadMetadata(); err != nil {
-		_ = db.Close()
+		_ = t.close()
 		return nil, fmt.Errorf("store: open tenant %q: %w", id, err)
 	}
 	return t, nil
@@ -265,5 +271,6 @@ func (s *Store) Close() error {
 	if err := s.engine.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("store: close query engine: %w", err))
 	}
+	s.reg.unregisterAll()
 	return errors.Join(errs...)
 }

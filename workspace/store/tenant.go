@@ -27,6 +27,7 @@ type Tenant struct {
 	id  string
 	dir string
 	db  *tsdb.DB
+	reg *trackingRegisterer // nil without Options.Registerer
 
 	metaMu sync.RWMutex
 	meta   map[string][]metricMetadata // by metric family name
@@ -60,7 +61,9 @@ func (t *Tenant) Querier(mint, maxt int64) (storage.Querier, error) {
 }
 
 func (t *Tenant) close() error {
-	return t.db.Close()
+	err := t.db.Close()
+	t.reg.unregisterAll()
+	return err
 }
 
 func (t *Tenant) loadMetadata() error {
