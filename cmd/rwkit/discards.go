@@ -407,6 +407,14 @@ func decodeWorkspaceCollisions(body []byte) ([]workspaceCollision, error) {
 					c.Writers = append(c.Writers, writerText(w))
 				}
 			}
+		} else {
+			// The workspace's shape: existing_writer (absent when unknown)
+			// and new_writer.
+			for _, k := range []string{"existing_writer", "new_writer"} {
+				if w := jsonPick(e, k); w != nil {
+					c.Writers = append(c.Writers, writerText(w))
+				}
+			}
 		}
 		out = append(out, c)
 	}
