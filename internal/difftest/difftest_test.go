@@ -698,6 +698,13 @@ func scenarios() []scenario {
 			},
 		}},
 
+		{name: "series-without-labels", reqs: func(b int64) []request {
+			// Cortex refuses the whole request ("empty labels found").
+			return []request{rw1(ser(job("dt_nolabels_ok"), at(b, 1), at(b+1000, 2)), ser(nil, at(b, 3)))}
+		}, known: &known{
+			why:   "a request refused as a whole: Cortex counts no discard at all; the workspace counts the valid samples it did not store as request_refused_whole (rwkit's reason, not Cortex's)",
+			patch: func(o *observation) { o.Discards["request_refused_whole"] = 2 },
+		}},
 		{name: "multiple-distributor-errors", reqs: func(b int64) []request {
 			// The first refused series names the error.
 			return []request{rw1(
