@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/exemplar"
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
@@ -24,12 +25,14 @@ var ErrAppenderDone = errors.New("store: appender already committed or rolled ba
 // accepted samples become visible together). A refused sample returns an
 // *AppendError and leaves the rest of the batch intact.
 //
-// Samples of one series within one batch must be appended in time order:
-// as in Cortex, a second sample at the same timestamp with a different
-// value in the same batch is dropped at Commit without an error (the TSDB
-// checks for duplicates against committed data only).
+// Samples are also checked against batches not yet committed (this one
+// and others in flight): where the TSDB would drop a sample at Commit
+// without a word (another value at the same timestamp, or an older sample
+// without an out-of-order window), Append refuses it instead; see
+// pendingSet.
 type Appender struct {
 	t      *Tenant
+	id     uint32 // owner of this batch's entries in t.pending
 	app    storage.AppenderV2
 	getRef storage.GetRef // nil if the TSDB appender has none
 	exApp  storage.ExemplarAppenderV2
@@ -47,7 +50,7 @@ type pendingMetadata struct {
 }
 
 func newAppender(t *Tenant, app storage.AppenderV2) *Appender {
-	a := &Appender{t: t, app: app}
+	a := &Appender{t: t, id: t.pending.begin(), app: app}
 	a.getRef, _ = app.(storage.GetRef)
 	a.exApp, _ = app.(storage.ExemplarAppenderV2)
 	return a
@@ -58,7 +61,7 @@ func newAppender(t *Tenant, app storage.AppenderV2) *Appender {
 // up with GetRef (as Cortex's ingester does), and copied only for a new
 // series, which the head keeps. Labels with empty values are dropped, since
 // Prometheus treats them as absent; unsorted input is sorted.
-func (a *Appender) series(ls []wire.Label) (storage.SeriesRef, labels.Labels) {
+func (a *Appender) series(ls []wire.Label) (storage.SeriesRef, labels.Labels, uint64) {
 	a.b.Reset()
 	sorted := true
 	prev := ""
@@ -76,30 +79,65 @@ func (a *Appender) series(ls []wire.Label) (storage.SeriesRef, labels.Labels) {
 		a.b.Sort()
 	}
 	a.b.Overwrite(&a.scratch)
+	hash := a.scratch.Hash()
 	if a.getRef != nil {
-		if ref, lset := a.getRef.GetRef(a.scratch, a.scratch.Hash()); ref != 0 {
-			return ref, lset
+		if ref, lset := a.getRef.GetRef(a.scratch, hash); ref != 0 {
+			return ref, lset, hash
 		}
 	}
-	return 0, a.scratch.Copy()
+	return 0, a.scratch.Copy(), hash
+}
+
+// append appends one float (h and fh nil) or histogram sample, checking it
+// against the samples pending in uncommitted batches first.
+func (a *Appender) append(ls []wire.Label, ts int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram) error {
+	if a.done {
+		return ErrAppenderDone
+	}
+	ref, lset, hash := a.series(ls)
+	s := pendingSample{t: ts, v: math.Float64bits(v), owner: a.id}
+	if h != nil || fh != nil {
+		s.v, s.hist = histogramFingerprint(h, fh), true
+	}
+	sh := a.t.pending.shard(hash)
+	sh.mu.Lock()
+	e, had := sh.m[hash]
+	if had {
+		// Whether e's batch is still in flight is asked only on a
+		// conflict, which keeps the common path to one map lookup.
+		if ae, refused := e.conflict(s, a.t.outOfOrderAllowed); refused {
+			if e.owner == a.id || a.t.pending.active(e.owner) {
+				sh.mu.Unlock()
+				return ae
+			}
+			had = false // stale: its batch has ended; the TSDB judges alone
+		}
+	}
+	_, err := a.app.Append(ref, lset, 0, ts, v, h, fh, storage.AOptions{})
+	if err == nil && (!had || ts >= e.t) {
+		if sh.m == nil {
+			sh.m = map[uint64]pendingSample{}
+		} else if len(sh.m) >= maxPendingPerShard {
+			a.t.pending.sweep(sh)
+		}
+		sh.m[hash] = s
+	}
+	sh.mu.Unlock()
+	if err != nil {
+		return a.appendError(err, lset, ts, v, h != nil || fh != nil)
+	}
+	return nil
 }
 
 // Append adds a float sample. ls must be valid (the caller validates) and
 // is not retained.
 func (a *Appender) Append(ls []wire.Label, ts int64, v float64) error {
-	if a.done {
-		return ErrAppenderDone
-	}
-	ref, lset := a.series(ls)
-	if _, err := a.app.Append(ref, lset, 0, ts, v, nil, nil, storage.AOptions{}); err != nil {
-		return a.appendError(err, lset, ts, v)
-	}
-	return nil
+	return a.append(ls, ts, v, nil, nil)
 }
 
-func (a *Appender) appendError(err error, lset labels.Labels, ts int64, v float64) *AppendError {
+func (a *Appender) appendError(err error, lset labels.Labels, ts int64, v float64, isHistogram bool) *AppendError {
 	e := &AppendError{Reason: reasonOf(err), Timestamp: ts, New: v, Err: err}
-	if e.Reason == validate.NewValueForTimestamp {
+	if e.Reason == validate.NewValueForTimestamp && !isHistogram {
 		e.Existing, e.HasExisting = existingFromDuplicate(err)
 		if !e.HasExisting {
 			e.Existing, e.HasExisting = a.t.floatAt(lset, ts)
@@ -114,13 +152,8 @@ func (a *Appender) AppendHistogram(ls []wire.Label, h *wire.Histogram) error {
 	if a.done {
 		return ErrAppenderDone
 	}
-	ref, lset := a.series(ls)
 	ih, fh := convertHistogram(h)
-	if _, err := a.app.Append(ref, lset, 0, h.Timestamp, 0, ih, fh, storage.AOptions{}); err != nil {
-		e := &AppendError{Reason: reasonOf(err), Timestamp: h.Timestamp, Err: err}
-		return e
-	}
-	return nil
+	return a.append(ls, h.Timestamp, 0, ih, fh)
 }
 
 // AppendExemplar adds an exemplar to a series appended earlier (in this
@@ -135,7 +168,7 @@ func (a *Appender) AppendExemplar(ls []wire.Label, e *wire.Exemplar) error {
 	if a.exApp == nil {
 		return errors.New("store: the TSDB appender takes no exemplars")
 	}
-	ref, lset := a.series(ls)
+	ref, lset, _ := a.series(ls)
 	var eb labels.ScratchBuilder
 	for _, l := range e.Labels {
 		if l.Value != "" {
@@ -194,7 +227,9 @@ func (a *Appender) Commit() error {
 		return ErrAppenderDone
 	}
 	a.done = true
-	if err := a.app.Commit(); err != nil {
+	err := a.app.Commit()
+	a.finish()
+	if err != nil {
 		return fmt.Errorf("store: commit to tenant %q: %w", a.t.id, err)
 	}
 	if len(a.meta) > 0 {
@@ -212,7 +247,14 @@ func (a *Appender) Rollback() error {
 	}
 	a.done = true
 	a.meta = nil
-	return a.app.Rollback()
+	err := a.app.Rollback()
+	a.finish()
+	return err
+}
+
+// finish ends the batch's claim on the samples it left pending.
+func (a *Appender) finish() {
+	a.t.pending.end(a.id)
 }
 
 // floatAt reads the committed float value of lset at ts, for the rare

@@ -91,3 +91,15 @@ func existingFromDuplicate(err error) (existing float64, ok bool) {
 	}
 	return v, true
 }
+
+// Errors of samples refused because of a batch still in flight (see
+// pendingSet). They match the TSDB's sentinels with errors.Is.
+var (
+	errPendingDuplicate  = fmt.Errorf("%w: another value for this series and timestamp is being committed", storage.ErrDuplicateSampleForTimestamp)
+	errPendingOutOfOrder = fmt.Errorf("%w: a newer sample of this series is being committed", storage.ErrOutOfOrderSample)
+)
+
+const (
+	reasonNewValue   = validate.NewValueForTimestamp
+	reasonOutOfOrder = validate.SampleOutOfOrder
+)

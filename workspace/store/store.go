@@ -218,7 +218,7 @@ func (s *Store) openTenant(id string) (*Tenant, error) {
 		reg.unregisterAll()
 		return nil, fmt.Errorf("store: open tenant %q in %s: %w", id, dir, err)
 	}
-	t := &Tenant{id: id, dir: dir, db: db, reg: reg}
+	t := &Tenant{id: id, dir: dir, db: db, reg: reg, outOfOrderAllowed: s.opts.OutOfOrderWindow > 0}
 	if err := t.loadMetadata(); err != nil {
 		_ = t.close()
 		return nil, fmt.Errorf("store: open tenant %q: %w", id, err)

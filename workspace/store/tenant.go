@@ -29,6 +29,11 @@ type Tenant struct {
 	db  *tsdb.DB
 	reg *trackingRegisterer // nil without Options.Registerer
 
+	// pending holds samples of uncommitted batches; outOfOrderAllowed is
+	// Options.OutOfOrderWindow > 0.
+	pending           pendingSet
+	outOfOrderAllowed bool
+
 	metaMu sync.RWMutex
 	meta   map[string][]metricMetadata // by metric family name
 }
