@@ -221,7 +221,7 @@ func writePhaseText(w io.Writer, n int, p *demo.PhaseReport) {
 	if q := p.Query; q != nil {
 		fmt.Fprintf(w, "\n  PromQL  %s\n", q.Query)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "  SERIES\tVALUE\t\n")
+		fmt.Fprintf(tw, "  SERIES\tVALUE\n")
 		samples := append([]verify.Sample(nil), q.Samples...)
 		sort.Slice(samples, func(i, j int) bool {
 			return verify.LabelString(samples[i].Labels) < verify.LabelString(samples[j].Labels)
@@ -234,7 +234,10 @@ func writePhaseText(w io.Writer, n int, p *demo.PhaseReport) {
 					note = "phase 1's series (no service label), still within the 5m lookback"
 				}
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\n", verify.LabelString(s.Labels), formatSampleValue(s.Value), note)
+			if note != "" {
+				note = "\t" + note
+			}
+			fmt.Fprintf(tw, "  %s\t%s%s\n", verify.LabelString(s.Labels), formatSampleValue(s.Value), note)
 		}
 		tw.Flush()
 		for _, o := range q.Checks {
