@@ -42,11 +42,11 @@ func formatLabelSet(ls []wire.Label) string {
 	return name + "{" + b.String() + "}"
 }
 
-// labelsString renders labels as Prometheus' labels.Labels.String does
+// LabelsString renders labels as Prometheus' labels.Labels.String does
 // (model/labels/labels_common.go), which the ingester's errors use:
 // {a="1", b="2"} in the given order, names quoted when they are not legacy
 // names.
-func labelsString(ls []wire.Label) string {
+func LabelsString(ls []wire.Label) string {
 	var b strings.Builder
 	b.WriteByte('{')
 	for i, l := range ls {

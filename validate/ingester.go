@@ -33,7 +33,7 @@ func IngesterMessage(reason Reason, ts int64, series []wire.Label, existing, new
 	case NewValueForTimestamp:
 		// Prometheus' errDuplicateSampleForTimestamp; the ingester leaves
 		// the timestamp out of the suffix because the cause has it.
-		return fmt.Sprintf("err: %s. series=%s", duplicateCause(ts, existing, new), labelsString(series))
+		return fmt.Sprintf("err: %s. series=%s", duplicateCause(ts, existing, new), LabelsString(series))
 	case SampleOutOfOrder:
 		cause = "out of order sample"
 	case SampleOutOfBounds:
@@ -43,7 +43,7 @@ func IngesterMessage(reason Reason, ts int64, series []wire.Label, existing, new
 	default:
 		return ""
 	}
-	return fmt.Sprintf("err: %s. timestamp=%s, series=%s", cause, formatTimestamp(ts), labelsString(series))
+	return fmt.Sprintf("err: %s. timestamp=%s, series=%s", cause, formatTimestamp(ts), LabelsString(series))
 }
 
 func duplicateCause(ts int64, existing, new float64) string {
@@ -88,7 +88,7 @@ func PerUserSeriesLimitMessage(l *Limits) string {
 func PerMetricSeriesLimitMessage(l *Limits, series []wire.Label) string {
 	name, _ := metricName(series)
 	return fmt.Sprintf("per-metric series limit of %d exceeded for metric %s, %s (local limit: %d global limit: %d actual local limit: %d) for series %s",
-		l.MaxSeriesPerMetric, name, adminLimitMessage, l.MaxSeriesPerMetric, 0, actualLimit(l.MaxSeriesPerMetric), labelsString(series))
+		l.MaxSeriesPerMetric, name, adminLimitMessage, l.MaxSeriesPerMetric, 0, actualLimit(l.MaxSeriesPerMetric), LabelsString(series))
 }
 
 // actualLimit is what the limiter enforces: a disabled (0) limit becomes

@@ -180,7 +180,7 @@ func tooFarInFuture(l *Limits, ls []wire.Label, ts int64, now time.Time) *Discar
 const exemplarMaxLabelSetLength = 128
 
 func exemplarText(format string, ls []wire.Label, e *wire.Exemplar, exemplarLabels []wire.Label) string {
-	return fmt.Sprintf(format, e.Timestamp, labelsString(ls), labelsString(exemplarLabels))
+	return fmt.Sprintf(format, e.Timestamp, LabelsString(ls), LabelsString(exemplarLabels))
 }
 
 func exemplarLabelsMissing(ls []wire.Label, e *wire.Exemplar) *Discard {

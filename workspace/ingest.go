@@ -96,7 +96,7 @@ func (w *Workspace) ingest(ctx context.Context, t *tenant, req *wire.WriteReques
 			s := &req.Series[i]
 			if len(s.Samples) == 0 && len(s.Histograms) == 0 {
 				ls := slices.SortedStableFunc(slices.Values(s.Labels), compareLabels)
-				o.fail(http.StatusBadRequest, "TimeSeries must contain at least one sample or histogram for series "+labelsString(ls))
+				o.fail(http.StatusBadRequest, "TimeSeries must contain at least one sample or histogram for series "+validate.LabelsString(ls))
 				w.refuseAll(t, &o, req)
 				return o, nil
 			}
@@ -304,7 +304,7 @@ func (t *tenant) explain(o *outcome, f *appendFailure, ls []wire.Label, h uint64
 		t.collisions.record(collisionKey{series: h, existing: existingID, newer: wid}, KindNewValueForTimestamp,
 			ls, smp.Timestamp, existing, smp.Value, ew, wr, now)
 		var b strings.Builder
-		fmt.Fprintf(&b, "rwkit: new-value-for-timestamp series=%s at %s (%d): value %s ", labelsString(ls),
+		fmt.Fprintf(&b, "rwkit: new-value-for-timestamp series=%s at %s (%d): value %s ", validate.LabelsString(ls),
 			formatTime(time.UnixMilli(smp.Timestamp)), smp.Timestamp, formatValue(existing))
 		switch {
 		case ew == nil:
@@ -333,7 +333,7 @@ func (t *tenant) explain(o *outcome, f *appendFailure, ls []wire.Label, h uint64
 			who = "this same writer"
 		}
 		o.note(fmt.Sprintf("rwkit: %s series=%s: timestamp %d is older than the newest sample (%d, value %s) written by %s",
-			f.reason, labelsString(ls), smp.Timestamp, e.ts, formatValue(e.val), who))
+			f.reason, validate.LabelsString(ls), smp.Timestamp, e.ts, formatValue(e.val), who))
 	}
 }
 

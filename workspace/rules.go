@@ -2,7 +2,6 @@ package workspace
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -24,40 +23,6 @@ func metricName(ls []wire.Label) string {
 	return ""
 }
 
-// labelsString renders labels as Prometheus' labels.Labels.String does,
-// which the ingester's and Prometheus' errors use: {a="1", b="2"}.
-func labelsString(ls []wire.Label) string {
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, l := range ls {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		if legacyLabelName(l.Name) {
-			b.WriteString(l.Name)
-		} else {
-			b.WriteString(strconv.Quote(l.Name))
-		}
-		b.WriteByte('=')
-		b.WriteString(strconv.Quote(l.Value))
-	}
-	b.WriteByte('}')
-	return b.String()
-}
-
-func legacyLabelName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || i > 0 && '0' <= c && c <= '9') {
-			return false
-		}
-	}
-	return true
-}
-
 // Cortex's ingester texts (pkg/ingester/ingester.go, errors.go, limiter.go
 // at v1.21.1).
 
@@ -68,9 +33,9 @@ func userText(tenant, msg string) string { return "user=" + tenant + ": " + msg 
 // without the timestamp for a duplicate (the TSDB's text carries it).
 func tsdbText(err error, reason validate.Reason, ts int64, ls []wire.Label) string {
 	if reason == validate.NewValueForTimestamp {
-		return fmt.Sprintf("err: %v. series=%s", err, labelsString(ls))
+		return fmt.Sprintf("err: %v. series=%s", err, validate.LabelsString(ls))
 	}
-	return fmt.Sprintf("err: %v. timestamp=%s, series=%s", err, time.UnixMilli(ts).UTC().Format(time.RFC3339Nano), labelsString(ls))
+	return fmt.Sprintf("err: %v. timestamp=%s, series=%s", err, time.UnixMilli(ts).UTC().Format(time.RFC3339Nano), validate.LabelsString(ls))
 }
 
 const adminLimitMessage = "please contact administrator to raise it"
@@ -82,7 +47,7 @@ func perUserSeriesText(limit int) string {
 
 func perMetricSeriesText(limit int, ls []wire.Label) string {
 	return fmt.Sprintf("per-metric series limit of %d exceeded for metric %s, %s (local limit: %d global limit: %d actual local limit: %d) for series %s",
-		limit, metricName(ls), adminLimitMessage, limit, 0, limit, labelsString(ls))
+		limit, metricName(ls), adminLimitMessage, limit, 0, limit, validate.LabelsString(ls))
 }
 
 func compareLabels(a, b wire.Label) int { return strings.Compare(a.Name, b.Name) }
