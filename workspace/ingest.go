@@ -148,7 +148,7 @@ func (w *Workspace) ingest(ctx context.Context, t *tenant, req *wire.WriteReques
 				o.refuse(r, n)
 				t.countDiscard(r, n)
 				if ingesterErr == "" {
-					ingesterErr, ingesterStatus = userText(t.id, msg), lim.SeriesLimitStatus
+					ingesterErr, ingesterStatus = validate.UserMessage(t.id, msg), lim.SeriesLimitStatus
 				}
 				continue
 			}
@@ -177,7 +177,7 @@ func (w *Workspace) ingest(ctx context.Context, t *tenant, req *wire.WriteReques
 			o.refuse(f.reason, 1)
 			t.countDiscard(f.reason, 1)
 			if ingesterErr == "" {
-				ingesterErr = userText(t.id, tsdbText(f.err, f.reason, smp.Timestamp, s.Labels))
+				ingesterErr = validate.UserMessage(t.id, tsdbText(f.err, f.reason, smp.Timestamp, s.Labels))
 			}
 			t.explain(&o, f, s.Labels, h, smp, wid, wr, now)
 		}
@@ -206,7 +206,7 @@ func (w *Workspace) ingest(ctx context.Context, t *tenant, req *wire.WriteReques
 				o.refuse(f.reason, 1)
 				t.countDiscard(f.reason, 1)
 				if ingesterErr == "" {
-					ingesterErr = userText(t.id, tsdbText(f.err, f.reason, hs.Timestamp, s.Labels))
+					ingesterErr = validate.UserMessage(t.id, tsdbText(f.err, f.reason, hs.Timestamp, s.Labels))
 				}
 			}
 		}
@@ -374,11 +374,11 @@ func (t *tenant) admit(lim *validate.Limits, h uint64, ls []wire.Label) (validat
 		return validate.Unknown, ""
 	}
 	if lim.MaxSeriesPerUser > 0 && t.db.numSeries() >= lim.MaxSeriesPerUser {
-		return validate.PerUserSeriesLimit, perUserSeriesText(lim.MaxSeriesPerUser)
+		return validate.PerUserSeriesLimit, validate.PerUserSeriesLimitMessage(lim)
 	}
 	name := metricName(ls)
 	if lim.MaxSeriesPerMetric > 0 && t.perMetric[name] >= lim.MaxSeriesPerMetric {
-		return validate.PerMetricSeriesLimit, perMetricSeriesText(lim.MaxSeriesPerMetric, ls)
+		return validate.PerMetricSeriesLimit, validate.PerMetricSeriesLimitMessage(lim, ls)
 	}
 	t.known[h] = struct{}{}
 	t.perMetric[name]++
