@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -314,7 +315,7 @@ func (p *Pusher) send(ctx context.Context, req *wire.WriteRequest) writeResult {
 			return writeResult{kind: writeRetry, from: from, err: errors.Join(append(refusals, err)...)}
 		}
 		bytes += e.BytesCompressed
-		if e.StatusCode == 0 || e.Retryable() {
+		if retryLater(e) {
 			done := seriesDone(sub.Series, e.Delivered.Series)
 			return writeResult{kind: writeRetry, from: from + done, err: errors.Join(append(refusals, err)...)}
 		}
@@ -333,6 +334,16 @@ func (p *Pusher) send(ctx context.Context, req *wire.WriteRequest) writeResult {
 		}
 		from += after
 	}
+}
+
+// retryLater reports whether the failed write may succeed later, so that
+// its snapshot is kept. e.Retryable says whether the client may retry
+// within this write: not when ctx ended, even after a 503 or a 429 whose
+// Retry-After passes the push's deadline. Those are still outages, not
+// refusals: refusing them would drop the snapshot as if the backend had
+// said it will never take it.
+func retryLater(e *remotewrite.Error) bool {
+	return e.StatusCode == 0 || e.Retryable() || e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500
 }
 
 func points(c remotewrite.Counts) int { return c.Samples + c.Histograms }
