@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/rwkit/rwkit/internal/faultproxy"
@@ -259,6 +260,12 @@ const faultInterval = 15 * time.Second
 // real time (it bounds stalls); the schedule runs on the fake clock.
 func startFaultRun(t *testing.T, e *faultEnv, service string, extra ...Option) *faultRun {
 	t.Helper()
+	reg, _ := testRegistry()
+	return startFaultRunWith(t, e, service, reg, extra...)
+}
+
+func startFaultRunWith(t *testing.T, e *faultEnv, service string, reg prometheus.Gatherer, extra ...Option) *faultRun {
+	t.Helper()
 	e.px.CloseIdleConnections()
 	r := &faultRun{t: t, clk: newFakeClock(), sleeps: &sleeps{}, service: service, done: make(chan error, 1)}
 	// Prometheus takes samples within an hour of its newest: start in the
@@ -266,7 +273,6 @@ func startFaultRun(t *testing.T, e *faultEnv, service string, extra ...Option) *
 	r.clk.now = time.Now().Add(-40 * time.Minute).Truncate(time.Second)
 	r.tr = &overlapTransport{next: &http.Transport{}}
 	r.baseGoroutines = runtime.NumGoroutine()
-	reg, _ := testRegistry()
 	opts := append(testOptions(r.clk,
 		WithService(service), WithInterval(faultInterval), WithJitter(0), WithTimeout(2*time.Second),
 		WithTransport(r.tr),
