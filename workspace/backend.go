@@ -25,6 +25,11 @@ type database interface {
 type tenantDB interface {
 	appender(ctx context.Context) appender
 	numSeries() int
+	// resolve appends to dst, for each series, what appendRef needs:
+	// the series' storage labels looked up in the head (store.Tenant.Resolve).
+	// It is safe for concurrent use: the workspace calls it before taking
+	// the tenant's lock.
+	resolve(ctx context.Context, series []wire.TimeSeries, dst []seriesRef) []seriesRef
 }
 
 // appender appends to one tenant in one transaction. Append methods return
@@ -34,6 +39,10 @@ type tenantDB interface {
 type appender interface {
 	append(ls []wire.Label, ts int64, v float64) error
 	appendHistogram(ls []wire.Label, h *wire.Histogram) error
+	// appendRef and appendHistogramRef are append and appendHistogram for a
+	// series resolved by tenantDB.resolve.
+	appendRef(r *seriesRef, ts int64, v float64) error
+	appendHistogramRef(r *seriesRef, h *wire.Histogram) error
 	appendExemplar(ls []wire.Label, e *wire.Exemplar) error
 	appendMetadata(ls []wire.Label, md *wire.Metadata) error
 	commit() error

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rwkit/rwkit/validate"
@@ -80,6 +81,31 @@ type pendingWrite struct {
 	v    float64
 }
 
+// prepared is the per-request scratch of ingest, reused across requests.
+type prepared struct {
+	hashes  []uint64
+	refs    []seriesRef
+	pending []pendingWrite
+}
+
+// maxPooledPrepared: scratch for more series than this is not kept.
+const maxPooledPrepared = 1 << 18
+
+var preparedPool = sync.Pool{New: func() any { return new(prepared) }}
+
+func getPrepared() *prepared { return preparedPool.Get().(*prepared) }
+
+func putPrepared(p *prepared) {
+	if cap(p.hashes) > maxPooledPrepared || cap(p.pending) > maxPooledPrepared {
+		return
+	}
+	// Cleared, so that the pool does not keep labels alive.
+	clear(p.refs)
+	clear(p.pending)
+	p.hashes, p.refs, p.pending = p.hashes[:0], p.refs[:0], p.pending[:0]
+	preparedPool.Put(p)
+}
+
 // ingest validates req as the limits' backend does and appends what
 // passes to t. It returns an *errStorage when the store failed.
 func (w *Workspace) ingest(ctx context.Context, t *tenant, req *wire.WriteRequest, v wire.Version, wr Writer) (outcome, error) {
@@ -131,17 +157,28 @@ func (w *Workspace) ingest(ctx context.Context, t *tenant, req *wire.WriteReques
 		return o, nil
 	}
 
+	// What does not depend on other requests is done before the tenant's
+	// lock, so that concurrent writers share only the appends: hashing
+	// the series and building and looking up their storage labels.
+	p := getPrepared()
+	defer putPrepared(p)
+	for i := range res.Series {
+		p.hashes = append(p.hashes, seriesHash(w.seed, res.Series[i].Labels))
+	}
+	p.refs = t.db.resolve(ctx, res.Series, p.refs)
+
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	wid := t.writers.id(wr)
 	app := t.db.appender(ctx)
-	var pending []pendingWrite
+	pending := p.pending
+	defer func() { p.pending = pending }()
 	var ingesterErr string
 	ingesterStatus := http.StatusBadRequest
 
 	for i := range res.Series {
 		s := &res.Series[i]
-		h := seriesHash(w.seed, s.Labels)
+		h, ref := p.hashes[i], &p.refs[i]
 		if cortex {
 			if r, msg := t.admit(lim, h, s.Labels); r != validate.Unknown {
 				n := len(s.Samples) + len(s.Histograms)
@@ -155,7 +192,7 @@ func (w *Workspace) ingest(ctx context.Context, t *tenant, req *wire.WriteReques
 		}
 		for j := range s.Samples {
 			smp := &s.Samples[j]
-			err := app.append(s.Labels, smp.Timestamp, smp.Value)
+			err := app.appendRef(ref, smp.Timestamp, smp.Value)
 			if err == nil {
 				o.written.samples++
 				pending = append(pending, pendingWrite{h, s.Labels, smp.Timestamp, smp.Value})
@@ -188,7 +225,7 @@ func (w *Workspace) ingest(ctx context.Context, t *tenant, req *wire.WriteReques
 		} else {
 			for j := range s.Histograms {
 				hs := &s.Histograms[j]
-				err := app.appendHistogram(s.Labels, hs)
+				err := app.appendHistogramRef(ref, hs)
 				if err == nil {
 					o.written.histograms++
 					continue

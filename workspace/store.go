@@ -44,10 +44,25 @@ type storeTenant struct{ t *store.Tenant }
 func (t storeTenant) appender(ctx context.Context) appender { return storeAppender{t.t.Appender(ctx)} }
 func (t storeTenant) numSeries() int                        { return int(t.t.NumSeries()) }
 
+// seriesRef is a series resolved ahead of the tenant's lock.
+type seriesRef = store.Ref
+
+func (t storeTenant) resolve(ctx context.Context, series []wire.TimeSeries, dst []seriesRef) []seriesRef {
+	return t.t.Resolve(ctx, series, dst)
+}
+
 type storeAppender struct{ a *store.Appender }
 
 func (a storeAppender) append(ls []wire.Label, ts int64, v float64) error {
 	return failure(a.a.Append(ls, ts, v))
+}
+
+func (a storeAppender) appendRef(r *seriesRef, ts int64, v float64) error {
+	return failure(a.a.AppendRef(r, ts, v))
+}
+
+func (a storeAppender) appendHistogramRef(r *seriesRef, h *wire.Histogram) error {
+	return failure(a.a.AppendHistogramRef(r, h))
 }
 
 func (a storeAppender) appendHistogram(ls []wire.Label, h *wire.Histogram) error {

@@ -159,11 +159,14 @@ func (t *seriesTable) put(h uint64, e lastWrite) {
 	if t.max <= 0 {
 		return
 	}
-	if _, ok := t.cur[h]; !ok && len(t.cur) >= max(t.max/2, 1) {
+	_, inCur := t.cur[h]
+	if !inCur && len(t.cur) >= max(t.max/2, 1) {
 		t.prev, t.cur = t.cur, make(map[uint64]lastWrite, len(t.cur))
 	}
 	t.cur[h] = e
-	if t.prev != nil {
+	// A series is in one map at most, so one found in cur is not in prev
+	// (saves a cache miss per sample on a large table).
+	if !inCur && t.prev != nil {
 		delete(t.prev, h)
 	}
 }

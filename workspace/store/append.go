@@ -31,17 +31,49 @@ var ErrAppenderDone = errors.New("store: appender already committed or rolled ba
 // without an out-of-order window), Append refuses it instead; see
 // pendingSet.
 type Appender struct {
-	t      *Tenant
-	id     uint32 // owner of this batch's entries in t.pending
-	app    storage.AppenderV2
-	getRef storage.GetRef // nil if the TSDB appender has none
-	exApp  storage.ExemplarAppenderV2
+	t     *Tenant
+	id    uint32 // owner of this batch's entries in t.pending
+	app   storage.AppenderV2
+	exApp storage.ExemplarAppenderV2
+	resolver
 
+	ex   [1]exemplar.Exemplar
+	meta []pendingMetadata
+	done bool
+}
+
+// Ref is a series resolved ahead of its appends by Tenant.Resolve, for
+// AppendRef. The zero Ref is not valid.
+type Ref struct {
+	ref  storage.SeriesRef // 0: not in the head when resolved
+	lset labels.Labels     // the head's own labels, or a copy for a new series
+	hash uint64
+}
+
+// Resolve does the series half of Append for each of series, ahead of any
+// batch: it builds the TSDB labels and looks them up in the head, and
+// appends one Ref per series to dst. It is safe for concurrent use and
+// holds no lock of the tenant's, so a caller that serializes its batches
+// (the workspace does, to know who wrote what) can do this work outside
+// its critical section. Labels are copied only for series the head does
+// not have; a series created or dropped by the head in between is still
+// appended correctly, as Append would.
+func (t *Tenant) Resolve(ctx context.Context, series []wire.TimeSeries, dst []Ref) []Ref {
+	app := t.db.AppenderV2(ctx)
+	defer func() { _ = app.Rollback() }()
+	r := resolver{}
+	r.getRef, _ = app.(storage.GetRef)
+	for i := range series {
+		dst = append(dst, r.series(series[i].Labels))
+	}
+	return dst
+}
+
+// resolver turns wire labels into a Ref; it is not safe for concurrent use.
+type resolver struct {
+	getRef  storage.GetRef // nil if the TSDB appender has none
 	b       labels.ScratchBuilder
 	scratch labels.Labels
-	ex      [1]exemplar.Exemplar
-	meta    []pendingMetadata
-	done    bool
 }
 
 type pendingMetadata struct {
@@ -51,7 +83,7 @@ type pendingMetadata struct {
 
 func newAppender(t *Tenant, app storage.AppenderV2) *Appender {
 	a := &Appender{t: t, id: t.pending.begin(), app: app}
-	a.getRef, _ = app.(storage.GetRef)
+	a.resolver.getRef, _ = app.(storage.GetRef)
 	a.exApp, _ = app.(storage.ExemplarAppenderV2)
 	return a
 }
@@ -61,7 +93,7 @@ func newAppender(t *Tenant, app storage.AppenderV2) *Appender {
 // up with GetRef (as Cortex's ingester does), and copied only for a new
 // series, which the head keeps. Labels with empty values are dropped, since
 // Prometheus treats them as absent; unsorted input is sorted.
-func (a *Appender) series(ls []wire.Label) (storage.SeriesRef, labels.Labels, uint64) {
+func (a *resolver) series(ls []wire.Label) Ref {
 	a.b.Reset()
 	sorted := true
 	prev := ""
@@ -82,19 +114,19 @@ func (a *Appender) series(ls []wire.Label) (storage.SeriesRef, labels.Labels, ui
 	hash := a.scratch.Hash()
 	if a.getRef != nil {
 		if ref, lset := a.getRef.GetRef(a.scratch, hash); ref != 0 {
-			return ref, lset, hash
+			return Ref{ref: ref, lset: lset, hash: hash}
 		}
 	}
-	return 0, a.scratch.Copy(), hash
+	return Ref{lset: a.scratch.Copy(), hash: hash}
 }
 
 // append appends one float (h and fh nil) or histogram sample, checking it
 // against the samples pending in uncommitted batches first.
-func (a *Appender) append(ls []wire.Label, ts int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram) error {
+func (a *Appender) append(r Ref, ts int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram) error {
 	if a.done {
 		return ErrAppenderDone
 	}
-	ref, lset, hash := a.series(ls)
+	ref, lset, hash := r.ref, r.lset, r.hash
 	s := pendingSample{t: ts, v: math.Float64bits(v), owner: a.id}
 	if h != nil || fh != nil {
 		s.v, s.hist = histogramFingerprint(h, fh), true
@@ -132,7 +164,16 @@ func (a *Appender) append(ls []wire.Label, ts int64, v float64, h *histogram.His
 // Append adds a float sample. ls must be valid (the caller validates) and
 // is not retained.
 func (a *Appender) Append(ls []wire.Label, ts int64, v float64) error {
-	return a.append(ls, ts, v, nil, nil)
+	if a.done {
+		return ErrAppenderDone
+	}
+	return a.append(a.series(ls), ts, v, nil, nil)
+}
+
+// AppendRef is Append for a series resolved by Tenant.Resolve (of this
+// tenant).
+func (a *Appender) AppendRef(r *Ref, ts int64, v float64) error {
+	return a.append(*r, ts, v, nil, nil)
 }
 
 func (a *Appender) appendError(err error, lset labels.Labels, ts int64, v float64, isHistogram bool) *AppendError {
@@ -153,7 +194,17 @@ func (a *Appender) AppendHistogram(ls []wire.Label, h *wire.Histogram) error {
 		return ErrAppenderDone
 	}
 	ih, fh := convertHistogram(h)
-	return a.append(ls, h.Timestamp, 0, ih, fh)
+	return a.append(a.series(ls), h.Timestamp, 0, ih, fh)
+}
+
+// AppendHistogramRef is AppendHistogram for a series resolved by
+// Tenant.Resolve.
+func (a *Appender) AppendHistogramRef(r *Ref, h *wire.Histogram) error {
+	if a.done {
+		return ErrAppenderDone
+	}
+	ih, fh := convertHistogram(h)
+	return a.append(*r, h.Timestamp, 0, ih, fh)
 }
 
 // AppendExemplar adds an exemplar to a series appended earlier (in this
@@ -168,7 +219,8 @@ func (a *Appender) AppendExemplar(ls []wire.Label, e *wire.Exemplar) error {
 	if a.exApp == nil {
 		return errors.New("store: the TSDB appender takes no exemplars")
 	}
-	ref, lset, _ := a.series(ls)
+	r := a.series(ls)
+	ref, lset := r.ref, r.lset
 	var eb labels.ScratchBuilder
 	for _, l := range e.Labels {
 		if l.Value != "" {
