@@ -363,6 +363,7 @@ type faultCase struct {
 	resent bool
 	// waits are the client's waits between attempts (Retry-After).
 	waits []time.Duration
+	opts  []Option
 }
 
 func faultCases() []faultCase {
@@ -382,6 +383,11 @@ func faultCases() []faultCase {
 		// A wait past the push's deadline is not started.
 		{name: "429 Retry-After 1h", fault: faultproxy.Fault{Mode: faultproxy.Status, Status: 429, RetryAfter: "3600"}, during: 2, buffered: 2,
 			waits: []time.Duration{}},
+		// A snapshot split in two requests (2 series each): the first is
+		// delivered, the second stored but its answer lost; only the
+		// second half is kept and re-sent (Count 2: both attempts of it).
+		{name: "reset-response, 2nd request of a split write", fault: faultproxy.Fault{Mode: faultproxy.ResetResponse, Bytes: 9, After: 1, Count: 2},
+			during: 1, buffered: 1, resent: true, opts: []Option{WithClientOptions(maxSamples(2))}},
 		{name: "slow 300ms", fault: faultproxy.Fault{Mode: faultproxy.Delay, Delay: 300 * time.Millisecond}, during: 2, buffered: 0},
 		{name: "slower than the timeout", fault: faultproxy.Fault{Mode: faultproxy.Delay, Delay: 2500 * time.Millisecond}, during: 2, buffered: 2, resent: true},
 	}
@@ -398,7 +404,7 @@ func TestFaults(t *testing.T) {
 	for i, tc := range faultCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			service := fmt.Sprintf("fault%d", i)
-			r := startFaultRun(t, e, service)
+			r := startFaultRun(t, e, service, tc.opts...)
 			r.tick() // healthy
 			if err := e.px.Set(tc.fault); err != nil {
 				t.Fatal(err)

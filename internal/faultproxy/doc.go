@@ -23,6 +23,7 @@
 //	Delay          forward, hold the response for Delay
 //
 // Count limits a per-request fault to the next Count requests (a 5xx
-// burst); then the proxy passes again. ResetRequest with Bytes at or above
+// burst); then the proxy passes again. After lets that many requests pass
+// first (the second request of a split write). ResetRequest with Bytes at or above
 // the request's size behaves like Stall.
 package faultproxy

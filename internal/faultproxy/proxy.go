@@ -63,6 +63,9 @@ type Fault struct {
 	// the proxy then passes requests again. 0 means every request until
 	// the next Set.
 	Count int
+	// After is how many requests pass before the fault applies (e.g. the
+	// second request of a write split in two).
+	After int
 	// Bytes is how much of the request (ResetRequest) or response
 	// (ResetResponse) gets through before the reset.
 	Bytes int
@@ -95,6 +98,7 @@ type Proxy struct {
 	ln      net.Listener // nil while refusing
 	fault   Fault
 	left    int           // requests left for fault when fault.Count > 0
+	skip    int           // requests left to pass before fault applies
 	changed chan struct{} // closed and replaced by every Set: releases stalls
 	conns   map[net.Conn]struct{}
 	closed  bool
@@ -143,7 +147,7 @@ func (p *Proxy) Set(f Fault) error {
 	if p.closed {
 		return errors.New("faultproxy: closed")
 	}
-	p.fault, p.left = f, f.Count
+	p.fault, p.left, p.skip = f, f.Count, f.After
 	close(p.changed)
 	p.changed = make(chan struct{})
 	switch {
@@ -241,6 +245,10 @@ func (p *Proxy) take() (Fault, <-chan struct{}) {
 	defer p.mu.Unlock()
 	p.stats.Requests++
 	f := p.fault
+	if p.skip > 0 && f.Mode != Refuse {
+		p.skip--
+		return Fault{}, p.changed
+	}
 	if f.Mode == Refuse { // a connection accepted just before Refuse
 		f.Mode = Close
 	}

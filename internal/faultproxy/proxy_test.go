@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -96,6 +97,22 @@ func TestStatusBurst(t *testing.T) {
 	set(t, px, Fault{Mode: Status})
 	if code, _, h, _ := post(c, px.URL(), "x"); code != 503 || h.Get("Retry-After") != "" {
 		t.Errorf("default status %d Retry-After %q, want 503 and none", code, h.Get("Retry-After"))
+	}
+}
+
+func TestAfter(t *testing.T) {
+	px, _, c := start(t)
+	set(t, px, Fault{Mode: Status, After: 2, Count: 1})
+	var codes []int
+	for range 4 {
+		code, _, _, err := post(c, px.URL(), "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes = append(codes, code)
+	}
+	if want := []int{200, 200, 503, 200}; !slices.Equal(codes, want) {
+		t.Errorf("codes %v, want %v", codes, want)
 	}
 }
 
