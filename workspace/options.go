@@ -55,6 +55,10 @@ type config struct {
 	alternationWindow time.Duration
 	maxTenants        int
 	now               func() time.Time
+	// limits.go, auth.go
+	maxSeries     int
+	maxConcurrent int
+	auth          *authConfig
 }
 
 func defaultConfig() config {
@@ -70,6 +74,8 @@ func defaultConfig() config {
 		alternationWindow: DefaultAlternationWindow,
 		maxTenants:        DefaultMaxTenants,
 		now:               time.Now,
+		maxSeries:         DefaultMaxSeriesPerRequest,
+		maxConcurrent:     DefaultMaxConcurrentWrites,
 	}
 }
 

@@ -49,7 +49,14 @@ func putBuf(b *[]byte) {
 // serveWrite answers one remote write and counts it.
 func (w *Workspace) serveWrite(rw http.ResponseWriter, r *http.Request, id string) {
 	start := time.Now()
-	code, label := w.write(rw, r, id)
+	var code int
+	var label string
+	if w.writes.acquire() {
+		code, label = w.write(rw, r, id)
+		w.writes.release()
+	} else {
+		code = refuseBusy(rw, w.maxConcurrent)
+	}
 	c := strconv.Itoa(code)
 	w.metrics.requests.WithLabelValues(label, c).Inc()
 	w.metrics.duration.WithLabelValues(c).Observe(time.Since(start).Seconds())
@@ -121,6 +128,9 @@ func (w *Workspace) write(rw http.ResponseWriter, r *http.Request, id string) (i
 	}
 	if cap(raw) > cap(*decoded) {
 		*decoded = raw[:0]
+	}
+	if msg, hint := w.checkShape(raw, version); msg != "" {
+		return refuse(rw, http.StatusRequestEntityTooLarge, msg, hint), id
 	}
 
 	req := reqPool.Get().(*wire.WriteRequest)
@@ -220,7 +230,7 @@ func refuse(rw http.ResponseWriter, status int, msg, hint string) int {
 	if hint != "" {
 		msg += "\n" + hint
 	}
-	http.Error(rw, msg, status)
+	http.Error(rw, capLines(msg), status)
 	return status
 }
 

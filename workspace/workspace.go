@@ -33,6 +33,9 @@ type Workspace struct {
 	now               func() time.Time
 	seed              maphash.Seed
 	handler           http.Handler
+	maxSeries         int          // limits.go
+	maxConcurrent     int          // limits.go
+	writes            writeLimiter // limits.go
 
 	mu      sync.Mutex
 	tenants map[string]*tenant
@@ -71,6 +74,9 @@ func newWorkspace(db database, opts ...Option) (*Workspace, error) {
 		now:               c.now,
 		seed:              maphash.MakeSeed(),
 		tenants:           map[string]*tenant{},
+		maxSeries:         c.maxSeries,
+		maxConcurrent:     c.maxConcurrent,
+		writes:            newWriteLimiter(c.maxConcurrent),
 	}
 	m, err := newMetrics(c.registry)
 	if err != nil {
@@ -78,6 +84,13 @@ func newWorkspace(db database, opts ...Option) (*Workspace, error) {
 	}
 	w.metrics = m
 	w.handler = w.routes()
+	if c.auth != nil {
+		h, err := newAuthHandler(w.handler, c.auth, c.registry, w.maxBody, c.now)
+		if err != nil {
+			return nil, err
+		}
+		w.handler = h
+	}
 	return w, nil
 }
 
