@@ -55,10 +55,6 @@ func (c *Client) plan(req *wire.WriteRequest, v wire.Version, skipParts int, wit
 	// fallback to RW 1.0 in the middle of a write cuts the same chunks and
 	// skipParts lines up with what was delivered.
 	room := c.cfg.maxBytes - v2RequestOverhead
-	size := wire.TimeSeriesSize
-	if v == wire.V2 {
-		size = sizeV2Bound
-	}
 	part := 0
 	for si := range req.Series {
 		ts := &req.Series[si]
@@ -79,8 +75,13 @@ func (c *Client) plan(req *wire.WriteRequest, v wire.Version, skipParts int, wit
 					e0: int32(clamp(from-ns-nh, 0, ne)), e1: int32(clamp(to-ns-nh, 0, ne)),
 				}
 				p = it.slice(req)
-				if to-from <= 1 || sizeV2Bound(&p) <= room {
-					it.size = size(&p)
+				// Sizes are called directly, not through a func value: &p
+				// passed to one escapes, a heap allocation per series.
+				if bound := sizeV2Bound(&p); to-from <= 1 || bound <= room {
+					it.size = bound
+					if v == wire.V1 {
+						it.size = wire.TimeSeriesSize(&p)
+					}
 					break
 				}
 				to = from + (to-from)/2
