@@ -32,6 +32,22 @@ type serveCommand struct {
 	logLevel        string
 	shutdownTimeout time.Duration
 
+	// Authentication (required off loopback) and limits.
+	sigv4AccessKeyID     string
+	sigv4SecretAccessKey string
+	sigv4Region          string
+	bearerTokenFile      string
+	insecureListen       bool
+	maxRequestBytes      int
+	maxDecodedBytes      int
+	maxSeriesPerRequest  int
+	maxConcurrentWrites  int
+	maxHeaderBytes       int
+	readHeaderTimeout    time.Duration
+	readTimeout          time.Duration
+	writeTimeout         time.Duration
+	idleTimeout          time.Duration
+
 	// ready, when set (tests), receives the listen address once the
 	// workspace serves it.
 	ready chan<- string
@@ -54,6 +70,20 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	fs.StringVar(&c.limits, "limits", "amp", "rules and limits: "+strings.Join(validate.ProfileNames(), ", "))
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "time allowed for requests in flight on shutdown")
+	fs.StringVar(&c.sigv4AccessKeyID, "sigv4-access-key-id", "", "verify AWS SigV4 (service aps) against this access key id; with --sigv4-secret-access-key")
+	fs.StringVar(&c.sigv4SecretAccessKey, "sigv4-secret-access-key", "", "the secret of --sigv4-access-key-id (prefer the env var: the command line shows in ps)")
+	fs.StringVar(&c.sigv4Region, "sigv4-region", "us-east-1", "region the SigV4 credential scope must name")
+	fs.StringVar(&c.bearerTokenFile, "bearer-token-file", "", "accept Authorization: Bearer <the file's content, trimmed>")
+	fs.BoolVar(&c.insecureListen, "insecure-listen", false, "allow a non-loopback --listen without authentication (e.g. in a container behind a network policy)")
+	fs.IntVar(&c.maxRequestBytes, "max-request-bytes", workspace.DefaultMaxRequestBytes, "largest compressed remote-write body (413 past it)")
+	fs.IntVar(&c.maxDecodedBytes, "max-decoded-bytes", workspace.DefaultMaxRequestBytes, "largest decoded (Snappy-decompressed) remote-write body (413 past it)")
+	fs.IntVar(&c.maxSeriesPerRequest, "max-series-per-request", workspace.DefaultMaxSeriesPerRequest, "most series in one remote write (413 past it)")
+	fs.IntVar(&c.maxConcurrentWrites, "max-concurrent-writes", workspace.DefaultMaxConcurrentWrites, "remote writes handled at once; one more gets 503 with Retry-After")
+	fs.IntVar(&c.maxHeaderBytes, "max-header-bytes", defaultMaxHeaderBytes, "largest request header block (431 past it)")
+	fs.DurationVar(&c.readHeaderTimeout, "read-header-timeout", 10*time.Second, "time to read a request's headers")
+	fs.DurationVar(&c.readTimeout, "read-timeout", time.Minute, "time to read a whole request, body included")
+	fs.DurationVar(&c.writeTimeout, "write-timeout", 3*time.Minute, "time from the end of the headers to the end of the answer (queries included)")
+	fs.DurationVar(&c.idleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection is kept")
 	if err := parseFlags(fs, args, c.getenv); err != nil {
 		return err
 	}
@@ -74,6 +104,11 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		c.data = filepath.Join(dir, "rwkit", "workspace")
 	}
 
+	wsOpts, err := c.authAndLimits()
+	if err != nil {
+		return err
+	}
+
 	reg := prometheus.NewRegistry()
 	st, err := store.Open(c.data, store.Options{
 		OutOfOrderWindow: lim.OutOfOrderTimeWindow,
@@ -84,7 +119,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	ws, err := workspace.New(st, workspace.WithLimits(lim), workspace.WithRegistry(reg), workspace.WithLogger(logger))
+	ws, err := workspace.New(st, append([]workspace.Option{workspace.WithLimits(lim), workspace.WithRegistry(reg), workspace.WithLogger(logger)}, wsOpts...)...)
 	if err != nil {
 		_ = st.Close()
 		return fmt.Errorf("serve: %w", err)
@@ -94,13 +129,20 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		_ = st.Close()
 		return fmt.Errorf("serve: --listen: %w", err)
 	}
-	srv := &http.Server{Handler: ws.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{
+		Handler:           ws.Handler(),
+		MaxHeaderBytes:    c.maxHeaderBytes,
+		ReadHeaderTimeout: c.readHeaderTimeout,
+		ReadTimeout:       c.readTimeout,
+		WriteTimeout:      c.writeTimeout,
+		IdleTimeout:       c.idleTimeout,
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
 	base := "http://" + ln.Addr().String()
 	logger.Info("workspace serving",
-		"limits", lim.Name, "data", c.data,
+		"limits", lim.Name, "data", c.data, "auth", c.authSummary(),
 		"push_amp", base+"/workspaces/<id>/api/v1/remote_write",
 		"push_cortex", base+"/api/v1/push (X-Scope-OrgID: <id>)",
 		"push_prometheus", base+"/api/v1/write",

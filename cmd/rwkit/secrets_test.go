@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rwkit/rwkit/wire"
+)
+
+// Secrets that must never be printed: an AWS secret key (the SDK's env
+// chain), a URL password, a bearer token and serve's SigV4 secret.
+const (
+	secretAWS    = "rwkitAWSsecretZZ9qXw7Kp3"
+	secretURL    = "rwkitURLpassZZ4mTq8"
+	secretBearer = "rwkitBEARERtokenZZ5vNc2"
+	secretServe  = "rwkitSERVEsecretZZ6bLd1"
+)
+
+// TestSecretsNeverPrinted runs push (against a failing server), doctor,
+// agent, serve with auth (debug logs, good and forged requests) and decode
+// in-process with the secrets configured, and greps every byte they print.
+func TestSecretsNeverPrinted(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDRWKITSECRETSTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", secretAWS)
+	t.Setenv("AWS_REGION", "us-west-2")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+	// A backend that refuses everything, echoing nothing of the request.
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "backend is failing on purpose", http.StatusInternalServerError)
+	}))
+	defer failing.Close()
+	withPass := strings.Replace(failing.URL, "http://", "http://user:"+secretURL+"@", 1) + "/api/v1/write"
+	metrics := filepath.Join(t.TempDir(), "metrics.txt")
+	os.WriteFile(metrics, []byte("# TYPE up gauge\nup 1\n"), 0o644)
+
+	var outputs []string
+	add := func(name string, s ...string) { outputs = append(outputs, name+"\x00"+strings.Join(s, "\n")) }
+
+	for _, output := range []string{"text", "json"} {
+		o, e, _ := runCLI(t, nil, nil, "push", "--url", withPass, "--file", metrics, "--sigv4", "--sigv4-region", "us-west-2", "--output", output, "--timeout", "3s", "--service", "s", "--instance", "i")
+		add("push "+output, o, e)
+	}
+	o, e, _ := runCLI(t, nil, nil, "doctor", "--url", withPass, "--sigv4", "--sigv4-region", "us-west-2", "--timeout", "2s")
+	add("doctor", o, e)
+
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("up 1\n")) }))
+	defer target.Close()
+	{
+		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+		out, errOut := &lockedBuffer{}, &lockedBuffer{}
+		cmd := &agentCommand{stdio: stdio{in: strings.NewReader(""), out: out, err: errOut, getenv: func(string) string { return "" }}}
+		_ = cmd.Run(ctx, []string{"--url", withPass, "--scrape", "svc=" + target.URL, "--instance", "i", "--interval", "200ms", "--sigv4", "--sigv4-region", "us-west-2", "--log-level", "debug", "--shutdown-timeout", "1s"})
+		cancel()
+		add("agent", out.String(), errOut.String())
+	}
+
+	{
+		tokenFile := filepath.Join(t.TempDir(), "token")
+		os.WriteFile(tokenFile, []byte(secretBearer+"\n"), 0o600)
+		ctx, cancel := context.WithCancel(context.Background())
+		out, errOut := &lockedBuffer{}, &lockedBuffer{}
+		ready := make(chan string, 1)
+		env := map[string]string{"RWKIT_SIGV4_ACCESS_KEY_ID": "AKIDSERVE", "RWKIT_SIGV4_SECRET_ACCESS_KEY": secretServe}
+		cmd := &serveCommand{stdio: stdio{in: strings.NewReader(""), out: out, err: errOut, getenv: func(k string) string { return env[k] }}, ready: ready}
+		done := make(chan error, 1)
+		go func() {
+			done <- cmd.Run(ctx, []string{"--listen", "127.0.0.1:0", "--data", t.TempDir(), "--bearer-token-file", tokenFile, "--log-level", "debug"})
+		}()
+		var addr string
+		select {
+		case addr = <-ready:
+		case err := <-done:
+			t.Fatalf("serve: %v\n%s", err, errOut)
+		}
+		base := "http://" + addr + "/api/v1/write"
+		body := wire.Compress(nil, wire.AppendWriteRequest(nil, &wire.WriteRequest{Series: []wire.TimeSeries{{
+			Labels: []wire.Label{{Name: "__name__", Value: "up"}}, Samples: []wire.Sample{{Value: 1, Timestamp: time.Now().UnixMilli()}}}}}))
+		for _, authz := range []string{"Bearer " + secretBearer, "Bearer " + secretBearer + "x", secretBearer, "AWS4-HMAC-SHA256 Credential=" + secretServe} {
+			req, _ := http.NewRequest("POST", base, bytes.NewReader(body))
+			req.Header.Set("Content-Encoding", "snappy")
+			req.Header.Set("Authorization", authz)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b bytes.Buffer
+			b.ReadFrom(resp.Body)
+			resp.Body.Close()
+			add("serve answer to "+authz[:6], b.String())
+		}
+		// rwkit push with a bearer header is not a flag: the SigV4 path is.
+		o, e, _ := runCLI(t, nil, nil, "push", "--url", base, "--file", metrics, "--sigv4", "--sigv4-region", "us-east-1", "--timeout", "3s", "--service", "s", "--instance", "i")
+		add("push to serve", o, e)
+		cancel()
+		<-done
+		add("serve", out.String(), errOut.String())
+	}
+
+	bodyFile := filepath.Join(t.TempDir(), "body.bin")
+	os.WriteFile(bodyFile, wire.Compress(nil, wire.AppendWriteRequest(nil, &wire.WriteRequest{Series: []wire.TimeSeries{{Labels: []wire.Label{{Name: "__name__", Value: "up"}}, Samples: []wire.Sample{{Value: 1, Timestamp: 1}}}}})), 0o644)
+	o, e, _ = runCLI(t, nil, nil, "decode", bodyFile)
+	add("decode", o, e)
+
+	for _, out := range outputs {
+		name, text, _ := strings.Cut(out, "\x00")
+		t.Logf("%s: %d bytes checked", name, len(text))
+	}
+	for _, secret := range []string{secretAWS, secretURL, secretBearer, secretServe} {
+		for _, form := range []string{secret, url.QueryEscape(secret), url.PathEscape(secret)} {
+			for _, out := range outputs {
+				name, text, _ := strings.Cut(out, "\x00")
+				if strings.Contains(text, form) {
+					t.Errorf("%s printed a secret (%q):\n%s", name, form, text)
+				}
+			}
+		}
+	}
+	// The test must have exercised something: serve logged its auth.
+	for _, out := range outputs {
+		if name, text, _ := strings.Cut(out, "\x00"); name == "serve" && !strings.Contains(text, "auth=") {
+			t.Errorf("serve logged no auth summary:\n%s", text)
+		}
+	}
+}

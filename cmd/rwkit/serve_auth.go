@@ -1,0 +1,86 @@
+package main
+
+import (
+	"net"
+	"os"
+	"strings"
+
+	"github.com/rwkit/rwkit/workspace"
+)
+
+// defaultMaxHeaderBytes: remote write needs a few hundred bytes of
+// headers, SigV4 with a session token about 2 KiB; Go's default is 1 MiB.
+const defaultMaxHeaderBytes = 64 << 10
+
+// authAndLimits turns serve's auth and limit flags into workspace
+// options, and refuses a non-loopback --listen without auth.
+func (c *serveCommand) authAndLimits() ([]workspace.Option, error) {
+	var opts []workspace.Option
+	switch {
+	case c.sigv4AccessKeyID != "" && c.sigv4SecretAccessKey != "":
+		if c.sigv4Region == "" {
+			return nil, usagef("serve: --sigv4-region is empty")
+		}
+		opts = append(opts, workspace.WithSigV4Auth(c.sigv4AccessKeyID, c.sigv4SecretAccessKey, c.sigv4Region))
+	case c.sigv4AccessKeyID != "" || c.sigv4SecretAccessKey != "":
+		return nil, usagef("serve: give both --sigv4-access-key-id and --sigv4-secret-access-key (or RWKIT_SIGV4_ACCESS_KEY_ID and RWKIT_SIGV4_SECRET_ACCESS_KEY)")
+	}
+	if c.bearerTokenFile != "" {
+		b, err := os.ReadFile(c.bearerTokenFile)
+		if err != nil {
+			// The error names the file, never its content.
+			return nil, usagef("serve: --bearer-token-file: %v", err)
+		}
+		token := strings.TrimSpace(string(b))
+		if token == "" {
+			return nil, usagef("serve: --bearer-token-file %s is empty", c.bearerTokenFile)
+		}
+		opts = append(opts, workspace.WithBearerToken(token))
+	}
+	if len(opts) == 0 && !c.insecureListen && !loopback(c.listen) {
+		return nil, usagef("serve: --listen %s is not a loopback address and no authentication is configured: "+
+			"set --sigv4-access-key-id and --sigv4-secret-access-key (SigV4, service aps) or --bearer-token-file, "+
+			"or pass --insecure-listen if something else guards the port", c.listen)
+	}
+	for name, v := range map[string]int{"--max-request-bytes": c.maxRequestBytes, "--max-decoded-bytes": c.maxDecodedBytes,
+		"--max-series-per-request": c.maxSeriesPerRequest, "--max-concurrent-writes": c.maxConcurrentWrites, "--max-header-bytes": c.maxHeaderBytes} {
+		if v <= 0 {
+			return nil, usagef("serve: %s %d: must be positive", name, v)
+		}
+	}
+	opts = append(opts,
+		workspace.WithMaxRequestBytes(c.maxRequestBytes, c.maxDecodedBytes),
+		workspace.WithMaxSeriesPerRequest(c.maxSeriesPerRequest),
+		workspace.WithMaxConcurrentWrites(c.maxConcurrentWrites))
+	return opts, nil
+}
+
+// authSummary names what authentication is on, without secrets.
+func (c *serveCommand) authSummary() string {
+	var s []string
+	if c.sigv4AccessKeyID != "" {
+		s = append(s, "sigv4 (service aps, region "+c.sigv4Region+")")
+	}
+	if c.bearerTokenFile != "" {
+		s = append(s, "bearer token from "+c.bearerTokenFile)
+	}
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}
+
+// loopback reports whether every address addr can listen on is a loopback
+// one: 127.0.0.0/8, ::1 or localhost. An empty host ("":9095) listens on
+// all interfaces.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
