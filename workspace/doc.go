@@ -43,10 +43,16 @@
 //	413                 body over the limit ("received message larger than max (N vs M)"), refused
 //	                    from Content-Length unread, or after reading the limit, or from the Snappy
 //	                    block's declared length before decoding
+//	403                 credentials missing or wrong, when WithSigV4Auth or WithBearerToken is set
+//	413                 also: more series than WithMaxSeriesPerRequest, or a body whose decoded
+//	                    structures would take more than 4x the decoded-size limit (counted before decoding)
 //	415                 Content-Type other than application/x-protobuf[;proto=prometheus.WriteRequest|
 //	                    io.prometheus.write.v2.Request], or Content-Encoding other than snappy
 //	429                 the tenant's ingestion rate limit; nothing of the request is stored
 //	500                 the store failed; nothing of the request is stored
+//	503                 WithMaxConcurrentWrites writes in flight; Retry-After: 1, body unread
+//
+// Refusal lines longer than 4 KiB are cut (Cortex echoes whole series).
 //
 // RW 2.0 answers carry the Written headers on errors too (what was stored).
 //
