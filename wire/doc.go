@@ -28,6 +28,13 @@
 // protobuf's Marshal of prompb (field order, omitted zero scalars, packed
 // repeated scalars); tests hold this against prompb.
 //
+// A pusher whose series set does not change between pushes can go further
+// with a StableBody: the RW 1.0 body of single-sample series is encoded
+// once, and each push patches only the sample values and the batch
+// timestamp in place (the sample field has a fixed size there), so a push
+// costs little more than Compress; Range(i, j) cuts requests out of it
+// without copying.
+//
 // RW 2.0 requests are built with an EncoderV2, which owns the symbol table.
 //
 // Decoders accept any valid protobuf (fields in any order, packed or
