@@ -256,8 +256,9 @@ type faultRun struct {
 
 const faultInterval = 15 * time.Second
 
-// startFaultRun starts a pusher for service. The push timeout is short in
-// real time (it bounds stalls); the schedule runs on the fake clock.
+// startFaultRun starts a pusher for service. The push timeout is in real
+// time: 5s, generous on a loaded machine, or 1s where a case waits for it
+// (stalls); the schedule runs on the fake clock.
 func startFaultRun(t *testing.T, e *faultEnv, service string, extra ...Option) *faultRun {
 	t.Helper()
 	reg, _ := testRegistry()
@@ -274,7 +275,7 @@ func startFaultRunWith(t *testing.T, e *faultEnv, service string, reg prometheus
 	r.tr = &overlapTransport{next: &http.Transport{}}
 	r.baseGoroutines = runtime.NumGoroutine()
 	opts := append(testOptions(r.clk,
-		WithService(service), WithInterval(faultInterval), WithJitter(0), WithTimeout(2*time.Second),
+		WithService(service), WithInterval(faultInterval), WithJitter(0), WithTimeout(5*time.Second),
 		WithTransport(r.tr),
 		WithClientOptions(remotewrite.WithRetry(time.Millisecond, time.Millisecond, 2), remotewrite.WithSleep(r.sleeps.sleep)),
 	), extra...)
@@ -372,7 +373,7 @@ func faultCases() []faultCase {
 		{name: "closed", fault: faultproxy.Fault{Mode: faultproxy.Close}, during: 3, buffered: 3},
 		{name: "reset-request", fault: faultproxy.Fault{Mode: faultproxy.ResetRequest, Bytes: 100}, during: 3, buffered: 3},
 		{name: "reset-response", fault: faultproxy.Fault{Mode: faultproxy.ResetResponse, Bytes: 9}, during: 3, buffered: 3, resent: true},
-		{name: "stall", fault: faultproxy.Fault{Mode: faultproxy.Stall}, during: 2, buffered: 2},
+		{name: "stall", fault: faultproxy.Fault{Mode: faultproxy.Stall}, during: 2, buffered: 2, opts: []Option{WithTimeout(time.Second)}},
 		// 2 attempts per write: a burst of 5 fails the first snapshot (2),
 		// the buffered one at the next push (2), then 1 more: the third
 		// push's buffered write succeeds on its second attempt.
@@ -389,7 +390,8 @@ func faultCases() []faultCase {
 		{name: "reset-response, 2nd request of a split write", fault: faultproxy.Fault{Mode: faultproxy.ResetResponse, Bytes: 9, After: 1, Count: 2},
 			during: 1, buffered: 1, resent: true, opts: []Option{WithClientOptions(maxSamples(2))}},
 		{name: "slow 300ms", fault: faultproxy.Fault{Mode: faultproxy.Delay, Delay: 300 * time.Millisecond}, during: 2, buffered: 0},
-		{name: "slower than the timeout", fault: faultproxy.Fault{Mode: faultproxy.Delay, Delay: 2500 * time.Millisecond}, during: 2, buffered: 2, resent: true},
+		{name: "slower than the timeout", fault: faultproxy.Fault{Mode: faultproxy.Delay, Delay: 1500 * time.Millisecond}, during: 2, buffered: 2, resent: true,
+			opts: []Option{WithTimeout(time.Second)}},
 	}
 }
 

@@ -30,7 +30,8 @@
 // # What push does under each fault
 //
 // push/fault_test.go and push/outage_test.go drive a push.Pusher (Run,
-// fake clock, 15s interval, 2s push timeout, 2 attempts per write) through
+// fake clock, 15s interval, 5s push timeout, 1s in the Stall and
+// slower-than-timeout rows, 2 attempts per write) through
 // this proxy to a real Prometheus (Debian's, via internal/promtest), with
 // a tap that decodes what reaches it. "Stored" is a range query on
 // Prometheus plus count_over_time: every snapshot's own timestamp, once.
@@ -45,14 +46,14 @@
 //	ResetResponse 9 B (3)              stored but the answer lost: re-sent, the     8/8 once; 14 bodies reached the receiver for
 //	                                   TSDB keeps one (identical duplicate)         8 snapshots; 0 rejected
 //	ResetResponse, 2nd of split write  only the undelivered half kept and re-sent   6/6 once; 1 buffered, 123 B (half a snapshot)
-//	Stall (2)                          the push times out (2s); buffered            7/7 once; 2 buffered; peak +9
+//	Stall (2)                          the push times out (1s); buffered            7/7 once; 2 buffered; peak +9
 //	503 x5 burst (3)                   client retries absorb part of the burst     8/8 once; at most 2 buffered
 //	429, no Retry-After (3)            buffered like a 5xx                          8/8 once; 3 buffered
 //	429 Retry-After: 1 (2)             client waits 1s (recorded, not slept)        7/7 once; waits [1s 1s]; 2 buffered
 //	429 Retry-After: 3600 (2)          a wait past the deadline is not started;     7/7 once; 2 buffered (before the fix in
 //	                                   buffered                                     push/cycle.go: 2 lost as "rejected")
 //	Delay 300ms (2)                    delivered late, nothing buffered             7/7 once; 0 buffered
-//	Delay 2.5s > timeout (2)           stored, the push timed out: re-sent, one     7/7 once; 9 bodies at the receiver; 2 buffered
+//	Delay 1.5s > 1s timeout (2)        stored, the push timed out: re-sent, one     7/7 once; 9 bodies at the receiver; 2 buffered
 //	                                   kept
 //	outage 10m, Refuse, 40 snapshots,  newest ~10 kept, buffer <= bound, the rest   10 kept, 30 dropped{buffer_full}; peak 15.8 KB
 //	  bound 10.5 snapshots (16.4 KB)   dropped; recovery oldest first, original ts  of 16.4 KB; 13/13 stored once, in order;
