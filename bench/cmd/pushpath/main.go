@@ -4,6 +4,7 @@
 //	go run ./bench/cmd/pushpath                 # 5 rounds, raw output in pushpath-bench.txt
 //	go run ./bench/cmd/pushpath -rounds 3 -out /tmp/pp.txt
 //	benchstat pushpath-bench.txt                # the raw output is benchstat input
+//	go run ./bench/cmd/pushpath -in pushpath-bench.txt   # the tables again, from a raw output
 //
 // Each round runs every BenchmarkPushPathEncode and BenchmarkPushPathCycle
 // case once (-count=1) in a fresh test process, so a burst of load from
@@ -33,7 +34,15 @@ func main() {
 	rounds := flag.Int("rounds", 5, "interleaved rounds; the summary keeps each case's best")
 	out := flag.String("out", "pushpath-bench.txt", "file for the raw benchmark output (benchstat input)")
 	benchtime := flag.String("benchtime", "1s", "go test -benchtime per case and round")
+	in := flag.String("in", "", "summarize this earlier raw output instead of running the benchmarks")
 	flag.Parse()
+	if *in != "" {
+		if err := summarize(*in); err != nil {
+			fmt.Fprintln(os.Stderr, "pushpath:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*rounds, *out, *benchtime); err != nil {
 		fmt.Fprintln(os.Stderr, "pushpath:", err)
 		os.Exit(1)
@@ -113,6 +122,33 @@ func run(rounds int, outPath, benchtime string) error {
 		}
 	}
 	fmt.Printf("push path, best of %d interleaved rounds (raw output: %s)\n\n", rounds, outPath)
+	printEncode(os.Stdout, res)
+	printRatios(os.Stdout, res)
+	printCycle(os.Stdout, res)
+	return nil
+}
+
+// summarize prints the tables of an earlier run's raw output (any number
+// of rounds or -count), keeping each case's best.
+func summarize(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	res := results{}
+	rounds := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "BenchmarkPushPathCycle/exp-rw2-writev2/100k") {
+			rounds++
+		}
+		res.parse(sc.Text())
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	fmt.Printf("push path, best of %d rounds (raw output: %s)\n\n", rounds, path)
 	printEncode(os.Stdout, res)
 	printRatios(os.Stdout, res)
 	printCycle(os.Stdout, res)
