@@ -77,15 +77,19 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Retryable reports whether sending the same request again may succeed: a
 // network error, a 5xx or a 429 (RW 1.0 and 2.0 specs, "Retries & Backoff").
-// A cancelled context is not retryable.
+// A write cancelled before any answer is not retryable; one whose last
+// answer was a 429 or 5xx is, whatever ended the wait.
 func (e *Error) Retryable() bool {
-	if e.Err != nil && (errors.Is(e.Err, context.Canceled) || errors.Is(e.Err, context.DeadlineExceeded)) {
+	// A 429 or 5xx stays retryable when the caller's context ran out while
+	// waiting to retry it: the receiver said "later", not "never", and a
+	// caller with a new context (push's outage buffer) may send it again.
+	if e.StatusCode != 0 {
+		return retryableStatus(e.StatusCode)
+	}
+	if errors.Is(e.Err, context.Canceled) || errors.Is(e.Err, context.DeadlineExceeded) {
 		return false
 	}
-	if e.StatusCode == 0 {
-		return e.Err != nil
-	}
-	return retryableStatus(e.StatusCode)
+	return e.Err != nil
 }
 
 func retryableStatus(code int) bool {
