@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"strconv"
+	"unsafe"
 )
 
 // decoder reads protobuf wire format from b. Positions are absolute offsets
@@ -13,6 +14,9 @@ import (
 type decoder struct {
 	b []byte
 	i int
+	// view: strings point into b instead of being copied (the *View
+	// decoders).
+	view bool
 }
 
 // maxGroupDepth bounds recursion when skipping nested (deprecated) groups.
@@ -78,13 +82,21 @@ func (d *decoder) length(end int) (int, error) {
 	return d.i + int(n), nil
 }
 
-// str reads a length-delimited field as a string (copied).
+// str reads a length-delimited field as a string: copied, or with view
+// set a view of b.
 func (d *decoder) str(end int) (string, error) {
 	e, err := d.length(end)
 	if err != nil {
 		return "", err
 	}
-	s := string(d.b[d.i:e])
+	var s string
+	switch {
+	case e == d.i:
+	case d.view:
+		s = unsafe.String(&d.b[d.i], e-d.i)
+	default:
+		s = string(d.b[d.i:e])
+	}
 	d.i = e
 	return s, nil
 }

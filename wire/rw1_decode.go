@@ -10,7 +10,21 @@ package wire
 // field path and byte offset, e.g.
 // "timeseries[3].labels[1]: truncated varint at offset 812".
 func DecodeWriteRequest(data []byte, req *WriteRequest) error {
-	d := decoder{b: data}
+	return decodeWriteRequest(decoder{b: data}, req)
+}
+
+// DecodeWriteRequestView is DecodeWriteRequest without copying strings:
+// every label name and value and metadata text in req points into data,
+// which must then stay unmodified while req or any string taken from it is
+// in use. It saves an allocation per string, for a receiver that decodes
+// into a pooled buffer and copies the few strings it keeps (a TSDB copies
+// the labels of new series only).
+func DecodeWriteRequestView(data []byte, req *WriteRequest) error {
+	return decodeWriteRequest(decoder{b: data, view: true}, req)
+}
+
+func decodeWriteRequest(d decoder, req *WriteRequest) error {
+	data := d.b
 	end := len(data)
 	req.Series = reuse(req.Series, countFields(data, 0, end, 1))
 	req.Metadata = req.Metadata[:0]

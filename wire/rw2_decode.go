@@ -18,7 +18,19 @@ import "strconv"
 // reference outside the symbol table or an odd number of label references
 // names the series and the reference.
 func DecodeRequestV2(data []byte, req *WriteRequest) error {
-	d := decoder{b: data}
+	return decodeRequestV2(decoder{b: data}, req)
+}
+
+// DecodeRequestV2View is DecodeRequestV2 without copying strings: the
+// symbols, and so every label and metadata string in req, point into data,
+// which must then stay unmodified while req or any string taken from it is
+// in use (see DecodeWriteRequestView).
+func DecodeRequestV2View(data []byte, req *WriteRequest) error {
+	return decodeRequestV2(decoder{b: data, view: true}, req)
+}
+
+func decodeRequestV2(d decoder, req *WriteRequest) error {
+	data := d.b
 	end := len(data)
 	// Symbols may follow the series that use them, so read them first.
 	symbols := make([]string, 0, countFields(data, 0, end, 4))
@@ -54,7 +66,7 @@ func DecodeRequestV2(data []byte, req *WriteRequest) error {
 
 	req.Series = reuse(req.Series, countFields(data, 0, end, 5))
 	req.Metadata = req.Metadata[:0]
-	v2 := decoderV2{decoder: decoder{b: data}, symbols: symbols}
+	v2 := decoderV2{decoder: decoder{b: data, view: d.view}, symbols: symbols}
 	for v2.i < end {
 		start := v2.i
 		num, wt, err := v2.tag(end)

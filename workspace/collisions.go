@@ -3,6 +3,7 @@ package workspace
 import (
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rwkit/rwkit/wire"
@@ -81,7 +82,8 @@ func (l *collisionLog) record(k collisionKey, kind string, ls []wire.Label, ts i
 	}
 	series := make(map[string]string, len(ls))
 	for _, lb := range ls {
-		series[lb.Name] = lb.Value
+		// Cloned: ls may be a view of the request buffer.
+		series[strings.Clone(lb.Name)] = strings.Clone(lb.Value)
 	}
 	l.groups[k] = &Collision{
 		Kind: kind, Series: series, Timestamp: ts,

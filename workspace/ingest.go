@@ -418,7 +418,11 @@ func (t *tenant) admit(lim *validate.Limits, h uint64, ls []wire.Label) (validat
 		return validate.PerMetricSeriesLimit, validate.PerMetricSeriesLimitMessage(lim, ls)
 	}
 	t.known[h] = struct{}{}
-	t.perMetric[name]++
+	if n, ok := t.perMetric[name]; ok {
+		t.perMetric[name] = n + 1
+	} else {
+		t.perMetric[strings.Clone(name)] = 1 // name may be a view of the request buffer
+	}
 	return validate.Unknown, ""
 }
 

@@ -135,10 +135,14 @@ func (w *Workspace) write(rw http.ResponseWriter, r *http.Request, id string) (i
 
 	req := reqPool.Get().(*wire.WriteRequest)
 	defer reqPool.Put(req)
+	// The strings of req are views of raw (no copy per label), which lives
+	// until this function returns; what outlives the request (writers,
+	// collisions, series-limit names, the TSDB's new series) is copied
+	// where it is kept.
 	if version == wire.V2 {
-		err = wire.DecodeRequestV2(raw, req)
+		err = wire.DecodeRequestV2View(raw, req)
 	} else {
-		err = wire.DecodeWriteRequest(raw, req)
+		err = wire.DecodeWriteRequestView(raw, req)
 	}
 	if err != nil {
 		return refuse(rw, http.StatusBadRequest, err.Error(), notProtobufHint(raw, version)), id

@@ -65,7 +65,9 @@ func requestWriter(series []wire.TimeSeries, identity []string, userAgent, remot
 					if w.Labels == nil {
 						w.Labels = make(map[string]string, len(identity))
 					}
-					w.Labels[n] = l.Value
+					// Cloned: the writer outlives the request, whose
+					// strings may be views of its buffer.
+					w.Labels[n] = strings.Clone(l.Value)
 				}
 			}
 		}

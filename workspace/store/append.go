@@ -117,7 +117,7 @@ func (a *resolver) series(ls []wire.Label) Ref {
 			return Ref{ref: ref, lset: lset, hash: hash}
 		}
 	}
-	return Ref{lset: a.scratch.Copy(), hash: hash}
+	return Ref{lset: keepLabels(a.scratch), hash: hash}
 }
 
 // append appends one float (h and fh nil) or histogram sample, checking it
@@ -228,7 +228,7 @@ func (a *Appender) AppendExemplar(ls []wire.Label, e *wire.Exemplar) error {
 		}
 	}
 	eb.Sort()
-	a.ex[0] = exemplar.Exemplar{Labels: eb.Labels(), Value: e.Value, Ts: e.Timestamp, HasTs: true}
+	a.ex[0] = exemplar.Exemplar{Labels: keepLabels(eb.Labels()), Value: e.Value, Ts: e.Timestamp, HasTs: true}
 	_, err := a.exApp.AppendExemplars(ref, lset, a.ex[:])
 	a.ex[0] = exemplar.Exemplar{}
 	var pe *storage.AppendPartialError
