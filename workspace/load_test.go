@@ -2,10 +2,13 @@ package workspace_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -116,6 +119,9 @@ type loadClient struct {
 	refused  int // samples the answers say were refused (planted)
 	writes   int
 	lastTs   int64
+	// stored: the timestamps of the valid samples of planted writes, by
+	// series selector, to name the missing ones on a mismatch.
+	stored map[string][]int64
 }
 
 func newLoadClient(t *testing.T, e *env, service string) *loadClient {
@@ -189,7 +195,12 @@ func TestLoad(t *testing.T) {
 	// Each writer has at most one request in flight, so none is shed (503):
 	// every attempt is decoded and counted exactly once.
 	const planters = 4
-	e := newEnvLimits(t, lim, workspace.WithMaxConcurrentWrites(cfg.writers+planters))
+	// Every series stays tracked, so every collision names both writers:
+	// past WithMaxTrackedSeries (default 262144) the least recently written
+	// are forgotten, and at 500k series load_shared is forgotten between
+	// collider-a's write and collider-c's, less than a second apart.
+	e := newEnvLimits(t, lim, workspace.WithMaxConcurrentWrites(cfg.writers+planters),
+		workspace.WithMaxTrackedSeries(max(262144, 2*cfg.writers*cfg.series)))
 
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.duration)
 	defer cancel()
@@ -274,6 +285,10 @@ func TestLoad(t *testing.T) {
 					errs <- fmt.Errorf("collider %s planting %d: %w", c.service, k, err)
 					return
 				}
+				c.keep(fmt.Sprintf(`load_collider{service=%q}`, c.service), ts)
+				if ci == 0 {
+					c.keep(`load_shared`, ts)
+				}
 			}
 			collisions.Add(1)
 
@@ -289,6 +304,7 @@ func TestLoad(t *testing.T) {
 				errs <- fmt.Errorf("badlabels planting %d: %w", k, err)
 				return
 			}
+			bad.keep(`load_bad{path="/ok"}`, ts)
 			badWrites.Add(1)
 		}
 	}()
@@ -400,6 +416,9 @@ rwkit_discarded_samples_total{reason="new-value-for-timestamp",workspace="load"}
 		}
 		if got := e.query(t, "/workspaces/load", q, end)[""]; got != strconv.Itoa(want) {
 			t.Errorf("%s: %s = %s, want %d (the samples its answers said were stored)", c.service, q, got, want)
+			for sel, tss := range c.stored {
+				t.Errorf("%s: %s: missing samples at %v (of %d written)", c.service, sel, missingTimestamps(t, e, sel, tss, end), len(tss))
+			}
 		}
 	}
 	// The engine loads the whole range at once; past its 50M samples the
@@ -429,6 +448,45 @@ rwkit_discarded_samples_total{reason="new-value-for-timestamp",workspace="load"}
 		p := percentiles(row.d, 0.50, 0.90, 0.99, 1)
 		t.Logf("load: %-8s %8d %9s %9s %9s %9s", row.name, len(row.d), p[0], p[1], p[2], p[3])
 	}
+}
+
+func (c *loadClient) keep(selector string, ts int64) {
+	if c.stored == nil {
+		c.stored = map[string][]int64{}
+	}
+	c.stored[selector] = append(c.stored[selector], ts)
+}
+
+// missingTimestamps returns those of want that selector has no sample at.
+func missingTimestamps(t *testing.T, e *env, selector string, want []int64, end int64) []int64 {
+	t.Helper()
+	resp, err := e.srv.Client().Get(e.srv.URL + "/workspaces/load/api/v1/query?" + url.Values{
+		"query": {selector + "[2h]"}, "time": {formatSeconds(end)}}.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Data struct {
+			Result []struct{ Values [][]any }
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	have := map[int64]bool{}
+	for _, r := range out.Data.Result {
+		for _, v := range r.Values {
+			have[int64(math.Round(v[0].(float64)*1000))] = true
+		}
+	}
+	var missing []int64
+	for _, ts := range want {
+		if !have[ts] {
+			missing = append(missing, ts)
+		}
+	}
+	return missing
 }
 
 // percentiles returns the nearest-rank percentiles of ds, rounded to 0.1 ms.
