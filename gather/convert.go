@@ -58,6 +58,18 @@ type Converter struct {
 	hash       maphash.Hash
 	conflicts  []LabelConflict
 	report     Report
+
+	// Kept between conversions (cache.go).
+	fams      []*famCache
+	hitLabels []wire.Label // the current metric's cached labels, on a hit
+	hitHash   uint64
+	record    *famCache // where series keeps the current metric's labels, on a miss
+	// Duplicate checks: while the series of this conversion hash as a
+	// prefix of the last successful conversion's (which had no duplicate),
+	// seen is not filled; it is filled at the first difference.
+	prevHashes, curHashes []uint64
+	prevOK, lazy          bool
+	first                 int // len(req.Series) when Append began
 }
 
 type familyNames struct{ bucket, sum, count string }
@@ -130,12 +142,18 @@ func (c *Converter) Append(req *wire.WriteRequest, families []*dto.MetricFamily)
 		clear(c.names)
 	}
 	nSeries, nMeta := len(req.Series), len(req.Metadata)
+	c.first, c.lazy, c.curHashes = nSeries, c.prevOK, c.curHashes[:0]
+	c.prevOK = false
+	if len(c.fams) > len(families) {
+		clear(c.fams[len(families):])
+		c.fams = c.fams[:len(families)]
+	}
 	fail := func(err error) (Report, error) {
 		req.Series, req.Metadata = req.Series[:nSeries], req.Metadata[:nMeta]
 		return Report{}, err
 	}
-	for _, fam := range families {
-		if err := c.family(req, fam); err != nil {
+	for fi, fam := range families {
+		if err := c.family(req, fi, fam); err != nil {
 			return fail(err)
 		}
 	}
@@ -143,6 +161,8 @@ func (c *Converter) Append(req *wire.WriteRequest, families []*dto.MetricFamily)
 		all := slices.Clone(c.conflicts)
 		return fail(&LabelConflictError{LabelConflict: all[0], Conflicts: all})
 	}
+	c.prevHashes, c.curHashes = c.curHashes, c.prevHashes
+	c.prevOK = true
 	return c.report, nil
 }
 
@@ -164,7 +184,7 @@ func metricType(t dto.MetricType) (wire.MetricType, bool) {
 	return 0, false
 }
 
-func (c *Converter) family(req *wire.WriteRequest, fam *dto.MetricFamily) error {
+func (c *Converter) family(req *wire.WriteRequest, fi int, fam *dto.MetricFamily) error {
 	if fam == nil || len(fam.GetMetric()) == 0 {
 		return nil
 	}
@@ -183,17 +203,21 @@ func (c *Converter) family(req *wire.WriteRequest, fam *dto.MetricFamily) error 
 	req.Metadata = append(req.Metadata, md)
 	c.report.Families++
 	onlyInf := 0 // native histograms sent as _sum, _count and a lone +Inf bucket
-	for _, m := range fam.GetMetric() {
+	fc := c.cacheFamily(fi, fam)
+	for j, m := range fam.GetMetric() {
 		if m == nil {
 			continue
 		}
-		lossy, err := c.metric(req, fam, m, &md)
+		lossy, err := c.metric(req, fam, fc, j, m, &md)
 		if err != nil {
 			return err
 		}
 		if lossy {
 			onlyInf++
 		}
+	}
+	if fc != nil && len(fc.ends) > len(fam.GetMetric()) {
+		fc.truncate(len(fam.GetMetric()))
 	}
 	if onlyInf > 0 {
 		c.report.Notes = append(c.report.Notes, Note{
@@ -209,7 +233,7 @@ func (c *Converter) family(req *wire.WriteRequest, fam *dto.MetricFamily) error 
 
 // metric converts one metric. lossy reports a native histogram whose
 // buckets could not be sent.
-func (c *Converter) metric(req *wire.WriteRequest, fam *dto.MetricFamily, m *dto.Metric, md *wire.Metadata) (lossy bool, err error) {
+func (c *Converter) metric(req *wire.WriteRequest, fam *dto.MetricFamily, fc *famCache, j int, m *dto.Metric, md *wire.Metadata) (lossy bool, err error) {
 	name := fam.GetName()
 	ts := c.opts.Timestamp
 	// The exposition's own timestamps are ignored by default: a push is a
@@ -225,7 +249,9 @@ func (c *Converter) metric(req *wire.WriteRequest, fam *dto.MetricFamily, m *dto
 	case dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
 		reserved = model.BucketLabel
 	}
-	if err := c.setBase(name, m, reserved); err != nil {
+	if c.lookup(fc, j, m) {
+		c.conflicted = false
+	} else if err := c.setBase(name, m, reserved); err != nil {
 		return false, err
 	}
 	missing := func(kind string) error {

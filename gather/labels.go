@@ -127,27 +127,45 @@ func (c *Converter) conflict(family string, own, extra wire.Label) {
 // already produced.
 func (c *Converter) series(req *wire.WriteRequest, md *wire.Metadata, name, lname, lvalue string) (*wire.TimeSeries, error) {
 	s := nextSeries(req)
-	s.Labels = append(s.Labels, c.base...)
-	s.Labels = insertLabel(s.Labels, wire.Label{Name: model.MetricNameLabel, Value: name})
-	if lname != "" {
-		s.Labels = insertLabel(s.Labels, wire.Label{Name: lname, Value: lvalue})
-	}
 	s.Metadata = *md
-
 	c.report.Series++
-	if c.conflicted {
-		// The request is refused with a LabelConflictError; its series
-		// would only report the same collision again as duplicates.
-		return s, nil
+	var h uint64
+	if c.hitLabels != nil {
+		s.Labels = append(s.Labels, c.hitLabels...)
+		h = c.hitHash
+		c.hitLabels = nil
+	} else {
+		s.Labels = append(s.Labels, c.base...)
+		s.Labels = insertLabel(s.Labels, wire.Label{Name: model.MetricNameLabel, Value: name})
+		if lname != "" {
+			s.Labels = insertLabel(s.Labels, wire.Label{Name: lname, Value: lvalue})
+		}
+		if c.conflicted {
+			// The request is refused with a LabelConflictError; its series
+			// would only report the same collision again as duplicates.
+			c.record = nil
+			c.fillSeen(len(c.curHashes))
+			return s, nil
+		}
+		c.hash.Reset()
+		for _, l := range s.Labels {
+			c.hash.WriteString(l.Name)
+			c.hash.WriteByte(0xff)
+			c.hash.WriteString(l.Value)
+			c.hash.WriteByte(0xff)
+		}
+		h = c.hash.Sum64()
+		c.keep(s.Labels, h)
 	}
-	c.hash.Reset()
-	for _, l := range s.Labels {
-		c.hash.WriteString(l.Name)
-		c.hash.WriteByte(0xff)
-		c.hash.WriteString(l.Value)
-		c.hash.WriteByte(0xff)
+	k := len(c.curHashes)
+	c.curHashes = append(c.curHashes, h)
+	if c.lazy {
+		// A prefix of a conversion without duplicates has none.
+		if k < len(c.prevHashes) && c.prevHashes[k] == h {
+			return s, nil
+		}
+		c.fillSeen(k)
 	}
-	h := c.hash.Sum64()
 	idx := len(req.Series) - 1
 	// A 64-bit hash collision between two different series only skips the
 	// check for one of them; it never refuses a valid request.
@@ -157,6 +175,18 @@ func (c *Converter) series(req *wire.WriteRequest, md *wire.Metadata, name, lnam
 	}
 	c.seen[h] = idx
 	return s, nil
+}
+
+// fillSeen ends the lazy duplicate check: the first n series hashed so
+// far go into seen.
+func (c *Converter) fillSeen(n int) {
+	if !c.lazy {
+		return
+	}
+	c.lazy = false
+	for k, h := range c.curHashes[:n] {
+		c.seen[h] = c.first + k
+	}
 }
 
 // nextSeries appends a series to req, reusing the storage of a series left
