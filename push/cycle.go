@@ -286,7 +286,6 @@ type writeResult struct {
 // delivered: exact in the same case, a lower bound otherwise (series
 // re-sent with the same value and timestamp are accepted as duplicates).
 func (p *Pusher) send(ctx context.Context, req *wire.WriteRequest) writeResult {
-	exact := onePointEach(req.Series)
 	from, bytes := 0, 0
 	defer func() { p.m.payload.Observe(float64(bytes)) }()
 	var refusals []error
@@ -319,6 +318,9 @@ func (p *Pusher) send(ctx context.Context, req *wire.WriteRequest) writeResult {
 			done := seriesDone(sub.Series, e.Delivered.Series)
 			return writeResult{kind: writeRetry, from: from + done, err: errors.Join(append(refusals, err)...)}
 		}
+		// Only a refusal needs exact: walking every series of a large
+		// snapshot on each delivered push costs a cache miss per series.
+		exact := onePointEach(req.Series)
 		n := points(e.Counts)
 		if !exact {
 			n = points(e.Total) - points(e.Delivered)
