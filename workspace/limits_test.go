@@ -3,9 +3,9 @@ package workspace_test
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rwkit/rwkit/workspace"
 )
@@ -15,24 +15,38 @@ import (
 // that writes are taken again once it is done.
 func TestConcurrentWritesLimit(t *testing.T) {
 	e := newEnv(t, "amp", workspace.WithMaxConcurrentWrites(1))
+	// The first write is served in-process with a body that arrives in two
+	// parts, so it deterministically holds the only slot (it is reading its
+	// body) while the second write arrives over HTTP. Going through a
+	// client for the first one made the test depend on when net/http sends
+	// a streamed request's headers.
 	pr, pw := io.Pipe()
-	done := make(chan response, 1)
-	go func() { done <- e.post(t, "/api/v1/write", pr) }()
-	// Wait until the first write holds the slot.
-	var r response
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		r = e.push(t, "/api/v1/write", rw1Body(series(1, nowMs(), "__name__", "second")))
-		if r.status != http.StatusOK {
-			break
-		}
+	t.Cleanup(func() { pw.CloseWithError(io.ErrUnexpectedEOF) })
+	req := httptest.NewRequest(http.MethodPost, "/api/v1/write", pr)
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("Content-Encoding", "snappy")
+	rec := httptest.NewRecorder()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.ws.Handler().ServeHTTP(rec, req)
+	}()
+	first := rw1Body(series(1, nowMs(), "__name__", "first"))
+	// pw.Write returns once the handler has read the byte: it holds the slot.
+	if _, err := pw.Write(first[:1]); err != nil {
+		t.Fatal(err)
 	}
+	r := e.push(t, "/api/v1/write", rw1Body(series(1, nowMs(), "__name__", "second")))
 	if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") != "1" || !strings.Contains(r.body, "too many concurrent remote writes (limit 1)") {
 		t.Fatalf("second write: %d Retry-After %q %q, want 503 with Retry-After 1", r.status, r.header.Get("Retry-After"), r.body)
 	}
-	pw.Write(rw1Body(series(1, nowMs(), "__name__", "first")))
+	if _, err := pw.Write(first[1:]); err != nil {
+		t.Fatal(err)
+	}
 	pw.Close()
-	if first := <-done; first.status != http.StatusOK {
-		t.Fatalf("first write: %d %s", first.status, first.body)
+	<-done
+	if rec.Code != http.StatusOK {
+		t.Fatalf("first write: %d %s", rec.Code, rec.Body.String())
 	}
 	if r := e.push(t, "/api/v1/write", rw1Body(series(1, nowMs(), "__name__", "third"))); r.status != http.StatusOK {
 		t.Fatalf("write after the slot was freed: %d %s", r.status, r.body)
