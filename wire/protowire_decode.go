@@ -110,6 +110,67 @@ func (d *decoder) wantType(start int, name string, wt, want int) error {
 	return nil
 }
 
+// element checks that element idx of the repeated message field name
+// (whose tag started at start) is length-delimited and returns where it
+// ends; errors name the field and the element.
+func (d *decoder) element(start int, name string, wt, end, idx int) (int, error) {
+	if err := d.wantType(start, name, wt, wtBytes); err != nil {
+		return 0, inField(err, name, idx)
+	}
+	e, err := d.length(end)
+	if err != nil {
+		return 0, inField(err, name, idx)
+	}
+	return e, nil
+}
+
+// varintField reads a varint field whose tag started at start.
+func (d *decoder) varintField(start int, name string, wt, end int) (uint64, error) {
+	if err := d.wantType(start, name, wt, wtVarint); err != nil {
+		return 0, err
+	}
+	return d.varint(end)
+}
+
+// doubleField reads a fixed64 double field whose tag started at start.
+func (d *decoder) doubleField(start int, name string, wt, end int) (float64, error) {
+	if err := d.wantType(start, name, wt, wtFixed64); err != nil {
+		return 0, err
+	}
+	return d.fixed64(end)
+}
+
+// appendSample decodes a samples element (RW 1.0 TimeSeries field 2, RW 2.0
+// field 2: the same message but for start_timestamp) onto dst.
+func (d *decoder) appendSample(start, wt, end int, dst *[]Sample, v2 bool) error {
+	idx := len(*dst)
+	e, err := d.element(start, "samples", wt, end, idx)
+	if err != nil {
+		return err
+	}
+	var s Sample
+	if err := d.sample(e, &s, v2); err != nil {
+		return inField(err, "samples", idx)
+	}
+	*dst = append(*dst, s)
+	return nil
+}
+
+// appendHistogram decodes a histograms element onto dst.
+func (d *decoder) appendHistogram(start, wt, end int, dst *[]Histogram, v2 bool) error {
+	idx := len(*dst)
+	e, err := d.element(start, "histograms", wt, end, idx)
+	if err != nil {
+		return err
+	}
+	var h *Histogram
+	*dst, h = extend(*dst)
+	if err := d.histogram(e, h, v2); err != nil {
+		return inField(err, "histograms", idx)
+	}
+	return nil
+}
+
 // skip skips the payload of an unknown field.
 func (d *decoder) skip(num uint64, wt int, end int, depth int) error {
 	switch wt {

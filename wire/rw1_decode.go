@@ -122,27 +122,14 @@ func (d *decoder) timeSeriesV1(end int, ts *TimeSeries) error {
 			}
 			ts.Labels = append(ts.Labels, l)
 		case 2:
-			idx := len(ts.Samples)
-			var s Sample
-			if err := d.wantType(start, "samples", wt, wtBytes); err != nil {
-				return inField(err, "samples", idx)
+			if err := d.appendSample(start, wt, end, &ts.Samples, false); err != nil {
+				return err
 			}
-			e, err := d.length(end)
-			if err == nil {
-				err = d.sample(e, &s, false)
-			}
-			if err != nil {
-				return inField(err, "samples", idx)
-			}
-			ts.Samples = append(ts.Samples, s)
 		case 3:
 			idx := len(ts.Exemplars)
-			if err := d.wantType(start, "exemplars", wt, wtBytes); err != nil {
-				return inField(err, "exemplars", idx)
-			}
-			e, err := d.length(end)
+			e, err := d.element(start, "exemplars", wt, end, idx)
 			if err != nil {
-				return inField(err, "exemplars", idx)
+				return err
 			}
 			var ex *Exemplar
 			ts.Exemplars, ex = extend(ts.Exemplars)
@@ -151,18 +138,8 @@ func (d *decoder) timeSeriesV1(end int, ts *TimeSeries) error {
 				return inField(err, "exemplars", idx)
 			}
 		case 4:
-			idx := len(ts.Histograms)
-			if err := d.wantType(start, "histograms", wt, wtBytes); err != nil {
-				return inField(err, "histograms", idx)
-			}
-			e, err := d.length(end)
-			if err != nil {
-				return inField(err, "histograms", idx)
-			}
-			var h *Histogram
-			ts.Histograms, h = extend(ts.Histograms)
-			if err := d.histogram(e, h, false); err != nil {
-				return inField(err, "histograms", idx)
+			if err := d.appendHistogram(start, wt, end, &ts.Histograms, false); err != nil {
+				return err
 			}
 		default:
 			if err := d.skip(num, wt, end, 0); err != nil {
@@ -223,26 +200,17 @@ func (d *decoder) sample(end int, s *Sample, v2 bool) error {
 		}
 		switch {
 		case num == 1:
-			if err := d.wantType(start, "value", wt, wtFixed64); err != nil {
-				return err
-			}
-			if s.Value, err = d.fixed64(end); err != nil {
+			if s.Value, err = d.doubleField(start, "value", wt, end); err != nil {
 				return err
 			}
 		case num == 2:
-			if err := d.wantType(start, "timestamp", wt, wtVarint); err != nil {
-				return err
-			}
-			v, err := d.varint(end)
+			v, err := d.varintField(start, "timestamp", wt, end)
 			if err != nil {
 				return err
 			}
 			s.Timestamp = int64(v)
 		case num == 3 && v2:
-			if err := d.wantType(start, "start_timestamp", wt, wtVarint); err != nil {
-				return err
-			}
-			v, err := d.varint(end)
+			v, err := d.varintField(start, "start_timestamp", wt, end)
 			if err != nil {
 				return err
 			}
@@ -272,17 +240,11 @@ func (d *decoder) exemplarV1(end int, ex *Exemplar) error {
 			}
 			ex.Labels = append(ex.Labels, l)
 		case 2:
-			if err := d.wantType(start, "value", wt, wtFixed64); err != nil {
-				return err
-			}
-			if ex.Value, err = d.fixed64(end); err != nil {
+			if ex.Value, err = d.doubleField(start, "value", wt, end); err != nil {
 				return err
 			}
 		case 3:
-			if err := d.wantType(start, "timestamp", wt, wtVarint); err != nil {
-				return err
-			}
-			v, err := d.varint(end)
+			v, err := d.varintField(start, "timestamp", wt, end)
 			if err != nil {
 				return err
 			}
@@ -305,10 +267,7 @@ func (d *decoder) metadataV1(end int, md *Metadata) error {
 		}
 		switch num {
 		case 1:
-			if err := d.wantType(start, "type", wt, wtVarint); err != nil {
-				return err
-			}
-			v, err := d.varint(end)
+			v, err := d.varintField(start, "type", wt, end)
 			if err != nil {
 				return err
 			}

@@ -160,41 +160,18 @@ func (d *decoderV2) timeSeries(end int, ts *TimeSeries) error {
 				return inField(err, "labels_refs", -1)
 			}
 		case 2:
-			idx := len(ts.Samples)
-			var s Sample
-			if err := d.wantType(start, "samples", wt, wtBytes); err != nil {
-				return inField(err, "samples", idx)
+			if err := d.appendSample(start, wt, end, &ts.Samples, true); err != nil {
+				return err
 			}
-			e, err := d.length(end)
-			if err == nil {
-				err = d.sample(e, &s, true)
-			}
-			if err != nil {
-				return inField(err, "samples", idx)
-			}
-			ts.Samples = append(ts.Samples, s)
 		case 3:
-			idx := len(ts.Histograms)
-			if err := d.wantType(start, "histograms", wt, wtBytes); err != nil {
-				return inField(err, "histograms", idx)
-			}
-			e, err := d.length(end)
-			if err != nil {
-				return inField(err, "histograms", idx)
-			}
-			var h *Histogram
-			ts.Histograms, h = extend(ts.Histograms)
-			if err := d.histogram(e, h, true); err != nil {
-				return inField(err, "histograms", idx)
+			if err := d.appendHistogram(start, wt, end, &ts.Histograms, true); err != nil {
+				return err
 			}
 		case 4:
 			idx := len(ts.Exemplars)
-			if err := d.wantType(start, "exemplars", wt, wtBytes); err != nil {
-				return inField(err, "exemplars", idx)
-			}
-			e, err := d.length(end)
+			e, err := d.element(start, "exemplars", wt, end, idx)
 			if err != nil {
-				return inField(err, "exemplars", idx)
+				return err
 			}
 			var ex *Exemplar
 			ts.Exemplars, ex = extend(ts.Exemplars)
@@ -285,17 +262,11 @@ func (d *decoderV2) exemplar(end int, ex *Exemplar) error {
 				return inField(err, "labels_refs", -1)
 			}
 		case 2:
-			if err := d.wantType(start, "value", wt, wtFixed64); err != nil {
-				return err
-			}
-			if ex.Value, err = d.fixed64(end); err != nil {
+			if ex.Value, err = d.doubleField(start, "value", wt, end); err != nil {
 				return err
 			}
 		case 3:
-			if err := d.wantType(start, "timestamp", wt, wtVarint); err != nil {
-				return err
-			}
-			v, err := d.varint(end)
+			v, err := d.varintField(start, "timestamp", wt, end)
 			if err != nil {
 				return err
 			}
