@@ -455,31 +455,9 @@ func (h *apiHandler) series(r *http.Request, q storage.Queryable) result {
 }
 
 func (h *apiHandler) labelNames(r *http.Request, q storage.Queryable) result {
-	limit, err := parseLimit(r.FormValue("limit"))
-	if err != nil {
-		return result{err: invalidParam(err, "limit")}
-	}
-	mint, maxt, apiErr := timeRange(r)
-	if apiErr != nil {
-		return result{err: apiErr}
-	}
-	sets, err := h.matchers(r)
-	if err != nil {
-		return result{err: badData(err)}
-	}
-	querier, err := q.Querier(mint, maxt)
-	if err != nil {
-		return result{err: returnAPIError(err)}
-	}
-	defer querier.Close()
-	hints := &storage.LabelHints{Limit: hintLimit(limit)}
-	names, warnings, err := collectStrings(sets, func(ms []*labels.Matcher) ([]string, annotations.Annotations, error) {
-		return querier.LabelNames(r.Context(), hints, ms...)
+	return h.labelStrings(r, q, returnAPIError, func(ctx context.Context, querier storage.Querier, hints *storage.LabelHints, ms []*labels.Matcher) ([]string, annotations.Annotations, error) {
+		return querier.LabelNames(ctx, hints, ms...)
 	})
-	if err != nil {
-		return result{err: &apiError{errorExec, err}}
-	}
-	return stringsResult(names, limit, warnings)
 }
 
 func (h *apiHandler) labelValues(r *http.Request, q storage.Queryable, name string) result {
@@ -489,6 +467,17 @@ func (h *apiHandler) labelValues(r *http.Request, q storage.Queryable, name stri
 	if !model.UTF8Validation.IsValidLabelName(name) {
 		return result{err: badData(fmt.Errorf("invalid label name: %q", name))}
 	}
+	execErr := func(err error) *apiError { return &apiError{errorExec, err} }
+	return h.labelStrings(r, q, execErr, func(ctx context.Context, querier storage.Querier, hints *storage.LabelHints, ms []*labels.Matcher) ([]string, annotations.Annotations, error) {
+		return querier.LabelValues(ctx, name, hints, ms...)
+	})
+}
+
+// labelStrings is what /labels and /label/{name}/values share: limit, time
+// range and match[] parameters, a querier (its error mapped by querierErr),
+// and get run per matcher set.
+func (h *apiHandler) labelStrings(r *http.Request, q storage.Queryable, querierErr func(error) *apiError,
+	get func(context.Context, storage.Querier, *storage.LabelHints, []*labels.Matcher) ([]string, annotations.Annotations, error)) result {
 	limit, err := parseLimit(r.FormValue("limit"))
 	if err != nil {
 		return result{err: invalidParam(err, "limit")}
@@ -503,12 +492,12 @@ func (h *apiHandler) labelValues(r *http.Request, q storage.Queryable, name stri
 	}
 	querier, err := q.Querier(mint, maxt)
 	if err != nil {
-		return result{err: &apiError{errorExec, err}}
+		return result{err: querierErr(err)}
 	}
 	defer querier.Close()
 	hints := &storage.LabelHints{Limit: hintLimit(limit)}
 	vals, warnings, err := collectStrings(sets, func(ms []*labels.Matcher) ([]string, annotations.Annotations, error) {
-		return querier.LabelValues(r.Context(), name, hints, ms...)
+		return get(r.Context(), querier, hints, ms)
 	})
 	if err != nil {
 		return result{err: &apiError{errorExec, err}}
