@@ -192,14 +192,7 @@ func appendSeriesData(dst []byte, ts *TimeSeries) []byte {
 		s := &ts.Samples[i]
 		dst = append(dst, tagTSSamples)
 		dst = appendVarint(dst, uint64(sizeSampleV1(s)))
-		if s.Value != 0 {
-			dst = append(dst, tagSampleValue)
-			dst = appendFixed64(dst, s.Value)
-		}
-		if s.Timestamp != 0 {
-			dst = append(dst, tagSampleTimestamp)
-			dst = appendVarint(dst, uint64(s.Timestamp))
-		}
+		dst = appendSampleFields(dst, s, false)
 	}
 	for i := range ts.Exemplars {
 		e := &ts.Exemplars[i]
@@ -220,6 +213,24 @@ func appendSeriesData(dst []byte, ts *TimeSeries) []byte {
 		dst = append(dst, tagTSHistograms)
 		dst = appendVarint(dst, uint64(sizeHistogram(h, false)))
 		dst = appendHistogram(dst, h, false)
+	}
+	return dst
+}
+
+// appendSampleFields appends the fields of one Sample message, as gogo
+// does: zero values left out, start_timestamp only in RW 2.0.
+func appendSampleFields(dst []byte, s *Sample, v2 bool) []byte {
+	if s.Value != 0 {
+		dst = append(dst, tagSampleValue)
+		dst = appendFixed64(dst, s.Value)
+	}
+	if s.Timestamp != 0 {
+		dst = append(dst, tagSampleTimestamp)
+		dst = appendVarint(dst, uint64(s.Timestamp))
+	}
+	if v2 && s.StartTimestamp != 0 {
+		dst = append(dst, tagV2SampleStart)
+		dst = appendVarint(dst, uint64(s.StartTimestamp))
 	}
 	return dst
 }

@@ -121,18 +121,7 @@ func (e *EncoderV2) AppendSeries(ts *TimeSeries) {
 		s := &ts.Samples[i]
 		b = append(b, tagV2Samples)
 		b = appendVarint(b, uint64(sizeSampleV2(s)))
-		if s.Value != 0 {
-			b = append(b, tagSampleValue)
-			b = appendFixed64(b, s.Value)
-		}
-		if s.Timestamp != 0 {
-			b = append(b, tagSampleTimestamp)
-			b = appendVarint(b, uint64(s.Timestamp))
-		}
-		if s.StartTimestamp != 0 {
-			b = append(b, tagV2SampleStart)
-			b = appendVarint(b, uint64(s.StartTimestamp))
-		}
+		b = appendSampleFields(b, s, true)
 	}
 	for i := range ts.Histograms {
 		h := &ts.Histograms[i]
