@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/protobuf/proto"
 
@@ -74,4 +75,89 @@ func TestCacheMatchesFreshConverter(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestCacheRegistryMatchesFreshConverter runs a long-lived Converter over
+// a client_golang registry that changes between pushes (the case where
+// label pair pointers are the same from one Gather to the next), and a
+// fresh Converter over each Gather; requests and errors must be the same.
+// It also checks which families keep label pair pointers: the registry's
+// own vectors do, a wrapped or const-metric family does not.
+func TestCacheRegistryMatchesFreshConverter(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	reqs := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "reqs_total", Help: "h"}, []string{"code", "method"})
+	temp := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "temp", Help: "h", ConstLabels: prometheus.Labels{"site": "a"}}, []string{"room"})
+	reg.MustRegister(reqs, temp)
+	prometheus.WrapRegistererWith(prometheus.Labels{"pool": "p1"}, reg).MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pool_size", Help: "h"}, func() float64 { return 3 }))
+	conflicting := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "owner", Help: "h"}, []string{"service"})
+	constVal := 1.0
+	reg.MustRegister(constCollector{desc: prometheus.NewDesc("build_info", "h", []string{"version"}, nil), v: &constVal})
+
+	steps := []struct {
+		name string
+		do   func()
+	}{
+		{"first", func() { reqs.WithLabelValues("200", "GET").Add(1); temp.WithLabelValues("k").Set(20) }},
+		{"same", func() { reqs.WithLabelValues("200", "GET").Add(1) }},
+		{"series added before", func() { reqs.WithLabelValues("200", "DELETE").Add(1) }},
+		{"series added after", func() { reqs.WithLabelValues("500", "PUT").Add(1); temp.WithLabelValues("z").Set(1) }},
+		{"series removed", func() { reqs.DeleteLabelValues("200", "DELETE") }},
+		{"series re-added (new pairs, same labels)", func() { reqs.WithLabelValues("200", "DELETE").Add(2) }},
+		{"all removed", func() { reqs.Reset() }},
+		{"back", func() { reqs.WithLabelValues("200", "GET").Add(1); constVal = 2 }},
+		{"conflicting label", func() { reg.MustRegister(conflicting); conflicting.WithLabelValues("x").Set(1) }},
+		{"conflict gone", func() { reg.Unregister(conflicting); temp.WithLabelValues("k").Set(21) }},
+		{"same again", func() { reqs.WithLabelValues("200", "GET").Add(1) }},
+	}
+	extra := ls("service", "svc", "instance", "i-1")
+	opts := Options{Timestamp: ts0, ExtraLabels: extra}
+	kept, err := NewConverter(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &wire.WriteRequest{}
+	for round := range 2 {
+		for _, st := range steps {
+			st.do()
+			fams, err := reg.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _, wantErr := Convert(fams, opts)
+			req.Series, req.Metadata = req.Series[:0], req.Metadata[:0]
+			_, gotErr := kept.Append(req, fams)
+			if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+				t.Fatalf("%d/%s: error: got %v, want %v", round, st.name, gotErr, wantErr)
+			}
+			if (wantErr != nil) != (st.name == "conflicting label") {
+				t.Fatalf("%d/%s: error %v", round, st.name, wantErr)
+			}
+			if wantErr != nil {
+				continue
+			}
+			if diff := cmp.Diff(want, req, cmpOpts...); diff != "" {
+				t.Errorf("%d/%s: request (-want +got):\n%s", round, st.name, diff)
+			}
+		}
+	}
+	fresh := map[string]bool{}
+	for _, fc := range kept.fams {
+		fresh[fc.name] = fc.fresh
+	}
+	wantFresh := map[string]bool{"build_info": false, "pool_size": false, "reqs_total": true, "temp": true}
+	if diff := cmp.Diff(wantFresh, fresh); diff != "" {
+		t.Errorf("families keeping label pair pointers (-want +got):\n%s", diff)
+	}
+}
+
+// constCollector makes a new const metric (new label pairs) every Collect.
+type constCollector struct {
+	desc *prometheus.Desc
+	v    *float64
+}
+
+func (c constCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c constCollector) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, *c.v, "v1")
 }

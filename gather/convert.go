@@ -60,10 +60,11 @@ type Converter struct {
 	report     Report
 
 	// Kept between conversions (cache.go).
-	fams      []*famCache
-	hitLabels []wire.Label // the current metric's cached labels, on a hit
-	hitHash   uint64
-	record    *famCache // where series keeps the current metric's labels, on a miss
+	fams        []*famCache
+	hitLabels   []wire.Label // the current metric's cached labels, on a hit
+	hitHash     uint64
+	record      *famCache        // where series keeps the current metric's labels, on a miss
+	recordPairs []*dto.LabelPair // the current metric's label pairs, kept with them
 	// Duplicate checks: while the series of this conversion hash as a
 	// prefix of the last successful conversion's (which had no duplicate),
 	// seen is not filled; it is filled at the first difference.
