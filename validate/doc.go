@@ -26,7 +26,11 @@
 //  6. each exemplar: exemplar_labels_missing, exemplar_timestamp_invalid,
 //     exemplar_labels_too_long;
 //  7. each histogram: the timestamp checks, native_histogram_invalid_schema,
-//     native_histogram_buckets_exceeded.
+//     native_histogram_invalid (Prometheus' histogram.Validate, see
+//     ValidateHistogram), then max_native_histogram_buckets: a histogram
+//     with more buckets is stored at the highest lower resolution where it
+//     fits (LimitHistogramBuckets), or refused as
+//     native_histogram_buckets_exceeded when schema -4 is not enough.
 //
 // Any of 4-7 drops the whole series and counts 1 (Cortex's Inc()), however
 // many samples the series held. The first refusal of the request is the
@@ -41,9 +45,8 @@
 // error replaces the distributor's in the answer.
 //
 // Not modelled: native_histogram_sample_size_bytes_exceeded (off by
-// default), native_histogram_invalid (Prometheus' histogram.Validate), HA
-// deduplication, relabelling, drop_labels, and the native histogram rate
-// limiter (unlimited by default).
+// default), HA deduplication, relabelling, drop_labels, and the native
+// histogram rate limiter (unlimited by default).
 //
 // # Prometheus
 //

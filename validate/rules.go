@@ -53,8 +53,8 @@ var timestampRules = []timestampRule{tooOld, tooFarInFuture}
 var exemplarRules = []exemplarRule{exemplarLabelsMissing, exemplarTimestampMissing, exemplarLabelsTooLong}
 
 // histogramRules are ValidateNativeHistogram, minus its sample-size limit
-// and histogram.Validate (see doc.go).
-var histogramRules = []histogramRule{histogramSchema, histogramBuckets}
+// (see doc.go) and its bucket limit, which histogramBuckets applies last.
+var histogramRules = []histogramRule{histogramSchema, histogramInvalid}
 
 func bad(r Reason, msg string) *Discard {
 	return &Discard{Reason: r, Status: http.StatusBadRequest, Message: msg}
@@ -225,24 +225,23 @@ func histogramSchema(_ *Limits, ls []wire.Label, h *wire.Histogram) *Discard {
 		s, formatLabelSet(ls), exponentialSchemaMin, exponentialSchemaMax))
 }
 
-// histogramBuckets refuses a histogram with more buckets than the limit
-// that cannot be brought under it by lowering its resolution down to schema
-// -4. A histogram that can is kept as sent: Cortex stores it at the lower
-// resolution, see HistogramSchemaWithin.
-func histogramBuckets(l *Limits, ls []wire.Label, h *wire.Histogram) *Discard {
-	if l.MaxNativeHistogramBuckets <= 0 {
-		return nil
+// histogramBuckets applies max_native_histogram_buckets to a histogram
+// that passed histogramRules: it returns the histogram Cortex stores, at
+// a lower resolution when it has more buckets than the limit (see
+// LimitHistogramBuckets), or refuses it when even schema -4 is not enough.
+func histogramBuckets(l *Limits, ls []wire.Label, h *wire.Histogram) (wire.Histogram, *Discard) {
+	r, ok := LimitHistogramBuckets(h, l.MaxNativeHistogramBuckets)
+	if ok {
+		return r, nil
 	}
-	if _, ok := HistogramSchemaWithin(h, l.MaxNativeHistogramBuckets); ok {
-		return nil
-	}
-	return bad(NativeHistogramBucketsExceeded, fmt.Sprintf("native histogram bucket count exceeded for metric (limit: %d) metric: %.200q",
+	return wire.Histogram{}, bad(NativeHistogramBucketsExceeded, fmt.Sprintf("native histogram bucket count exceeded for metric (limit: %d) metric: %.200q",
 		l.MaxNativeHistogramBuckets, formatLabelSet(ls)))
 }
 
 // HistogramSchemaWithin returns the schema Cortex stores h at so that it
 // has at most max buckets, and false when no schema down to -4 is enough
-// (or h uses custom buckets and has too many).
+// (or h uses custom buckets and has too many). It counts without building
+// the histogram; LimitHistogramBuckets builds it.
 func HistogramSchemaWithin(h *wire.Histogram, max int) (int32, bool) {
 	pos, neg := len(h.PositiveDeltas), len(h.NegativeDeltas)
 	if h.IsFloat {

@@ -3,6 +3,7 @@ package validate
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/rwkit/rwkit/wire"
@@ -10,10 +11,12 @@ import (
 
 // ValidateSeries applies the backend's checks of l to one series at now.
 // It returns the series as the backend would store it (labels sorted; for
-// Cortex, labels with empty values removed) and nil, or an empty series
-// and the refusal. Like Cortex v1.21's distributor it refuses the whole
-// series at its first problem, be it a label, one sample's timestamp, one
-// exemplar or one histogram. ts is not modified.
+// Cortex, labels with empty values removed and native histograms over
+// MaxNativeHistogramBuckets at the lower resolution Cortex stores them at)
+// and nil, or an empty series and the refusal. Like Cortex v1.21's
+// distributor it refuses the whole series at its first problem, be it a
+// label, one sample's timestamp, one exemplar or one histogram. ts is not
+// modified.
 func ValidateSeries(l *Limits, ts *wire.TimeSeries, now time.Time) (wire.TimeSeries, *Discard) {
 	if l.Backend == BackendPrometheus {
 		return prometheusSeries(l, ts, now)
@@ -60,6 +63,7 @@ func cortexSeries(l *Limits, ts *wire.TimeSeries, now time.Time) (wire.TimeSerie
 			}
 		}
 	}
+	var hs []wire.Histogram // ts.Histograms as stored, when one was reduced
 	for i := range ts.Histograms {
 		h := &ts.Histograms[i]
 		d := checkTimestamp(l, ls, h.Timestamp, now)
@@ -69,13 +73,27 @@ func cortexSeries(l *Limits, ts *wire.TimeSeries, now time.Time) (wire.TimeSerie
 			}
 			d = rule(l, ls, h)
 		}
+		var r wire.Histogram
+		if d == nil {
+			r, d = histogramBuckets(l, ls, h)
+		}
 		if d != nil {
 			d.Counted = 1
 			return wire.TimeSeries{}, removed(d, ts)
 		}
+		if r.Schema != h.Schema {
+			// Cortex stores the histogram at the lower resolution.
+			if hs == nil {
+				hs = slices.Clone(ts.Histograms)
+			}
+			hs[i] = r
+		}
 	}
 	kept := *ts
 	kept.Labels = ls
+	if hs != nil {
+		kept.Histograms = hs
+	}
 	return kept, nil
 }
 

@@ -102,9 +102,17 @@ func TestValidateSeriesCortex(t *testing.T) {
 		{"histogram schema", wire.TimeSeries{Labels: lbls("__name__", "h"), Histograms: []wire.Histogram{{Schema: 9, Timestamp: ms}}},
 			&Discard{Reason: NativeHistogramInvalidSchema, Status: 400, Histograms: 1, Counted: 1,
 				Message: `invalid native histogram schema 9 for metric: "h". supported schema from -4 to 8`}},
-		{"histogram buckets reducible", wire.TimeSeries{Labels: lbls("__name__", "h"), Histograms: []wire.Histogram{{Schema: 0, Timestamp: ms,
+		{"histogram invalid", wire.TimeSeries{Labels: lbls("__name__", "h", "job", "j"), Histograms: []wire.Histogram{{Schema: 0, Timestamp: ms, CountInt: 1,
+			PositiveSpans: []wire.BucketSpan{{Offset: 1, Length: 2}}, PositiveDeltas: []int64{1}}}},
+			&Discard{Reason: NativeHistogramInvalid, Status: 400, Histograms: 1, Counted: 1,
+				Message: `invalid native histogram, validation err: positive side: spans need 2 buckets, have 1 buckets: histogram spans specify different number of buckets than provided, metric: "h{job=\"j\"}"`}},
+		{"histogram invalid before buckets exceeded", wire.TimeSeries{Labels: lbls("__name__", "h"), Histograms: []wire.Histogram{{Schema: -4, Timestamp: ms,
+			PositiveSpans: []wire.BucketSpan{{Offset: 0, Length: 3}}, PositiveDeltas: []int64{1, 0, 0}}}},
+			&Discard{Reason: NativeHistogramInvalid, Status: 400, Histograms: 1, Counted: 1,
+				Message: `invalid native histogram, validation err: 3 observations found in buckets, but the Count field is 0: histogram's observation count should equal the number of observations found in the buckets (in absence of NaN), metric: "h"`}},
+		{"histogram buckets reducible", wire.TimeSeries{Labels: lbls("__name__", "h"), Histograms: []wire.Histogram{{Schema: 0, Timestamp: ms, CountInt: 4,
 			PositiveSpans: []wire.BucketSpan{{Offset: 1, Length: 4}}, PositiveDeltas: []int64{1, 0, 0, 0}}}}, nil},
-		{"histogram buckets exceeded", wire.TimeSeries{Labels: lbls("__name__", "h"), Histograms: []wire.Histogram{{Schema: -4, Timestamp: ms,
+		{"histogram buckets exceeded", wire.TimeSeries{Labels: lbls("__name__", "h"), Histograms: []wire.Histogram{{Schema: -4, Timestamp: ms, CountInt: 3,
 			PositiveSpans: []wire.BucketSpan{{Offset: 0, Length: 3}}, PositiveDeltas: []int64{1, 0, 0}}}},
 			&Discard{Reason: NativeHistogramBucketsExceeded, Status: 400, Histograms: 1, Counted: 1,
 				Message: `native histogram bucket count exceeded for metric (limit: 2) metric: "h"`}},
@@ -135,6 +143,50 @@ func TestValidateSeriesKeepsStoredShape(t *testing.T) {
 	}
 	if in.Labels[0].Name != "job" || len(in.Labels) != 3 {
 		t.Errorf("input modified: %v", in.Labels)
+	}
+}
+
+// Cortex stores a histogram over the bucket limit at the lower resolution
+// where it fits; the input is not modified.
+func TestValidateSeriesReducesHistograms(t *testing.T) {
+	l := mustProfile(t, "cortex")
+	l.EnableNativeHistograms = true
+	l.MaxNativeHistogramBuckets = 4
+	ms := now.UnixMilli()
+	small := wire.Histogram{Schema: 2, Timestamp: ms, CountInt: 1, PositiveSpans: []wire.BucketSpan{{Length: 1}}, PositiveDeltas: []int64{1}}
+	many := wire.Histogram{Schema: 2, Timestamp: ms + 1, CountInt: 8, Sum: 8, ZeroThreshold: 1e-128,
+		PositiveSpans: []wire.BucketSpan{{Length: 8}}, PositiveDeltas: []int64{1, 0, 0, 0, 0, 0, 0, 0}}
+	manyFloat := wire.Histogram{IsFloat: true, Schema: 1, Timestamp: ms + 2, CountFloat: 6,
+		NegativeSpans: []wire.BucketSpan{{Offset: -2, Length: 6}}, NegativeCounts: []float64{1, 1, 1, 1, 1, 1}}
+	in := wire.TimeSeries{Labels: lbls("__name__", "h"), Histograms: []wire.Histogram{small, many, manyFloat}}
+	before := deepCopy(&in.Histograms[1])
+	kept, d := ValidateSeries(&l, &in, now)
+	if d != nil {
+		t.Fatal(d)
+	}
+	want := []wire.Histogram{
+		small,
+		// Schema 1 still has 5 buckets; schema 0 has 3 (0; 1..4; 5..7).
+		{Schema: 0, Timestamp: ms + 1, CountInt: 8, Sum: 8, ZeroThreshold: 1e-128,
+			PositiveSpans: []wire.BucketSpan{{Length: 3}}, PositiveDeltas: []int64{1, 3, -1}},
+		// -2..3 at schema 1 are -1, 0, 0, 1, 1, 2 at schema 0
+		// (((i-1) >> 1) + 1).
+		{IsFloat: true, Schema: 0, Timestamp: ms + 2, CountFloat: 6,
+			NegativeSpans: []wire.BucketSpan{{Offset: -1, Length: 4}}, NegativeCounts: []float64{1, 2, 2, 1}},
+	}
+	if d := cmp.Diff(want, kept.Histograms, histCmp...); d != "" {
+		t.Errorf("stored (-want +got)\n%s", d)
+	}
+	if d := diff(before, in.Histograms[1]); d != "" {
+		t.Errorf("input modified (-before +after)\n%s", d)
+	}
+	// What is stored passes again unchanged.
+	again, d := ValidateSeries(&l, &kept, now)
+	if d != nil {
+		t.Fatal(d)
+	}
+	if d := cmp.Diff(kept.Histograms, again.Histograms, histCmp...); d != "" {
+		t.Errorf("second pass (-first +second)\n%s", d)
 	}
 }
 

@@ -495,24 +495,6 @@ func snappyDeclaring(n uint64) []byte {
 	return append(b, 0x0c, 'a', 'b', 'c', 'd') // a 4-byte literal
 }
 
-// histogramSummary replaces each stored native histogram by its count and
-// number of buckets.
-func histogramSummary(o *observation) {
-	for k, pts := range o.Samples {
-		for i, p := range pts {
-			at, v, _ := strings.Cut(p, "=")
-			var h struct {
-				Count   string
-				Buckets []json.RawMessage
-			}
-			if json.Unmarshal([]byte(v), &h) == nil && h.Count != "" {
-				pts[i] = fmt.Sprintf("%s=count %s, %d buckets", at, h.Count, len(h.Buckets))
-			}
-		}
-		o.Samples[k] = pts
-	}
-}
-
 // setStatus patches the status of request i for a known difference.
 func setStatus(i int, s string) func(*observation) {
 	return func(o *observation) { o.Statuses[i] = s }
@@ -811,26 +793,46 @@ func scenarios() []scenario {
 			h := hist(job("dt_nh_invalid"), b, 2, 0)
 			h.Histograms[0].PositiveSpans[0].Length = 2 // two buckets, one delta
 			return []request{rw1(h, ser(job("dt_nh_float2"), at(b, 1)))}
-		}, known: &known{
-			why: "an invalid native histogram (spans and buckets disagree): Cortex's distributor refuses it as native_histogram_invalid; validate does not model histogram.Validate (validate/doc.go), " +
-				"so the workspace's TSDB refuses it: same 400 and same storage, but another text and the discard is not counted (reason unknown)",
-			patch:  func(o *observation) { delete(o.Discards, "native_histogram_invalid") },
-			bodies: true,
+		}},
+		{name: "native-histogram-invalid-kinds", env: envOverrides, reqs: func(b int64) []request {
+			// One request each: a negative bucket, a count that is not the
+			// buckets' sum, a negative span offset, a negative float zero
+			// bucket; each next to a valid float series.
+			negBucket := hist(job("dt_nh_negbucket"), b, 1, 0)
+			negBucket.Histograms[0].PositiveSpans[0].Length = 2
+			negBucket.Histograms[0].PositiveDeltas = []int64{1, -2}
+			badCount := hist(job("dt_nh_badcount"), b, 3, 0)
+			badCount.Histograms[0].PositiveDeltas = []int64{2}
+			negOffset := hist(job("dt_nh_negoffset"), b, 2, 0)
+			negOffset.Histograms[0].PositiveSpans = []wire.BucketSpan{{Offset: 3, Length: 1}, {Offset: -2, Length: 1}}
+			negOffset.Histograms[0].PositiveDeltas = []int64{1, 0}
+			negZero := ser(job("dt_nh_negzero"))
+			negZero.Histograms = []wire.Histogram{{IsFloat: true, CountFloat: 1, Sum: 1, ZeroThreshold: 1e-128, ZeroCountFloat: -0.5,
+				PositiveSpans: []wire.BucketSpan{{Offset: 0, Length: 1}}, PositiveCounts: []float64{1.5}, Timestamp: b}}
+			var reqs []request
+			for i, h := range []wire.TimeSeries{negBucket, badCount, negOffset, negZero} {
+				reqs = append(reqs, rw1(h, ser(job("dt_nh_kinds_ok"), at(b+int64(i)*1000, float64(i)))))
+			}
+			return reqs
 		}},
 		{name: "native-histogram-buckets-reduced", env: envOverrides, reqs: func(b int64) []request {
 			// 8 buckets at schema 2 over a limit of 4: Cortex lowers the
-			// resolution until it fits.
+			// resolution until it fits (3 buckets at schema 0) and stores
+			// that.
 			h := hist(job("dt_nh_many"), b, 8, 2)
 			h.Histograms[0].PositiveSpans = []wire.BucketSpan{{Offset: 0, Length: 8}}
 			h.Histograms[0].PositiveDeltas = []int64{1, 0, 0, 0, 0, 0, 0, 0}
 			return []request{rw1(h)}
-		}, known: &known{
-			why: "BUG: a native histogram over max_native_histogram_buckets that fits at a lower resolution: Cortex stores it at the lower resolution (3 buckets at schema 0), " +
-				"the workspace stores it as sent (8 buckets at schema 2); validate.HistogramSchemaWithin computes the schema but nothing applies it",
-			normalize: histogramSummary,
-			patch: func(o *observation) {
-				o.Samples["__name__=dt_nh_many,job=difftest"] = []string{"t+0ms=count 8, 8 buckets"}
-			},
+		}},
+		{name: "native-histogram-buckets-reduced-float", env: envOverrides, reqs: func(b int64) []request {
+			// A float histogram with both sides, 7 buckets at schema 3 in
+			// spans with gaps: 5 at schema 2, 4 at schema 1.
+			s := ser(job("dt_nh_many_float"))
+			s.Histograms = []wire.Histogram{{IsFloat: true, CountFloat: 13.5, Sum: -2.25, Schema: 3, ZeroThreshold: 1e-128, ZeroCountFloat: 1,
+				PositiveSpans: []wire.BucketSpan{{Offset: -1, Length: 2}, {Offset: 2, Length: 2}}, PositiveCounts: []float64{0.5, 1.5, 2, 3},
+				NegativeSpans: []wire.BucketSpan{{Offset: 2, Length: 1}, {Offset: 1, Length: 2}}, NegativeCounts: []float64{1.25, 2.25, 2},
+				ResetHint: wire.ResetHintGauge, Timestamp: b}}
+			return []request{rw1(s)}
 		}},
 		{name: "native-histogram-buckets-exceeded", env: envOverrides, reqs: func(b int64) []request {
 			// Buckets far apart stay more than 4 even at schema -4.
