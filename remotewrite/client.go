@@ -34,6 +34,8 @@ type Client struct {
 	comp    []byte
 	scratch []byte
 	enc     wire.EncoderV2
+	labels  labelCache // RW 1.0 label blocks by series position
+	written bool       // a Write has been made: fill labels from now on
 }
 
 // ampPath is the only path AMP's data plane takes for remote write.

@@ -19,6 +19,7 @@ type received struct {
 	Version    wire.Version
 	Header     http.Header
 	RawLen     int // uncompressed body bytes
+	Raw        []byte
 	Compressed int
 	Req        wire.WriteRequest
 }
@@ -55,7 +56,7 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "decompress: "+err.Error(), 400)
 		return
 	}
-	got := &received{Header: r.Header.Clone(), RawLen: len(raw), Compressed: len(comp)}
+	got := &received{Header: r.Header.Clone(), RawLen: len(raw), Raw: raw, Compressed: len(comp)}
 	switch ct := r.Header.Get("Content-Type"); ct {
 	case wire.V2.ContentType():
 		got.Version = wire.V2

@@ -56,10 +56,20 @@ func (c *Client) plan(req *wire.WriteRequest, v wire.Version, skipParts int, wit
 	// skipParts lines up with what was delivered.
 	room := c.cfg.maxBytes - v2RequestOverhead
 	part := 0
+	cache := v == wire.V1 && c.written
+	if cache {
+		c.labels.begin(len(req.Series))
+	}
 	for si := range req.Series {
 		ts := &req.Series[si]
 		ns, nh, ne := len(ts.Samples), len(ts.Histograms), len(ts.Exemplars)
 		points := ns + nh + ne
+		block := -1 // RW 1.0 bytes of the series' labels, when cached
+		if cache {
+			if b := c.labels.block(si, ts.Labels); b != nil {
+				block = len(b)
+			}
+		}
 		from := 0
 		for {
 			// A chunk takes up to limit points, halved while it is over the
@@ -77,9 +87,13 @@ func (c *Client) plan(req *wire.WriteRequest, v wire.Version, skipParts int, wit
 				p = it.slice(req)
 				// Sizes are called directly, not through a func value: &p
 				// passed to one escapes, a heap allocation per series.
-				if bound := sizeV2Bound(&p); to-from <= 1 || bound <= room {
-					it.size = bound
-					if v == wire.V1 {
+				if to-from <= 1 || sizeV2Bound(&p) <= room {
+					switch {
+					case v == wire.V2:
+						it.size = sizeV2Bound(&p)
+					case block >= 0:
+						it.size = wire.TimeSeriesSizeLabels(block, &p)
+					default:
 						it.size = wire.TimeSeriesSize(&p)
 					}
 					break

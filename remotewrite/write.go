@@ -71,6 +71,7 @@ func (c *Client) Write(ctx context.Context, req *wire.WriteRequest) (*Result, er
 	defer func() { res.Duration = c.cfg.now().Sub(start) }()
 
 	c.plan(req, v, 0, true)
+	defer func() { c.written = true }()
 	var total Counts
 	for _, b := range c.batches {
 		total.add(b.counts)
@@ -146,6 +147,10 @@ func (c *Client) encode(req *wire.WriteRequest, v wire.Version, b *batch) {
 				continue
 			}
 			ts := it.slice(req)
+			if block := c.labels.cached(int(it.series)); block != nil && c.written {
+				raw = wire.AppendTimeSeriesLabels(raw, block, &ts)
+				continue
+			}
 			raw = wire.AppendTimeSeries(raw, &ts)
 		}
 	}

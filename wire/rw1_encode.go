@@ -98,6 +98,12 @@ func TimeSeriesSize(ts *TimeSeries) int {
 	return sizeField(sizeLabels(ts.Labels) + sizeSeriesData(ts))
 }
 
+// TimeSeriesSizeLabels is len(AppendTimeSeriesLabels(nil, labelBlock, ts))
+// for a label block of blockLen bytes.
+func TimeSeriesSizeLabels(blockLen int, ts *TimeSeries) int {
+	return sizeField(blockLen + sizeSeriesData(ts))
+}
+
 func sizeMetadataV1(md *Metadata) int {
 	n := 0
 	if md.Type != 0 {

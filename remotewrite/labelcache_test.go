@@ -1,0 +1,111 @@
+package remotewrite
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/rwkit/rwkit/wire"
+)
+
+// TestLabelCacheBodiesUnchanged makes a sequence of writes with one
+// long-lived client (label blocks cached by series position) and each
+// write again with a new client; every request body must be the same
+// bytes. The writes change values, labels (same text in new strings, and
+// new text), add, remove and reorder series, split long series over
+// requests, carry histograms, exemplars and metadata, and overflow the
+// cache.
+func TestLabelCacheBodiesUnchanged(t *testing.T) {
+	base := func() []wire.TimeSeries { return series("m", 50, 1000) }
+	fresh := func(s string) string { return strings.Clone(s) }
+	steps := []struct {
+		name string
+		mod  func([]wire.TimeSeries) []wire.TimeSeries
+	}{
+		{"first", func(s []wire.TimeSeries) []wire.TimeSeries { return s }},
+		{"same", func(s []wire.TimeSeries) []wire.TimeSeries { return s }},
+		{"values and timestamp", func(s []wire.TimeSeries) []wire.TimeSeries {
+			for i := range s {
+				s[i].Samples[0] = wire.Sample{Value: float64(i) * 3, Timestamp: 2000}
+			}
+			return s
+		}},
+		{"same text, new strings", func(s []wire.TimeSeries) []wire.TimeSeries {
+			for i := range s {
+				ls := make([]wire.Label, len(s[i].Labels))
+				for j, l := range s[i].Labels {
+					ls[j] = wire.Label{Name: fresh(l.Name), Value: fresh(l.Value)}
+				}
+				s[i].Labels = ls
+			}
+			return s
+		}},
+		{"one label value changed", func(s []wire.TimeSeries) []wire.TimeSeries {
+			s[7].Labels = []wire.Label{{Name: "__name__", Value: "m"}, {Name: "id", Value: "seven"}}
+			return s
+		}},
+		{"label added", func(s []wire.TimeSeries) []wire.TimeSeries {
+			s[8].Labels = append(s[8].Labels, wire.Label{Name: "zone", Value: "a"})
+			return s
+		}},
+		{"series inserted first", func(s []wire.TimeSeries) []wire.TimeSeries {
+			return append(series("a", 1, 1000), s...)
+		}},
+		{"series removed", func(s []wire.TimeSeries) []wire.TimeSeries { return s[:20] }},
+		{"long series, histogram, exemplar", func(s []wire.TimeSeries) []wire.TimeSeries {
+			long := series("long", 1, 0)[0]
+			long.Samples = nil
+			for i := range 4500 {
+				long.Samples = append(long.Samples, wire.Sample{Value: float64(i), Timestamp: int64(1000 + i)})
+			}
+			h := series("h", 1, 0)[0]
+			h.Samples = nil
+			h.Histograms = []wire.Histogram{{CountInt: 3, Sum: 1.5, Schema: 0, ZeroCountInt: 1, Timestamp: 1000,
+				PositiveSpans: []wire.BucketSpan{{Offset: 0, Length: 2}}, PositiveDeltas: []int64{1, 0}}}
+			s[3].Exemplars = []wire.Exemplar{{Labels: []wire.Label{{Name: "trace_id", Value: "abc"}}, Value: 1, Timestamp: 1000}}
+			return append(append(s[:10:10], long, h), s[10:]...)
+		}},
+		{"same again", func(s []wire.TimeSeries) []wire.TimeSeries { return s }},
+		{"back to base", func([]wire.TimeSeries) []wire.TimeSeries { return base() }},
+	}
+	for _, limit := range []int{64 << 20, 1500} {
+		t.Run(fmt.Sprintf("cache=%d", limit), func(t *testing.T) {
+			old := maxCachedLabelBytes
+			maxCachedLabelBytes = limit
+			defer func() { maxCachedLabelBytes = old }()
+			opts := []Option{WithMaxRequestBytes(4096), WithMaxSamplesPerRequest(2000)}
+			kept := newReceiver(t, nil)
+			keptClient := mustNew(t, kept.url(), opts...)
+			cur := base()
+			for round := range 2 {
+				for _, st := range steps {
+					cur = st.mod(cur)
+					req := &wire.WriteRequest{Series: cur, Metadata: []wire.Metadata{{Type: wire.MetricTypeGauge, FamilyName: "m", Help: "h"}}}
+					n0 := len(kept.requests())
+					if _, err := keptClient.Write(context.Background(), req); err != nil {
+						t.Fatalf("%d/%s: %v", round, st.name, err)
+					}
+					got := kept.requests()[n0:]
+					ref := newReceiver(t, nil)
+					if _, err := mustNew(t, ref.url(), opts...).Write(context.Background(), req); err != nil {
+						t.Fatalf("%d/%s: reference: %v", round, st.name, err)
+					}
+					want := ref.requests()
+					if len(got) != len(want) {
+						t.Fatalf("%d/%s: %d requests, want %d", round, st.name, len(got), len(want))
+					}
+					for i := range got {
+						if !bytes.Equal(got[i].Raw, want[i].Raw) {
+							t.Fatalf("%d/%s: request %d body differs from a new client's:\n got %x\nwant %x", round, st.name, i, got[i].Raw, want[i].Raw)
+						}
+					}
+				}
+			}
+			if limit < 64<<20 && keptClient.labels.size() > limit {
+				t.Errorf("cache holds %d bytes, limit %d", keptClient.labels.size(), limit)
+			}
+		})
+	}
+}
