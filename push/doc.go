@@ -7,7 +7,8 @@
 //	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 //	p, err := push.New("https://aps-workspaces.us-west-2.amazonaws.com/workspaces/ws-123/api/v1/remote_write", reg,
 //		push.WithService("auth"),       // the instance comes from ECS, Kubernetes or the host name
-//		push.WithSigV4(""),             // region from the URL, credentials from the AWS default chain
+//		// AMP URLs are signed (SigV4, service aps, the URL's region,
+//		// credentials from the AWS default chain) without an option.
 //		push.WithInterval(15*time.Second),
 //		push.WithLogger(slog.Default()),
 //		push.WithRegisterer(reg),       // self-metrics, pushed with the rest
@@ -104,7 +105,8 @@
 //	WithJitter                       0.1 of the interval, as a phase (DefaultJitter)
 //	WithAlignedTimestamps            off: timestamps are the push's start
 //	WithBuffer                       16 MiB, 15 minutes; WithBuffer(0, 0) turns it off
-//	WithSigV4                        off; region "" reads it from the AMP URL
+//	WithSigV4                        on for AMP URLs (their region), else off
+//	WithoutSigV4                     for a transport that signs AMP requests itself
 //	WithTransport, WithHTTPClient    remotewrite's client: 30s per attempt
 //	WithClientOptions                any remotewrite.Option (headers, request size, retries)
 //	WithRWVersion                    wire.V1; wire.V2 falls back to V1 on 415
@@ -121,8 +123,8 @@
 // the reader: RWKIT_SERVICE, RWKIT_INSTANCE, OTEL_SERVICE_NAME,
 // OTEL_RESOURCE_ATTRIBUTES (service.name, service.instance.id),
 // ECS_CONTAINER_METADATA_URI_V4, KUBERNETES_SERVICE_HOST, POD_NAME,
-// POD_NAMESPACE, HOSTNAME. Explicit options beat them all. With WithSigV4,
-// the AWS SDK's default chain reads AWS_REGION, AWS_PROFILE,
+// POD_NAMESPACE, HOSTNAME. Explicit options beat them all. When signing
+// (an AMP URL, or WithSigV4), the AWS SDK's default chain reads AWS_REGION, AWS_PROFILE,
 // AWS_ACCESS_KEY_ID and the rest (see package remotewrite/sigv4).
 //
 // # Self-metrics

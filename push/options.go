@@ -60,6 +60,7 @@ type config struct {
 
 	sigv4       bool
 	sigv4Region string
+	noSigV4     bool
 	transport   http.RoundTripper
 	httpClient  *http.Client
 	clientOpts  []remotewrite.Option
@@ -242,15 +243,35 @@ func WithBuffer(maxBytes int, maxAge time.Duration) Option {
 // Service for Prometheus, with credentials from the AWS SDK's default chain
 // (see package remotewrite/sigv4). An empty region is read from the AMP
 // URL, else from AWS_REGION or the profile.
+//
+// An AMP URL (https://aps-workspaces.<region>.amazonaws.com/workspaces/...)
+// is signed without this option, with the URL's region: AMP refuses
+// anything else. WithSigV4 is for other SigV4 endpoints (a VPC endpoint
+// name, a proxy) and to choose the region.
 func WithSigV4(region string) Option {
 	return optionFunc(func(c *config) error {
+		if c.noSigV4 {
+			return errors.New("push: WithSigV4 and WithoutSigV4 both given")
+		}
 		c.sigv4, c.sigv4Region = true, region
 		return nil
 	})
 }
 
+// WithoutSigV4 turns off the signing of AMP URLs, for a transport (see
+// WithTransport) that signs requests itself.
+func WithoutSigV4() Option {
+	return optionFunc(func(c *config) error {
+		if c.sigv4 {
+			return errors.New("push: WithSigV4 and WithoutSigV4 both given")
+		}
+		c.noSigV4 = true
+		return nil
+	})
+}
+
 // WithTransport sends requests through rt (under the SigV4 signer when
-// WithSigV4 is given).
+// the URL is AMP's or WithSigV4 is given).
 func WithTransport(rt http.RoundTripper) Option {
 	return optionFunc(func(c *config) error {
 		c.transport = rt

@@ -203,9 +203,9 @@ func newClient(url string, cfg *config, log *slog.Logger) (*remotewrite.Client, 
 		opts = append(opts, remotewrite.WithHTTPClient(cfg.httpClient))
 	}
 	rt := cfg.transport
-	if cfg.sigv4 {
+	urlRegion, isAMP := sigv4.RegionFromURL(url)
+	if cfg.sigv4 || (isAMP && !cfg.noSigV4) {
 		region := cfg.sigv4Region
-		urlRegion, isAMP := sigv4.RegionFromURL(url)
 		switch {
 		case region == "" && isAMP:
 			region = urlRegion
@@ -221,6 +221,9 @@ func newClient(url string, cfg *config, log *slog.Logger) (*remotewrite.Client, 
 		}
 		tr, err := sigv4.NewDefault(context.Background(), region, sopts...)
 		if err != nil {
+			if !cfg.sigv4 {
+				return nil, fmt.Errorf("push: the URL is an Amazon Managed Service for Prometheus workspace (region %s), which needs SigV4 signing: %w (or give WithoutSigV4 when the transport signs)", urlRegion, err)
+			}
 			return nil, fmt.Errorf("push: WithSigV4: %w", err)
 		}
 		rt = tr

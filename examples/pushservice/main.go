@@ -29,7 +29,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/rwkit/rwkit/push"
-	"github.com/rwkit/rwkit/remotewrite/sigv4"
 )
 
 func main() {
@@ -66,9 +65,8 @@ func run() error {
 	if *service != "" {
 		opts = append(opts, push.WithService(*service))
 	}
-	if _, isAMP := sigv4.RegionFromURL(*url); isAMP {
-		opts = append(opts, push.WithSigV4(""))
-	}
+	// An AMP URL is SigV4-signed (its region, the AWS default credential
+	// chain) without an option.
 	p, err := push.New(*url, reg, opts...)
 	if err != nil {
 		return err
