@@ -8,35 +8,60 @@ import (
 )
 
 // labelCache keeps, per series position, the labels of the last write and
-// their RW 1.0 encoding (the series' repeated labels fields), so that a
-// series whose labels are those of the same position last time is encoded
-// by copying one contiguous block instead of walking its label strings,
-// which are scattered over the heap. A pusher sends the same series in the
-// same order write after write; the comparison reads only the label
+// what encoding them cost: their RW 1.0 encoding (the series' repeated
+// labels fields) and their RW 2.0 symbol ids (wire.SymbolIDs). A series
+// whose labels are those of the same position last time is then encoded
+// by copying one contiguous block (RW 1.0) or by finding its symbol
+// references through an array (RW 2.0), instead of walking label strings
+// scattered over the heap or hashing them. A pusher sends the same series
+// in the same order write after write; the comparison reads only the label
 // headers (equal strings from one registry share their bytes, and string
 // comparison stops at equal pointers).
 //
 // The cache is filled from a client's second write on, so a client that
-// writes once pays nothing, and holds at most maxCachedLabelBytes of blocks
-// and label headers; series beyond it are encoded as before.
+// writes once pays nothing, and holds at most maxCachedLabelBytes (label
+// headers, blocks, ids and the strings that only the ids keep); series
+// beyond it are encoded as before.
 type labelCache struct {
 	labels  []wire.Label
 	blocks  []byte
-	ents    []labelEnt // by series position; b1 < 0: not cached
-	garbage int        // bytes of labels and blocks no entry refers to
+	ids     []uint32
+	syms    wire.SymbolIDs
+	ents    []labelEnt // by series position
+	// Accounting in upper bounds (labelEnt.need): used is what live and
+	// dropped entries may hold besides symbol ids, garbage what dropped
+	// ones may.
+	used, garbage int
 }
 
-type labelEnt struct{ l0, l1, b0, b1 int }
+// labelEnt is one position's labels (labels[l0:l1], ok false: none),
+// RW 1.0 block (blocks[b0:b1], b1 < 0: not encoded yet) and RW 2.0 ids
+// (ids[i0:i1], i1 < 0: not yet).
+type labelEnt struct {
+	ok                     bool
+	l0, l1, b0, b1, i0, i1 int
+	need                   int // bound of the bytes the entry may come to hold
+}
 
 const labelHeaderSize = int(unsafe.Sizeof(wire.Label{}))
 
 // maxCachedLabelBytes bounds a client's label cache (a variable for tests).
 var maxCachedLabelBytes = 64 << 20
 
-func (lc *labelCache) size() int { return len(lc.blocks) + len(lc.labels)*labelHeaderSize }
+// symbolEntrySize bounds what wire.SymbolIDs keeps per string besides its
+// bytes: a map entry, a string header, a reference and a generation.
+const symbolEntrySize = 80
+
+func (lc *labelCache) symsSize() int { return lc.syms.Bytes() + lc.syms.Len()*symbolEntrySize }
+
+// size is what the cache holds (for tests; bounded by used + symsSize).
+func (lc *labelCache) size() int {
+	return len(lc.blocks) + len(lc.labels)*labelHeaderSize + len(lc.ids)*4 + lc.symsSize()
+}
 
 // begin prepares the cache for a write of n series: when more than half of
-// what it holds is garbage, it starts again.
+// what it holds is garbage, it starts again (symbol ids too: strings of
+// dropped entries go with them).
 func (lc *labelCache) begin(n int) {
 	if len(lc.ents) > n {
 		for _, e := range lc.ents[n:] {
@@ -44,51 +69,88 @@ func (lc *labelCache) begin(n int) {
 		}
 		lc.ents = lc.ents[:n]
 	}
-	if lc.garbage > lc.size()/2 {
+	if lc.garbage > lc.used/2 {
 		clear(lc.labels)
-		lc.labels, lc.blocks, lc.ents, lc.garbage = lc.labels[:0], lc.blocks[:0], lc.ents[:0], 0
+		lc.labels, lc.blocks, lc.ids, lc.ents = lc.labels[:0], lc.blocks[:0], lc.ids[:0], lc.ents[:0]
+		lc.used, lc.garbage = 0, 0
+		lc.syms.Reset()
 	}
 }
 
 func (lc *labelCache) drop(e labelEnt) {
-	if e.b1 >= 0 {
-		lc.garbage += e.b1 - e.b0 + (e.l1-e.l0)*labelHeaderSize
+	if e.ok {
+		lc.garbage += e.need
 	}
 }
 
-// block returns the encoded labels of the series at position si, from the
-// cache when they are the labels cached there, else encoded and cached.
-// It returns nil when the series is not cached (the cache is full): the
-// caller encodes the labels itself.
-func (lc *labelCache) block(si int, ls []wire.Label) []byte {
+// check makes the entry at position si hold ls, keeping what was encoded
+// when it already did, and reports whether ls is cached there (false when
+// the cache is full).
+func (lc *labelCache) check(si int, ls []wire.Label) bool {
 	if si < len(lc.ents) {
 		e := lc.ents[si]
-		if e.b1 >= 0 && slices.Equal(lc.labels[e.l0:e.l1], ls) {
-			return lc.blocks[e.b0:e.b1]
+		if e.ok && slices.Equal(lc.labels[e.l0:e.l1], ls) {
+			return true
 		}
 		lc.drop(e)
-		lc.ents[si] = labelEnt{b1: -1}
+		lc.ents[si] = labelEnt{}
 	}
 	for len(lc.ents) <= si {
-		lc.ents = append(lc.ents, labelEnt{b1: -1})
+		lc.ents = append(lc.ents, labelEnt{})
 	}
-	if lc.size()+len(ls)*(labelHeaderSize+16) > maxCachedLabelBytes {
+	// At most what the entry can come to hold: label headers, RW 1.0 block
+	// (the strings and up to 12 bytes of tags and lengths per label) and
+	// ids. Symbol ids are counted as they are made (symbolIDs).
+	need := 0
+	for _, l := range ls {
+		need += labelHeaderSize + 12 + 8 + len(l.Name) + len(l.Value)
+	}
+	if lc.used+lc.symsSize()+need > maxCachedLabelBytes {
+		return false
+	}
+	lc.used += need
+	e := labelEnt{ok: true, l0: len(lc.labels), b1: -1, i1: -1, need: need}
+	lc.labels = append(lc.labels, ls...)
+	e.l1 = len(lc.labels)
+	lc.ents[si] = e
+	return true
+}
+
+// block returns the RW 1.0 label block of position si, which check
+// accepted in this write, or nil.
+func (lc *labelCache) block(si int) []byte {
+	if si >= len(lc.ents) || !lc.ents[si].ok {
 		return nil
 	}
-	e := labelEnt{l0: len(lc.labels), b0: len(lc.blocks)}
-	lc.labels = append(lc.labels, ls...)
-	lc.blocks = wire.AppendLabels(lc.blocks, ls)
-	e.l1, e.b1 = len(lc.labels), len(lc.blocks)
-	lc.ents[si] = e
+	e := &lc.ents[si]
+	if e.b1 < 0 {
+		e.b0 = len(lc.blocks)
+		lc.blocks = wire.AppendLabels(lc.blocks, lc.labels[e.l0:e.l1])
+		e.b1 = len(lc.blocks)
+	}
 	return lc.blocks[e.b0:e.b1]
 }
 
-// cached returns the block that block returned for position si in this
-// write, or nil.
-func (lc *labelCache) cached(si int) []byte {
-	if si >= len(lc.ents) || lc.ents[si].b1 < 0 {
+// symbolIDs returns the RW 2.0 symbol ids (name, value per label) of
+// position si, which check accepted in this write, or nil.
+func (lc *labelCache) symbolIDs(si int) []uint32 {
+	if si >= len(lc.ents) || !lc.ents[si].ok {
 		return nil
 	}
-	e := lc.ents[si]
-	return lc.blocks[e.b0:e.b1]
+	e := &lc.ents[si]
+	if e.i1 < 0 {
+		worst := 0 // every string new
+		for _, l := range lc.labels[e.l0:e.l1] {
+			worst += 2*symbolEntrySize + len(l.Name) + len(l.Value)
+		}
+		if lc.used+lc.symsSize()+worst > maxCachedLabelBytes {
+			return nil
+		}
+		e.i0 = len(lc.ids)
+		for _, l := range lc.labels[e.l0:e.l1] {
+			lc.ids = append(lc.ids, lc.syms.ID(l.Name), lc.syms.ID(l.Value))
+		}
+		e.i1 = len(lc.ids)
+	}
+	return lc.ids[e.i0:e.i1]
 }

@@ -70,13 +70,23 @@ func TestLabelCacheBodiesUnchanged(t *testing.T) {
 		{"same again", func(s []wire.TimeSeries) []wire.TimeSeries { return s }},
 		{"back to base", func([]wire.TimeSeries) []wire.TimeSeries { return base() }},
 	}
-	for _, limit := range []int{64 << 20, 1500} {
-		t.Run(fmt.Sprintf("cache=%d", limit), func(t *testing.T) {
+	answer := func(n int, got *received) (int, map[string]string, string) {
+		if got.Version == wire.V2 {
+			return 204, written(got), ""
+		}
+		return 200, nil, ""
+	}
+	for _, tc := range []struct {
+		v     wire.Version
+		limit int
+	}{{wire.V1, 64 << 20}, {wire.V1, 1500}, {wire.V2, 64 << 20}, {wire.V2, 1500}} {
+		t.Run(fmt.Sprintf("%s/cache=%d", tc.v, tc.limit), func(t *testing.T) {
+			limit := tc.limit
 			old := maxCachedLabelBytes
 			maxCachedLabelBytes = limit
 			defer func() { maxCachedLabelBytes = old }()
-			opts := []Option{WithMaxRequestBytes(4096), WithMaxSamplesPerRequest(2000)}
-			kept := newReceiver(t, nil)
+			opts := []Option{WithMaxRequestBytes(4096), WithMaxSamplesPerRequest(2000), WithVersion(tc.v)}
+			kept := newReceiver(t, answer)
 			keptClient := mustNew(t, kept.url(), opts...)
 			cur := base()
 			for round := range 2 {
@@ -88,7 +98,7 @@ func TestLabelCacheBodiesUnchanged(t *testing.T) {
 						t.Fatalf("%d/%s: %v", round, st.name, err)
 					}
 					got := kept.requests()[n0:]
-					ref := newReceiver(t, nil)
+					ref := newReceiver(t, answer)
 					if _, err := mustNew(t, ref.url(), opts...).Write(context.Background(), req); err != nil {
 						t.Fatalf("%d/%s: reference: %v", round, st.name, err)
 					}
@@ -97,6 +107,9 @@ func TestLabelCacheBodiesUnchanged(t *testing.T) {
 						t.Fatalf("%d/%s: %d requests, want %d", round, st.name, len(got), len(want))
 					}
 					for i := range got {
+						if got[i].Version != tc.v {
+							t.Fatalf("%d/%s: request %d sent as %s", round, st.name, i, got[i].Version)
+						}
 						if !bytes.Equal(got[i].Raw, want[i].Raw) {
 							t.Fatalf("%d/%s: request %d body differs from a new client's:\n got %x\nwant %x", round, st.name, i, got[i].Raw, want[i].Raw)
 						}

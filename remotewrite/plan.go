@@ -56,7 +56,7 @@ func (c *Client) plan(req *wire.WriteRequest, v wire.Version, skipParts int, wit
 	// skipParts lines up with what was delivered.
 	room := c.cfg.maxBytes - v2RequestOverhead
 	part := 0
-	cache := v == wire.V1 && c.written
+	cache := c.written
 	if cache {
 		c.labels.begin(len(req.Series))
 	}
@@ -65,10 +65,8 @@ func (c *Client) plan(req *wire.WriteRequest, v wire.Version, skipParts int, wit
 		ns, nh, ne := len(ts.Samples), len(ts.Histograms), len(ts.Exemplars)
 		points := ns + nh + ne
 		block := -1 // RW 1.0 bytes of the series' labels, when cached
-		if cache {
-			if b := c.labels.block(si, ts.Labels); b != nil {
-				block = len(b)
-			}
+		if cache && c.labels.check(si, ts.Labels) && v == wire.V1 {
+			block = len(c.labels.block(si))
 		}
 		from := 0
 		for {

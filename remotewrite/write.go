@@ -136,6 +136,10 @@ func (c *Client) encode(req *wire.WriteRequest, v wire.Version, b *batch) {
 		c.enc.Reset()
 		for i := range items {
 			ts := items[i].slice(req)
+			if ids := c.labels.symbolIDs(int(items[i].series)); ids != nil && c.written {
+				c.enc.AppendSeriesIDs(&ts, &c.labels.syms, ids)
+				continue
+			}
 			c.enc.AppendSeries(&ts)
 		}
 		raw = c.enc.AppendRequest(raw)
@@ -147,7 +151,7 @@ func (c *Client) encode(req *wire.WriteRequest, v wire.Version, b *batch) {
 				continue
 			}
 			ts := it.slice(req)
-			if block := c.labels.cached(int(it.series)); block != nil && c.written {
+			if block := c.labels.block(int(it.series)); block != nil && c.written {
 				raw = wire.AppendTimeSeriesLabels(raw, block, &ts)
 				continue
 			}

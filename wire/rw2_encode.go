@@ -42,6 +42,7 @@ type EncoderV2 struct {
 	series   []byte // encoded Request.timeseries fields
 	n        int
 	refs     []uint32 // scratch: label refs then exemplar label refs
+	gen      uint64   // counts Resets, for SymbolIDs' references
 }
 
 // Reset empties the encoder, keeping its memory.
@@ -57,6 +58,7 @@ func (e *EncoderV2) Reset() {
 	e.symBytes = sizeString("")
 	e.series = e.series[:0]
 	e.n = 0
+	e.gen++
 }
 
 func (e *EncoderV2) symbol(s string) uint32 {
@@ -81,6 +83,13 @@ func (e *EncoderV2) AppendSeries(ts *TimeSeries) {
 	for i := range ts.Labels {
 		refs = append(refs, e.symbol(ts.Labels[i].Name), e.symbol(ts.Labels[i].Value))
 	}
+	e.refs = refs
+	e.appendSeries(ts)
+}
+
+// appendSeries encodes ts, its label refs already in e.refs.
+func (e *EncoderV2) appendSeries(ts *TimeSeries) {
+	refs := e.refs
 	for i := range ts.Exemplars {
 		for _, l := range ts.Exemplars[i].Labels {
 			refs = append(refs, e.symbol(l.Name), e.symbol(l.Value))
@@ -251,4 +260,78 @@ func appendPackedUint32(b []byte, tag byte, vs []uint32) []byte {
 		b = appendVarint(b, uint64(v))
 	}
 	return b
+}
+
+// SymbolIDs gives strings ids that stay the same from one request to the
+// next, for a sender that sends the same series request after request:
+// with the ids of a series' labels kept from the last request,
+// EncoderV2.AppendSeriesIDs finds each label's reference in the current
+// request through an array instead of hashing the string. It holds every
+// string it has given an id until Reset. The zero value is ready to use.
+// A SymbolIDs serves one EncoderV2 at a time and is not safe for
+// concurrent use.
+type SymbolIDs struct {
+	ids   map[string]uint32
+	strs  []string
+	bytes int
+	// ref[id] is the string's reference in owner's request of generation
+	// gen[id].
+	ref   []uint32
+	gen   []uint64
+	owner *EncoderV2
+}
+
+// ID returns s's id, giving it one if it has none.
+func (t *SymbolIDs) ID(s string) uint32 {
+	if id, ok := t.ids[s]; ok {
+		return id
+	}
+	if t.ids == nil {
+		t.ids = make(map[string]uint32)
+	}
+	id := uint32(len(t.strs))
+	t.ids[s] = id
+	t.strs = append(t.strs, s)
+	t.ref = append(t.ref, 0)
+	t.gen = append(t.gen, 0)
+	t.bytes += len(s)
+	return id
+}
+
+// Len is the number of strings with an id; Bytes their total length.
+func (t *SymbolIDs) Len() int   { return len(t.strs) }
+func (t *SymbolIDs) Bytes() int { return t.bytes }
+
+// Reset forgets every id.
+func (t *SymbolIDs) Reset() {
+	clear(t.ids)
+	clear(t.strs)
+	t.strs, t.ref, t.gen, t.bytes = t.strs[:0], t.ref[:0], t.gen[:0], 0
+}
+
+// AppendSeriesIDs is AppendSeries for a series whose labels have the ids
+// labelIDs in t (name then value for each label, as t.ID gave them):
+// the request's bytes are the same. Give an encoder the same t from one
+// Reset to the next.
+func (e *EncoderV2) AppendSeriesIDs(ts *TimeSeries, t *SymbolIDs, labelIDs []uint32) {
+	if e.symbols == nil {
+		e.Reset()
+	}
+	if len(labelIDs) != 2*len(ts.Labels) {
+		e.AppendSeries(ts) // not the ids of these labels
+		return
+	}
+	if t.owner != e {
+		t.owner = e
+		clear(t.gen) // e.gen is at least 1 after Reset
+	}
+	refs := e.refs[:0]
+	for _, id := range labelIDs {
+		if t.gen[id] != e.gen {
+			t.ref[id], t.gen[id] = e.symbol(t.strs[id]), e.gen
+		}
+		refs = append(refs, t.ref[id])
+	}
+	e.refs = refs
+	e.appendSeries(ts)
 }

@@ -11,7 +11,9 @@
 // other processes hits one round of every contender rather than every
 // round of one; the summary keeps each case's best round. The first round
 // also runs BenchmarkPushPathRatios, which interleaves the 100k encoders
-// within one process.
+// within one process, and BenchmarkPushPathCycleRatios, which interleaves
+// the push-cycle contenders within one process and compares them by the
+// median of 9 rounds (the push-cycle target's verdict).
 package main
 
 import (
@@ -101,7 +103,7 @@ func run(rounds int, outPath, benchtime string) error {
 	for r := 1; r <= rounds; r++ {
 		pattern := "^BenchmarkPushPath(Encode|Cycle)$"
 		if r == 1 {
-			pattern = "^BenchmarkPushPath(Encode|Cycle|Ratios)$"
+			pattern = "^BenchmarkPushPath(Encode|Cycle|Ratios|CycleRatios)$"
 		}
 		fmt.Fprintf(os.Stderr, "round %d of %d ...\n", r, rounds)
 		cmd := exec.Command(bin, "-test.run=^$", "-test.bench="+pattern, "-test.benchmem", "-test.count=1", "-test.benchtime="+benchtime)
@@ -125,6 +127,7 @@ func run(rounds int, outPath, benchtime string) error {
 	printEncode(os.Stdout, res)
 	printRatios(os.Stdout, res)
 	printCycle(os.Stdout, res)
+	printCycleRatios(os.Stdout, res)
 	return nil
 }
 
@@ -152,6 +155,7 @@ func summarize(path string) error {
 	printEncode(os.Stdout, res)
 	printRatios(os.Stdout, res)
 	printCycle(os.Stdout, res)
+	printCycleRatios(os.Stdout, res)
 	return nil
 }
 
@@ -230,4 +234,28 @@ func printCycle(w io.Writer, res results) {
 		}
 	}
 	tw.Flush()
+}
+
+func printCycleRatios(w io.Writer, res results) {
+	m, ok := res["BenchmarkPushPathCycleRatios"]
+	if !ok {
+		return
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Full push cycle, contenders interleaved in one process, median of 9 rounds (BenchmarkPushPathCycleRatios)")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "series\tcontender\tmedian CPU ms/push\tbest CPU ms/push\tmedian vs better exp\t")
+	for _, size := range []string{"10k", "100k"} {
+		bestExp := math.Min(m["exp-rw1-prompb_"+size+"_median_cpu_ms"], m["exp-rw2-writev2_"+size+"_median_cpu_ms"])
+		for _, c := range []string{"push-rw1", "push-rw2", "exp-rw1-prompb", "exp-rw2-writev2"} {
+			med, ok := m[c+"_"+size+"_median_cpu_ms"]
+			if !ok {
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%.1f\t%.1f\t%.2fx\t\n", size, c, med, m[c+"_"+size+"_best_cpu_ms"], med/bestExp)
+		}
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "  target: push CPU per push below the better exp/api/remote assembly's (< 1.00x): rw1 %.2fx / %.2fx, rw2 %.2fx / %.2fx (10k / 100k)\n",
+		m["rw1_cpu_x_vs_exp_10k"], m["rw1_cpu_x_vs_exp_100k"], m["rw2_cpu_x_vs_exp_10k"], m["rw2_cpu_x_vs_exp_100k"])
 }
