@@ -23,11 +23,11 @@ import (
 // headers, blocks, ids and the strings that only the ids keep); series
 // beyond it are encoded as before.
 type labelCache struct {
-	labels  []wire.Label
-	blocks  []byte
-	ids     []uint32
-	syms    wire.SymbolIDs
-	ents    []labelEnt // by series position
+	labels []wire.Label
+	blocks []byte
+	ids    []uint32
+	syms   wire.SymbolIDs
+	ents   []labelEnt // by series position
 	// Accounting in upper bounds (labelEnt.need): used is what live and
 	// dropped entries may hold besides symbol ids, garbage what dropped
 	// ones may.
