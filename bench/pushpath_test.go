@@ -169,6 +169,26 @@ var ppEncoders = []ppEncoder{
 			return out
 		}, func() int { return len(body) }
 	}},
+	{"rwkit-rw2-ids", "wire.EncoderV2 reused, each series' label symbol ids kept from the last push (wire.SymbolIDs, AppendSeriesIDs: what remotewrite does from a client's second write), wire.Compress", func(tb testing.TB, f *ppFixture) (func(int) []byte, func() int) {
+		var e wire.EncoderV2
+		var syms wire.SymbolIDs
+		ids := make([][]uint32, len(f.series))
+		for j := range f.series {
+			for _, l := range f.series[j].Labels {
+				ids[j] = append(ids[j], syms.ID(l.Name), syms.ID(l.Value))
+			}
+		}
+		var body, out []byte
+		return func(i int) []byte {
+			e.Reset()
+			for j := range f.series {
+				e.AppendSeriesIDs(&f.series[j], &syms, ids[j])
+			}
+			body = e.AppendRequest(body[:0])
+			out = wire.Compress(out, body)
+			return out
+		}, func() int { return len(body) }
+	}},
 	{"prompb-alloc", "gogo prompb WriteRequest.Marshal + golang/snappy.Encode(nil, ...): new buffers per push, what small Go clients do", func(tb testing.TB, f *ppFixture) (func(int) []byte, func() int) {
 		raw := 0
 		return func(int) []byte {
@@ -320,7 +340,7 @@ func TestPushPathEncodersAgree(t *testing.T) {
 			t.Fatalf("%s: %v", enc.name, err)
 		}
 		var req wire.WriteRequest
-		if enc.name == "rwkit-rw2" || enc.name == "exp-writev2" {
+		if enc.name == "rwkit-rw2" || enc.name == "rwkit-rw2-ids" || enc.name == "exp-writev2" {
 			err = wire.DecodeRequestV2(raw, &req)
 		} else {
 			err = wire.DecodeWriteRequest(raw, &req)

@@ -159,7 +159,7 @@ func summarize(path string) error {
 	return nil
 }
 
-var encoders = []string{"rwkit-rw1-stable", "rwkit-rw1", "rwkit-rw2", "prompb-alloc", "prompb-reuse", "exp-writev2", "snappy-only"}
+var encoders = []string{"rwkit-rw1-stable", "rwkit-rw1", "rwkit-rw2", "rwkit-rw2-ids", "prompb-alloc", "prompb-reuse", "exp-writev2", "snappy-only"}
 
 func get(res results, name, unit string) float64 {
 	if m, ok := res[name]; ok {
