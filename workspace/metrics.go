@@ -21,7 +21,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rwkit_received_samples_total",
-			Help: "Samples and native histogram samples received by remote write, before validation. Equals accepted plus discarded.",
+			Help: "Samples and native histogram samples received by remote write, before validation. Equals accepted plus discarded, except that a series refused by a label, timestamp or native histogram check is counted as Cortex counts it: one discarded sample, whatever its number of samples.",
 		}, []string{"workspace"}),
 		discarded: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rwkit_discarded_samples_total",
