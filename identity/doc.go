@@ -26,7 +26,9 @@
 //	3  OpenTelemetry env           OTEL_SERVICE_NAME, then          OTEL_RESOURCE_ATTRIBUTES
 //	                               OTEL_RESOURCE_ATTRIBUTES         service.instance.id
 //	                               service.name
-//	4  ECS task metadata v4        ServiceName, then task Family    task ID (last segment of TaskARN)
+//	4  ECS task metadata v4        ServiceName, then task Family    task ID (last segment of TaskARN),
+//	                                                                <task ID>/<container Name> when the
+//	                                                                task has several application containers
 //	5  Kubernetes                  workload name from the pod name  POD_NAME, then HOSTNAME
 //	6  os.Hostname                 -                                the host name
 //
@@ -74,10 +76,23 @@
 // running one family share a service value but never an instance. The
 // instance is the task ID from TaskARN (arn:aws:ecs:region:account:task/cluster/id,
 // or task/id in the older format), else from the container's
-// com.amazonaws.ecs.task-arn label. Extra offers "cluster" (short name),
+// com.amazonaws.ecs.task-arn label. When the task response lists more than
+// one application container (Containers whose Type is "NORMAL" or absent,
+// as from older agents, and whose Name does not start with "~internal~":
+// the awsvpc pause container and other containers the agent adds do not
+// count), any of them may push, and they would share the task ID; the
+// instance is then "<task ID>/<container Name>", e.g.
+// "9f2b7c1e04d84a6bb3f5e8d27a61c0e4/worker", with a source that says why
+// ("ECS task metadata (task ARN and container Name: the task has 3
+// application containers)"). Container names are unique within a task
+// definition. A task with one application container keeps the plain task
+// ID. Sidecars count: a task with an application and a log router or
+// proxy gets "<task ID>/<container Name>" too. When the task has several
+// application containers but this container's Name is unavailable, the
+// instance is the task ID and Tried says that containers of the task may
+// collide and to set RWKIT_INSTANCE. Extra offers "cluster" (short name),
 // "container" (the container's name in the task definition) and
-// "availability_zone". When several containers of one task push the same
-// metrics, add the "container" label: they share the task ID.
+// "availability_zone".
 //
 // # Kubernetes
 //

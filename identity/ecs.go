@@ -41,6 +41,34 @@ type ecsTask struct {
 	Family           string
 	AvailabilityZone string
 	LaunchType       string
+	Containers       []ecsTaskContainer
+}
+
+// ecsTaskContainer is the part of one element of the task response's
+// "Containers" that identity uses.
+type ecsTaskContainer struct {
+	Name string
+	Type string // "NORMAL" for the task definition's containers; absent from older agents
+}
+
+// ecsAppContainers returns the names of the task's application containers:
+// those of the task definition, not the ones the agent adds (the awsvpc
+// pause container "~internal~ecs~pause", Type "CNI_PAUSE"; the empty
+// volume container, "EMPTY_HOST_VOLUME"). A container counts unless its
+// Type is present and not "NORMAL" or its name starts with "~internal~",
+// the prefix of every container the agent adds.
+func ecsAppContainers(cs []ecsTaskContainer) []string {
+	var names []string
+	for _, c := range cs {
+		if c.Type != "" && c.Type != "NORMAL" {
+			continue
+		}
+		if strings.HasPrefix(c.Name, "~internal~") {
+			continue
+		}
+		names = append(names, c.Name)
+	}
+	return names
 }
 
 // ecsContainer is the part of ${ECS_CONTAINER_METADATA_URI_V4} (this
@@ -55,7 +83,9 @@ type ecsContainer struct {
 // or an agent older than 1.63.1, offers; several services running one
 // family then share a service value but never an instance). Instance: the
 // task ID, the last segment of the task ARN, unique per task for the life of
-// the cluster.
+// the cluster; "<task ID>/<container Name>" when the task has more than one
+// application container, since each of them may push (container names are
+// unique within a task definition).
 func (r *resolver) fromECS(ctx context.Context) {
 	base := r.o.Getenv(EnvECSMetadataURI)
 	if base == "" {
@@ -106,22 +136,41 @@ func (r *resolver) fromECS(ctx context.Context) {
 		candidate{task.Family, sourceECS + " (task definition family)"},
 		candidate{ctr.Labels[ecsLabelFamily], "ECS container metadata (" + ecsLabelFamily + " label)"},
 	)
+	// Several application containers in one task share its ID: each gets
+	// "<task ID>/<container Name>" so that two of them pushing never
+	// write one series.
+	apps := ecsAppContainers(task.Containers)
+	ctrName, _ := clean(ctr.Name)
+	var perContainer string // how the source says why, when the name is added
+	if len(apps) > 1 && ctrName != "" {
+		perContainer = fmt.Sprintf(" and container Name: the task has %d application containers", len(apps))
+	}
 	var ids []candidate
-	for _, a := range []candidate{
-		{task.TaskARN, sourceECS + " (task ARN)"},
-		{ctr.Labels[ecsLabelTaskARN], "ECS container metadata (" + ecsLabelTaskARN + " label)"},
+	for _, a := range []struct{ value, source, what string }{
+		{task.TaskARN, sourceECS, "task ARN"},
+		{ctr.Labels[ecsLabelTaskARN], "ECS container metadata", ecsLabelTaskARN + " label"},
 	} {
 		if a.value == "" {
 			continue
 		}
 		id, err := taskIDFromARN(a.value)
 		if err != nil {
-			said = append(said, fmt.Sprintf("%s: %v", a.source, err))
+			said = append(said, fmt.Sprintf("%s (%s): %v", a.source, a.what, err))
 			continue
 		}
-		ids = append(ids, candidate{id, a.source})
+		if perContainer != "" {
+			id += "/" + ctrName
+		}
+		ids = append(ids, candidate{id, a.source + " (" + a.what + perContainer + ")"})
 	}
+	hadInstance := r.id.Instance.Value != ""
 	pick("instance", &r.id.Instance, ids...)
+	if len(apps) > 1 && ctrName == "" && !hadInstance && r.id.Instance.Value != "" {
+		said = append(said, fmt.Sprintf("the task has %d application containers (%s) but this container's Name is unavailable, "+
+			"so the instance is the task ID alone and containers of this task that push may collide "+
+			"(set %s per container, e.g. %s=%s/<container name>)",
+			len(apps), strings.Join(apps, ", "), EnvInstance, EnvInstance, r.id.Instance.Value))
+	}
 
 	for _, x := range []struct{ label, value, source string }{
 		{ExtraCluster, clusterName(task.Cluster), sourceECS + " (Cluster)"},

@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -42,6 +43,17 @@ func TestECSRecordedResponses(t *testing.T) {
 			{"cluster", "default", "ECS task metadata (Cluster)"},
 			{"container", "notification", "ECS container metadata (Name)"},
 		},
+	}, {
+		// Three application containers (api, worker, log_router) and the
+		// pause container, which does not count: worker's instance names it.
+		dir:          "multi-container",
+		wantService:  Value{"service", "billing", "ECS task metadata (ServiceName)"},
+		wantInstance: Value{"instance", "3c6f1e8a9b2d4c7e8f0a1b2c3d4e5f60/worker", "ECS task metadata (task ARN and container Name: the task has 3 application containers)"},
+		wantExtra: []Value{
+			{"cluster", "billing", "ECS task metadata (Cluster)"},
+			{"container", "worker", "ECS container metadata (Name)"},
+			{"availability_zone", "eu-central-1c", "ECS task metadata (AvailabilityZone)"},
+		},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.dir, func(t *testing.T) {
@@ -65,7 +77,167 @@ func TestECSRecordedResponses(t *testing.T) {
 			if n := s.Requests.Load(); n != 2 {
 				t.Errorf("%d requests, want 2 (task and container)", n)
 			}
+			if line := triedLine(id.Tried, "ECS task metadata: "); strings.Contains(line, "may collide") {
+				t.Errorf("ECS line of Tried warns of a collision:\n%s", line)
+			}
 		})
+	}
+}
+
+// multiContainerServer serves testdata/ecs/multi-container with the
+// container response edited by edit (nil: the container request fails).
+func multiContainerServer(t *testing.T, edit func(map[string]any)) string {
+	t.Helper()
+	task := readTestdata(t, "ecs/multi-container/task.json")
+	var ctr []byte
+	if edit != nil {
+		var m map[string]any
+		if err := json.Unmarshal(readTestdata(t, "ecs/multi-container/container.json"), &m); err != nil {
+			t.Fatal(err)
+		}
+		edit(m)
+		var err error
+		if ctr, err = json.Marshal(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return handlerServer(t, func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/task"):
+			w.Write(task)
+		case ctr == nil:
+			http.Error(w, "internal error", http.StatusInternalServerError)
+		default:
+			w.Write(ctr)
+		}
+	})
+}
+
+// TestECSMultiContainerNoName: with several application containers and no
+// Name for this one, the instance is the plain task ID and Tried says that
+// containers may collide and how to set RWKIT_INSTANCE.
+func TestECSMultiContainerNoName(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(map[string]any)
+		want []string // in the ECS line of Tried, besides the collision note
+	}{
+		{"Name absent", func(m map[string]any) { delete(m, "Name") }, nil},
+		{"Name blank", func(m map[string]any) { m["Name"] = "  " }, nil},
+		{"container request fails", nil, []string{"status 500 Internal Server Error"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id, err := Resolve(context.Background(), Options{
+				Getenv:   env(map[string]string{EnvECSMetadataURI: multiContainerServer(t, tt.edit)}),
+				Hostname: noHostname,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := Value{"instance", "3c6f1e8a9b2d4c7e8f0a1b2c3d4e5f60", "ECS task metadata (task ARN)"}
+			if diff := cmp.Diff(want, id.Instance); diff != "" {
+				t.Errorf("Instance (-want +got):\n%s", diff)
+			}
+			line := triedLine(id.Tried, "ECS task metadata: ")
+			for _, w := range append(tt.want,
+				"the task has 3 application containers (log_router, api, worker)",
+				"containers of this task that push may collide",
+				"set RWKIT_INSTANCE per container, e.g. RWKIT_INSTANCE=3c6f1e8a9b2d4c7e8f0a1b2c3d4e5f60/<container name>",
+			) {
+				if !strings.Contains(line, w) {
+					t.Errorf("ECS line of Tried lacks %q:\n%s", w, line)
+				}
+			}
+		})
+	}
+}
+
+// TestECSMultiContainerInstanceSet: an instance from an earlier source
+// wins, and without a collision note: the ECS value is only offered.
+func TestECSMultiContainerInstanceSet(t *testing.T) {
+	for _, name := range []string{"worker", ""} {
+		uri := multiContainerServer(t, func(m map[string]any) { m["Name"] = name })
+		id, err := Resolve(context.Background(), Options{
+			Getenv:   env(map[string]string{EnvECSMetadataURI: uri, EnvInstance: "billing-worker-1"}),
+			Hostname: noHostname,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := Value{"instance", "billing-worker-1", "env RWKIT_INSTANCE"}
+		if diff := cmp.Diff(want, id.Instance); diff != "" {
+			t.Errorf("Name %q: Instance (-want +got):\n%s", name, diff)
+		}
+		line := triedLine(id.Tried, "ECS task metadata: ")
+		if strings.Contains(line, "may collide") {
+			t.Errorf("Name %q: ECS line of Tried warns of a collision:\n%s", name, line)
+		}
+		if name != "" && !strings.Contains(line, `instance "3c6f1e8a9b2d4c7e8f0a1b2c3d4e5f60/worker" (not used: instance from env RWKIT_INSTANCE)`) {
+			t.Errorf("Name %q: ECS line of Tried does not offer the per-container instance:\n%s", name, line)
+		}
+	}
+}
+
+// TestECSMultiContainerOlderAgent: agents that omit Type still count
+// containers, minus the "~internal~" ones; the task ARN label stands in for
+// a TaskARN the task response lacks.
+func TestECSMultiContainerOlderAgent(t *testing.T) {
+	const arn = "arn:aws:ecs:us-east-1:111122223333:task/5e7f9a1b-3c2d-4e6f-8a0b-1c2d3e4f5a6b"
+	tests := []struct {
+		name, task string
+		want       Value
+	}{{
+		name: "no Type, two containers",
+		task: `{"TaskARN": "` + arn + `", "Family": "mail", "Containers": [{"Name": "mail"}, {"Name": "bounce"}]}`,
+		want: Value{"instance", "5e7f9a1b-3c2d-4e6f-8a0b-1c2d3e4f5a6b/mail", "ECS task metadata (task ARN and container Name: the task has 2 application containers)"},
+	}, {
+		name: "no Type, one container and the pause container",
+		task: `{"TaskARN": "` + arn + `", "Family": "mail", "Containers": [{"Name": "~internal~ecs~pause"}, {"Name": "mail"}]}`,
+		want: Value{"instance", "5e7f9a1b-3c2d-4e6f-8a0b-1c2d3e4f5a6b", "ECS task metadata (task ARN)"},
+	}, {
+		name: "no Containers",
+		task: `{"TaskARN": "` + arn + `", "Family": "mail"}`,
+		want: Value{"instance", "5e7f9a1b-3c2d-4e6f-8a0b-1c2d3e4f5a6b", "ECS task metadata (task ARN)"},
+	}, {
+		name: "no TaskARN, label instead",
+		task: `{"Family": "mail", "Containers": [{"Name": "mail", "Type": "NORMAL"}, {"Name": "bounce", "Type": "NORMAL"}]}`,
+		want: Value{"instance", "5e7f9a1b-3c2d-4e6f-8a0b-1c2d3e4f5a6b/mail", "ECS container metadata (com.amazonaws.ecs.task-arn label and container Name: the task has 2 application containers)"},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			uri := handlerServer(t, func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasSuffix(r.URL.Path, "/task") {
+					w.Write([]byte(tt.task))
+					return
+				}
+				w.Write([]byte(`{"Name": "mail", "Labels": {"com.amazonaws.ecs.task-arn": "` + arn + `"}}`))
+			})
+			id, err := Resolve(context.Background(), Options{
+				Getenv:   env(map[string]string{EnvECSMetadataURI: uri}),
+				Hostname: noHostname,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, id.Instance); diff != "" {
+				t.Errorf("Instance (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestECSAppContainers(t *testing.T) {
+	got := ecsAppContainers([]ecsTaskContainer{
+		{Name: "~internal~ecs~pause", Type: "CNI_PAUSE"},
+		{Name: "~internal~ecs-emptyvolume-source", Type: "EMPTY_HOST_VOLUME"},
+		{Name: "~internal~ecs~pause"}, // an older agent: no Type
+		{Name: "some-future-internal", Type: "NAMESPACE_PAUSE"},
+		{Name: "api", Type: "NORMAL"},
+		{Name: "worker"},
+	})
+	if diff := cmp.Diff([]string{"api", "worker"}, got); diff != "" {
+		t.Errorf("ecsAppContainers (-want +got):\n%s", diff)
 	}
 }
 
