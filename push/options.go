@@ -104,7 +104,8 @@ func WithService(name string) Option {
 
 // WithInstance sets the value of the instance label; it beats every other
 // source. By default it comes from RWKIT_INSTANCE, OpenTelemetry's
-// service.instance.id, the ECS task ID, the pod name or the host name.
+// service.instance.id, the ECS task ID (with the container name when the
+// task has several application containers), the pod name or the host name.
 func WithInstance(name string) Option {
 	return optionFunc(func(c *config) error {
 		if name == "" {

@@ -8,7 +8,8 @@
 // remote_write URL; SigV4 signing is turned on for AMP URLs, with the
 // region read from the URL and credentials from the AWS default chain
 // (task role on ECS, IRSA on EKS). The instance label comes from the ECS
-// task ID, the pod name or the host name (RWKIT_INSTANCE overrides it).
+// task ID (task-id/container when the task has several application
+// containers), the pod name or the host name (RWKIT_INSTANCE overrides it).
 // SIGTERM or SIGINT stops the server, pushes a final snapshot and exits.
 package main
 
