@@ -13,22 +13,27 @@ func TestConverterReuseAllocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewConverter(Options{Timestamp: ts0, ExtraLabels: []wire.Label{{Name: "service", Value: "a"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := &wire.WriteRequest{}
-	if _, err := c.Append(req, fams); err != nil {
-		t.Fatal(err)
-	}
-	allocs := testing.AllocsPerRun(20, func() {
-		req.Series, req.Metadata = req.Series[:0], req.Metadata[:0]
-		if _, err := c.Append(req, fams); err != nil {
+	for _, share := range []bool{false, true} {
+		c, err := NewConverter(Options{Timestamp: ts0, ExtraLabels: []wire.Label{{Name: "service", Value: "a"}}, ShareLabels: share})
+		if err != nil {
 			t.Fatal(err)
 		}
-	})
-	if allocs != 0 {
-		t.Errorf("steady-state Append allocates %v times per run, want 0", allocs)
+		req := &wire.WriteRequest{}
+		for range 2 {
+			req.Series, req.Metadata = req.Series[:0], req.Metadata[:0]
+			if _, err := c.Append(req, fams); err != nil {
+				t.Fatal(err)
+			}
+		}
+		allocs := testing.AllocsPerRun(20, func() {
+			req.Series, req.Metadata = req.Series[:0], req.Metadata[:0]
+			if _, err := c.Append(req, fams); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("ShareLabels=%v: steady-state Append allocates %v times per run, want 0", share, allocs)
+		}
 	}
 }
 

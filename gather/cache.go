@@ -29,6 +29,11 @@ import (
 //     pointers, so that the pairs of one Gather are not kept alive until
 //     the next.
 //
+// Under Options.ShareLabels a hit's series shares the cached labels rather
+// than copying them, and the cache is used (and changed) only by an Append
+// into an empty request: a later Append into the same request would
+// otherwise rewrite the labels of the series an earlier one made.
+//
 // Only metrics whose labels converted without error or conflict are kept,
 // and only under ConflictError: then the cached labels minus __name__ and
 // the extra labels are exactly the metric's non-empty label pairs, in name
@@ -56,7 +61,7 @@ func (c *Converter) cacheFamily(fi int, fam *dto.MetricFamily) *famCache {
 	default:
 		return nil
 	}
-	if c.opts.ConflictPolicy != ConflictError {
+	if c.opts.ConflictPolicy != ConflictError || !c.caching {
 		return nil
 	}
 	for len(c.fams) <= fi {

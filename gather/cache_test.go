@@ -38,8 +38,12 @@ func TestCacheMatchesFreshConverter(t *testing.T) {
 		{"back to first", "# TYPE a counter\na{x=\"1\"} 1\na{x=\"2\"} 2\n# TYPE b gauge\nb 3\nb_sum{y=\"1\"} 1\n"},
 	}
 	extra := ls("service", "svc", "instance", "i-1")
-	for _, policy := range []ConflictPolicy{ConflictError, ConflictRename} {
-		opts := Options{Timestamp: ts0, ExtraLabels: extra, ConflictPolicy: policy}
+	for _, cfg := range []struct {
+		policy ConflictPolicy
+		share  bool
+	}{{ConflictError, false}, {ConflictRename, false}, {ConflictError, true}, {ConflictRename, true}} {
+		policy := cfg.policy
+		opts := Options{Timestamp: ts0, ExtraLabels: extra, ConflictPolicy: policy, ShareLabels: cfg.share}
 		kept, err := NewConverter(opts)
 		if err != nil {
 			t.Fatal(err)
@@ -47,7 +51,7 @@ func TestCacheMatchesFreshConverter(t *testing.T) {
 		req := &wire.WriteRequest{}
 		for round := range 2 {
 			for _, st := range steps {
-				t.Run(fmt.Sprintf("%s/%d/%s", policy, round, st.name), func(t *testing.T) {
+				t.Run(fmt.Sprintf("%s/share=%v/%d/%s", policy, cfg.share, round, st.name), func(t *testing.T) {
 					var fams []*dto.MetricFamily
 					for _, text := range strings.Split(st.text, "---\n") {
 						fams = append(fams, mustParse(t, text)...)
@@ -111,7 +115,7 @@ func TestCacheRegistryMatchesFreshConverter(t *testing.T) {
 		{"same again", func() { reqs.WithLabelValues("200", "GET").Add(1) }},
 	}
 	extra := ls("service", "svc", "instance", "i-1")
-	opts := Options{Timestamp: ts0, ExtraLabels: extra}
+	opts := Options{Timestamp: ts0, ExtraLabels: extra, ShareLabels: true}
 	kept, err := NewConverter(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -160,4 +164,44 @@ type constCollector struct {
 func (c constCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 func (c constCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, *c.v, "v1")
+}
+
+// Under ShareLabels, a second Append into the same request must not
+// rewrite the labels of the series the first one made (they share the
+// cache), and requests stay equal to fresh conversions, round after round.
+func TestShareLabelsTwoAppendsIntoOneRequest(t *testing.T) {
+	a := "# TYPE a counter\na{x=\"1\"} 1\na{x=\"2\"} 2\n# TYPE b gauge\nb 3\n"
+	b := "# TYPE c counter\nc{y=\"1\"} 1\n# TYPE d gauge\nd{z=\"9\"} 3\nd{z=\"8\"} 4\n"
+	opts := Options{Timestamp: ts0, ExtraLabels: ls("service", "svc"), ShareLabels: true}
+	kept, err := NewConverter(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &wire.WriteRequest{}
+	for round := range 4 {
+		first, second := a, b
+		if round%2 == 1 {
+			first, second = b, a
+		}
+		fa, fb := mustParse(t, first), mustParse(t, second)
+		wantA, _, err := Convert(fa, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantB, _, err := Convert(fb, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Series, req.Metadata = req.Series[:0], req.Metadata[:0]
+		if _, err := kept.Append(req, fa); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := kept.Append(req, fb); err != nil {
+			t.Fatal(err)
+		}
+		want := &wire.WriteRequest{Series: append(wantA.Series, wantB.Series...), Metadata: append(wantA.Metadata, wantB.Metadata...)}
+		if diff := cmp.Diff(want, req, cmpOpts...); diff != "" {
+			t.Fatalf("round %d (-want +got):\n%s", round, diff)
+		}
+	}
 }

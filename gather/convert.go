@@ -65,6 +65,7 @@ type Converter struct {
 	hitHash     uint64
 	record      *famCache        // where series keeps the current metric's labels, on a miss
 	recordPairs []*dto.LabelPair // the current metric's label pairs, kept with them
+	caching     bool             // this Append uses the cache (not under ShareLabels into a non-empty req)
 	// Duplicate checks: while the series of this conversion hash as a
 	// prefix of the last successful conversion's (which had no duplicate),
 	// seen is not filled; it is filled at the first difference.
@@ -143,6 +144,7 @@ func (c *Converter) Append(req *wire.WriteRequest, families []*dto.MetricFamily)
 		clear(c.names)
 	}
 	nSeries, nMeta := len(req.Series), len(req.Metadata)
+	c.caching = nSeries == 0 || !c.opts.ShareLabels
 	c.first, c.lazy, c.curHashes = nSeries, c.prevOK, c.curHashes[:0]
 	c.prevOK = false
 	if len(c.fams) > len(families) {

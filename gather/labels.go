@@ -131,7 +131,14 @@ func (c *Converter) series(req *wire.WriteRequest, md *wire.Metadata, name, lnam
 	c.report.Series++
 	var h uint64
 	if c.hitLabels != nil {
-		s.Labels = append(s.Labels, c.hitLabels...)
+		if c.opts.ShareLabels {
+			// The series shares the cache's labels (full slice: len == cap,
+			// so that nextSeries never appends into the cache). The cache
+			// changes them only in a later Append.
+			s.Labels = c.hitLabels[:len(c.hitLabels):len(c.hitLabels)]
+		} else {
+			s.Labels = append(s.Labels, c.hitLabels...)
+		}
 		h = c.hitHash
 		c.hitLabels = nil
 	} else {
@@ -139,6 +146,11 @@ func (c *Converter) series(req *wire.WriteRequest, md *wire.Metadata, name, lnam
 		s.Labels = insertLabel(s.Labels, wire.Label{Name: model.MetricNameLabel, Value: name})
 		if lname != "" {
 			s.Labels = insertLabel(s.Labels, wire.Label{Name: lname, Value: lvalue})
+		}
+		if len(s.Labels) == cap(s.Labels) {
+			// len == cap marks a slice shared with the cache (above), which
+			// nextSeries does not reuse; keep this one reusable.
+			s.Labels = slices.Grow(s.Labels, 1)
 		}
 		if c.conflicted {
 			// The request is refused with a LabelConflictError; its series
@@ -196,7 +208,13 @@ func nextSeries(req *wire.WriteRequest) *wire.TimeSeries {
 	if n < cap(req.Series) {
 		req.Series = req.Series[:n+1]
 		s := &req.Series[n]
-		s.Labels = s.Labels[:0]
+		if len(s.Labels) == cap(s.Labels) {
+			// Possibly a cache's labels (series marks them so): not ours
+			// to append to.
+			s.Labels = nil
+		} else {
+			s.Labels = s.Labels[:0]
+		}
 		s.Samples = s.Samples[:0]
 		clear(s.Exemplars)
 		s.Exemplars = s.Exemplars[:0]

@@ -78,6 +78,15 @@ type Options struct {
 	// must match the legacy charset [a-zA-Z_:][a-zA-Z0-9_:]*, which every
 	// backend accepts.
 	UTF8Names bool
+
+	// ShareLabels lets a Converter's series share the labels it keeps
+	// between conversions instead of copying them: an unchanged series of
+	// a registry costs no label copy. The labels of the series an Append
+	// makes then stay valid only until the Converter's next Append (clone
+	// them to keep a request longer), and the Converter keeps labels only
+	// for an Append into an empty request. For callers that send each
+	// request before converting the next, as package push does.
+	ShareLabels bool
 }
 
 func (o *Options) scheme() model.ValidationScheme {

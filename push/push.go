@@ -131,6 +131,9 @@ func New(url string, g prometheus.Gatherer, opts ...Option) (*Pusher, error) {
 		ConflictPolicy:   policy,
 		NativeHistograms: cfg.nativeHistograms,
 		Exemplars:        cfg.exemplars,
+		// p.req is sent (or encoded into the buffer) before the next
+		// build, and nothing keeps its series' labels.
+		ShareLabels: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("push: %w", err)
