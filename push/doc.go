@@ -175,9 +175,10 @@
 // A push re-reads only what changed since the last one: each series'
 // finished labels are kept (package gather) and recognised by the
 // identity of the label pairs client_golang hands out, and each series'
-// encoded labels are kept by the remotewrite client. Both caches are kept
-// from the second push on and cost roughly 600 bytes per series in
-// memory (about 60 MB for 100k series; the registry itself holds more).
+// encoded labels are kept by the remotewrite client. Between pushes a
+// Pusher keeps about 1 KB per series (the reused request, the converted
+// labels, the encoded labels): 99 MB for 100k series, next to the 64 MB
+// the client_golang registry of those series holds itself.
 // At 100k series a push takes about 0.85x the CPU time of a hand-written
 // Gather + conversion + client_golang exp/api/remote Write of the same
 // registry, most of it (60%) in the registry's own Gather; see
