@@ -60,25 +60,34 @@ func TestCacheMatchesFreshConverter(t *testing.T) {
 						last := fams[len(fams)-1].Metric[0]
 						last.Label = append(last.Label, &dto.LabelPair{Name: proto.String("__name__"), Value: proto.String("c")})
 					}
-					want, wantRep, wantErr := Convert(fams, opts)
-					req.Series, req.Metadata = req.Series[:0], req.Metadata[:0]
-					gotRep, gotErr := kept.Append(req, fams)
-					if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
-						t.Fatalf("error: got %v, want %v", gotErr, wantErr)
-					}
-					if wantErr != nil {
-						return
-					}
-					if diff := cmp.Diff(want, req, cmpOpts...); diff != "" {
-						t.Errorf("request (-want +got):\n%s", diff)
-					}
-					if diff := cmp.Diff(wantRep, gotRep, cmpOpts...); diff != "" {
-						t.Errorf("report (-want +got):\n%s", diff)
-					}
+					matchFresh(t, kept, req, fams, opts)
 				})
 			}
 		}
 	}
+}
+
+// matchFresh converts fams with kept into the truncated req and with a new
+// Converter; errors, requests and reports must be the same. It returns the
+// error.
+func matchFresh(t *testing.T, kept *Converter, req *wire.WriteRequest, fams []*dto.MetricFamily, opts Options) error {
+	t.Helper()
+	want, wantRep, wantErr := Convert(fams, opts)
+	req.Series, req.Metadata = req.Series[:0], req.Metadata[:0]
+	gotRep, gotErr := kept.Append(req, fams)
+	if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+		t.Fatalf("error: got %v, want %v", gotErr, wantErr)
+	}
+	if wantErr != nil {
+		return wantErr
+	}
+	if diff := cmp.Diff(want, req, cmpOpts...); diff != "" {
+		t.Errorf("request (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantRep, gotRep, cmpOpts...); diff != "" {
+		t.Errorf("report (-want +got):\n%s", diff)
+	}
+	return nil
 }
 
 // TestCacheRegistryMatchesFreshConverter runs a long-lived Converter over
@@ -128,21 +137,11 @@ func TestCacheRegistryMatchesFreshConverter(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, _, wantErr := Convert(fams, opts)
-			req.Series, req.Metadata = req.Series[:0], req.Metadata[:0]
-			_, gotErr := kept.Append(req, fams)
-			if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
-				t.Fatalf("%d/%s: error: got %v, want %v", round, st.name, gotErr, wantErr)
-			}
-			if (wantErr != nil) != (st.name == "conflicting label") {
-				t.Fatalf("%d/%s: error %v", round, st.name, wantErr)
-			}
-			if wantErr != nil {
-				continue
-			}
-			if diff := cmp.Diff(want, req, cmpOpts...); diff != "" {
-				t.Errorf("%d/%s: request (-want +got):\n%s", round, st.name, diff)
-			}
+			t.Run(fmt.Sprintf("%d/%s", round, st.name), func(t *testing.T) {
+				if err := matchFresh(t, kept, req, fams, opts); (err != nil) != (st.name == "conflicting label") {
+					t.Fatalf("error %v", err)
+				}
+			})
 		}
 	}
 	fresh := map[string]bool{}
