@@ -23,23 +23,28 @@ func decodeErr(off int, reason string) error {
 	return &DecodeError{Offset: off, Reason: reason}
 }
 
-// inField prefixes the path of a *DecodeError with field[idx] (idx < 0: no
-// index). The error path is cold, so building strings here costs nothing on
-// valid input.
+// inField prefixes the path of a *DecodeError or *LimitError with
+// field[idx] (idx < 0: no index). The error path is cold, so building
+// strings here costs nothing on valid input.
 func inField(err error, field string, idx int) error {
-	de, ok := err.(*DecodeError)
-	if !ok {
+	var path *string
+	switch e := err.(type) {
+	case *DecodeError:
+		path = &e.Path
+	case *LimitError:
+		path = &e.Path
+	default:
 		return err
 	}
 	p := field
 	if idx >= 0 {
 		p += "[" + strconv.Itoa(idx) + "]"
 	}
-	if de.Path != "" {
-		p += "." + de.Path
+	if *path != "" {
+		p += "." + *path
 	}
-	de.Path = p
-	return de
+	*path = p
+	return err
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }

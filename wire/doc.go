@@ -41,7 +41,9 @@
 // unpacked repeated scalars, unknown fields skipped), never panic, copy the
 // strings they return, and report malformed input as a *DecodeError naming
 // the field path and byte offset. Decompress refuses blocks that declare
-// more than the caller's limit before allocating.
+// more than the caller's limit before allocating; a Decoder with MaxSeries
+// or MaxMemory refuses, with a *LimitError, a body that would decode into
+// more series or memory than its limit, before allocating past it.
 //
 // The package depends on the standard library and Snappy packages only.
 package wire

@@ -12,7 +12,8 @@ import (
 
 // Every decoder is fuzzed: no input may panic, and whatever decodes must
 // survive encode -> decode unchanged in value (bytes may differ: the input
-// need not be canonical).
+// need not be canonical). The decoders are also run with limits
+// (fuzzLimits): they decode the same or return the limit's *LimitError.
 
 func addGoldenSeeds(f *testing.F, names ...string) {
 	for _, name := range names {
@@ -29,11 +30,13 @@ func FuzzDecodeWriteRequest(f *testing.F) {
 	f.Add(AppendWriteRequest(nil, &WriteRequest{Series: benchSeries(3)}))
 	f.Add([]byte(pb{}.bytes(1, pb{}.unknown().bytes(4, pb{}.double(13, 1).varint(9, 3)))))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzLimits(t, data, false, false)
 		var req WriteRequest
 		if err := DecodeWriteRequest(data, &req); err != nil {
 			return
 		}
 		enc := AppendWriteRequest(nil, &req)
+		fuzzLimits(t, enc, false, true)
 		var again WriteRequest
 		if err := DecodeWriteRequest(enc, &again); err != nil {
 			t.Fatalf("decoding our own encoding failed: %v", err)
@@ -52,11 +55,13 @@ func FuzzDecodeRequestV2(f *testing.F) {
 	f.Add(AppendRequestV2(nil, &WriteRequest{Series: benchSeries(3)}))
 	f.Add([]byte(pb{}.bytes(5, pb{}.varint(6, 9).bytes(2, nil).varint(1, 0).varint(1, 0)).str(4, "")))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzLimits(t, data, true, false)
 		var req WriteRequest
 		if err := DecodeRequestV2(data, &req); err != nil {
 			return
 		}
 		enc := AppendRequestV2(nil, &req)
+		fuzzLimits(t, enc, true, true)
 		var again WriteRequest
 		if err := DecodeRequestV2(enc, &again); err != nil {
 			t.Fatalf("decoding our own encoding failed: %v", err)

@@ -16,6 +16,11 @@ func (d *decoder) histogram(end int, h *Histogram, v2 bool) error {
 		PositiveCounts: h.PositiveCounts[:0],
 		CustomValues:   h.CustomValues[:0],
 	}
+	if d.lim != nil {
+		if err := d.sizeHistogram(end, h); err != nil {
+			return err
+		}
+	}
 	const (
 		none = iota
 		isInt

@@ -17,6 +17,9 @@ type decoder struct {
 	// view: strings point into b instead of being copied (the *View
 	// decoders).
 	view bool
+	// lim: the limits of a limited decode (decode_limits.go); nil for
+	// none.
+	lim *limiter
 }
 
 // maxGroupDepth bounds recursion when skipping nested (deprecated) groups.
@@ -95,6 +98,11 @@ func (d *decoder) str(end int) (string, error) {
 	case d.view:
 		s = unsafe.String(&d.b[d.i], e-d.i)
 	default:
+		if d.lim != nil {
+			if err := d.lim.charge(d.i, e-d.i, 1); err != nil {
+				return "", err
+			}
+		}
 		s = string(d.b[d.i:e])
 	}
 	d.i = e

@@ -8,7 +8,8 @@ package wire
 // reusing the capacity of req's slices. Strings are copied, so req stays
 // valid after data is reused. Errors are *DecodeError values naming the
 // field path and byte offset, e.g.
-// "timeseries[3].labels[1]: truncated varint at offset 812".
+// "timeseries[3].labels[1]: truncated varint at offset 812". A Decoder
+// decodes untrusted input within limits on its series and memory.
 func DecodeWriteRequest(data []byte, req *WriteRequest) error {
 	return decodeWriteRequest(decoder{b: data}, req)
 }
@@ -26,8 +27,14 @@ func DecodeWriteRequestView(data []byte, req *WriteRequest) error {
 func decodeWriteRequest(d decoder, req *WriteRequest) error {
 	data := d.b
 	end := len(data)
-	req.Series = reuse(req.Series, countFields(data, 0, end, 1))
-	req.Metadata = req.Metadata[:0]
+	if d.lim != nil {
+		if err := d.sizeRequestV1(req); err != nil {
+			return err
+		}
+	} else {
+		req.Series = reuse(req.Series, countFields(data, 0, end, 1))
+		req.Metadata = req.Metadata[:0]
+	}
 	for d.i < end {
 		start := d.i
 		num, wt, err := d.tag(end)
@@ -104,7 +111,11 @@ func resetSeries(ts *TimeSeries) {
 }
 
 func (d *decoder) timeSeriesV1(end int, ts *TimeSeries) error {
-	if n := countFields(d.b, d.i, end, 1); n > cap(ts.Labels) {
+	if d.lim != nil {
+		if err := d.sizeSeriesV1(end, ts); err != nil {
+			return err
+		}
+	} else if n := countFields(d.b, d.i, end, 1); n > cap(ts.Labels) {
 		ts.Labels = make([]Label, 0, n)
 	}
 	for d.i < end {
@@ -225,6 +236,11 @@ func (d *decoder) sample(end int, s *Sample, v2 bool) error {
 }
 
 func (d *decoder) exemplarV1(end int, ex *Exemplar) error {
+	if d.lim != nil {
+		if err := d.sizeExemplarV1(end, ex); err != nil {
+			return err
+		}
+	}
 	for d.i < end {
 		start := d.i
 		num, wt, err := d.tag(end)

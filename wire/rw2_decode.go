@@ -16,7 +16,8 @@ import "strconv"
 //
 // Errors are *DecodeError values naming the field path and byte offset; a
 // reference outside the symbol table or an odd number of label references
-// names the series and the reference.
+// names the series and the reference. A Decoder decodes untrusted input
+// within limits on its series and memory.
 func DecodeRequestV2(data []byte, req *WriteRequest) error {
 	return decodeRequestV2(decoder{b: data}, req)
 }
@@ -33,7 +34,16 @@ func decodeRequestV2(d decoder, req *WriteRequest) error {
 	data := d.b
 	end := len(data)
 	// Symbols may follow the series that use them, so read them first.
-	symbols := make([]string, 0, countFields(data, 0, end, 4))
+	nSymbols, nSeries := 0, 0
+	if d.lim != nil {
+		var err error
+		if nSymbols, nSeries, err = d.sizeRequestV2(); err != nil {
+			return err
+		}
+	} else {
+		nSymbols = countFields(data, 0, end, 4)
+	}
+	symbols := make([]string, 0, nSymbols)
 	for d.i < end {
 		start := d.i
 		num, wt, err := d.tag(end)
@@ -64,9 +74,12 @@ func decodeRequestV2(d decoder, req *WriteRequest) error {
 		symbols = append(symbols, "")
 	}
 
-	req.Series = reuse(req.Series, countFields(data, 0, end, 5))
+	if d.lim == nil {
+		nSeries = countFields(data, 0, end, 5)
+	}
+	req.Series = reuse(req.Series, nSeries)
 	req.Metadata = req.Metadata[:0]
-	v2 := decoderV2{decoder: decoder{b: data, view: d.view}, symbols: symbols}
+	v2 := decoderV2{decoder: decoder{b: data, view: d.view, lim: d.lim}, symbols: symbols}
 	for v2.i < end {
 		start := v2.i
 		num, wt, err := v2.tag(end)
@@ -141,6 +154,11 @@ func (d *decoderV2) timeSeries(end int, ts *TimeSeries) error {
 	var created int64
 	refsAt := -1
 	d.refs = d.refs[:0]
+	if d.lim != nil {
+		if err := d.sizeSeriesV2(end, ts); err != nil {
+			return err
+		}
+	}
 	for d.i < end {
 		start := d.i
 		num, wt, err := d.tag(end)
@@ -244,6 +262,11 @@ func (d *decoderV2) timeSeries(end int, ts *TimeSeries) error {
 func (d *decoderV2) exemplar(end int, ex *Exemplar) error {
 	d.exRefs = d.exRefs[:0]
 	refsAt := -1
+	if d.lim != nil {
+		if err := d.sizeExemplarV2(end, ex); err != nil {
+			return err
+		}
+	}
 	for d.i < end {
 		start := d.i
 		num, wt, err := d.tag(end)
