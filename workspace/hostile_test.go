@@ -267,23 +267,43 @@ func (e *env) hostile(t *testing.T, tc hostileCase, body []byte) response {
 }
 
 // TestHostileMemoryBounded: 100 MiB of empty series (5 MiB of Snappy)
-// would decode to 7.5 GB of wire.TimeSeries; the pre-scan refuses it
-// having allocated little more than the decompressed body.
+// would decode to 7.5 GB of wire.TimeSeries; the decoder refuses it (it
+// counts the series before allocating for them) having allocated little
+// more than the decompressed body. Likewise for 2M empty histograms in one
+// series, RW 1.0 and RW 2.0 (512 MB decoded, over the 400 MiB limit): the
+// decoder sizes a series' histograms before allocating them.
 func TestHostileMemoryBounded(t *testing.T) {
 	e := newEnv(t, "amp")
-	body := wire.Compress(nil, bytes.Repeat(lenField(1, nil), 50<<20))
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	r := e.push(t, "/api/v1/write", body)
-	runtime.ReadMemStats(&after)
-	if r.status != http.StatusRequestEntityTooLarge || !strings.Contains(r.body, "series") {
-		t.Fatalf("got %d %q, want 413 naming the series limit", r.status, r.body)
-	}
-	alloc := after.TotalAlloc - before.TotalAlloc
-	t.Logf("compressed %d KiB, allocated %d MiB answering it", len(body)>>10, alloc>>20)
-	if alloc > 400<<20 {
-		t.Errorf("allocated %d MiB for a refused write", alloc>>20)
+	v2Symbols := append(lenField(4, nil), lenField(4, []byte("__name__"))...)
+	for _, c := range []struct {
+		name      string
+		body      []byte
+		headers   []string
+		want      string
+		maxAllocs uint64
+	}{
+		{"100MiB-empty-series", wire.Compress(nil, bytes.Repeat(lenField(1, nil), 50<<20)), nil, "series", 400 << 20},
+		{"2M-histograms-in-one-series", wire.Compress(nil, lenField(1, bytes.Repeat(lenField(4, nil), 2_000_000))), nil, "decodes to more than", 64 << 20},
+		{"rw2-2M-histograms-in-one-series", wire.Compress(nil, append(v2Symbols, lenField(5, append([]byte{0x0a, 0x02, 0x01, 0x01}, bytes.Repeat(lenField(3, nil), 2_000_000)...))...)),
+			[]string{"Content-Type", wire.V2.ContentType()}, "decodes to more than", 64 << 20},
+		{"rw2-300k-empty-series", wire.Compress(nil, append(v2Symbols, bytes.Repeat(lenField(5, nil), 300_000)...)),
+			[]string{"Content-Type", wire.V2.ContentType()}, "more than 262144 series", 64 << 20},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			r := e.push(t, "/api/v1/write", c.body, c.headers...)
+			runtime.ReadMemStats(&after)
+			if r.status != http.StatusRequestEntityTooLarge || !strings.Contains(r.body, c.want) {
+				t.Fatalf("got %d %q, want 413 containing %q", r.status, r.body, c.want)
+			}
+			alloc := after.TotalAlloc - before.TotalAlloc
+			t.Logf("compressed %d KiB, allocated %d MiB answering it", len(c.body)>>10, alloc>>20)
+			if alloc > c.maxAllocs {
+				t.Errorf("allocated %d MiB for a refused write", alloc>>20)
+			}
+		})
 	}
 	_ = workspace.DefaultMaxSeriesPerRequest
 }

@@ -4,25 +4,30 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+
+	"github.com/rwkit/rwkit/wire"
 )
 
 // Request limits beyond Cortex's. Cortex bounds a write by its size only
 // (max_recv_msg_size); a few bytes of protobuf can stand for much more
 // memory once decoded (an empty series is 2 bytes on the wire and 152 in
-// a wire.TimeSeries), so the workspace counts what a decoded body holds
-// before it decodes it, and bounds how many writes it handles at once.
+// a wire.TimeSeries), so the workspace decodes with limits on the series
+// and the decoded memory of a body (wire.Decoder: it counts each table
+// before allocating it and stops at the first one past a limit), and
+// bounds how many writes it handles at once.
 const (
 	// DefaultMaxSeriesPerRequest bounds the series (and RW 1.0 metadata
-	// entries) of one write: 413 past it, before decoding. Prometheus
-	// sends at most 2000 samples per request (max_samples_per_send), so
-	// this leaves two orders of magnitude.
+	// entries) of one write: 413 past it, counted before any series is
+	// decoded. Prometheus sends at most 2000 samples per request
+	// (max_samples_per_send), so this leaves two orders of magnitude.
 	DefaultMaxSeriesPerRequest = 1 << 18
 	// DefaultMaxConcurrentWrites bounds the remote writes handled at once;
 	// one more is answered 503 with Retry-After, unread.
 	DefaultMaxConcurrentWrites = 16
 	// decodedMemoryFactor: a write whose decoded structures would take
-	// more than this many times the decoded-bytes limit is refused
-	// before decoding (413). Honest traffic takes about twice its bytes.
+	// more than this many times the decoded-bytes limit is refused (413)
+	// by the decoder, before it allocates past the limit. Honest RW 1.0
+	// traffic takes about twice its bytes.
 	decodedMemoryFactor = 4
 	// retryAfterSeconds is the Retry-After of a write refused because
 	// DefaultMaxConcurrentWrites are in flight.
@@ -31,7 +36,7 @@ const (
 
 // WithMaxSeriesPerRequest bounds the series of one remote write (default
 // DefaultMaxSeriesPerRequest). A write with more is refused with 413
-// before it is decoded.
+// before any of its series is decoded.
 func WithMaxSeriesPerRequest(n int) Option {
 	return optionFunc(func(c *config) error {
 		if n <= 0 {
@@ -57,6 +62,25 @@ func WithMaxConcurrentWrites(n int) Option {
 		c.maxConcurrent = n
 		return nil
 	})
+}
+
+// decoder is the workspace's decoder of remote-write bodies: strings are
+// views of the body (see write), and the series and decoded-memory limits
+// apply.
+func (w *Workspace) decoder() wire.Decoder {
+	return wire.Decoder{View: true, MaxSeries: w.maxSeries, MaxMemory: int64(w.maxDecoded) * decodedMemoryFactor}
+}
+
+// overLimit is the 413 text and rwkit's hint for a body the decoder
+// refused past a limit.
+func (w *Workspace) overLimit(le *wire.LimitError) (string, string) {
+	if le.Limit == wire.LimitSeries {
+		return fmt.Sprintf("received message with more than %d series (limit %d)", w.maxSeries, w.maxSeries),
+			"rwkit: split the write into smaller requests (workspace.WithMaxSeriesPerRequest, rwkit serve --max-series-per-request)"
+	}
+	maxMemory := int64(w.maxDecoded) * decodedMemoryFactor
+	return fmt.Sprintf("received message that decodes to more than %d bytes of series, labels and samples (limit %d: %d times the decoded size limit)", maxMemory, maxMemory, decodedMemoryFactor),
+		"rwkit: the body holds unusually many tiny series, labels, samples or histograms for its size; split the write into smaller requests"
 }
 
 // writeLimiter is a semaphore over remote writes.

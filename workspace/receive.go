@@ -129,22 +129,26 @@ func (w *Workspace) write(rw http.ResponseWriter, r *http.Request, id string) (i
 	if cap(raw) > cap(*decoded) {
 		*decoded = raw[:0]
 	}
-	if msg, hint := w.checkShape(raw, version); msg != "" {
-		return refuse(rw, http.StatusRequestEntityTooLarge, msg, hint), id
-	}
 
 	req := reqPool.Get().(*wire.WriteRequest)
 	defer reqPool.Put(req)
 	// The strings of req are views of raw (no copy per label), which lives
 	// until this function returns; what outlives the request (writers,
 	// collisions, series-limit names, the TSDB's new series) is copied
-	// where it is kept.
+	// where it is kept. The decoder refuses a body over the series or
+	// decoded-memory limit before allocating for it (limits.go).
+	dec := w.decoder()
 	if version == wire.V2 {
-		err = wire.DecodeRequestV2View(raw, req)
+		err = dec.DecodeRequestV2(raw, req)
 	} else {
-		err = wire.DecodeWriteRequestView(raw, req)
+		err = dec.DecodeWriteRequest(raw, req)
 	}
 	if err != nil {
+		var le *wire.LimitError
+		if errors.As(err, &le) {
+			msg, hint := w.overLimit(le)
+			return refuse(rw, http.StatusRequestEntityTooLarge, msg, hint), id
+		}
 		return refuse(rw, http.StatusBadRequest, err.Error(), notProtobufHint(raw, version)), id
 	}
 
