@@ -45,7 +45,8 @@
 //	                    block's declared length before decoding
 //	403                 credentials missing or wrong, when WithSigV4Auth or WithBearerToken is set
 //	413                 also: more series than WithMaxSeriesPerRequest, or a body whose decoded
-//	                    structures would take more than 4x the decoded-size limit (counted before decoding)
+//	                    structures would take more than 4x the decoded-size limit (counted by the
+//	                    decoder, before it allocates past the limit)
 //	415                 Content-Type other than application/x-protobuf[;proto=prometheus.WriteRequest|
 //	                    io.prometheus.write.v2.Request], or Content-Encoding other than snappy
 //	429                 the tenant's ingestion rate limit; nothing of the request is stored
