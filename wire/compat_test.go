@@ -157,3 +157,33 @@ func TestDecodeReusesRequest(t *testing.T) {
 		}
 	}
 }
+
+// A histogram without a count field is an integer histogram, whatever its
+// zero_count's kind, as Prometheus' and Cortex's IsFloatHistogram decide.
+func TestHistogramKindFromCount(t *testing.T) {
+	for _, h := range []prompb.Histogram{
+		{ZeroCount: &prompb.Histogram_ZeroCountFloat{ZeroCountFloat: 2}, Sum: 1, Timestamp: 5},
+		{ZeroCount: &prompb.Histogram_ZeroCountInt{ZeroCountInt: 2}, Sum: 1, Timestamp: 5},
+		{Count: &prompb.Histogram_CountFloat{CountFloat: 0}, ZeroCount: &prompb.Histogram_ZeroCountInt{ZeroCountInt: 2}, Timestamp: 5},
+		{Count: &prompb.Histogram_CountInt{CountInt: 0}, ZeroCount: &prompb.Histogram_ZeroCountFloat{ZeroCountFloat: 2}, Timestamp: 5},
+	} {
+		pb := prompb.WriteRequest{Timeseries: []prompb.TimeSeries{{
+			Labels: []prompb.Label{{Name: "__name__", Value: "h"}}, Histograms: []prompb.Histogram{h},
+		}}}
+		body, err := pb.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var req WriteRequest
+		if err := DecodeWriteRequest(body, &req); err != nil {
+			t.Fatal(err)
+		}
+		got := req.Series[0].Histograms[0]
+		if got.IsFloat != h.IsFloatHistogram() {
+			t.Errorf("%v: IsFloat = %v, Prometheus says %v", h, got.IsFloat, h.IsFloatHistogram())
+		}
+		if got.IsFloat && got.ZeroCountFloat != h.GetZeroCountFloat() || !got.IsFloat && got.ZeroCountInt != h.GetZeroCountInt() {
+			t.Errorf("%v: zero count %v / %v, Prometheus' getters say %v / %v", h, got.ZeroCountInt, got.ZeroCountFloat, h.GetZeroCountInt(), h.GetZeroCountFloat())
+		}
+	}
+}

@@ -3,8 +3,9 @@ package wire
 // histogram decodes a Histogram message into h, reusing h's slices.
 //
 // The two oneofs (count, zero_count) map onto Histogram.IsFloat: the kind of
-// the count oneof decides (or that of zero_count when count is absent), and
-// a zero_count of the other kind reads as zero, which is what Prometheus'
+// the count oneof decides, an absent count meaning an integer histogram (as
+// Prometheus' and Cortex's IsFloatHistogram decide), and a zero_count of
+// the other kind reads as zero, which is what Prometheus'
 // GetZeroCountInt/GetZeroCountFloat getters return for it.
 func (d *decoder) histogram(end int, h *Histogram, v2 bool) error {
 	*h = Histogram{
@@ -126,7 +127,7 @@ func (d *decoder) histogram(end int, h *Histogram, v2 bool) error {
 			}
 		}
 	}
-	h.IsFloat = countKind == isFloat || (countKind == none && zeroKind == isFloat)
+	h.IsFloat = countKind == isFloat
 	if h.IsFloat && zeroKind == isInt {
 		h.ZeroCountInt = 0
 	}
