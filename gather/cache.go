@@ -178,8 +178,13 @@ func (c *Converter) sameLabels(ls []wire.Label, m *dto.Metric) bool {
 		return wire.Label{}, false
 	}
 	for _, lp := range m.GetLabel() {
-		if lp == nil || lp.Value == nil || *lp.Value == "" {
+		if lp == nil {
 			continue
+		}
+		if lp.Value == nil || *lp.Value == "" {
+			// Not in the cached labels, but its name must still be valid:
+			// setBase checks it.
+			return false
 		}
 		l, ok := next()
 		if !ok || l.Name != lp.GetName() || l.Value != *lp.Value {

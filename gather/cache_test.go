@@ -204,3 +204,53 @@ func TestShareLabelsTwoAppendsIntoOneRequest(t *testing.T) {
 		}
 	}
 }
+
+// A cached metric that comes back with an empty-valued label of an invalid
+// name is refused as a new Converter refuses it: the empty value keeps the
+// label out of the cached labels, not out of validation.
+func TestCacheHitStillValidatesEmptyLabels(t *testing.T) {
+	for _, bad := range []string{"bad-name", "__name__", ""} {
+		opts := Options{Timestamp: ts0, ExtraLabels: ls("service", "svc")}
+		kept, err := NewConverter(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := &wire.WriteRequest{}
+		matchFresh(t, kept, req, mustParse(t, "# TYPE a counter\na{x=\"1\"} 1\n"), opts)
+		fams := mustParse(t, "# TYPE a counter\na{x=\"1\"} 2\n")
+		m := fams[0].Metric[0]
+		m.Label = append(m.Label, &dto.LabelPair{Name: proto.String(bad), Value: proto.String("")})
+		if err := matchFresh(t, kept, req, fams, opts); err == nil {
+			t.Errorf("label %q=\"\": no error", bad)
+		}
+	}
+}
+
+// Series made from the cache keep reusable label storage with and without
+// ShareLabels, also after series moved to other request positions.
+func TestCacheHitsDoNotAllocate(t *testing.T) {
+	f1 := mustParse(t, "# TYPE a counter\na{x=\"1\"} 1\n# TYPE b counter\nb{y=\"1\"} 1\n")
+	f2 := mustParse(t, "# TYPE a counter\na{x=\"0\"} 1\na{x=\"1\"} 1\n# TYPE b counter\nb{y=\"1\"} 1\n")
+	for _, share := range []bool{false, true} {
+		c, err := NewConverter(Options{Timestamp: ts0, ExtraLabels: ls("service", "svc"), ShareLabels: share})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := &wire.WriteRequest{}
+		for _, f := range [][]*dto.MetricFamily{f1, f1, f2, f2, f2} {
+			req.Series, req.Metadata = req.Series[:0], req.Metadata[:0]
+			if _, err := c.Append(req, f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		allocs := testing.AllocsPerRun(50, func() {
+			req.Series, req.Metadata = req.Series[:0], req.Metadata[:0]
+			if _, err := c.Append(req, f2); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("ShareLabels=%v: %v allocations per Append, want 0", share, allocs)
+		}
+	}
+}

@@ -43,6 +43,15 @@ type Report struct {
 // scratch space and small caches (formatted bucket bounds, suffixed names)
 // between calls so that converting the same registry every interval
 // allocates little. A Converter is not safe for concurrent use.
+//
+// A Converter also keeps each counter, gauge and untyped series' finished
+// labels and the *dto.LabelPair pointers they came from: a metric whose
+// label pairs are the very pointers of the last conversion is taken to
+// have the same labels, without reading them. A Gatherer must therefore
+// not change a label pair it has handed out (e.g. set a new Value on a
+// kept *dto.LabelPair): it must hand out a new pair instead. client_golang's
+// metrics never change theirs (concurrent Gathers share them), and a
+// Collector that did would already race with every concurrent Gather.
 type Converter struct {
 	opts   Options
 	extra  []wire.Label

@@ -138,6 +138,9 @@ func (c *Converter) series(req *wire.WriteRequest, md *wire.Metadata, name, lnam
 			s.Labels = c.hitLabels[:len(c.hitLabels):len(c.hitLabels)]
 		} else {
 			s.Labels = append(s.Labels, c.hitLabels...)
+			if len(s.Labels) == cap(s.Labels) {
+				s.Labels = slices.Grow(s.Labels, 1) // see below
+			}
 		}
 		h = c.hitHash
 		c.hitLabels = nil
