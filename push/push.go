@@ -201,7 +201,9 @@ func newClient(url string, cfg *config, log *slog.Logger) (*remotewrite.Client, 
 	// The client logs every retry; push logs state changes. Its lines go
 	// to the same handler at Debug, so that an outage is one line, not one
 	// per attempt.
-	opts := []remotewrite.Option{remotewrite.WithVersion(cfg.version), remotewrite.WithLogger(slog.New(debugHandler{log.Handler()}))}
+	// The labels p.req carries are strings from the Gatherer and gather:
+	// they never change, which WithLabelCache needs.
+	opts := []remotewrite.Option{remotewrite.WithVersion(cfg.version), remotewrite.WithLogger(slog.New(debugHandler{log.Handler()})), remotewrite.WithLabelCache()}
 	if cfg.httpClient != nil {
 		opts = append(opts, remotewrite.WithHTTPClient(cfg.httpClient))
 	}

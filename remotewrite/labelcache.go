@@ -18,10 +18,10 @@ import (
 // headers (equal strings from one registry share their bytes, and string
 // comparison stops at equal pointers).
 //
-// The cache is filled from a client's second write on, so a client that
-// writes once pays nothing, and holds at most maxCachedLabelBytes (label
-// headers, blocks, ids and the strings that only the ids keep); series
-// beyond it are encoded as before.
+// Under WithLabelCache, the cache is filled from a client's second write
+// on, so a client that writes once pays nothing, and holds at most
+// maxCachedLabelBytes (label headers, blocks, ids and symbol entries);
+// series beyond it are encoded as before.
 type labelCache struct {
 	labels []wire.Label
 	blocks []byte
@@ -29,9 +29,10 @@ type labelCache struct {
 	syms   wire.SymbolIDs
 	ents   []labelEnt // by series position
 	// Accounting in upper bounds (labelEnt.need): used is what live and
-	// dropped entries may hold besides symbol ids, garbage what dropped
-	// ones may.
+	// dropped entries may hold, symbol entries included (each counted with
+	// the entry that made it), garbage what dropped ones may.
 	used, garbage int
+	refused       bool // an entry did not fit since the last begin
 }
 
 // labelEnt is one position's labels (labels[l0:l1], ok false: none),
@@ -54,14 +55,14 @@ const symbolEntrySize = 80
 
 func (lc *labelCache) symsSize() int { return lc.syms.Bytes() + lc.syms.Len()*symbolEntrySize }
 
-// size is what the cache holds (for tests; bounded by used + symsSize).
+// size is what the cache holds (for tests; bounded by used).
 func (lc *labelCache) size() int {
 	return len(lc.blocks) + len(lc.labels)*labelHeaderSize + len(lc.ids)*4 + lc.symsSize()
 }
 
 // begin prepares the cache for a write of n series: when more than half of
-// what it holds is garbage, it starts again (symbol ids too: strings of
-// dropped entries go with them).
+// what it holds is garbage (an eighth, when entries did not fit), it starts
+// again (symbol ids too: strings of dropped entries go with them).
 func (lc *labelCache) begin(n int) {
 	if len(lc.ents) > n {
 		for _, e := range lc.ents[n:] {
@@ -69,12 +70,15 @@ func (lc *labelCache) begin(n int) {
 		}
 		lc.ents = lc.ents[:n]
 	}
-	if lc.garbage > lc.used/2 {
+	// A cache that refused entries starts again sooner: its garbage is
+	// what keeps them out.
+	if lc.garbage > lc.used/2 || lc.refused && lc.garbage > lc.used/8 {
 		clear(lc.labels)
 		lc.labels, lc.blocks, lc.ids, lc.ents = lc.labels[:0], lc.blocks[:0], lc.ids[:0], lc.ents[:0]
 		lc.used, lc.garbage = 0, 0
 		lc.syms.Reset()
 	}
+	lc.refused = false
 }
 
 func (lc *labelCache) drop(e labelEnt) {
@@ -100,12 +104,13 @@ func (lc *labelCache) check(si int, ls []wire.Label) bool {
 	}
 	// At most what the entry can come to hold: label headers, RW 1.0 block
 	// (the strings and up to 12 bytes of tags and lengths per label) and
-	// ids. Symbol ids are counted as they are made (symbolIDs).
+	// ids. Symbol entries are counted as they are made (symbolIDs).
 	need := 0
 	for _, l := range ls {
 		need += labelHeaderSize + 12 + 8 + len(l.Name) + len(l.Value)
 	}
-	if lc.used+lc.symsSize()+need > maxCachedLabelBytes {
+	if lc.used+need > maxCachedLabelBytes {
+		lc.refused = true
 		return false
 	}
 	lc.used += need
@@ -143,14 +148,19 @@ func (lc *labelCache) symbolIDs(si int) []uint32 {
 		for _, l := range lc.labels[e.l0:e.l1] {
 			worst += 2*symbolEntrySize + len(l.Name) + len(l.Value)
 		}
-		if lc.used+lc.symsSize()+worst > maxCachedLabelBytes {
+		if lc.used+worst > maxCachedLabelBytes {
+			lc.refused = true
 			return nil
 		}
+		before := lc.symsSize()
 		e.i0 = len(lc.ids)
 		for _, l := range lc.labels[e.l0:e.l1] {
 			lc.ids = append(lc.ids, lc.syms.ID(l.Name), lc.syms.ID(l.Value))
 		}
 		e.i1 = len(lc.ids)
+		made := lc.symsSize() - before
+		e.need += made
+		lc.used += made
 	}
 	return lc.ids[e.i0:e.i1]
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -85,7 +86,7 @@ func TestLabelCacheBodiesUnchanged(t *testing.T) {
 			old := maxCachedLabelBytes
 			maxCachedLabelBytes = limit
 			defer func() { maxCachedLabelBytes = old }()
-			opts := []Option{WithMaxRequestBytes(4096), WithMaxSamplesPerRequest(2000), WithVersion(tc.v)}
+			opts := []Option{WithMaxRequestBytes(4096), WithMaxSamplesPerRequest(2000), WithVersion(tc.v), WithLabelCache()}
 			kept := newReceiver(t, answer)
 			keptClient := mustNew(t, kept.url(), opts...)
 			cur := base()
@@ -120,5 +121,52 @@ func TestLabelCacheBodiesUnchanged(t *testing.T) {
 				t.Errorf("cache holds %d bytes, limit %d", keptClient.labels.size(), limit)
 			}
 		})
+	}
+}
+
+// A series whose labels change every write, next to stable ones, stays
+// cached in both versions: what its old symbol entries held is counted as
+// garbage, so a full cache is rebuilt rather than refusing it for good.
+// Without WithLabelCache nothing is kept.
+func TestLabelCacheChurnAndOptIn(t *testing.T) {
+	answer := func(n int, got *received) (int, map[string]string, string) {
+		if got.Version == wire.V2 {
+			return 204, written(got), ""
+		}
+		return 200, nil, ""
+	}
+	old := maxCachedLabelBytes
+	maxCachedLabelBytes = 6000
+	defer func() { maxCachedLabelBytes = old }()
+	for _, v := range []wire.Version{wire.V1, wire.V2} {
+		rc := newReceiver(t, answer)
+		c := mustNew(t, rc.url(), WithVersion(v), WithLabelCache())
+		plain := mustNew(t, rc.url(), WithVersion(v))
+		stable := series("m", 20, 1000)
+		cached := 0
+		for i := range 100 {
+			churn := series("churn", 1, 1000)
+			churn[0].Labels = append(churn[0].Labels, wire.Label{Name: "pod", Value: fmt.Sprintf("pod-%d", i)})
+			req := &wire.WriteRequest{Series: append(slices.Clip(stable), churn...)}
+			for _, cl := range []*Client{c, plain} {
+				if _, err := cl.Write(context.Background(), req); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if k := len(stable); k < len(c.labels.ents) {
+				if e := c.labels.ents[k]; e.ok && (v == wire.V1 && e.b1 >= 0 || v == wire.V2 && e.i1 >= 0) {
+					cached++
+				}
+			}
+			if c.labels.size() > maxCachedLabelBytes {
+				t.Fatalf("%s: write %d: cache holds %d bytes, limit %d", v, i, c.labels.size(), maxCachedLabelBytes)
+			}
+		}
+		if cached < 70 { // a write that finds it full refuses it; the next starts again
+			t.Errorf("%s: the changing series was cached in %d of 100 writes", v, cached)
+		}
+		if len(plain.labels.ents) != 0 || plain.labels.size() != 0 {
+			t.Errorf("%s: without WithLabelCache the client keeps %d entries, %d bytes", v, len(plain.labels.ents), plain.labels.size())
+		}
 	}
 }

@@ -65,6 +65,7 @@ type config struct {
 	now         func() time.Time
 	sleep       func(ctx context.Context, d time.Duration) error
 	jitter      func(d time.Duration) time.Duration
+	labelCache  bool
 }
 
 func defaultConfig() config {
@@ -131,6 +132,25 @@ func WithMaxRequestBytes(n int) Option {
 			return fmt.Errorf("WithMaxRequestBytes: %d is below 1024 bytes", n)
 		}
 		cfg.maxBytes = n
+		return nil
+	})
+}
+
+// WithLabelCache makes the client keep, from its second write on, each
+// series position's labels with their encoding (an RW 1.0 label block, RW
+// 2.0 symbol ids), so that a series whose labels are those of its position
+// in the last write is encoded without walking or hashing its label
+// strings: for a sender that writes the same series write after write
+// (package push sets it). The cache holds at most 64 MiB, about 400 bytes
+// per series; series beyond it are encoded as without it.
+//
+// The client then keeps the label strings it was given after Write
+// returns, so they must not change: strings that view a reused buffer
+// (wire.DecodeWriteRequestView) must be cloned before Write. Label slices
+// may be reused with other strings; they are compared, not trusted.
+func WithLabelCache() Option {
+	return optionFunc(func(cfg *config) error {
+		cfg.labelCache = true
 		return nil
 	})
 }

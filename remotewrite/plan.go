@@ -56,7 +56,7 @@ func (c *Client) plan(req *wire.WriteRequest, v wire.Version, skipParts int, wit
 	// skipParts lines up with what was delivered.
 	room := c.cfg.maxBytes - v2RequestOverhead
 	part := 0
-	cache := c.written
+	cache := c.written && c.cfg.labelCache
 	if cache {
 		c.labels.begin(len(req.Series))
 	}

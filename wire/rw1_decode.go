@@ -19,7 +19,8 @@ func DecodeWriteRequest(data []byte, req *WriteRequest) error {
 // which must then stay unmodified while req or any string taken from it is
 // in use. It saves an allocation per string, for a receiver that decodes
 // into a pooled buffer and copies the few strings it keeps (a TSDB copies
-// the labels of new series only).
+// the labels of new series only). Anything that keeps strings, such as a
+// remotewrite.Client with WithLabelCache, must be given clones.
 func DecodeWriteRequestView(data []byte, req *WriteRequest) error {
 	return decodeWriteRequest(decoder{b: data, view: true}, req)
 }
