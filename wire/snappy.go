@@ -29,8 +29,8 @@ var ErrCorrupt = errors.New("corrupt snappy block")
 // TooLargeError reports a Snappy block whose declared decoded length is over
 // the caller's limit. It is returned before anything is allocated.
 type TooLargeError struct {
-	Declared int // decoded length the block declares
-	Limit    int // the caller's maxDecodedLen
+	Declared int64 // decoded length the block declares (up to 2^32-1: an int64 on 32-bit platforms too)
+	Limit    int   // the caller's maxDecodedLen
 }
 
 func (e *TooLargeError) Error() string {
@@ -68,7 +68,7 @@ func Decompress(dst, src []byte, maxDecodedLen int) ([]byte, error) {
 		return nil, fmt.Errorf("%w: bad length header", ErrCorrupt)
 	}
 	if declared > uint64(maxDecodedLen) {
-		return nil, &TooLargeError{Declared: int(declared), Limit: maxDecodedLen}
+		return nil, &TooLargeError{Declared: int64(declared), Limit: maxDecodedLen}
 	}
 	if declared > uint64(len(src)-hdr)*maxSnappyRatio {
 		return nil, fmt.Errorf("%w: %d compressed bytes cannot decode to the declared %d", ErrCorrupt, len(src)-hdr, declared)

@@ -53,7 +53,7 @@ func TestStableBodyBytes(t *testing.T) {
 	}
 	checkBytes(t, "patched", sb.Bytes(), AppendWriteRequest(nil, &WriteRequest{Series: next}))
 	if sb.Timestamp() != ts1 || sb.NumSeries() != len(series) {
-		t.Errorf("Timestamp, NumSeries = %d, %d; want %d, %d", sb.Timestamp(), sb.NumSeries(), ts1, len(series))
+		t.Errorf("Timestamp, NumSeries = %d, %d; want %d, %d", sb.Timestamp(), sb.NumSeries(), int64(ts1), len(series))
 	}
 }
 
