@@ -317,8 +317,15 @@ func TestLoad(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	end := time.Now().UnixMilli()
 	all := append(append(slices.Clone(writers), colliders...), bad)
+	// Queries run at or after every timestamp written: a writer's
+	// timestamps may run a millisecond or two ahead of the wall clock
+	// (nextTs keeps them strictly increasing), e.g. when a late tick plants
+	// twice within a millisecond once the load writers have stopped.
+	end := time.Now().UnixMilli()
+	for _, c := range all {
+		end = max(end, c.lastTs)
+	}
 
 	// What the clients were told.
 	var sent, accepted, refused, loadAccepted int
