@@ -128,7 +128,7 @@ type sendState struct {
 }
 
 // encode fills c.raw with batch b's protobuf and c.comp with its Snappy
-// block.
+// block. Series that plan found in the label cache are encoded from it.
 func (c *Client) encode(req *wire.WriteRequest, v wire.Version, b *batch) {
 	raw := c.raw[:0]
 	items := c.items[b.start:b.end]
@@ -136,7 +136,7 @@ func (c *Client) encode(req *wire.WriteRequest, v wire.Version, b *batch) {
 		c.enc.Reset()
 		for i := range items {
 			ts := items[i].slice(req)
-			if ids := c.labels.symbolIDs(int(items[i].series)); ids != nil && c.written {
+			if ids := c.labels.symbolIDs(int(items[i].series)); ids != nil {
 				c.enc.AppendSeriesIDs(&ts, &c.labels.syms, ids)
 				continue
 			}
@@ -151,7 +151,7 @@ func (c *Client) encode(req *wire.WriteRequest, v wire.Version, b *batch) {
 				continue
 			}
 			ts := it.slice(req)
-			if block := c.labels.block(int(it.series)); block != nil && c.written {
+			if block := c.labels.block(int(it.series)); block != nil {
 				raw = wire.AppendTimeSeriesLabels(raw, block, &ts)
 				continue
 			}
