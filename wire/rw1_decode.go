@@ -127,12 +127,9 @@ func (d *decoder) timeSeriesV1(end int, ts *TimeSeries) error {
 		}
 		switch num {
 		case 1:
-			idx := len(ts.Labels)
-			var l Label
-			if err := d.labelField(start, wt, end, &l); err != nil {
-				return inField(err, "labels", idx)
+			if err := d.appendLabel(start, wt, end, &ts.Labels); err != nil {
+				return err
 			}
-			ts.Labels = append(ts.Labels, l)
 		case 2:
 			if err := d.appendSample(start, wt, end, &ts.Samples, false); err != nil {
 				return err
@@ -159,6 +156,18 @@ func (d *decoder) timeSeriesV1(end int, ts *TimeSeries) error {
 			}
 		}
 	}
+	return nil
+}
+
+// appendLabel decodes a labels element (RW 1.0 TimeSeries and Exemplar
+// field 1) whose tag started at start onto dst; errors name the element.
+func (d *decoder) appendLabel(start, wt, end int, dst *[]Label) error {
+	idx := len(*dst)
+	var l Label
+	if err := d.labelField(start, wt, end, &l); err != nil {
+		return inField(err, "labels", idx)
+	}
+	*dst = append(*dst, l)
 	return nil
 }
 
@@ -250,12 +259,9 @@ func (d *decoder) exemplarV1(end int, ex *Exemplar) error {
 		}
 		switch num {
 		case 1:
-			idx := len(ex.Labels)
-			var l Label
-			if err := d.labelField(start, wt, end, &l); err != nil {
-				return inField(err, "labels", idx)
+			if err := d.appendLabel(start, wt, end, &ex.Labels); err != nil {
+				return err
 			}
-			ex.Labels = append(ex.Labels, l)
 		case 2:
 			if ex.Value, err = d.doubleField(start, "value", wt, end); err != nil {
 				return err

@@ -117,9 +117,16 @@ type decoderV2 struct {
 	exRefs  []uint32 // scratch for an exemplar's label refs
 }
 
-// readRefs appends a packed or unpacked repeated uint32 field to *refs.
-func (d *decoderV2) readRefs(wt, end int, refs *[]uint32) error {
-	return d.packedVarints(wt, end, func(v uint64) { *refs = append(*refs, uint32(v)) })
+// labelsRefs appends a labels_refs field (TimeSeries and Exemplar field 1,
+// packed or not) whose tag started at start to *refs.
+func (d *decoderV2) labelsRefs(start, wt, end int, refs *[]uint32) error {
+	if wt != wtVarint && wt != wtBytes {
+		return d.wantType(start, "labels_refs", wt, wtBytes)
+	}
+	if err := d.packedVarints(wt, end, func(v uint64) { *refs = append(*refs, uint32(v)) }); err != nil {
+		return inField(err, "labels_refs", -1)
+	}
+	return nil
 }
 
 // resolve turns refs into labels appended to dst; at is the offset of the
@@ -171,11 +178,8 @@ func (d *decoderV2) timeSeries(end int, ts *TimeSeries) error {
 			if refsAt < 0 {
 				refsAt = start
 			}
-			if wt != wtVarint && wt != wtBytes {
-				return d.wantType(start, "labels_refs", wt, wtBytes)
-			}
-			if err := d.readRefs(wt, end, &d.refs); err != nil {
-				return inField(err, "labels_refs", -1)
+			if err := d.labelsRefs(start, wt, end, &d.refs); err != nil {
+				return err
 			}
 		case 2:
 			if err := d.appendSample(start, wt, end, &ts.Samples, true); err != nil {
@@ -278,11 +282,8 @@ func (d *decoderV2) exemplar(end int, ex *Exemplar) error {
 			if refsAt < 0 {
 				refsAt = start
 			}
-			if wt != wtVarint && wt != wtBytes {
-				return d.wantType(start, "labels_refs", wt, wtBytes)
-			}
-			if err := d.readRefs(wt, end, &d.exRefs); err != nil {
-				return inField(err, "labels_refs", -1)
+			if err := d.labelsRefs(start, wt, end, &d.exRefs); err != nil {
+				return err
 			}
 		case 2:
 			if ex.Value, err = d.doubleField(start, "value", wt, end); err != nil {
