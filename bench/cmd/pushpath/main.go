@@ -124,11 +124,16 @@ func run(rounds int, outPath, benchtime string) error {
 		}
 	}
 	fmt.Printf("push path, best of %d interleaved rounds (raw output: %s)\n\n", rounds, outPath)
-	printEncode(os.Stdout, res)
-	printRatios(os.Stdout, res)
-	printCycle(os.Stdout, res)
-	printCycleRatios(os.Stdout, res)
+	printTables(os.Stdout, res)
 	return nil
+}
+
+// printTables prints every summary table of res.
+func printTables(w io.Writer, res results) {
+	printEncode(w, res)
+	printRatios(w, res)
+	printCycle(w, res)
+	printCycleRatios(w, res)
 }
 
 // summarize prints the tables of an earlier run's raw output (any number
@@ -152,10 +157,7 @@ func summarize(path string) error {
 		return err
 	}
 	fmt.Printf("push path, best of %d rounds (raw output: %s)\n\n", rounds, path)
-	printEncode(os.Stdout, res)
-	printRatios(os.Stdout, res)
-	printCycle(os.Stdout, res)
-	printCycleRatios(os.Stdout, res)
+	printTables(os.Stdout, res)
 	return nil
 }
 
