@@ -349,11 +349,8 @@ func (d *decoderV2) sizeSeriesV2(end int, ts *TimeSeries) error {
 			n[num-2]++
 		}
 	}
-	if err := d.lim.chargeScratch(d.i, refs, &d.lim.refsPeak); err != nil {
-		return inField(err, "labels_refs", -1)
-	}
-	if err := d.lim.charge(d.i, refs/2, memLabel); err != nil {
-		return inField(err, "labels_refs", -1)
+	if err := d.chargeRefs(refs, &d.lim.refsPeak); err != nil {
+		return err
 	}
 	if err := d.chargeTables(d.i, n[:], seriesV2Sizes, seriesV2Tables); err != nil {
 		return err
@@ -376,6 +373,18 @@ func (d *decoder) sizeExemplarV1(end int, ex *Exemplar) error {
 	return nil
 }
 
+// chargeRefs charges n label references at d.i: the reference scratch
+// (whose peak is *peak) and the n/2 labels they resolve to.
+func (d *decoderV2) chargeRefs(n int, peak *int) error {
+	if err := d.lim.chargeScratch(d.i, n, peak); err != nil {
+		return inField(err, "labels_refs", -1)
+	}
+	if err := d.lim.charge(d.i, n/2, memLabel); err != nil {
+		return inField(err, "labels_refs", -1)
+	}
+	return nil
+}
+
 // sizeExemplarV2 charges and sizes the labels (and the reference scratch)
 // of the RW 2.0 Exemplar d.b[d.i:end].
 func (d *decoderV2) sizeExemplarV2(end int, ex *Exemplar) error {
@@ -390,11 +399,8 @@ func (d *decoderV2) sizeExemplarV2(end int, ex *Exemplar) error {
 			refs += repeatedCount(d.b, wt, wtVarint, p, e)
 		}
 	}
-	if err := d.lim.chargeScratch(d.i, refs, &d.lim.exRefsPeak); err != nil {
-		return inField(err, "labels_refs", -1)
-	}
-	if err := d.lim.charge(d.i, refs/2, memLabel); err != nil {
-		return inField(err, "labels_refs", -1)
+	if err := d.chargeRefs(refs, &d.lim.exRefsPeak); err != nil {
+		return err
 	}
 	d.exRefs = reuse(d.exRefs, refs)
 	ex.Labels = reuse(ex.Labels, refs/2)
