@@ -31,7 +31,7 @@ type logState struct {
 	buildErr string
 }
 
-func (s *logState) noteOutage(p *Pusher, err error) {
+func (s *logState) noteOutage(p *sender, err error) {
 	if s.outage {
 		return
 	}
@@ -53,14 +53,14 @@ func (s *logState) noteOutage(p *Pusher, err error) {
 
 // noteReachable is called at the end of a push in which no write failed
 // retryably.
-func (s *logState) noteReachable(p *Pusher, delivered bool) {
+func (s *logState) noteReachable(p *sender, delivered bool, series int) {
 	if !s.reached {
 		return
 	}
 	s.reached = false
 	if delivered && !s.delivered {
 		s.delivered = true
-		p.log.Info("push: first push delivered", "url", p.client.URL(), "series", len(p.req.Series), "version", p.client.Version().String())
+		p.log.Info("push: first push delivered", "url", p.client.URL(), "series", series, "version", p.client.Version().String())
 	}
 	if s.outage {
 		s.outage = false
@@ -69,7 +69,7 @@ func (s *logState) noteReachable(p *Pusher, delivered bool) {
 	}
 }
 
-func (s *logState) noteRefusal(p *Pusher, e *remotewrite.Error, req *wire.WriteRequest) {
+func (s *logState) noteRefusal(p *sender, e *remotewrite.Error, req *wire.WriteRequest) {
 	key := strconv.Itoa(e.StatusCode) + " " + string(e.Reason)
 	s.refusals++
 	if key == s.refusal {
@@ -97,7 +97,7 @@ func (s *logState) noteRefusal(p *Pusher, e *remotewrite.Error, req *wire.WriteR
 }
 
 // noteAccepted ends a run of refusals.
-func (s *logState) noteAccepted(p *Pusher) {
+func (s *logState) noteAccepted(p *sender) {
 	if s.refusal == "" {
 		return
 	}
@@ -105,7 +105,7 @@ func (s *logState) noteAccepted(p *Pusher) {
 	s.refusal, s.refusals = "", 0
 }
 
-func (s *logState) noteDrops(p *Pusher, drops []drop) {
+func (s *logState) noteDrops(p *sender, drops []drop) {
 	s.dropped += len(drops)
 	if s.dropLogged {
 		return
@@ -117,7 +117,7 @@ func (s *logState) noteDrops(p *Pusher, drops []drop) {
 		"buffered", p.buf.len(), "buffer_bytes", p.buf.bytes, "buffer_max_bytes", p.buf.maxBytes, "buffer_max_age", p.buf.maxAge)
 }
 
-func (s *logState) noteBuild(p *Pusher, err error, partial bool) {
+func (s *logState) noteBuild(p *sender, err error, partial bool) {
 	msg := ""
 	if err != nil {
 		msg = err.Error()

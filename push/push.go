@@ -31,25 +31,17 @@ var (
 // Pusher pushes the metrics of one Gatherer to one remote-write endpoint.
 // Its methods are safe for concurrent use; pushes never overlap.
 type Pusher struct {
-	cfg    config
-	g      prometheus.Gatherer
-	client *remotewrite.Client
-	id     *identity.Identity
-	log    *slog.Logger
-	m      *metrics
-	clock  clock
-	phase  time.Duration
+	cfg   config
+	g     prometheus.Gatherer
+	phase time.Duration
 
 	sem chan struct{} // held by the one push in progress
 
 	// Guarded by sem.
+	sender
 	conv     *gather.Converter
 	req      wire.WriteRequest // the newest snapshot; reused
-	scratch  wire.WriteRequest // a decoded buffered snapshot; reused
-	raw      []byte
-	buf      buffer
 	lastTS   int64
-	ls       logState
 	finished bool // the final push ran
 
 	mu         sync.Mutex // guards the fields below
@@ -106,11 +98,14 @@ func New(url string, g prometheus.Gatherer, opts ...Option) (*Pusher, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	p := &Pusher{
-		cfg: cfg, g: g, log: log, m: newMetrics(), clock: cfg.clock,
+		cfg: cfg, g: g,
+		sender: sender{
+			log: log, m: newMetrics(), clock: cfg.clock,
+			buf: buffer{maxBytes: cfg.bufBytes, maxAge: cfg.bufAge},
+		},
 		sem:          make(chan struct{}, 1),
 		stop:         make(chan struct{}),
 		shutdownDone: make(chan struct{}),
-		buf:          buffer{maxBytes: cfg.bufBytes, maxAge: cfg.bufAge},
 	}
 	p.phase = time.Duration(cfg.rand() * cfg.jitter * float64(cfg.interval))
 
