@@ -123,6 +123,7 @@ type receiver struct {
 	got     []wire.WriteRequest // accepted requests, decoded
 	refused []wire.WriteRequest
 	n       int
+	arrived []time.Time               // when each request arrived
 	respond func(n int) (int, string) // n counts requests from 0
 
 	inflight, maxInflight atomic.Int32
@@ -183,6 +184,7 @@ func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	rc.mu.Lock()
 	n := rc.n
 	rc.n++
+	rc.arrived = append(rc.arrived, time.Now())
 	status, msg := http.StatusNoContent, ""
 	if rc.respond != nil {
 		status, msg = rc.respond(n)
@@ -213,6 +215,13 @@ func (rc *receiver) accepted() []wire.WriteRequest {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	return append([]wire.WriteRequest(nil), rc.got...)
+}
+
+// arrivals lists when each request arrived.
+func (rc *receiver) arrivals() []time.Time {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]time.Time(nil), rc.arrived...)
 }
 
 func (rc *receiver) requests() int {

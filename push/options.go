@@ -50,10 +50,14 @@ type config struct {
 	noIdentity                  bool
 	labels                      map[string]string
 
-	interval time.Duration
-	timeout  time.Duration // 0: the interval
-	jitter   float64
-	aligned  bool
+	interval      time.Duration
+	timeout       time.Duration // 0: the interval
+	remoteTimeout time.Duration // 0: remotewrite.DefaultTimeout
+	minBackoff    time.Duration
+	maxBackoff    time.Duration
+	backoffSet    bool
+	jitter        float64
+	aligned       bool
 
 	bufBytes int
 	bufAge   time.Duration
@@ -85,7 +89,17 @@ func defaultConfig() config {
 		bufBytes: DefaultBufferBytes,
 		bufAge:   DefaultBufferAge,
 		version:  wire.V1,
+
+		minBackoff: remotewrite.DefaultMinBackoff,
+		maxBackoff: remotewrite.DefaultMaxBackoff,
 	}
+}
+
+func (c *config) remoteTimeoutOrDefault() time.Duration {
+	if c.remoteTimeout > 0 {
+		return c.remoteTimeout
+	}
+	return remotewrite.DefaultTimeout
 }
 
 // WithService sets the value of the service label; it beats every other
@@ -189,6 +203,41 @@ func WithTimeout(d time.Duration) Option {
 			return fmt.Errorf("WithTimeout(%s): the timeout must be positive", d)
 		}
 		c.timeout = d
+		return nil
+	})
+}
+
+// WithRemoteTimeout bounds each HTTP request (one attempt), as
+// Prometheus' remote_write remote_timeout does; the default is
+// remotewrite.DefaultTimeout (30s). It is separate from a Pusher's
+// WithTimeout, which bounds a whole push, and from the interval: a Queue's
+// request is never cancelled because newer batches are waiting. Ignored
+// with WithHTTPClient, whose Timeout applies.
+func WithRemoteTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("WithRemoteTimeout(%s): the timeout must be positive", d)
+		}
+		c.remoteTimeout = d
+		return nil
+	})
+}
+
+// WithBackoff sets the wait after a failed attempt: min at first, doubled
+// after each failure up to max (Prometheus' queue_config min_backoff and
+// max_backoff; defaults remotewrite.DefaultMinBackoff, 30ms, and
+// remotewrite.DefaultMaxBackoff, 5s). A Queue carries the backoff from one
+// batch to the next while the endpoint stays down and waits exactly that
+// long; a Pusher's client uses it between the attempts of one push.
+func WithBackoff(min, max time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		switch {
+		case min <= 0:
+			return fmt.Errorf("WithBackoff(%s, %s): the minimum must be positive", min, max)
+		case max < min:
+			return fmt.Errorf("WithBackoff(%s, %s): the maximum is below the minimum", min, max)
+		}
+		c.minBackoff, c.maxBackoff, c.backoffSet = min, max, true
 		return nil
 	})
 }

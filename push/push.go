@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"math/rand/v2"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -199,8 +200,14 @@ func newClient(url string, cfg *config, log *slog.Logger) (*remotewrite.Client, 
 	// The labels p.req carries are strings from the Gatherer and gather:
 	// they never change, which WithLabelCache needs.
 	opts := []remotewrite.Option{remotewrite.WithVersion(cfg.version), remotewrite.WithLogger(slog.New(debugHandler{log.Handler()})), remotewrite.WithLabelCache()}
-	if cfg.httpClient != nil {
+	switch {
+	case cfg.httpClient != nil:
 		opts = append(opts, remotewrite.WithHTTPClient(cfg.httpClient))
+	case cfg.remoteTimeout > 0:
+		opts = append(opts, remotewrite.WithHTTPClient(&http.Client{Timeout: cfg.remoteTimeout}))
+	}
+	if cfg.backoffSet {
+		opts = append(opts, remotewrite.WithRetry(cfg.minBackoff, cfg.maxBackoff, remotewrite.DefaultMaxAttempts))
 	}
 	rt := cfg.transport
 	urlRegion, isAMP := sigv4.RegionFromURL(url)
