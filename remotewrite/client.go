@@ -36,6 +36,11 @@ type Client struct {
 	enc     wire.EncoderV2
 	labels  labelCache // RW 1.0 label blocks by series position
 	written bool       // a Write has been made: fill labels from now on
+	// streak counts the failed attempts since a request was last
+	// delivered, across writes: the backoff carries over from one write to
+	// the next while the receiver stays down, instead of starting again
+	// at the minimum with every write.
+	streak int
 }
 
 // ampPath is the only path AMP's data plane takes for remote write.

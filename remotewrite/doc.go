@@ -33,7 +33,7 @@
 //	version                 RW 1.0 (WithVersion)
 //	max request bytes       768 KiB uncompressed, under AMP's 1 MB request quota (WithMaxRequestBytes)
 //	max samples per request 2000, Prometheus' max_samples_per_send (WithMaxSamplesPerRequest)
-//	backoff                 30ms doubling to 5s, full jitter, 5 attempts (WithRetry)
+//	backoff                 30ms doubling to 5s, equal jitter (a wait in [d/2, d], never below 30ms), carried across writes while the receiver is down, 5 attempts (WithRetry)
 //	timeout                 30s per attempt, Prometheus' remote_timeout (WithHTTPClient to change)
 //	User-Agent              rwkit/<version> (WithUserAgent)
 //	logging                 none (WithLogger)

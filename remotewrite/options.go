@@ -81,7 +81,7 @@ func defaultConfig() config {
 		logger:      slog.New(slog.DiscardHandler),
 		now:         time.Now,
 		sleep:       sleepContext,
-		jitter:      fullJitter,
+		jitter:      equalJitter,
 	}
 }
 
@@ -168,7 +168,7 @@ func WithMaxSamplesPerRequest(n int) Option {
 }
 
 // WithRetry sets the backoff between attempts (exponential from minBackoff,
-// capped at maxBackoff, with full jitter) and the attempts per request,
+// capped at maxBackoff, with equal jitter, never below minBackoff) and the attempts per request,
 // first try included; maxAttempts 1 disables retries.
 func WithRetry(minBackoff, maxBackoff time.Duration, maxAttempts int) Option {
 	return optionFunc(func(cfg *config) error {
@@ -254,8 +254,9 @@ func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
 	})
 }
 
-// WithJitter sets how a backoff d becomes the actual wait; nil keeps full
-// jitter (a uniform random wait in [0, d]). Tests pass the identity.
+// WithJitter sets how a backoff d becomes the actual wait (never below
+// minBackoff); nil keeps equal jitter (a uniform random wait in [d/2, d]).
+// Tests pass the identity.
 func WithJitter(jitter func(d time.Duration) time.Duration) Option {
 	return optionFunc(func(cfg *config) error {
 		if jitter != nil {
@@ -279,11 +280,13 @@ func sleepContext(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// fullJitter is "Full Jitter" from the AWS Architecture Blog's "Exponential
-// Backoff And Jitter": a uniform wait in [0, d].
-func fullJitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return 0
+// equalJitter is "Equal Jitter" from the AWS Architecture Blog's
+// "Exponential Backoff And Jitter": a uniform wait in [d/2, d]. It spreads
+// a fleet's retries like full jitter while the waits still grow with the
+// backoff; full jitter's [0, d] lets two attempts come a millisecond apart.
+func equalJitter(d time.Duration) time.Duration {
+	if d <= 1 {
+		return max(d, 0)
 	}
-	return rand.N(d + 1)
+	return d/2 + rand.N(d-d/2+1)
 }

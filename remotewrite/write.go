@@ -39,8 +39,11 @@ const (
 // A write with no series and no metadata sends one empty request.
 //
 // Retries follow the remote-write specs (1.0 and 2.0, "Retries & Backoff"):
-// network errors and 5xx are retried with exponential backoff and full
-// jitter up to the attempt limit; 429 is retried too, waiting what
+// network errors and 5xx are retried with exponential backoff and equal
+// jitter up to the attempt limit (the backoff grows with every failed
+// attempt since the last delivered request, across writes, so a receiver
+// that stays down is not tried at the minimum again with each write); 429
+// is retried too, waiting what
 // Retry-After says (seconds or an HTTP date) when present. Retry-After is
 // honoured as given, not shortened to the maximum backoff: waiting less than
 // the receiver asked only earns another 429. Bound the whole write with ctx;
@@ -215,6 +218,7 @@ func (c *Client) send(ctx context.Context, v wire.Version, st *sendState) (outco
 							"exemplars_sent", b.counts.Exemplars, "exemplars_written", written.Exemplars)
 					}
 				}
+				c.streak = 0
 				return delivered, nil
 			case r.status == http.StatusUnsupportedMediaType && v == wire.V2:
 				st.fallbackWhy = "415 Unsupported Media Type"
@@ -234,9 +238,12 @@ func (c *Client) send(ctx context.Context, v wire.Version, st *sendState) (outco
 			}
 			return failed, e
 		}
+		c.streak++
 		wait := e.RetryAfter
 		if !hasRetryAfter {
-			wait = c.cfg.jitter(c.backoff(attempt))
+			// Never below the minimum: a jittered wait of a millisecond
+			// is a second attempt at once.
+			wait = max(c.cfg.jitter(c.backoff(c.streak)), c.cfg.minBackoff)
 		}
 		if deadline, ok := ctx.Deadline(); ok && c.cfg.now().Add(wait).After(deadline) {
 			e.Err = joinCause(fmt.Errorf("waiting %s to retry would pass the context deadline: %w", wait, context.DeadlineExceeded), e.Err)
@@ -273,11 +280,11 @@ func joinCause(cause, earlier error) error {
 	return fmt.Errorf("%w (after: %v)", cause, earlier)
 }
 
-// backoff is the exponential backoff before attempt+1: minBackoff doubled
-// per attempt, capped at maxBackoff.
-func (c *Client) backoff(attempt int) time.Duration {
+// backoff is the exponential backoff after the failed attempts of a
+// streak: minBackoff doubled per failure, capped at maxBackoff.
+func (c *Client) backoff(failures int) time.Duration {
 	d := c.cfg.minBackoff
-	for i := 1; i < attempt && d < c.cfg.maxBackoff; i++ {
+	for i := 1; i < failures && d < c.cfg.maxBackoff; i++ {
 		d *= 2
 	}
 	return min(d, c.cfg.maxBackoff)
