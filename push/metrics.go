@@ -3,6 +3,7 @@ package push
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -86,10 +87,20 @@ func (m *metrics) collectors() []prometheus.Collector {
 // register registers every collector on r, or none: on a failure the ones
 // already registered are unregistered again.
 func (m *metrics) register(r prometheus.Registerer) error {
+	return registerAll(r, m.collectors())
+}
+
+// registerQueue registers what a Queue counts: a Queue has no schedule to
+// skip.
+func (m *metrics) registerQueue(r prometheus.Registerer) error {
+	cs := slices.DeleteFunc(m.collectors(), func(c prometheus.Collector) bool { return c == m.skipped })
+	return registerAll(r, cs)
+}
+
+func registerAll(r prometheus.Registerer, cs []prometheus.Collector) error {
 	if r == nil {
 		return nil
 	}
-	cs := m.collectors()
 	for i, c := range cs {
 		if err := r.Register(c); err != nil {
 			for _, done := range cs[:i] {

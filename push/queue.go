@@ -97,7 +97,7 @@ func NewQueue(url string, opts ...Option) (*Queue, error) {
 	if q.client, err = newClient(url, &cfg, log); err != nil {
 		return nil, err
 	}
-	if err := q.m.register(cfg.registerer); err != nil {
+	if err := q.m.registerQueue(cfg.registerer); err != nil {
 		return nil, fmt.Errorf("push: %w", err)
 	}
 	log.Info("push: queue ready", "url", q.client.URL(), "version", q.client.Version().String(),
