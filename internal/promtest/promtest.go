@@ -1,7 +1,9 @@
 // Package promtest starts a real Prometheus server for tests: the binary
 // from Debian's prometheus package (installed by scripts/test), listening on
-// a free loopback port with the remote-write receiver enabled and a
-// temporary data directory.
+// a free loopback port with a temporary data directory. Start runs a server
+// with the remote-write receiver enabled; StartAgent runs an agent
+// (--enable-feature=agent) that scrapes and remote-writes as a given
+// prometheus.yml says.
 //
 // Where no binary is found the calling test is skipped, unless
 // RWKIT_REQUIRE_PROMETHEUS=1 (set by scripts/test and so by CI), in which
@@ -21,6 +23,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -29,11 +33,14 @@ import (
 type Server struct {
 	// URL is the base URL, e.g. http://127.0.0.1:40123.
 	URL string
-	// WriteURL is the remote-write receiver endpoint.
+	// WriteURL is the remote-write receiver endpoint (Start only: an agent
+	// started by StartAgent has no receiver).
 	WriteURL string
 
-	cmd *exec.Cmd
-	log *bytes.Buffer
+	cmd    *exec.Cmd
+	log    *lockedBuffer
+	exited chan struct{} // closed when the process has been reaped
+	stop   sync.Once
 }
 
 // Binary returns the path of the Prometheus binary: $RWKIT_PROMETHEUS_BIN,
@@ -48,17 +55,63 @@ func Binary() (string, error) {
 // Start starts a Prometheus server that lives until the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfg, []byte("global:\n  scrape_interval: 1h\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return start(t, func(attempt int, addr string) []string {
+		return []string{
+			"--config.file=" + cfg,
+			"--storage.tsdb.path=" + filepath.Join(dir, fmt.Sprintf("data%d", attempt)),
+			"--web.listen-address=" + addr,
+			"--web.enable-remote-write-receiver",
+			"--enable-feature=native-histograms",
+			"--log.level=warn",
+		}
+	}, true)
+}
+
+// StartAgent starts Prometheus in agent mode (--enable-feature=agent) with
+// configYAML as its prometheus.yml; it scrapes and remote-writes as that
+// file says until Stop or the end of the test. The log is printed when the
+// test fails.
+func StartAgent(t testing.TB, configYAML string) *Server {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfg, []byte(configYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := start(t, func(attempt int, addr string) []string {
+		return []string{
+			"--enable-feature=agent",
+			"--config.file=" + cfg,
+			// Agent mode keeps a WAL only, under its own flag; the
+			// --storage.tsdb.* flags are refused with it.
+			"--storage.agent.path=" + filepath.Join(dir, fmt.Sprintf("agent%d", attempt)),
+			"--web.listen-address=" + addr,
+			"--log.level=debug",
+		}
+	}, false)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("prometheus agent (%s) log:\n%s", s.URL, s.Log())
+		}
+	})
+	return s
+}
+
+// start runs the binary with args(attempt, addr) until it is ready, trying
+// a few free ports; the process is stopped when the test ends.
+func start(t testing.TB, args func(attempt int, addr string) []string, withWriteURL bool) *Server {
+	t.Helper()
 	bin, err := Binary()
 	if err != nil {
 		if os.Getenv("RWKIT_REQUIRE_PROMETHEUS") == "1" {
 			t.Fatalf("RWKIT_REQUIRE_PROMETHEUS=1 but no Prometheus binary: %v (scripts/test installs Debian's prometheus package)", err)
 		}
 		t.Skipf("no Prometheus binary (%v); run ./scripts/test to install one", err)
-	}
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfg, []byte("global:\n  scrape_interval: 1h\n"), 0o644); err != nil {
-		t.Fatal(err)
 	}
 	var lastErr error
 	// The free port is found by listening and closing; another process may
@@ -68,25 +121,25 @@ func Start(t testing.TB) *Server {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := &Server{URL: "http://" + addr, WriteURL: "http://" + addr + "/api/v1/write", log: new(bytes.Buffer)}
-		s.cmd = exec.Command(bin,
-			"--config.file="+cfg,
-			"--storage.tsdb.path="+filepath.Join(dir, fmt.Sprintf("data%d", attempt)),
-			"--web.listen-address="+addr,
-			"--web.enable-remote-write-receiver",
-			"--enable-feature=native-histograms",
-			"--log.level=warn",
-		)
+		s := &Server{URL: "http://" + addr, log: new(lockedBuffer), exited: make(chan struct{})}
+		if withWriteURL {
+			s.WriteURL = "http://" + addr + "/api/v1/write"
+		}
+		s.cmd = exec.Command(bin, args(attempt, addr)...)
 		s.cmd.Stdout = s.log
 		s.cmd.Stderr = s.log
 		if err := s.cmd.Start(); err != nil {
 			t.Fatalf("start %s: %v", bin, err)
 		}
+		go func() {
+			_ = s.cmd.Wait()
+			close(s.exited)
+		}()
 		if lastErr = s.waitReady(30 * time.Second); lastErr == nil {
-			t.Cleanup(s.stop)
+			t.Cleanup(s.kill)
 			return s
 		}
-		s.stop()
+		s.kill()
 	}
 	t.Fatalf("prometheus did not become ready: %v", lastErr)
 	return nil
@@ -102,33 +155,84 @@ func freeAddr() (string, error) {
 }
 
 func (s *Server) waitReady(timeout time.Duration) error {
-	done := make(chan error, 1)
-	go func() { done <- s.cmd.Wait() }()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		select {
-		case err := <-done:
-			return fmt.Errorf("prometheus exited: %v\n%s", err, s.log.String())
+		case <-s.exited:
+			return fmt.Errorf("prometheus exited: %v\n%s", s.cmd.ProcessState, s.Log())
 		default:
 		}
 		resp, err := http.Get(s.URL + "/-/ready")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				// Hand Wait's result back so stop can reap the process.
-				go func() { <-done }()
 				return nil
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return fmt.Errorf("not ready after %s\n%s", timeout, s.log.String())
+	return fmt.Errorf("not ready after %s\n%s", timeout, s.Log())
 }
 
-func (s *Server) stop() {
-	if s.cmd.Process != nil {
+// Stop asks Prometheus to shut down (SIGTERM: an agent flushes what its
+// remote-write queues hold, up to its flush deadline) and waits for it to
+// exit, killing it after timeout or when ctx ends. It is safe to call more
+// than once and reports whether the process exited by itself.
+func (s *Server) Stop(ctx context.Context, timeout time.Duration) error {
+	var err error
+	s.stop.Do(func() {
+		if e := s.cmd.Process.Signal(syscall.SIGTERM); e != nil {
+			err = fmt.Errorf("signal prometheus: %w", e)
+			_ = s.cmd.Process.Kill()
+			<-s.exited
+			return
+		}
+		tm := time.NewTimer(timeout)
+		defer tm.Stop()
+		select {
+		case <-s.exited:
+			if !s.cmd.ProcessState.Success() {
+				err = fmt.Errorf("prometheus exited with %v", s.cmd.ProcessState)
+			}
+			return
+		case <-tm.C:
+			err = fmt.Errorf("prometheus did not exit within %s of SIGTERM; killed", timeout)
+		case <-ctx.Done():
+			err = fmt.Errorf("prometheus stop: %w; killed", ctx.Err())
+		}
 		_ = s.cmd.Process.Kill()
-	}
+		<-s.exited
+	})
+	return err
+}
+
+// Log returns what the process has written to stdout and stderr so far.
+func (s *Server) Log() string { return s.log.String() }
+
+func (s *Server) kill() {
+	s.stop.Do(func() {
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	})
+}
+
+// lockedBuffer is the process's stdout and stderr: os/exec copies into it
+// from its own goroutine while tests read it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // Result is one element of an instant-query vector.

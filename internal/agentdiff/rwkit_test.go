@@ -1,0 +1,326 @@
+package agentdiff_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rwkit/rwkit/agent"
+	"github.com/rwkit/rwkit/internal/agentdiff"
+	"github.com/rwkit/rwkit/wire"
+)
+
+// rwkitAgent runs package agent as `rwkit agent --config.file` does, but
+// without stale markers on shutdown (Prometheus writes none either).
+type rwkitAgent struct {
+	a      *agent.Agent
+	done   chan struct{} // closed when Run has returned runErr
+	runErr error
+}
+
+func (r *rwkitAgent) Stop(ctx context.Context) error {
+	err := r.a.Shutdown(ctx)
+	select {
+	case <-r.done:
+		if err == nil {
+			err = r.runErr
+		}
+	case <-ctx.Done():
+		if err == nil {
+			err = fmt.Errorf("agent.Run did not return: %w", ctx.Err())
+		}
+	}
+	return err
+}
+
+func startRwkit(t *testing.T, cfg string) agentdiff.Scraper {
+	path := filepath.Join(t.TempDir(), "prometheus.yml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := agent.LoadFile(path)
+	if err != nil {
+		t.Fatalf("agent.LoadFile: %v\n%s", err, cfg)
+	}
+	a, err := agent.New(c, agent.Options{StaleMarkersOnShutdown: false})
+	if err != nil {
+		t.Fatalf("agent.New: %v", err)
+	}
+	r := &rwkitAgent{a: a, done: make(chan struct{})}
+	go func() {
+		r.runErr = a.Run(context.Background())
+		close(r.done)
+	}()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = r.Stop(ctx)
+	})
+	return r
+}
+
+func rwkitSide() agentdiff.Side {
+	return agentdiff.Side{Name: "rwkit", Start: startRwkit, Edit: editForRwkit}
+}
+
+// editForRwkit is the shared prometheus.yml with what rwkit refuses taken
+// out (TestRwkitRefusesPrometheusKeys asserts the refusal), plus a second
+// remote_write, the same in RW 2.0, to the extra receiver: RW 2.0 carries
+// metadata on each series, which rwkit sends in no RW 1.0 request.
+func editForRwkit(t *testing.T, cfg string, extra *agentdiff.Receiver) string {
+	return withoutRefused(t, cfg) + "  - url: " + extra.URL + "\n    name: rw2\n    protobuf_message: io.prometheus.write.v2.Request\n" +
+		withoutRefused(t, remoteWrite+"\n")
+}
+
+// refusedByRwkit are lines of the shared config that agent.LoadFile refuses.
+var refusedByRwkit = []string{
+	"      batch_send_deadline: 200ms",
+	"      send_interval: 1s",
+}
+
+func withoutRefused(t *testing.T, cfg string) string {
+	t.Helper()
+	for _, line := range refusedByRwkit {
+		if !strings.Contains(cfg, line+"\n") {
+			t.Fatalf("config has no line %q to take out:\n%s", line, cfg)
+		}
+		cfg = strings.Replace(cfg, line+"\n", "", 1)
+	}
+	return cfg
+}
+
+func TestRwkitMatchesPrometheus(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a Prometheus agent and rwkit's for ~10 scrapes; skipped with -short")
+	}
+	out := agentdiff.Run(t, plan(), [2]agentdiff.Side{prometheusSide("prometheus"), rwkitSide()}, runTimeout)
+	prom, rw := out[0].Observation, out[1].Observation
+	if report := agentdiff.Compare(prom, rw, "prometheus", "rwkit", knownDifferences); report != "" {
+		t.Errorf("rwkit agent vs Prometheus 2.42 agent:\n%s", report)
+	}
+
+	// rwkit's RW 2.0 remote_write got what its RW 1.0 one got.
+	rw2 := out[1].ExtraObservation
+	only := func(o agentdiff.Observation) agentdiff.Observation {
+		return agentdiff.Observation{Series: o.Series, Metadata: map[string][]string{}, Problems: o.Problems}
+	}
+	if report := agentdiff.Compare(only(rw), only(rw2), "rwkit RW 1.0", "rwkit RW 2.0", nil); report != "" {
+		t.Errorf("rwkit's two remote writes differ:\n%s", report)
+	}
+	// RW 2.0 carries metadata on each series: compare it with the family
+	// metadata Prometheus sent in RW 1.0.
+	meta := func(md map[string][]string) agentdiff.Observation {
+		return agentdiff.Observation{Series: map[string]agentdiff.Points{}, Metadata: md}
+	}
+	if report := agentdiff.Compare(meta(agentdiff.SeriesMetadata(prom)), meta(rw2.Metadata), "prometheus", "rwkit RW 2.0", knownMetadataDifferences); report != "" {
+		t.Errorf("metadata, rwkit agent (RW 2.0, per series) vs Prometheus 2.42 agent (RW 1.0, per family):\n%s", report)
+	}
+}
+
+// TestRwkitRefusesPrometheusKeys asserts the one edit the rwkit side's
+// prometheus.yml gets: agent.LoadFile refuses each line of refusedByRwkit
+// (and nothing else) in the file Prometheus runs with.
+func TestRwkitRefusesPrometheusKeys(t *testing.T) {
+	p := plan()
+	addrs := map[string]string{}
+	for _, j := range p.Jobs {
+		for _, tg := range j.Targets {
+			addrs[tg.Name] = "127.0.0.1:1"
+		}
+	}
+	cfg, err := p.Config("rwkit", addrs, "http://127.0.0.1:1/api/v1/write")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "prometheus.yml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = agent.LoadFile(path)
+	if err == nil {
+		t.Fatalf("agent.LoadFile accepts Prometheus's config now: take refusedByRwkit out of the rwkit side's edit")
+	}
+	msg := err.Error()
+	for _, line := range refusedByRwkit {
+		key, _, _ := strings.Cut(strings.TrimSpace(line), ":")
+		if !strings.Contains(msg, "."+key+": not supported by rwkit agent") {
+			t.Errorf("agent.LoadFile does not refuse %s any more: take it out of refusedByRwkit\n%v", key, msg)
+		}
+	}
+	if n := strings.Count(msg, "not supported"); n != len(refusedByRwkit) {
+		t.Errorf("agent.LoadFile refuses %d keys, want the %d of refusedByRwkit:\n%v", n, len(refusedByRwkit), msg)
+	}
+	if _, err := agent.Load([]byte(withoutRefused(t, cfg)), "edited"); err != nil {
+		t.Errorf("agent.Load refuses the edited config: %v", err)
+	}
+}
+
+// key is the series key of a sample of target in job: the labels Prometheus
+// adds (instance from the target label, job, the external label) and
+// labels, name=value pairs.
+func key(name, target, job string, labels ...string) string {
+	ls := []wire.Label{{Name: "__name__", Value: name}, {Name: "cluster", Value: "diff"}, {Name: "instance", Value: target}, {Name: "job", Value: job}, {Name: agentdiff.TargetLabel, Value: target}}
+	for i := 0; i+1 < len(labels); i += 2 {
+		ls = append(ls, wire.Label{Name: labels[i], Value: labels[i+1]})
+	}
+	return agentdiff.SeriesKey(ls)
+}
+
+// each is v for every compared scrape.
+func each(v string) []string {
+	out := make([]string, scrapes)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}
+
+// counting is 1, 2, ... for the compared scrapes.
+func counting() []string {
+	out := make([]string, scrapes)
+	for i := range out {
+		out[i] = strconv.Itoa(i + 1)
+	}
+	return out
+}
+
+// scrapeFailed is what a target's report series show when every scrape
+// fails (up 0, nothing scraped).
+func scrapeFailed(target string) func(*agentdiff.Observation) error {
+	added := make([]string, scrapes)
+	for i := range added {
+		added[i] = "0"
+	}
+	return agentdiff.All(
+		agentdiff.SetScrapes(key("up", target, "plain"), 1, each("0")...),
+		agentdiff.SetScrapes(key("scrape_samples_scraped", target, "plain"), 1, each("0")...),
+		agentdiff.SetScrapes(key("scrape_samples_post_metric_relabeling", target, "plain"), 1, each("0")...),
+		agentdiff.SetScrapes(key("scrape_series_added", target, "plain"), 1, added...),
+	)
+}
+
+// scrapeSucceeded is the opposite: n samples, n series added at scrape 1.
+func scrapeSucceeded(target string, n int) func(*agentdiff.Observation) error {
+	added := make([]string, scrapes)
+	for i := range added {
+		added[i] = "0"
+	}
+	added[0] = strconv.Itoa(n)
+	return agentdiff.All(
+		agentdiff.SetScrapes(key("up", target, "plain"), 1, each("1")...),
+		agentdiff.SetScrapes(key("scrape_samples_scraped", target, "plain"), 1, each(strconv.Itoa(n))...),
+		agentdiff.SetScrapes(key("scrape_samples_post_metric_relabeling", target, "plain"), 1, each(strconv.Itoa(n))...),
+		agentdiff.SetScrapes(key("scrape_series_added", target, "plain"), 1, added...),
+	)
+}
+
+// knownDifferences turn the Prometheus 2.42 agent's observation into the
+// rwkit agent's. README.md's agent section lists them.
+var knownDifferences = []agentdiff.Known{
+	{
+		Why: "Prometheus 3 writes le and quantile values of classic histograms and summaries as floats (le=\"1\" -> \"1.0\", model/textparse normalizeFloatsInLabelValues); 2.42 keeps the exposition's text",
+		Patch: agentdiff.All(
+			agentdiff.Rename(key("hist_bucket", "histogram", "plain", "le", "1"), key("hist_bucket", "histogram", "plain", "le", "1.0")),
+			agentdiff.Rename(key("summ", "histogram", "plain", "quantile", "1"), key("summ", "histogram", "plain", "quantile", "1.0")),
+		),
+	},
+	{
+		Why: "Prometheus 3 fails a scrape whose answer has no Content-Type unless fallback_scrape_protocol is set (2.42 parses it as text; 2.42 refuses that key)",
+		Patch: agentdiff.All(
+			agentdiff.Delete(key("nct_gauge", "no-content-type", "plain")),
+			scrapeFailed("no-content-type"),
+		),
+	},
+	{
+		Why: "Prometheus 3 takes quoted UTF-8 metric names ({\"un.dotted\"}); 2.42's parser fails the whole scrape on them",
+		Patch: agentdiff.All(
+			scrapeSucceeded("utf8-name", 2),
+			agentdiff.SetScrapes(key("un.dotted", "utf8-name", "plain", "a", "b"), 1, each("1")...),
+			agentdiff.SetScrapes(key("plain_too", "utf8-name", "plain"), 1, each("2")...),
+		),
+	},
+	{
+		Why:   "a series exposed twice in one scrape: rwkit keeps the first sample, as Prometheus's head does, counting the other in rwkit_agent_duplicate_samples_total; Prometheus agents (2.42, and 3.16: tsdb/agent checks lastTs at Commit) send both, which a backend refuses",
+		Patch: agentdiff.SetScrapes(key("d", "duplicate", "plain", "a", "1"), 1, counting()...),
+	},
+	{
+		Why: "Prometheus's WAL watcher (tsdb/wlog/watcher.go, 2.42 and 3.16) sends no sample older than its own start, so a body's own timestamps from before the agent started are never sent; rwkit sends what the scrape appends",
+		Patch: func(o *agentdiff.Observation) error {
+			k := key("ts_old", "timestamps-honored", "plain")
+			var pts []string
+			for n := 1; n <= scrapes; n++ {
+				pts = append(pts, fmt.Sprintf("@%+dms=%d", -time.Hour.Milliseconds()+int64(n)*1000, n))
+			}
+			return agentdiff.All(agentdiff.SetScrapes(k, 1, make([]string, scrapes)...), agentdiff.SetExplicit(k, pts...))(o)
+		},
+	},
+	{
+		Why:   "Prometheus 2.42 writes a stale marker at scrape 5 for ml_c, a series seen only in scrape 4 that sample_limit failed (it tracked staleness before the limit refused the scrape); Prometheus 3 tracks only samples it appended",
+		Patch: agentdiff.Delete(`ml_c{cluster="diff",instance="sample-limit",job="limited",target="sample-limit"}`),
+	},
+	{
+		Why: "BUG (rwkit agent/appender.go Commit keeps only the last commit's series, so a series whose sample the appender refused is forgotten and its next sample is taken whatever its timestamp): with honor_timestamps, a body timestamp going back is sent every other scrape (out of order), and one repeated is sent every other scrape (duplicates, changed values included). Fixed, rwkit should send ts_back, ts_same and ts_const once each (its head rules), like Prometheus 3's agent",
+		Patch: func(o *agentdiff.Observation) error {
+			var back, same, cnst []string
+			for n := 1; n <= scrapes; n += 2 {
+				back = append(back, fmt.Sprintf("@+%dms=%d", 300000-n*1000, n))
+				same = append(same, fmt.Sprintf("@+300000ms=%d", n))
+				cnst = append(cnst, "@+300000ms=7")
+			}
+			k := func(name string) string { return key(name, "timestamps-honored", "plain") }
+			for n := 1; n+2 <= scrapes; n += 2 {
+				o.Problems = append(o.Problems, fmt.Sprintf("%s: timestamp went back from @+%dms to @+%dms in arrival order", k("ts_back"), 300000-n*1000, 300000-(n+2)*1000))
+			}
+			sort.Strings(o.Problems)
+			return agentdiff.All(
+				agentdiff.SetExplicit(k("ts_back"), back...),
+				agentdiff.SetExplicit(k("ts_same"), same...),
+				agentdiff.SetExplicit(k("ts_const"), cnst...),
+			)(o)
+		},
+	},
+	{
+		Why: "rwkit sends no RW 1.0 metadata requests (metadata travels on each series in RW 2.0 only; compared separately)",
+		Patch: func(o *agentdiff.Observation) error {
+			if len(o.Metadata) == 0 {
+				return fmt.Errorf("no metadata to take away")
+			}
+			o.Metadata = map[string][]string{}
+			return nil
+		},
+	},
+}
+
+// knownMetadataDifferences turn the metadata Prometheus 2.42 sent per family
+// in RW 1.0, spread over the series of each family, into what rwkit sends
+// on each series in RW 2.0.
+var knownMetadataDifferences = []agentdiff.Known{
+	{
+		Why: "Prometheus 3 gives up and the scrape_* series their own metadata (scrape/scrape.go); 2.42 sends none for them",
+		Patch: agentdiff.All(
+			agentdiff.SetMetadata("up", `type=gauge help="Health of the scrape target. 1 means the target is healthy, 0 if the scrape failed." unit="targets"`),
+			agentdiff.SetMetadata("scrape_duration_seconds", `type=gauge help="Duration of the last scrape in seconds." unit="seconds"`),
+			agentdiff.SetMetadata("scrape_samples_scraped", `type=gauge help="Number of samples last scraped." unit="samples"`),
+			agentdiff.SetMetadata("scrape_samples_post_metric_relabeling", `type=gauge help="Number of samples remaining after metric relabeling was applied." unit="samples"`),
+			agentdiff.SetMetadata("scrape_series_added", `type=gauge help="Number of series in the last scrape." unit="series"`),
+		),
+	},
+	{
+		Why:   "only Prometheus 3 scrapes the UTF-8 name (see the series differences)",
+		Patch: agentdiff.SetMetadata("un.dotted", `type=gauge help="" unit=""`),
+	},
+	{
+		Why:   "an untyped family without HELP or UNIT has RW 2.0 metadata of all-default fields, which encodes as none",
+		Patch: agentdiff.SetMetadata("lay_b"),
+	},
+	{
+		Why:   "Prometheus 3's scrape loop gives an OpenMetrics counter's _created series no metadata (isSeriesPartOfFamily takes only _total for counters); RW 1.0 metadata is per family, so 2.42's covers it",
+		Patch: agentdiff.SetMetadata("om_jobs_created"),
+	},
+}
