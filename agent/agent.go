@@ -1,0 +1,276 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/discovery"
+	"github.com/prometheus/prometheus/discovery/targetgroup"
+	"github.com/prometheus/prometheus/model/timestamp"
+	"github.com/prometheus/prometheus/scrape"
+)
+
+// Options configure an Agent. The zero value is the defaults.
+type Options struct {
+	// Logger receives the agent's and the scrape manager's lines. Default:
+	// nothing is logged.
+	Logger *slog.Logger
+	// Registerer receives the scrape manager's metrics (prometheus_target_*,
+	// prometheus_sd_*) and the agent's (rwkit_agent_*), and is handed to
+	// QueueSink. Default: none are registered anywhere.
+	Registerer prometheus.Registerer
+	// StaleMarkersOnShutdown makes Shutdown write a stale marker (StaleNaN)
+	// for every series the last scrape of each target sent, so that queries
+	// stop showing them at once instead of for the 5-minute lookback.
+	// Default off, as in Prometheus, which expects to be restarted and
+	// carry on the series; a sidecar that dies with its service wants it
+	// (the rwkit agent command turns it on).
+	StaleMarkersOnShutdown bool
+	// NewSink makes the sink of one remote_write (name: its name, or one
+	// made from its URL). Default: QueueSink with these Options.
+	NewSink func(rw *config.RemoteWriteConfig, name string) (Sink, error)
+}
+
+// Agent scrapes the targets of a Prometheus configuration with
+// Prometheus' scrape manager and sends each committed scrape to the sinks
+// of its remote_write sections.
+type Agent struct {
+	opts    Options
+	logger  *slog.Logger
+	mgr     *scrape.Manager
+	app     *appendable
+	sinks   []*sink
+	tsets   map[string][]*targetgroup.Group
+	metrics *metrics
+
+	stop     chan struct{} // closed by Shutdown: Run returns
+	stopOnce sync.Once
+
+	mu         sync.Mutex
+	running    bool
+	runDone    chan struct{} // closed when Run has stopped scraping and its sinks
+	mgrStopped bool
+
+	shutOnce sync.Once
+	shutErr  error
+}
+
+// New builds an Agent for cfg, which must come from Load, LoadFile or
+// StaticConfig: they check that cfg only uses what the agent runs. New
+// makes one sink per remote_write and the scrape manager; nothing runs
+// until Run.
+func New(cfg *config.Config, o Options) (*Agent, error) {
+	if cfg == nil {
+		return nil, errors.New("agent: nil config: load one with agent.LoadFile")
+	}
+	if err := checkLoaded(cfg, "config", &checker{}); err != nil {
+		return nil, fmt.Errorf("agent: %w", err)
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	newSink := o.NewSink
+	if newSink == nil {
+		newSink = func(rw *config.RemoteWriteConfig, name string) (Sink, error) { return QueueSink(rw, name, o) }
+	}
+	a := &Agent{opts: o, logger: logger, metrics: newMetrics(), stop: make(chan struct{}), runDone: make(chan struct{})}
+
+	names := sinkNames(cfg.RemoteWriteConfigs)
+	for i, rw := range cfg.RemoteWriteConfigs {
+		s, err := newSink(rw, names[i])
+		if err != nil {
+			return nil, fmt.Errorf("agent: remote_write %q: %w", names[i], err)
+		}
+		a.sinks = append(a.sinks, wrapSink(rw, names[i], s))
+	}
+
+	reg := o.Registerer
+	if reg == nil {
+		// The scrape manager registers its metrics unconditionally: give
+		// it a registry nobody reads.
+		reg = prometheus.NewRegistry()
+	}
+	for _, c := range a.metrics.collectors() {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("agent: registering self-metrics: %w", err)
+		}
+	}
+	a.app = newAppendable(a.sinks, cfg.GlobalConfig.ExternalLabels, a.metrics, logger)
+	mgr, err := scrape.NewManager(&scrape.Options{
+		// The target in the appender's context tells which target a
+		// commit belongs to.
+		PassMetadataInContext: true,
+		// Metadata with each sample (RW 2.0 sends it on each series).
+		AppendMetadata: true,
+		// Start scraping as soon as Run hands over the targets, not after
+		// the first 5s discovery reload tick.
+		DiscoveryReloadOnStartup: true,
+	}, logger.With("component", "scrape manager"), nil, nil, a.app, reg)
+	if err != nil {
+		a.unregister(reg)
+		return nil, fmt.Errorf("agent: %w", err)
+	}
+	if err := mgr.ApplyConfig(cfg); err != nil {
+		mgr.UnregisterMetrics()
+		a.unregister(reg)
+		return nil, fmt.Errorf("agent: %w", err)
+	}
+	a.mgr = mgr
+
+	// static_configs are the only discovery: hand their target groups to
+	// the scrape manager as the discovery manager would, keyed by job.
+	a.tsets = map[string][]*targetgroup.Group{}
+	for _, sc := range cfg.ScrapeConfigs {
+		for _, d := range sc.ServiceDiscoveryConfigs {
+			if sd, ok := d.(discovery.StaticConfig); ok {
+				a.tsets[sc.JobName] = append(a.tsets[sc.JobName], sd...)
+			}
+		}
+	}
+	return a, nil
+}
+
+func (a *Agent) unregister(reg prometheus.Registerer) {
+	for _, c := range a.metrics.collectors() {
+		reg.Unregister(c)
+	}
+}
+
+// sinkNames names each remote_write: its name, else its URL's host and
+// path (never the credentials a URL may carry); made unique by an index.
+func sinkNames(rws []*config.RemoteWriteConfig) []string {
+	names := make([]string, len(rws))
+	seen := map[string]bool{}
+	for i, rw := range rws {
+		n := rw.Name
+		if n == "" && rw.URL != nil && rw.URL.URL != nil {
+			n = rw.URL.Host + rw.URL.Path
+		}
+		if n == "" || seen[n] {
+			n = fmt.Sprintf("%s#%d", n, i)
+		}
+		seen[n] = true
+		names[i] = n
+	}
+	return names
+}
+
+// Run scrapes the targets and sends every scrape to the sinks until ctx
+// ends or Shutdown is called. It then stops scraping (a scrape in flight
+// completes and is sent) and ends the sinks' Run; Shutdown flushes them.
+// Run returns nil then, or the error of a sink's Run.
+func (a *Agent) Run(ctx context.Context) error {
+	a.mu.Lock()
+	if a.running {
+		a.mu.Unlock()
+		return errors.New("agent: Run called twice")
+	}
+	a.running = true
+	a.mu.Unlock()
+	defer close(a.runDone)
+	select {
+	case <-a.stop:
+		a.stopScraping()
+		return nil
+	default:
+	}
+
+	sinkCtx, cancelSinks := context.WithCancel(context.Background())
+	defer cancelSinks()
+	errc := make(chan error, len(a.sinks))
+	var wg sync.WaitGroup
+	for _, s := range a.sinks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.s.Run(sinkCtx); err != nil && !errors.Is(err, context.Canceled) {
+				errc <- fmt.Errorf("agent: remote_write %q: %w", s.name, err)
+			}
+		}()
+	}
+
+	tsets := make(chan map[string][]*targetgroup.Group, 1)
+	tsets <- a.tsets
+	mgrDone := make(chan struct{})
+	go func() {
+		defer close(mgrDone)
+		_ = a.mgr.Run(tsets) // returns nil when stopped
+	}()
+	a.logger.Info("agent scraping", "jobs", len(a.tsets), "remote_writes", len(a.sinks))
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case <-a.stop:
+	case err = <-errc:
+	}
+	a.stopScraping()
+	<-mgrDone
+	cancelSinks()
+	wg.Wait()
+	return err
+}
+
+// stopScraping stops the scrape manager once: loops finish the scrape in
+// flight (committed and sent), then no appender commits anything more.
+func (a *Agent) stopScraping() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.mgrStopped {
+		return
+	}
+	a.mgrStopped = true
+	a.mgr.Stop()
+	a.app.closed.Store(true)
+}
+
+// Shutdown stops scraping, writes the stale markers if
+// StaleMarkersOnShutdown, and shuts each sink down (flushing what it
+// holds), in parallel. It returns when done or when ctx ends, with the
+// sinks' errors. Calling it again returns the first call's result.
+func (a *Agent) Shutdown(ctx context.Context) error {
+	a.shutOnce.Do(func() { a.shutErr = a.shutdown(ctx) })
+	return a.shutErr
+}
+
+func (a *Agent) shutdown(ctx context.Context) error {
+	a.stopOnce.Do(func() { close(a.stop) })
+	a.mu.Lock()
+	running := a.running
+	a.mu.Unlock()
+	if running {
+		select {
+		case <-a.runDone:
+		case <-ctx.Done():
+			return fmt.Errorf("agent: shutdown: waiting for scraping to stop: %w", ctx.Err())
+		}
+	}
+	a.stopScraping()
+	if a.opts.StaleMarkersOnShutdown {
+		a.app.staleAll(timestamp.FromTime(time.Now()))
+	}
+	errs := make([]error, len(a.sinks))
+	var wg sync.WaitGroup
+	for i, s := range a.sinks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.s.Shutdown(ctx); err != nil {
+				errs[i] = fmt.Errorf("agent: remote_write %q: %w", s.name, err)
+			}
+		}()
+	}
+	wg.Wait()
+	a.mgr.UnregisterMetrics()
+	if a.opts.Registerer != nil {
+		a.unregister(a.opts.Registerer)
+	}
+	return errors.Join(errs...)
+}
