@@ -71,7 +71,7 @@ func Observe(samples []Sample, metadata map[string][]string, receiverErrors []st
 	// Scrape timestamps per target, from up in arrival order.
 	scrapeTS := map[string][]int64{}
 	for _, s := range samples {
-		if labelValue(s.Labels, "__name__") != "up" {
+		if s.Exemplar || labelValue(s.Labels, "__name__") != "up" {
 			continue
 		}
 		tg := labelValue(s.Labels, TargetLabel)
@@ -94,7 +94,7 @@ func Observe(samples []Sample, metadata map[string][]string, receiverErrors []st
 	for _, s := range samples {
 		if prev, ok := last[s.Key]; ok && s.Timestamp < prev {
 			o.Problems = append(o.Problems, fmt.Sprintf("%s: timestamp went back from @%+dms to @%+dms in arrival order", s.Key, prev-base, s.Timestamp-base))
-		} else if ok && s.Timestamp == prev && labelValue(s.Labels, "__name__") == "up" {
+		} else if ok && s.Timestamp == prev && !s.Exemplar && labelValue(s.Labels, "__name__") == "up" {
 			o.Problems = append(o.Problems, fmt.Sprintf("%s: two samples at timestamp @%+dms", s.Key, s.Timestamp-base))
 		}
 		last[s.Key] = s.Timestamp

@@ -25,6 +25,9 @@ type Sample struct {
 	Timestamp int64
 	// Histogram is set for a native-histogram sample (Value is then 0).
 	Histogram *wire.Histogram
+	// Exemplar marks an exemplar of the series Labels; Key is then the
+	// series key, " # " and the exemplar's labels.
+	Exemplar bool
 	// Request is the index of the request that carried the sample.
 	Request int
 }
@@ -123,6 +126,12 @@ func (r *Receiver) record(v wire.Version, wr *wire.WriteRequest) (samples, histo
 		key := SeriesKey(ts.Labels)
 		for _, s := range ts.Samples {
 			r.samples = append(r.samples, Sample{Labels: ts.Labels, Key: key, Value: s.Value, Timestamp: s.Timestamp, Request: reqIdx})
+		}
+		// An exemplar is kept as a sample of a pseudo-series named after
+		// its series and its own labels, so that it is aligned and compared
+		// like one.
+		for _, ex := range ts.Exemplars {
+			r.samples = append(r.samples, Sample{Labels: ts.Labels, Key: key + " # " + SeriesKey(ex.Labels), Value: ex.Value, Timestamp: ex.Timestamp, Request: reqIdx, Exemplar: true})
 		}
 		for j := range ts.Histograms {
 			h := ts.Histograms[j]

@@ -316,11 +316,15 @@ var knownMetadataDifferences = []agentdiff.Known{
 		Patch: agentdiff.SetMetadata("un.dotted", `type=gauge help="" unit=""`),
 	},
 	{
-		Why:   "an untyped family without HELP or UNIT has RW 2.0 metadata of all-default fields, which encodes as none",
-		Patch: agentdiff.SetMetadata("lay_b"),
+		Why:   "an untyped or unknown family without HELP or UNIT has RW 2.0 metadata of all-default fields, which encodes as none",
+		Patch: agentdiff.All(agentdiff.SetMetadata("lay_b"), agentdiff.SetMetadata("om_unknown")),
 	},
 	{
-		Why:   "Prometheus 3's scrape loop gives an OpenMetrics counter's _created series no metadata (isSeriesPartOfFamily takes only _total for counters); RW 1.0 metadata is per family, so 2.42's covers it",
-		Patch: agentdiff.SetMetadata("om_jobs_created"),
+		Why:   "Prometheus 3's scrape loop gives the _created series of OpenMetrics counters and histograms no metadata (scrape.isSeriesPartOfFamily knows only _total, _bucket, _sum, _count); RW 1.0 metadata is per family, so 2.42's covers them",
+		Patch: agentdiff.All(agentdiff.SetMetadata("om_jobs_created"), agentdiff.SetMetadata("om_hist_created")),
+	},
+	{
+		Why: "Prometheus 3's scrape loop drops the metadata of a summary family whose name ends in _sum or _count (om_sum{quantile} is cut to om, not its family, and isSeriesPartOfFamily then passes none for the rest of the family): an upstream quirk rwkit inherits",
+		Patch: agentdiff.All(agentdiff.SetMetadata("om_sum"), agentdiff.SetMetadata("om_sum_count"), agentdiff.SetMetadata("om_sum_sum"), agentdiff.SetMetadata("om_sum_created")),
 	},
 }

@@ -19,6 +19,7 @@ const remoteWrite = `    remote_timeout: 5s
       batch_send_deadline: 200ms
       min_backoff: 50ms
       max_backoff: 1s
+    send_exemplars: true
     metadata_config:
       send: true
       send_interval: 1s
@@ -93,6 +94,42 @@ func plan() agentdiff.Plan {
 			return agentdiff.Response{ContentType: agentdiff.OpenMetricsType,
 				Body: fmt.Sprintf("# TYPE om_jobs counter\n# HELP om_jobs Jobs.\nom_jobs_total %d\nom_jobs_created 1700000000.5\n"+
 					"# TYPE om_temp_celsius gauge\n# UNIT om_temp_celsius celsius\nom_temp_celsius 21.5\n# EOF\n", n)}
+		}},
+		// Every OpenMetrics type, with _created samples.
+		{"om-types", func(n int) agentdiff.Response {
+			return agentdiff.Response{ContentType: agentdiff.OpenMetricsType, Body: `# TYPE om_build info
+# HELP om_build Build.
+om_build_info{version="1"} 1
+# TYPE om_state stateset
+om_state{om_state="a"} 1
+om_state{om_state="b"} 0
+# TYPE om_gh gaugehistogram
+om_gh_bucket{le="1"} 1
+om_gh_bucket{le="+Inf"} 2
+om_gh_gcount 2
+om_gh_gsum 3
+# TYPE om_hist histogram
+om_hist_bucket{le="0.5"} 1
+om_hist_bucket{le="+Inf"} 2
+om_hist_count 2
+om_hist_sum 1.5
+om_hist_created 1700000000
+# TYPE om_sum summary
+om_sum{quantile="0.9"} 1
+om_sum_count 2
+om_sum_sum 3
+om_sum_created 1700000000
+# TYPE om_unknown unknown
+om_unknown 4
+# EOF
+`}
+		}},
+		// OpenMetrics exemplars: one without a timestamp (it takes the
+		// scrape's) that changes every scrape, one at a fixed timestamp.
+		{"om-exemplars", func(n int) agentdiff.Response {
+			return agentdiff.Response{ContentType: agentdiff.OpenMetricsType, Body: fmt.Sprintf(
+				"# TYPE om_ex counter\nom_ex_total %d # {trace_id=\"t%d\"} %d\n# TYPE om_exfix counter\nom_exfix_total %d # {trace_id=\"fixed\"} 0.5 %.3f\n# EOF\n",
+				n, n, n, n, float64(base+(5*time.Minute).Milliseconds())/1000)}
 		}},
 		// Two HELP lines for one family.
 		{"help-twice", agentdiff.Fixed("# HELP h2 first\n# HELP h2 second\n# TYPE h2 gauge\nh2 1\n")},
