@@ -324,7 +324,7 @@ var knownMetadataDifferences = []agentdiff.Known{
 		Patch: agentdiff.All(agentdiff.SetMetadata("om_jobs_created"), agentdiff.SetMetadata("om_hist_created")),
 	},
 	{
-		Why: "Prometheus 3's scrape loop drops the metadata of a summary family whose name ends in _sum or _count (om_sum{quantile} is cut to om, not its family, and isSeriesPartOfFamily then passes none for the rest of the family): an upstream quirk rwkit inherits",
+		Why:   "Prometheus 3's scrape loop drops the metadata of a summary family whose name ends in _sum or _count (om_sum{quantile} is cut to om, not its family, and isSeriesPartOfFamily then passes none for the rest of the family): an upstream quirk rwkit inherits",
 		Patch: agentdiff.All(agentdiff.SetMetadata("om_sum"), agentdiff.SetMetadata("om_sum_count"), agentdiff.SetMetadata("om_sum_sum"), agentdiff.SetMetadata("om_sum_created")),
 	},
 }
