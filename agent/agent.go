@@ -54,8 +54,11 @@ type Agent struct {
 
 	mu         sync.Mutex
 	running    bool
-	runDone    chan struct{} // closed when Run has stopped scraping and its sinks
+	runDone    chan struct{} // closed when Run has stopped scraping
 	mgrStopped bool
+	// sinksDone is closed when the sinks' Run have returned (nil before
+	// Run starts them); Shutdown waits for it after shutting them down.
+	sinksDone chan struct{}
 
 	shutOnce sync.Once
 	shutErr  error
@@ -164,8 +167,11 @@ func sinkNames(rws []*config.RemoteWriteConfig) []string {
 
 // Run scrapes the targets and sends every scrape to the sinks until ctx
 // ends or Shutdown is called. It then stops scraping (a scrape in flight
-// completes and is sent) and ends the sinks' Run; Shutdown flushes them.
-// Run returns nil then, or the error of a sink's Run.
+// completes and is sent). After Shutdown, the sinks go on until Shutdown
+// shuts them down, which lets a request in flight finish; when ctx ends,
+// their Run ends too, aborting a request in flight (one the receiver had
+// already stored is then sent again by Shutdown). Stop with Shutdown.
+// Run returns nil, or the error of a sink's Run.
 func (a *Agent) Run(ctx context.Context) error {
 	a.mu.Lock()
 	if a.running {
@@ -183,9 +189,12 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 
 	sinkCtx, cancelSinks := context.WithCancel(context.Background())
-	defer cancelSinks()
 	errc := make(chan error, len(a.sinks))
 	var wg sync.WaitGroup
+	sinksDone := make(chan struct{})
+	a.mu.Lock()
+	a.sinksDone = sinksDone
+	a.mu.Unlock()
 	for _, s := range a.sinks {
 		wg.Add(1)
 		go func() {
@@ -205,16 +214,26 @@ func (a *Agent) Run(ctx context.Context) error {
 	}()
 	a.logger.Info("agent scraping", "jobs", len(a.tsets), "remote_writes", len(a.sinks))
 
+	go func() {
+		wg.Wait()
+		cancelSinks()
+		close(sinksDone)
+	}()
+
 	var err error
+	stopped := false
 	select {
 	case <-ctx.Done():
 	case <-a.stop:
+		stopped = true
 	case err = <-errc:
 	}
 	a.stopScraping()
 	<-mgrDone
-	cancelSinks()
-	wg.Wait()
+	if !stopped {
+		cancelSinks()
+		<-sinksDone
+	}
 	return err
 }
 
@@ -268,6 +287,15 @@ func (a *Agent) shutdown(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	a.mu.Lock()
+	sinksDone := a.sinksDone
+	a.mu.Unlock()
+	if sinksDone != nil {
+		select {
+		case <-sinksDone:
+		case <-ctx.Done():
+		}
+	}
 	a.mgr.UnregisterMetrics()
 	if a.opts.Registerer != nil {
 		a.unregister(a.opts.Registerer)

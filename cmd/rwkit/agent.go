@@ -3,43 +3,57 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/discovery"
 
-	"github.com/rwkit/rwkit/push"
-	"github.com/rwkit/rwkit/remotewrite/sigv4"
-	"github.com/rwkit/rwkit/scrape"
+	"github.com/rwkit/rwkit/agent"
+	"github.com/rwkit/rwkit/identity"
 	"github.com/rwkit/rwkit/wire"
 )
 
 func init() {
-	register("agent", "scrape /metrics of processes on an interval and push them (the library path)", func(s stdio) command { return &agentCommand{stdio: s} })
+	register("agent", "scrape /metrics as a Prometheus agent does and remote-write it (flags or a prometheus.yml)", func(s stdio) command { return &agentCommand{stdio: s} })
 }
 
 type agentCommand struct {
 	stdio
-	url             string
-	targets         listFlag
-	service         string
-	instance        string
-	labels          labelsFlag
-	interval        time.Duration
-	sigv4Region     string
-	sigv4           bool
-	rwVersion       int
-	aligned         bool
-	withoutIdentity bool
-	serviceLabel    string
-	instanceLabel   string
-	listen          string
+	configFile string
+	listen     string
+
+	// Flag mode: what a prometheus.yml would say.
+	url              string
+	targets          listFlag
+	service          string
+	instance         string
+	labels           labelsFlag
+	interval         time.Duration
+	scrapeTimeout    time.Duration
+	honorLabels      bool
+	honorTimestamps  bool
+	sendExemplars    bool
+	nativeHistograms bool
+	remoteTimeout    time.Duration
+	minBackoff       time.Duration
+	maxBackoff       time.Duration
+	rwVersion        int
+	sigv4Region      string
+	sigv4            bool
+	withoutIdentity  bool
+	serviceLabel     string
+	instanceLabel    string
+	auth             authFlags
+
+	// Both modes.
 	staleMarkers    bool
 	shutdownTimeout time.Duration
 	logLevel        string
@@ -49,110 +63,94 @@ type agentCommand struct {
 	ready chan<- string
 }
 
-const agentExample = `  # next to a Quarkus service on ECS (service and instance from the task metadata):
+const agentExample = `  # a Prometheus agent's own configuration, unchanged:
+  rwkit agent --config.file prometheus.yml --web.listen-address 127.0.0.1:9096
+  # next to a Quarkus service on ECS (service and instance from the task metadata):
   rwkit agent --url https://aps-workspaces.us-west-2.amazonaws.com/workspaces/ws-1234/api/v1/remote_write \
     --scrape http://127.0.0.1:8080/q/metrics
-  # two processes on one host, each its own service:
-  rwkit agent --url http://127.0.0.1:9095/api/v1/push --instance $(hostname) \
+  # two processes on one host, each its own service, to a multi-tenant Cortex:
+  rwkit agent --url http://127.0.0.1:9009/api/v1/push --tenant team-a --instance $(hostname) \
     --scrape auth=http://127.0.0.1:8080/metrics --scrape bff=http://127.0.0.1:8081/metrics`
 
+// flagModeOnly are the flags that describe what a configuration file
+// says; with --config.file each is an error naming the key to use.
+var flagModeOnly = map[string]string{
+	"url": "remote_write[].url", "scrape": "scrape_configs[].static_configs", "service": "static_configs[].labels",
+	"instance": "static_configs[].labels", "label": "global.external_labels or static_configs[].labels",
+	"interval": "global.scrape_interval", "scrape-timeout": "global.scrape_timeout", "honor-labels": "scrape_configs[].honor_labels",
+	"honor-timestamps": "scrape_configs[].honor_timestamps", "send-exemplars": "remote_write[].send_exemplars",
+	"native-histograms": "scrape_native_histograms and remote_write[].send_native_histograms",
+	"remote-timeout":    "remote_write[].remote_timeout", "min-backoff": "remote_write[].queue_config.min_backoff",
+	"max-backoff": "remote_write[].queue_config.max_backoff", "rw-version": "remote_write[].protobuf_message",
+	"sigv4-region": "remote_write[].sigv4.region", "sigv4": "remote_write[].sigv4", "without-identity": "static_configs[].labels",
+	"service-label": "static_configs[].labels", "instance-label": "static_configs[].labels",
+	"tenant": "remote_write[].headers", "header": "remote_write[].headers", "bearer-token-file": "remote_write[].authorization.credentials_file",
+	"basic-auth-username": "remote_write[].basic_auth", "basic-auth-password-file": "remote_write[].basic_auth",
+	"tls-ca-file": "remote_write[].tls_config", "tls-cert-file": "remote_write[].tls_config", "tls-key-file": "remote_write[].tls_config",
+	"tls-server-name": "remote_write[].tls_config",
+}
+
 func (c *agentCommand) Run(ctx context.Context, args []string) error {
-	fs := newFlagSet("agent --url URL --scrape [SERVICE=]URL...",
-		"Scrapes /metrics of one or more processes on an interval and pushes each by remote write through the\n"+
-			"push library: service and instance labels on every series (from the flags, RWKIT_SERVICE/RWKIT_INSTANCE,\n"+
-			"OTEL_*, ECS task metadata, Kubernetes or the hostname), one batch timestamp per push, retries, an\n"+
-			"outage buffer, and a final push on SIGTERM. Runs until interrupted.",
+	fs := newFlagSet("agent (--config.file prometheus.yml | --url URL --scrape [SERVICE=]URL...)",
+		"Scrapes /metrics endpoints as a Prometheus agent does (Prometheus' own scrape code: up and scrape_* series,\n"+
+			"stale markers, honor_labels, relabelling) and remote-writes every scrape through rwkit's queue (bounded\n"+
+			"outage buffer, retries with backoff, refusals explained). Either runs a Prometheus configuration file\n"+
+			"unchanged (--config.file; static_configs targets), or scrapes the --scrape URLs with rwkit's identity labels\n"+
+			"(service and instance from the flags, RWKIT_SERVICE/RWKIT_INSTANCE, OTEL_*, ECS task metadata, Kubernetes or\n"+
+			"the hostname). Runs until SIGINT/SIGTERM, then exits 0 after a final flush; exits non-zero only for a\n"+
+			"configuration or start-up error, before anything is scraped.",
 		agentExample, c.err)
-	fs.StringVar(&c.url, "url", "", "remote-write URL (required)")
+	fs.StringVar(&c.configFile, "config.file", "", "a Prometheus configuration file (global, scrape_configs with static_configs, remote_write) run unchanged")
+	fs.StringVar(&c.listen, "web.listen-address", "", "serve the agent's own metrics at http://ADDR/metrics (e.g. 127.0.0.1:9096); off when empty")
+	fs.StringVar(&c.listen, "listen", "", "another name for --web.listen-address")
+	fs.StringVar(&c.url, "url", "", "remote-write URL (required without --config.file)")
 	fs.Var(&c.targets, "scrape", "[SERVICE=]URL of a /metrics endpoint; repeatable (env: comma-separated); SERVICE sets the service label for it")
 	fs.StringVar(&c.service, "service", "", "service label value (default: discovered)")
 	fs.StringVar(&c.instance, "instance", "", "instance label value (default: discovered)")
 	fs.Var(&c.labels, "label", "add name=value to every series; repeatable")
-	fs.DurationVar(&c.interval, "interval", push.DefaultInterval, "time between pushes")
+	fs.DurationVar(&c.interval, "interval", 15*time.Second, "scrape interval (Prometheus: scrape_interval)")
+	fs.DurationVar(&c.scrapeTimeout, "scrape-timeout", 10*time.Second, "scrape timeout, at most the interval (Prometheus: scrape_timeout)")
+	fs.BoolVar(&c.honorLabels, "honor-labels", false, "keep a target's own job/instance/identity labels instead of renaming them exported_<name>")
+	fs.BoolVar(&c.honorTimestamps, "honor-timestamps", true, "keep the timestamps an exposition gives")
+	fs.BoolVar(&c.sendExemplars, "send-exemplars", false, "scrape and send exemplars")
+	fs.BoolVar(&c.nativeHistograms, "native-histograms", false, "scrape native histograms (protobuf) and send them as native histograms")
+	fs.DurationVar(&c.remoteTimeout, "remote-timeout", 30*time.Second, "timeout of one remote-write request (Prometheus: remote_timeout)")
+	fs.DurationVar(&c.minBackoff, "min-backoff", 30*time.Millisecond, "first wait after a failed remote write; doubles up to --max-backoff")
+	fs.DurationVar(&c.maxBackoff, "max-backoff", 5*time.Second, "longest wait between remote-write attempts")
+	fs.IntVar(&c.rwVersion, "rw-version", 1, "remote-write protocol: 1 or 2 (2 falls back to 1 on 415)")
 	fs.StringVar(&c.sigv4Region, "sigv4-region", "", "sign with AWS SigV4 for this region (default: the region of an AMP URL)")
 	fs.BoolVar(&c.sigv4, "sigv4", false, "sign with SigV4 even when the URL is not an AMP URL")
-	fs.IntVar(&c.rwVersion, "rw-version", 1, "remote-write protocol: 1 or 2 (2 falls back to 1 on 415)")
-	fs.BoolVar(&c.aligned, "aligned-timestamps", false, "stamp each push on the interval boundary (as Micrometer's step registries do)")
-	fs.BoolVar(&c.withoutIdentity, "without-identity", false, "push without service/instance labels (only safe for a single writer)")
-	fs.StringVar(&c.serviceLabel, "service-label", "service", "name of the service label (e.g. job)")
-	fs.StringVar(&c.instanceLabel, "instance-label", "instance", "name of the instance label")
-	fs.StringVar(&c.listen, "listen", "", "serve the agent's own metrics at http://ADDR/metrics (e.g. 127.0.0.1:9096); off when empty")
-	fs.BoolVar(&c.staleMarkers, "stale-markers", true, "on shutdown, mark every series stale so queries stop showing this instance")
-	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "time allowed for the final push on shutdown")
+	fs.BoolVar(&c.withoutIdentity, "without-identity", false, "scrape without service/instance labels (instance is then the target's host:port, as in Prometheus)")
+	fs.StringVar(&c.serviceLabel, "service-label", identity.DefaultServiceLabel, "name of the service label (e.g. job)")
+	fs.StringVar(&c.instanceLabel, "instance-label", identity.DefaultInstanceLabel, "name of the instance label")
+	c.auth.register(fs)
+	fs.BoolVar(&c.staleMarkers, "stale-markers", true, "on shutdown, mark every series stale so queries stop showing it at once (a sidecar dies with its service)")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "time allowed to deliver what is queued on shutdown")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	if err := parseFlags(fs, args, c.getenv); err != nil {
 		return err
-	}
-	switch {
-	case c.url == "":
-		return usagef("agent: --url is required (or RWKIT_URL)")
-	case len(c.targets) == 0:
-		return usagef("agent: give at least one --scrape URL")
-	case c.rwVersion != 1 && c.rwVersion != 2:
-		return usagef("agent: --rw-version %d: want 1 or 2", c.rwVersion)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
 		return usagef("agent: --log-level %q: %v", c.logLevel, err)
 	}
 	logger := slog.New(slog.NewTextHandler(c.err, &slog.HandlerOptions{Level: level}))
-	reg := prometheus.NewRegistry()
 
-	var pushers []*push.Pusher
-	for _, t := range c.targets {
-		service, target := c.service, t
-		if name, u, ok := strings.Cut(t, "="); ok && !strings.Contains(name, "/") {
-			service, target = name, u
-		}
-		opts := []push.Option{
-			push.WithInterval(c.interval),
-			push.WithLogger(logger.With("target", target)),
-			push.WithRWVersion(wire.Version(c.rwVersion)),
-			push.WithIdentityLabels(c.serviceLabel, c.instanceLabel),
-		}
-		if len(c.targets) == 1 {
-			// Several pushers cannot share one registry's metric names.
-			opts = append(opts, push.WithRegisterer(reg))
-		} else {
-			opts = append(opts, push.WithRegisterer(prometheus.WrapRegistererWith(prometheus.Labels{"target": target}, reg)))
-		}
-		if service != "" {
-			opts = append(opts, push.WithService(service))
-		}
-		if c.instance != "" {
-			opts = append(opts, push.WithInstance(c.instance))
-		}
-		if len(c.labels) > 0 {
-			opts = append(opts, push.WithLabels(c.labels))
-		}
-		if c.withoutIdentity {
-			opts = append(opts, push.WithoutIdentity())
-		}
-		if c.aligned {
-			opts = append(opts, push.WithAlignedTimestamps())
-		}
-		if _, isAMP := sigv4.RegionFromURL(c.url); isAMP || c.sigv4 || c.sigv4Region != "" {
-			opts = append(opts, push.WithSigV4(c.sigv4Region))
-		}
-		if c.staleMarkers {
-			opts = append(opts, push.WithStaleMarkersOnShutdown())
-		}
-		p, err := push.New(c.url, scrape.NewGatherer(target, nil, c.interval), opts...)
-		if err != nil {
-			return fmt.Errorf("agent: target %s: %w", target, err)
-		}
-		if id := p.Identity(); id != nil {
-			fmt.Fprintf(c.out, "agent: %s -> %s as %s\n", target, redactURL(c.url), id)
-		} else {
-			fmt.Fprintf(c.out, "agent: %s -> %s without identity labels\n", target, redactURL(c.url))
-		}
-		pushers = append(pushers, p)
+	cfg, err := c.config(ctx, fs)
+	if err != nil {
+		return err
 	}
+	reg := prometheus.NewRegistry()
+	a, err := agent.New(cfg, agent.Options{Logger: logger, Registerer: reg, StaleMarkersOnShutdown: c.staleMarkers})
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	c.describe(cfg)
 
 	if c.listen != "" {
 		ln, err := net.Listen("tcp", c.listen)
 		if err != nil {
-			return fmt.Errorf("agent: --listen: %w", err)
+			return fmt.Errorf("agent: --web.listen-address: %w", err)
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
@@ -165,31 +163,143 @@ func (c *agentCommand) Run(ctx context.Context, args []string) error {
 		}
 	}
 
-	var wg sync.WaitGroup
-	for _, p := range pushers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = p.Run(ctx)
-		}()
-	}
-	<-ctx.Done()
-	wg.Wait()
-
-	// The final push: a fresh context, since ctx is already done.
-	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
-	defer cancel()
-	var errs []error
-	for _, p := range pushers {
-		if err := p.Shutdown(sctx); err != nil {
-			errs = append(errs, err)
+	// Run gets a context of its own: a signal asks for Shutdown, which
+	// lets a request in flight finish rather than aborting it (an aborted
+	// request the backend already stored would be sent twice).
+	runErr := make(chan error, 1)
+	go func() { runErr <- a.Run(context.Background()) }()
+	select {
+	case <-ctx.Done():
+	case err := <-runErr:
+		if err != nil {
+			logger.Error("agent: stopped", "err", err)
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("agent: final push: %w", err)
+	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
+	defer cancel()
+	if err := a.Shutdown(sctx); err != nil {
+		// Asked to stop: the exit code says the shutdown was clean. Each
+		// queue has logged what it could not deliver, with counts, once.
+		fmt.Fprintf(c.out, "agent: stopped; not everything was delivered within --shutdown-timeout %s (see the log)\n", c.shutdownTimeout)
+		return nil
 	}
-	fmt.Fprintln(c.out, "agent: stopped after a final push")
+	fmt.Fprintln(c.out, "agent: stopped after delivering everything queued")
 	return nil
+}
+
+// config is the Prometheus configuration to run: the file, or one built
+// from the flags.
+func (c *agentCommand) config(ctx context.Context, fs *flag.FlagSet) (*config.Config, error) {
+	if c.configFile != "" {
+		var conflict []string
+		fs.Visit(func(f *flag.Flag) {
+			if key, ok := flagModeOnly[f.Name]; ok {
+				conflict = append(conflict, fmt.Sprintf("--%s (in the file: %s)", f.Name, key))
+			}
+		})
+		if len(conflict) > 0 {
+			return nil, usagef("agent: with --config.file the file says what to scrape and where to send it; drop %s", strings.Join(conflict, ", "))
+		}
+		cfg, err := agent.LoadFile(c.configFile)
+		if err != nil {
+			return nil, usagef("agent: --config.file: %s", strings.TrimPrefix(err.Error(), "agent: "))
+		}
+		return cfg, nil
+	}
+	switch {
+	case c.url == "":
+		return nil, usagef("agent: give --config.file, or --url (or RWKIT_URL) and --scrape")
+	case len(c.targets) == 0:
+		return nil, usagef("agent: give at least one --scrape URL")
+	case c.rwVersion != 1 && c.rwVersion != 2:
+		return nil, usagef("agent: --rw-version %d: want 1 or 2", c.rwVersion)
+	case c.withoutIdentity && (c.service != "" || c.instance != ""):
+		return nil, usagef("agent: --without-identity contradicts --service/--instance: drop one of them")
+	}
+	for _, name := range []string{c.serviceLabel, c.instanceLabel} {
+		if _, clash := c.labels[name]; clash && !c.withoutIdentity {
+			return nil, usagef("agent: --label sets %q, which is an identity label: use --service/--instance, or --service-label/--instance-label", name)
+		}
+	}
+	headers, err := c.auth.headers()
+	if err != nil {
+		return nil, err
+	}
+	timeout := c.scrapeTimeout
+	if timeout > c.interval {
+		if isSet(fs, "scrape-timeout") {
+			return nil, usagef("agent: --scrape-timeout %s is longer than --interval %s", c.scrapeTimeout, c.interval)
+		}
+		timeout = c.interval // the default 10s, for a shorter interval
+	}
+	var targets []agent.Target
+	for _, t := range c.targets {
+		service, target := c.service, t
+		if name, u, ok := strings.Cut(t, "="); ok && !strings.Contains(name, "/") {
+			service, target = name, u
+		}
+		labels := map[string]string{}
+		for k, v := range c.labels {
+			labels[k] = v
+		}
+		if !c.withoutIdentity {
+			id, err := identity.Resolve(ctx, identity.Options{Service: service, Instance: c.instance,
+				ServiceLabel: c.serviceLabel, InstanceLabel: c.instanceLabel, Getenv: c.getenv})
+			if err != nil {
+				return nil, fmt.Errorf("agent: target %s: refusing to start without an identity, or writers sharing a workspace overwrite each other's series (--without-identity if this is the only writer): %w", redactURL(target), err)
+			}
+			for _, l := range id.Labels() {
+				labels[l.Name] = l.Value
+			}
+		}
+		targets = append(targets, agent.Target{URL: target, Labels: labels})
+	}
+	cfg, err := agent.StaticConfig(targets, agent.Global{
+		ScrapeInterval: c.interval, ScrapeTimeout: timeout,
+		HonorLabels: c.honorLabels, HonorTimestamps: c.honorTimestamps,
+		RemoteWriteURL: c.url, RWVersion: wire.Version(c.rwVersion), RemoteTimeout: c.remoteTimeout,
+		MinBackoff: c.minBackoff, MaxBackoff: c.maxBackoff,
+		SendExemplars: c.sendExemplars, NativeHistograms: c.nativeHistograms,
+		Headers: headers, BearerTokenFile: c.auth.bearerTokenFile,
+		BasicAuthUsername: c.auth.basicUser, BasicAuthPasswordFile: c.auth.basicPasswordFile,
+		TLSCAFile: c.auth.tlsCA, TLSCertFile: c.auth.tlsCert, TLSKeyFile: c.auth.tlsKey, TLSServerName: c.auth.tlsServerName,
+		SigV4: c.sigv4, SigV4Region: c.sigv4Region,
+	})
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	return cfg, nil
+}
+
+// describe prints what will be scraped and where it goes, without
+// credentials.
+func (c *agentCommand) describe(cfg *config.Config) {
+	var rws []string
+	for _, rw := range cfg.RemoteWriteConfigs {
+		rws = append(rws, redactURL(rw.URL.String()))
+	}
+	for _, sc := range cfg.ScrapeConfigs {
+		for _, sd := range sc.ServiceDiscoveryConfigs {
+			groups, ok := sd.(discovery.StaticConfig)
+			if !ok {
+				continue
+			}
+			for _, g := range groups {
+				for _, t := range g.Targets {
+					fmt.Fprintf(c.out, "agent: %s://%s%s every %s -> %s labels %s\n", sc.Scheme, t["__address__"], sc.MetricsPath,
+						sc.ScrapeInterval, strings.Join(rws, ", "), g.Labels)
+				}
+			}
+		}
+	}
+}
+
+// isSet reports whether flag name was given, on the command line or in
+// the environment.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // listFlag collects a repeatable string flag.

@@ -36,19 +36,25 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// TestAgentPushesTargetsToPrometheus runs the agent against two processes
-// serving /metrics (client_golang registries behind promhttp, as a Java
-// service's /q/metrics would be) and a real Prometheus: both arrive with
-// their own service label and the shared instance, and stopping the agent
-// makes a final push.
+// TestAgentPushesTargetsToPrometheus runs the agent in flag mode against
+// two processes serving /metrics (client_golang registries behind
+// promhttp, as a Java service's /q/metrics would be) and a real Prometheus:
+// both arrive with their own service label and the shared instance, with
+// up and the scrape_* series, the first scrape included (a counter that
+// counts scrapes is stored from 0), and stopping the agent flushes.
 func TestAgentPushesTargetsToPrometheus(t *testing.T) {
 	prom := promtest.Start(t)
 	target := func(threads float64) *httptest.Server {
 		reg := prometheus.NewRegistry()
 		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "jvm_threads_live_threads", Help: "Live threads."})
 		g.Set(threads)
-		reg.MustRegister(g, collectors.NewGoCollector())
-		srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		scrapes := prometheus.NewCounter(prometheus.CounterOpts{Name: "app_scrapes_total", Help: "Scrapes served before this one."})
+		reg.MustRegister(g, scrapes, collectors.NewGoCollector())
+		h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h.ServeHTTP(w, r)
+			scrapes.Inc()
+		}))
 		t.Cleanup(srv.Close)
 		return srv
 	}
@@ -72,37 +78,55 @@ func TestAgentPushesTargetsToPrometheus(t *testing.T) {
 		t.Fatalf("agent not ready\n%s\n%s", out, errOut)
 	}
 
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		got, err := prom.Query(context.Background(), `jvm_threads_live_threads{instance="host-1"}`, time.Time{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(got) == 2 {
-			byService := map[string]float64{}
-			for _, r := range got {
-				byService[r.Metric["service"]] = r.Value
+	query := func(q string, want int) []promtest.Result {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			got, err := prom.Query(context.Background(), q, time.Time{})
+			if err != nil {
+				t.Fatal(err)
 			}
-			if byService["auth"] != 21 || byService["bff"] != 14 {
-				t.Fatalf("stored %v, want auth=21 bff=14", got)
+			if len(got) == want {
+				return got
 			}
-			break
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %v after 30s, want %d series\nstdout:\n%s\nstderr:\n%s", q, got, want, out, errOut)
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("series not stored after 30s: %v\nstdout:\n%s\nstderr:\n%s", got, out, errOut)
+	}
+	byService := func(got []promtest.Result) map[string]float64 {
+		m := map[string]float64{}
+		for _, r := range got {
+			if _, hasJob := r.Metric["job"]; hasJob {
+				t.Errorf("flag mode added a job label: %v", r.Metric)
+			}
+			m[r.Metric["service"]] = r.Value
 		}
-		time.Sleep(100 * time.Millisecond)
+		return m
+	}
+	if got := byService(query(`jvm_threads_live_threads{instance="host-1"}`, 2)); got["auth"] != 21 || got["bff"] != 14 {
+		t.Fatalf("stored %v, want auth=21 bff=14", got)
+	}
+	if got := byService(query(`up{instance="host-1"}`, 2)); got["auth"] != 1 || got["bff"] != 1 {
+		t.Errorf("up = %v, want 1 for both targets", got)
+	}
+	query(`scrape_duration_seconds{instance="host-1"}`, 2)
+	query(`scrape_samples_scraped{instance="host-1"} > 0`, 2)
+	// The first scrape is sent: the counter is stored from its first value.
+	if got := byService(query(`min_over_time(app_scrapes_total{instance="host-1"}[5m])`, 2)); got["auth"] != 0 || got["bff"] != 0 {
+		t.Errorf("lowest stored app_scrapes_total = %v, want 0 (the first scrape)", got)
 	}
 
-	// The agent's own metrics carry the fixed self-metric names, per target.
+	// The agent's own metrics: the queue's, per remote write.
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(body), `rwkit_push_requests_total{result="success",target="`+auth.URL+`"}`) {
-		t.Errorf("self-metrics lack the success counter for the auth target:\n%s", body)
+	if !strings.Contains(string(body), `rwkit_push_requests_total{remote_write="`) {
+		t.Errorf("self-metrics lack the queue's request counter:\n%s", body)
 	}
 
 	cancel()
@@ -114,9 +138,11 @@ func TestAgentPushesTargetsToPrometheus(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("agent did not stop within 30s of cancellation")
 	}
-	if !strings.Contains(out.String(), "stopped after a final push") || !strings.Contains(out.String(), `service="auth"`) {
+	if !strings.Contains(out.String(), "stopped after delivering everything queued") || !strings.Contains(out.String(), `service="auth"`) {
 		t.Errorf("stdout:\n%s", out)
 	}
+	// Stale markers on shutdown (the default): the series end at once.
+	query(`jvm_threads_live_threads{instance="host-1"}`, 0)
 }
 
 func TestAgentUsage(t *testing.T) {

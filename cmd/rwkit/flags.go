@@ -31,10 +31,10 @@ func newFlagSet(name, synopsis, example string, w io.Writer) *flag.FlagSet {
 }
 
 // envName is the environment variable that sets flag name: RWKIT_ and the
-// name upper-cased with dashes as underscores (--sigv4-region:
-// RWKIT_SIGV4_REGION).
+// name upper-cased with dashes and dots as underscores (--sigv4-region:
+// RWKIT_SIGV4_REGION; --config.file: RWKIT_CONFIG_FILE).
 func envName(name string) string {
-	return "RWKIT_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	return "RWKIT_" + strings.ToUpper(strings.NewReplacer("-", "_", ".", "_").Replace(name))
 }
 
 // parseFlags parses args, then sets every flag not given on the command line

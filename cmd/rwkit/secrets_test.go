@@ -58,9 +58,39 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 		out, errOut := &lockedBuffer{}, &lockedBuffer{}
 		cmd := &agentCommand{stdio: stdio{in: strings.NewReader(""), out: out, err: errOut, getenv: func(string) string { return "" }}}
-		_ = cmd.Run(ctx, []string{"--url", withPass, "--scrape", "svc=" + target.URL, "--instance", "i", "--interval", "200ms", "--sigv4", "--sigv4-region", "us-west-2", "--log-level", "debug", "--shutdown-timeout", "1s"})
+		scrapeWithPass := strings.Replace(target.URL, "http://", "http://scraper:"+secretURL+"@", 1)
+		err := cmd.Run(ctx, []string{"--url", withPass, "--scrape", "svc=" + scrapeWithPass, "--instance", "i", "--interval", "200ms", "--log-level", "debug", "--shutdown-timeout", "1s"})
 		cancel()
+		if err != nil {
+			t.Errorf("agent: %v", err)
+		}
 		add("agent", out.String(), errOut.String())
+	}
+	{
+		// The same from a Prometheus configuration file, secrets inline.
+		dir := t.TempDir()
+		cfg := filepath.Join(dir, "prometheus.yml")
+		os.WriteFile(cfg, []byte(`global: {scrape_interval: 200ms, scrape_timeout: 100ms}
+scrape_configs:
+- job_name: svc
+  authorization: {credentials: `+secretBearer+`}
+  static_configs: [{targets: [`+strings.TrimPrefix(target.URL, "http://")+`]}]
+- job_name: dead
+  basic_auth: {username: u, password: `+secretURL+`}
+  static_configs: [{targets: ['127.0.0.1:1']}]
+remote_write:
+- url: `+failing.URL+`/api/v1/write
+  basic_auth: {username: u, password: `+secretURL+`}
+`), 0o600)
+		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+		out, errOut := &lockedBuffer{}, &lockedBuffer{}
+		cmd := &agentCommand{stdio: stdio{in: strings.NewReader(""), out: out, err: errOut, getenv: func(string) string { return "" }}}
+		err := cmd.Run(ctx, []string{"--config.file", cfg, "--log-level", "debug", "--shutdown-timeout", "1s"})
+		cancel()
+		if err != nil {
+			t.Errorf("agent --config.file: %v", err)
+		}
+		add("agent --config.file", out.String(), errOut.String())
 	}
 
 	{
