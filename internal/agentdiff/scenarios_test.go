@@ -125,11 +125,15 @@ om_unknown 4
 `}
 		}},
 		// OpenMetrics exemplars: one without a timestamp (it takes the
-		// scrape's) that changes every scrape, one at a fixed timestamp.
+		// scrape's) that changes every scrape; one at a fixed timestamp, on
+		// a series absent at scrape 3.
 		{"om-exemplars", func(n int) agentdiff.Response {
-			return agentdiff.Response{ContentType: agentdiff.OpenMetricsType, Body: fmt.Sprintf(
-				"# TYPE om_ex counter\nom_ex_total %d # {trace_id=\"t%d\"} %d\n# TYPE om_exfix counter\nom_exfix_total %d # {trace_id=\"fixed\"} 0.5 %.3f\n# EOF\n",
-				n, n, n, n, float64(base+(5*time.Minute).Milliseconds())/1000)}
+			body := fmt.Sprintf("# TYPE om_ex counter\nom_ex_total %d # {trace_id=\"t%d\"} %d\n", n, n, n)
+			if n != 3 {
+				body += fmt.Sprintf("# TYPE om_exfix counter\nom_exfix_total %d # {trace_id=\"fixed\"} 0.5 %.3f\n",
+					n, float64(base+(5*time.Minute).Milliseconds())/1000)
+			}
+			return agentdiff.Response{ContentType: agentdiff.OpenMetricsType, Body: body + "# EOF\n"}
 		}},
 		// Two HELP lines for one family.
 		{"help-twice", agentdiff.Fixed("# HELP h2 first\n# HELP h2 second\n# TYPE h2 gauge\nh2 1\n")},
