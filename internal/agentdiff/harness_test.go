@@ -50,16 +50,22 @@ func TestObserveAlignsToScrapes(t *testing.T) {
 
 func TestObserveProblems(t *testing.T) {
 	noTarget := Sample{Labels: []wire.Label{{Name: "__name__", Value: "y"}}, Key: `y{}`, Timestamp: 1}
+	unsorted := []wire.Label{{Name: "__name__", Value: "z"}, {Name: TargetLabel, Value: "a"}, {Name: "job", Value: "j"}}
+	empty := []wire.Label{{Name: "__name__", Value: "e"}, {Name: "job", Value: ""}, {Name: TargetLabel, Value: "a"}}
 	in := []Sample{
 		sample("up", "a", 2000, 1), sample("up", "a", 1000, 1), sample("up", "a", 1000, 1),
 		noTarget, noTarget,
+		{Labels: unsorted, Key: SeriesKey(unsorted), Timestamp: 1000}, {Labels: unsorted, Key: SeriesKey(unsorted), Timestamp: 1000},
+		{Labels: empty, Key: SeriesKey(empty), Timestamp: 1000},
 	}
 	got := Observe(in, nil, []string{"decode: bad"}, 2, 0).Problems
 	want := []string{
+		`e{job="",target="a"}: label job has an empty value`,
 		`receiver refused a request: decode: bad`,
 		`up{job="j",target="a"}: timestamp went back from @+2000ms to @+1000ms in arrival order`,
 		`up{job="j",target="a"}: two samples at timestamp @+1000ms`,
 		`y{}: no target label: not from a scripted target`,
+		`z{job="j",target="a"}: labels not sorted by name, or repeated: job after target`,
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("problems (-want +got):\n%s", d)

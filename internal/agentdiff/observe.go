@@ -91,7 +91,12 @@ func Observe(samples []Sample, metadata map[string][]string, receiverErrors []st
 
 	last := map[string]int64{}
 	noTarget := map[string]bool{}
+	badLabels := map[string]bool{}
 	for _, s := range samples {
+		if msg := checkLabels(s.Labels); msg != "" && !badLabels[s.Key] {
+			badLabels[s.Key] = true
+			o.Problems = append(o.Problems, s.Key+": "+msg)
+		}
 		if prev, ok := last[s.Key]; ok && s.Timestamp < prev {
 			o.Problems = append(o.Problems, fmt.Sprintf("%s: timestamp went back from @%+dms to @%+dms in arrival order", s.Key, prev-base, s.Timestamp-base))
 		} else if ok && s.Timestamp == prev && !s.Exemplar && labelValue(s.Labels, "__name__") == "up" {
@@ -134,6 +139,25 @@ func Observe(samples []Sample, metadata map[string][]string, receiverErrors []st
 	}
 	sort.Strings(o.Problems)
 	return o
+}
+
+// checkLabels returns what breaks the remote-write spec's rules for a
+// series' labels ("Label names MUST be sorted", no repeated names, no empty
+// values, a __name__), or "".
+// https://prometheus.io/docs/specs/prw/remote_write_spec/#labels
+func checkLabels(ls []wire.Label) string {
+	if _, ok := labelLookup(ls, "__name__"); !ok {
+		return "no __name__ label"
+	}
+	for i, l := range ls {
+		if l.Value == "" {
+			return fmt.Sprintf("label %s has an empty value", l.Name)
+		}
+		if i > 0 && ls[i-1].Name >= l.Name {
+			return fmt.Sprintf("labels not sorted by name, or repeated: %s after %s", l.Name, ls[i-1].Name)
+		}
+	}
+	return ""
 }
 
 // formatValue renders a sample so that equal renderings mean equal bits:
