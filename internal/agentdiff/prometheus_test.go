@@ -24,10 +24,11 @@ type promAgent struct{ s *promtest.Server }
 
 func (p promAgent) Stop(ctx context.Context) error { return p.s.Stop(ctx, 20*time.Second) }
 
-// prometheusSide runs Debian's Prometheus in agent mode.
+// prometheusSide runs Debian's Prometheus in agent mode, scraping native
+// histograms (a feature flag in 2.42).
 func prometheusSide(name string) agentdiff.Side {
 	return agentdiff.Side{Name: name, Start: func(t *testing.T, cfg string) agentdiff.Scraper {
-		return promAgent{promtest.StartAgent(t, cfg)}
+		return promAgent{promtest.StartAgent(t, cfg, "--enable-feature=native-histograms")}
 	}}
 }
 

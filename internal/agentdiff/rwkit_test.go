@@ -74,6 +74,13 @@ func rwkitSide() agentdiff.Side {
 // remote_write, the same in RW 2.0, to the extra receiver: RW 2.0 carries
 // metadata on each series, which rwkit sends in no RW 1.0 request.
 func editForRwkit(t *testing.T, cfg string, extra *agentdiff.Receiver) string {
+	// Native histograms are scraped when the config says so in Prometheus
+	// 3, where 2.42 took --enable-feature=native-histograms (and refuses
+	// the key).
+	if !strings.Contains(cfg, "\nglobal:\n") {
+		t.Fatalf("config has no global section:\n%s", cfg)
+	}
+	cfg = strings.Replace(cfg, "\nglobal:\n", "\nglobal:\n  scrape_native_histograms: true\n", 1)
 	return withoutRefused(t, cfg) + "  - url: " + extra.URL + "\n    name: rw2\n    protobuf_message: io.prometheus.write.v2.Request\n" +
 		withoutRefused(t, remoteWrite+"\n")
 }

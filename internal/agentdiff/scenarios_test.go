@@ -1,9 +1,14 @@
 package agentdiff_test
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/rwkit/rwkit/internal/agentdiff"
 )
@@ -20,6 +25,7 @@ const remoteWrite = `    remote_timeout: 5s
       min_backoff: 50ms
       max_backoff: 1s
     send_exemplars: true
+    send_native_histograms: true
     metadata_config:
       send: true
       send_interval: 1s
@@ -135,6 +141,11 @@ om_unknown 4
 			}
 			return agentdiff.Response{ContentType: agentdiff.OpenMetricsType, Body: body + "# EOF\n"}
 		}},
+		// The protobuf format: a native histogram (absent at scrape 5), a
+		// classic one, a counter, a gauge and a summary.
+		{"protobuf", func(n int) agentdiff.Response {
+			return agentdiff.Response{ContentType: string(expfmt.NewFormat(expfmt.TypeProtoDelim)), Body: protobufBody(n)}
+		}},
 		// Two HELP lines for one family.
 		{"help-twice", agentdiff.Fixed("# HELP h2 first\n# HELP h2 second\n# TYPE h2 gauge\nh2 1\n")},
 		// A HELP text with \b, which is no escape of the text format.
@@ -217,4 +228,45 @@ om_unknown 4
         action: drop`},
 		},
 	}
+}
+
+// protobufBody is the n-th body of the protobuf target, built by hand (no
+// created timestamps: they would differ between the two targets).
+func protobufBody(n int) string {
+	counter, gauge, histogram, summary := dto.MetricType_COUNTER.Enum(), dto.MetricType_GAUGE.Enum(), dto.MetricType_HISTOGRAM.Enum(), dto.MetricType_SUMMARY.Enum()
+	mfs := []*dto.MetricFamily{
+		{Name: proto.String("pb_requests_total"), Help: proto.String("Requests."), Type: counter,
+			Metric: []*dto.Metric{{Label: []*dto.LabelPair{{Name: proto.String("code"), Value: proto.String("200")}}, Counter: &dto.Counter{Value: proto.Float64(float64(n))}}}},
+		{Name: proto.String("pb_temp"), Type: gauge, Metric: []*dto.Metric{{Gauge: &dto.Gauge{Value: proto.Float64(-1.5)}}}},
+		{Name: proto.String("pb_classic"), Type: histogram, Metric: []*dto.Metric{{Histogram: &dto.Histogram{
+			SampleCount: proto.Uint64(uint64(2 * n)), SampleSum: proto.Float64(float64(n)),
+			Bucket: []*dto.Bucket{
+				{UpperBound: proto.Float64(1), CumulativeCount: proto.Uint64(uint64(n))},
+				{UpperBound: proto.Float64(2.5), CumulativeCount: proto.Uint64(uint64(2 * n))},
+			},
+		}}}},
+		{Name: proto.String("pb_summary"), Type: summary, Metric: []*dto.Metric{{Summary: &dto.Summary{
+			SampleCount: proto.Uint64(3), SampleSum: proto.Float64(6),
+			Quantile: []*dto.Quantile{{Quantile: proto.Float64(0.5), Value: proto.Float64(2)}, {Quantile: proto.Float64(1), Value: proto.Float64(3)}},
+		}}}},
+	}
+	if n != 5 {
+		mfs = append(mfs, &dto.MetricFamily{Name: proto.String("pb_native"), Help: proto.String("Native."), Type: histogram,
+			Metric: []*dto.Metric{{Histogram: &dto.Histogram{
+				SampleCount: proto.Uint64(uint64(2*n + 1)), SampleSum: proto.Float64(float64(n) * 1.25),
+				Schema: proto.Int32(0), ZeroThreshold: proto.Float64(0.001), ZeroCount: proto.Uint64(1),
+				PositiveSpan:  []*dto.BucketSpan{{Offset: proto.Int32(0), Length: proto.Uint32(2)}},
+				PositiveDelta: []int64{int64(n), -int64(n - 1)},
+				NegativeSpan:  []*dto.BucketSpan{{Offset: proto.Int32(1), Length: proto.Uint32(1)}},
+				NegativeDelta: []int64{int64(n - 1)},
+			}}}})
+	}
+	var b bytes.Buffer
+	enc := expfmt.NewEncoder(&b, expfmt.NewFormat(expfmt.TypeProtoDelim))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			panic(err)
+		}
+	}
+	return b.String()
 }

@@ -74,9 +74,10 @@ func Start(t testing.TB) *Server {
 
 // StartAgent starts Prometheus in agent mode (--enable-feature=agent) with
 // configYAML as its prometheus.yml; it scrapes and remote-writes as that
-// file says until Stop or the end of the test. The log is printed when the
-// test fails.
-func StartAgent(t testing.TB, configYAML string) *Server {
+// file says until Stop or the end of the test. flags are added to the
+// command line (e.g. --enable-feature=native-histograms). The log is
+// printed when the test fails.
+func StartAgent(t testing.TB, configYAML string, flags ...string) *Server {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "prometheus.yml")
@@ -84,7 +85,7 @@ func StartAgent(t testing.TB, configYAML string) *Server {
 		t.Fatal(err)
 	}
 	s := start(t, func(attempt int, addr string) []string {
-		return []string{
+		return append([]string{
 			"--enable-feature=agent",
 			"--config.file=" + cfg,
 			// Agent mode keeps a WAL only, under its own flag; the
@@ -92,7 +93,7 @@ func StartAgent(t testing.TB, configYAML string) *Server {
 			"--storage.agent.path=" + filepath.Join(dir, fmt.Sprintf("agent%d", attempt)),
 			"--web.listen-address=" + addr,
 			"--log.level=debug",
-		}
+		}, flags...)
 	}, false)
 	t.Cleanup(func() {
 		if t.Failed() {
