@@ -57,8 +57,10 @@ type Agent struct {
 	runDone    chan struct{} // closed when Run has stopped scraping
 	mgrStopped bool
 	// sinksDone is closed when the sinks' Run have returned (nil before
-	// Run starts them); Shutdown waits for it after shutting them down.
-	sinksDone chan struct{}
+	// Run starts them); Shutdown ends their context once it has shut them
+	// down, and waits for it.
+	sinksDone   chan struct{}
+	cancelSinks context.CancelFunc
 
 	shutOnce sync.Once
 	shutErr  error
@@ -193,7 +195,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	sinksDone := make(chan struct{})
 	a.mu.Lock()
-	a.sinksDone = sinksDone
+	a.sinksDone, a.cancelSinks = sinksDone, cancelSinks
 	a.mu.Unlock()
 	for _, s := range a.sinks {
 		wg.Add(1)
@@ -288,9 +290,10 @@ func (a *Agent) shutdown(ctx context.Context) error {
 	}
 	wg.Wait()
 	a.mu.Lock()
-	sinksDone := a.sinksDone
+	sinksDone, cancelSinks := a.sinksDone, a.cancelSinks
 	a.mu.Unlock()
 	if sinksDone != nil {
+		cancelSinks()
 		select {
 		case <-sinksDone:
 		case <-ctx.Done():
