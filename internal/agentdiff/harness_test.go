@@ -147,6 +147,10 @@ func TestReceiver(t *testing.T) {
 		resp.Body.Close()
 		return resp
 	}
+	r.RefuseFirst(503)
+	if resp := post(wire.Compress(nil, wire.AppendWriteRequest(nil, req)), wire.V1.ContentType()); resp.StatusCode != 503 || r.Refused() != 1 {
+		t.Errorf("refused: status %d, %d refused; want 503, 1", resp.StatusCode, r.Refused())
+	}
 	if resp := post(wire.Compress(nil, wire.AppendWriteRequest(nil, req)), wire.V1.ContentType()); resp.StatusCode != 200 {
 		t.Errorf("RW 1.0: status %d, want 200", resp.StatusCode)
 	}

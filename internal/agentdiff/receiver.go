@@ -57,6 +57,8 @@ type Receiver struct {
 	errors   []string
 	counts   map[string]int          // series key -> samples received
 	labels   map[string][]wire.Label // series key -> labels
+	refusals []int                   // statuses of the next requests (RefuseFirst)
+	refused  int
 }
 
 // NewReceiver starts a Receiver that lives until the test ends.
@@ -68,9 +70,30 @@ func NewReceiver(t testing.TB) *Receiver {
 	return r
 }
 
+// RefuseFirst makes the receiver answer its next len(statuses) requests
+// with those statuses (5xx: the sender is to retry), recording nothing of
+// them.
+func (r *Receiver) RefuseFirst(statuses ...int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.refusals = append(r.refusals, statuses...)
+}
+
 func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodPost {
 		http.Error(w, "remote write takes POST", http.StatusMethodNotAllowed)
+		return
+	}
+	r.mu.Lock()
+	var refuse int
+	if len(r.refusals) > 0 {
+		refuse, r.refusals = r.refusals[0], r.refusals[1:]
+		r.refused++
+	}
+	r.mu.Unlock()
+	if refuse != 0 {
+		_, _ = io.Copy(io.Discard, req.Body)
+		http.Error(w, "refused by the test", refuse)
 		return
 	}
 	compressed, err := io.ReadAll(io.LimitReader(req.Body, maxBody+1))
@@ -209,6 +232,13 @@ func (r *Receiver) Requests() []Request {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]Request(nil), r.requests...)
+}
+
+// Refused returns how many requests RefuseFirst refused.
+func (r *Receiver) Refused() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.refused
 }
 
 // Errors returns what was wrong with each request answered 400.

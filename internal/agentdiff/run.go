@@ -43,6 +43,9 @@ type Plan struct {
 	// RemoteWrite is the YAML of the remote_write entry's settings after
 	// url, indented by 4 spaces (queue_config and the like).
 	RemoteWrite string
+	// Refusals are the statuses each receiver answers its first requests
+	// with (Receiver.RefuseFirst): what is compared must arrive anyway.
+	Refusals []int
 }
 
 // Scraper is a running scraper: a Prometheus agent, or rwkit's.
@@ -126,6 +129,7 @@ func Run(t *testing.T, p Plan, sides [2]Side, timeout time.Duration) [2]Outcome 
 		o := &out[i]
 		o.Name = s.Name
 		o.Receiver = NewReceiver(t)
+		o.Receiver.RefuseFirst(p.Refusals...)
 		o.Targets = map[string]*Target{}
 		addrs := map[string]string{}
 		for _, j := range p.Jobs {
@@ -174,6 +178,11 @@ func Run(t *testing.T, p Plan, sides [2]Side, timeout time.Duration) [2]Outcome 
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("%d scrapes of every target received after %v", want, time.Since(start).Round(time.Millisecond))
+	for _, o := range out {
+		if n := o.Receiver.Refused(); n != len(p.Refusals) {
+			t.Errorf("%s: %d requests refused, want %d", o.Name, n, len(p.Refusals))
+		}
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -17,11 +17,13 @@ import (
 const scrapes = 8
 
 // remoteWrite is the remote_write entry both scrapers get: samples are sent
-// within 200ms of being appended, metadata every second, and series
-// relabelled on the way out (after the external labels are added).
+// within 200ms of being appended, 20 at most a request, metadata every
+// second, and series relabelled on the way out (after the external labels
+// are added).
 const remoteWrite = `    remote_timeout: 5s
     queue_config:
       batch_send_deadline: 200ms
+      max_samples_per_send: 20
       min_backoff: 50ms
       max_backoff: 1s
     send_exemplars: true
@@ -203,6 +205,8 @@ om_unknown 4
 		Base:        base,
 		Global:      global,
 		RemoteWrite: remoteWrite,
+		// Both retry the first requests they send: nothing is lost.
+		Refusals: []int{503, 503, 500},
 		Jobs: []agentdiff.Job{
 			{Name: "plain", HonorTimestamps: true, Targets: plain},
 			{Name: "honor", HonorLabels: true, HonorTimestamps: true, Targets: []agentdiff.TargetSpec{
