@@ -1,7 +1,11 @@
 // Package scrape fetches and parses Prometheus expositions: the /metrics
 // endpoint of a process (Prometheus text format, OpenMetrics 1.0, or
 // delimited protobuf, chosen by the server's Content-Type) or a captured
-// file.
+// file, for one-shot readers: rwkit push --scrape, collide, discards. The
+// agent does not use it: it scrapes with Prometheus' own scrape loop and
+// parsers (package agent), which give up, staleness and Prometheus'
+// tolerance for odd bodies; this package must stay in the push library's
+// import graph, which Prometheus' server code may not enter.
 //
 //	fams, err := scrape.Fetch(ctx, http.DefaultClient, "http://127.0.0.1:8080/metrics")
 //	// fams are sorted by name, ready for gather.Convert.

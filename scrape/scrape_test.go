@@ -100,26 +100,3 @@ func FuzzParse(f *testing.F) {
 		_, _ = Parse(strings.NewReader(string(b)), "")
 	})
 }
-
-func TestGathererScrapesEachTime(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "ticks_total", Help: "Ticks."})
-	reg.MustRegister(c)
-	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	defer srv.Close()
-	g := NewGatherer(srv.URL, srv.Client(), 0)
-	for want := 1.0; want <= 2; want++ {
-		c.Inc()
-		fams, err := g.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := fams[0].GetMetric()[0].GetCounter().GetValue(); got != want {
-			t.Fatalf("gather %v: counter = %v", want, got)
-		}
-	}
-	srv.Close()
-	if _, err := g.Gather(); err == nil {
-		t.Fatal("gather from a closed server: want an error")
-	}
-}
