@@ -29,7 +29,7 @@ func TestObserveAlignsToScrapes(t *testing.T) {
 		sample("up", "a", 3000, 0),
 		sample("up", "a", 4000, 1), sample("m", "a", 4000, 5), // after the compared scrapes
 		sample("late", "a", 4000, 1),
-		sample("scrape_duration_seconds", "a", 1000, 0.003), sample("scrape_duration_seconds", "a", 2000, 2),
+		sample("scrape_duration_seconds", "a", 1000, 0.003), sample("scrape_duration_seconds", "a", 2000, 20),
 	}
 	got := Observe(in, nil, nil, 3, 0)
 	want := Observation{
@@ -39,7 +39,7 @@ func TestObserveAlignsToScrapes(t *testing.T) {
 			`x{job="j",target="a"}`:                       {ByScrape: []string{"", "", ""}, Explicit: []string{"@+900ms=7"}},
 			`up{job="j",target="b"}`:                      {ByScrape: []string{"1", "0", ""}},
 			`m{job="j",target="b"}`:                       {ByScrape: []string{"NaN", "stale", ""}},
-			`scrape_duration_seconds{job="j",target="a"}`: {ByScrape: []string{"d", "2", ""}},
+			`scrape_duration_seconds{job="j",target="a"}`: {ByScrape: []string{"d", "20", ""}},
 		},
 		Metadata: map[string][]string{},
 	}

@@ -20,6 +20,10 @@ const TargetLabel = "target"
 // staleNaN is Prometheus's staleness marker (model/value.StaleNaN).
 const staleNaN = 0x7ff0000000000002
 
+// maxDuration bounds a plausible scrape_duration_seconds: the scrape
+// timeout with room for a loaded machine.
+const maxDuration = 10
+
 // normalNaN is the NaN Prometheus's parsers produce (model/value.NormalNaN).
 const normalNaN = 0x7ff8000000000001
 
@@ -58,7 +62,7 @@ type Points struct {
 // the ms origin of explicit timestamps.
 //
 // scrape_duration_seconds is timing: its values become "d" when they lie in
-// (0, 1s), so that only a missing or absurd duration differs.
+// (0, 10s), so that only a missing or absurd duration differs.
 func Observe(samples []Sample, metadata map[string][]string, receiverErrors []string, scrapes int, base int64) Observation {
 	o := Observation{Series: map[string]Points{}, Metadata: map[string][]string{}}
 	for fam, md := range metadata {
@@ -112,7 +116,7 @@ func Observe(samples []Sample, metadata map[string][]string, receiverErrors []st
 			continue
 		}
 		v := formatValue(s)
-		if labelValue(s.Labels, "__name__") == "scrape_duration_seconds" && s.Value > 0 && s.Value < 1 {
+		if !s.Exemplar && labelValue(s.Labels, "__name__") == "scrape_duration_seconds" && s.Value > 0 && s.Value < maxDuration {
 			v = "d"
 		}
 		p := o.Series[s.Key]

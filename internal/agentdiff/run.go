@@ -179,6 +179,13 @@ func Run(t *testing.T, p Plan, sides [2]Side, timeout time.Duration) [2]Outcome 
 	}
 	t.Logf("%d scrapes of every target received after %v", want, time.Since(start).Round(time.Millisecond))
 	for _, o := range out {
+		accepts := map[string]bool{}
+		for _, tg := range o.Targets {
+			for _, a := range tg.Accepts() {
+				accepts[a] = true
+			}
+		}
+		t.Logf("%s asked for %q", o.Name, sortedKeys(accepts))
 		if n := o.Receiver.Refused(); n != len(p.Refusals) {
 			t.Errorf("%s: %d requests refused, want %d", o.Name, n, len(p.Refusals))
 		}
