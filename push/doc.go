@@ -93,6 +93,21 @@
 // WithoutIdentity: they would end series other writers share. Shutdown
 // returns when done or when its ctx ends, and is idempotent.
 //
+// # Queue: many producers, one endpoint
+//
+// A Queue is the sending half alone, for callers that build their own
+// batches: the agent's scrape loops append each scrape to one Queue per
+// remote_write. Append copies the batch into the outage buffer and returns
+// without waiting for the network; Run sends the oldest batch, one request
+// at a time, each bounded by WithRemoteTimeout (30s) and never cancelled
+// because newer batches wait. After a retryable failure it waits the
+// backoff of WithBackoff (30ms doubling to 5s, as Prometheus'
+// queue_config), which carries over from batch to batch until a write is
+// delivered, or what a 429 or 503 asks in Retry-After. Shutdown lets the
+// request in flight finish, delivers the rest until its context ends, and
+// returns an error counting what it dropped. Self-metrics and log lines are
+// a Pusher's.
+//
 // # Options and defaults
 //
 //	WithService, WithInstance        identity values (default: package identity's sources)
