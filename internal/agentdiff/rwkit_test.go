@@ -130,9 +130,9 @@ func TestRwkitMatchesPrometheus(t *testing.T) {
 	}
 }
 
-// TestRwkitRefusesPrometheusKeys asserts the one edit the rwkit side's
-// prometheus.yml gets: agent.LoadFile refuses each line of refusedByRwkit
-// (and nothing else) in the file Prometheus runs with.
+// TestRwkitRefusesPrometheusKeys asserts why editForRwkit takes lines out
+// of the file Prometheus runs with: agent.LoadFile refuses each line of
+// refusedByRwkit, and nothing else.
 func TestRwkitRefusesPrometheusKeys(t *testing.T) {
 	p := plan()
 	addrs := map[string]string{}
@@ -228,7 +228,9 @@ func scrapeSucceeded(target string, n int) func(*agentdiff.Observation) error {
 }
 
 // knownDifferences turn the Prometheus 2.42 agent's observation into the
-// rwkit agent's. README.md's agent section lists them.
+// rwkit agent's: each is legitimate (Prometheus 3, whose scrape code rwkit
+// embeds, differs from 2.42; or rwkit chose otherwise, saying why) unless
+// its reason starts with BUG.
 var knownDifferences = []agentdiff.Known{
 	{
 		Why: "Prometheus 3 writes le and quantile values of classic histograms and summaries as floats (le=\"1\" -> \"1.0\", model/textparse normalizeFloatsInLabelValues); 2.42 keeps the exposition's text",
