@@ -25,14 +25,17 @@ import (
 // report (up, scrape_duration_seconds, ...) and commits; Commit hands the
 // series to every sink.
 //
-// It keeps, per target, the series of the target's last commit (their
-// last timestamp, and their labels as each sink receives them). That is
-// what Prometheus' head would refuse against (out-of-order and duplicate
-// samples), what saves relabelling a series on every scrape, and what
-// shutdown stale markers are written for. A series leaves the set when it
-// is absent from a commit, so the set is bounded by the active series; a
-// stale marker (the scrape loop's, for a vanished series or a failed
-// scrape) is such an absence.
+// It keeps, per target, the series of the target's recent commits (their
+// last timestamp and exemplar, and their labels as each sink receives
+// them). That is what Prometheus' head would refuse against (out-of-order
+// and duplicate samples), what saves relabelling a series on every scrape,
+// and what shutdown stale markers are written for. A series whose sample
+// was refused stays as it was; one that went stale (the scrape loop's
+// marker, for a vanished series or a failed scrape) or was absent stays,
+// dormant, for dormantFor of scrape time, so that a series coming back
+// cannot send an older timestamp or an exemplar already sent, as the head
+// (which keeps a series for hours) would refuse them. The set is bounded
+// by the series a target exposed within dormantFor.
 type appendable struct {
 	sinks    []*sink
 	external []labels.Label
@@ -61,7 +64,11 @@ type targetState struct {
 	loggedDup, loggedOOO atomic.Bool
 }
 
-// seriesEntry is a series of a target's last commit.
+// dormantFor is how long, in scrape time, a series absent from a target's
+// scrapes is remembered.
+const dormantFor = 10 * 60 * 1000 // ms
+
+// seriesEntry is a series of a target's recent commits.
 type seriesEntry struct {
 	lset  labels.Labels
 	out   [][]wire.Label // per sink; nil: dropped by write_relabel_configs
@@ -71,8 +78,11 @@ type seriesEntry struct {
 	exT   int64  // newest exemplar timestamp sent
 	// tracked: the last sample had the scrape's own timestamp (no
 	// timestamp in the exposition), so Prometheus tracks its staleness;
-	// only those get a stale marker at shutdown.
+	// only those get a stale marker at shutdown, and only while live (in
+	// the last commit, not stale).
 	tracked bool
+	live    bool
+	seen    int64 // scrape time of the last commit that had the series
 }
 
 // lookup finds ls in m. Series are keyed by their labels' hash; a 64-bit
@@ -130,11 +140,13 @@ func (a *appendable) staleAll(t int64) {
 	for _, ts := range a.targets {
 		ts.mu.Lock()
 		for _, e := range ts.series {
-			if e.tracked {
+			if e.tracked && e.live {
 				entries = append(entries, e)
 			}
 		}
-		clear(ts.series)
+		for _, e := range ts.series {
+			e.live = false
+		}
 		ts.mu.Unlock()
 	}
 	a.mu.Unlock()
@@ -184,12 +196,18 @@ type appender struct {
 	a  *appendable
 	ts *targetState
 
-	pend  []pending
-	n     int            // pend[:n] in use; the rest keep their capacity
-	idx   map[uint64]int // labels hash -> index in pend
+	pend    []pending
+	n       int            // pend[:n] in use; the rest keep their capacity
+	idx     map[uint64]int // labels hash -> index in pend
+	refused []refusal      // series seen in this scrape whose every sample was refused
 	b     *labels.Builder
 	req   wire.WriteRequest
 	lastT int64
+}
+
+type refusal struct {
+	hash  uint64
+	entry *seriesEntry
 }
 
 type pending struct {
@@ -247,11 +265,14 @@ func (ap *appender) Append(_ storage.SeriesRef, ls labels.Labels, st, t int64, v
 		if e != nil {
 			switch {
 			case t < prevT:
+				ap.refused = append(ap.refused, refusal{hash, e})
 				ap.outOfOrder(ls)
 				return 0, storage.ErrOutOfOrderSample
 			case t == prevT && same:
+				ap.refused = append(ap.refused, refusal{hash, e})
 				return ref, nil
 			case t == prevT:
+				ap.refused = append(ap.refused, refusal{hash, e})
 				ap.duplicate(ls)
 				return 0, storage.ErrDuplicateSampleForTimestamp
 			}
@@ -308,7 +329,7 @@ func (ap *appender) outOfOrder(ls labels.Labels) {
 // get the scrape.
 func (ap *appender) Commit() error {
 	defer ap.release()
-	if ap.n == 0 || ap.a.closed.Load() {
+	if (ap.n == 0 && len(ap.refused) == 0) || ap.a.closed.Load() {
 		return nil
 	}
 	ts, defT := ap.ts, ap.lastT
@@ -326,6 +347,8 @@ func (ap *appender) Commit() error {
 		}
 		e.t, e.float, e.bits = p.t, p.float, p.bits
 		e.tracked = p.t == defT
+		e.live = !(p.float && value.IsStaleNaN(math.Float64frombits(p.bits)))
+		e.seen = defT
 		p.entry = e
 		// Prometheus' exemplar storage keeps an exemplar once and refuses
 		// older ones: an exposition repeats its exemplars on every scrape.
@@ -339,8 +362,16 @@ func (ap *appender) Commit() error {
 			e.exT = max(e.exT, x.Timestamp)
 		}
 		p.exemplars = kept
-		if !(p.float && value.IsStaleNaN(math.Float64frombits(p.bits))) {
-			next[p.hash] = e
+		next[p.hash] = e
+	}
+	for _, r := range ap.refused {
+		r.entry.seen = defT
+		next[r.hash] = r.entry
+	}
+	for h, e := range ts.series {
+		if _, ok := next[h]; !ok && defT-e.seen <= dormantFor {
+			e.live = false
+			next[h] = e
 		}
 	}
 	ts.spare, ts.series = ts.series, next
@@ -387,6 +418,8 @@ func (ap *appender) release() {
 	clear(ap.req.Series[:cap(ap.req.Series)])
 	ap.req.Series = ap.req.Series[:0]
 	ap.n, ap.lastT = 0, 0
+	clear(ap.refused)
+	ap.refused = ap.refused[:0]
 	clear(ap.idx)
 	a := ap.a
 	ap.a, ap.ts = nil, nil

@@ -39,11 +39,14 @@
 // where a series lacks them, each remote_write's write_relabel_configs
 // apply, and the result goes to that remote_write's Sink (QueueSink, a
 // push.Queue, by default). Commit never waits for the network: a Sink
-// copies. The storage keeps the series of each target's last scrape, with
+// copies. The storage keeps each target's series, with
 // the in-order rules of Prometheus' head: a second sample of a series at
 // one timestamp is refused (the first is kept, counted in
 // rwkit_agent_duplicate_samples_total{job}), as is a sample older than one
 // sent (rwkit_agent_out_of_order_samples_total{job}); the scrape goes on.
+// A series that went stale or was absent is remembered for 10 minutes of
+// scrape time, so that coming back it cannot resend an old timestamp or
+// an exemplar already sent.
 //
 // # Supported configuration
 //

@@ -123,14 +123,18 @@ type target struct {
 	contentType string
 	status      int
 	scrapes     atomic.Int64
+	bodyOf      func(n int64) string // when set, the body of the n-th scrape (from 1)
 }
 
 func newTarget(t *testing.T, body string) *target {
 	tg := &target{body: body, contentType: "text/plain; version=0.0.4", status: http.StatusOK}
 	tg.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tg.scrapes.Add(1)
+		n := tg.scrapes.Add(1)
 		tg.mu.Lock()
 		body, ct, status := tg.body, tg.contentType, tg.status
+		if tg.bodyOf != nil {
+			body = tg.bodyOf(n)
+		}
 		tg.mu.Unlock()
 		w.Header().Set("Content-Type", ct)
 		w.WriteHeader(status)
