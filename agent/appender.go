@@ -200,9 +200,9 @@ type appender struct {
 	n       int            // pend[:n] in use; the rest keep their capacity
 	idx     map[uint64]int // labels hash -> index in pend
 	refused []refusal      // series seen in this scrape whose every sample was refused
-	b     *labels.Builder
-	req   wire.WriteRequest
-	lastT int64
+	b       *labels.Builder
+	req     wire.WriteRequest
+	lastT   int64
 }
 
 type refusal struct {
