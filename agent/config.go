@@ -198,14 +198,30 @@ var (
 		"send_exemplars":         nil,
 		"send_native_histograms": nil,
 		"remote_timeout":         nil,
+		// capacity, min_shards and max_shards size Prometheus' sharded
+		// queue; push.Queue sends one request at a time, oldest first,
+		// bounded by bytes and age: QueueSink logs that they have no
+		// effect. batch_send_deadline is always met (a scrape is sent when
+		// committed). A 429 is always retried, as the spec says it SHOULD
+		// be, whatever retry_on_http_429 says. sample_age_limit bounds the
+		// age of what the outage buffer keeps. Accepting these keeps the
+		// configurations AWS and Grafana document running unchanged.
 		"queue_config": mapOf(spec{
 			"max_samples_per_send": nil,
 			"min_backoff":          nil,
 			"max_backoff":          nil,
+			"batch_send_deadline":  nil,
+			"capacity":             nil,
+			"min_shards":           nil,
+			"max_shards":           nil,
+			"retry_on_http_429":    nil,
+			"sample_age_limit":     nil,
 		}),
 		// send: false stops metadata on series (RW 2.0 carries it on
-		// each series; RW 1.0's separate metadata requests are not sent).
-		"metadata_config":       mapOf(spec{"send": nil}),
+		// each series; RW 1.0's separate metadata requests are not sent,
+		// so their send_interval and max_samples_per_send have nothing to
+		// pace).
+		"metadata_config":       mapOf(spec{"send": nil, "send_interval": nil, "max_samples_per_send": nil}),
 		"write_relabel_configs": nil,
 	}
 

@@ -61,9 +61,8 @@ remote_write:
 			"test.yml:11: remote_write[0].sigv4.secret_key: not supported",
 			"test.yml:12: remote_write[0].sigv4.role_arn: not supported",
 		}},
-		{"queue_config capacity", minimal + "    queue_config:\n      capacity: 10\n      max_shards: 5\n",
-			[]string{"test.yml:9: remote_write[0].queue_config.capacity: not supported by rwkit agent (supported: max_backoff, max_samples_per_send, min_backoff)",
-				"test.yml:10: remote_write[0].queue_config.max_shards"}},
+		{"queue_config typo", minimal + "    queue_config:\n      max_sample_per_send: 10\n",
+			[]string{"test.yml:9: remote_write[0].queue_config.max_sample_per_send: not supported by rwkit agent (supported: batch_send_deadline, capacity, max_backoff, max_samples_per_send, max_shards, min_backoff, min_shards, retry_on_http_429, sample_age_limit)"}},
 		{"global query_log_file", "global:\n  query_log_file: q.log\n" + minimal, []string{"test.yml:2: global.query_log_file: not supported"}},
 		{"scrape_config_files", "scrape_config_files: [more/*.yml]\n" + minimal, []string{"test.yml:1: scrape_config_files"}},
 		{"secret manager ref", `

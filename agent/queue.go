@@ -56,6 +56,13 @@ func QueueSink(rw *config.RemoteWriteConfig, name string, o Options) (Sink, erro
 		return nil, fmt.Errorf("queue_config.min_backoff is %s: it must be positive", q.MinBackoff)
 	}
 	opts = append(opts, push.WithBackoff(time.Duration(q.MinBackoff), time.Duration(q.MaxBackoff)))
+	if q.SampleAgeLimit > 0 {
+		opts = append(opts, push.WithBuffer(push.DefaultBufferBytes, time.Duration(q.SampleAgeLimit)))
+	}
+	if d := config.DefaultQueueConfig; o.Logger != nil && (q.Capacity != d.Capacity || q.MinShards != d.MinShards || q.MaxShards != d.MaxShards) {
+		o.Logger.Info("remote_write queue_config capacity, min_shards and max_shards have no effect: rwkit sends one request at a time, oldest first, from a buffer bounded by bytes and age",
+			"remote_write", name, "capacity", q.Capacity, "min_shards", q.MinShards, "max_shards", q.MaxShards)
+	}
 	var copts []remotewrite.Option
 	if q.MaxSamplesPerSend > 0 {
 		copts = append(copts, remotewrite.WithMaxSamplesPerRequest(q.MaxSamplesPerSend))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -149,5 +150,35 @@ func TestQueueSinkRefusesSigV4Credentials(t *testing.T) {
 	_, err := QueueSink(rw, "x", Options{})
 	if err == nil || !strings.Contains(err.Error(), "sigv4.access_key/secret_key: not supported") || strings.Contains(err.Error(), "s3cr3t") {
 		t.Errorf("error %v", err)
+	}
+}
+
+// The remote_write section AWS documents for AMP (queue_config with
+// max_samples_per_send, max_shards and capacity) runs unchanged; the keys
+// that size Prometheus' sharded queue are logged as having no effect,
+// once, and sample_age_limit bounds the outage buffer's age.
+func TestQueueSinkTakesDocumentedQueueConfig(t *testing.T) {
+	cfg := mustLoad(t, `
+scrape_configs:
+  - job_name: j
+    static_configs: [{targets: ['127.0.0.1:1']}]
+remote_write:
+  - url: http://127.0.0.1:1/api/v1/write
+    queue_config:
+      max_samples_per_send: 1000
+      max_shards: 200
+      capacity: 2500
+      batch_send_deadline: 5s
+      retry_on_http_429: true
+      sample_age_limit: 5m
+    metadata_config: {send_interval: 1m}
+`)
+	var logs strings.Builder
+	o := Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	if _, err := QueueSink(cfg.RemoteWriteConfigs[0], "rw", o); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(logs.String(), "have no effect"); got != 1 || !strings.Contains(logs.String(), "max_shards=200") {
+		t.Errorf("logged:\n%s\nwant one line saying capacity, min_shards and max_shards have no effect", logs.String())
 	}
 }

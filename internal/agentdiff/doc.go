@@ -31,14 +31,15 @@
 //     (agent.LoadFile, agent.New with StaleMarkersOnShutdown false, Run),
 //     and requires rwkit's observation to be Prometheus's with the known
 //     differences applied (knownDifferences in rwkit_test.go, each with its
-//     reason; one is an rwkit bug, marked BUG). A known difference that no
+//     reason; an rwkit bug would be marked BUG). A known difference that no
 //     longer shows fails the test, so the table stays exact. rwkit also
 //     writes RW 2.0 to a second receiver: its samples must equal its RW 1.0
 //     ones, and its per-series metadata Prometheus's per-family metadata
 //     with knownMetadataDifferences applied.
-//   - TestRwkitRefusesPrometheusKeys asserts the only edit the rwkit side's
-//     file gets: the queue_config and metadata_config keys agent.LoadFile
-//     refuses.
+//   - TestRwkitLoadsPrometheusFile: agent.LoadFile takes the file the
+//     Prometheus agent runs, unchanged; the rwkit side only adds
+//     scrape_native_histograms (2.42 refuses the key) and an RW 2.0
+//     remote_write.
 //
 // Both differential tests skip with -short. Without a Prometheus binary
 // they skip, or fail with RWKIT_REQUIRE_PROMETHEUS=1 (as in scripts/test).

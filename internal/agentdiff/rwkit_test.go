@@ -68,10 +68,10 @@ func rwkitSide() agentdiff.Side {
 	return agentdiff.Side{Name: "rwkit", Start: startRwkit, Edit: editForRwkit}
 }
 
-// editForRwkit is the shared prometheus.yml with what rwkit refuses taken
-// out (TestRwkitRefusesPrometheusKeys asserts the refusal), plus a second
-// remote_write, the same in RW 2.0, to the extra receiver: RW 2.0 carries
-// metadata on each series, which rwkit sends in no RW 1.0 request.
+// editForRwkit is the shared prometheus.yml, unchanged but for what 2.42
+// cannot take (scrape_native_histograms), plus a second remote_write, the
+// same in RW 2.0, to the extra receiver: RW 2.0 carries metadata on each
+// series, which rwkit sends in no RW 1.0 request.
 func editForRwkit(t *testing.T, cfg string, extra *agentdiff.Receiver) string {
 	// Native histograms are scraped when the config says so in Prometheus
 	// 3, where 2.42 took --enable-feature=native-histograms (and refuses
@@ -80,25 +80,7 @@ func editForRwkit(t *testing.T, cfg string, extra *agentdiff.Receiver) string {
 		t.Fatalf("config has no global section:\n%s", cfg)
 	}
 	cfg = strings.Replace(cfg, "\nglobal:\n", "\nglobal:\n  scrape_native_histograms: true\n", 1)
-	return withoutRefused(t, cfg) + "  - url: " + extra.URL + "\n    name: rw2\n    protobuf_message: io.prometheus.write.v2.Request\n" +
-		withoutRefused(t, remoteWrite+"\n")
-}
-
-// refusedByRwkit are lines of the shared config that agent.LoadFile refuses.
-var refusedByRwkit = []string{
-	"      batch_send_deadline: 200ms",
-	"      send_interval: 1s",
-}
-
-func withoutRefused(t *testing.T, cfg string) string {
-	t.Helper()
-	for _, line := range refusedByRwkit {
-		if !strings.Contains(cfg, line+"\n") {
-			t.Fatalf("config has no line %q to take out:\n%s", line, cfg)
-		}
-		cfg = strings.Replace(cfg, line+"\n", "", 1)
-	}
-	return cfg
+	return cfg + "  - url: " + extra.URL + "\n    name: rw2\n    protobuf_message: io.prometheus.write.v2.Request\n" + remoteWrite + "\n"
 }
 
 func TestRwkitMatchesPrometheus(t *testing.T) {
@@ -129,10 +111,10 @@ func TestRwkitMatchesPrometheus(t *testing.T) {
 	}
 }
 
-// TestRwkitRefusesPrometheusKeys asserts why editForRwkit takes lines out
-// of the file Prometheus runs with: agent.LoadFile refuses each line of
-// refusedByRwkit, and nothing else.
-func TestRwkitRefusesPrometheusKeys(t *testing.T) {
+// TestRwkitLoadsPrometheusFile: agent.LoadFile takes the very file the
+// Prometheus agent runs with (queue_config's batch_send_deadline and
+// metadata_config's send_interval included), which is the drop-in promise.
+func TestRwkitLoadsPrometheusFile(t *testing.T) {
 	p := plan()
 	addrs := map[string]string{}
 	for _, j := range p.Jobs {
@@ -140,7 +122,7 @@ func TestRwkitRefusesPrometheusKeys(t *testing.T) {
 			addrs[tg.Name] = "127.0.0.1:1"
 		}
 	}
-	cfg, err := p.Config("rwkit", addrs, "http://127.0.0.1:1/api/v1/write")
+	cfg, err := p.Config("prometheus", addrs, "http://127.0.0.1:1/api/v1/write")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,22 +130,8 @@ func TestRwkitRefusesPrometheusKeys(t *testing.T) {
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err = agent.LoadFile(path)
-	if err == nil {
-		t.Fatalf("agent.LoadFile accepts Prometheus's config now: take refusedByRwkit out of the rwkit side's edit")
-	}
-	msg := err.Error()
-	for _, line := range refusedByRwkit {
-		key, _, _ := strings.Cut(strings.TrimSpace(line), ":")
-		if !strings.Contains(msg, "."+key+": not supported by rwkit agent") {
-			t.Errorf("agent.LoadFile does not refuse %s any more: take it out of refusedByRwkit\n%v", key, msg)
-		}
-	}
-	if n := strings.Count(msg, "not supported"); n != len(refusedByRwkit) {
-		t.Errorf("agent.LoadFile refuses %d keys, want the %d of refusedByRwkit:\n%v", n, len(refusedByRwkit), msg)
-	}
-	if _, err := agent.Load([]byte(withoutRefused(t, cfg)), "edited"); err != nil {
-		t.Errorf("agent.Load refuses the edited config: %v", err)
+	if _, err := agent.LoadFile(path); err != nil {
+		t.Fatalf("agent.LoadFile refuses the file the Prometheus agent runs:\n%v\n%s", err, cfg)
 	}
 }
 
