@@ -56,6 +56,16 @@ func Load(data []byte, name string) (*config.Config, error) {
 	if err := checkLoaded(cfg, name, &c); err != nil {
 		return nil, err
 	}
+	for _, sc := range cfg.ScrapeConfigs {
+		// Prometheus 3 fails the scrape of a target that answers without
+		// a Content-Type unless fallback_scrape_protocol is set; 2.x
+		// parsed such a body as the text format. A team moving from a 2.x
+		// agent keeps its targets working; a 3.x file that sets the key
+		// keeps its choice.
+		if sc.ScrapeFallbackProtocol == "" {
+			sc.ScrapeFallbackProtocol = config.PrometheusText0_0_4
+		}
+	}
 	return cfg, nil
 }
 

@@ -123,7 +123,10 @@
 // # Differences from Prometheus
 //
 // Prometheus writes each scrape to a write-ahead log that its remote-write
-// queues read; here a scrape goes to the sinks when committed. Only
+// queues read; here a scrape goes to the sinks when committed. A target
+// that answers without a Content-Type is parsed as the text format, as
+// Prometheus 2.x did (Prometheus 3 fails such a scrape unless
+// fallback_scrape_protocol is set; a file that sets it keeps its choice). Only
 // static_configs discovers targets, and the configuration is not reloaded.
 // Exemplars are sent once per series and timestamp (as Prometheus'
 // exemplar storage keeps them), metadata on every series of every scrape

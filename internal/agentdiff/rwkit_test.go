@@ -207,13 +207,6 @@ var knownDifferences = []agentdiff.Known{
 		),
 	},
 	{
-		Why: "Prometheus 3 fails a scrape whose answer has no Content-Type unless fallback_scrape_protocol is set (2.42 parses it as text; 2.42 refuses that key)",
-		Patch: agentdiff.All(
-			agentdiff.Delete(key("nct_gauge", "no-content-type", "plain")),
-			scrapeFailed("no-content-type"),
-		),
-	},
-	{
 		Why: "Prometheus 3 takes quoted UTF-8 metric names ({\"un.dotted\"}); 2.42's parser fails the whole scrape on them",
 		Patch: agentdiff.All(
 			scrapeSucceeded("utf8-name", 2),
