@@ -1,9 +1,12 @@
 package agent
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -72,7 +75,8 @@ func TestVanishedSeriesGetsStaleMarker(t *testing.T) {
 
 func TestFailingTargetGoesStaleAndRecovers(t *testing.T) {
 	tg := newTarget(t, "a 1\n")
-	r := startAgent(t, mustLoad(t, oneJob(tg, "")), Options{})
+	logs := &syncBuffer{}
+	r := startAgent(t, mustLoad(t, oneJob(tg, "")), Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	s := r.sink(t)
 	ka := fmt.Sprintf("{__name__=\"a\", instance=%q, job=\"j\"}", tg.host())
 	kup := fmt.Sprintf("{__name__=\"up\", instance=%q, job=\"j\"}", tg.host())
@@ -86,6 +90,29 @@ func TestFailingTargetGoesStaleAndRecovers(t *testing.T) {
 	tg.set("a 2\n")
 	waitFor(t, "up 1 again", func() bool { p, ok := last(s, kup); return ok && p.v == 1 })
 	waitFor(t, "a again", func() bool { p, ok := last(s, ka); return ok && p.v == 2 })
+	// One line when the target went down, one when it came back: not one
+	// per failed scrape.
+	if down, back := strings.Count(logs.String(), "target down"), strings.Count(logs.String(), "target up again"); down != 1 || back != 1 {
+		t.Errorf("logged %d 'target down' and %d 'target up again' lines, want 1 and 1:\n%s", down, back, logs)
+	}
+}
+
+// syncBuffer is a bytes.Buffer for a logger and a test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func TestUnreachableTargetIsUpZero(t *testing.T) {

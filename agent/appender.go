@@ -62,6 +62,8 @@ type targetState struct {
 	spare  map[uint64]*seriesEntry
 
 	loggedDup, loggedOOO atomic.Bool
+
+	up int8 // the last scrape's up: 0 down, 1 up, -1 none yet (guarded by mu)
 }
 
 // dormantFor is how long, in scrape time, a series absent from a target's
@@ -120,7 +122,7 @@ func (a *appendable) target(t *scrape.Target) *targetState {
 	defer a.mu.Unlock()
 	ts := a.targets[t]
 	if ts == nil {
-		ts = &targetState{series: map[uint64]*seriesEntry{}, spare: map[uint64]*seriesEntry{}}
+		ts = &targetState{series: map[uint64]*seriesEntry{}, spare: map[uint64]*seriesEntry{}, up: -1}
 		if t != nil {
 			// The job as configured: the job label itself may be relabelled
 			// away (flag mode drops it).
@@ -375,7 +377,18 @@ func (ap *appender) Commit() error {
 		}
 	}
 	ts.spare, ts.series = ts.series, next
+	wasUp, nowUp := ts.up, ap.upValue(defT)
+	if nowUp >= 0 {
+		ts.up = nowUp
+	}
 	ts.mu.Unlock()
+	switch {
+	case nowUp == 0 && wasUp != 0:
+		ap.a.logger.Warn("target down: its scrape failed (up 0; its series are marked stale); --log-level debug shows why",
+			"job", ts.job, "target", ts.target)
+	case nowUp == 1 && wasUp == 0:
+		ap.a.logger.Info("target up again", "job", ts.job, "target", ts.target)
+	}
 
 	for si, s := range ap.a.sinks {
 		ap.req.Series = ap.req.Series[:0]
@@ -403,6 +416,21 @@ func (ap *appender) Commit() error {
 		ap.a.send(s, &ap.req, ts.job)
 	}
 	return nil
+}
+
+// upValue is the value of the scrape's own up series (the report the
+// scrape loop appends at the scrape's timestamp), or -1 without one.
+func (ap *appender) upValue(t int64) int8 {
+	for i := range ap.pend[:ap.n] {
+		p := &ap.pend[i]
+		if p.t == t && p.float && p.lset.Get(model.MetricNameLabel) == "up" && len(p.samples) == 1 {
+			if p.samples[0].Value == 1 {
+				return 1
+			}
+			return 0
+		}
+	}
+	return -1
 }
 
 // Rollback implements storage.AppenderV2: nothing was handed out yet.
