@@ -90,6 +90,29 @@ const (
 	MetricTypeStateset       MetricType = 7
 )
 
+// String is the type's name in the exposition formats and the Prometheus
+// API ("counter", "gaugehistogram", ...); "unknown" for MetricTypeUnknown
+// and for any number neither protocol defines.
+func (t MetricType) String() string {
+	switch t {
+	case MetricTypeCounter:
+		return "counter"
+	case MetricTypeGauge:
+		return "gauge"
+	case MetricTypeHistogram:
+		return "histogram"
+	case MetricTypeGaugeHistogram:
+		return "gaugehistogram"
+	case MetricTypeSummary:
+		return "summary"
+	case MetricTypeInfo:
+		return "info"
+	case MetricTypeStateset:
+		return "stateset"
+	}
+	return "unknown"
+}
+
 // Metadata describes a metric family. In RW 1.0 it travels in
 // WriteRequest.Metadata keyed by FamilyName; in RW 2.0 it travels on each
 // series (FamilyName is then not sent: the series' __name__ says it).

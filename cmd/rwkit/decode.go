@@ -192,7 +192,7 @@ func writeMetadata(w io.Writer, name string, md wire.Metadata) {
 	if md.Help != "" {
 		fmt.Fprintf(w, "# HELP %s %s\n", name, escapeHelp(md.Help))
 	}
-	fmt.Fprintf(w, "# TYPE %s %s\n", name, metricTypeName(md.Type))
+	fmt.Fprintf(w, "# TYPE %s %s\n", name, md.Type.String())
 	if md.Unit != "" {
 		fmt.Fprintf(w, "# UNIT %s %s\n", name, md.Unit)
 	}
@@ -290,26 +290,6 @@ func formatHistogram(h *wire.Histogram) string {
 
 func escapeHelp(s string) string {
 	return strings.NewReplacer(`\`, `\\`, "\n", `\n`).Replace(s)
-}
-
-func metricTypeName(t wire.MetricType) string {
-	switch t {
-	case wire.MetricTypeCounter:
-		return "counter"
-	case wire.MetricTypeGauge:
-		return "gauge"
-	case wire.MetricTypeHistogram:
-		return "histogram"
-	case wire.MetricTypeGaugeHistogram:
-		return "gaugehistogram"
-	case wire.MetricTypeSummary:
-		return "summary"
-	case wire.MetricTypeInfo:
-		return "info"
-	case wire.MetricTypeStateset:
-		return "stateset"
-	}
-	return "unknown"
 }
 
 // byteSize formats n bytes for people: 812 B, 1.2 KiB, 3.4 MiB.

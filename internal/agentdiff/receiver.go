@@ -183,29 +183,7 @@ func (r *Receiver) record(v wire.Version, wr *wire.WriteRequest) (samples, histo
 }
 
 func metadataString(m wire.Metadata) string {
-	return fmt.Sprintf("type=%s help=%q unit=%q", metricTypeName(m.Type), m.Help, m.Unit)
-}
-
-func metricTypeName(t wire.MetricType) string {
-	switch t {
-	case wire.MetricTypeUnknown:
-		return "unknown"
-	case wire.MetricTypeCounter:
-		return "counter"
-	case wire.MetricTypeGauge:
-		return "gauge"
-	case wire.MetricTypeHistogram:
-		return "histogram"
-	case wire.MetricTypeGaugeHistogram:
-		return "gaugehistogram"
-	case wire.MetricTypeSummary:
-		return "summary"
-	case wire.MetricTypeInfo:
-		return "info"
-	case wire.MetricTypeStateset:
-		return "stateset"
-	}
-	return "type" + strconv.Itoa(int(t))
+	return fmt.Sprintf("type=%s help=%q unit=%q", m.Type.String(), m.Help, m.Unit)
 }
 
 // Samples returns a copy of every sample received so far, in arrival order.

@@ -264,7 +264,7 @@ func (a *Appender) UpdateMetadata(ls []wire.Label, m wire.Metadata) error {
 	a.meta = append(a.meta, pendingMetadata{
 		family: strings.Clone(family),
 		m: metricMetadata{
-			Type: metricTypeName(m.Type),
+			Type: m.Type.String(),
 			Help: strings.Clone(m.Help),
 			Unit: strings.Clone(m.Unit),
 		},
@@ -351,25 +351,4 @@ func familyOf(name string, typ wire.MetricType) string {
 		}
 	}
 	return name
-}
-
-// metricTypeName is the name /api/v1/metadata uses (model.MetricType).
-func metricTypeName(t wire.MetricType) string {
-	switch t {
-	case wire.MetricTypeCounter:
-		return string(model.MetricTypeCounter)
-	case wire.MetricTypeGauge:
-		return string(model.MetricTypeGauge)
-	case wire.MetricTypeHistogram:
-		return string(model.MetricTypeHistogram)
-	case wire.MetricTypeGaugeHistogram:
-		return string(model.MetricTypeGaugeHistogram)
-	case wire.MetricTypeSummary:
-		return string(model.MetricTypeSummary)
-	case wire.MetricTypeInfo:
-		return string(model.MetricTypeInfo)
-	case wire.MetricTypeStateset:
-		return string(model.MetricTypeStateset)
-	}
-	return string(model.MetricTypeUnknown)
 }
