@@ -210,15 +210,11 @@ func newClient(url string, cfg *config, log *slog.Logger) (*remotewrite.Client, 
 		opts = append(opts, remotewrite.WithRetry(cfg.minBackoff, cfg.maxBackoff, remotewrite.DefaultMaxAttempts))
 	}
 	rt := cfg.transport
-	urlRegion, isAMP := sigv4.RegionFromURL(url)
-	if cfg.sigv4 || (isAMP && !cfg.noSigV4) {
-		region := cfg.sigv4Region
-		switch {
-		case region == "" && isAMP:
-			region = urlRegion
-		case region != "" && isAMP && region != urlRegion:
-			return nil, fmt.Errorf("push: WithSigV4(%q) but the URL is in region %q: AMP refuses signatures for another region; use WithSigV4(%q) or WithSigV4(\"\")", region, urlRegion, urlRegion)
-		}
+	region, sign, err := sigv4.Signing(url, cfg.sigv4Region, cfg.sigv4)
+	if err != nil {
+		return nil, fmt.Errorf("push: WithSigV4: %w", err)
+	}
+	if sign && !cfg.noSigV4 {
 		var sopts []sigv4.Option
 		if rt == nil && cfg.httpClient != nil {
 			rt = cfg.httpClient.Transport
@@ -229,7 +225,7 @@ func newClient(url string, cfg *config, log *slog.Logger) (*remotewrite.Client, 
 		tr, err := sigv4.NewDefault(context.Background(), region, sopts...)
 		if err != nil {
 			if !cfg.sigv4 {
-				return nil, fmt.Errorf("push: the URL is an Amazon Managed Service for Prometheus workspace (region %s), which needs SigV4 signing: %w (or give WithoutSigV4 when the transport signs)", urlRegion, err)
+				return nil, fmt.Errorf("push: the URL is an Amazon Managed Service for Prometheus workspace (region %s), which needs SigV4 signing: %w (or give WithoutSigV4 when the transport signs)", region, err)
 			}
 			return nil, fmt.Errorf("push: WithSigV4: %w", err)
 		}

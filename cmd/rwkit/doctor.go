@@ -151,9 +151,8 @@ func checkURLShape(raw, sigv4Region string) (*url.URL, step) {
 			s.status, s.detail, s.fix = "FAIL", "AMP URL over http", "AMP only answers https"
 			return nil, s
 		}
-		if sigv4Region != "" && sigv4Region != region {
-			s.status = "FAIL"
-			s.detail = fmt.Sprintf("--sigv4-region %s but the URL is in %s: AMP refuses the signature (403)", sigv4Region, region)
+		if _, _, err := sigv4.Signing(raw, sigv4Region, false); err != nil {
+			s.status, s.detail = "FAIL", err.Error()
 			s.fix = fmt.Sprintf("use --sigv4-region %s, or drop the flag: rwkit reads the region from the URL", region)
 			return nil, s
 		}
@@ -242,14 +241,15 @@ func loadAWSConfig(ctx context.Context, region string) (aws.Config, error) {
 // and returns the transport the empty write goes through.
 func (c *doctorCommand) checkCredentials(ctx context.Context, u *url.URL) (http.RoundTripper, step) {
 	s := step{name: "credentials"}
-	urlRegion, isAMP := sigv4.RegionFromURL(u.String())
-	if !isAMP && c.sigv4Region == "" && !c.sigv4 {
+	region, sign, err := sigv4.Signing(u.String(), c.sigv4Region, c.sigv4)
+	switch {
+	case err != nil:
+		s.status, s.detail = "FAIL", err.Error()
+		s.fix = "drop --sigv4-region, or give the region in the URL's host"
+		return nil, s
+	case !sign:
 		s.status, s.detail = "skip", "not an AMP URL and no --sigv4-region: the write is not signed"
 		return http.DefaultTransport, s
-	}
-	region := c.sigv4Region
-	if region == "" {
-		region = urlRegion
 	}
 	cctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()

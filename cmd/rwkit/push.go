@@ -155,10 +155,11 @@ func (c *pushCommand) Run(ctx context.Context, args []string) error {
 		remotewrite.WithMaxRequestBytes(c.maxRequestBytes),
 	}
 	rep.Signing = "none"
-	if region, isAMP := sigv4.RegionFromURL(c.url); isAMP || c.sigv4Region != "" || c.sigv4 {
-		if c.sigv4Region != "" {
-			region = c.sigv4Region
-		}
+	region, sign, err := sigv4.Signing(c.url, c.sigv4Region, c.sigv4)
+	if err != nil {
+		return usagef("push: --sigv4-region: %v", err)
+	}
+	if sign {
 		tr, err := sigv4.NewDefault(ctx, region)
 		if err != nil {
 			return err

@@ -110,10 +110,11 @@ func (c *verifyCommand) Run(ctx context.Context, args []string) error {
 	endpoint, _ := verify.QueryEndpoint(c.queryURL)
 	rep := &verifyReport{Query: c.query, URL: redactURL(endpoint), Time: at.UTC().Truncate(time.Millisecond), Tenant: c.tenant, Signing: "none"}
 	client := &http.Client{}
-	if region, isAMP := sigv4.RegionFromURL(c.queryURL); isAMP || c.sigv4Region != "" || c.sigv4 {
-		if c.sigv4Region != "" {
-			region = c.sigv4Region
-		}
+	region, sign, err := sigv4.Signing(c.queryURL, c.sigv4Region, c.sigv4)
+	if err != nil {
+		return usagef("verify: --sigv4-region: %v", err)
+	}
+	if sign {
 		cfg, err := c.loadAWS(ctx, region)
 		if err != nil {
 			return fmt.Errorf("verify: load AWS config: %w", err)

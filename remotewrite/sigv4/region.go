@@ -1,6 +1,7 @@
 package sigv4
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 )
@@ -66,4 +67,24 @@ func isRegion(s string) bool {
 		}
 	}
 	return true
+}
+
+// Signing decides whether requests to rawURL are signed, and for which
+// region; every rwkit command and the push library decide with it. An
+// Amazon Managed Service for Prometheus URL is always signed, for the
+// region its host names; region, when given, must be that one (AMP
+// refuses a signature for another region). Another URL is signed only
+// when region is given or force is set; the returned region is then
+// region, or "" for the AWS configuration's (AWS_REGION, the profile).
+func Signing(rawURL, region string, force bool) (signRegion string, sign bool, err error) {
+	urlRegion, isAMP := RegionFromURL(rawURL)
+	switch {
+	case isAMP && region != "" && region != urlRegion:
+		return "", false, fmt.Errorf("sigv4: region %q given, but the URL is an Amazon Managed Service for Prometheus workspace in %q, which refuses signatures for another region: give %q or no region", region, urlRegion, urlRegion)
+	case isAMP:
+		return urlRegion, true, nil
+	case region != "" || force:
+		return region, true, nil
+	}
+	return "", false, nil
 }
