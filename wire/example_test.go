@@ -54,7 +54,7 @@ func ExampleEncoderV2() {
 	fmt.Printf("%+v\n", req.Series[0].Metadata)
 	// Output:
 	// true 1
-	// {Type:1 FamilyName:requests_total Help:Requests served. Unit:}
+	// {Type:counter FamilyName:requests_total Help:Requests served. Unit:}
 }
 
 func ExampleDecompress() {
