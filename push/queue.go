@@ -42,6 +42,7 @@ type Queue struct {
 
 	mu        sync.Mutex // guards the fields below and sender.buf
 	closed    bool
+	abandoned bool // Shutdown gave up waiting for Run: what Run puts back is lost
 	running   bool
 	loopDone  chan struct{}
 	appendRaw []byte // encoding scratch of Append
@@ -184,6 +185,13 @@ func (q *Queue) Run(ctx context.Context) error {
 		close(done)
 	}()
 	for {
+		// Shutdown drains what is left, within its own context: Run
+		// starts nothing once it is called.
+		select {
+		case <-q.stop:
+			return nil
+		default:
+		}
 		s := q.next()
 		if s == nil {
 			select {
@@ -216,10 +224,15 @@ func (q *Queue) next() *snapshot {
 }
 
 // putBack returns s to the front of the buffer, where it was: the
-// endpoint has not taken it and ctx ended.
+// endpoint has not taken it and ctx ended. After Shutdown gave up waiting
+// for Run, nothing will send it: it is counted as lost.
 func (q *Queue) putBack(s *snapshot) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.abandoned {
+		q.noteDropsLocked([]drop{{s, dropShutdown}})
+		return
+	}
 	q.buf.items = append([]*snapshot{s}, q.buf.items...)
 	q.buf.bytes += s.size()
 	q.m.buffered.Set(float64(q.buf.len()))
@@ -346,14 +359,17 @@ func (q *Queue) shutdown(ctx context.Context) error {
 	close(q.stop)
 	loopDone := q.loopDone
 	q.mu.Unlock()
+	runStopped := true
 	if loopDone != nil {
 		select {
 		case <-loopDone:
 		case <-ctx.Done():
-			return fmt.Errorf("push: queue shutdown: waiting for Run to stop: %w", ctx.Err())
+			// Run's request in flight has not finished: what is buffered
+			// behind it is lost, and so is the request if it fails.
+			runStopped = false
 		}
 	}
-	for ctx.Err() == nil {
+	for runStopped && ctx.Err() == nil {
 		s := q.next()
 		if s == nil {
 			return nil
@@ -361,9 +377,17 @@ func (q *Queue) shutdown(ctx context.Context) error {
 		q.deliver(ctx, nil, s)
 	}
 	q.mu.Lock()
+	q.abandoned = true
 	drops := q.buf.clear(dropShutdown, nil)
 	q.mu.Unlock()
+	inFlight := ""
+	if !runStopped {
+		inFlight = " (a request in flight was still running: it is lost too if it fails)"
+	}
 	if len(drops) == 0 {
+		if !runStopped {
+			return fmt.Errorf("push: queue shutdown: a request in flight to %s had not finished: %w", q.client.URL(), ctx.Err())
+		}
 		return nil
 	}
 	samples := 0
@@ -373,7 +397,7 @@ func (q *Queue) shutdown(ctx context.Context) error {
 	q.noteDrops(drops)
 	q.log.Warn("push: shutdown ended before everything was delivered; dropping the rest",
 		"url", q.client.URL(), "batches", len(drops), "samples", samples, "err", ctx.Err())
-	return fmt.Errorf("push: queue shutdown: %d batches (%d samples) not delivered to %s: %w", len(drops), samples, q.client.URL(), ctx.Err())
+	return fmt.Errorf("push: queue shutdown: %d batches (%d samples) not delivered to %s%s: %w", len(drops), samples, q.client.URL(), inFlight, ctx.Err())
 }
 
 func (q *Queue) noteDrops(drops []drop) {
