@@ -1,11 +1,13 @@
 package push
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -68,6 +70,7 @@ type config struct {
 	transport   http.RoundTripper
 	httpClient  *http.Client
 	clientOpts  []remotewrite.Option
+	auth        remotewrite.Auth
 	version     wire.Version
 
 	logger     *slog.Logger
@@ -344,6 +347,71 @@ func WithHTTPClient(hc *http.Client) Option {
 func WithClientOptions(opts ...remotewrite.Option) Option {
 	return optionFunc(func(c *config) error {
 		c.clientOpts = append(c.clientOpts, opts...)
+		return nil
+	})
+}
+
+// WithTenant sends X-Scope-OrgID: tenant with every request: the tenant
+// of a multi-tenant Cortex or Mimir (which answer 401 "no org id"
+// without it) and the workspace of rwkit's own workspace.
+func WithTenant(tenant string) Option {
+	return optionFunc(func(c *config) error {
+		if tenant == "" {
+			return errors.New("WithTenant: empty tenant")
+		}
+		return WithHeader("X-Scope-OrgID", tenant).apply(c)
+	})
+}
+
+// WithHeader sends a header with every request. The protocol's own
+// headers are refused, and so is Authorization: use WithBearerTokenFile
+// or WithBasicAuth, whose secrets are read from files and never printed.
+func WithHeader(name, value string) Option {
+	return optionFunc(func(c *config) error {
+		if strings.EqualFold(name, "Authorization") {
+			return errors.New("WithHeader: Authorization comes from WithBearerTokenFile or WithBasicAuth")
+		}
+		c.clientOpts = append(c.clientOpts, remotewrite.WithHeader(name, value))
+		return nil
+	})
+}
+
+// WithBearerTokenFile sends "Authorization: Bearer <token>" with the token
+// in path, read at every request, so that a rotated token is used as soon
+// as it is written. New fails when the file cannot be read or is empty.
+func WithBearerTokenFile(path string) Option {
+	return optionFunc(func(c *config) error {
+		if path == "" {
+			return errors.New("WithBearerTokenFile: empty path")
+		}
+		c.auth.BearerTokenFile = path
+		return nil
+	})
+}
+
+// WithBasicAuth sends basic auth with username and the password in
+// passwordFile, read at every request (a rotated password is picked up).
+// New fails when the file cannot be read or is empty.
+func WithBasicAuth(username, passwordFile string) Option {
+	return optionFunc(func(c *config) error {
+		if username == "" || passwordFile == "" {
+			return fmt.Errorf("WithBasicAuth(%q, %q): both the user name and the password file are required", username, passwordFile)
+		}
+		c.auth.BasicAuthUsername, c.auth.BasicAuthPasswordFile = username, passwordFile
+		return nil
+	})
+}
+
+// WithTLSConfig sets the TLS configuration of the connections: RootCAs to
+// verify the backend with, Certificates for mutual TLS, ServerName. It
+// applies to the default transport or one given with WithTransport that
+// is an *http.Transport.
+func WithTLSConfig(tc *tls.Config) Option {
+	return optionFunc(func(c *config) error {
+		if tc == nil {
+			return errors.New("WithTLSConfig: nil config")
+		}
+		c.auth.TLS = tc
 		return nil
 	})
 }

@@ -210,15 +210,26 @@ func newClient(url string, cfg *config, log *slog.Logger) (*remotewrite.Client, 
 		opts = append(opts, remotewrite.WithRetry(cfg.minBackoff, cfg.maxBackoff, remotewrite.DefaultMaxAttempts))
 	}
 	rt := cfg.transport
+	if rt == nil && cfg.httpClient != nil {
+		rt = cfg.httpClient.Transport
+	}
 	region, sign, err := sigv4.Signing(url, cfg.sigv4Region, cfg.sigv4)
 	if err != nil {
 		return nil, fmt.Errorf("push: WithSigV4: %w", err)
 	}
-	if sign && !cfg.noSigV4 {
-		var sopts []sigv4.Option
-		if rt == nil && cfg.httpClient != nil {
-			rt = cfg.httpClient.Transport
+	sign = sign && !cfg.noSigV4
+	if !cfg.auth.IsZero() {
+		if sign && (cfg.auth.BearerTokenFile != "" || cfg.auth.BasicAuthUsername != "") {
+			return nil, errors.New("push: SigV4 signing and a bearer token or basic auth both set Authorization: give one (an AMP URL is always signed)")
 		}
+		// Innermost: SigV4 signs what it is given, and the credentials
+		// and TLS belong to the connection.
+		if rt, err = cfg.auth.Transport(rt); err != nil {
+			return nil, fmt.Errorf("push: %w", err)
+		}
+	}
+	if sign {
+		var sopts []sigv4.Option
 		if rt != nil {
 			sopts = append(sopts, sigv4.WithNext(rt))
 		}
