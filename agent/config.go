@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -293,6 +294,15 @@ func (c *checker) walk(n *yaml.Node, path string, s spec) {
 			continue
 		}
 		if sub == nil {
+			if k.Value == "url" {
+				c.checkURL(v, p)
+			}
+			continue
+		}
+		if v.Kind == yaml.ScalarNode && v.Tag != "!!null" && !seqs[sub] {
+			// Prometheus' loader would quote the value's first characters:
+			// a password or a token given where a mapping belongs.
+			c.errorf(v, "%s: a mapping is expected (keys: %s), not a string", p, supported(*sub))
 			continue
 		}
 		if seqs[sub] {
@@ -310,6 +320,17 @@ func (c *checker) walk(n *yaml.Node, path string, s spec) {
 			continue
 		}
 		c.walk(v, p, *sub)
+	}
+}
+
+// checkURL refuses a URL with userinfo that does not parse: Prometheus'
+// loader would quote it whole, password included.
+func (c *checker) checkURL(v *yaml.Node, path string) {
+	if v.Kind != yaml.ScalarNode || !strings.Contains(v.Value, "@") {
+		return
+	}
+	if _, err := url.Parse(v.Value); err != nil {
+		c.errorf(v, "%s: %s: not a URL (a password in a URL must be percent-encoded: /, ?, #, %% and @ in it especially)", path, redact(v.Value))
 	}
 }
 

@@ -281,11 +281,10 @@ func redact(s string) string {
 	if !ok {
 		rest, scheme = s, ""
 	}
-	end := len(rest)
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		end = i
-	}
-	if at := strings.LastIndex(rest[:end], "@"); at >= 0 {
+	// The last @ of all, not of the authority: a password with a / ? or #
+	// unescaped is what makes a URL fail to parse. An @ in the path or
+	// query hides more than needed, in an error message only.
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
 		rest = "xxxxx@" + rest[at+1:]
 	}
 	if scheme != "" {
