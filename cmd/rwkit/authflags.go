@@ -1,9 +1,14 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"flag"
 	"net/http"
+	"os"
 	"strings"
+
+	"github.com/rwkit/rwkit/remotewrite"
 )
 
 // authFlags are the backend authentication and TLS flags (DESIGN.md,
@@ -64,4 +69,66 @@ func (a *authFlags) headers() (map[string]string, error) {
 		return nil, usagef("--basic-auth-password-file needs --basic-auth-username")
 	}
 	return out, nil
+}
+
+// remote is the flags as a remotewrite.Auth: headers, secret files, and
+// TLS loaded from the PEM files (errors name the flag and the file).
+func (a *authFlags) remote() (remotewrite.Auth, error) {
+	headers, err := a.headers()
+	if err != nil {
+		return remotewrite.Auth{}, err
+	}
+	auth := remotewrite.Auth{Headers: headers, BearerTokenFile: a.bearerTokenFile,
+		BasicAuthUsername: a.basicUser, BasicAuthPasswordFile: a.basicPasswordFile}
+	if a.tlsCA != "" || a.tlsCert != "" || a.tlsServerName != "" {
+		tc := &tls.Config{ServerName: a.tlsServerName}
+		if a.tlsCA != "" {
+			pem, err := os.ReadFile(a.tlsCA)
+			if err != nil {
+				return auth, usagef("--tls-ca-file: %v", err)
+			}
+			tc.RootCAs = x509.NewCertPool()
+			if !tc.RootCAs.AppendCertsFromPEM(pem) {
+				return auth, usagef("--tls-ca-file %s: no PEM certificate in it", a.tlsCA)
+			}
+		}
+		if a.tlsCert != "" {
+			cert, err := tls.LoadX509KeyPair(a.tlsCert, a.tlsKey)
+			if err != nil {
+				return auth, usagef("--tls-cert-file %s / --tls-key-file %s: %v", a.tlsCert, a.tlsKey, err)
+			}
+			tc.Certificates = []tls.Certificate{cert}
+		}
+		auth.TLS = tc
+	}
+	if err := auth.Check(); err != nil {
+		return auth, usagef("%v", err)
+	}
+	return auth, nil
+}
+
+// transport is the flags as an http.RoundTripper for commands that talk to
+// a backend; next nil is a new transport.
+func (a *authFlags) transport() (http.RoundTripper, error) {
+	auth, err := a.remote()
+	if err != nil {
+		return nil, err
+	}
+	rt, err := auth.Transport(nil)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	return rt, nil
+}
+
+// usesAuthorization reports whether the flags set the Authorization
+// header, which SigV4 signing sets too.
+func (a *authFlags) usesAuthorization() bool {
+	return a.bearerTokenFile != "" || a.basicUser != ""
+}
+
+// any reports whether any of the flags was given.
+func (a *authFlags) any() bool {
+	return a.tenant != "" || len(a.header) > 0 || a.bearerTokenFile != "" || a.basicUser != "" || a.basicPasswordFile != "" ||
+		a.tlsCA != "" || a.tlsCert != "" || a.tlsKey != "" || a.tlsServerName != ""
 }

@@ -38,6 +38,7 @@ type discardsCommand struct {
 	period         time.Duration
 	endpointURL    string
 	from           string
+	auth           authFlags
 	failOnDiscards bool
 	maxRows        int
 	timeout        time.Duration
@@ -72,6 +73,7 @@ func (c *discardsCommand) Run(ctx context.Context, args []string) error {
 	fs.DurationVar(&c.period, "period", 5*time.Minute, "bucket width, a multiple of 1m")
 	fs.StringVar(&c.endpointURL, "endpoint-url", "", "CloudWatch endpoint to call instead of the region's (e.g. a VPC endpoint)")
 	fs.StringVar(&c.from, "from", "", "read a local rwkit workspace at this URL instead of CloudWatch, e.g. http://127.0.0.1:9095")
+	c.auth.register(fs)
 	fs.BoolVar(&c.failOnDiscards, "fail-on-discards", false, "exit 3 when any sample was discarded")
 	fs.IntVar(&c.maxRows, "max-rows", 20, "show at most this many collisions in text output (0: all)")
 	fs.DurationVar(&c.timeout, "timeout", time.Minute, "time limit for all calls")
@@ -88,6 +90,9 @@ func (c *discardsCommand) Run(ctx context.Context, args []string) error {
 
 	var rep *discardsReport
 	var err error
+	if c.from == "" && c.auth.any() {
+		return usagef("discards: the auth and TLS flags are for --from; CloudWatch takes the AWS credentials")
+	}
 	if c.from != "" {
 		if u, perr := url.Parse(c.from); perr != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 			return usagef("discards: --from %q: want the workspace's base URL, e.g. http://127.0.0.1:9095", c.from)
@@ -217,7 +222,11 @@ func workspaceFromURL(raw string) (string, bool) {
 // the collisions it attributed to writers.
 func (c *discardsCommand) local(ctx context.Context) (*discardsReport, error) {
 	base := strings.TrimRight(c.from, "/")
-	client := &http.Client{}
+	rt, err := c.auth.transport()
+	if err != nil {
+		return nil, err
+	}
+	client := &http.Client{Transport: rt}
 	fams, err := scrape.Fetch(ctx, client, base+"/metrics")
 	if err != nil {
 		return nil, fmt.Errorf("discards: read %s/metrics: %w", base, err)

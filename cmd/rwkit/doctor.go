@@ -31,6 +31,9 @@ type doctorCommand struct {
 	sigv4Region  string
 	sigv4        bool
 	timeout      time.Duration
+	auth         authFlags
+	authConf     remotewrite.Auth
+	authRT       http.RoundTripper
 	rwVersion    int
 	loadAWSCreds func(ctx context.Context, region string) (aws.Config, error) // tests may replace it
 }
@@ -55,6 +58,7 @@ func (c *doctorCommand) Run(ctx context.Context, args []string) error {
 	fs.StringVar(&c.url, "url", "", "remote-write URL to check (required)")
 	fs.StringVar(&c.sigv4Region, "sigv4-region", "", "sign with AWS SigV4 for this region (default: the region of an AMP URL)")
 	fs.BoolVar(&c.sigv4, "sigv4", false, "sign with AWS SigV4 even when the URL is not an AMP URL (region from --sigv4-region or the AWS config)")
+	c.auth.register(fs)
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "time limit for each network step")
 	fs.IntVar(&c.rwVersion, "rw-version", 1, "protocol of the empty write: 1 or 2")
 	if err := parseFlags(fs, args, c.getenv); err != nil {
@@ -85,6 +89,9 @@ func (c *doctorCommand) Run(ctx context.Context, args []string) error {
 	if !report(s) {
 		return doctorFailed(c.out, s)
 	}
+	// The TLS flags shape the connection step; the auth step reports
+	// on all of them.
+	c.authConf, _ = c.auth.remote()
 	for _, check := range []func(context.Context, *url.URL) step{c.checkDNS, c.checkConnect} {
 		cctx, cancel := context.WithTimeout(ctx, c.timeout)
 		s := check(cctx, u)
@@ -92,6 +99,9 @@ func (c *doctorCommand) Run(ctx context.Context, args []string) error {
 		if !report(s) {
 			return doctorFailed(c.out, s)
 		}
+	}
+	if s := c.checkAuth(); !report(s) {
+		return doctorFailed(c.out, s)
 	}
 	tr, s := c.checkCredentials(ctx, u)
 	if !report(s) {
@@ -212,7 +222,14 @@ func (c *doctorCommand) checkConnect(ctx context.Context, u *url.URL) step {
 		s.status, s.detail = "ok", fmt.Sprintf("tcp %s (plain http)", addr)
 		return s
 	}
-	tc := tls.Client(conn, &tls.Config{ServerName: u.Hostname()})
+	conf := &tls.Config{ServerName: u.Hostname()}
+	if c.authConf.TLS != nil {
+		conf = c.authConf.TLS.Clone()
+		if conf.ServerName == "" {
+			conf.ServerName = u.Hostname()
+		}
+	}
+	tc := tls.Client(conn, conf)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		s.status, s.detail = "FAIL", fmt.Sprintf("tls %s: %v", addr, err)
 		s.fix = "the server's certificate is not trusted for this host name: check the URL's host, or the CA bundle (SSL_CERT_FILE)"
@@ -249,7 +266,11 @@ func (c *doctorCommand) checkCredentials(ctx context.Context, u *url.URL) (http.
 		return nil, s
 	case !sign:
 		s.status, s.detail = "skip", "not an AMP URL and no --sigv4-region: the write is not signed"
-		return http.DefaultTransport, s
+		return c.authRT, s
+	case c.auth.usesAuthorization():
+		s.status, s.detail = "FAIL", "SigV4 signing and --bearer-token-file / --basic-auth-username both set Authorization"
+		s.fix = "an AMP URL is always signed: drop the bearer or basic auth flags"
+		return nil, s
 	}
 	cctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -275,7 +296,7 @@ func (c *doctorCommand) checkCredentials(ctx context.Context, u *url.URL) (http.
 		s.fix = "the default chain tried env vars, shared config/credentials files, web identity, the ECS task role and EC2 instance metadata: set one (e.g. AWS_PROFILE, or a task role with aps:RemoteWrite)"
 		return nil, s
 	}
-	tr, err := sigv4.New(cfg.Region, cfg.Credentials)
+	tr, err := sigv4.New(cfg.Region, cfg.Credentials, sigv4.WithNext(c.authRT))
 	if err != nil {
 		s.status, s.detail = "FAIL", err.Error()
 		return nil, s
@@ -286,6 +307,50 @@ func (c *doctorCommand) checkCredentials(ctx context.Context, u *url.URL) (http.
 		s.detail += fmt.Sprintf(", expires %s", creds.Expires.UTC().Format(time.RFC3339))
 	}
 	return tr, s
+}
+
+// checkAuth reads every secret file the auth flags name (readable, not
+// empty) and the TLS files, naming the one that fails; the empty write
+// then shows whether the backend takes them.
+func (c *doctorCommand) checkAuth() step {
+	s := step{name: "auth"}
+	auth, err := c.auth.remote()
+	if err != nil {
+		s.status, s.detail = "FAIL", strings.TrimPrefix(err.Error(), "auth: ")
+		s.fix = "check the file named and its permissions; secrets are read from files, never from flags"
+		return s
+	}
+	if c.authRT, err = auth.Transport(nil); err != nil {
+		s.status, s.detail = "FAIL", err.Error()
+		return s
+	}
+	var parts []string
+	if t := c.auth.tenant; t != "" {
+		parts = append(parts, "tenant "+t)
+	}
+	if n := len(auth.Headers) - min(len(c.auth.tenant), 1); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d header(s)", n))
+	}
+	if c.auth.bearerTokenFile != "" {
+		parts = append(parts, "bearer token from "+c.auth.bearerTokenFile)
+	}
+	if c.auth.basicUser != "" {
+		parts = append(parts, "basic auth as "+c.auth.basicUser)
+	}
+	if auth.TLS != nil {
+		switch {
+		case len(auth.TLS.Certificates) > 0:
+			parts = append(parts, "mTLS client certificate "+c.auth.tlsCert)
+		default:
+			parts = append(parts, "TLS settings")
+		}
+	}
+	if len(parts) == 0 {
+		s.status, s.detail = "skip", "no tenant, header, token, basic auth or TLS flags"
+		return s
+	}
+	s.status, s.detail = "ok", strings.Join(parts, ", ")
+	return s
 }
 
 // checkEmptyWrite sends a remote write with no series: every backend

@@ -45,6 +45,7 @@ type pushCommand struct {
 	service          string
 	instance         string
 	withIdentity     bool
+	auth             authFlags
 
 	now func() time.Time // tests may replace it
 }
@@ -78,6 +79,7 @@ func (c *pushCommand) Run(ctx context.Context, args []string) error {
 	fs.BoolVar(&c.honorTimestamps, "honor-timestamps", false, "keep timestamps written in the exposition instead of the batch timestamp")
 	fs.StringVar(&c.service, "service", "", "add service=VALUE to every series (implies --identity for the instance)")
 	fs.StringVar(&c.instance, "instance", "", "add instance=VALUE to every series (implies --identity for the service)")
+	c.auth.register(fs)
 	fs.BoolVar(&c.withIdentity, "identity", false, "add service and instance labels resolved as the push library does (RWKIT_SERVICE/INSTANCE, OTEL_*, ECS, Kubernetes, hostname)")
 	// RWKIT_SERVICE and RWKIT_INSTANCE are left to the identity package,
 	// which reads them itself and reports them as their source; either one
@@ -155,12 +157,20 @@ func (c *pushCommand) Run(ctx context.Context, args []string) error {
 		remotewrite.WithMaxRequestBytes(c.maxRequestBytes),
 	}
 	rep.Signing = "none"
+	authRT, err := c.auth.transport()
+	if err != nil {
+		return err
+	}
 	region, sign, err := sigv4.Signing(c.url, c.sigv4Region, c.sigv4)
 	if err != nil {
 		return usagef("push: --sigv4-region: %v", err)
 	}
+	if sign && c.auth.usesAuthorization() {
+		return usagef("push: SigV4 signing and --bearer-token-file / --basic-auth-username both set Authorization: give one (an AMP URL is always signed)")
+	}
+	opts = append(opts, remotewrite.WithTransport(authRT))
 	if sign {
-		tr, err := sigv4.NewDefault(ctx, region)
+		tr, err := sigv4.NewDefault(ctx, region, sigv4.WithNext(authRT))
 		if err != nil {
 			return err
 		}

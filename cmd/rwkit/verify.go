@@ -32,7 +32,7 @@ type verifyCommand struct {
 	min         optionalInt
 	labels      listFlag
 	distinct    listFlag
-	tenant      string
+	auth        authFlags
 	sigv4Region string
 	sigv4       bool
 	timeout     time.Duration
@@ -71,7 +71,7 @@ func (c *verifyCommand) Run(ctx context.Context, args []string) error {
 	fs.Var(&c.min, "expect-min", "expect at least N series")
 	fs.Var(&c.labels, "expect-label", "expect every series to have label NAME, non-empty; repeatable (env: comma-separated)")
 	fs.Var(&c.distinct, "expect-distinct", "expect LABEL=N: exactly N distinct values of LABEL, e.g. service=6; repeatable (env: comma-separated)")
-	fs.StringVar(&c.tenant, "tenant", "", "send X-Scope-OrgID: TENANT (Cortex, Mimir, the workspace's /prometheus API)")
+	c.auth.register(fs)
 	fs.StringVar(&c.sigv4Region, "sigv4-region", "", "sign with AWS SigV4 (service aps) for this region (default: the region of an AMP URL)")
 	fs.BoolVar(&c.sigv4, "sigv4", false, "sign with SigV4 even when the URL is not an AMP URL (region from --sigv4-region or the AWS config)")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Second, "time limit for the query")
@@ -108,29 +108,32 @@ func (c *verifyCommand) Run(ctx context.Context, args []string) error {
 	defer cancel()
 
 	endpoint, _ := verify.QueryEndpoint(c.queryURL)
-	rep := &verifyReport{Query: c.query, URL: redactURL(endpoint), Time: at.UTC().Truncate(time.Millisecond), Tenant: c.tenant, Signing: "none"}
-	client := &http.Client{}
+	rep := &verifyReport{Query: c.query, URL: redactURL(endpoint), Time: at.UTC().Truncate(time.Millisecond), Tenant: c.auth.tenant, Signing: "none"}
+	authRT, err := c.auth.transport()
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Transport: authRT}
 	region, sign, err := sigv4.Signing(c.queryURL, c.sigv4Region, c.sigv4)
 	if err != nil {
 		return usagef("verify: --sigv4-region: %v", err)
+	}
+	if sign && c.auth.usesAuthorization() {
+		return usagef("verify: SigV4 signing and --bearer-token-file / --basic-auth-username both set Authorization: give one (an AMP URL is always signed)")
 	}
 	if sign {
 		cfg, err := c.loadAWS(ctx, region)
 		if err != nil {
 			return fmt.Errorf("verify: load AWS config: %w", err)
 		}
-		tr, err := sigv4.New(cfg.Region, cfg.Credentials)
+		tr, err := sigv4.New(cfg.Region, cfg.Credentials, sigv4.WithNext(authRT))
 		if err != nil {
 			return fmt.Errorf("verify: %w", err)
 		}
 		client.Transport = tr
 		rep.Signing = "sigv4 " + tr.Region()
 	}
-	var header http.Header
-	if c.tenant != "" {
-		header = http.Header{"X-Scope-OrgID": {c.tenant}}
-	}
-	res, qerr := verify.Query(ctx, client, c.queryURL, c.query, at, header)
+	res, qerr := verify.Query(ctx, client, c.queryURL, c.query, at, nil)
 	if qerr != nil {
 		rep.fillError(qerr)
 	} else {
