@@ -52,15 +52,17 @@ type Agent struct {
 	stop     chan struct{} // closed by Shutdown: Run returns
 	stopOnce sync.Once
 
-	mu         sync.Mutex
-	running    bool
-	runDone    chan struct{} // closed when Run has stopped scraping
-	mgrStopped bool
+	mu      sync.Mutex
+	running bool
+	runDone chan struct{} // closed when Run has stopped scraping
 	// sinksDone is closed when the sinks' Run have returned (nil before
-	// Run starts them); Shutdown ends their context once it has shut them
-	// down, and waits for it.
-	sinksDone   chan struct{}
-	cancelSinks context.CancelFunc
+	// Run starts them); Shutdown closes sinksShut once it has shut them
+	// down, which ends their context, and waits for sinksDone.
+	sinksDone chan struct{}
+	sinksShut chan struct{}
+
+	stopMu     sync.Mutex // held while the scrape manager stops
+	mgrStopped bool
 
 	shutOnce sync.Once
 	shutErr  error
@@ -85,7 +87,7 @@ func New(cfg *config.Config, o Options) (*Agent, error) {
 	if newSink == nil {
 		newSink = func(rw *config.RemoteWriteConfig, name string) (Sink, error) { return QueueSink(rw, name, o) }
 	}
-	a := &Agent{opts: o, logger: logger, metrics: newMetrics(), stop: make(chan struct{}), runDone: make(chan struct{})}
+	a := &Agent{opts: o, logger: logger, metrics: newMetrics(), stop: make(chan struct{}), runDone: make(chan struct{}), sinksShut: make(chan struct{})}
 
 	names := sinkNames(cfg.RemoteWriteConfigs)
 	for i, rw := range cfg.RemoteWriteConfigs {
@@ -195,7 +197,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	sinksDone := make(chan struct{})
 	a.mu.Lock()
-	a.sinksDone, a.cancelSinks = sinksDone, cancelSinks
+	a.sinksDone = sinksDone
 	a.mu.Unlock()
 	for _, s := range a.sinks {
 		wg.Add(1)
@@ -218,8 +220,16 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	go func() {
 		wg.Wait()
-		cancelSinks()
 		close(sinksDone)
+	}()
+	go func() {
+		// Shutdown has shut the sinks down (even if it has not seen
+		// sinksDone yet), or they stopped on their own.
+		select {
+		case <-a.sinksShut:
+		case <-sinksDone:
+		}
+		cancelSinks()
 	}()
 
 	var err error
@@ -242,8 +252,8 @@ func (a *Agent) Run(ctx context.Context) error {
 // stopScraping stops the scrape manager once: loops finish the scrape in
 // flight (committed and sent), then no appender commits anything more.
 func (a *Agent) stopScraping() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.stopMu.Lock()
+	defer a.stopMu.Unlock()
 	if a.mgrStopped {
 		return
 	}
@@ -266,34 +276,45 @@ func (a *Agent) shutdown(ctx context.Context) error {
 	a.mu.Lock()
 	running := a.running
 	a.mu.Unlock()
+	var errs []error
+	stopped := true
 	if running {
 		select {
 		case <-a.runDone:
 		case <-ctx.Done():
-			return fmt.Errorf("agent: shutdown: waiting for scraping to stop: %w", ctx.Err())
+			// Run is still stopping the scrape manager: what it commits
+			// from now on is dropped, and the sinks are shut down all the
+			// same (with ctx ended, they count what they lose), or they
+			// would run on after Shutdown.
+			stopped = false
+			a.app.closed.Store(true)
+			errs = append(errs, fmt.Errorf("agent: shutdown: waiting for scraping to stop: %w", ctx.Err()))
 		}
 	}
-	a.stopScraping()
-	if a.opts.StaleMarkersOnShutdown {
-		a.app.staleAll(timestamp.FromTime(time.Now()))
+	if stopped {
+		a.stopScraping()
+		if a.opts.StaleMarkersOnShutdown {
+			a.app.staleAll(timestamp.FromTime(time.Now()))
+		}
 	}
-	errs := make([]error, len(a.sinks))
+	errs = append(errs, make([]error, len(a.sinks))...)
+	sinkErrs := errs[len(errs)-len(a.sinks):]
 	var wg sync.WaitGroup
 	for i, s := range a.sinks {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := s.s.Shutdown(ctx); err != nil {
-				errs[i] = fmt.Errorf("agent: remote_write %q: %w", s.name, err)
+				sinkErrs[i] = fmt.Errorf("agent: remote_write %q: %w", s.name, err)
 			}
 		}()
 	}
 	wg.Wait()
+	close(a.sinksShut)
 	a.mu.Lock()
-	sinksDone, cancelSinks := a.sinksDone, a.cancelSinks
+	sinksDone := a.sinksDone
 	a.mu.Unlock()
 	if sinksDone != nil {
-		cancelSinks()
 		select {
 		case <-sinksDone:
 		case <-ctx.Done():
