@@ -353,6 +353,20 @@ func (c *doctorCommand) checkAuth() step {
 	return s
 }
 
+// authFix says what to do about a 401 or 403, by what the write carried.
+func (c *doctorCommand) authFix(status int, tr http.RoundTripper) string {
+	_, signed := tr.(*sigv4.Transport)
+	switch {
+	case signed && status == http.StatusForbidden:
+		return "the signature was checked and refused: the identity needs aps:RemoteWrite on this workspace, the region must match the URL, and the clock must be right (SigV4 allows 5 minutes of skew)"
+	case signed:
+		return "the receiver does not take SigV4: give its own credentials (--bearer-token-file, --basic-auth-username with --basic-auth-password-file) or --tenant"
+	case c.auth.any():
+		return "the receiver refused the credentials given (see the auth step): check the token or password in the file, the user name and the tenant"
+	}
+	return "the receiver wants credentials: --tenant for Cortex or Mimir (401 \"no org id\"), --bearer-token-file or --basic-auth-username with --basic-auth-password-file, SigV4 (--sigv4-region) for AMP"
+}
+
 // checkEmptyWrite sends a remote write with no series: every backend
 // accepts one, so any refusal is about the URL, the auth or the protocol.
 func (c *doctorCommand) checkEmptyWrite(ctx context.Context, u *url.URL, tr http.RoundTripper) step {
@@ -395,10 +409,8 @@ func (c *doctorCommand) checkEmptyWrite(ctx context.Context, u *url.URL, tr http
 	s.status = "FAIL"
 	reason, hint := remotewrite.Classify(resp.StatusCode, string(respBody))
 	switch resp.StatusCode {
-	case http.StatusUnauthorized:
-		s.fix = "the receiver wants authentication: for AMP use SigV4 (--sigv4-region); for others a bearer token or basic auth"
-	case http.StatusForbidden:
-		s.fix = "the signature was checked and refused: the identity needs aps:RemoteWrite on this workspace, the region must match the URL, and the clock must be right (SigV4 allows 5 minutes of skew)"
+	case http.StatusUnauthorized, http.StatusForbidden:
+		s.fix = c.authFix(resp.StatusCode, tr)
 	case http.StatusNotFound:
 		if strings.Contains(string(respBody), "remote-write-receiver") {
 			s.fix = "this Prometheus does not receive remote write: start it with --web.enable-remote-write-receiver"

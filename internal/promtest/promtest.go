@@ -27,6 +27,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // Server is a running Prometheus.
@@ -41,6 +43,8 @@ type Server struct {
 	log    *lockedBuffer
 	exited chan struct{} // closed when the process has been reaped
 	stop   sync.Once
+
+	user, password string // basic auth of every request (StartWithBasicAuth)
 }
 
 // Binary returns the path of the Prometheus binary: $RWKIT_PROMETHEUS_BIN,
@@ -67,6 +71,37 @@ func Start(t testing.TB) *Server {
 			"--web.listen-address=" + addr,
 			"--web.enable-remote-write-receiver",
 			"--enable-feature=native-histograms",
+			"--log.level=warn",
+		}
+	}, true)
+}
+
+// StartWithBasicAuth starts a Prometheus server like Start whose HTTP
+// endpoints (remote write and queries included) take only basic auth as
+// user with password, through --web.config.file and a bcrypt hash, as a
+// Prometheus is protected in production. Query sends the credentials.
+func StartWithBasicAuth(t testing.TB, user, password string) *Server {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfg, []byte("global:\n  scrape_interval: 1h\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := filepath.Join(dir, "web.yml")
+	if err := os.WriteFile(web, []byte(fmt.Sprintf("basic_auth_users:\n  %s: %s\n", user, hash)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return startAs(t, user, password, func(attempt int, addr string) []string {
+		return []string{
+			"--config.file=" + cfg,
+			"--web.config.file=" + web,
+			"--storage.tsdb.path=" + filepath.Join(dir, fmt.Sprintf("data%d", attempt)),
+			"--web.listen-address=" + addr,
+			"--web.enable-remote-write-receiver",
 			"--log.level=warn",
 		}
 	}, true)
@@ -107,6 +142,12 @@ func StartAgent(t testing.TB, configYAML string, flags ...string) *Server {
 // a few free ports; the process is stopped when the test ends.
 func start(t testing.TB, args func(attempt int, addr string) []string, withWriteURL bool) *Server {
 	t.Helper()
+	return startAs(t, "", "", args, withWriteURL)
+}
+
+// startAs is start for a server whose endpoints take basic auth as user.
+func startAs(t testing.TB, user, password string, args func(attempt int, addr string) []string, withWriteURL bool) *Server {
+	t.Helper()
 	bin, err := Binary()
 	if err != nil {
 		if os.Getenv("RWKIT_REQUIRE_PROMETHEUS") == "1" {
@@ -122,7 +163,7 @@ func start(t testing.TB, args func(attempt int, addr string) []string, withWrite
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := &Server{URL: "http://" + addr, log: new(lockedBuffer), exited: make(chan struct{})}
+		s := &Server{URL: "http://" + addr, log: new(lockedBuffer), exited: make(chan struct{}), user: user, password: password}
 		if withWriteURL {
 			s.WriteURL = "http://" + addr + "/api/v1/write"
 		}
@@ -163,7 +204,11 @@ func (s *Server) waitReady(timeout time.Duration) error {
 			return fmt.Errorf("prometheus exited: %v\n%s", s.cmd.ProcessState, s.Log())
 		default:
 		}
-		resp, err := http.Get(s.URL + "/-/ready")
+		req, _ := http.NewRequest(http.MethodGet, s.URL+"/-/ready", nil)
+		if s.user != "" {
+			req.SetBasicAuth(s.user, s.password)
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -255,6 +300,9 @@ func (s *Server) Query(ctx context.Context, query string, at time.Time) ([]Resul
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if s.user != "" {
+		req.SetBasicAuth(s.user, s.password)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, err
