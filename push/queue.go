@@ -127,6 +127,9 @@ func (c *config) queueOnly() error {
 	if len(bad) > 0 {
 		return fmt.Errorf("push: NewQueue: %v shape a Pusher's snapshots and do nothing for a Queue", bad)
 	}
+	if c.bufBytes <= 0 {
+		return errors.New("push: NewQueue: WithBuffer(0, ...) turns buffering off, and a Queue sends only from its buffer: every batch would be dropped; give maxBytes > 0")
+	}
 	return nil
 }
 
@@ -137,7 +140,8 @@ func (q *Queue) URL() string { return q.client.URL() }
 // buffer) for Run to send, and returns at once: req may be changed or
 // reused when Append returns. When the buffer is full the oldest batches
 // are dropped (counted in rwkit_push_dropped_snapshots_total). Append
-// returns ErrShutdown after Shutdown.
+// returns ErrShutdown after Shutdown, and an error when req alone is
+// larger than the whole buffer (it is dropped).
 func (q *Queue) Append(req *wire.WriteRequest) error {
 	if len(req.Series) == 0 && len(req.Metadata) == 0 {
 		return nil
@@ -149,8 +153,12 @@ func (q *Queue) Append(req *wire.WriteRequest) error {
 	}
 	var s *snapshot
 	s, q.appendRaw = encodeSnapshot(q.clock.Now().UnixMilli(), q.client.Version(), req, q.appendRaw)
-	q.noteDropsLocked(q.buf.push(s, nil))
+	drops := q.buf.push(s, nil)
+	q.noteDropsLocked(drops)
 	q.m.buffered.Set(float64(q.buf.len()))
+	if len(drops) > 0 && drops[len(drops)-1].s == s {
+		return fmt.Errorf("push: queue: a batch of %d series is %d bytes compressed, more than the whole buffer (%d bytes, WithBuffer): dropped", s.series, s.size(), q.buf.maxBytes)
+	}
 	select {
 	case q.wake <- struct{}{}:
 	default:

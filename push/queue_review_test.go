@@ -55,3 +55,37 @@ func TestQueueShutdownDuringInFlightStopsRun(t *testing.T) {
 		t.Errorf("Shutdown error does not wrap the context's: %v", err)
 	}
 }
+
+// A Queue sends only from its buffer: buffering off would drop every
+// batch while Append reports success, so NewQueue refuses it.
+func TestNewQueueRefusesBufferingOff(t *testing.T) {
+	_, err := NewQueue("http://127.0.0.1:1/api/v1/write", WithBuffer(0, time.Minute))
+	if err == nil || !strings.Contains(err.Error(), "WithBuffer") {
+		t.Fatalf("NewQueue = %v, want WithBuffer(0, ...) refused", err)
+	}
+}
+
+// A batch larger than the whole buffer cannot be kept: Append says so
+// instead of returning nil for a batch that is already dropped.
+func TestQueueAppendTooLarge(t *testing.T) {
+	rc := newReceiver(t)
+	q, err := NewQueue(rc.url(), WithBuffer(64, time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Append(batch("m", 50, 1000, 1)); err == nil {
+		t.Error("Append of a batch larger than the buffer = nil, want an error")
+	}
+	if got := testutil.ToFloat64(q.m.dropped.WithLabelValues(dropTooLarge)); got != 1 {
+		t.Errorf("dropped{too_large} = %v, want 1", got)
+	}
+	if err := q.Append(batch("m", 1, 1000, 1)); err != nil {
+		t.Errorf("Append of a small batch = %v", err)
+	}
+	if err := q.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(rc.accepted()); got != 1 {
+		t.Errorf("%d requests accepted, want 1", got)
+	}
+}
