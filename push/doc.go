@@ -123,6 +123,13 @@
 //	WithSigV4                        on for AMP URLs (their region), else off
 //	WithoutSigV4                     for a transport that signs AMP requests itself
 //	WithTransport, WithHTTPClient    remotewrite's client: 30s per attempt
+//	WithRemoteTimeout                30s per request (remotewrite.DefaultTimeout)
+//	WithBackoff                      30ms doubling to 5s (Prometheus' min/max_backoff)
+//	WithTenant                       X-Scope-OrgID for Cortex, Mimir, rwkit's workspace
+//	WithHeader                       a header on every request (not Authorization)
+//	WithBearerTokenFile              Authorization: Bearer, the file read at every request
+//	WithBasicAuth                    user and password file, read at every request
+//	WithTLSConfig                    CA, client certificate (mTLS), server name
 //	WithClientOptions                any remotewrite.Option (headers, request size, retries)
 //	WithRWVersion                    wire.V1; wire.V2 falls back to V1 on 415
 //	WithNativeHistograms             off: native histograms go as classic buckets
