@@ -3,7 +3,10 @@ package push
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,5 +90,80 @@ func TestQueueAppendTooLarge(t *testing.T) {
 	}
 	if got := len(rc.accepted()); got != 1 {
 		t.Errorf("%d requests accepted, want 1", got)
+	}
+}
+
+// Producers appending while Shutdown runs, the receiver failing one
+// request in three with a 503: every batch Append accepted arrives once,
+// none that it refused arrives, whatever the interleaving.
+func TestQueueAppendRacingShutdownExactlyOnce(t *testing.T) {
+	for seed := range 8 {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			rc := newReceiver(t)
+			rc.setRespond(func(n int) (int, string) {
+				if (n+seed)%3 == 0 {
+					return http.StatusServiceUnavailable, "busy"
+				}
+				return http.StatusNoContent, ""
+			})
+			q, err := NewQueue(rc.url(), WithBackoff(time.Millisecond, 2*time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			runDone := make(chan struct{})
+			go func() {
+				defer close(runDone)
+				q.Run(context.Background())
+			}()
+			const producers, perProducer = 4, 40
+			var (
+				mu       sync.Mutex
+				accepted = map[string]bool{}
+				wg       sync.WaitGroup
+			)
+			for p := range producers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for k := range perProducer {
+						b := batch(fmt.Sprintf("p%d", p), 1, int64(k), float64(k))
+						if q.Append(b) == nil {
+							mu.Lock()
+							accepted[fmt.Sprintf("p%d@%d", p, k)] = true
+							mu.Unlock()
+						}
+						if k == perProducer/2 && p == seed%producers {
+							go q.Shutdown(context.Background())
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			if err := q.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			<-runDone
+			got := map[string]int{}
+			for _, r := range rc.accepted() {
+				for _, s := range r.Series {
+					for _, smp := range s.Samples {
+						got[fmt.Sprintf("%s@%d", labelValue(s.Labels, "__name__"), smp.Timestamp)]++
+					}
+				}
+			}
+			for k, n := range got {
+				if n != 1 {
+					t.Errorf("%s delivered %d times", k, n)
+				}
+				if !accepted[k] {
+					t.Errorf("%s delivered but Append refused it", k)
+				}
+			}
+			for k := range accepted {
+				if got[k] == 0 {
+					t.Errorf("%s accepted by Append, never delivered", k)
+				}
+			}
+		})
 	}
 }
