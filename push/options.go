@@ -77,6 +77,8 @@ type config struct {
 	registerer prometheus.Registerer
 
 	stale            bool
+	honorTimestamps  bool
+	batchTS          int64 // Once's batch timestamp; 0: now
 	nativeHistograms bool
 	exemplars        bool
 	rename           bool
@@ -474,6 +476,30 @@ func WithNativeHistograms() Option {
 func WithExemplars() Option {
 	return optionFunc(func(c *config) error {
 		c.exemplars = true
+		return nil
+	})
+}
+
+// WithHonorTimestamps keeps a metric's own timestamp (an exposition
+// line's, or TimestampMs of a collector's metric) instead of the batch
+// timestamp.
+func WithHonorTimestamps() Option {
+	return optionFunc(func(c *config) error {
+		c.honorTimestamps = true
+		return nil
+	})
+}
+
+// WithBatchTimestamp stamps Once's samples with t instead of the current
+// time: replaying a capture at the time it was taken, or writing the same
+// millisecond from two writers to see a backend refuse one of them. A
+// Pusher refuses it (each of its pushes is stamped when it happens).
+func WithBatchTimestamp(t time.Time) Option {
+	return optionFunc(func(c *config) error {
+		if t.UnixMilli() <= 0 {
+			return fmt.Errorf("WithBatchTimestamp(%s): before the epoch", t)
+		}
+		c.batchTS = t.UnixMilli()
 		return nil
 	})
 }

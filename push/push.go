@@ -70,69 +70,13 @@ type Pusher struct {
 // New may block while identity consults the ECS task metadata endpoint
 // (at most a few seconds, only on ECS when no explicit value is set).
 func New(url string, g prometheus.Gatherer, opts ...Option) (*Pusher, error) {
-	if g == nil {
-		return nil, errors.New("push: nil Gatherer; pass a *prometheus.Registry or prometheus.DefaultGatherer")
-	}
-	cfg := defaultConfig()
-	for _, o := range opts {
-		if o == nil {
-			continue
-		}
-		if err := o.apply(&cfg); err != nil {
-			return nil, fmt.Errorf("push: %w", err)
-		}
-	}
-	if cfg.clock == nil {
-		cfg.clock = realClock{}
-	}
-	if cfg.rand == nil {
-		cfg.rand = rand.Float64
-	}
-	if cfg.timeout == 0 {
-		cfg.timeout = cfg.interval
-	}
-	if cfg.aligned && cfg.interval%time.Millisecond != 0 {
-		return nil, fmt.Errorf("push: WithAlignedTimestamps needs an interval of whole milliseconds, not %s", cfg.interval)
-	}
-	log := cfg.logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	p := &Pusher{
-		cfg: cfg, g: g,
-		sender: sender{
-			log: log, m: newMetrics(), clock: cfg.clock,
-			buf: buffer{maxBytes: cfg.bufBytes, maxAge: cfg.bufAge},
-		},
-		sem:          make(chan struct{}, 1),
-		stop:         make(chan struct{}),
-		shutdownDone: make(chan struct{}),
-	}
-	p.phase = time.Duration(cfg.rand() * cfg.jitter * float64(cfg.interval))
-
-	extra, err := p.resolveLabels()
+	p, extra, err := assemble(url, g, opts)
 	if err != nil {
 		return nil, err
 	}
-	if p.client, err = newClient(url, &cfg, log); err != nil {
-		return nil, err
-	}
-	policy := gather.ConflictError
-	if cfg.rename {
-		policy = gather.ConflictRename
-	}
-	p.conv, err = gather.NewConverter(gather.Options{
-		Timestamp:        cfg.clock.Now().UnixMilli(),
-		ExtraLabels:      extra,
-		ConflictPolicy:   policy,
-		NativeHistograms: cfg.nativeHistograms,
-		Exemplars:        cfg.exemplars,
-		// p.req is sent (or encoded into the buffer) before the next
-		// build, and nothing keeps its series' labels.
-		ShareLabels: true,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("push: %w", err)
+	cfg := &p.cfg
+	if cfg.batchTS != 0 {
+		return nil, errors.New("push: WithBatchTimestamp is for Once: a Pusher stamps each push when it happens")
 	}
 	// A label that collides now collides on every push: say so here, where
 	// the mistake is made, rather than in a log hours later.
@@ -152,6 +96,78 @@ func New(url string, g prometheus.Gatherer, opts ...Option) (*Pusher, error) {
 	p.logStart(extra)
 	return p, nil
 }
+
+// assemble is New without the check gather, the self-metrics and the
+// start line: what Once needs too.
+func assemble(url string, g prometheus.Gatherer, opts []Option) (*Pusher, []wire.Label, error) {
+	if g == nil {
+		return nil, nil, errors.New("push: nil Gatherer; pass a *prometheus.Registry or prometheus.DefaultGatherer")
+	}
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o.apply(&cfg); err != nil {
+			return nil, nil, fmt.Errorf("push: %w", err)
+		}
+	}
+	if cfg.clock == nil {
+		cfg.clock = realClock{}
+	}
+	if cfg.rand == nil {
+		cfg.rand = rand.Float64
+	}
+	if cfg.timeout == 0 {
+		cfg.timeout = cfg.interval
+	}
+	if cfg.aligned && cfg.interval%time.Millisecond != 0 {
+		return nil, nil, fmt.Errorf("push: WithAlignedTimestamps needs an interval of whole milliseconds, not %s", cfg.interval)
+	}
+	log := cfg.logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	p := &Pusher{
+		cfg: cfg, g: g,
+		sender: sender{
+			log: log, m: newMetrics(), clock: cfg.clock,
+			buf: buffer{maxBytes: cfg.bufBytes, maxAge: cfg.bufAge},
+		},
+		sem:          make(chan struct{}, 1),
+		stop:         make(chan struct{}),
+		shutdownDone: make(chan struct{}),
+	}
+	p.phase = time.Duration(cfg.rand() * cfg.jitter * float64(cfg.interval))
+
+	extra, err := p.resolveLabels()
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.client, err = newClient(url, &cfg, log); err != nil {
+		return nil, nil, err
+	}
+	policy := gather.ConflictError
+	if cfg.rename {
+		policy = gather.ConflictRename
+	}
+	p.conv, err = gather.NewConverter(gather.Options{
+		Timestamp:        cfg.clock.Now().UnixMilli(),
+		ExtraLabels:      extra,
+		ConflictPolicy:   policy,
+		NativeHistograms: cfg.nativeHistograms,
+		Exemplars:        cfg.exemplars,
+		HonorTimestamps:  cfg.honorTimestamps,
+		// p.req is sent (or encoded into the buffer) before the next
+		// build, and nothing keeps its series' labels.
+		ShareLabels: true,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("push: %w", err)
+	}
+	return p, extra, nil
+}
+
 
 // resolveLabels returns the labels added to every series: identity, then
 // WithLabels.
