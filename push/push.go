@@ -168,7 +168,6 @@ func assemble(url string, g prometheus.Gatherer, opts []Option) (*Pusher, []wire
 	return p, extra, nil
 }
 
-
 // resolveLabels returns the labels added to every series: identity, then
 // WithLabels.
 func (p *Pusher) resolveLabels() ([]wire.Label, error) {
