@@ -48,6 +48,7 @@ type Agent struct {
 	sinks   []*sink
 	tsets   map[string][]*targetgroup.Group
 	metrics *metrics
+	sinkReg *trackingRegisterer // the default sinks' registerer; nil without Options.Registerer
 
 	stop     chan struct{} // closed by Shutdown: Run returns
 	stopOnce sync.Once
@@ -83,16 +84,23 @@ func New(cfg *config.Config, o Options) (*Agent, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	a := &Agent{opts: o, logger: logger, metrics: newMetrics(), stop: make(chan struct{}), runDone: make(chan struct{}), sinksShut: make(chan struct{})}
 	newSink := o.NewSink
 	if newSink == nil {
-		newSink = func(rw *config.RemoteWriteConfig, name string) (Sink, error) { return QueueSink(rw, name, o) }
+		so := o
+		if o.Registerer != nil {
+			// The queues' metrics are unregistered with the agent's.
+			a.sinkReg = &trackingRegisterer{Registerer: o.Registerer}
+			so.Registerer = a.sinkReg
+		}
+		newSink = func(rw *config.RemoteWriteConfig, name string) (Sink, error) { return QueueSink(rw, name, so) }
 	}
-	a := &Agent{opts: o, logger: logger, metrics: newMetrics(), stop: make(chan struct{}), runDone: make(chan struct{}), sinksShut: make(chan struct{})}
 
 	names := sinkNames(cfg.RemoteWriteConfigs)
 	for i, rw := range cfg.RemoteWriteConfigs {
 		s, err := newSink(rw, names[i])
 		if err != nil {
+			a.sinkReg.unregisterAll()
 			return nil, fmt.Errorf("agent: remote_write %q: %w", names[i], err)
 		}
 		a.sinks = append(a.sinks, wrapSink(rw, names[i], s))
@@ -106,6 +114,7 @@ func New(cfg *config.Config, o Options) (*Agent, error) {
 	}
 	for _, c := range a.metrics.collectors() {
 		if err := reg.Register(c); err != nil {
+			a.unregister(reg)
 			return nil, fmt.Errorf("agent: registering self-metrics: %w", err)
 		}
 	}
@@ -147,6 +156,48 @@ func New(cfg *config.Config, o Options) (*Agent, error) {
 func (a *Agent) unregister(reg prometheus.Registerer) {
 	for _, c := range a.metrics.collectors() {
 		reg.Unregister(c)
+	}
+	a.sinkReg.unregisterAll()
+}
+
+// trackingRegisterer remembers what it registered, so that it can all be
+// unregistered.
+type trackingRegisterer struct {
+	prometheus.Registerer
+	mu sync.Mutex
+	cs []prometheus.Collector
+}
+
+func (r *trackingRegisterer) Register(c prometheus.Collector) error {
+	if err := r.Registerer.Register(c); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.cs = append(r.cs, c)
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *trackingRegisterer) MustRegister(cs ...prometheus.Collector) {
+	for _, c := range cs {
+		if err := r.Register(c); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// unregisterAll unregisters everything registered through r; nil does
+// nothing.
+func (r *trackingRegisterer) unregisterAll() {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	cs := r.cs
+	r.cs = nil
+	r.mu.Unlock()
+	for _, c := range cs {
+		r.Registerer.Unregister(c)
 	}
 }
 
