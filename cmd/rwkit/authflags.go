@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/rwkit/rwkit/push"
 	"github.com/rwkit/rwkit/remotewrite"
 )
 
@@ -131,4 +132,26 @@ func (a *authFlags) usesAuthorization() bool {
 func (a *authFlags) any() bool {
 	return a.tenant != "" || len(a.header) > 0 || a.bearerTokenFile != "" || a.basicUser != "" || a.basicPasswordFile != "" ||
 		a.tlsCA != "" || a.tlsCert != "" || a.tlsKey != "" || a.tlsServerName != ""
+}
+
+// pushOptions are the flags as the push library's options.
+func (a *authFlags) pushOptions() ([]push.Option, error) {
+	auth, err := a.remote()
+	if err != nil {
+		return nil, err
+	}
+	var opts []push.Option
+	for k, v := range auth.Headers {
+		opts = append(opts, push.WithHeader(k, v))
+	}
+	if auth.BearerTokenFile != "" {
+		opts = append(opts, push.WithBearerTokenFile(auth.BearerTokenFile))
+	}
+	if auth.BasicAuthUsername != "" {
+		opts = append(opts, push.WithBasicAuth(auth.BasicAuthUsername, auth.BasicAuthPasswordFile))
+	}
+	if auth.TLS != nil {
+		opts = append(opts, push.WithTLSConfig(auth.TLS))
+	}
+	return opts, nil
 }

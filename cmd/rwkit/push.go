@@ -8,15 +8,15 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/rwkit/rwkit/gather"
 	"github.com/rwkit/rwkit/identity"
+	"github.com/rwkit/rwkit/push"
 	"github.com/rwkit/rwkit/remotewrite"
 	"github.com/rwkit/rwkit/remotewrite/sigv4"
 	"github.com/rwkit/rwkit/scrape"
@@ -93,7 +93,7 @@ func (c *pushCommand) Run(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args, hideIdentityEnv); err != nil {
 		return err
 	}
-	if c.getenv(identity.EnvService) != "" || c.getenv(identity.EnvInstance) != "" {
+	if c.getenv(identity.EnvService) != "" || c.getenv(identity.EnvInstance) != "" || c.service != "" || c.instance != "" {
 		c.withIdentity = true
 	}
 	switch {
@@ -114,75 +114,23 @@ func (c *pushCommand) Run(ctx context.Context, args []string) error {
 	defer cancel()
 
 	rep := &pushReport{URL: redactURL(c.url), Timestamp: c.timestamp, Labels: c.labels}
+	opts, err := c.options(ctx)
+	if err != nil {
+		return err
+	}
 	fams, err := c.load(ctx, rep)
 	if err != nil {
 		return err
 	}
-	extra := make([]wire.Label, 0, len(c.labels)+2)
-	for k, v := range c.labels {
-		extra = append(extra, wire.Label{Name: k, Value: v})
-	}
-	if c.withIdentity || c.service != "" || c.instance != "" {
-		id, err := identity.Resolve(ctx, identity.Options{Service: c.service, Instance: c.instance, Getenv: c.getenv})
-		if err != nil {
-			return err
-		}
-		for _, l := range id.Labels() {
-			if _, dup := c.labels[l.Name]; dup {
-				return usagef("push: --label %s and the identity both set %s", l.Name, l.Name)
-			}
-			extra = append(extra, l)
-		}
-		rep.Identity = id.String()
-	} else if c.labels["service"] == "" || c.labels["instance"] == "" {
+	if !c.withIdentity && (c.labels["service"] == "" || c.labels["instance"] == "") {
 		rep.Notes = append(rep.Notes, "no service/instance labels: several writers pushing these series will collide (new-value-for-timestamp); add --identity, or --service/--instance")
 	}
-	sort.Slice(extra, func(i, j int) bool { return extra[i].Name < extra[j].Name })
-	req, conv, err := gather.Convert(fams, gather.Options{
-		Timestamp:        c.timestamp,
-		ExtraLabels:      extra,
-		NativeHistograms: c.nativeHistograms,
-		HonorTimestamps:  c.honorTimestamps,
-	})
+	gatherer := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return fams, nil })
+	res, err := push.Once(ctx, c.url, gatherer, opts...)
 	if err != nil {
-		return fmt.Errorf("convert %s: %w", rep.Source, err)
+		return fmt.Errorf("push %s: %w", rep.Source, err)
 	}
-	rep.Families, rep.Series, rep.Samples, rep.Histograms = conv.Families, conv.Series, conv.Samples, conv.Histograms
-	for _, n := range conv.Notes {
-		rep.Notes = append(rep.Notes, n.String())
-	}
-
-	opts := []remotewrite.Option{
-		remotewrite.WithVersion(wire.Version(c.rwVersion)),
-		remotewrite.WithMaxRequestBytes(c.maxRequestBytes),
-	}
-	rep.Signing = "none"
-	authRT, err := c.auth.transport()
-	if err != nil {
-		return err
-	}
-	region, sign, err := sigv4.Signing(c.url, c.sigv4Region, c.sigv4)
-	if err != nil {
-		return usagef("push: --sigv4-region: %v", err)
-	}
-	if sign && c.auth.usesAuthorization() {
-		return usagef("push: SigV4 signing and --bearer-token-file / --basic-auth-username both set Authorization: give one (an AMP URL is always signed)")
-	}
-	opts = append(opts, remotewrite.WithTransport(authRT))
-	if sign {
-		tr, err := sigv4.NewDefault(ctx, region, sigv4.WithNext(authRT))
-		if err != nil {
-			return err
-		}
-		rep.Signing = "sigv4 " + tr.Region()
-		opts = append(opts, remotewrite.WithTransport(tr))
-	}
-	client, err := remotewrite.New(c.url, opts...)
-	if err != nil {
-		return usagef("push: %v", err)
-	}
-	res, werr := client.Write(ctx, req)
-	rep.fill(res, werr)
+	rep.fill(res)
 	if c.output == "json" {
 		enc := json.NewEncoder(c.out)
 		enc.SetIndent("", "  ")
@@ -192,10 +140,59 @@ func (c *pushCommand) Run(ctx context.Context, args []string) error {
 	} else {
 		rep.writeText(c.out)
 	}
-	if werr != nil {
+	if !res.OK() {
 		return &exitError{code: exitFailed, err: errReported}
 	}
 	return nil
+}
+
+// options are the push library's options for the flags: the same path a
+// Pusher takes, stamped at --timestamp, without buffering.
+func (c *pushCommand) options(ctx context.Context) ([]push.Option, error) {
+	opts := []push.Option{
+		push.WithBatchTimestamp(time.UnixMilli(c.timestamp)),
+		push.WithRWVersion(wire.Version(c.rwVersion)),
+		push.WithClientOptions(remotewrite.WithMaxRequestBytes(c.maxRequestBytes)),
+	}
+	if c.withIdentity {
+		for _, name := range []string{identity.DefaultServiceLabel, identity.DefaultInstanceLabel} {
+			if _, dup := c.labels[name]; dup {
+				return nil, usagef("push: --label %s and the identity both set %s", name, name)
+			}
+		}
+		opts = append(opts, push.WithIdentityOptions(identity.Options{Getenv: c.getenv}))
+		if c.service != "" {
+			opts = append(opts, push.WithService(c.service))
+		}
+		if c.instance != "" {
+			opts = append(opts, push.WithInstance(c.instance))
+		}
+	} else {
+		opts = append(opts, push.WithoutIdentity())
+	}
+	if len(c.labels) > 0 {
+		opts = append(opts, push.WithLabels(c.labels))
+	}
+	if c.nativeHistograms {
+		opts = append(opts, push.WithNativeHistograms())
+	}
+	if c.honorTimestamps {
+		opts = append(opts, push.WithHonorTimestamps())
+	}
+	_, sign, err := sigv4.Signing(c.url, c.sigv4Region, c.sigv4)
+	switch {
+	case err != nil:
+		return nil, usagef("push: --sigv4-region: %v", err)
+	case sign && c.auth.usesAuthorization():
+		return nil, usagef("push: SigV4 signing and --bearer-token-file / --basic-auth-username both set Authorization: give one (an AMP URL is always signed)")
+	case c.sigv4 || c.sigv4Region != "":
+		opts = append(opts, push.WithSigV4(c.sigv4Region))
+	}
+	authOpts, err := c.auth.pushOptions()
+	if err != nil {
+		return nil, err
+	}
+	return append(opts, authOpts...), nil
 }
 
 func (c *pushCommand) load(ctx context.Context, rep *pushReport) ([]*dto.MetricFamily, error) {
@@ -237,14 +234,23 @@ type pushReport struct {
 	Histograms int      `json:"histograms"`
 	Notes      []string `json:"notes,omitempty"`
 
-	Requests          int     `json:"requests"`
-	Delivered         int     `json:"requests_delivered"`
-	BytesCompressed   int     `json:"bytes_compressed"`
-	BytesUncompressed int     `json:"bytes_uncompressed"`
-	Attempts          int     `json:"attempts"`
-	DurationSeconds   float64 `json:"duration_seconds"`
+	Requests           int     `json:"requests"`
+	Delivered          int     `json:"requests_delivered"`
+	AcceptedSeries     int     `json:"accepted_series"`
+	AcceptedSamples    int     `json:"accepted_samples"`
+	AcceptedHistograms int     `json:"accepted_histograms"`
+	BytesCompressed    int     `json:"bytes_compressed"`
+	BytesUncompressed  int     `json:"bytes_uncompressed"`
+	Attempts           int     `json:"attempts"`
+	DurationSeconds    float64 `json:"duration_seconds"`
 
-	Refusal *refusal `json:"refusal,omitempty"`
+	// Refusals are the refused requests, each reported; the others were
+	// sent all the same. Failure is the request that stopped the write
+	// (network, 5xx, 429 after retries, the timeout): it and the rest were
+	// not delivered.
+	Refusals []refusal `json:"refusals,omitempty"`
+	Failure  *refusal  `json:"failure,omitempty"`
+	Error    string    `json:"error,omitempty"`
 }
 
 type refusal struct {
@@ -267,37 +273,54 @@ type refusal struct {
 	Error             string `json:"error"`
 }
 
-func (r *pushReport) fill(res *remotewrite.Result, err error) {
+func (r *pushReport) fill(res *push.Result) {
+	r.Version = res.Version.String()
+	if res.Identity != nil {
+		r.Identity = res.Identity.String()
+	}
+	r.Signing = "none"
+	if res.SignedFor != "" {
+		r.Signing = "sigv4 " + res.SignedFor
+	}
+	c := res.Converted
+	r.Families, r.Series, r.Samples, r.Histograms = c.Families, c.Series, c.Samples, c.Histograms
+	for _, n := range c.Notes {
+		r.Notes = append(r.Notes, n.String())
+	}
+	r.Requests = res.Requests
+	r.Delivered = res.Requests - len(res.Refused)
+	r.AcceptedSeries, r.AcceptedSamples, r.AcceptedHistograms = res.Stored.Series, res.Stored.Samples, res.Stored.Histograms
+	r.BytesCompressed, r.BytesUncompressed = res.BytesCompressed, res.BytesUncompressed
+	r.Attempts = res.Attempts
+	r.DurationSeconds = res.Duration.Seconds()
 	r.Result = "delivered"
-	if res != nil {
-		r.Version = res.Version.String()
-		r.Requests = res.Requests
-		r.Delivered = res.Requests
-		r.BytesCompressed = res.BytesCompressed
-		r.BytesUncompressed = res.BytesUncompressed
-		r.Attempts = res.Attempts
-		r.DurationSeconds = res.Duration.Seconds()
-	}
-	if err == nil {
-		return
-	}
-	r.Result = "failed"
-	var rwErr *remotewrite.Error
-	if !errors.As(err, &rwErr) {
-		r.Refusal = &refusal{Error: err.Error()}
-		return
-	}
-	if rwErr.StatusCode >= 400 && !rwErr.Retryable() {
+	if len(res.Refused) > 0 {
 		r.Result = "refused"
 	}
-	r.Version = rwErr.Version.String()
-	r.Requests = rwErr.Requests
-	r.Refusal = &refusal{
-		Status: rwErr.StatusCode, StatusText: rwErr.Status, Reason: string(rwErr.Reason), Hint: rwErr.Hint,
-		Body: rwErr.Body, BodyTruncated: rwErr.BodyTruncated, Request: rwErr.Request, Requests: rwErr.Requests,
-		Series: rwErr.Series, Samples: rwErr.Samples, Histograms: rwErr.Histograms, Exemplars: rwErr.Exemplars,
-		BytesCompressed: rwErr.BytesCompressed, BytesUncompressed: rwErr.BytesUncompressed,
-		Attempts: rwErr.Attempts, RetryAfterSeconds: int(rwErr.RetryAfter.Seconds()), Error: err.Error(),
+	for _, e := range res.Refused {
+		r.Refusals = append(r.Refusals, refusalOf(e, e))
+	}
+	if res.Failed != nil {
+		r.Result = "failed"
+		r.Delivered--
+		r.Error = res.Failed.Error()
+		var e *remotewrite.Error
+		if errors.As(res.Failed, &e) {
+			f := refusalOf(e, res.Failed)
+			r.Failure = &f
+		} else {
+			r.Failure = &refusal{Error: res.Failed.Error()}
+		}
+	}
+}
+
+func refusalOf(e *remotewrite.Error, err error) refusal {
+	return refusal{
+		Status: e.StatusCode, StatusText: e.Status, Reason: string(e.Reason), Hint: e.Hint,
+		Body: e.Body, BodyTruncated: e.BodyTruncated, Request: e.Request, Requests: e.Requests,
+		Series: e.Series, Samples: e.Samples, Histograms: e.Histograms, Exemplars: e.Exemplars,
+		BytesCompressed: e.BytesCompressed, BytesUncompressed: e.BytesUncompressed,
+		Attempts: e.Attempts, RetryAfterSeconds: int(e.RetryAfter.Seconds()), Error: err.Error(),
 	}
 }
 
@@ -320,33 +343,43 @@ func (r *pushReport) writeText(w io.Writer) {
 	}
 	row("converted", "%d families, %d series, %d samples, %d histograms", r.Families, r.Series, r.Samples, r.Histograms)
 	row("delivered", "%d of %d requests, %s snappy (%s raw)", r.Delivered, max(r.Requests, r.Delivered), byteSize(r.BytesCompressed), byteSize(r.BytesUncompressed))
+	row("accepted", "%d series, %d samples, %d histograms in the accepted requests (a refused request's valid series may be stored too: Cortex and AMP keep them)", r.AcceptedSeries, r.AcceptedSamples, r.AcceptedHistograms)
 	row("attempts", "%d", r.Attempts)
 	row("duration", "%s", time.Duration(r.DurationSeconds*float64(time.Second)).Round(time.Millisecond))
 	for _, n := range r.Notes {
 		row("note", "%s", n)
 	}
-	if f := r.Refusal; f != nil {
-		if f.Status != 0 {
-			row("status", "%s", orDefault(f.StatusText, fmt.Sprint(f.Status)))
-			row("request", "%d of %d: %d series, %d samples, %d histograms, %d exemplars, %s snappy (%s raw), %d attempts",
-				f.Request, f.Requests, f.Series, f.Samples, f.Histograms, f.Exemplars, byteSize(f.BytesCompressed), byteSize(f.BytesUncompressed), f.Attempts)
-			row("reason", "%s", orDefault(f.Reason, "(not named by the body)"))
-			if f.Hint != "" {
-				row("hint", "%s", f.Hint)
-			}
-			body := f.Body
-			if body == "" {
-				body = "(empty)"
-			}
-			if f.BodyTruncated {
-				body += " [truncated at 1 MiB]"
-			}
-			row("body", "%s", strings.TrimRight(body, "\n"))
-		} else {
-			row("error", "%s", f.Error)
-		}
+	for i := range r.Refusals {
+		writeRefusal(row, &r.Refusals[i])
+	}
+	if f := r.Failure; f != nil {
+		row("failed", "%s", "the write stopped here; this request and the ones after it were not delivered")
+		writeRefusal(row, f)
 	}
 	tw.Flush()
+}
+
+// writeRefusal prints one refused or failed request.
+func writeRefusal(row func(k, format string, args ...any), f *refusal) {
+	if f.Status == 0 {
+		row("error", "%s", f.Error)
+		return
+	}
+	row("status", "%s", orDefault(f.StatusText, fmt.Sprint(f.Status)))
+	row("request", "%d of %d: %d series, %d samples, %d histograms, %d exemplars, %s snappy (%s raw), %d attempts",
+		f.Request, f.Requests, f.Series, f.Samples, f.Histograms, f.Exemplars, byteSize(f.BytesCompressed), byteSize(f.BytesUncompressed), f.Attempts)
+	row("reason", "%s", orDefault(f.Reason, "(not named by the body)"))
+	if f.Hint != "" {
+		row("hint", "%s", f.Hint)
+	}
+	body := f.Body
+	if body == "" {
+		body = "(empty)"
+	}
+	if f.BodyTruncated {
+		body += " [truncated at 1 MiB]"
+	}
+	row("body", "%s", strings.TrimRight(body, "\n"))
 }
 
 func orDefault(s, def string) string {

@@ -97,7 +97,10 @@ func TestPushToPrometheus(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("decode JSON report: %v\n%s", err, out)
 	}
-	f := rep.Refusal
+	var f *refusal
+	if len(rep.Refusals) == 1 {
+		f = &rep.Refusals[0]
+	}
 	if rep.Result != "refused" || f == nil || f.Status != 400 || f.Reason != "new-value-for-timestamp" ||
 		f.Series != 3 || f.Samples != 3 || f.BytesCompressed == 0 || f.BytesUncompressed <= f.BytesCompressed-16 ||
 		!strings.Contains(f.Body, "duplicate sample for timestamp") || f.Hint == "" || f.Attempts != 1 {
