@@ -123,6 +123,10 @@ remote_write:
 				_, ok := received[k]
 				return ok
 			})
+			// Read while the agent runs: Shutdown unregisters its metrics.
+			waitFor(t, "rwkit_push_requests_total{remote_write=\"cortex\",result=\"success\"} >= 1", func() bool {
+				return counterValue(t, reg, "rwkit_push_requests_total", map[string]string{"remote_write": "cortex", "result": "success"}) >= 1
+			})
 			sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer scancel()
 			if err := a.Shutdown(sctx); err != nil {
@@ -135,9 +139,6 @@ remote_write:
 			defer mu.Unlock()
 			if len(problems) > 0 {
 				t.Errorf("receiver saw: %s", strings.Join(problems[:min(len(problems), 5)], "; "))
-			}
-			if got := counterValue(t, reg, "rwkit_push_requests_total", map[string]string{"remote_write": "cortex", "result": "success"}); got < 1 {
-				t.Errorf("rwkit_push_requests_total{remote_write=\"cortex\",result=\"success\"} = %v", got)
 			}
 		})
 	}
