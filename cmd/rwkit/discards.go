@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -24,6 +23,7 @@ import (
 	"github.com/rwkit/rwkit/scrape"
 	"github.com/rwkit/rwkit/validate"
 	"github.com/rwkit/rwkit/verify"
+	"github.com/rwkit/rwkit/workspace"
 )
 
 func init() {
@@ -305,29 +305,16 @@ func (c *discardsCommand) local(ctx context.Context) (*discardsReport, error) {
 	return rep, nil
 }
 
-// workspaceCollisions is what GET /workspaces/{id}/api/v1/collisions said.
+// workspaceCollisions is what GET /workspaces/{id}/api/v1/collisions said:
+// the workspace's own workspace.Collision values.
 type workspaceCollisions struct {
-	Workspace string               `json:"workspace"`
-	Served    bool                 `json:"served"` // false: the endpoint answered 404
-	Entries   []workspaceCollision `json:"entries"`
-}
-
-// workspaceCollision is one entry of the workspace's collisions list, read
-// tolerantly: the fields are found under the names DESIGN.md gives them and
-// their likely variants, and whatever is missing stays empty.
-type workspaceCollision struct {
-	Kind      string    `json:"kind,omitempty"`
-	Series    string    `json:"series"`
-	Timestamp time.Time `json:"timestamp,omitzero"`
-	Values    []string  `json:"values,omitempty"`
-	Writers   []string  `json:"writers,omitempty"`
-	Count     int       `json:"count,omitempty"`
-	FirstSeen time.Time `json:"first_seen,omitzero"`
-	LastSeen  time.Time `json:"last_seen,omitzero"`
+	Workspace string                `json:"workspace"`
+	Served    bool                  `json:"served"` // false: the endpoint answered 404
+	Entries   []workspace.Collision `json:"entries"`
 }
 
 func fetchWorkspaceCollisions(ctx context.Context, client *http.Client, base, ws string) (workspaceCollisions, error) {
-	wc := workspaceCollisions{Workspace: ws, Entries: []workspaceCollision{}}
+	wc := workspaceCollisions{Workspace: ws, Entries: []workspace.Collision{}}
 	endpoint := base + "/workspaces/" + url.PathEscape(ws) + "/api/v1/collisions"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint, nil)
 	if err != nil {
@@ -350,191 +337,34 @@ func fetchWorkspaceCollisions(ctx context.Context, client *http.Client, base, ws
 	if resp.StatusCode/100 != 2 {
 		return wc, fmt.Errorf("discards: GET %s: %s: %s", endpoint, resp.Status, firstLine(strings.TrimSpace(string(body))))
 	}
-	entries, err := decodeWorkspaceCollisions(body)
-	if err != nil {
-		return wc, fmt.Errorf("discards: GET %s: %w", endpoint, err)
+	if err := json.Unmarshal(body, &wc.Entries); err != nil {
+		return wc, fmt.Errorf("discards: GET %s: not the workspace's collisions list: %w", endpoint, err)
 	}
-	wc.Served, wc.Entries = true, entries
+	if wc.Entries == nil {
+		wc.Entries = []workspace.Collision{}
+	}
+	wc.Served = true
 	return wc, nil
 }
 
-// decodeWorkspaceCollisions reads a JSON list of collisions, bare or in a
-// {"data": [...]} or {"collisions": [...]} envelope (the Prometheus API's
-// shape has "status" and "data").
-func decodeWorkspaceCollisions(body []byte) ([]workspaceCollision, error) {
-	var raw []map[string]json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil {
-		var env map[string]json.RawMessage
-		if json.Unmarshal(body, &env) != nil {
-			return nil, fmt.Errorf("collisions: not a JSON list: %w", err)
-		}
-		inner := env["data"]
-		if inner == nil {
-			inner = env["collisions"]
-		}
-		if len(inner) > 0 && inner[0] == '{' {
-			var nested map[string]json.RawMessage
-			if json.Unmarshal(inner, &nested) == nil {
-				inner = nested["collisions"]
-			}
-		}
-		if inner != nil && string(inner) != "null" {
-			if err := json.Unmarshal(inner, &raw); err != nil {
-				return nil, fmt.Errorf("collisions: not a JSON list: %w", err)
-			}
-		}
+// collisionRow is a collision as the table shows it: the series, when,
+// the values and the writers.
+func collisionRow(c workspace.Collision) (series, when, values, writers string) {
+	series = verify.LabelString(c.Series)
+	if c.Kind != "" {
+		series += " [" + c.Kind + "]"
 	}
-	out := make([]workspaceCollision, 0, len(raw))
-	for _, e := range raw {
-		var c workspaceCollision
-		c.Kind = jsonStringValue(jsonPick(e, "kind", "type"))
-		c.Series = seriesText(jsonPick(e, "series", "labels", "metric"))
-		c.Timestamp = jsonTimeValue(jsonPick(e, "timestamp", "timestamp_ms", "ts", "time"))
-		c.FirstSeen = jsonTimeValue(jsonPick(e, "first_seen", "firstSeen", "first"))
-		c.LastSeen = jsonTimeValue(jsonPick(e, "last_seen", "lastSeen", "last"))
-		if n, err := strconv.Atoi(strings.Trim(string(jsonPick(e, "count", "occurrences")), `"`)); err == nil {
-			c.Count = n
-		}
-		if vs := jsonPick(e, "values"); vs != nil {
-			var list []json.RawMessage
-			if json.Unmarshal(vs, &list) == nil {
-				for _, v := range list {
-					c.Values = append(c.Values, scalarText(v))
-				}
-			}
-		} else {
-			for _, k := range []string{"existing", "existing_value", "value", "new", "new_value"} {
-				if v := e[k]; v != nil {
-					c.Values = append(c.Values, scalarText(v))
-				}
-			}
-		}
-		if ws := jsonPick(e, "writers"); ws != nil {
-			var list []json.RawMessage
-			if json.Unmarshal(ws, &list) == nil {
-				for _, w := range list {
-					c.Writers = append(c.Writers, writerText(w))
-				}
-			}
-		} else {
-			// The workspace's shape: existing_writer (absent when unknown)
-			// and new_writer.
-			for _, k := range []string{"existing_writer", "new_writer"} {
-				if w := jsonPick(e, k); w != nil {
-					c.Writers = append(c.Writers, writerText(w))
-				}
-			}
-		}
-		out = append(out, c)
+	when = "-"
+	if c.Timestamp != 0 {
+		when = time.UnixMilli(c.Timestamp).UTC().Format(time.RFC3339Nano)
 	}
-	return out, nil
-}
-
-func jsonPick(e map[string]json.RawMessage, keys ...string) json.RawMessage {
-	for _, k := range keys {
-		if v, ok := e[k]; ok && string(v) != "null" {
-			return v
-		}
+	values = c.ExistingValue + " vs " + c.NewValue
+	who := []string{}
+	if c.ExistingWriter != nil {
+		who = append(who, c.ExistingWriter.String())
 	}
-	return nil
-}
-
-func jsonStringValue(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	return ""
-}
-
-// scalarText renders a JSON number or string as it came.
-func scalarText(raw json.RawMessage) string {
-	if s := jsonStringValue(raw); s != "" {
-		return s
-	}
-	return strings.TrimSpace(string(raw))
-}
-
-// seriesText renders a series given as a string or as a label map.
-func seriesText(raw json.RawMessage) string {
-	if raw == nil {
-		return ""
-	}
-	var labels map[string]string
-	if json.Unmarshal(raw, &labels) == nil {
-		return verify.LabelString(labels)
-	}
-	var pairs []struct{ Name, Value string }
-	if json.Unmarshal(raw, &pairs) == nil && len(pairs) > 0 {
-		m := map[string]string{}
-		for _, p := range pairs {
-			m[p.Name] = p.Value
-		}
-		return verify.LabelString(m)
-	}
-	return scalarText(raw)
-}
-
-// jsonTimeValue reads RFC 3339, or a number of milliseconds (or seconds, when
-// it is too small to be milliseconds) since the epoch.
-func jsonTimeValue(raw json.RawMessage) time.Time {
-	if raw == nil {
-		return time.Time{}
-	}
-	if s := jsonStringValue(raw); s != "" {
-		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-			return t.UTC()
-		}
-		raw = json.RawMessage(s)
-	}
-	f, err := strconv.ParseFloat(string(raw), 64)
-	if err != nil || f <= 0 {
-		return time.Time{}
-	}
-	if f < 1e11 { // before 1973 in ms: these are seconds
-		f *= 1000
-	}
-	return time.UnixMilli(int64(math.Round(f))).UTC()
-}
-
-// writerText renders a writer: its identity labels if it has any, else
-// what the workspace saw (User-Agent, remote address).
-func writerText(raw json.RawMessage) string {
-	if s := jsonStringValue(raw); s != "" {
-		return s
-	}
-	var w map[string]json.RawMessage
-	if json.Unmarshal(raw, &w) != nil {
-		return strings.TrimSpace(string(raw))
-	}
-	var parts []string
-	if l := jsonPick(w, "identity", "labels"); l != nil {
-		var labels map[string]string
-		if json.Unmarshal(l, &labels) == nil && len(labels) > 0 {
-			parts = append(parts, strings.TrimSuffix(strings.TrimPrefix(verify.LabelString(labels), "{"), "}"))
-		}
-	}
-	for _, k := range []string{"service", "instance"} {
-		if v := jsonStringValue(w[k]); v != "" {
-			parts = append(parts, k+"="+strconv.Quote(v))
-		}
-	}
-	ua, addr := jsonStringValue(jsonPick(w, "user_agent", "userAgent", "User-Agent")), jsonStringValue(jsonPick(w, "remote_addr", "remoteAddr", "addr"))
-	if len(parts) == 0 || ua != "" || addr != "" {
-		var who []string
-		for _, s := range []string{ua, addr} {
-			if s != "" {
-				who = append(who, s)
-			}
-		}
-		if len(who) > 0 {
-			parts = append(parts, strings.Join(who, " from "))
-		}
-	}
-	if len(parts) == 0 {
-		return strings.TrimSpace(string(raw))
-	}
-	return strings.Join(parts, " ")
+	who = append(who, c.NewWriter.String())
+	return series, when, values, strings.Join(who, "; ")
 }
 
 func (r *discardsReport) writeText(w io.Writer, maxRows int) {
@@ -600,12 +430,8 @@ func (r *discardsReport) writeText(w io.Writer, maxRows int) {
 				fmt.Fprintf(tw, "  ... %d more (--max-rows, or --output json for all)\t\t\t\n", len(wc.Entries)-maxRows)
 				break
 			}
-			series := e.Series
-			if e.Kind != "" {
-				series += " [" + e.Kind + "]"
-			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", orDefault(series, "-"), timeOrDash(e.Timestamp, time.RFC3339Nano),
-				orDefault(strings.Join(e.Values, " vs "), "-"), orDefault(strings.Join(e.Writers, "; "), "-"))
+			series, when, values, writers := collisionRow(e)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", series, when, values, writers)
 		}
 		tw.Flush()
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rwkit/rwkit/cloudwatch/cwtest"
+	"github.com/rwkit/rwkit/workspace"
 )
 
 var updateDiscardsGolden = flag.Bool("update-discards", false, "rewrite testdata/cloudwatch/*.golden")
@@ -178,7 +179,7 @@ func localWorkspace(t *testing.T, withCollisions bool) *httptest.Server {
 			w.Write(collisions)
 		})
 		mux.HandleFunc("GET /workspaces/default/api/v1/collisions", func(w http.ResponseWriter, r *http.Request) {
-			w.Write([]byte(`{"status":"success","data":[]}`))
+			w.Write([]byte(`[]`))
 		})
 	}
 	srv := httptest.NewServer(mux)
@@ -225,40 +226,17 @@ func TestDiscardsLocalWithoutCollisionsEndpoint(t *testing.T) {
 	}
 }
 
-func TestDecodeCollisionsTolerant(t *testing.T) {
-	for _, tc := range []struct {
-		name, body string
-		want       []workspaceCollision
-	}{
-		{"empty list", `[]`, []workspaceCollision{}},
-		{"envelope with null", `{"status":"success","data":null}`, []workspaceCollision{}},
-		{"nested envelope", `{"data":{"collisions":[{"series":"up","ts":1746090000}]}}`,
-			[]workspaceCollision{{Series: "up", Timestamp: time.Unix(1746090000, 0).UTC()}}},
-		{"the workspace's shape", `[{"kind":"new-value-for-timestamp","series":{"__name__":"up"},"timestamp":1746090000000,
-			"existing_value":"21","new_value":"14","existing_writer":{"user_agent":"rwkit/dev","remote_addr":"127.0.0.1:1"},
-			"new_writer":{"labels":{"service":"auth"},"user_agent":"rwkit/dev"},"count":4,
-			"first_seen":"2025-05-01T09:00:00Z","last_seen":"2025-05-01T09:05:00Z"}]`,
-			[]workspaceCollision{{Kind: "new-value-for-timestamp", Series: "up", Timestamp: time.UnixMilli(1746090000000).UTC(),
-				Values: []string{"21", "14"}, Writers: []string{"rwkit/dev from 127.0.0.1:1", `service="auth" rwkit/dev`}, Count: 4,
-				FirstSeen: time.Date(2025, 5, 1, 9, 0, 0, 0, time.UTC), LastSeen: time.Date(2025, 5, 1, 9, 5, 0, 0, time.UTC)}}},
-		{"label pairs, writer fields", `[{"labels":[{"name":"__name__","value":"up"},{"name":"job","value":"x"}],"count":"3",
-			"writers":[{"service":"auth","instance":"i-1"},{"labels":{"service":"actor"},"userAgent":"Go-http-client/1.1"}],
-			"values":["1",2.5],"unknown":{"x":1}}]`,
-			[]workspaceCollision{{Series: `up{job="x"}`, Count: 3, Values: []string{"1", "2.5"},
-				Writers: []string{`service="auth" instance="i-1"`, `service="actor" Go-http-client/1.1`}}}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := decodeWorkspaceCollisions([]byte(tc.body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("(-want +got):\n%s", diff)
-			}
-		})
-	}
-	if _, err := decodeWorkspaceCollisions([]byte(`"nope"`)); err == nil {
-		t.Error("a JSON string decoded as collisions")
+// The collisions list is the workspace's own []workspace.Collision; a body
+// of another shape is an error that says so.
+func TestDiscardsRefusesAnUnknownCollisionsShape(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("rwkit_received_samples_total{workspace=\"ws-1\"} 1\n")) })
+	mux.HandleFunc("GET /workspaces/ws-1/api/v1/collisions", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`"nope"`)) })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	_, stderr, code := runCLI(t, nil, nil, "discards", "--from", srv.URL, "--workspace-id", "ws-1")
+	if code != exitFailed || !strings.Contains(stderr, "not the workspace's collisions list") {
+		t.Errorf("exit %d\n%s", code, stderr)
 	}
 }
 
@@ -280,8 +258,8 @@ func TestSparkline(t *testing.T) {
 	}
 }
 
-// FuzzDecodeWorkspaceCollisions: whatever the workspace answers, the
-// decoder returns entries or an error, never panics.
+// FuzzDecodeWorkspaceCollisions: whatever the workspace answers decodes
+// into entries or fails, and every entry renders, never panics.
 func FuzzDecodeWorkspaceCollisions(f *testing.F) {
 	if b, err := os.ReadFile("testdata/cloudwatch/local/collisions.json"); err == nil {
 		f.Add(string(b))
@@ -290,6 +268,12 @@ func FuzzDecodeWorkspaceCollisions(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		_, _ = decodeWorkspaceCollisions([]byte(body))
+		var entries []workspace.Collision
+		if json.Unmarshal([]byte(body), &entries) != nil {
+			return
+		}
+		for _, e := range entries {
+			collisionRow(e)
+		}
 	})
 }
