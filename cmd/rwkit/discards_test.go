@@ -230,7 +230,9 @@ func TestDiscardsLocalWithoutCollisionsEndpoint(t *testing.T) {
 // of another shape is an error that says so.
 func TestDiscardsRefusesAnUnknownCollisionsShape(t *testing.T) {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("rwkit_received_samples_total{workspace=\"ws-1\"} 1\n")) })
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("rwkit_received_samples_total{workspace=\"ws-1\"} 1\n"))
+	})
 	mux.HandleFunc("GET /workspaces/ws-1/api/v1/collisions", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`"nope"`)) })
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
