@@ -95,7 +95,7 @@ func (c *collideCommand) Run(ctx context.Context, args []string) error {
 		view.writeText(c.out, c.limit)
 	}
 	if len(rep.Collisions) > 0 || len(rep.Duplicates) > 0 {
-		return &exitError{code: 3, err: errReported}
+		return &exitError{code: exitFound, err: errReported}
 	}
 	return nil
 }

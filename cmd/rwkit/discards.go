@@ -114,7 +114,7 @@ func (c *discardsCommand) Run(ctx context.Context, args []string) error {
 		rep.writeText(c.out, c.maxRows)
 	}
 	if c.failOnDiscards && rep.Total > 0 {
-		return &exitError{code: 3, err: errReported} // DESIGN.md: 3, a check found something
+		return &exitError{code: exitFound, err: errReported}
 	}
 	return nil
 }

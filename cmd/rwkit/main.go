@@ -20,6 +20,9 @@ const (
 	exitOK     = 0
 	exitFailed = 1
 	exitUsage  = 2
+	// exitFound: collide found collisions, verify an expectation failed,
+	// discards --fail-on-discards found discards.
+	exitFound = 3
 )
 
 func main() {

@@ -161,7 +161,7 @@ func (c *verifyCommand) Run(ctx context.Context, args []string) error {
 	case "error":
 		return &exitError{code: exitFailed, err: errReported}
 	case "fail":
-		return &exitError{code: 3, err: errReported} // DESIGN.md: 3, a check failed
+		return &exitError{code: exitFound, err: errReported}
 	}
 	return nil
 }
