@@ -1,8 +1,10 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"time"
 
@@ -91,7 +93,24 @@ func QueueSink(rw *config.RemoteWriteConfig, name string, o Options) (Sink, erro
 	if err != nil {
 		return nil, err
 	}
-	return queue, nil
+	return &queueSink{Queue: queue, rt: rt}, nil
+}
+
+// queueSink is a push.Queue that closes its connections once shut down.
+type queueSink struct {
+	*push.Queue
+	rt http.RoundTripper
+}
+
+// Shutdown shuts the queue down and closes its idle connections: each
+// holds two goroutines until the receiver closes it. A request still in
+// flight (Shutdown's ctx ended first) keeps its own until it ends.
+func (s *queueSink) Shutdown(ctx context.Context) error {
+	err := s.Queue.Shutdown(ctx)
+	if ci, ok := s.rt.(interface{ CloseIdleConnections() }); ok {
+		ci.CloseIdleConnections()
+	}
+	return err
 }
 
 // checkSigV4 refuses what Load refuses, for configurations built by hand.
