@@ -39,6 +39,7 @@ type Queue struct {
 	// stopped.
 	sender
 	backoff time.Duration // the next wait after a retryable failure
+	retryAt time.Time     // no attempt before: the backoff or Retry-After of the last failure
 
 	mu        sync.Mutex // guards the fields below and sender.buf
 	closed    bool
@@ -255,6 +256,18 @@ func (q *Queue) deliver(ctx context.Context, stop <-chan struct{}, s *snapshot) 
 	defer func() { q.m.duration.Observe(q.clock.Now().Sub(start).Seconds()) }()
 	failedBefore := false
 	for {
+		// The wait asked by the last failure, kept when Shutdown took
+		// over from Run in the middle of it.
+		if d := q.retryAt.Sub(q.clock.Now()); d > 0 {
+			if !q.wait(ctx, stop, d) {
+				q.putBack(s)
+				return false
+			}
+			if age := q.clock.Now().Sub(time.UnixMilli(s.ts)); age > q.buf.maxAge {
+				q.noteDrops([]drop{{s, dropTooOld}})
+				return true
+			}
+		}
 		var err error
 		if q.raw, err = s.decode(&q.scratch, q.raw); err != nil {
 			q.noteDrops([]drop{{s, dropUndecodable}})
@@ -296,14 +309,7 @@ func (q *Queue) deliver(ctx context.Context, stop <-chan struct{}, s *snapshot) 
 			return false
 		}
 		q.ls.noteOutage(&q.sender, r.err)
-		if !q.wait(ctx, stop, q.retryWait(r.err)) {
-			q.putBack(s)
-			return false
-		}
-		if age := q.clock.Now().Sub(time.UnixMilli(s.ts)); age > q.buf.maxAge {
-			q.noteDrops([]drop{{s, dropTooOld}})
-			return true
-		}
+		q.retryAt = q.clock.Now().Add(q.retryWait(r.err))
 	}
 }
 

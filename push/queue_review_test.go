@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -163,6 +165,93 @@ func TestQueueAppendRacingShutdownExactlyOnce(t *testing.T) {
 				if got[k] == 0 {
 					t.Errorf("%s accepted by Append, never delivered", k)
 				}
+			}
+		})
+	}
+}
+
+// A Retry-After of 0, or a date in the past, asks for no wait: the queue
+// still waits its backoff, never less than the minimum.
+func TestQueueRetryAfterZeroWaitsTheMinimum(t *testing.T) {
+	for _, ra := range []string{"0", "Mon, 02 Jan 2006 15:04:05 GMT"} {
+		t.Run(ra, func(t *testing.T) {
+			var n atomic.Int32
+			var times [2]atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				i := n.Add(1) - 1
+				if i < 2 {
+					times[i].Store(time.Now().UnixNano())
+				}
+				if i == 0 {
+					w.Header().Set("Retry-After", ra)
+					http.Error(w, "slow down", http.StatusTooManyRequests)
+					return
+				}
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			defer srv.Close()
+			const minB = 300 * time.Millisecond
+			q, err := NewQueue(srv.URL, WithBackoff(minB, time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			go q.Run(context.Background())
+			defer q.Shutdown(context.Background())
+			q.Append(batch("m", 1, 1000, 1))
+			waitFor(t, "the retry", func() bool { return n.Load() >= 2 })
+			if gap := time.Duration(times[1].Load() - times[0].Load()); gap < minB {
+				t.Errorf("retried after %s, want at least the minimum backoff %s", gap, minB)
+			}
+		})
+	}
+}
+
+// Shutdown while Run waits to retry: the wait is kept (the rest of the
+// backoff, or of what Retry-After asked), not cut short by taking over.
+func TestQueueShutdownKeepsTheRetryWait(t *testing.T) {
+	for _, tc := range []struct {
+		name, retryAfter string
+		status           int
+		want             time.Duration
+	}{
+		{"backoff", "", http.StatusServiceUnavailable, 600 * time.Millisecond},
+		{"Retry-After", "1", http.StatusTooManyRequests, time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var n atomic.Int32
+			var times [2]atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				i := n.Add(1) - 1
+				if i < 2 {
+					times[i].Store(time.Now().UnixNano())
+				}
+				if i == 0 {
+					if tc.retryAfter != "" {
+						w.Header().Set("Retry-After", tc.retryAfter)
+					}
+					http.Error(w, "later", tc.status)
+					return
+				}
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			defer srv.Close()
+			q, err := NewQueue(srv.URL, WithBackoff(600*time.Millisecond, time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			go q.Run(context.Background())
+			q.Append(batch("m", 1, 1000, 1))
+			waitFor(t, "the first attempt", func() bool { return n.Load() >= 1 })
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			if err := q.Shutdown(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if got := n.Load(); got != 2 {
+				t.Fatalf("%d requests, want 2", got)
+			}
+			if gap := time.Duration(times[1].Load() - times[0].Load()); gap < tc.want {
+				t.Errorf("retried after %s, want at least %s", gap, tc.want)
 			}
 		})
 	}
