@@ -248,29 +248,9 @@ type pushReport struct {
 	// sent all the same. Failure is the request that stopped the write
 	// (network, 5xx, 429 after retries, the timeout): it and the rest were
 	// not delivered.
-	Refusals []refusal `json:"refusals,omitempty"`
-	Failure  *refusal  `json:"failure,omitempty"`
-	Error    string    `json:"error,omitempty"`
-}
-
-type refusal struct {
-	Status            int    `json:"status"`
-	StatusText        string `json:"status_text,omitempty"`
-	Reason            string `json:"reason,omitempty"`
-	Hint              string `json:"hint,omitempty"`
-	Body              string `json:"body"`
-	BodyTruncated     bool   `json:"body_truncated,omitempty"`
-	Request           int    `json:"request"`
-	Requests          int    `json:"requests"`
-	Series            int    `json:"series"`
-	Samples           int    `json:"samples"`
-	Histograms        int    `json:"histograms"`
-	Exemplars         int    `json:"exemplars"`
-	BytesCompressed   int    `json:"bytes_compressed"`
-	BytesUncompressed int    `json:"bytes_uncompressed"`
-	Attempts          int    `json:"attempts"`
-	RetryAfterSeconds int    `json:"retry_after_seconds,omitempty"`
-	Error             string `json:"error"`
+	Refusals []*remotewrite.Error `json:"refusals,omitempty"`
+	Failure  *remotewrite.Error   `json:"failure,omitempty"`
+	Error    string               `json:"error,omitempty"`
 }
 
 func (r *pushReport) fill(res *push.Result) {
@@ -297,30 +277,15 @@ func (r *pushReport) fill(res *push.Result) {
 	if len(res.Refused) > 0 {
 		r.Result = "refused"
 	}
-	for _, e := range res.Refused {
-		r.Refusals = append(r.Refusals, refusalOf(e, e))
-	}
+	r.Refusals = res.Refused
 	if res.Failed != nil {
 		r.Result = "failed"
 		r.Delivered--
 		r.Error = res.Failed.Error()
 		var e *remotewrite.Error
 		if errors.As(res.Failed, &e) {
-			f := refusalOf(e, res.Failed)
-			r.Failure = &f
-		} else {
-			r.Failure = &refusal{Error: res.Failed.Error()}
+			r.Failure = e
 		}
-	}
-}
-
-func refusalOf(e *remotewrite.Error, err error) refusal {
-	return refusal{
-		Status: e.StatusCode, StatusText: e.Status, Reason: string(e.Reason), Hint: e.Hint,
-		Body: e.Body, BodyTruncated: e.BodyTruncated, Request: e.Request, Requests: e.Requests,
-		Series: e.Series, Samples: e.Samples, Histograms: e.Histograms, Exemplars: e.Exemplars,
-		BytesCompressed: e.BytesCompressed, BytesUncompressed: e.BytesUncompressed,
-		Attempts: e.Attempts, RetryAfterSeconds: int(e.RetryAfter.Seconds()), Error: err.Error(),
 	}
 }
 
@@ -349,34 +314,38 @@ func (r *pushReport) writeText(w io.Writer) {
 	for _, n := range r.Notes {
 		row("note", "%s", n)
 	}
-	for i := range r.Refusals {
-		writeRefusal(row, &r.Refusals[i])
+	for _, e := range r.Refusals {
+		writeRefusal(row, e)
 	}
-	if f := r.Failure; f != nil {
+	if r.Error != "" {
 		row("failed", "%s", "the write stopped here; this request and the ones after it were not delivered")
-		writeRefusal(row, f)
+		if r.Failure != nil {
+			writeRefusal(row, r.Failure)
+		} else {
+			row("error", "%s", r.Error)
+		}
 	}
 	tw.Flush()
 }
 
 // writeRefusal prints one refused or failed request.
-func writeRefusal(row func(k, format string, args ...any), f *refusal) {
-	if f.Status == 0 {
-		row("error", "%s", f.Error)
+func writeRefusal(row func(k, format string, args ...any), e *remotewrite.Error) {
+	if e.StatusCode == 0 {
+		row("error", "%s", e.Error())
 		return
 	}
-	row("status", "%s", orDefault(f.StatusText, fmt.Sprint(f.Status)))
+	row("status", "%s", orDefault(e.Status, fmt.Sprint(e.StatusCode)))
 	row("request", "%d of %d: %d series, %d samples, %d histograms, %d exemplars, %s snappy (%s raw), %d attempts",
-		f.Request, f.Requests, f.Series, f.Samples, f.Histograms, f.Exemplars, byteSize(f.BytesCompressed), byteSize(f.BytesUncompressed), f.Attempts)
-	row("reason", "%s", orDefault(f.Reason, "(not named by the body)"))
-	if f.Hint != "" {
-		row("hint", "%s", f.Hint)
+		e.Request, e.Requests, e.Series, e.Samples, e.Histograms, e.Exemplars, byteSize(e.BytesCompressed), byteSize(e.BytesUncompressed), e.Attempts)
+	row("reason", "%s", orDefault(string(e.Reason), "(not named by the body)"))
+	if e.Hint != "" {
+		row("hint", "%s", e.Hint)
 	}
-	body := f.Body
+	body := e.Body
 	if body == "" {
 		body = "(empty)"
 	}
-	if f.BodyTruncated {
+	if e.BodyTruncated {
 		body += " [truncated at 1 MiB]"
 	}
 	row("body", "%s", strings.TrimRight(body, "\n"))

@@ -47,7 +47,16 @@ func TestPushAndLibraryAgreeOnASplitWrite(t *testing.T) {
 	if code != exitFailed {
 		t.Fatalf("rwkit push: exit %d, want 1 (a request was refused)\n%s\n%s", code, stdout, stderr)
 	}
-	var rep pushReport
+	var rep struct {
+		Requests        int `json:"requests"`
+		AcceptedSamples int `json:"accepted_samples"`
+		Refusals        []struct {
+			Request  int    `json:"request"`
+			Requests int    `json:"requests"`
+			Series   int    `json:"series"`
+			Reason   string `json:"reason"`
+		} `json:"refusals"`
+	}
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
 		t.Fatal(err)
 	}

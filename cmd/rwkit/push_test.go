@@ -93,15 +93,28 @@ func TestPushToPrometheus(t *testing.T) {
 	if code != exitFailed {
 		t.Fatalf("json push: exit %d\n%s", code, out)
 	}
-	var rep pushReport
+	var rep struct {
+		Result   string `json:"result"`
+		Refusals []struct {
+			Status            int    `json:"status"`
+			Reason            string `json:"reason"`
+			Series            int    `json:"series"`
+			Samples           int    `json:"samples"`
+			BytesCompressed   int    `json:"bytes_compressed"`
+			BytesUncompressed int    `json:"bytes_uncompressed"`
+			Body              string `json:"body"`
+			Hint              string `json:"hint"`
+			Attempts          int    `json:"attempts"`
+		} `json:"refusals"`
+	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("decode JSON report: %v\n%s", err, out)
 	}
-	var f *refusal
-	if len(rep.Refusals) == 1 {
-		f = &rep.Refusals[0]
+	f := &rep.Refusals
+	if len(*f) != 1 {
+		t.Fatalf("JSON refusals: %s", out)
 	}
-	if rep.Result != "refused" || f == nil || f.Status != 400 || f.Reason != "new-value-for-timestamp" ||
+	if f := (*f)[0]; rep.Result != "refused" || f.Status != 400 || f.Reason != "new-value-for-timestamp" ||
 		f.Series != 3 || f.Samples != 3 || f.BytesCompressed == 0 || f.BytesUncompressed <= f.BytesCompressed-16 ||
 		!strings.Contains(f.Body, "duplicate sample for timestamp") || f.Hint == "" || f.Attempts != 1 {
 		t.Errorf("JSON refusal = %+v (result %q)", f, rep.Result)
