@@ -95,7 +95,10 @@ func NewQueue(url string, opts ...Option) (*Queue, error) {
 	var err error
 	// One attempt per Write: the queue's own loop backs off and retries,
 	// so that the backoff carries over from batch to batch.
-	cfg.clientOpts = append([]remotewrite.Option{remotewrite.WithRetry(cfg.minBackoff, cfg.maxBackoff, 1)}, cfg.clientOpts...)
+	// Last, so that a WithClientOptions(remotewrite.WithRetry(...)) cannot
+	// bring back retries inside the client, which Shutdown could not
+	// interrupt.
+	cfg.clientOpts = append(cfg.clientOpts, remotewrite.WithRetry(cfg.minBackoff, cfg.maxBackoff, 1))
 	if q.client, err = newClient(url, &cfg, log); err != nil {
 		return nil, err
 	}

@@ -119,6 +119,17 @@ func redactURL(u *url.URL) string {
 	return r.String()
 }
 
+// RedactURL returns rawURL without userinfo and with query values
+// replaced by "redacted", whether or not it parses: what rwkit prints of a
+// URL that may carry credentials.
+func RedactURL(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return redactURLString(rawURL)
+	}
+	return redactURL(u)
+}
+
 // redactURLString redacts a URL that did not parse: everything between the
 // scheme and an "@" goes, and so does the query.
 func redactURLString(s string) string {

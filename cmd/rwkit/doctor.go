@@ -447,7 +447,7 @@ func firstLine(s string) string {
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return raw
+		return remotewrite.RedactURL(raw)
 	}
 	if u.User != nil {
 		u.User = url.User("REDACTED")

@@ -49,6 +49,12 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		o, e, _ := runCLI(t, nil, nil, "push", "--url", withPass, "--file", metrics, "--sigv4", "--sigv4-region", "us-west-2", "--output", output, "--timeout", "3s", "--service", "s", "--instance", "i")
 		add("push "+output, o, e)
 	}
+	// A password with a '%' that is not an escape: the URL does not parse.
+	badEscape := strings.Replace(failing.URL, "http://", "http://user:"+secretURL+"%zz@", 1) + "/api/v1/write"
+	for _, output := range []string{"text", "json"} {
+		o, e, _ := runCLI(t, nil, nil, "push", "--url", badEscape, "--file", metrics, "--output", output, "--timeout", "3s")
+		add("push, unparseable URL, "+output, o, e)
+	}
 	o, e, _ := runCLI(t, nil, nil, "doctor", "--url", withPass, "--sigv4", "--sigv4-region", "us-west-2", "--timeout", "2s")
 	add("doctor", o, e)
 
