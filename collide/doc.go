@@ -19,6 +19,20 @@
 //	}
 //	fmt.Println(rep.Suggest, rep.Advice) // [service] give every writer its own "service" ...
 //
+// Load does the reading for a check before a deploy: each writer's
+// exposition from a file, a reader, or a /metrics URL (scraped, at most 8 at
+// once), converted as rwkit push would convert it, with the labels push
+// would add. ParseSource reads a writer given as [NAME=]SOURCE, as rwkit
+// collide takes one:
+//
+//	src, err := collide.ParseSource("auth=http://10.0.1.23:8080/q/metrics")
+//	// ... one Source per writer ...
+//	writers, err := collide.Load(ctx, nil, []collide.Source{src, bff})
+//	rep := collide.Find(writers) // rep.Result: collisions, duplicates or none
+//
+// A Report encodes to the JSON rwkit collide --output json prints; label
+// sets are objects, {"__name__":"up","env":"prod"}.
+//
 // Find hashes each series' sorted label set once (hash/maphash) into one
 // map, so its cost is linear in the total number of series, not in the
 // number of writer pairs; a hash match is confirmed on the full label set,
@@ -40,5 +54,7 @@
 //
 // Find does no I/O. It does not detect the silent kind of collision that
 // needs time to show (two writers whose timestamps never coincide); that
-// needs the samples over time, not the series.
+// needs the samples over time, not the series. Load does the I/O, and a
+// password in a source URL never leaves it: it is sent as basic auth, and
+// reports and errors show the URL as http://REDACTED@host/....
 package collide

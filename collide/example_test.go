@@ -1,6 +1,7 @@
 package collide_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -39,4 +40,32 @@ func Example() {
 	// Output:
 	// [{__name__ jvm_threads_live_threads}] [auth bff]
 	// 1 of 3 series collide; add [service]
+}
+
+// Writers as rwkit collide takes them, [NAME=]SOURCE, loaded and converted
+// as push would send them. Here the expositions come from readers; a
+// SOURCE may be a file or a /metrics URL too.
+func ExampleLoad() {
+	var sources []collide.Source
+	for _, w := range []struct{ spec, exposition string }{
+		{"auth/1=-", "jvm_threads_live_threads 21\n"},
+		{"auth/2=-", "jvm_threads_live_threads 34\n"},
+	} {
+		s, err := collide.ParseSource(w.spec)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		s.In = strings.NewReader(w.exposition)
+		sources = append(sources, s)
+	}
+	writers, err := collide.Load(context.Background(), nil, sources)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	rep := collide.Find(writers)
+	fmt.Println(rep.Result, rep.Collisions[0].Writers, rep.Suggest)
+	// Output:
+	// collisions [auth/1 auth/2] [instance]
 }

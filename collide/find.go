@@ -24,9 +24,25 @@ type Writer struct {
 	// steers the suggestion.
 	Service string
 	// Series are the series the writer would send, as gather.Convert
-	// yields them. Only Labels is read. Labels sorted by name are used as
-	// they are; unsorted ones are sorted in a copy.
+	// yields them. Only each series' Labels is read. Labels sorted by
+	// name are used as they are; unsorted ones are sorted in a copy.
 	Series []wire.TimeSeries
+
+	// What Load records for the report; Find copies them into
+	// WriterSummary and reads nothing else of them.
+
+	// Source is where the series came from: a file, a URL without its
+	// password, or "-".
+	Source string
+	// Labels are the labels added to every series (Source.Labels), sorted
+	// by name.
+	Labels Labels
+	// Families is how many metric families the exposition held.
+	Families int
+	// Note says why push would refuse the writer's whole request (the
+	// gather.ErrDuplicateSeries error) when its series repeat; empty
+	// otherwise.
+	Note string
 }
 
 // entry is one distinct series seen by Find.

@@ -104,6 +104,16 @@ func TestFind(t *testing.T) {
 			if diff := cmp.Diff(tc.dups, r.Duplicates, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("duplicates (-want +got):\n%s", diff)
 			}
+			result := ResultNone
+			switch {
+			case len(tc.collisions) > 0:
+				result = ResultCollisions
+			case len(tc.dups) > 0:
+				result = ResultDuplicates
+			}
+			if r.Result != result {
+				t.Errorf("result %q, want %q", r.Result, result)
+			}
 			if (r.Advice == "") != (len(tc.suggest) == 0) {
 				t.Errorf("advice %q with suggest %v", r.Advice, tc.suggest)
 			}
@@ -119,6 +129,7 @@ func TestFindCounts(t *testing.T) {
 		{Name: "audit", Series: []wire.TimeSeries{threads}},
 	})
 	want := &Report{
+		Result: ResultCollisions,
 		Writers: []WriterSummary{
 			{Name: "auth", Series: 3, Colliding: 2},
 			{Name: "bff", Series: 2, Colliding: 2},
@@ -176,7 +187,7 @@ func TestHashCollision(t *testing.T) {
 
 func TestFindEmpty(t *testing.T) {
 	r := Find(nil)
-	if r.Series != 0 || len(r.Collisions) != 0 || len(r.Suggest) != 0 {
+	if r.Series != 0 || len(r.Collisions) != 0 || len(r.Suggest) != 0 || r.Result != ResultNone {
 		t.Errorf("Find(nil) = %+v", r)
 	}
 }

@@ -8,8 +8,24 @@ import (
 	"github.com/rwkit/rwkit/wire"
 )
 
-// Report is what Find found.
+// Result sums up a Report: what rwkit collide's exit code says.
+type Result string
+
+const (
+	// ResultNone: no writer shares a series with another or repeats one.
+	ResultNone Result = "none"
+	// ResultCollisions: some series would be written by more than one writer.
+	ResultCollisions Result = "collisions"
+	// ResultDuplicates: nothing is shared, but a writer repeats its own series.
+	ResultDuplicates Result = "duplicates"
+)
+
+// Report is what Find found. Encoded as JSON it is what rwkit collide
+// --output json prints.
 type Report struct {
+	// Result is ResultCollisions when anything collides, else
+	// ResultDuplicates when a writer repeats a series, else ResultNone.
+	Result Result `json:"result"`
 	// Writers summarizes each writer, in input order.
 	Writers []WriterSummary `json:"writers"`
 	// Series is how many series the writers would send in all (the sum
@@ -39,6 +55,11 @@ type Report struct {
 type WriterSummary struct {
 	Name    string `json:"name"`
 	Service string `json:"service,omitempty"`
+	// Source, Labels, Families and Note are the Writer's.
+	Source   string `json:"source,omitempty"`
+	Labels   Labels `json:"labels,omitempty"`
+	Families int    `json:"families"`
+	Note     string `json:"note,omitempty"`
 	// Series is how many series the writer sends.
 	Series int `json:"series"`
 	// Colliding is how many of them another writer sends too.
@@ -49,8 +70,8 @@ type WriterSummary struct {
 
 // Collision is one series that several writers would write.
 type Collision struct {
-	Metric string       `json:"metric"`
-	Labels []wire.Label `json:"labels"`
+	Metric string `json:"metric"`
+	Labels Labels `json:"labels"`
 	// Writers are the writers' names, in input order.
 	Writers []string `json:"writers"`
 }
@@ -68,9 +89,9 @@ type Metric struct {
 
 // Duplicate is a series one writer would send more than once.
 type Duplicate struct {
-	Writer string       `json:"writer"`
-	Metric string       `json:"metric"`
-	Labels []wire.Label `json:"labels"`
+	Writer string `json:"writer"`
+	Metric string `json:"metric"`
+	Labels Labels `json:"labels"`
 	// Count is how many times the writer's series contain it (>= 2).
 	Count int `json:"count"`
 }
@@ -100,7 +121,10 @@ func (f *finder) report(total int) *Report {
 		Suggest:    []string{},
 	}
 	for i, w := range f.writers {
-		r.Writers[i] = WriterSummary{Name: w.Name, Service: w.Service, Series: len(w.Series)}
+		r.Writers[i] = WriterSummary{
+			Name: w.Name, Service: w.Service, Source: w.Source, Labels: slices.Clone(w.Labels), Families: w.Families, Note: w.Note,
+			Series: len(w.Series),
+		}
 	}
 
 	type found struct {
@@ -163,6 +187,14 @@ func (f *finder) report(total int) *Report {
 	slices.SortFunc(r.Duplicates, func(a, b Duplicate) int {
 		return cmp.Or(strings.Compare(a.Writer, b.Writer), compareSeries(a.Metric, a.Labels, b.Metric, b.Labels))
 	})
+	switch {
+	case len(r.Collisions) > 0:
+		r.Result = ResultCollisions
+	case len(r.Duplicates) > 0:
+		r.Result = ResultDuplicates
+	default:
+		r.Result = ResultNone
+	}
 	return r
 }
 

@@ -3,23 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
-	"os"
 	"sort"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-
 	"github.com/rwkit/rwkit/collide"
-	"github.com/rwkit/rwkit/gather"
-	"github.com/rwkit/rwkit/scrape"
 	"github.com/rwkit/rwkit/wire"
 )
 
@@ -54,13 +46,14 @@ func (c *collideCommand) Run(ctx context.Context, args []string) error {
 			"a series twice is flagged too.\n"+
 			"NAME names the writer (default: the file or URL); NAME may be SERVICE/INSTANCE, and writers with\n"+
 			"the same SERVICE are taken as replicas of one service (they need instance, not only service).\n"+
+			"A URL's user:password@ is sent as basic auth and shown as REDACTED@.\n"+
 			"Exit codes: 0 nothing shared, 1 error, 2 usage, 3 collisions or duplicates found.",
 		collideExample, c.err)
 	fs.Var(&c.writers, "writer", "[NAME=]SOURCE of one writer, as the arguments; repeatable (env: comma-separated)")
 	fs.Var(&c.labels, "label", "add name=value to every writer's series, as push --label would; repeatable (env: comma-separated)")
 	fs.Var(&c.writerLabels, "writer-label", "NAME:name=value adds a label to one writer's series (wins over --label); repeatable, e.g. auth:service=auth")
 	c.output = "text"
-	fs.Var(&c.output, "output", "report format: text or json")
+	fs.Var(&c.output, "output", "report format: text or json (the library's collide.Report)")
 	fs.IntVar(&c.limit, "limit", 20, "text output: list at most this many colliding series (-1: all); JSON lists all")
 	fs.DurationVar(&c.timeout, "timeout", time.Minute, "time limit for reading and scraping every source")
 	fs.Init("collide", flag.ContinueOnError) // errors say "collide: ...", not the synopsis
@@ -69,32 +62,27 @@ func (c *collideCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	specs := append(append([]string(nil), c.writers...), positional...)
-	ws, err := c.parseWriters(specs)
+	sources, err := c.sources(specs)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	if err := c.load(ctx, ws); err != nil {
+	writers, err := collide.Load(ctx, nil, sources)
+	if err != nil {
 		return err
 	}
-
-	in := make([]collide.Writer, len(ws))
-	for i, w := range ws {
-		in[i] = collide.Writer{Name: w.name, Service: w.service, Series: w.series}
-	}
-	rep := collide.Find(in)
-	view := newCollideView(rep, ws)
+	rep := collide.Find(writers)
 	if c.output == "json" {
 		enc := json.NewEncoder(c.out)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(view); err != nil {
+		if err := enc.Encode(rep); err != nil {
 			return err
 		}
 	} else {
-		view.writeText(c.out, c.limit)
+		writeCollideText(c.out, rep, c.limit)
 	}
-	if len(rep.Collisions) > 0 || len(rep.Duplicates) > 0 {
+	if rep.Result != collide.ResultNone {
 		return &exitError{code: exitFound, err: errReported}
 	}
 	return nil
@@ -133,162 +121,51 @@ func splitPositional(fs *flag.FlagSet, args []string) (flags, positional []strin
 	return flags, positional
 }
 
-// collideWriter is one writer: where its exposition comes from and the
-// series it would send.
-type collideWriter struct {
-	name, service, source string
-	labels                []wire.Label
-	families              int
-	series                []wire.TimeSeries
-	note                  string
-}
-
-func (c *collideCommand) parseWriters(specs []string) ([]*collideWriter, error) {
+// sources parses the writer specs and gives each its labels: --label,
+// then its --writer-label ones over them.
+func (c *collideCommand) sources(specs []string) ([]collide.Source, error) {
 	if len(specs) == 0 {
 		return nil, usagef("collide: give at least one writer: [NAME=]FILE or [NAME=]URL (or --writer, RWKIT_WRITER)")
 	}
-	byName := map[string]*collideWriter{}
-	var ws []*collideWriter
+	named := map[string]bool{}
+	var sources []collide.Source
 	stdin := false
 	for _, spec := range specs {
-		w := parseWriterSpec(spec)
-		if w.source == "" || w.name == "" {
-			return nil, usagef("collide: writer %q: want [NAME=]SOURCE", spec)
+		s, err := collide.ParseSource(spec)
+		if err != nil {
+			return nil, usagef("collide: %v", err)
 		}
-		if _, dup := byName[w.name]; dup {
-			return nil, usagef("collide: writer name %q given twice; name each writer: NAME=SOURCE", w.name)
+		if named[s.Name] {
+			return nil, usagef("collide: writer name %q given twice; name each writer: NAME=SOURCE", s.Name)
 		}
-		if w.source == "-" {
+		if s.Location == "-" {
 			if stdin {
 				return nil, usagef("collide: only one writer can read stdin (-)")
 			}
 			stdin = true
+			s.In = c.in
 		}
-		byName[w.name] = w
-		ws = append(ws, w)
+		named[s.Name] = true
+		sources = append(sources, s)
 	}
 	for name := range c.writerLabels {
-		if byName[name] == nil {
+		if !named[name] {
 			return nil, usagef("collide: --writer-label %s:...: no writer is named %q", name, name)
 		}
 	}
-	for _, w := range ws {
+	for i := range sources {
 		merged := map[string]string{}
 		for k, v := range c.labels {
 			merged[k] = v
 		}
-		for k, v := range c.writerLabels[w.name] {
+		for k, v := range c.writerLabels[sources[i].Name] {
 			merged[k] = v
 		}
 		for k, v := range merged {
-			w.labels = append(w.labels, wire.Label{Name: k, Value: v})
-		}
-		sort.Slice(w.labels, func(i, j int) bool { return w.labels[i].Name < w.labels[j].Name })
-	}
-	return ws, nil
-}
-
-// parseWriterSpec reads [NAME=]SOURCE. An argument that is a URL or an
-// existing file is a source even if it contains "=".
-func parseWriterSpec(spec string) *collideWriter {
-	w := &collideWriter{name: spec, source: spec}
-	if isScrapeURL(spec) {
-		return w
-	}
-	if _, err := os.Stat(spec); err == nil {
-		return w
-	}
-	name, source, ok := strings.Cut(spec, "=")
-	if !ok || strings.Contains(name, "://") {
-		return w
-	}
-	w.name, w.source = name, source
-	if svc, _, ok := strings.Cut(name, "/"); ok {
-		w.service = svc
-	}
-	return w
-}
-
-func isScrapeURL(s string) bool {
-	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
-}
-
-// load reads and converts every writer's exposition, scraping URLs
-// concurrently.
-func (c *collideCommand) load(ctx context.Context, ws []*collideWriter) error {
-	client := &http.Client{Timeout: 30 * time.Second}
-	errs := make([]error, len(ws))
-	sem := make(chan struct{}, 8)
-	var wg sync.WaitGroup
-	for i, w := range ws {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			errs[i] = c.loadOne(ctx, client, w)
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-func (c *collideCommand) loadOne(ctx context.Context, client *http.Client, w *collideWriter) error {
-	var fams []*dto.MetricFamily
-	var err error
-	switch {
-	case isScrapeURL(w.source):
-		fams, err = scrape.Fetch(ctx, client, w.source)
-	case w.source == "-":
-		fams, err = scrape.Parse(c.in, "")
-	default:
-		var f *os.File
-		if f, err = os.Open(w.source); err != nil {
-			return fmt.Errorf("writer %s: %w", w.name, err)
-		}
-		defer f.Close()
-		fams, err = scrape.Parse(f, "")
-	}
-	if err != nil {
-		return fmt.Errorf("writer %s: %s: %w", w.name, w.source, err)
-	}
-	w.families = len(fams)
-	// The timestamp does not change which series are sent; Convert needs one.
-	opts := gather.Options{Timestamp: 1, ExtraLabels: w.labels}
-	req, _, err := gather.Convert(fams, opts)
-	if err == nil {
-		w.series = req.Series
-		return nil
-	}
-	if !errors.Is(err, gather.ErrDuplicateSeries) {
-		return fmt.Errorf("writer %s: %w", w.name, err)
-	}
-	// The writer repeats a series: push would refuse its whole request.
-	// Convert it metric by metric so that collide.Find sees and reports every
-	// repeat, and its collisions with other writers too.
-	w.note = err.Error()
-	w.series, err = convertEach(fams, opts)
-	if err != nil {
-		return fmt.Errorf("writer %s: %w", w.name, err)
-	}
-	return nil
-}
-
-// convertEach converts families one metric at a time, so that series that
-// repeat across metrics are all kept rather than refused.
-func convertEach(fams []*dto.MetricFamily, opts gather.Options) ([]wire.TimeSeries, error) {
-	var out []wire.TimeSeries
-	for _, fam := range fams {
-		for _, m := range fam.GetMetric() {
-			one := &dto.MetricFamily{Name: fam.Name, Help: fam.Help, Type: fam.Type, Unit: fam.Unit, Metric: []*dto.Metric{m}}
-			req, _, err := gather.Convert([]*dto.MetricFamily{one}, opts)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, req.Series...)
+			sources[i].Labels = append(sources[i].Labels, wire.Label{Name: k, Value: v})
 		}
 	}
-	return out, nil
+	return sources, nil
 }
 
 // writerLabelsFlag collects repeated --writer-label NAME:label=value flags.
@@ -326,108 +203,29 @@ func (f *writerLabelsFlag) Set(s string) error {
 	return nil
 }
 
-// collideView is what `rwkit collide` prints, as text or JSON.
-type collideView struct {
-	Result           string              `json:"result"` // collisions, duplicates or none
-	Writers          []collideWriterView `json:"writers"`
-	Series           int                 `json:"series"`
-	Distinct         int                 `json:"distinct"`
-	CollidingSeries  int                 `json:"colliding_series"`
-	CollidingMetrics int                 `json:"colliding_metrics"`
-	ExcessSamples    int                 `json:"excess_samples"`
-	Suggest          []string            `json:"suggest"`
-	Advice           string              `json:"advice,omitempty"`
-	ByMetric         []collide.Metric    `json:"by_metric"`
-	Collisions       []collisionView     `json:"collisions"`
-	Duplicates       []duplicateView     `json:"duplicates"`
-}
-
-type collideWriterView struct {
-	Name       string            `json:"name"`
-	Source     string            `json:"source"`
-	Service    string            `json:"service,omitempty"`
-	Labels     map[string]string `json:"labels,omitempty"`
-	Families   int               `json:"families"`
-	Series     int               `json:"series"`
-	Colliding  int               `json:"colliding"`
-	Duplicates int               `json:"duplicates"`
-	Note       string            `json:"note,omitempty"`
-}
-
-type collisionView struct {
-	Series  string            `json:"series"`
-	Metric  string            `json:"metric"`
-	Labels  map[string]string `json:"labels"`
-	Writers []string          `json:"writers"`
-}
-
-type duplicateView struct {
-	Writer string `json:"writer"`
-	Series string `json:"series"`
-	Count  int    `json:"count"`
-}
-
-func newCollideView(rep *collide.Report, ws []*collideWriter) *collideView {
-	v := &collideView{
-		Result:           "none",
-		Series:           rep.Series,
-		Distinct:         rep.Distinct,
-		CollidingSeries:  len(rep.Collisions),
-		CollidingMetrics: len(rep.ByMetric),
-		ExcessSamples:    rep.Excess,
-		Suggest:          rep.Suggest,
-		Advice:           rep.Advice,
-		ByMetric:         rep.ByMetric,
-		Collisions:       make([]collisionView, len(rep.Collisions)),
-		Duplicates:       make([]duplicateView, len(rep.Duplicates)),
-	}
-	switch {
-	case len(rep.Collisions) > 0:
-		v.Result = "collisions"
-	case len(rep.Duplicates) > 0:
-		v.Result = "duplicates"
-	}
-	for i, w := range rep.Writers {
-		wv := collideWriterView{
-			Name: w.Name, Source: ws[i].source, Service: w.Service, Families: ws[i].families,
-			Series: w.Series, Colliding: w.Colliding, Duplicates: w.Duplicates, Note: ws[i].note,
-		}
-		if len(ws[i].labels) > 0 {
-			wv.Labels = labelMap(ws[i].labels)
-		}
-		v.Writers = append(v.Writers, wv)
-	}
-	for i, c := range rep.Collisions {
-		v.Collisions[i] = collisionView{Series: formatSeries(c.Labels), Metric: c.Metric, Labels: labelMap(c.Labels), Writers: c.Writers}
-	}
-	for i, d := range rep.Duplicates {
-		v.Duplicates[i] = duplicateView{Writer: d.Writer, Series: formatSeries(d.Labels), Count: d.Count}
-	}
-	return v
-}
-
-func (v *collideView) writeText(w io.Writer, limit int) {
-	switch v.Result {
-	case "collisions":
-		fmt.Fprintf(w, "rwkit collide: %d series in %d metrics would be written by more than one writer\n", v.CollidingSeries, v.CollidingMetrics)
+// writeCollideText prints rep for people; --output json prints rep itself.
+func writeCollideText(w io.Writer, rep *collide.Report, limit int) {
+	switch rep.Result {
+	case collide.ResultCollisions:
+		fmt.Fprintf(w, "rwkit collide: %d series in %d metrics would be written by more than one writer\n", len(rep.Collisions), len(rep.ByMetric))
 		fmt.Fprintln(w, "  A backend keeps one writer's sample per timestamp of each and refuses the others'")
 		fmt.Fprintln(w, "  (AMP/Cortex: new-value-for-timestamp; Prometheus: duplicate sample for timestamp).")
-	case "duplicates":
+	case collide.ResultDuplicates:
 		fmt.Fprintln(w, "rwkit collide: no series is shared between writers, but a writer repeats its own series")
 	default:
 		fmt.Fprintln(w, "rwkit collide: no series would be written by more than one writer")
 	}
 
-	if len(v.ByMetric) > 0 {
+	if len(rep.ByMetric) > 0 {
 		fmt.Fprintln(w)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "METRIC\tSERIES\tWRITERS\tADD")
-		for _, m := range v.ByMetric {
+		for _, m := range rep.ByMetric {
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", m.Name, m.Series, writerList(m.Writers), strings.Join(m.Suggest, "+"))
 		}
 		tw.Flush()
 
-		n := len(v.Collisions)
+		n := len(rep.Collisions)
 		if limit >= 0 && limit < n {
 			n = limit
 		}
@@ -435,18 +233,18 @@ func (v *collideView) writeText(w io.Writer, limit int) {
 			fmt.Fprintln(w)
 			tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 			head := "COLLIDING SERIES"
-			if n < len(v.Collisions) {
-				head = fmt.Sprintf("COLLIDING SERIES (first %d of %d; --limit -1 or --output json for all)", n, len(v.Collisions))
+			if n < len(rep.Collisions) {
+				head = fmt.Sprintf("COLLIDING SERIES (first %d of %d; --limit -1 or --output json for all)", n, len(rep.Collisions))
 			}
 			fmt.Fprintf(tw, "%s\tWRITERS\n", head)
-			for _, c := range v.Collisions[:n] {
-				fmt.Fprintf(tw, "%s\t%s\n", c.Series, writerList(c.Writers))
+			for _, c := range rep.Collisions[:n] {
+				fmt.Fprintf(tw, "%s\t%s\n", formatSeries(c.Labels), writerList(c.Writers))
 			}
 			tw.Flush()
 		}
 	}
 
-	if len(v.Duplicates) > 0 {
+	if len(rep.Duplicates) > 0 {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "A writer's own exposition yields these series more than once, so push refuses its whole request")
 		fmt.Fprintln(w, "(gather: duplicate series): two meters registered under one name and labels, or a metric named like")
@@ -454,8 +252,8 @@ func (v *collideView) writeText(w io.Writer, limit int) {
 		fmt.Fprintln(w)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "WRITER\tDUPLICATE SERIES\tTIMES")
-		for _, d := range v.Duplicates {
-			fmt.Fprintf(tw, "%s\t%s\t%d\n", d.Writer, d.Series, d.Count)
+		for _, d := range rep.Duplicates {
+			fmt.Fprintf(tw, "%s\t%s\t%d\n", d.Writer, formatSeries(d.Labels), d.Count)
 		}
 		tw.Flush()
 	}
@@ -463,21 +261,20 @@ func (v *collideView) writeText(w io.Writer, limit int) {
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "WRITER\tSOURCE\tSERIES\tCOLLIDING\tDUPLICATES\tLABELS")
-	for _, wr := range v.Writers {
-		labels := ""
-		if len(wr.Labels) > 0 {
-			l := labelsFlag(wr.Labels)
-			labels = l.String()
+	for _, wr := range rep.Writers {
+		labels := make([]string, len(wr.Labels))
+		for i, l := range wr.Labels {
+			labels[i] = l.Name + "=" + l.Value
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", wr.Name, wr.Source, wr.Series, wr.Colliding, wr.Duplicates, labels)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", wr.Name, wr.Source, wr.Series, wr.Colliding, wr.Duplicates, strings.Join(labels, ","))
 	}
 	tw.Flush()
 
-	if v.Advice != "" {
-		fmt.Fprintf(w, "\nfix: add %s: %s\n", strings.Join(v.Suggest, " and "), v.Advice)
+	if rep.Advice != "" {
+		fmt.Fprintf(w, "\nfix: add %s: %s\n", strings.Join(rep.Suggest, " and "), rep.Advice)
 	}
 	fmt.Fprintf(w, "\nsummary: %d writers, %d series sent (%d distinct), %d colliding series in %d metrics, up to %d samples refused per round of pushes, %d duplicate series\n",
-		len(v.Writers), v.Series, v.Distinct, v.CollidingSeries, v.CollidingMetrics, v.ExcessSamples, len(v.Duplicates))
+		len(rep.Writers), rep.Series, rep.Distinct, len(rep.Collisions), len(rep.ByMetric), rep.Excess, len(rep.Duplicates))
 }
 
 // writerList shows up to four writer names and how many more there are.

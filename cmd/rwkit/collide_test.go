@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"sort"
 	"strings"
@@ -10,6 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/rwkit/rwkit/collide"
 )
 
 var sixServices = []string{
@@ -21,24 +25,25 @@ var sixServices = []string{
 	"bff=testdata/collide/bff.txt",
 }
 
-// collideJSON runs rwkit collide with --output json and decodes the report.
-func collideJSON(t *testing.T, env map[string]string, wantCode int, args ...string) collideView {
+// collideJSON runs rwkit collide with --output json and decodes the report:
+// the library's own collide.Report.
+func collideJSON(t *testing.T, env map[string]string, wantCode int, args ...string) collide.Report {
 	t.Helper()
 	out, stderr, code := runCLI(t, env, nil, append([]string{"collide", "--output", "json"}, args...)...)
 	if code != wantCode {
 		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, wantCode, out, stderr)
 	}
-	var v collideView
+	var v collide.Report
 	if err := json.Unmarshal([]byte(out), &v); err != nil {
 		t.Fatalf("decode JSON: %v\n%s", err, out)
 	}
 	return v
 }
 
-func collidingSeries(v collideView) map[string][]string {
+func collidingSeries(v collide.Report) map[string][]string {
 	m := map[string][]string{}
 	for _, c := range v.Collisions {
-		m[c.Series] = c.Writers
+		m[formatSeries(c.Labels)] = c.Writers
 	}
 	return m
 }
@@ -72,7 +77,7 @@ func TestCollideSixServices(t *testing.T) {
 	if diff := cmp.Diff([]string{"service"}, v.Suggest); diff != "" {
 		t.Errorf("suggest (-want +got):\n%s", diff)
 	}
-	if v.Result != "collisions" || len(v.Writers) != 6 || v.CollidingSeries != 14 || v.CollidingMetrics != 10 || v.ExcessSamples != 9*5+5*2 || len(v.Duplicates) != 0 {
+	if v.Result != collide.ResultCollisions || len(v.Writers) != 6 || len(v.Collisions) != 14 || len(v.ByMetric) != 10 || v.Excess != 9*5+5*2 || len(v.Duplicates) != 0 {
 		t.Errorf("summary: %+v", v)
 	}
 	var metrics []string
@@ -115,10 +120,10 @@ func TestCollideFixed(t *testing.T) {
 		args = append(args, "--writer-label", name+":service="+name)
 	}
 	v := collideJSON(t, nil, 0, append(args, sixServices...)...)
-	if v.Result != "none" || len(v.Collisions) != 0 || len(v.Suggest) != 0 || v.Distinct != v.Series {
+	if v.Result != collide.ResultNone || len(v.Collisions) != 0 || len(v.Suggest) != 0 || v.Distinct != v.Series {
 		t.Errorf("with a service per writer: %+v", v)
 	}
-	if got := v.Writers[0].Labels; !cmp.Equal(got, map[string]string{"env": "prod", "service": "auth"}) {
+	if got := v.Writers[0].Labels; !cmp.Equal(got, collide.Labels{{Name: "env", Value: "prod"}, {Name: "service", Value: "auth"}}) {
 		t.Errorf("auth's labels = %v", got)
 	}
 	out, _, code := runCLI(t, nil, nil, append([]string{"collide"}, append(args, sixServices...)...)...)
@@ -188,11 +193,22 @@ func TestCollideScrape(t *testing.T) {
 // series (push would refuse all of it), and still finds what it shares.
 func TestCollideDuplicateWriter(t *testing.T) {
 	v := collideJSON(t, nil, 3, "auth=testdata/collide/auth.txt", "jobs=testdata/collide/duplicate.txt")
-	if diff := cmp.Diff([]duplicateView{{Writer: "jobs", Series: `worker_busy{pool="io"}`, Count: 2}}, v.Duplicates); diff != "" {
+	type dup struct {
+		Writer, Metric, Series string
+		Count                  int
+	}
+	var dups []dup
+	for _, d := range v.Duplicates {
+		dups = append(dups, dup{d.Writer, d.Metric, formatSeries(d.Labels), d.Count})
+	}
+	if diff := cmp.Diff([]dup{{Writer: "jobs", Metric: "worker_busy", Series: `worker_busy{pool="io"}`, Count: 2}}, dups); diff != "" {
 		t.Errorf("duplicates (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(map[string][]string{"jvm_threads_live_threads{}": {"auth", "jobs"}}, collidingSeries(v)); diff != "" {
 		t.Errorf("colliding series (-want +got):\n%s", diff)
+	}
+	if v.Result != collide.ResultCollisions {
+		t.Errorf("result %q, want collisions", v.Result)
 	}
 	if w := v.Writers[1]; w.Duplicates != 1 || !strings.Contains(w.Note, "duplicate series") {
 		t.Errorf("jobs writer: %+v", w)
@@ -213,7 +229,7 @@ func TestCollideInputs(t *testing.T) {
 	if code != 3 {
 		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
 	}
-	var v collideView
+	var v collide.Report
 	if err := json.Unmarshal([]byte(out), &v); err != nil {
 		t.Fatal(err)
 	}
@@ -264,17 +280,100 @@ func TestCollideErrors(t *testing.T) {
 	}
 }
 
-func TestParseWriterSpec(t *testing.T) {
-	for _, tc := range []struct{ spec, name, service, source string }{
-		{"auth=a.txt", "auth", "", "a.txt"},
-		{"auth/task-1=a.txt", "auth/task-1", "auth", "a.txt"},
-		{"testdata/collide/auth.txt", "testdata/collide/auth.txt", "", "testdata/collide/auth.txt"},
-		{"http://h:8080/metrics?x=1", "http://h:8080/metrics?x=1", "", "http://h:8080/metrics?x=1"},
-		{"bff=http://h:8080/metrics?x=1", "bff", "", "http://h:8080/metrics?x=1"},
+// TestCollideJSONShape pins the keys of --output json: the library's
+// collide.Report, label sets as objects.
+func TestCollideJSONShape(t *testing.T) {
+	out, _, code := runCLI(t, nil, nil, "collide", "--output", "json", "--label", "env=prod",
+		"auth=testdata/collide/auth.txt", "bff=testdata/collide/bff.txt")
+	if code != exitFound {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	var v struct {
+		Result     string                       `json:"result"`
+		Writers    []map[string]json.RawMessage `json:"writers"`
+		Collisions []map[string]json.RawMessage `json:"collisions"`
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(out), &top); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatal(err)
+	}
+	keys := func(m map[string]json.RawMessage) []string {
+		var ks []string
+		for k := range m {
+			ks = append(ks, k)
+		}
+		sort.Strings(ks)
+		return ks
+	}
+	if diff := cmp.Diff([]string{"advice", "by_metric", "collisions", "distinct", "duplicates", "excess_samples", "result", "series", "suggest", "writers"}, keys(top)); diff != "" {
+		t.Errorf("report keys (-want +got):\n%s", diff)
+	}
+	if v.Result != "collisions" {
+		t.Errorf("result %q", v.Result)
+	}
+	if diff := cmp.Diff([]string{"colliding", "duplicates", "families", "labels", "name", "series", "source"}, keys(v.Writers[0])); diff != "" {
+		t.Errorf("writer keys (-want +got):\n%s", diff)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, v.Writers[0]["labels"]); err != nil || compact.String() != `{"env":"prod"}` {
+		t.Errorf("writer labels = %s (%v)", v.Writers[0]["labels"], err)
+	}
+	if got := string(v.Writers[0]["source"]); got != `"testdata/collide/auth.txt"` {
+		t.Errorf("writer source = %s", got)
+	}
+	var labels map[string]string
+	if err := json.Unmarshal(v.Collisions[0]["labels"], &labels); err != nil || labels["__name__"] == "" || labels["env"] != "prod" {
+		t.Errorf("collision labels = %s (%v)", v.Collisions[0]["labels"], err)
+	}
+
+	if v := collideJSON(t, nil, exitFound, "testdata/collide/duplicate.txt"); v.Result != collide.ResultDuplicates {
+		t.Errorf("a writer alone that repeats a series: result %q, want duplicates", v.Result)
+	}
+}
+
+// TestCollideRedactsCredentials: a source URL's password is sent as basic
+// auth and appears nowhere in the report, its JSON, or an error.
+func TestCollideRedactsCredentials(t *testing.T) {
+	const password = "s3cret-pw"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "scraper" || p != password {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		if r.URL.Path == "/broken" {
+			http.Error(w, "broken", http.StatusInternalServerError)
+			return
+		}
+		w.Write([]byte("jvm_threads_live_threads 3\n"))
+	}))
+	t.Cleanup(srv.Close)
+	withCreds := strings.Replace(srv.URL, "http://", "http://scraper:"+password+"@", 1)
+	shown := strings.Replace(srv.URL, "http://", "http://REDACTED@", 1)
+
+	for _, output := range []string{"text", "json"} {
+		out, stderr, code := runCLI(t, nil, nil, "collide", "--output", output, withCreds+"/metrics", "auth=testdata/collide/auth.txt")
+		if code != exitFound {
+			t.Fatalf("%s: exit %d (the credentials were not sent?)\n%s\n%s", output, code, out, stderr)
+		}
+		if strings.Contains(out+stderr, password) {
+			t.Errorf("%s output shows the password:\n%s\n%s", output, out, stderr)
+		}
+		if !strings.Contains(out, shown+"/metrics") {
+			t.Errorf("%s output does not name the writer %s:\n%s", output, shown+"/metrics", out)
+		}
+	}
+	for name, args := range map[string][]string{
+		"status 500":         {withCreds + "/broken"},
+		"connection refused": {"down=http://scraper:" + password + "@127.0.0.1:1/metrics"},
+		"bad spec":           {"=http://scraper:" + password + "@127.0.0.1:1/metrics"},
+		"bad URL":            {"http://scraper:" + password + "@127.0.0.1:bad/metrics"},
 	} {
-		w := parseWriterSpec(tc.spec)
-		if w.name != tc.name || w.service != tc.service || w.source != tc.source {
-			t.Errorf("parseWriterSpec(%q) = name %q service %q source %q, want %q %q %q", tc.spec, w.name, w.service, w.source, tc.name, tc.service, tc.source)
+		out, stderr, code := runCLI(t, nil, nil, append([]string{"collide"}, args...)...)
+		if code == exitOK || strings.Contains(out+stderr, password) {
+			t.Errorf("%s: exit %d, output shows the password or no error:\n%s\n%s", name, code, out, stderr)
 		}
 	}
 }

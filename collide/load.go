@@ -1,0 +1,170 @@
+package collide
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/rwkit/rwkit/gather"
+	"github.com/rwkit/rwkit/scrape"
+	"github.com/rwkit/rwkit/wire"
+)
+
+// maxLoading bounds how many sources Load reads at once.
+const maxLoading = 8
+
+// Load reads every source's exposition (scraping URLs with client; nil
+// means a client with a 30-second timeout), at most 8 at once, and converts
+// each with gather.Convert into exactly the series rwkit push would send, in
+// the order given: the writers for Find. A writer whose exposition repeats a
+// series (gather.ErrDuplicateSeries: push would refuse its whole request) is
+// converted metric by metric instead, so that Find reports every repeat and
+// every series it shares; Writer.Note says why. The error joins every
+// source's failure, each prefixed with the writer's name.
+func Load(ctx context.Context, client *http.Client, sources []Source) ([]Writer, error) {
+	writers := make([]Writer, len(sources))
+	errs := make([]error, len(sources))
+	sem := make(chan struct{}, maxLoading)
+	var wg sync.WaitGroup
+	for i, s := range sources {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[i] = load(ctx, client, s, &writers[i])
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return writers, nil
+}
+
+func load(ctx context.Context, client *http.Client, s Source, w *Writer) error {
+	*w = Writer{Name: s.Name, Service: s.Service, Source: redact(s.Location)}
+	if w.Name == "" {
+		w.Name = w.Source
+	}
+	if len(s.Labels) > 0 {
+		w.Labels = slices.Clone(s.Labels)
+		slices.SortStableFunc(w.Labels, compareName)
+	}
+	fams, err := read(ctx, client, s)
+	if err != nil {
+		return fmt.Errorf("writer %s: %w", w.Name, err)
+	}
+	w.Families = len(fams)
+	// The timestamp does not change which series are sent; Convert needs one.
+	opts := gather.Options{Timestamp: 1, ExtraLabels: w.Labels}
+	req, _, err := gather.Convert(fams, opts)
+	if err == nil {
+		w.Series = req.Series
+		return nil
+	}
+	if !errors.Is(err, gather.ErrDuplicateSeries) {
+		return fmt.Errorf("writer %s: %w", w.Name, err)
+	}
+	w.Note = err.Error()
+	if w.Series, err = convertEach(fams, opts); err != nil {
+		return fmt.Errorf("writer %s: %w", w.Name, err)
+	}
+	return nil
+}
+
+// read parses s's exposition. Errors name the source without credentials.
+func read(ctx context.Context, client *http.Client, s Source) ([]*dto.MetricFamily, error) {
+	shown := redact(s.Location)
+	var fams []*dto.MetricFamily
+	var err error
+	switch {
+	case s.In != nil:
+		fams, err = scrape.Parse(s.In, "")
+	case s.Location == "-":
+		return nil, errors.New(`source "-" has no reader: set Source.In`)
+	case isURL(s.Location):
+		u, perr := url.Parse(s.Location)
+		if perr != nil {
+			var ue *url.Error
+			if errors.As(perr, &ue) {
+				perr = ue.Err // ue.URL is the raw URL, password and all
+			}
+			return nil, fmt.Errorf("%s: invalid URL: %w", shown, perr)
+		}
+		if u.User != nil {
+			client = withBasicAuth(client, u.Host, u.User)
+			u.User = nil
+		}
+		fams, err = scrape.Fetch(ctx, client, u.String())
+	default:
+		f, oerr := os.Open(s.Location)
+		if oerr != nil {
+			return nil, oerr // names the file
+		}
+		defer f.Close()
+		fams, err = scrape.Parse(f, "")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", shown, err)
+	}
+	return fams, nil
+}
+
+// convertEach converts families one metric at a time, so that series that
+// repeat across metrics are all kept rather than refused.
+func convertEach(fams []*dto.MetricFamily, opts gather.Options) ([]wire.TimeSeries, error) {
+	var out []wire.TimeSeries
+	for _, fam := range fams {
+		for _, m := range fam.GetMetric() {
+			one := &dto.MetricFamily{Name: fam.Name, Help: fam.Help, Type: fam.Type, Unit: fam.Unit, Metric: []*dto.Metric{m}}
+			req, _, err := gather.Convert([]*dto.MetricFamily{one}, opts)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, req.Series...)
+		}
+	}
+	return out, nil
+}
+
+// withBasicAuth returns a copy of client that sends user's credentials to
+// host, so that the URL handed to scrape.Fetch, and so every error it
+// returns, carries no password. Like net/http with a URL's userinfo, it
+// sends them to that host only, not to another one a redirect leads to.
+func withBasicAuth(client *http.Client, host string, user *url.Userinfo) *http.Client {
+	c := http.Client{Timeout: 30 * time.Second}
+	if client != nil {
+		c = *client
+	}
+	base := c.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	c.Transport = &basicAuth{base: base, host: host, user: user}
+	return &c
+}
+
+type basicAuth struct {
+	base http.RoundTripper
+	host string
+	user *url.Userinfo
+}
+
+func (b *basicAuth) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Host != b.host || req.Header.Get("Authorization") != "" {
+		return b.base.RoundTrip(req)
+	}
+	req = req.Clone(req.Context()) // a RoundTripper must not modify its request
+	pass, _ := b.user.Password()
+	req.SetBasicAuth(b.user.Username(), pass)
+	return b.base.RoundTrip(req)
+}
