@@ -19,6 +19,8 @@ var library = []string{
 	"github.com/rwkit/rwkit/remotewrite/sigv4",
 	"github.com/rwkit/rwkit/scrape",
 	"github.com/rwkit/rwkit/validate",
+	// collide is what a pre-deploy check imports.
+	"github.com/rwkit/rwkit/collide",
 }
 
 var forbidden = []string{
