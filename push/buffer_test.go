@@ -2,7 +2,9 @@ package push
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"runtime"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/rwkit/rwkit/remotewrite"
 	"github.com/rwkit/rwkit/wire"
 )
 
@@ -254,4 +257,50 @@ func gatherForTest(g prometheus.Gatherer) (*wire.WriteRequest, int, error) {
 		return nil, 0, err
 	}
 	return &p.req, len(p.req.Series), nil
+}
+
+// The buffer holds what it counts: under a dead backend, 2,000 series
+// pushed until the 4 MiB bound has long been reached leave the live heap
+// within 1.25 times the bound (each snapshot used to keep the
+// compressor's worst-case capacity, about its raw size).
+func TestBufferHeapWithinBound(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a few hundred snapshots; -short")
+	}
+	dead := newReceiver(t)
+	url := dead.url()
+	dead.srv.Close() // connection refused from now on
+	reg := prometheus.NewRegistry()
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "app_items", Help: "Items."}, []string{"shard", "kind"})
+	for i := range 2000 {
+		g.WithLabelValues(fmt.Sprintf("shard-%04d", i), "widget").Set(float64(i))
+	}
+	reg.MustRegister(g)
+	const bound = 4 << 20
+	clk := newFakeClock()
+	p := newPusher(t, url, reg, testOptions(clk, WithBuffer(bound, time.Hour),
+		WithClientOptions(remotewrite.WithRetry(time.Millisecond, time.Millisecond, 1)))...)
+	// The Pusher's own steady state (converter and label caches, encoding
+	// scratch) fills on the first pushes; measure the buffer after them.
+	for range 3 {
+		clk.Advance(100 * time.Millisecond)
+		_ = p.Push(context.Background())
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for p.buf.bytes < bound*3/4 || testutil.ToFloat64(p.m.dropped.WithLabelValues(dropFull)) < 20 {
+		clk.Advance(100 * time.Millisecond)
+		_ = p.Push(context.Background())
+		if p.buf.len() > 5000 {
+			t.Fatalf("%d snapshots buffered and the bound never reached", p.buf.len())
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	growth := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	if growth > bound*5/4 {
+		t.Errorf("live heap grew %d bytes with %d snapshots (%d bytes) buffered: over 1.25x the %d-byte bound", growth, p.buf.len(), p.buf.bytes, bound)
+	}
+	t.Logf("%d snapshots, %d bytes buffered, heap +%d bytes (bound %d)", p.buf.len(), p.buf.bytes, growth, bound)
 }
