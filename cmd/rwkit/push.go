@@ -122,8 +122,17 @@ func (c *pushCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if !c.withIdentity && (c.labels["service"] == "" || c.labels["instance"] == "") {
-		rep.Notes = append(rep.Notes, "no service/instance labels: several writers pushing these series will collide (new-value-for-timestamp); add --identity, or --service/--instance")
+	if !c.withIdentity {
+		var missing []string
+		for _, name := range []string{identity.DefaultServiceLabel, identity.DefaultInstanceLabel} {
+			if c.labels[name] == "" {
+				missing = append(missing, name)
+			}
+		}
+		if len(missing) > 0 {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("no %s label: several writers pushing these series will collide (new-value-for-timestamp); add --identity, or --service/--instance",
+				strings.Join(missing, " or ")))
+		}
 	}
 	gatherer := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return fams, nil })
 	res, err := push.Once(ctx, c.url, gatherer, opts...)

@@ -189,7 +189,12 @@ func TestPushWithIdentity(t *testing.T) {
 
 	// Without identity, the report warns.
 	out, _, _ = runCLI(t, nil, nil, "push", "--url", prom.WriteURL, "--file", "testdata/actor-service.txt", "--timestamp", ts)
-	if !strings.Contains(out, "no service/instance labels: several writers pushing these series will collide") {
+	if !strings.Contains(out, "no service or instance label: several writers pushing these series will collide") {
 		t.Errorf("no warning without identity:\n%s", out)
+	}
+	// With a service label only, the note names the one missing.
+	out, _, _ = runCLI(t, nil, nil, "push", "--url", prom.WriteURL, "--file", "testdata/actor-service.txt", "--timestamp", ts, "--label", "service=actor")
+	if !strings.Contains(out, "no instance label: several writers") {
+		t.Errorf("the note does not name the missing instance label:\n%s", out)
 	}
 }
