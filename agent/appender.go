@@ -139,14 +139,18 @@ func (a *appendable) target(t *scrape.Target) *targetState {
 func (a *appendable) staleAll(t int64) {
 	a.mu.Lock()
 	var entries []*seriesEntry
+	var samples []wire.Sample
 	for _, ts := range a.targets {
 		ts.mu.Lock()
 		for _, e := range ts.series {
 			if e.tracked && e.live {
 				entries = append(entries, e)
+				// After the series' last sample, even when the last scrape
+				// was stamped this very millisecond: a second sample at its
+				// timestamp is a duplicate a backend refuses
+				// (new-value-for-timestamp).
+				samples = append(samples, wire.Sample{Value: math.Float64frombits(value.StaleNaN), Timestamp: max(t, e.t+1)})
 			}
-		}
-		for _, e := range ts.series {
 			e.live = false
 		}
 		ts.mu.Unlock()
@@ -154,10 +158,6 @@ func (a *appendable) staleAll(t int64) {
 	a.mu.Unlock()
 	if len(entries) == 0 {
 		return
-	}
-	samples := make([]wire.Sample, len(entries))
-	for i := range samples {
-		samples[i] = wire.Sample{Value: math.Float64frombits(value.StaleNaN), Timestamp: t}
 	}
 	var req wire.WriteRequest
 	for si, s := range a.sinks {
