@@ -81,12 +81,14 @@ func upTimestamps(t *testing.T, rc *agentdiff.Receiver) []int64 {
 	return up
 }
 
-// noGaps fails when consecutive scrapes are further apart than a skipped
-// scrape would make them.
+// noGaps fails when consecutive scrapes are further apart than the
+// interval allows: a scrape held up behind a slow push (the old agent
+// skipped every tick a slow push overran: 1s gaps at 200ms) shows; a
+// scheduling hiccup of a loaded machine does not.
 func noGaps(t *testing.T, ts []int64, interval time.Duration) {
 	t.Helper()
 	for i := 1; i < len(ts); i++ {
-		if gap := time.Duration(ts[i]-ts[i-1]) * time.Millisecond; gap > interval*3/2 {
+		if gap := time.Duration(ts[i]-ts[i-1]) * time.Millisecond; gap > interval*5/2 {
 			t.Errorf("scrapes at %d and %d: %s apart, want about %s (a scrape is missing)", ts[i-1], ts[i], gap, interval)
 		}
 	}
