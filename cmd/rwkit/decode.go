@@ -32,7 +32,9 @@ const decodeExample = `  # a body captured from a failing pusher (tcpdump, a pro
 func (c *decodeCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("decode [FILE|-]",
 		"Prints a captured remote-write body as readable series, one per line, like the text exposition.\n"+
-			"The body may be Snappy-compressed or raw, RW 1.0 or RW 2.0: both are detected.",
+			"The body may be Snappy-compressed or raw, RW 1.0 or RW 2.0: both are detected.\n"+
+			"Without FILE it reads stdin, which must not be a terminal.\n"+
+			"Exit codes: 0 decoded, 1 not a remote-write body (or unreadable), 2 usage.",
 		decodeExample, c.err)
 	fs.StringVar(&c.version, "rw-version", "auto", "protocol of the body: auto, 1 or 2")
 	fs.IntVar(&c.maxBytes, "max-bytes", 256<<20, "refuse bodies that decompress to more than this many bytes")
@@ -45,6 +47,11 @@ func (c *decodeCommand) Run(ctx context.Context, args []string) error {
 	}
 	if fs.NArg() > 1 {
 		return usagef("decode: want one FILE (or - for stdin), got %d arguments", fs.NArg())
+	}
+	if fs.NArg() == 0 && isTerminal(c.in) {
+		// Nobody types a remote-write body: waiting for one would look hung.
+		fs.Usage()
+		return usagef("decode: no FILE, and stdin is a terminal: give a FILE, or pipe a body into rwkit decode -")
 	}
 	var r io.Reader = c.in
 	name := "stdin"
@@ -75,6 +82,18 @@ func (c *decodeCommand) Run(ctx context.Context, args []string) error {
 	}
 	d.writeText(c.out)
 	return nil
+}
+
+// isTerminal reports whether r is a character device (a terminal; also
+// /dev/null, which has nothing to decode either). Any reader with Stat, as
+// *os.File has, is asked, so tests can pass a fake.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(interface{ Stat() (os.FileInfo, error) })
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // decoded is a body and what was learned decoding it.

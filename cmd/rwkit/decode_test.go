@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -136,6 +137,56 @@ func TestDecodeRefusesGarbage(t *testing.T) {
 			_, stderr, code := runCLI(t, nil, bytes.NewReader(tc.body), args...)
 			if code != exitFailed || !strings.Contains(stderr, tc.want) {
 				t.Errorf("exit %d, stderr %q; want exit 1 and %q", code, stderr, tc.want)
+			}
+		})
+	}
+}
+
+// fakeStdin is a stdin whose Stat reports mode, as os.Stdin's does.
+type fakeStdin struct {
+	*bytes.Reader
+	mode os.FileMode
+}
+
+func (f fakeStdin) Stat() (os.FileInfo, error) { return fakeFileInfo{f.mode}, nil }
+
+type fakeFileInfo struct{ mode os.FileMode }
+
+func (fi fakeFileInfo) Name() string       { return "stdin" }
+func (fi fakeFileInfo) Size() int64        { return 0 }
+func (fi fakeFileInfo) Mode() os.FileMode  { return fi.mode }
+func (fi fakeFileInfo) ModTime() time.Time { return time.Time{} }
+func (fi fakeFileInfo) IsDir() bool        { return false }
+func (fi fakeFileInfo) Sys() any           { return nil }
+
+// Without FILE, a terminal on stdin gets the usage and exit 2 rather than
+// a wait for a body nobody will type; a pipe is read as before, and so is
+// an explicit - (the user asked for stdin).
+func TestDecodeStdinTerminal(t *testing.T) {
+	body := wire.Compress(nil, wire.AppendWriteRequest(nil, decodeFixture()))
+	tty := os.ModeDevice | os.ModeCharDevice | 0o620
+	for _, tc := range []struct {
+		name   string
+		mode   os.FileMode
+		args   []string
+		code   int
+		stdout string
+		stderr []string
+	}{
+		{"terminal, no FILE", tty, nil, exitUsage, "", []string{"Usage: rwkit decode [FILE|-]", "Example:", "rwkit: decode: no FILE, and stdin is a terminal"}},
+		{"terminal, flags but no FILE", tty, []string{"--output", "json"}, exitUsage, "", []string{"Usage: rwkit decode", "stdin is a terminal"}},
+		{"terminal, -", tty, []string{"-"}, exitOK, "# remote write 1.0, snappy", nil},
+		{"pipe, no FILE", os.ModeNamedPipe | 0o600, nil, exitOK, "# remote write 1.0, snappy", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stdin := fakeStdin{bytes.NewReader(body), tc.mode}
+			out, stderr, code := runCLI(t, nil, stdin, append([]string{"decode"}, tc.args...)...)
+			ok := code == tc.code && strings.HasPrefix(out, tc.stdout) && (tc.stdout == "") == (out == "")
+			for _, want := range tc.stderr {
+				ok = ok && strings.Contains(stderr, want)
+			}
+			if !ok {
+				t.Errorf("exit %d (want %d)\nstdout (want prefix %q):\n%s\nstderr (want %q):\n%s", code, tc.code, tc.stdout, out, tc.stderr, stderr)
 			}
 		})
 	}

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -64,8 +66,10 @@ func (c *discardsCommand) Run(ctx context.Context, args []string) error {
 			"Needs cloudwatch:ListMetrics and cloudwatch:GetMetricData (AWS default credential chain).\n"+
 			"Local: --from reads rwkit's workspace (rwkit serve): rwkit_discarded_samples_total{workspace,reason}\n"+
 			"from its /metrics (counts since it started) and the collisions it attributed to writers.\n"+
+			"With --from, a --workspace-id the workspace has not counted is an error that lists the ones it has.\n"+
 			"Exit codes: 0 the discards were read (whether or not there were any), 3 with --fail-on-discards\n"+
-			"when there were, 1 an error (credentials, access, network), 2 usage.",
+			"when there were, 1 an error (credentials, access, network, an unknown workspace, a --from that is\n"+
+			"not an rwkit workspace), 2 usage.",
 		discardsExample, c.err)
 	fs.StringVar(&c.workspaceID, "workspace-id", "", "AMP workspace ID (ws-...) or its URL; with --from, the local workspace to show (default all)")
 	fs.StringVar(&c.region, "region", "", "AWS region of the workspace (default: the URL's, else AWS_REGION or the profile's)")
@@ -232,26 +236,27 @@ func (c *discardsCommand) local(ctx context.Context) (*discardsReport, error) {
 		return nil, fmt.Errorf("discards: read %s/metrics: %w", base, err)
 	}
 	rep := &discardsReport{Source: "workspace", From: redactURL(base), WorkspaceID: c.workspaceID, Reasons: []discardRow{}}
-	seen := map[string]bool{}
-	var workspaces []string
-	addWorkspace := func(ws string) {
-		if ws != "" && !seen[ws] {
-			seen[ws] = true
-			workspaces = append(workspaces, ws)
-		}
-	}
+	// known holds every workspace the counters name, whatever was asked:
+	// an ID that is not among them is a typo or the wrong server, and
+	// reporting "0 discarded" for it would pass a CI gate.
+	known := map[string]bool{}
+	rwkitMetrics := false
 	for _, mf := range fams {
 		switch mf.GetName() {
 		case "rwkit_discarded_samples_total", "rwkit_received_samples_total":
 		default:
 			continue
 		}
+		rwkitMetrics = true
 		for _, m := range mf.GetMetric() {
 			labels := map[string]string{}
 			for _, lp := range m.GetLabel() {
 				labels[lp.GetName()] = lp.GetValue()
 			}
 			ws := labels["workspace"]
+			if ws != "" {
+				known[ws] = true
+			}
 			if c.workspaceID != "" && ws != c.workspaceID {
 				continue
 			}
@@ -259,7 +264,6 @@ func (c *discardsCommand) local(ctx context.Context) (*discardsReport, error) {
 			if m.GetCounter() == nil {
 				v = m.GetUntyped().GetValue()
 			}
-			addWorkspace(ws)
 			if mf.GetName() == "rwkit_received_samples_total" {
 				if rep.Received == nil {
 					rep.Received = new(float64)
@@ -285,10 +289,18 @@ func (c *discardsCommand) local(ctx context.Context) (*discardsReport, error) {
 		}
 		return a.Workspace < b.Workspace
 	})
-	if c.workspaceID != "" {
+	workspaces := slices.Sorted(maps.Keys(known))
+	switch {
+	case !rwkitMetrics:
+		// A workspace counts a tenant from its first remote write, so a
+		// fresh one and another server both lack the counters.
+		return nil, fmt.Errorf("discards: %s/metrics has no rwkit_received_samples_total or rwkit_discarded_samples_total: not an rwkit workspace (rwkit serve), or one that has received no remote write since it started", rep.From)
+	case c.workspaceID != "" && !known[c.workspaceID]:
+		return nil, fmt.Errorf("discards: workspace %q is unknown to %s: its /metrics counts %s (workspaces appear there at their first remote write)",
+			c.workspaceID, rep.From, knownList(workspaces))
+	case c.workspaceID != "":
 		workspaces = []string{c.workspaceID}
 	}
-	sort.Strings(workspaces)
 	for _, ws := range workspaces {
 		wc, err := fetchWorkspaceCollisions(ctx, client, base, ws)
 		if err != nil {
@@ -298,11 +310,21 @@ func (c *discardsCommand) local(ctx context.Context) (*discardsReport, error) {
 	}
 	if len(rep.Reasons) == 0 {
 		rep.Note = "no discards counted since the workspace started"
-		if len(workspaces) == 0 && c.workspaceID == "" {
-			rep.Note += " (no rwkit_discarded_samples_total or rwkit_received_samples_total in its /metrics: is this an rwkit workspace?)"
-		}
 	}
 	return rep, nil
+}
+
+// knownList names the workspaces for an error: all of them, or the first
+// ten and how many more.
+func knownList(workspaces []string) string {
+	const show = 10
+	switch {
+	case len(workspaces) == 0:
+		return "no workspace by name"
+	case len(workspaces) > show:
+		return fmt.Sprintf("%s and %d more", strings.Join(workspaces[:show], ", "), len(workspaces)-show)
+	}
+	return strings.Join(workspaces, ", ")
 }
 
 // workspaceCollisions is what GET /workspaces/{id}/api/v1/collisions said:

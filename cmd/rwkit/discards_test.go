@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rwkit/rwkit/cloudwatch/cwtest"
+	"github.com/rwkit/rwkit/wire"
 	"github.com/rwkit/rwkit/workspace"
 )
 
@@ -223,6 +224,69 @@ func TestDiscardsLocalWithoutCollisionsEndpoint(t *testing.T) {
 	out, stderr, code := runCLI(t, nil, nil, "discards", "--from", srv.URL, "--workspace-id", "ws-1")
 	if code != exitOK || !strings.Contains(out, "235") || !strings.Contains(out, "collisions in ws-1: not served by this workspace (counters only)") {
 		t.Errorf("exit %d\n%s%s", code, out, stderr)
+	}
+}
+
+// A --workspace-id the workspace has not counted (a typo, the wrong
+// server) is an error naming the ones it has, --fail-on-discards or not: a
+// report of "0 discarded" for it would pass a CI gate. A known workspace
+// without discards still passes.
+func TestDiscardsLocalUnknownWorkspace(t *testing.T) {
+	live := startWorkspace(t)
+	ts := time.Now().Add(-time.Minute).UnixMilli()
+	for _, ws := range []string{"ws-1", "team-a"} {
+		req := &wire.WriteRequest{Series: []wire.TimeSeries{{
+			Labels:  []wire.Label{{Name: "__name__", Value: "up"}, {Name: "instance", Value: "i-1"}, {Name: "service", Value: "auth"}},
+			Samples: []wire.Sample{{Value: 1, Timestamp: ts}},
+		}}}
+		if err := pushSeries(t, live.URL+"/workspaces/"+ws+"/api/v1/remote_write", "auth/1.0", req); err != nil {
+			t.Fatalf("push to %s: %v", ws, err)
+		}
+	}
+	recorded := localWorkspace(t, true)
+	for _, tc := range []struct {
+		name   string
+		from   string
+		args   []string
+		code   int
+		stdout string // "" means nothing printed
+		stderr string
+	}{
+		{"typo, real workspace", live.URL, []string{"--workspace-id", "ws-l"}, exitFailed, "",
+			`workspace "ws-l" is unknown to ` + live.URL + `: its /metrics counts team-a, ws-1`},
+		{"typo, real workspace, --fail-on-discards", live.URL, []string{"--workspace-id", "ws-l", "--fail-on-discards"}, exitFailed, "",
+			`workspace "ws-l" is unknown`},
+		{"typo, json", live.URL, []string{"--workspace-id", "WS-1", "--output", "json"}, exitFailed, "",
+			`workspace "WS-1" is unknown`},
+		{"typo, recorded workspace", recorded.URL, []string{"--workspace-id", "ws-2", "--fail-on-discards"}, exitFailed, "",
+			"its /metrics counts default, ws-1 "},
+		{"known, no discards", live.URL, []string{"--workspace-id", "team-a", "--fail-on-discards"}, exitOK,
+			"0 samples discarded by the workspace at " + live.URL + ", workspace team-a\n  counters since the workspace started; 1 samples received", ""},
+		{"all, no discards", live.URL, []string{"--fail-on-discards"}, exitOK, "collisions in team-a: 0\n\ncollisions in ws-1: 0", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, stderr, code := runCLI(t, nil, nil, append([]string{"discards", "--from", tc.from}, tc.args...)...)
+			if code != tc.code || (tc.stdout == "") != (out == "") || !strings.Contains(out, tc.stdout) || !strings.Contains(stderr, tc.stderr) {
+				t.Errorf("exit %d (want %d)\nstdout (want %q):\n%s\nstderr (want %q):\n%s", code, tc.code, tc.stdout, out, tc.stderr, stderr)
+			}
+		})
+	}
+}
+
+// A server whose /metrics has none of the workspace's counters is not an
+// rwkit workspace: exit 1 saying so, rather than "0 discarded".
+func TestDiscardsLocalNotAWorkspace(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("# TYPE go_goroutines gauge\ngo_goroutines 12\nrwkit_accepted_samples_total{workspace=\"ws-1\"} 5\n"))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	for _, args := range [][]string{nil, {"--workspace-id", "ws-1"}, {"--fail-on-discards", "--output", "json"}} {
+		out, stderr, code := runCLI(t, nil, nil, append([]string{"discards", "--from", srv.URL}, args...)...)
+		if code != exitFailed || out != "" || !strings.Contains(stderr, srv.URL+"/metrics has no rwkit_received_samples_total or rwkit_discarded_samples_total: not an rwkit workspace") {
+			t.Errorf("%v: exit %d (want 1)\nstdout:\n%s\nstderr:\n%s", args, code, out, stderr)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -73,4 +74,49 @@ func TestVersion(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "rwkit ") {
 		t.Fatalf("code %d out %q", code, out)
 	}
+}
+
+// TestHelpShowsEachDefaultOnce: newFlagSet prints "(default X)" after a
+// flag's usage, so a usage that states its default too shows it twice, and
+// the two drift apart ("(default now) (default 0)").
+func TestHelpShowsEachDefaultOnce(t *testing.T) {
+	defaultRE := regexp.MustCompile(`(?i)\(default\b`)
+	for name := range commands {
+		t.Run(name, func(t *testing.T) {
+			out, stderr, code := runCLI(t, nil, nil, name, "-h")
+			help := out + stderr
+			if code != exitOK || !strings.Contains(help, "Usage: rwkit "+name) {
+				t.Fatalf("exit %d\n%s", code, help)
+			}
+			flags := 0
+			for _, block := range flagBlocks(help) {
+				flags++
+				if n := len(defaultRE.FindAllString(block, -1)); n > 1 {
+					t.Errorf("%d defaults for one flag:\n%s", n, block)
+				}
+			}
+			if name != "version" && flags == 0 {
+				t.Errorf("no flags found in the help:\n%s", help)
+			}
+		})
+	}
+}
+
+// flagBlocks splits newFlagSet's flag list into one string per flag: its
+// "  --name  [ENV]" line and the usage lines under it.
+func flagBlocks(help string) []string {
+	var blocks []string
+	in := false
+	for _, line := range strings.Split(help, "\n") {
+		switch {
+		case strings.HasPrefix(line, "  --"):
+			blocks = append(blocks, line)
+			in = true
+		case in && strings.HasPrefix(line, "      "):
+			blocks[len(blocks)-1] += "\n" + line
+		default:
+			in = false
+		}
+	}
+	return blocks
 }

@@ -45,6 +45,7 @@ type pushCommand struct {
 	service          string
 	instance         string
 	withIdentity     bool
+	allowEmpty       bool
 	auth             authFlags
 
 	now func() time.Time // tests may replace it
@@ -61,13 +62,15 @@ func (c *pushCommand) Run(ctx context.Context, args []string) error {
 		"Pushes one exposition (a file, or a scrape of /metrics) by remote write, every sample stamped with one\n"+
 			"batch timestamp, and prints a report: requests, series, samples, bytes, duration and, for a refusal,\n"+
 			"the status, the whole body, the classified reason and how to fix it.\n"+
-			"Exit codes: 0 delivered, 1 refused or failed, 2 usage.",
+			"An exposition without a single sample (empty, or only comments) is not sent: \"nothing to push\",\n"+
+			"exit 1, unless --allow-empty.\n"+
+			"Exit codes: 0 delivered, 1 refused, failed or nothing to push, 2 usage.",
 		pushExample, c.err)
 	fs.StringVar(&c.url, "url", "", "remote-write URL (required)")
 	fs.StringVar(&c.file, "file", "", "exposition file to push (Prometheus text, OpenMetrics or delimited protobuf; - for stdin)")
 	fs.StringVar(&c.scrapeURL, "scrape", "", "scrape this /metrics URL and push what it serves")
 	fs.Var(&c.labels, "label", "add name=value to every series; repeatable (env: comma-separated)")
-	fs.Int64Var(&c.timestamp, "timestamp", 0, "batch timestamp in ms since the epoch for every sample (default now)")
+	fs.Int64Var(&c.timestamp, "timestamp", 0, "batch timestamp in ms since the epoch for every sample; 0: now")
 	fs.StringVar(&c.sigv4Region, "sigv4-region", "", "sign with AWS SigV4 for this region (default: the region of an AMP URL)")
 	fs.BoolVar(&c.sigv4, "sigv4", false, "sign with SigV4 even when the URL is not an AMP URL (region from --sigv4-region or the AWS config)")
 	fs.IntVar(&c.rwVersion, "rw-version", 1, "remote-write protocol: 1 or 2 (2 falls back to 1 on 415)")
@@ -79,6 +82,7 @@ func (c *pushCommand) Run(ctx context.Context, args []string) error {
 	fs.BoolVar(&c.honorTimestamps, "honor-timestamps", false, "keep timestamps written in the exposition instead of the batch timestamp")
 	fs.StringVar(&c.service, "service", "", "add service=VALUE to every series (implies --identity for the instance)")
 	fs.StringVar(&c.instance, "instance", "", "add instance=VALUE to every series (implies --identity for the service)")
+	fs.BoolVar(&c.allowEmpty, "allow-empty", false, "send an empty write when the exposition has no samples, instead of failing with nothing to push")
 	c.auth.register(fs)
 	fs.BoolVar(&c.withIdentity, "identity", false, "add service and instance labels resolved as the push library does (RWKIT_SERVICE/INSTANCE, OTEL_*, ECS, Kubernetes, hostname)")
 	// RWKIT_SERVICE and RWKIT_INSTANCE are left to the identity package,
@@ -122,6 +126,9 @@ func (c *pushCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if empty(fams) && !c.allowEmpty {
+		return c.nothingToPush(rep, fams)
+	}
 	if !c.withIdentity {
 		var missing []string
 		for _, name := range []string{identity.DefaultServiceLabel, identity.DefaultInstanceLabel} {
@@ -140,19 +147,55 @@ func (c *pushCommand) Run(ctx context.Context, args []string) error {
 		return fmt.Errorf("push %s: %w", rep.Source, err)
 	}
 	rep.fill(res)
-	if c.output == "json" {
-		enc := json.NewEncoder(c.out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	} else {
-		rep.writeText(c.out)
+	if empty(fams) {
+		rep.Notes = append(rep.Notes, "the exposition has no samples: an empty write was sent (--allow-empty)")
+	}
+	if err := c.print(rep); err != nil {
+		return err
 	}
 	if !res.OK() {
 		return &exitError{code: exitFailed, err: errReported}
 	}
 	return nil
+}
+
+func (c *pushCommand) print(rep *pushReport) error {
+	if c.output == "json" {
+		enc := json.NewEncoder(c.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	rep.writeText(c.out)
+	return nil
+}
+
+// empty reports whether fams hold no sample at all: no family, or families
+// with only HELP and TYPE. Sending them would be a write of nothing that
+// every backend answers 2xx, and the push would look delivered.
+func empty(fams []*dto.MetricFamily) bool {
+	for _, mf := range fams {
+		if len(mf.GetMetric()) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// nothingToPush reports an empty exposition without sending it: the JSON
+// report (result "empty") for scripts, the reason on stderr, exit 1.
+func (c *pushCommand) nothingToPush(rep *pushReport, fams []*dto.MetricFamily) error {
+	source := rep.Source
+	if source == "-" {
+		source = "stdin"
+	}
+	err := fmt.Errorf("push: nothing to push: %s has no samples (it is empty, or only comments, HELP and TYPE); nothing was sent (--allow-empty sends an empty write)", source)
+	rep.Result, rep.Families, rep.Error = "empty", len(fams), err.Error()
+	if c.output == "json" {
+		if perr := c.print(rep); perr != nil {
+			return perr
+		}
+	}
+	return err
 }
 
 // options are the push library's options for the flags: the same path a
@@ -228,7 +271,7 @@ func (c *pushCommand) load(ctx context.Context, rep *pushReport) ([]*dto.MetricF
 
 // pushReport is what `rwkit push` prints, as text or JSON.
 type pushReport struct {
-	Result    string     `json:"result"` // delivered, refused, failed
+	Result    string     `json:"result"` // delivered, refused, failed, empty (nothing sent)
 	URL       string     `json:"url"`
 	Source    string     `json:"source"`
 	Signing   string     `json:"signing"`

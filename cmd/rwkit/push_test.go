@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rwkit/rwkit/internal/promtest"
+	"github.com/rwkit/rwkit/scrape"
 )
 
 // TestPushToPrometheus is the seed incident against a real Prometheus: one
@@ -197,4 +200,85 @@ func TestPushWithIdentity(t *testing.T) {
 	if !strings.Contains(out, "no instance label: several writers") {
 		t.Errorf("the note does not name the missing instance label:\n%s", out)
 	}
+}
+
+// An exposition without a sample is "nothing to push", exit 1, nothing
+// sent, whatever its source; --allow-empty sends the empty write.
+func TestPushNothingToPush(t *testing.T) {
+	ws := startWorkspace(t)
+	write := ws.URL + "/workspaces/ws-1/api/v1/remote_write"
+	blank := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer blank.Close()
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		stdin  string
+		stderr string
+	}{
+		{"comments only", []string{"--file", "testdata/comments-only.txt"}, "",
+			"rwkit: push: nothing to push: testdata/comments-only.txt has no samples (it is empty, or only comments, HELP and TYPE); nothing was sent (--allow-empty sends an empty write)"},
+		{"empty stdin", []string{"--file", "-"}, "", "rwkit: push: nothing to push: stdin has no samples"},
+		{"blank lines on stdin", []string{"--file", "-"}, "\n\n", "nothing to push: stdin has no samples"},
+		{"empty scrape", []string{"--scrape", blank.URL + "/metrics"}, "", "nothing to push: " + blank.URL + "/metrics has no samples"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"push", "--url", write, "--label", "service=auth"}, tc.args...)
+			out, stderr, code := runCLI(t, nil, strings.NewReader(tc.stdin), args...)
+			if code != exitFailed || out != "" || !strings.Contains(stderr, tc.stderr) {
+				t.Errorf("exit %d (want 1)\nstdout (want none):\n%s\nstderr (want %q):\n%s", code, out, tc.stderr, stderr)
+			}
+		})
+	}
+	if got := workspaceRequests(t, ws.URL); got != "" {
+		t.Fatalf("nothing to push sent requests: %s", got)
+	}
+
+	// JSON: the report is printed all the same, result "empty".
+	out, stderr, code := runCLI(t, nil, nil, "push", "--url", write, "--file", "testdata/comments-only.txt", "--output", "json")
+	if code != exitFailed || !strings.Contains(stderr, "nothing to push") {
+		t.Fatalf("json: exit %d (want 1)\n%s", code, stderr)
+	}
+	var rep map[string]any
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if rep["result"] != "empty" || rep["source"] != "testdata/comments-only.txt" || rep["series"] != 0.0 ||
+		rep["requests"] != 0.0 || !strings.Contains(fmt.Sprint(rep["error"]), "nothing to push") {
+		t.Errorf("JSON report: %s", out)
+	}
+
+	// --allow-empty (here from the environment) sends the empty write.
+	out, stderr, code = runCLI(t, map[string]string{"RWKIT_ALLOW_EMPTY": "true"}, nil, "push", "--url", write,
+		"--file", "testdata/comments-only.txt", "--label", "service=auth", "--label", "instance=i-1")
+	if code != exitOK || !strings.Contains(out, "rwkit push: delivered") || !strings.Contains(out, "1 of 1 requests") ||
+		!strings.Contains(out, "an empty write was sent (--allow-empty)") {
+		t.Fatalf("--allow-empty: exit %d (want 0)\n%s%s", code, out, stderr)
+	}
+	if got := workspaceRequests(t, ws.URL); !strings.Contains(got, `workspace="ws-1"} 1`) {
+		t.Errorf("--allow-empty: the workspace counted %q, want one request", got)
+	}
+}
+
+// workspaceRequests is the workspace's rwkit_remote_write_requests_total
+// lines.
+func workspaceRequests(t *testing.T, base string) string {
+	t.Helper()
+	fams, err := scrape.Fetch(context.Background(), http.DefaultClient, base+"/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, mf := range fams {
+		if mf.GetName() != "rwkit_remote_write_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var labels []string
+			for _, lp := range m.GetLabel() {
+				labels = append(labels, fmt.Sprintf("%s=%q", lp.GetName(), lp.GetValue()))
+			}
+			lines = append(lines, fmt.Sprintf("{%s} %g", strings.Join(labels, ","), m.GetCounter().GetValue()))
+		}
+	}
+	return strings.Join(lines, "\n")
 }
