@@ -43,6 +43,10 @@ type serveCommand struct {
 	maxSeriesPerRequest  int
 	maxConcurrentWrites  int
 	maxHeaderBytes       int
+	queryMaxLength       int
+	queryMaxConcurrency  int
+	queryTimeout         time.Duration
+	queryMaxSamples      int
 	readHeaderTimeout    time.Duration
 	readTimeout          time.Duration
 	writeTimeout         time.Duration
@@ -79,6 +83,10 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	fs.IntVar(&c.maxDecodedBytes, "max-decoded-bytes", workspace.DefaultMaxRequestBytes, "largest decoded (Snappy-decompressed) remote-write body (413 past it)")
 	fs.IntVar(&c.maxSeriesPerRequest, "max-series-per-request", workspace.DefaultMaxSeriesPerRequest, "most series in one remote write (413 past it)")
 	fs.IntVar(&c.maxConcurrentWrites, "max-concurrent-writes", workspace.DefaultMaxConcurrentWrites, "remote writes handled at once; one more gets 503 with Retry-After")
+	fs.IntVar(&c.queryMaxLength, "query-max-length", store.DefaultQueryMaxLength, "longest PromQL expression in bytes (400 past it, before parsing)")
+	fs.IntVar(&c.queryMaxConcurrency, "query-max-concurrency", store.DefaultQueryMaxConcurrency, "queries parsed or evaluated at once; more wait for a slot within --query-timeout, then 503")
+	fs.DurationVar(&c.queryTimeout, "query-timeout", store.DefaultQueryTimeout, "longest a query may take, waiting for a slot included (503 past it)")
+	fs.IntVar(&c.queryMaxSamples, "query-max-samples", store.DefaultQueryMaxSamples, "most samples one query may hold in memory (422 past it)")
 	fs.IntVar(&c.maxHeaderBytes, "max-header-bytes", defaultMaxHeaderBytes, "largest request header block (431 past it)")
 	fs.DurationVar(&c.readHeaderTimeout, "read-header-timeout", 10*time.Second, "time to read a request's headers")
 	fs.DurationVar(&c.readTimeout, "read-timeout", time.Minute, "time to read a whole request, body included")
@@ -108,6 +116,10 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if c.queryMaxLength <= 0 || c.queryMaxConcurrency <= 0 || c.queryTimeout <= 0 || c.queryMaxSamples <= 0 {
+		return usagef("serve: --query-max-length (%d), --query-max-concurrency (%d), --query-timeout (%s) and --query-max-samples (%d) must be positive",
+			c.queryMaxLength, c.queryMaxConcurrency, c.queryTimeout, c.queryMaxSamples)
+	}
 
 	reg := prometheus.NewRegistry()
 	st, err := store.Open(c.data, store.Options{
@@ -115,7 +127,17 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		MaxExemplars:     int64(lim.MaxExemplars),
 		Logger:           logger.With("component", "store"),
 		Registerer:       reg,
+
+		QueryTimeout:        c.queryTimeout,
+		QueryMaxSamples:     c.queryMaxSamples,
+		QueryMaxConcurrency: c.queryMaxConcurrency,
+		QueryMaxLength:      c.queryMaxLength,
 	})
+	if errors.Is(err, store.ErrInUse) {
+		// The store's text says "another process"; here it is a serve.
+		return fmt.Errorf("serve: another rwkit serve is using %s (it holds %s); stop it, or give this one another --data",
+			c.data, filepath.Join(c.data, store.LockFile))
+	}
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

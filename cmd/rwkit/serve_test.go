@@ -19,10 +19,16 @@ import (
 // stop function that cancels it (as SIGTERM does) and waits for it.
 func startServe(t *testing.T, args ...string) (string, func() string) {
 	t.Helper()
+	return startServeEnv(t, nil, args...)
+}
+
+// startServeEnv is startServe with RWKIT_* variables.
+func startServeEnv(t *testing.T, env map[string]string, args ...string) (string, func() string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out, errOut := &lockedBuffer{}, &lockedBuffer{}
 	ready := make(chan string, 1)
-	cmd := &serveCommand{stdio: stdio{in: strings.NewReader(""), out: out, err: errOut, getenv: func(string) string { return "" }}, ready: ready}
+	cmd := &serveCommand{stdio: stdio{in: strings.NewReader(""), out: out, err: errOut, getenv: func(k string) string { return env[k] }}, ready: ready}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Run(ctx, append([]string{"--listen", "127.0.0.1:0"}, args...)) }()
 	var addr string

@@ -215,21 +215,23 @@ func (h *apiHandler) queryOpts(r *http.Request) (promql.QueryOpts, *apiError) {
 	return promql.NewPrometheusQueryOpts(false, lookback, nil), nil
 }
 
-// queryContext applies the optional timeout parameter.
-func queryContext(r *http.Request) (context.Context, context.CancelFunc, *apiError) {
-	ctx := r.Context()
-	v := r.FormValue("timeout")
-	if v == "" {
-		return ctx, func() {}, nil
+// queryContext bounds a query by Options.QueryTimeout, or by the request's
+// timeout parameter when it is shorter. The engine applies its own timeout
+// to evaluation only; this one also bounds parsing and the wait for a
+// concurrency slot, which in Prometheus only the timeout parameter bounds.
+func (h *apiHandler) queryContext(r *http.Request) (context.Context, context.CancelFunc, *apiError) {
+	timeout := h.s.limits.timeout
+	if v := r.FormValue("timeout"); v != "" {
+		d, err := parseDuration(v)
+		if err != nil {
+			return nil, nil, invalidParam(err, "timeout")
+		}
+		if d <= 0 {
+			return nil, nil, invalidParam(fmt.Errorf("timeout must be positive, got %s", d), "timeout")
+		}
+		timeout = min(timeout, d)
 	}
-	timeout, err := parseDuration(v)
-	if err != nil {
-		return nil, nil, invalidParam(err, "timeout")
-	}
-	if timeout <= 0 {
-		return nil, nil, invalidParam(fmt.Errorf("timeout must be positive, got %s", timeout), "timeout")
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	return ctx, cancel, nil
 }
 
@@ -242,7 +244,7 @@ func (h *apiHandler) query(r *http.Request, q storage.Queryable) result {
 	if err != nil {
 		return result{err: invalidParam(err, "time")}
 	}
-	ctx, cancel, apiErr := queryContext(r)
+	ctx, cancel, apiErr := h.queryContext(r)
 	if apiErr != nil {
 		return result{err: apiErr}
 	}
@@ -252,12 +254,15 @@ func (h *apiHandler) query(r *http.Request, q storage.Queryable) result {
 		return result{err: apiErr}
 	}
 	qs := r.FormValue("query")
+	if apiErr := h.s.limits.checkLength(qs); apiErr != nil {
+		return result{err: apiErr}
+	}
 	qry, err := h.s.engine.NewInstantQuery(ctx, q, opts, qs, ts)
 	if err != nil {
-		return result{err: queryConstructionError(err)}
+		return result{err: h.queryConstructionError(err)}
 	}
 	defer qry.Close()
-	return execQuery(ctx, qry, qs, limit)
+	return h.execQuery(ctx, qry, qs, limit)
 }
 
 func (h *apiHandler) queryRange(r *http.Request, q storage.Queryable) result {
@@ -288,7 +293,7 @@ func (h *apiHandler) queryRange(r *http.Request, q storage.Queryable) result {
 	if end.Sub(start)/step > 11000 {
 		return result{err: badData(errors.New("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"))}
 	}
-	ctx, cancel, apiErr := queryContext(r)
+	ctx, cancel, apiErr := h.queryContext(r)
 	if apiErr != nil {
 		return result{err: apiErr}
 	}
@@ -298,18 +303,21 @@ func (h *apiHandler) queryRange(r *http.Request, q storage.Queryable) result {
 		return result{err: apiErr}
 	}
 	qs := r.FormValue("query")
+	if apiErr := h.s.limits.checkLength(qs); apiErr != nil {
+		return result{err: apiErr}
+	}
 	qry, err := h.s.engine.NewRangeQuery(ctx, q, opts, qs, start, end, step)
 	if err != nil {
-		return result{err: queryConstructionError(err)}
+		return result{err: h.queryConstructionError(err)}
 	}
 	defer qry.Close()
-	return execQuery(ctx, qry, qs, limit)
+	return h.execQuery(ctx, qry, qs, limit)
 }
 
-func execQuery(ctx context.Context, qry promql.Query, qs string, limit int) result {
+func (h *apiHandler) execQuery(ctx context.Context, qry promql.Query, qs string, limit int) result {
 	res := qry.Exec(ctx)
 	if res.Err != nil {
-		return result{err: returnAPIError(res.Err), warnings: res.Warnings, query: qs}
+		return result{err: returnAPIError(h.s.limits.explain(res.Err)), warnings: res.Warnings, query: qs}
 	}
 	warnings := res.Warnings
 	if limit > 0 {
@@ -338,7 +346,8 @@ func execQuery(ctx context.Context, qry promql.Query, qs string, limit int) resu
 
 // queryConstructionError follows web/api/v1/api.go: building a query fails
 // on a bad expression (bad_data) or when it already ran out of time.
-func queryConstructionError(err error) *apiError {
+func (h *apiHandler) queryConstructionError(err error) *apiError {
+	err = h.s.limits.explain(err)
 	var eqt promql.ErrQueryTimeout
 	var eqc promql.ErrQueryCanceled
 	if errors.As(err, &eqt) || errors.As(err, &eqc) {

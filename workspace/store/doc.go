@@ -32,6 +32,21 @@
 // would make the TSDB drop silently at Commit (another value at the same
 // timestamp, or an older sample in the same batch) is refused at Append.
 //
+// # Query limits
+//
+// As Prometheus's, with the same answers (web/api/v1 returnAPIError):
+//
+//	Options.QueryTimeout         2m    503 timeout "query timed out in query execution"
+//	Options.QueryMaxConcurrency  4     one more waits; 503 timeout "query timed out in query queue"
+//	Options.QueryMaxSamples      50M   422 execution "query processing would load too many samples into memory in query execution"
+//	Options.QueryMaxLength       128K  400 bad_data, before parsing (Prometheus has no such limit)
+//
+// Each text goes on to name the limit and the rwkit serve flag that sets
+// it; limits.go says why each default. A query waiting for a slot that
+// runs out of time is answered 503 "query queue" where Prometheus, without
+// its experimental query-cost feature, answers 400 or 422 with "context
+// deadline exceeded".
+//
 // # Storage
 //
 // Tenant "x" lives in <dir>/x/ (a plain Prometheus TSDB: promtool can read
@@ -39,5 +54,10 @@
 // samples are in the WAL before Commit returns and survive Close and a
 // process crash. Native histograms are always accepted (the TSDB of
 // Prometheus v3 has no switch for them). Exemplars are kept only with
-// Options.MaxExemplars > 0 and are not served by the API.
+// Options.MaxExemplars > 0 and are not served by the API. <dir>/queries.active
+// holds the queries running (Prometheus's active query tracker: those that
+// were running when the process died are logged at the next Open), and
+// <dir>/rwkit.lock is locked while the store is open: a second Open of the
+// same directory, in any process, fails with ErrInUse before it touches
+// anything.
 package store

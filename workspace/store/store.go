@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/tsdb"
+	"github.com/prometheus/prometheus/tsdb/fileutil"
 	"github.com/prometheus/prometheus/util/compression"
 )
 
@@ -54,6 +55,24 @@ type Options struct {
 	// the same registry.
 	Registerer prometheus.Registerer
 
+	// QueryTimeout bounds a query's time, waiting for a slot included
+	// (Prometheus's --query.timeout); 0 means DefaultQueryTimeout. A
+	// request's timeout parameter can only shorten it.
+	QueryTimeout time.Duration
+
+	// QueryMaxSamples bounds the samples one query holds in memory
+	// (Prometheus's --query.max-samples); 0 means DefaultQueryMaxSamples.
+	QueryMaxSamples int
+
+	// QueryMaxConcurrency bounds the queries parsed or evaluated at once
+	// (Prometheus's --query.max-concurrency); one more waits for a slot,
+	// within QueryTimeout. 0 means DefaultQueryMaxConcurrency.
+	QueryMaxConcurrency int
+
+	// QueryMaxLength bounds a PromQL expression in bytes; a longer one is
+	// refused (400) before it is parsed. 0 means DefaultQueryMaxLength.
+	QueryMaxLength int
+
 	// Now is the clock for query defaults ("time" of an instant query);
 	// nil means time.Now.
 	Now func() time.Time
@@ -68,6 +87,8 @@ type Store struct {
 	engine *promql.Engine
 	parser parser.Parser
 	reg    *trackingRegisterer // the engine's metrics; nil without Options.Registerer
+	limits queryLimits         // limits.go
+	lock   fileutil.Releaser   // lock.go
 
 	mu      sync.RWMutex
 	tenants map[string]*Tenant
@@ -79,7 +100,9 @@ var ErrClosed = errors.New("store: closed")
 
 // Open opens (creating it if needed) the store in dir. Each tenant lives in
 // dir/<tenant>/; tenants already on disk are opened now, so their WAL is
-// replayed before Open returns.
+// replayed before Open returns. A directory another Store has open (this
+// process or another) is refused with ErrInUse before anything in it is
+// opened.
 func Open(dir string, opts Options) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("store: open: empty directory; pass the folder that holds the tenants' TSDBs")
@@ -87,6 +110,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.Retention < 0 || opts.OutOfOrderWindow < 0 || opts.MaxExemplars < 0 {
 		return nil, fmt.Errorf("store: open: Retention (%s), OutOfOrderWindow (%s) and MaxExemplars (%d) must not be negative",
 			opts.Retention, opts.OutOfOrderWindow, opts.MaxExemplars)
+	}
+	limits, err := opts.queryLimits()
+	if err != nil {
+		return nil, err
 	}
 	if opts.Retention == 0 {
 		opts.Retention = DefaultRetention
@@ -101,25 +128,28 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
+	// Before anything in dir is opened, created or replayed.
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
 	p := parser.NewParser(parser.Options{})
 	reg := newTrackingRegisterer(opts.Registerer, logger)
+	engine, err := newEngine(dir, limits, p, logger, reg)
+	if err != nil {
+		_ = lock.Release()
+		return nil, err
+	}
 	s := &Store{
 		reg:     reg,
 		dir:     dir,
 		opts:    opts,
 		logger:  logger,
 		parser:  p,
+		limits:  limits,
+		lock:    lock,
 		tenants: map[string]*Tenant{},
-		engine: promql.NewEngine(promql.EngineOpts{
-			Logger:     logger.With("component", "query engine"),
-			Reg:        reg.registerer(),
-			MaxSamples: 50_000_000,
-			Timeout:    2 * time.Minute,
-			// LookbackDelta 0 means promql's default of 5m.
-			EnableAtModifier:     true,
-			EnableNegativeOffset: true,
-			Parser:               p,
-		}),
+		engine:  engine,
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -272,5 +302,8 @@ func (s *Store) Close() error {
 		errs = append(errs, fmt.Errorf("store: close query engine: %w", err))
 	}
 	s.reg.unregisterAll()
+	if err := s.lock.Release(); err != nil {
+		errs = append(errs, fmt.Errorf("store: release %s: %w", LockFile, err))
+	}
 	return errors.Join(errs...)
 }

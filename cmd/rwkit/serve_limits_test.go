@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rwkit/rwkit/remotewrite"
+	"github.com/rwkit/rwkit/wire"
+)
+
+// The query limits are set by flags and by their RWKIT_* mirrors, and a
+// query over one is refused with the flag's name.
+func TestServeQueryLimitFlags(t *testing.T) {
+	addr, _ := startServeEnv(t, map[string]string{"RWKIT_QUERY_MAX_SAMPLES": "100"},
+		"--data", t.TempDir(), "--query-max-length", "64", "--query-timeout", "30s", "--query-max-concurrency", "1")
+	base := "http://" + addr + "/workspaces/ws-1/api/v1/"
+	for _, tc := range []struct {
+		name     string
+		endpoint string
+		params   url.Values
+		code     int
+		errType  string
+		contains string
+	}{
+		{"--query-max-length", "query", url.Values{"query": {strings.Repeat("a+", 40) + "a"}}, 400, "bad_data", "the limit is 64 (rwkit serve --query-max-length"},
+		{"RWKIT_QUERY_MAX_SAMPLES", "query_range",
+			url.Values{"query": {"count_over_time(vector(1)[1h:1s])"}, "start": {"1704067200"}, "end": {"1704067200"}, "step": {"15"}},
+			422, "execution", "limit 100 samples in memory at once: rwkit serve --query-max-samples"},
+		{"under the limits", "query", url.Values{"query": {"vector(1)"}}, 200, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := http.PostForm(base+tc.endpoint, tc.params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			var out struct{ Status, ErrorType, Error string }
+			if err := json.Unmarshal(b, &out); err != nil {
+				t.Fatalf("%s: %v", b, err)
+			}
+			if resp.StatusCode != tc.code || out.ErrorType != tc.errType || !strings.Contains(out.Error, tc.contains) {
+				t.Errorf("got %d %s", resp.StatusCode, b)
+			}
+		})
+	}
+}
+
+func TestServeQueryLimitUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"--query-max-concurrency", "0"},
+		{"--query-timeout", "-1s"},
+		{"--query-max-length", "0"},
+		{"--query-max-samples", "-5"},
+	} {
+		var errOut strings.Builder
+		code := run(context.Background(), append([]string{"serve", "--data", t.TempDir()}, args...), stdio{in: strings.NewReader(""), out: io.Discard, err: &errOut, getenv: func(string) string { return "" }})
+		if code != exitUsage || !strings.Contains(errOut.String(), args[0]) {
+			t.Errorf("serve %v: exit %d, want %d naming the flag (%s)", args, code, exitUsage, errOut.String())
+		}
+	}
+}
+
+// A second serve on a --data another serve is using says so and leaves
+// the directory as it was: before the store checked its lock, each
+// tenant's TSDB logged "A lockfile from a previous execution already
+// existed. It was replaced" and only then refused.
+func TestServeDataInUse(t *testing.T) {
+	data := t.TempDir()
+	addr, _ := startServe(t, "--data", data)
+	c, err := remotewrite.New("http://" + addr + "/workspaces/ws-1/api/v1/remote_write")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write(context.Background(), &wire.WriteRequest{Series: []wire.TimeSeries{{
+		Labels:  []wire.Label{{Name: "__name__", Value: "up"}},
+		Samples: []wire.Sample{{Value: 1, Timestamp: time.Now().UnixMilli()}},
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	before := tree(t, data)
+
+	var errOut strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	code := run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--data", data, "--log-level", "debug"},
+		stdio{in: strings.NewReader(""), out: io.Discard, err: &errOut, getenv: func(string) string { return "" }})
+	if code != exitFailed {
+		t.Errorf("exit %d, want %d", code, exitFailed)
+	}
+	if want := "another rwkit serve is using " + data; !strings.Contains(errOut.String(), want) {
+		t.Errorf("output does not say %q:\n%s", want, errOut.String())
+	}
+	if strings.Contains(errOut.String(), "lockfile") || strings.Contains(errOut.String(), "workspace serving") {
+		t.Errorf("the second serve went on:\n%s", errOut.String())
+	}
+	if after := tree(t, data); after != before {
+		t.Errorf("the second serve changed %s:\nbefore:\n%s\nafter:\n%s", data, before, after)
+	}
+}
+
+// tree lists every path under dir with its size and modification time.
+func tree(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		b.WriteString(p + " " + fi.ModTime().Format(time.RFC3339Nano))
+		if !fi.IsDir() {
+			b.WriteString(" " + fi.Mode().String())
+		}
+		b.WriteString("\n")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
