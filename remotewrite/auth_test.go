@@ -2,14 +2,9 @@ package remotewrite
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
-	"net"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rwkit/rwkit/internal/testcert"
 	"github.com/rwkit/rwkit/wire"
 )
 
@@ -132,27 +128,23 @@ func TestAuthCheck(t *testing.T) {
 // Mutual TLS against a server that requires a client certificate signed by
 // a CA generated here; without the client certificate the handshake fails.
 func TestAuthMutualTLS(t *testing.T) {
-	ca, caKey := newCA(t)
-	serverCert := leafCert(t, ca, caKey, "127.0.0.1", x509.ExtKeyUsageServerAuth)
-	clientCert := leafCert(t, ca, caKey, "writer", x509.ExtKeyUsageClientAuth)
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
-
+	ca := testcert.NewCA(t)
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{serverCert}, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert}
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Server(t, "127.0.0.1")}, ClientCAs: ca.Pool(), ClientAuth: tls.RequireAndVerifyClientCert}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is the point
 	srv.StartTLS()
 	defer srv.Close()
 
-	rt, err := Auth{TLS: &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{clientCert}}}.Transport(nil)
+	rt, err := Auth{TLS: &tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{ca.Client(t, "writer")}}}.Transport(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := writeOnce(t, srv.URL, rt); err != nil {
 		t.Fatalf("with the client certificate: %v", err)
 	}
-	noCert, _ := Auth{TLS: &tls.Config{RootCAs: pool}}.Transport(nil)
+	noCert, _ := Auth{TLS: &tls.Config{RootCAs: ca.Pool()}}.Transport(nil)
 	if err := writeOnce(t, srv.URL, noCert); err == nil {
 		t.Fatal("without a client certificate the write succeeded")
 	}
@@ -164,49 +156,6 @@ func TestAuthMutualTLS(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-func newCA(t *testing.T) (*x509.Certificate, *ecdsa.PrivateKey) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "rwkit test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ca, key
-}
-
-func leafCert(t *testing.T, ca *x509.Certificate, caKey *ecdsa.PrivateKey, name string, usage x509.ExtKeyUsage) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
-	}
-	if ip := net.ParseIP(name); ip != nil {
-		tmpl.IPAddresses = []net.IP{ip}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
 
 // RedactURL drops credentials from URLs that parse and from ones that do
 // not (a password with a '%' that is not an escape).

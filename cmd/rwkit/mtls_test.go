@@ -1,17 +1,9 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
 	"log"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,7 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/rwkit/rwkit/internal/testcert"
 )
 
 // rwkit push and doctor reach a receiver that requires a client
@@ -28,16 +21,10 @@ import (
 // certificate the handshake fails and both say so.
 func TestMutualTLSFlags(t *testing.T) {
 	dir := t.TempDir()
-	caKey, ca := genCert(t, nil, nil, "rwkit test CA", true, 0)
-	srvKey, srvCert := genCert(t, ca, caKey, "127.0.0.1", false, x509.ExtKeyUsageServerAuth)
-	cliKey, cliCert := genCert(t, ca, caKey, "writer", false, x509.ExtKeyUsageClientAuth)
-	caFile := writePEM(t, dir, "ca.pem", "CERTIFICATE", ca.Raw)
-	certFile := writePEM(t, dir, "client.pem", "CERTIFICATE", cliCert.Raw)
-	keyDER, _ := x509.MarshalECPrivateKey(cliKey)
-	keyFile := writePEM(t, dir, "client-key.pem", "EC PRIVATE KEY", keyDER)
-
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
+	ca := testcert.NewCA(t)
+	caFile := ca.WriteCA(t, dir)
+	certFile, keyFile := testcert.WritePair(t, dir, "client", ca.Client(t, "writer"))
+	pool := ca.Pool()
 	var got atomic.Int32
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if len(r.TLS.PeerCertificates) > 0 && r.TLS.PeerCertificates[0].Subject.CommonName == "writer" {
@@ -46,7 +33,7 @@ func TestMutualTLSFlags(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	srv.TLS = &tls.Config{
-		Certificates: []tls.Certificate{{Certificate: [][]byte{srvCert.Raw}, PrivateKey: srvKey}},
+		Certificates: []tls.Certificate{ca.Server(t, "127.0.0.1")},
 		ClientCAs:    pool, ClientAuth: tls.RequireAndVerifyClientCert,
 	}
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are the point
@@ -72,45 +59,4 @@ func TestMutualTLSFlags(t *testing.T) {
 	if code != exitFailed || !strings.Contains(stdout, "rwkit push: failed") || got.Load() != before {
 		t.Errorf("push without the client certificate: exit %d, %d requests let through, want exit 1 and none\n%s", code, got.Load()-before, stdout)
 	}
-}
-
-func genCert(t *testing.T, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, name string, isCA bool, usage x509.ExtKeyUsage) (*ecdsa.PrivateKey, *x509.Certificate) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: isCA, BasicConstraintsValid: isCA,
-	}
-	if isCA {
-		tmpl.KeyUsage = x509.KeyUsageCertSign
-		parent, parentKey = tmpl, key
-	} else {
-		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{usage}
-		if ip := net.ParseIP(name); ip != nil {
-			tmpl.IPAddresses = []net.IP{ip}
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key, cert
-}
-
-func writePEM(t *testing.T, dir, name, typ string, der []byte) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
