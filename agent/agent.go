@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/prometheus/discovery/targetgroup"
 	"github.com/prometheus/prometheus/model/timestamp"
 	"github.com/prometheus/prometheus/scrape"
+
+	"github.com/rwkit/rwkit/internal/promreg"
 )
 
 // Options configure an Agent. The zero value is the defaults.
@@ -48,7 +50,7 @@ type Agent struct {
 	sinks   []*sink
 	tsets   map[string][]*targetgroup.Group
 	metrics *metrics
-	sinkReg *trackingRegisterer // the default sinks' registerer; nil without Options.Registerer
+	sinkReg *promreg.Tracking // the default sinks' registerer; nil without Options.Registerer
 
 	stop     chan struct{} // closed by Shutdown: Run returns
 	stopOnce sync.Once
@@ -90,7 +92,7 @@ func New(cfg *config.Config, o Options) (*Agent, error) {
 		so := o
 		if o.Registerer != nil {
 			// The queues' metrics are unregistered with the agent's.
-			a.sinkReg = &trackingRegisterer{Registerer: o.Registerer}
+			a.sinkReg = promreg.New(o.Registerer)
 			so.Registerer = a.sinkReg
 		}
 		newSink = func(rw *config.RemoteWriteConfig, name string) (Sink, error) { return QueueSink(rw, name, so) }
@@ -100,7 +102,7 @@ func New(cfg *config.Config, o Options) (*Agent, error) {
 	for i, rw := range cfg.RemoteWriteConfigs {
 		s, err := newSink(rw, names[i])
 		if err != nil {
-			a.sinkReg.unregisterAll()
+			a.sinkReg.UnregisterAll()
 			return nil, fmt.Errorf("agent: remote_write %q: %w", names[i], err)
 		}
 		a.sinks = append(a.sinks, wrapSink(rw, names[i], s))
@@ -157,48 +159,7 @@ func (a *Agent) unregister(reg prometheus.Registerer) {
 	for _, c := range a.metrics.collectors() {
 		reg.Unregister(c)
 	}
-	a.sinkReg.unregisterAll()
-}
-
-// trackingRegisterer remembers what it registered, so that it can all be
-// unregistered.
-type trackingRegisterer struct {
-	prometheus.Registerer
-	mu sync.Mutex
-	cs []prometheus.Collector
-}
-
-func (r *trackingRegisterer) Register(c prometheus.Collector) error {
-	if err := r.Registerer.Register(c); err != nil {
-		return err
-	}
-	r.mu.Lock()
-	r.cs = append(r.cs, c)
-	r.mu.Unlock()
-	return nil
-}
-
-func (r *trackingRegisterer) MustRegister(cs ...prometheus.Collector) {
-	for _, c := range cs {
-		if err := r.Register(c); err != nil {
-			panic(err)
-		}
-	}
-}
-
-// unregisterAll unregisters everything registered through r; nil does
-// nothing.
-func (r *trackingRegisterer) unregisterAll() {
-	if r == nil {
-		return
-	}
-	r.mu.Lock()
-	cs := r.cs
-	r.cs = nil
-	r.mu.Unlock()
-	for _, c := range cs {
-		r.Registerer.Unregister(c)
-	}
+	a.sinkReg.UnregisterAll()
 }
 
 // sinkNames names each remote_write: its name, else its URL's host and

@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/rwkit/rwkit/internal/promreg"
 )
 
 // Query limits. Prometheus bounds queries with --query.timeout,
@@ -81,14 +83,14 @@ func (o Options) queryLimits() (queryLimits, error) {
 // the queries evaluated at once (one more waits, within its timeout, for a
 // slot) and keeps them in dir/queries.active, so that the queries running
 // when the process died (out of memory, say) are logged at the next start.
-func newEngine(dir string, l queryLimits, p parser.Parser, logger *slog.Logger, reg *trackingRegisterer) (*promql.Engine, error) {
+func newEngine(dir string, l queryLimits, p parser.Parser, logger *slog.Logger, reg *promreg.Tracking) (*promql.Engine, error) {
 	tracker, err := promql.NewActiveQueryTracker(dir, l.concurrency, logger.With("component", "active query tracker"))
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
 	return promql.NewEngine(promql.EngineOpts{
 		Logger:             logger.With("component", "query engine"),
-		Reg:                reg.registerer(),
+		Reg:                reg.Registerer(),
 		MaxSamples:         l.maxSamples,
 		Timeout:            l.timeout,
 		ActiveQueryTracker: queryTracker{tracker},

@@ -18,6 +18,8 @@ import (
 	"github.com/prometheus/prometheus/tsdb"
 	"github.com/prometheus/prometheus/tsdb/fileutil"
 	"github.com/prometheus/prometheus/util/compression"
+
+	"github.com/rwkit/rwkit/internal/promreg"
 )
 
 // Defaults applied when an Options field is zero.
@@ -86,9 +88,9 @@ type Store struct {
 	logger *slog.Logger
 	engine *promql.Engine
 	parser parser.Parser
-	reg    *trackingRegisterer // the engine's metrics; nil without Options.Registerer
-	limits queryLimits         // limits.go
-	lock   fileutil.Releaser   // lock.go
+	reg    *promreg.Tracking // the engine's metrics; nil without Options.Registerer
+	limits queryLimits       // limits.go
+	lock   fileutil.Releaser // lock.go
 
 	mu      sync.RWMutex
 	tenants map[string]*Tenant
@@ -134,7 +136,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	p := parser.NewParser(parser.Options{})
-	reg := newTrackingRegisterer(opts.Registerer, logger)
+	reg := promreg.New(opts.Registerer).TolerateDuplicates(logger)
 	engine, err := newEngine(dir, limits, p, logger, reg)
 	if err != nil {
 		_ = lock.Release()
@@ -239,13 +241,13 @@ func (s *Store) lookup(id string) (*Tenant, error) {
 func (s *Store) openTenant(id string) (*Tenant, error) {
 	dir := filepath.Join(s.dir, id)
 	opts := s.tsdbOptions()
-	var reg *trackingRegisterer
+	var reg *promreg.Tracking
 	if s.opts.Registerer != nil {
-		reg = newTrackingRegisterer(prometheus.WrapRegistererWith(prometheus.Labels{"workspace": id}, s.opts.Registerer), s.logger)
+		reg = promreg.New(prometheus.WrapRegistererWith(prometheus.Labels{"workspace": id}, s.opts.Registerer)).TolerateDuplicates(s.logger)
 	}
-	db, err := tsdb.Open(dir, s.logger.With("workspace", id), reg.registerer(), opts, nil)
+	db, err := tsdb.Open(dir, s.logger.With("workspace", id), reg.Registerer(), opts, nil)
 	if err != nil {
-		reg.unregisterAll()
+		reg.UnregisterAll()
 		return nil, fmt.Errorf("store: open tenant %q in %s: %w", id, dir, err)
 	}
 	t := &Tenant{id: id, dir: dir, db: db, reg: reg, outOfOrderAllowed: s.opts.OutOfOrderWindow > 0}
@@ -301,7 +303,7 @@ func (s *Store) Close() error {
 	if err := s.engine.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("store: close query engine: %w", err))
 	}
-	s.reg.unregisterAll()
+	s.reg.UnregisterAll()
 	if err := s.lock.Release(); err != nil {
 		errs = append(errs, fmt.Errorf("store: release %s: %w", LockFile, err))
 	}

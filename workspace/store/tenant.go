@@ -12,6 +12,8 @@ import (
 
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
+
+	"github.com/rwkit/rwkit/internal/promreg"
 )
 
 // metadataFile holds a tenant's metric metadata next to its TSDB: the TSDB
@@ -27,7 +29,7 @@ type Tenant struct {
 	id  string
 	dir string
 	db  *tsdb.DB
-	reg *trackingRegisterer // nil without Options.Registerer
+	reg *promreg.Tracking // nil without Options.Registerer
 
 	// pending holds samples of uncommitted batches; outOfOrderAllowed is
 	// Options.OutOfOrderWindow > 0.
@@ -67,7 +69,7 @@ func (t *Tenant) Querier(mint, maxt int64) (storage.Querier, error) {
 
 func (t *Tenant) close() error {
 	err := t.db.Close()
-	t.reg.unregisterAll()
+	t.reg.UnregisterAll()
 	return err
 }
 
