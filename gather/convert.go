@@ -431,5 +431,5 @@ func metricString(name string, m *dto.Metric) string {
 	for _, l := range m.GetLabel() {
 		ls = append(ls, wire.Label{Name: l.GetName(), Value: l.GetValue()})
 	}
-	return formatSeries(ls)
+	return wire.SeriesString(ls)
 }

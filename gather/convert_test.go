@@ -163,7 +163,7 @@ func TestOneBatchTimestamp(t *testing.T) {
 	for _, s := range got.Series {
 		for _, smp := range s.Samples {
 			if smp.Timestamp != ts0 {
-				t.Errorf("%s: timestamp %d, want the batch timestamp %d", formatSeries(s.Labels), smp.Timestamp, ts0)
+				t.Errorf("%s: timestamp %d, want the batch timestamp %d", wire.SeriesString(s.Labels), smp.Timestamp, ts0)
 			}
 		}
 	}
@@ -174,7 +174,7 @@ func TestOneBatchTimestamp(t *testing.T) {
 	}
 	for _, s := range req.Series {
 		if len(s.Samples) != 1 || s.Samples[0].Timestamp != ts0 {
-			t.Errorf("%s: samples %v, want one at %d", formatSeries(s.Labels), s.Samples, ts0)
+			t.Errorf("%s: samples %v, want one at %d", wire.SeriesString(s.Labels), s.Samples, ts0)
 		}
 	}
 

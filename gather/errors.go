@@ -34,7 +34,7 @@ type LabelConflict struct {
 
 func (c LabelConflict) String() string {
 	s := fmt.Sprintf("family %q series %s: label %q is %q, extra label wants %q",
-		c.Family, formatSeries(c.Series), c.Label, c.Existing, c.Extra)
+		c.Family, wire.SeriesString(c.Series), c.Label, c.Existing, c.Extra)
 	if c.Count > 1 {
 		s += " (and " + strconv.Itoa(c.Count-1) + " more series)"
 	}
@@ -86,32 +86,3 @@ func (e *GatherError) Error() string {
 }
 
 func (e *GatherError) Unwrap() error { return e.Err }
-
-// formatSeries renders labels the way PromQL shows a series:
-// name{a="1",b="2"}.
-func formatSeries(ls []wire.Label) string {
-	var b strings.Builder
-	name := ""
-	for _, l := range ls {
-		if l.Name == "__name__" {
-			name = l.Value
-		}
-	}
-	b.WriteString(name)
-	b.WriteByte('{')
-	first := true
-	for _, l := range ls {
-		if l.Name == "__name__" {
-			continue
-		}
-		if !first {
-			b.WriteByte(',')
-		}
-		first = false
-		b.WriteString(l.Name)
-		b.WriteByte('=')
-		b.WriteString(strconv.Quote(l.Value))
-	}
-	b.WriteByte('}')
-	return b.String()
-}

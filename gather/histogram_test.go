@@ -91,7 +91,7 @@ func TestNativeHistogramOff(t *testing.T) {
 	}
 	var names []string
 	for _, s := range got.Series {
-		names = append(names, formatSeries(s.Labels))
+		names = append(names, wire.SeriesString(s.Labels))
 	}
 	wantNames := []string{`rpc_seconds_bucket{le="1.0",op="get"}`, `rpc_seconds_bucket{le="+Inf",op="get"}`, `rpc_seconds_sum{op="get"}`, `rpc_seconds_count{op="get"}`}
 	if diff := cmp.Diff(wantNames, names); diff != "" {
@@ -111,7 +111,7 @@ func TestNativeHistogramOff(t *testing.T) {
 	}
 	names = names[:0]
 	for _, s := range got.Series {
-		names = append(names, formatSeries(s.Labels))
+		names = append(names, wire.SeriesString(s.Labels))
 	}
 	if diff := cmp.Diff(wantNames[1:], names); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
@@ -204,7 +204,7 @@ func TestExemplars(t *testing.T) {
 	}
 	for _, s := range off.Series {
 		if len(s.Exemplars) != 0 {
-			t.Errorf("%s carries exemplars with Exemplars off", formatSeries(s.Labels))
+			t.Errorf("%s carries exemplars with Exemplars off", wire.SeriesString(s.Labels))
 		}
 	}
 }

@@ -186,7 +186,7 @@ func (c *Converter) series(req *wire.WriteRequest, md *wire.Metadata, name, lnam
 	// check for one of them; it never refuses a valid request.
 	if prev, ok := c.seen[h]; ok && slices.Equal(req.Series[prev].Labels, s.Labels) {
 		return nil, fmt.Errorf("gather: family %q series %s: %w: another metric of this conversion (family %q) produces it too",
-			md.FamilyName, formatSeries(s.Labels), ErrDuplicateSeries, req.Series[prev].Metadata.FamilyName)
+			md.FamilyName, wire.SeriesString(s.Labels), ErrDuplicateSeries, req.Series[prev].Metadata.FamilyName)
 	}
 	c.seen[h] = idx
 	return s, nil

@@ -51,7 +51,7 @@ size_bytes_count 2
 	}
 	var names []string
 	for _, s := range got.Series {
-		names = append(names, formatSeries(s.Labels))
+		names = append(names, wire.SeriesString(s.Labels))
 	}
 	want := []string{`req_requests_total{code="200"}`, `size_bytes_bucket{le="1.0"}`, `size_bytes_bucket{le="+Inf"}`, `size_bytes_sum{}`, `size_bytes_count{}`}
 	if diff := cmp.Diff(want, names); diff != "" {

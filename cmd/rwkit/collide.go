@@ -238,7 +238,7 @@ func writeCollideText(w io.Writer, rep *collide.Report, limit int) {
 			}
 			fmt.Fprintf(tw, "%s\tWRITERS\n", head)
 			for _, c := range rep.Collisions[:n] {
-				fmt.Fprintf(tw, "%s\t%s\n", formatSeries(c.Labels), writerList(c.Writers))
+				fmt.Fprintf(tw, "%s\t%s\n", wire.SeriesString(c.Labels), writerList(c.Writers))
 			}
 			tw.Flush()
 		}
@@ -253,7 +253,7 @@ func writeCollideText(w io.Writer, rep *collide.Report, limit int) {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "WRITER\tDUPLICATE SERIES\tTIMES")
 		for _, d := range rep.Duplicates {
-			fmt.Fprintf(tw, "%s\t%s\t%d\n", d.Writer, formatSeries(d.Labels), d.Count)
+			fmt.Fprintf(tw, "%s\t%s\t%d\n", d.Writer, wire.SeriesString(d.Labels), d.Count)
 		}
 		tw.Flush()
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/rwkit/rwkit/collide"
+	"github.com/rwkit/rwkit/wire"
 )
 
 var sixServices = []string{
@@ -43,7 +44,7 @@ func collideJSON(t *testing.T, env map[string]string, wantCode int, args ...stri
 func collidingSeries(v collide.Report) map[string][]string {
 	m := map[string][]string{}
 	for _, c := range v.Collisions {
-		m[formatSeries(c.Labels)] = c.Writers
+		m[wire.SeriesString(c.Labels)] = c.Writers
 	}
 	return m
 }
@@ -199,7 +200,7 @@ func TestCollideDuplicateWriter(t *testing.T) {
 	}
 	var dups []dup
 	for _, d := range v.Duplicates {
-		dups = append(dups, dup{d.Writer, d.Metric, formatSeries(d.Labels), d.Count})
+		dups = append(dups, dup{d.Writer, d.Metric, wire.SeriesString(d.Labels), d.Count})
 	}
 	if diff := cmp.Diff([]dup{{Writer: "jobs", Metric: "worker_busy", Series: `worker_busy{pool="io"}`, Count: 2}}, dups); diff != "" {
 		t.Errorf("duplicates (-want +got):\n%s", diff)

@@ -190,7 +190,7 @@ func (d *decoded) writeText(w io.Writer) {
 		if d.version == wire.V2 && (ts.Metadata != wire.Metadata{}) {
 			writeMetadata(w, seriesName(ts.Labels), ts.Metadata)
 		}
-		sel := formatSeries(ts.Labels)
+		sel := wire.SeriesString(ts.Labels)
 		for _, s := range ts.Samples {
 			fmt.Fprintf(w, "%s %s %d", sel, formatFloat(s.Value), s.Timestamp)
 			if s.StartTimestamp != 0 {
@@ -202,7 +202,7 @@ func (d *decoded) writeText(w io.Writer) {
 			fmt.Fprintf(w, "%s %s %d\n", sel, formatHistogram(&h), h.Timestamp)
 		}
 		for _, e := range ts.Exemplars {
-			fmt.Fprintf(w, "# exemplar %s %s %s %d\n", sel, formatSeries(e.Labels), formatFloat(e.Value), e.Timestamp)
+			fmt.Fprintf(w, "# exemplar %s %s %s %d\n", sel, wire.SeriesString(e.Labels), formatFloat(e.Value), e.Timestamp)
 		}
 	}
 }
@@ -224,30 +224,6 @@ func seriesName(ls []wire.Label) string {
 		}
 	}
 	return ""
-}
-
-// formatSeries writes labels as name{l="v",...} in the order they were sent
-// (so unsorted labels, which a backend refuses, stay visible).
-func formatSeries(ls []wire.Label) string {
-	var b strings.Builder
-	name := seriesName(ls)
-	b.WriteString(name)
-	b.WriteByte('{')
-	first := true
-	for _, l := range ls {
-		if l.Name == "__name__" && l.Value == name && name != "" {
-			continue
-		}
-		if !first {
-			b.WriteByte(',')
-		}
-		first = false
-		b.WriteString(l.Name)
-		b.WriteString("=")
-		b.WriteString(strconv.Quote(l.Value))
-	}
-	b.WriteByte('}')
-	return b.String()
 }
 
 func formatFloat(v float64) string {

@@ -189,24 +189,7 @@ func formatValue(s Sample) string {
 func SeriesKey(labels []wire.Label) string {
 	ls := slices.Clone(labels)
 	sort.SliceStable(ls, func(i, j int) bool { return ls[i].Name < ls[j].Name })
-	var b strings.Builder
-	b.WriteString(labelValue(ls, "__name__"))
-	b.WriteByte('{')
-	first := true
-	for _, l := range ls {
-		if l.Name == "__name__" {
-			continue
-		}
-		if !first {
-			b.WriteByte(',')
-		}
-		first = false
-		b.WriteString(l.Name)
-		b.WriteByte('=')
-		b.WriteString(strconv.Quote(l.Value))
-	}
-	b.WriteByte('}')
-	return b.String()
+	return wire.SeriesString(ls)
 }
 
 func labelLookup(ls []wire.Label, name string) (string, bool) {
