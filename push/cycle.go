@@ -58,7 +58,7 @@ func (p *Pusher) push(ctx context.Context, final bool) error {
 			// theirs out of order.
 			p.enqueue(ts, &p.req, 0)
 		} else {
-			r := p.send(ctx, &p.req)
+			r := p.send(ctx, &p.req, nil)
 			switch r.kind {
 			case writeDelivered:
 				p.m.requests.WithLabelValues(resultSuccess).Inc()
@@ -156,7 +156,7 @@ func (p *Pusher) flushBuffer(ctx context.Context, now time.Time) (blocked bool, 
 			errs = append(errs, err)
 			continue
 		}
-		r := p.send(ctx, &p.scratch)
+		r := p.send(ctx, &p.scratch, nil)
 		switch r.kind {
 		case writeDelivered:
 			p.m.requests.WithLabelValues(resultSuccess).Inc()
@@ -196,7 +196,7 @@ func (p *Pusher) sendStale(ctx context.Context, after int64) error {
 		s.Samples = append(s.Samples[:0], wire.Sample{Value: staleNaN, Timestamp: ts})
 		s.Histograms, s.Exemplars = nil, nil
 	}
-	r := p.send(ctx, req)
+	r := p.send(ctx, req, nil)
 	switch r.kind {
 	case writeDelivered:
 		p.m.requests.WithLabelValues(resultSuccess).Inc()

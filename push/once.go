@@ -11,7 +11,6 @@ import (
 	"github.com/rwkit/rwkit/gather"
 	"github.com/rwkit/rwkit/identity"
 	"github.com/rwkit/rwkit/remotewrite"
-	"github.com/rwkit/rwkit/remotewrite/sigv4"
 	"github.com/rwkit/rwkit/wire"
 )
 
@@ -67,13 +66,7 @@ func Once(ctx context.Context, url string, g prometheus.Gatherer, opts ...Option
 	if ts == 0 {
 		ts = p.timestamp(p.clock.Now())
 	}
-	res := &Result{Identity: p.id, Timestamp: ts, Version: p.client.Version()}
-	if region, sign, _ := sigv4.Signing(url, p.cfg.sigv4Region, p.cfg.sigv4); sign && !p.cfg.noSigV4 {
-		res.SignedFor = region
-		if region == "" {
-			res.SignedFor = "the AWS configuration's region"
-		}
-	}
+	res := &Result{Identity: p.id, Timestamp: ts, Version: p.client.Version(), SignedFor: p.signedFor}
 	if err := p.conv.SetTimestamp(ts); err != nil {
 		return nil, fmt.Errorf("push: %w", err)
 	}
@@ -84,63 +77,54 @@ func Once(ctx context.Context, url string, g prometheus.Gatherer, opts ...Option
 	}
 	res.Converted = report
 	start := p.clock.Now()
-	p.writeAll(ctx, &p.req, res)
+	p.send(ctx, &p.req, res)
 	res.Duration = p.clock.Now().Sub(start)
 	return res, nil
 }
 
-// writeAll writes req whole: after a refused request, the series after it
-// are sent on. It fills res.
-func (p *sender) writeAll(ctx context.Context, req *wire.WriteRequest, res *Result) {
-	from := 0
-	defer func() {
-		for _, e := range res.Refused {
-			e.Requests = res.Requests
-		}
-	}()
-	for {
-		sub := wire.WriteRequest{Series: req.Series[from:]}
-		if from == 0 {
-			sub.Metadata = req.Metadata
-		}
-		base := res.Requests
-		r, err := p.client.Write(ctx, &sub)
-		res.Version = r.Version
-		res.Requests += r.Requests
-		res.Stored.Series += r.Counts.Series
-		res.Stored.Samples += r.Counts.Samples
-		res.Stored.Histograms += r.Counts.Histograms
-		res.Stored.Exemplars += r.Counts.Exemplars
-		res.BytesCompressed += r.BytesCompressed
-		res.BytesUncompressed += r.BytesUncompressed
-		res.Attempts += r.Attempts
-		if err == nil {
-			return
-		}
-		var e *remotewrite.Error
-		if !errors.As(err, &e) {
-			res.Failed = err
-			return
-		}
-		res.Requests++
-		res.BytesCompressed += e.BytesCompressed
-		res.BytesUncompressed += e.BytesUncompressed
-		if retryLater(e) {
-			res.Failed = err
-			return
-		}
-		e.Request += base
-		res.Refused = append(res.Refused, e)
-		after := e.Delivered.Series + e.Counts.Series
-		switch {
-		case from+after >= len(req.Series):
-			return
-		case after == 0 || !onePointEach(req.Series):
-			// Where the refused request ended is known only when every
-			// series is one point (the client never cuts one).
-			res.Failed = fmt.Errorf("push: the %d series after refused request %d were not sent: with several points per series, where it ended is not known", len(req.Series)-from-after, e.Request)
-			return
-		}
-		from += after
+// addWrite adds one client Write, and the request it failed on, to r; a
+// nil r (a Pusher's or a Queue's write) adds nothing.
+func (r *Result) addWrite(w *remotewrite.Result, err error) {
+	if r == nil {
+		return
+	}
+	r.Version = w.Version
+	r.Requests += w.Requests
+	r.Stored.Series += w.Counts.Series
+	r.Stored.Samples += w.Counts.Samples
+	r.Stored.Histograms += w.Counts.Histograms
+	r.Stored.Exemplars += w.Counts.Exemplars
+	r.BytesCompressed += w.BytesCompressed
+	r.BytesUncompressed += w.BytesUncompressed
+	r.Attempts += w.Attempts
+	var e *remotewrite.Error
+	if errors.As(err, &e) {
+		r.Requests++
+		r.BytesCompressed += e.BytesCompressed
+		r.BytesUncompressed += e.BytesUncompressed
+	}
+}
+
+// refuse records a refused request; base is how many requests came
+// before the client Write it belongs to.
+func (r *Result) refuse(e *remotewrite.Error, base int) {
+	if r == nil {
+		return
+	}
+	e.Request += base
+	r.Refused = append(r.Refused, e)
+}
+
+// fail records what stopped the write.
+func (r *Result) fail(err error) {
+	if r != nil {
+		r.Failed = err
+	}
+}
+
+// numberRefusals sets each refusal's Requests to the whole write's count.
+func (r *Result) numberRefusals() {
+	for _, e := range r.Refused {
+		e.Requests = r.Requests
 	}
 }

@@ -144,7 +144,7 @@ func assemble(url string, g prometheus.Gatherer, opts []Option) (*Pusher, []wire
 	if err != nil {
 		return nil, nil, err
 	}
-	if p.client, err = newClient(url, &cfg, log); err != nil {
+	if p.client, p.signedFor, err = newClient(url, &cfg, log); err != nil {
 		return nil, nil, err
 	}
 	policy := gather.ConflictError
@@ -208,7 +208,7 @@ func (p *Pusher) resolveLabels() ([]wire.Label, error) {
 	return extra, nil
 }
 
-func newClient(url string, cfg *config, log *slog.Logger) (*remotewrite.Client, error) {
+func newClient(url string, cfg *config, log *slog.Logger) (*remotewrite.Client, string, error) {
 	// The client logs every retry; push logs state changes. Its lines go
 	// to the same handler at Debug, so that an outage is one line, not one
 	// per attempt.
@@ -224,23 +224,23 @@ func newClient(url string, cfg *config, log *slog.Logger) (*remotewrite.Client, 
 	if cfg.backoffSet {
 		opts = append(opts, remotewrite.WithRetry(cfg.minBackoff, cfg.maxBackoff, remotewrite.DefaultMaxAttempts))
 	}
-	rt := cfg.transport
+	rt, signedFor := cfg.transport, ""
 	if rt == nil && cfg.httpClient != nil {
 		rt = cfg.httpClient.Transport
 	}
 	region, sign, err := sigv4.Signing(url, cfg.sigv4Region, cfg.sigv4)
 	if err != nil {
-		return nil, fmt.Errorf("push: WithSigV4: %w", err)
+		return nil, "", fmt.Errorf("push: WithSigV4: %w", err)
 	}
 	sign = sign && !cfg.noSigV4
 	if !cfg.auth.IsZero() {
 		if sign && (cfg.auth.BearerTokenFile != "" || cfg.auth.BasicAuthUsername != "") {
-			return nil, errors.New("push: SigV4 signing and a bearer token or basic auth both set Authorization: give one (an AMP URL is always signed)")
+			return nil, "", errors.New("push: SigV4 signing and a bearer token or basic auth both set Authorization: give one (an AMP URL is always signed)")
 		}
 		// Innermost: SigV4 signs what it is given, and the credentials
 		// and TLS belong to the connection.
 		if rt, err = cfg.auth.Transport(rt); err != nil {
-			return nil, fmt.Errorf("push: %w", err)
+			return nil, "", fmt.Errorf("push: %w", err)
 		}
 	}
 	if sign {
@@ -251,20 +251,20 @@ func newClient(url string, cfg *config, log *slog.Logger) (*remotewrite.Client, 
 		tr, err := sigv4.NewDefault(context.Background(), region, sopts...)
 		if err != nil {
 			if !cfg.sigv4 {
-				return nil, fmt.Errorf("push: the URL is an Amazon Managed Service for Prometheus workspace (region %s), which needs SigV4 signing: %w (or give WithoutSigV4 when the transport signs)", region, err)
+				return nil, "", fmt.Errorf("push: the URL is an Amazon Managed Service for Prometheus workspace (region %s), which needs SigV4 signing: %w (or give WithoutSigV4 when the transport signs)", region, err)
 			}
-			return nil, fmt.Errorf("push: WithSigV4: %w", err)
+			return nil, "", fmt.Errorf("push: WithSigV4: %w", err)
 		}
-		rt = tr
+		rt, signedFor = tr, tr.Region()
 	}
 	if rt != nil {
 		opts = append(opts, remotewrite.WithTransport(rt))
 	}
 	c, err := remotewrite.New(url, append(opts, cfg.clientOpts...)...)
 	if err != nil {
-		return nil, fmt.Errorf("push: %w", err)
+		return nil, "", fmt.Errorf("push: %w", err)
 	}
-	return c, nil
+	return c, signedFor, nil
 }
 
 // Identity returns the resolved identity, or nil under WithoutIdentity.

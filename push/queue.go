@@ -99,7 +99,7 @@ func NewQueue(url string, opts ...Option) (*Queue, error) {
 	// bring back retries inside the client, which Shutdown could not
 	// interrupt.
 	cfg.clientOpts = append(cfg.clientOpts, remotewrite.WithRetry(cfg.minBackoff, cfg.maxBackoff, 1))
-	if q.client, err = newClient(url, &cfg, log); err != nil {
+	if q.client, q.signedFor, err = newClient(url, &cfg, log); err != nil {
 		return nil, err
 	}
 	if err := q.m.registerQueue(cfg.registerer); err != nil {
@@ -278,7 +278,7 @@ func (q *Queue) deliver(ctx context.Context, stop <-chan struct{}, s *snapshot) 
 			return true
 		}
 		q.ls.reached = false
-		r := q.send(ctx, &q.scratch)
+		r := q.send(ctx, &q.scratch, nil)
 		switch r.kind {
 		case writeDelivered, writeRefused:
 			if r.kind == writeDelivered {

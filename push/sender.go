@@ -3,6 +3,7 @@ package push
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -17,15 +18,16 @@ import (
 // self-metrics and the log state. A Pusher and a Queue each have one; the
 // one goroutine that sends owns it.
 type sender struct {
-	client  *remotewrite.Client
-	id      *identity.Identity // nil without identity labels (and in a Queue)
-	log     *slog.Logger
-	m       *metrics
-	clock   clock
-	buf     buffer
-	ls      logState
-	scratch wire.WriteRequest // a decoded buffered snapshot; reused
-	raw     []byte
+	client    *remotewrite.Client
+	signedFor string             // the SigV4 region requests are signed for; "" when not signed
+	id        *identity.Identity // nil without identity labels (and in a Queue)
+	log       *slog.Logger
+	m         *metrics
+	clock     clock
+	buf       buffer
+	ls        logState
+	scratch   wire.WriteRequest // a decoded buffered snapshot; reused
+	raw       []byte
 }
 
 type writeKind int
@@ -145,9 +147,15 @@ func (p *sender) noteDrops(drops []drop) {
 // do, since the client then never cuts a series into parts. Otherwise the
 // rest of the snapshot is dropped with the refused request and counted as
 // rejected too.
-func (p *sender) send(ctx context.Context, req *wire.WriteRequest) writeResult {
+//
+// With tally (Once), every request is added to it: what was stored, each
+// refusal numbered within the whole write, and what stopped the write.
+func (p *sender) send(ctx context.Context, req *wire.WriteRequest, tally *Result) writeResult {
 	from, bytes := 0, 0
 	defer func() { p.m.payload.Observe(float64(bytes)) }()
+	if tally != nil {
+		defer tally.numberRefusals()
+	}
 	var refusals []error
 	for {
 		sub := wire.WriteRequest{Series: req.Series[from:]}
@@ -155,10 +163,15 @@ func (p *sender) send(ctx context.Context, req *wire.WriteRequest) writeResult {
 			sub.Metadata = req.Metadata
 		}
 		v := p.client.Version()
+		base := 0
+		if tally != nil {
+			base = tally.Requests
+		}
 		res, err := p.client.Write(ctx, &sub)
 		if nv := p.client.Version(); nv != v {
 			p.log.Warn("push: the receiver does not take Remote-Write "+v.String()+"; sending "+nv.String()+" from now on", "url", p.client.URL())
 		}
+		tally.addWrite(res, err)
 		bytes += res.BytesCompressed
 		p.m.samples.WithLabelValues(resultSuccess).Add(float64(points(res.Counts)))
 		if err == nil {
@@ -171,13 +184,16 @@ func (p *sender) send(ctx context.Context, req *wire.WriteRequest) writeResult {
 		}
 		var e *remotewrite.Error
 		if !errors.As(err, &e) {
+			tally.fail(err)
 			return writeResult{kind: writeRetry, from: from, err: errors.Join(append(refusals, err)...)}
 		}
 		bytes += e.BytesCompressed
 		if retryLater(e) {
+			tally.fail(err)
 			done := seriesDone(sub.Series, e.Delivered.Series)
 			return writeResult{kind: writeRetry, from: from + done, err: errors.Join(append(refusals, err)...)}
 		}
+		tally.refuse(e, base)
 		// Only a refusal needs exact: walking every series of a large
 		// snapshot on each delivered push costs a cache miss per series.
 		exact := onePointEach(req.Series)
@@ -191,7 +207,12 @@ func (p *sender) send(ctx context.Context, req *wire.WriteRequest) writeResult {
 		p.ls.noteRefusal(p, e, &sub)
 		refusals = append(refusals, err)
 		after := e.Delivered.Series + e.Counts.Series
-		if !exact || after == 0 || from+after >= len(req.Series) {
+		if rest := len(req.Series) - from - after; !exact || after == 0 || rest <= 0 {
+			if rest > 0 {
+				// Where the refused request ended is known only when every
+				// series is one point (the client never cuts one).
+				tally.fail(fmt.Errorf("push: the %d series after refused request %d were not sent: with several points per series, where it ended is not known", rest, e.Request))
+			}
 			return writeResult{kind: writeRefused, err: errors.Join(refusals...)}
 		}
 		from += after
