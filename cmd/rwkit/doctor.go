@@ -32,7 +32,8 @@ type doctorCommand struct {
 	sigv4        bool
 	timeout      time.Duration
 	auth         authFlags
-	authConf     remotewrite.Auth
+	authConf     remotewrite.Auth // the auth flags, read once
+	authErr      error            // why they cannot be used; the auth step reports it
 	authRT       http.RoundTripper
 	rwVersion    int
 	loadAWSCreds func(ctx context.Context, region string) (aws.Config, error) // tests may replace it
@@ -91,7 +92,7 @@ func (c *doctorCommand) Run(ctx context.Context, args []string) error {
 	}
 	// The TLS flags shape the connection step; the auth step reports
 	// on all of them.
-	c.authConf, _ = c.auth.remote()
+	c.authConf, c.authErr = c.auth.remote()
 	for _, check := range []func(context.Context, *url.URL) step{c.checkDNS, c.checkConnect} {
 		cctx, cancel := context.WithTimeout(ctx, c.timeout)
 		s := check(cctx, u)
@@ -314,7 +315,7 @@ func (c *doctorCommand) checkCredentials(ctx context.Context, u *url.URL) (http.
 // then shows whether the backend takes them.
 func (c *doctorCommand) checkAuth() step {
 	s := step{name: "auth"}
-	auth, err := c.auth.remote()
+	auth, err := c.authConf, c.authErr
 	if err != nil {
 		s.status, s.detail = "FAIL", strings.TrimPrefix(err.Error(), "auth: ")
 		s.fix = "check the file named and its permissions; secrets are read from files, never from flags"
