@@ -175,31 +175,16 @@ func TestQueueAppendRacingShutdownExactlyOnce(t *testing.T) {
 func TestQueueRetryAfterZeroWaitsTheMinimum(t *testing.T) {
 	for _, ra := range []string{"0", "Mon, 02 Jan 2006 15:04:05 GMT"} {
 		t.Run(ra, func(t *testing.T) {
-			var n atomic.Int32
-			var times [2]atomic.Int64
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				i := n.Add(1) - 1
-				if i < 2 {
-					times[i].Store(time.Now().UnixNano())
-				}
-				if i == 0 {
-					w.Header().Set("Retry-After", ra)
-					http.Error(w, "slow down", http.StatusTooManyRequests)
-					return
-				}
-				w.WriteHeader(http.StatusNoContent)
-			}))
-			defer srv.Close()
+			url, gap := retryAfterServer(t, http.StatusTooManyRequests, ra)
 			const minB = 300 * time.Millisecond
-			q, err := NewQueue(srv.URL, WithBackoff(minB, time.Second))
+			q, err := NewQueue(url, WithBackoff(minB, time.Second))
 			if err != nil {
 				t.Fatal(err)
 			}
 			go q.Run(context.Background())
 			defer q.Shutdown(context.Background())
 			q.Append(batch("m", 1, 1000, 1))
-			waitFor(t, "the retry", func() bool { return n.Load() >= 2 })
-			if gap := time.Duration(times[1].Load() - times[0].Load()); gap < minB {
+			if gap := gap(); gap < minB {
 				t.Errorf("retried after %s, want at least the minimum backoff %s", gap, minB)
 			}
 		})

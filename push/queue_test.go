@@ -196,25 +196,10 @@ func TestQueueRefusalsNotRetried(t *testing.T) {
 func TestQueueRetryAfter(t *testing.T) {
 	for _, status := range []int{http.StatusTooManyRequests, http.StatusServiceUnavailable} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
-			var n atomic.Int32
-			var times [2]atomic.Int64
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				i := n.Add(1) - 1
-				if i < 2 {
-					times[i].Store(time.Now().UnixNano())
-				}
-				if i == 0 {
-					w.Header().Set("Retry-After", "1")
-					http.Error(w, "slow down", status)
-					return
-				}
-				w.WriteHeader(http.StatusNoContent)
-			}))
-			t.Cleanup(srv.Close)
-			q, _ := startQueue(t, srv.URL, WithBackoff(time.Millisecond, 2*time.Millisecond))
+			url, gap := retryAfterServer(t, status, "1")
+			q, _ := startQueue(t, url, WithBackoff(time.Millisecond, 2*time.Millisecond))
 			q.Append(batch("m", 1, 1000, 1))
-			waitFor(t, "the retry", func() bool { return n.Load() >= 2 })
-			if gap := time.Duration(times[1].Load() - times[0].Load()); gap < time.Second {
+			if gap := gap(); gap < time.Second {
 				t.Errorf("retried after %s, want at least the 1s Retry-After asked", gap)
 			}
 		})
@@ -255,5 +240,31 @@ func TestNewQueueRefusesPusherOptions(t *testing.T) {
 	_, err := NewQueue("http://127.0.0.1:1/api/v1/write", WithService("a"), WithAlignedTimestamps())
 	if err == nil || !strings.Contains(err.Error(), "WithAlignedTimestamps") {
 		t.Fatalf("NewQueue = %v, want the Pusher-only options named", err)
+	}
+}
+
+// retryAfterServer answers its first request status with Retry-After
+// retryAfter, and 204 after that; gap is the time between the first two
+// requests, once they have come.
+func retryAfterServer(t *testing.T, status int, retryAfter string) (url string, gap func() time.Duration) {
+	t.Helper()
+	var n atomic.Int32
+	var times [2]atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := n.Add(1) - 1
+		if i < 2 {
+			times[i].Store(time.Now().UnixNano())
+		}
+		if i == 0 {
+			w.Header().Set("Retry-After", retryAfter)
+			http.Error(w, "slow down", status)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, func() time.Duration {
+		waitFor(t, "the retry", func() bool { return n.Load() >= 2 })
+		return time.Duration(times[1].Load() - times[0].Load())
 	}
 }
