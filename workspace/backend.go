@@ -20,6 +20,10 @@ type database interface {
 	queryAPI() http.Handler
 	// validTenant reports whether id can name a tenant.
 	validTenant(id string) error
+	// unwritable lists the tenants that cannot write to their disk
+	// (/-/ready answers 503 while there is one), after letting them try
+	// to recover.
+	unwritable() []string
 }
 
 type tenantDB interface {
@@ -48,6 +52,16 @@ type appender interface {
 	commit() error
 	rollback() error
 }
+
+// diskError is a write refused because the tenant cannot write to its
+// disk: nothing of it was stored. The store logs the failure and the
+// recovery; the writer gets cannotWriteText, without the server's paths.
+type diskError struct{ err error }
+
+func (e *diskError) Error() string { return e.err.Error() }
+func (e *diskError) Unwrap() error { return e.err }
+
+const cannotWriteText = "the workspace cannot write to its disk; nothing of this request was stored, retry it"
 
 // appendFailure is a sample the TSDB refused, with Cortex's reason.
 type appendFailure struct {

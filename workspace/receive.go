@@ -89,8 +89,10 @@ func (w *Workspace) write(rw http.ResponseWriter, r *http.Request, id string) (i
 		if errors.Is(err, errTooManyTenants) {
 			return refuse(rw, http.StatusBadRequest, err.Error(), ""), ""
 		}
+		// The error names the server's directories: the operator's log
+		// gets it, the writer a sentence.
 		w.log.Error("opening workspace", "workspace", id, "err", err)
-		return refuse(rw, http.StatusInternalServerError, err.Error(), ""), id
+		return refuse(rw, http.StatusInternalServerError, "the workspace could not open its storage; nothing of this request was stored, retry it", ""), id
 	}
 
 	// The body, bounded before anything is read: a declared length over
@@ -161,11 +163,18 @@ func (w *Workspace) write(rw http.ResponseWriter, r *http.Request, id string) (i
 	wr := requestWriter(req.Series, w.identity, r.UserAgent(), r.RemoteAddr)
 	o, err := w.ingest(r.Context(), t, req, version, wr)
 	if err != nil {
-		w.log.Error("storing remote write", "workspace", id, "err", err)
 		if version == wire.V2 {
 			setWritten(rw, counts{})
 		}
-		return refuse(rw, http.StatusInternalServerError, err.Error(), "rwkit: the store failed; nothing of this request was stored, retry it"), id
+		var de *diskError
+		if errors.As(err, &de) {
+			// The store logs the failure once and the recovery once, with
+			// the count of writes refused in between; a line per write
+			// would bury both.
+			return refuse(rw, http.StatusServiceUnavailable, cannotWriteText, "rwkit: /-/ready answers 503 until the workspace can write again"), id
+		}
+		w.log.Error("storing remote write", "workspace", id, "err", err)
+		return refuse(rw, http.StatusInternalServerError, "the workspace's storage failed; nothing of this request was stored, retry it", "rwkit: the server's log says why"), id
 	}
 	return w.respond(rw, t, &o, version, received), id
 }

@@ -3,7 +3,9 @@ package workspace
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -52,6 +54,11 @@ func (w *Workspace) serveReady(rw http.ResponseWriter, _ *http.Request) {
 		http.Error(rw, "rwkit workspace is shutting down.", http.StatusServiceUnavailable)
 		return
 	}
+	if ids := w.db.unwritable(); len(ids) > 0 {
+		http.Error(rw, fmt.Sprintf("rwkit workspace is not ready: %s cannot write to disk; its writes are refused until it can (the server's log says why).",
+			joinIDs(ids)), http.StatusServiceUnavailable)
+		return
+	}
 	rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = rw.Write([]byte("rwkit workspace is Ready.\n"))
 }
@@ -71,4 +78,16 @@ func (w *Workspace) serveCollisions(rw http.ResponseWriter, r *http.Request) {
 	if err := enc.Encode(list); err != nil && !errors.Is(err, http.ErrHandlerTimeout) {
 		w.log.Debug("writing collisions", "workspace", id, "err", err)
 	}
+}
+
+// joinIDs names tenants for a sentence, at most ten of them.
+func joinIDs(ids []string) string {
+	const show = 10
+	if len(ids) == 1 {
+		return "workspace " + ids[0]
+	}
+	if len(ids) > show {
+		return fmt.Sprintf("workspaces %s and %d more", strings.Join(ids[:show], ", "), len(ids)-show)
+	}
+	return "workspaces " + strings.Join(ids, ", ")
 }

@@ -39,6 +39,8 @@ func (d storeDB) queryAPI() http.Handler {
 
 func (d storeDB) validTenant(id string) error { return store.ValidateTenantID(id) }
 
+func (d storeDB) unwritable() []string { return d.s.Unwritable() }
+
 type storeTenant struct{ t *store.Tenant }
 
 func (t storeTenant) appender(ctx context.Context) appender { return storeAppender{t.t.Appender(ctx)} }
@@ -77,14 +79,18 @@ func (a storeAppender) appendMetadata(ls []wire.Label, md *wire.Metadata) error 
 	return a.a.UpdateMetadata(ls, *md)
 }
 
-func (a storeAppender) commit() error   { return a.a.Commit() }
+func (a storeAppender) commit() error   { return failure(a.a.Commit()) }
 func (a storeAppender) rollback() error { return a.a.Rollback() }
 
-// failure turns the store's *AppendError into an *appendFailure; other
-// errors pass through (they fail the request with 500).
+// failure turns the store's *AppendError into an *appendFailure and its
+// ErrCannotWrite into a *diskError; other errors pass through (they fail
+// the request with 500).
 func failure(err error) error {
 	if err == nil {
 		return nil
+	}
+	if errors.Is(err, store.ErrCannotWrite) {
+		return &diskError{err}
 	}
 	var ae *store.AppendError
 	if errors.As(err, &ae) {

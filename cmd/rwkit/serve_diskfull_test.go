@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -131,6 +132,11 @@ func TestServeDiskFullKeepsAcknowledgedWrites(t *testing.T) {
 	}
 
 	logs := stop()
+	for _, l := range strings.Split(logs, "\n") {
+		if l != "" && (!strings.Contains(l, "level=INFO") || strings.Contains(l, "failed_writes=") || strings.Contains(l, "repair") || os.Getenv("RWKIT_TEST_SERVE_LOG") == "1") {
+			t.Logf("serve: %.400s", l)
+		}
+	}
 	if n := strings.Count(logs, "level=ERROR"); n > 2 {
 		t.Errorf("%d ERROR lines for one disk-full episode; want the failure logged once per state change:\n%.3000s", n, logs)
 	}

@@ -138,7 +138,7 @@ func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var q storage.Queryable = emptyQueryable
 	if t != nil {
-		q = t.db
+		q = t
 	}
 
 	var res result

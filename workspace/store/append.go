@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 
 	"github.com/rwkit/rwkit/validate"
@@ -32,7 +33,10 @@ var ErrAppenderDone = errors.New("store: appender already committed or rolled ba
 // pendingSet.
 type Appender struct {
 	t     *Tenant
-	id    uint32 // owner of this batch's entries in t.pending
+	err   error    // set: the tenant cannot write; everything is refused with it
+	db    *tsdb.DB // the TSDB app belongs to, held open (t.dbMu) until done
+	gen   uint64   // db's t.gen
+	id    uint32   // owner of this batch's entries in t.pending
 	app   storage.AppenderV2
 	exApp storage.ExemplarAppenderV2
 	resolver
@@ -48,6 +52,7 @@ type Ref struct {
 	ref  storage.SeriesRef // 0: not in the head when resolved
 	lset labels.Labels     // the head's own labels, or a copy for a new series
 	hash uint64
+	gen  uint64 // Tenant.gen of the TSDB ref belongs to
 }
 
 // Resolve does the series half of Append for each of series, ahead of any
@@ -58,11 +63,22 @@ type Ref struct {
 // its critical section. Labels are copied only for series the head does
 // not have; a series created or dropped by the head in between is still
 // appended correctly, as Append would.
+//
+// A Ref outlives a reopen of the TSDB after a storage failure (Writable):
+// the series may have another number in the new head, so a Ref of an
+// older TSDB is looked up again by its labels.
 func (t *Tenant) Resolve(ctx context.Context, series []wire.TimeSeries, dst []Ref) []Ref {
-	app := t.db.AppenderV2(ctx)
-	defer func() { _ = app.Rollback() }()
 	r := resolver{}
-	r.getRef, _ = app.(storage.GetRef)
+	t.dbMu.RLock()
+	defer t.dbMu.RUnlock()
+	// A failed tenant refuses the batch anyway; its TSDB is left alone
+	// so that the recovery finds it free.
+	if t.db != nil && t.health.failure() == nil {
+		app := t.db.AppenderV2(ctx)
+		defer func() { _ = app.Rollback() }()
+		r.getRef, _ = app.(storage.GetRef)
+		r.gen = t.gen
+	}
 	for i := range series {
 		dst = append(dst, r.series(series[i].Labels))
 	}
@@ -72,6 +88,7 @@ func (t *Tenant) Resolve(ctx context.Context, series []wire.TimeSeries, dst []Re
 // resolver turns wire labels into a Ref; it is not safe for concurrent use.
 type resolver struct {
 	getRef  storage.GetRef // nil if the TSDB appender has none
+	gen     uint64         // Tenant.gen of getRef's TSDB
 	b       labels.ScratchBuilder
 	scratch labels.Labels
 }
@@ -81,9 +98,12 @@ type pendingMetadata struct {
 	m      metricMetadata
 }
 
-func newAppender(t *Tenant, app storage.AppenderV2) *Appender {
-	a := &Appender{t: t, id: t.pending.begin(), app: app}
+// newAppender starts a batch on db, which the caller holds open (t.dbMu
+// read-locked) until the batch ends.
+func newAppender(t *Tenant, db *tsdb.DB, gen uint64, app storage.AppenderV2) *Appender {
+	a := &Appender{t: t, db: db, gen: gen, id: t.pending.begin(), app: app}
 	a.resolver.getRef, _ = app.(storage.GetRef)
+	a.resolver.gen = gen
 	a.exApp, _ = app.(storage.ExemplarAppenderV2)
 	return a
 }
@@ -114,7 +134,7 @@ func (a *resolver) series(ls []wire.Label) Ref {
 	hash := a.scratch.Hash()
 	if a.getRef != nil {
 		if ref, lset := a.getRef.GetRef(a.scratch, hash); ref != 0 {
-			return Ref{ref: ref, lset: lset, hash: hash}
+			return Ref{ref: ref, lset: lset, hash: hash, gen: a.gen}
 		}
 	}
 	return Ref{lset: keepLabels(a.scratch), hash: hash}
@@ -126,7 +146,13 @@ func (a *Appender) append(r Ref, ts int64, v float64, h *histogram.Histogram, fh
 	if a.done {
 		return ErrAppenderDone
 	}
+	if a.err != nil {
+		return a.err
+	}
 	ref, lset, hash := r.ref, r.lset, r.hash
+	if r.gen != a.gen {
+		ref = 0 // resolved on a TSDB since reopened: found again by lset
+	}
 	s := pendingSample{t: ts, v: math.Float64bits(v), owner: a.id}
 	if h != nil || fh != nil {
 		s.v, s.hist = histogramFingerprint(h, fh), true
@@ -181,7 +207,7 @@ func (a *Appender) appendError(err error, lset labels.Labels, ts int64, v float6
 	if e.Reason == validate.NewValueForTimestamp && !isHistogram {
 		e.Existing, e.HasExisting = existingFromDuplicate(err)
 		if !e.HasExisting {
-			e.Existing, e.HasExisting = a.t.floatAt(lset, ts)
+			e.Existing, e.HasExisting = floatAt(a.db, lset, ts)
 		}
 	}
 	return e
@@ -215,6 +241,9 @@ func (a *Appender) AppendHistogramRef(r *Ref, h *wire.Histogram) error {
 func (a *Appender) AppendExemplar(ls []wire.Label, e *wire.Exemplar) error {
 	if a.done {
 		return ErrAppenderDone
+	}
+	if a.err != nil {
+		return a.err
 	}
 	if a.exApp == nil {
 		return errors.New("store: the TSDB appender takes no exemplars")
@@ -273,21 +302,47 @@ func (a *Appender) UpdateMetadata(ls []wire.Label, m wire.Metadata) error {
 }
 
 // Commit makes the batch's accepted samples visible and writes them to the
-// WAL. A Commit error means nothing of the batch was stored.
+// WAL. A Commit error means nothing of the batch was stored. An error
+// writing the WAL (a full disk) stops the tenant's writes until it has
+// recovered (see Tenant.Writable); that error, and the error of every
+// write refused until then, wraps ErrCannotWrite.
 func (a *Appender) Commit() error {
 	if a.done {
 		return ErrAppenderDone
 	}
 	a.done = true
-	err := a.app.Commit()
+	if a.err != nil {
+		return a.err
+	}
+	err := a.commit()
 	a.finish()
 	if err != nil {
-		return fmt.Errorf("store: commit to tenant %q: %w", a.t.id, err)
+		return err
 	}
 	if len(a.meta) > 0 {
 		if err := a.t.mergeMetadata(a.meta); err != nil {
 			return fmt.Errorf("store: commit metadata of tenant %q: %w", a.t.id, err)
 		}
+	}
+	return nil
+}
+
+// commit commits the TSDB batch unless another commit failed since the
+// batch began: after a failed WAL write, no commit may reach the same WAL
+// (a torn record in it would take this one with it at the next Open).
+func (a *Appender) commit() error {
+	t := a.t
+	t.commitMu.Lock()
+	defer t.commitMu.Unlock()
+	if t.health.failure() != nil {
+		_ = a.app.Rollback()
+		return t.health.refuse(t.id)
+	}
+	if err := a.app.Commit(); err != nil {
+		// The TSDB rolled the batch back in memory (headAppender.Commit
+		// calls Rollback when its log fails); its WAL is not used again.
+		t.fail(err)
+		return cannotWrite(t.id, err)
 	}
 	return nil
 }
@@ -299,20 +354,25 @@ func (a *Appender) Rollback() error {
 	}
 	a.done = true
 	a.meta = nil
+	if a.err != nil {
+		return nil
+	}
 	err := a.app.Rollback()
 	a.finish()
 	return err
 }
 
-// finish ends the batch's claim on the samples it left pending.
+// finish ends the batch's claim on the samples it left pending and on
+// its TSDB.
 func (a *Appender) finish() {
 	a.t.pending.end(a.id)
+	a.t.dbMu.RUnlock()
 }
 
 // floatAt reads the committed float value of lset at ts, for the rare
 // duplicate error whose text carries no value.
-func (t *Tenant) floatAt(lset labels.Labels, ts int64) (float64, bool) {
-	q, err := t.db.Querier(ts, ts)
+func floatAt(db *tsdb.DB, lset labels.Labels, ts int64) (float64, bool) {
+	q, err := db.Querier(ts, ts)
 	if err != nil {
 		return 0, false
 	}

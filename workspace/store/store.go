@@ -92,6 +92,10 @@ type Store struct {
 	limits queryLimits       // limits.go
 	lock   fileutil.Releaser // lock.go
 
+	// recoverEvery bounds the recovery attempts of a failed tenant
+	// (health.go); tests shorten it.
+	recoverEvery time.Duration
+
 	mu      sync.RWMutex
 	tenants map[string]*Tenant
 	closed  bool
@@ -152,6 +156,8 @@ func Open(dir string, opts Options) (*Store, error) {
 		lock:    lock,
 		tenants: map[string]*Tenant{},
 		engine:  engine,
+
+		recoverEvery: recoverEvery,
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -240,22 +246,39 @@ func (s *Store) lookup(id string) (*Tenant, error) {
 
 func (s *Store) openTenant(id string) (*Tenant, error) {
 	dir := filepath.Join(s.dir, id)
-	opts := s.tsdbOptions()
-	var reg *promreg.Tracking
-	if s.opts.Registerer != nil {
-		reg = promreg.New(prometheus.WrapRegistererWith(prometheus.Labels{"workspace": id}, s.opts.Registerer)).TolerateDuplicates(s.logger)
-	}
-	db, err := tsdb.Open(dir, s.logger.With("workspace", id), reg.Registerer(), opts, nil)
+	db, reg, err := s.openDB(id, dir)
 	if err != nil {
-		reg.UnregisterAll()
-		return nil, fmt.Errorf("store: open tenant %q in %s: %w", id, dir, err)
+		return nil, err
 	}
-	t := &Tenant{id: id, dir: dir, db: db, reg: reg, outOfOrderAllowed: s.opts.OutOfOrderWindow > 0}
+	t := &Tenant{id: id, dir: dir, s: s, db: db, reg: reg, outOfOrderAllowed: s.opts.OutOfOrderWindow > 0}
 	if err := t.loadMetadata(); err != nil {
 		_ = t.close()
 		return nil, fmt.Errorf("store: open tenant %q: %w", id, err)
 	}
 	return t, nil
+}
+
+// openDB opens tenant id's TSDB in dir, when the tenant is first used and
+// again after a storage failure (Tenant.reopen): it replays the WAL,
+// repairs it if a write tore its last record, and starts a new segment.
+func (s *Store) openDB(id, dir string) (*tsdb.DB, *promreg.Tracking, error) {
+	restored, err := restoreInterruptedRepair(filepath.Join(dir, "wal"))
+	for _, seg := range restored {
+		s.logger.Warn("restored a WAL segment from a repair that was interrupted; it is repaired again now", "workspace", id, "segment", seg)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: open tenant %q: %w", id, err)
+	}
+	var reg *promreg.Tracking
+	if s.opts.Registerer != nil {
+		reg = promreg.New(prometheus.WrapRegistererWith(prometheus.Labels{"workspace": id}, s.opts.Registerer)).TolerateDuplicates(s.logger)
+	}
+	db, err := tsdb.Open(dir, s.logger.With("workspace", id), reg.Registerer(), s.tsdbOptions(), nil)
+	if err != nil {
+		reg.UnregisterAll()
+		return nil, nil, fmt.Errorf("store: open tenant %q in %s: %w", id, dir, err)
+	}
+	return db, reg, nil
 }
 
 // tsdbOptions follows what cmd/prometheus sets, with the store's options.
@@ -280,6 +303,23 @@ func (s *Store) Tenants() []string {
 	ids := make([]string, 0, len(s.tenants))
 	for id := range s.tenants {
 		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// Unwritable lists the tenants that cannot write to their disk (see
+// Tenant.Writable), sorted, after letting each try to recover. The
+// workspace's /-/ready answers 503 while it is not empty.
+func (s *Store) Unwritable() []string {
+	s.mu.RLock()
+	ts := slices.Collect(maps.Values(s.tenants))
+	s.mu.RUnlock()
+	var ids []string
+	for _, t := range ts {
+		if t.Writable() != nil {
+			ids = append(ids, t.id)
+		}
 	}
 	slices.Sort(ids)
 	return ids

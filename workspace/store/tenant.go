@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
@@ -28,8 +29,23 @@ const maxMetadataPerFamily = 10
 type Tenant struct {
 	id  string
 	dir string
-	db  *tsdb.DB
-	reg *promreg.Tracking // nil without Options.Registerer
+	s   *Store
+
+	// dbMu guards db, reg and gen: appenders (from Appender to Commit or
+	// Rollback) and queriers (until Close) hold it for reading while they
+	// use db; reopening db after a storage failure takes it for writing,
+	// with TryLock, so that it never waits behind a long query. db is nil
+	// only after a reopen failed. gen counts the opens, so that a Ref
+	// resolved on a DB since closed is looked up again by its labels.
+	dbMu sync.RWMutex
+	db   *tsdb.DB
+	reg  *promreg.Tracking // nil without Options.Registerer
+	gen  uint64
+
+	// commitMu orders commits with the failure of one: once a commit has
+	// failed, no later commit may reach the same WAL (health.go).
+	commitMu sync.Mutex
+	health   health
 
 	// pending holds samples of uncommitted batches; outOfOrderAllowed is
 	// Options.OutOfOrderWindow > 0.
@@ -53,24 +69,143 @@ func (t *Tenant) ID() string { return t.id }
 // NumSeries returns the number of series in the head (the in-memory block
 // holding the last 2-3 hours), which is what Cortex counts for per-user and
 // per-metric series limits.
-func (t *Tenant) NumSeries() uint64 { return t.db.Head().NumSeries() }
+func (t *Tenant) NumSeries() uint64 {
+	t.dbMu.RLock()
+	defer t.dbMu.RUnlock()
+	if t.db == nil {
+		return 0
+	}
+	return t.db.Head().NumSeries()
+}
 
 // Appender starts a batch of appends. It must end with Commit or Rollback.
 // An Appender is not safe for concurrent use; use one per goroutine.
+//
+// While the tenant cannot write to its disk (see Writable), the Appender
+// refuses everything with an error wrapping ErrCannotWrite.
 func (t *Tenant) Appender(ctx context.Context) *Appender {
-	return newAppender(t, t.db.AppenderV2(ctx))
+	if t.Writable() == nil {
+		t.dbMu.RLock()
+		// Checked again under the lock: another commit may have failed
+		// since (one that fails later is caught at Commit).
+		if t.db != nil && t.health.failure() == nil {
+			return newAppender(t, t.db, t.gen, t.db.AppenderV2(ctx))
+		}
+		t.dbMu.RUnlock()
+	}
+	err := t.health.refuse(t.id)
+	if err == nil { // recovered in between: the writer retries
+		err = cannotWrite(t.id, errors.New("its TSDB was being reopened"))
+	}
+	return &Appender{t: t, err: err}
+}
+
+// Writable returns nil when the tenant takes writes, else an error
+// wrapping ErrCannotWrite. A tenant stops taking writes when a commit
+// fails to write its WAL; Writable then tries, at most once a second, to
+// recover: it checks that the disk takes writes again, then closes and
+// reopens the TSDB (which repairs the WAL and starts a new segment). The
+// failure and the recovery are logged once each, with the count of writes
+// refused in between.
+func (t *Tenant) Writable() error {
+	if t.health.failure() == nil {
+		return nil
+	}
+	if t.health.dueForRecovery(t.s.opts.Now(), t.s.recoverEvery) {
+		t.reopen()
+	}
+	if err := t.health.failure(); err != nil {
+		return cannotWrite(t.id, err)
+	}
+	return nil
+}
+
+// fail stops the tenant's writes after a failed commit; the caller holds
+// commitMu.
+func (t *Tenant) fail(err error) {
+	if t.health.fail(err, t.s.opts.Now()) {
+		t.s.logger.Error("workspace cannot write to its disk; its writes are refused (5xx, nothing stored) until it can again",
+			"workspace", t.id, "dir", t.dir, "err", err)
+	}
+}
+
+// reopen is the recovery: probe the disk, close the TSDB, open it again.
+// It gives up quietly (the tenant stays failed, to try again later) when
+// an appender or a querier holds the TSDB or the disk is still full.
+func (t *Tenant) reopen() {
+	if !t.dbMu.TryLock() {
+		// Not an attempt: the next write or readiness check tries.
+		t.health.retrySoon()
+		return
+	}
+	defer t.dbMu.Unlock()
+	if err := probeDisk(t.dir); err != nil {
+		t.s.logger.Debug("workspace disk still refuses writes", "workspace", t.id, "err", err)
+		return
+	}
+	if t.db != nil {
+		if err := t.closeDB(); err != nil {
+			// Expected: the close flushes the WAL's torn page.
+			t.s.logger.Debug("closing the failed TSDB", "workspace", t.id, "err", err)
+		}
+	}
+	db, reg, err := t.s.openDB(t.id, t.dir)
+	if err != nil {
+		t.s.logger.Warn("reopening the workspace's TSDB failed; trying again later", "workspace", t.id, "err", err)
+		return
+	}
+	t.db, t.reg = db, reg
+	t.gen++
+	refused, down := t.health.recovered(t.s.opts.Now())
+	t.s.logger.Info("workspace writes to its disk again: its TSDB was reopened, the WAL repaired and a new segment started",
+		"workspace", t.id, "failed_writes", refused, "down", down.Round(time.Millisecond))
 }
 
 // Querier returns a storage.Querier over [mint, maxt] in milliseconds.
 // Callers must Close it.
 func (t *Tenant) Querier(mint, maxt int64) (storage.Querier, error) {
-	return t.db.Querier(mint, maxt)
+	t.dbMu.RLock()
+	if t.db == nil {
+		t.dbMu.RUnlock()
+		return nil, fmt.Errorf("store: tenant %q: its TSDB could not be reopened after a disk failure; it is tried again at the next write", t.id)
+	}
+	q, err := t.db.Querier(mint, maxt)
+	if err != nil {
+		t.dbMu.RUnlock()
+		return nil, err
+	}
+	return &heldQuerier{Querier: q, release: t.dbMu.RUnlock}, nil
+}
+
+// heldQuerier keeps the tenant's TSDB open (dbMu read-locked) until it is
+// closed.
+type heldQuerier struct {
+	storage.Querier
+	release func()
+	once    sync.Once
+}
+
+func (q *heldQuerier) Close() error {
+	err := q.Querier.Close()
+	q.once.Do(q.release)
+	return err
+}
+
+// closeDB closes db; the caller holds dbMu for writing.
+func (t *Tenant) closeDB() error {
+	err := t.db.Close()
+	t.reg.UnregisterAll()
+	t.db, t.reg = nil, nil
+	return err
 }
 
 func (t *Tenant) close() error {
-	err := t.db.Close()
-	t.reg.UnregisterAll()
-	return err
+	t.dbMu.Lock()
+	defer t.dbMu.Unlock()
+	if t.db == nil {
+		return nil
+	}
+	return t.closeDB()
 }
 
 func (t *Tenant) loadMetadata() error {
@@ -119,7 +254,13 @@ func (t *Tenant) mergeMetadata(pending []pendingMetadata) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(t.dir, metadataFile), b)
+	if err := writeFileAtomic(filepath.Join(t.dir, metadataFile), b); err != nil {
+		// The samples are committed: failing the write here would tell
+		// the writer that nothing was stored. The metadata stays served
+		// from memory and is written with the next change.
+		t.s.logger.Warn("persisting metric metadata failed; it is kept in memory", "workspace", t.id, "err", err)
+	}
+	return nil
 }
 
 // metadata returns a copy of the metadata, optionally for one family.

@@ -1,0 +1,195 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/rwkit/rwkit/internal/disktest"
+)
+
+// syncBuffer is a log destination safe for the TSDB's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// fillBatch appends n new series (metric{batch, s}) with one sample each.
+func fillBatch(tn *Tenant, metric string, batch, n int) (*Appender, error) {
+	a := tn.Appender(context.Background())
+	for s := range n {
+		if err := a.Append(series(metric, "batch", strconv.Itoa(batch), "s", strconv.Itoa(s)), base+int64(batch), float64(batch*1000+s)); err != nil {
+			_ = a.Rollback()
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// TestDiskFullFailsClosedAndRecovers fills a tenant's disk (a 2 MiB tmpfs)
+// until a commit fails, and checks the states the tenant goes through:
+// failed (every write refused with ErrCannotWrite, logged once, listed by
+// Unwritable) while the disk is full, writable again once it has room and
+// the TSDB was reopened (logged once with the count of refused writes),
+// and that every committed sample of both phases is there after a restart.
+func TestDiskFullFailsClosedAndRecovers(t *testing.T) {
+	fs := disktest.Mount(t, 2<<20)
+	dir := filepath.Join(fs.Dir, "data")
+	var logs syncBuffer
+	opts := Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	s, err := Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	s.recoverEvery = 0
+	tn := tenant(t, s, "ws-1")
+
+	committed := map[string]bool{} // committed samples, by sampleID
+	note := func(metric string, batch, n int) {
+		for i := range n {
+			committed[sampleID(metric, batch, i)] = true
+		}
+	}
+	var failure error
+	batch := 0
+	for ; batch < 2000 && failure == nil; batch++ {
+		a, err := fillBatch(tn, "fill", batch, 100)
+		if err != nil {
+			t.Fatalf("append on a disk not yet full: %v", err)
+		}
+		if failure = a.Commit(); failure == nil {
+			note("fill", batch, 100)
+		}
+	}
+	if failure == nil {
+		t.Fatal("the 2 MiB disk never filled up")
+	}
+	if !errors.Is(failure, ErrCannotWrite) {
+		t.Fatalf("failed commit: %v, want ErrCannotWrite", failure)
+	}
+	if err := tn.Writable(); !errors.Is(err, ErrCannotWrite) {
+		t.Errorf("Writable after a failed commit: %v, want ErrCannotWrite", err)
+	}
+	if diff := cmp.Diff([]string{"ws-1"}, s.Unwritable()); diff != "" {
+		t.Errorf("Unwritable while full (-want +got):\n%s", diff)
+	}
+	// Refused at the first append, and at Commit, without a TSDB appender.
+	refused := 1
+	for range 3 {
+		a := tn.Appender(context.Background())
+		if err := a.Append(series("fill", "s", "x"), base, 1); !errors.Is(err, ErrCannotWrite) {
+			t.Errorf("append while full: %v, want ErrCannotWrite", err)
+		}
+		if err := a.Commit(); !errors.Is(err, ErrCannotWrite) {
+			t.Errorf("commit while full: %v, want ErrCannotWrite", err)
+		}
+		refused++
+	}
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 {
+		t.Errorf("%d ERROR lines, want 1 (the failure, once):\n%s", n, logs.String())
+	}
+
+	fs.Resize(32 << 20)
+	if err := tn.Writable(); err != nil {
+		t.Fatalf("Writable after the disk grew: %v", err)
+	}
+	if got := s.Unwritable(); len(got) != 0 {
+		t.Errorf("Unwritable after the disk grew: %v, want none", got)
+	}
+	if want := "failed_writes=" + strconv.Itoa(refused); !strings.Contains(logs.String(), want) {
+		t.Errorf("no recovery line with %s:\n%s", want, logs.String())
+	}
+	for i := range 20 {
+		a, err := fillBatch(tn, "after", batch+i, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		commit(t, a)
+		note("after", batch+i, 50)
+	}
+
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn = tenant(t, s, "ws-1")
+	// More than committed may be found: the failed commit's record may
+	// have reached the WAL in full when the TSDB was closed (health.go).
+	found := map[string]bool{}
+	for _, metric := range []string{"fill", "after"} {
+		for ls, ps := range read(t, tn, metric) {
+			for _, p := range ps {
+				found[ls+"@"+strconv.FormatInt(p.T, 10)+"="+strconv.FormatFloat(p.V, 'g', -1, 64)] = true
+			}
+		}
+	}
+	lost := 0
+	for id := range committed {
+		if !found[id] {
+			lost++
+		}
+	}
+	t.Logf("%d samples committed, %d found after restart, %d of the committed missing", len(committed), len(found), lost)
+	if lost > 0 {
+		t.Errorf("%d of %d committed samples lost at restart", lost, len(committed))
+	}
+}
+
+// sampleID names fillBatch's sample s of batch as read names it.
+func sampleID(metric string, batch, s int) string {
+	ls := labels.FromStrings("__name__", metric, "batch", strconv.Itoa(batch), "s", strconv.Itoa(s))
+	return ls.String() + "@" + strconv.FormatInt(base+int64(batch), 10) + "=" + strconv.FormatFloat(float64(batch*1000+s), 'g', -1, 64)
+}
+
+// TestRestoreInterruptedRepair: a WAL repair that failed half-way (the
+// original segment renamed to .repair, a short copy in its place) is
+// undone before the next Open repairs again.
+func TestRestoreInterruptedRepair(t *testing.T) {
+	wal := t.TempDir()
+	seg := filepath.Join(wal, "00000003")
+	if err := os.WriteFile(seg, []byte("short"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(seg+".repair", []byte("the original segment"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	restored, err := restoreInterruptedRepair(wal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{seg}, restored); diff != "" {
+		t.Errorf("restored (-want +got):\n%s", diff)
+	}
+	b, err := os.ReadFile(seg)
+	if err != nil || string(b) != "the original segment" {
+		t.Errorf("segment after restore: %q, %v", b, err)
+	}
+	if _, err := os.Stat(seg + ".repair"); !os.IsNotExist(err) {
+		t.Errorf(".repair still there: %v", err)
+	}
+}
