@@ -69,15 +69,17 @@ type Ref struct {
 // older TSDB is looked up again by its labels.
 func (t *Tenant) Resolve(ctx context.Context, series []wire.TimeSeries, dst []Ref) []Ref {
 	r := resolver{}
-	t.dbMu.RLock()
-	defer t.dbMu.RUnlock()
-	// A failed tenant refuses the batch anyway; its TSDB is left alone
-	// so that the recovery finds it free.
-	if t.db != nil && t.health.failure() == nil {
-		app := t.db.AppenderV2(ctx)
-		defer func() { _ = app.Rollback() }()
-		r.getRef, _ = app.(storage.GetRef)
-		r.gen = t.gen
+	// A failed tenant refuses the batch anyway; its TSDB is left alone,
+	// so that the recovery finds it free and this does not wait for it.
+	if t.health.failure() == nil {
+		t.dbMu.RLock()
+		defer t.dbMu.RUnlock()
+		if t.db != nil {
+			app := t.db.AppenderV2(ctx)
+			defer func() { _ = app.Rollback() }()
+			r.getRef, _ = app.(storage.GetRef)
+			r.gen = t.gen
+		}
 	}
 	for i := range series {
 		dst = append(dst, r.series(series[i].Labels))

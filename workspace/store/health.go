@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -39,19 +40,84 @@ type health struct {
 	since   time.Time // when err happened
 	refused int       // writes refused since (the failed one included)
 	lastTry time.Time // last recovery attempt
+	walEnd  walEnd    // where the WAL ended on disk when err happened
 }
 
 // fail records a failed commit. It reports whether the tenant was
 // writable until now (a state change, to be logged).
-func (h *health) fail(err error, now time.Time) bool {
+func (h *health) fail(err error, now time.Time, end walEnd) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.refused++
 	if h.err != nil {
 		return false
 	}
-	h.err, h.since, h.lastTry = err, now, now
+	h.err, h.since, h.lastTry, h.walEnd = err, now, now, end
 	return true
+}
+
+// walEnd is the WAL's newest segment and its size on disk.
+type walEnd struct {
+	segment int
+	size    int64
+	ok      bool
+}
+
+// walEndOf returns where the WAL in walDir ends on disk. Taken right after
+// a failed commit (no other commit runs: commitMu), it is the end of the
+// acknowledged records plus whatever part of the failed one was written.
+func walEndOf(walDir string) walEnd {
+	_, last, err := wlog.Segments(walDir)
+	if err != nil || last < 0 {
+		return walEnd{}
+	}
+	fi, err := os.Stat(wlog.SegmentName(walDir, last))
+	if err != nil {
+		return walEnd{}
+	}
+	return walEnd{segment: last, size: fi.Size(), ok: true}
+}
+
+// cutWAL drops from walDir what was written after end: the rest of the
+// failed commit's record, which the WAL keeps in its page buffer and
+// writes when the TSDB is closed (wlog.WL.Close flushes the page), and
+// anything written after it. The failed record is then incomplete, the
+// repair at Open drops it, and the write answered "nothing stored" does
+// not come back. It returns the bytes dropped.
+func cutWAL(walDir string, end walEnd) (int64, error) {
+	if !end.ok {
+		return 0, nil
+	}
+	entries, err := os.ReadDir(walDir)
+	if err != nil {
+		return 0, err
+	}
+	var dropped int64
+	for _, e := range entries {
+		k, err := strconv.Atoi(e.Name())
+		if err != nil || k < end.segment {
+			continue
+		}
+		name := filepath.Join(walDir, e.Name())
+		fi, err := os.Stat(name)
+		if err != nil {
+			return dropped, err
+		}
+		if k > end.segment {
+			dropped += fi.Size()
+			if err := os.Remove(name); err != nil {
+				return dropped, err
+			}
+			continue
+		}
+		if fi.Size() > end.size {
+			dropped += fi.Size() - end.size
+			if err := os.Truncate(name, end.size); err != nil {
+				return dropped, err
+			}
+		}
+	}
+	return dropped, nil
 }
 
 // failure returns the error that stops writes, nil when writable.
@@ -85,7 +151,7 @@ func (h *health) recovered(now time.Time) (refused int, down time.Duration) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	refused, down = h.refused, now.Sub(h.since)
-	h.err, h.refused = nil, 0
+	h.err, h.refused, h.walEnd = nil, 0, walEnd{}
 	return refused, down
 }
 

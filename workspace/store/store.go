@@ -251,6 +251,7 @@ func (s *Store) openTenant(id string) (*Tenant, error) {
 		return nil, err
 	}
 	t := &Tenant{id: id, dir: dir, s: s, db: db, reg: reg, outOfOrderAllowed: s.opts.OutOfOrderWindow > 0}
+	t.head.Store(db.Head())
 	if err := t.loadMetadata(); err != nil {
 		_ = t.close()
 		return nil, fmt.Errorf("store: open tenant %q: %w", id, err)

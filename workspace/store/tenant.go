@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/prometheus/storage"
@@ -41,6 +42,7 @@ type Tenant struct {
 	db   *tsdb.DB
 	reg  *promreg.Tracking // nil without Options.Registerer
 	gen  uint64
+	head atomic.Pointer[tsdb.Head] // db's head, for NumSeries
 
 	// commitMu orders commits with the failure of one: once a commit has
 	// failed, no later commit may reach the same WAL (health.go).
@@ -69,13 +71,14 @@ func (t *Tenant) ID() string { return t.id }
 // NumSeries returns the number of series in the head (the in-memory block
 // holding the last 2-3 hours), which is what Cortex counts for per-user and
 // per-metric series limits.
+//
+// It takes no lock (a caller holding an Appender asks it), and reads the
+// head of the TSDB open last: a closed head's count is still a number.
 func (t *Tenant) NumSeries() uint64 {
-	t.dbMu.RLock()
-	defer t.dbMu.RUnlock()
-	if t.db == nil {
-		return 0
+	if h := t.head.Load(); h != nil {
+		return h.NumSeries()
 	}
-	return t.db.Head().NumSeries()
+	return 0
 }
 
 // Appender starts a batch of appends. It must end with Commit or Rollback.
@@ -123,7 +126,7 @@ func (t *Tenant) Writable() error {
 // fail stops the tenant's writes after a failed commit; the caller holds
 // commitMu.
 func (t *Tenant) fail(err error) {
-	if t.health.fail(err, t.s.opts.Now()) {
+	if t.health.fail(err, t.s.opts.Now(), walEndOf(filepath.Join(t.dir, "wal"))) {
 		t.s.logger.Error("workspace cannot write to its disk; its writes are refused (5xx, nothing stored) until it can again",
 			"workspace", t.id, "dir", t.dir, "err", err)
 	}
@@ -145,9 +148,16 @@ func (t *Tenant) reopen() {
 	}
 	if t.db != nil {
 		if err := t.closeDB(); err != nil {
-			// Expected: the close flushes the WAL's torn page.
 			t.s.logger.Debug("closing the failed TSDB", "workspace", t.id, "err", err)
 		}
+	}
+	t.health.mu.Lock()
+	end := t.health.walEnd
+	t.health.mu.Unlock()
+	if dropped, err := cutWAL(filepath.Join(t.dir, "wal"), end); err != nil {
+		t.s.logger.Warn("cutting the failed write out of the WAL; the repair at open drops it", "workspace", t.id, "err", err)
+	} else if dropped > 0 {
+		t.s.logger.Debug("cut the failed write out of the WAL", "workspace", t.id, "bytes", dropped)
 	}
 	db, reg, err := t.s.openDB(t.id, t.dir)
 	if err != nil {
@@ -155,6 +165,7 @@ func (t *Tenant) reopen() {
 		return
 	}
 	t.db, t.reg = db, reg
+	t.head.Store(db.Head())
 	t.gen++
 	refused, down := t.health.recovered(t.s.opts.Now())
 	t.s.logger.Info("workspace writes to its disk again: its TSDB was reopened, the WAL repaired and a new segment started",
