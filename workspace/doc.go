@@ -50,8 +50,14 @@
 //	415                 Content-Type other than application/x-protobuf[;proto=prometheus.WriteRequest|
 //	                    io.prometheus.write.v2.Request], or Content-Encoding other than snappy
 //	429                 the tenant's ingestion rate limit; nothing of the request is stored
-//	500                 the store failed; nothing of the request is stored
+//	500                 the store failed; nothing of the request is stored (the log says why)
 //	503                 WithMaxConcurrentWrites writes in flight; Retry-After: 1, body unread
+//	503                 "the workspace cannot write to its disk; nothing of this request was stored,
+//	                    retry it": a commit failed to write the WAL (a full disk); the tenant refuses
+//	                    writes until it has recovered (store.ErrCannotWrite; the body shows no path)
+//
+// GET /-/ready answers 503 while a tenant cannot write to its disk, naming
+// it ("workspace ws-1 cannot write to disk"), and tries the recovery.
 //
 // Refusal lines longer than 4 KiB are cut (Cortex echoes whole series).
 //

@@ -60,4 +60,34 @@
 // <dir>/rwkit.lock is locked while the store is open: a second Open of the
 // same directory, in any process, fails with ErrInUse before it touches
 // anything.
+//
+// # A full disk
+//
+// A Commit that fails to write the WAL (ENOSPC, EIO) is rolled back in
+// memory by the TSDB, but its WAL may now end in a torn record, and the
+// TSDB's WAL keeps appending behind it: at the next Open the repair
+// (wlog.WL.Repair) truncates the WAL at the tear and deletes every later
+// segment, so every write committed after the failure would be lost, and
+// cutting a new segment would not save them. So the tenant fails closed:
+// from that Commit on, every write is refused with an error wrapping
+// ErrCannotWrite (nothing of it stored) and Store.Unwritable lists the
+// tenant. At most once a second, on a write or an Unwritable call
+// (Tenant.Writable), it tries to recover: once a probe file as large as
+// the WAL's newest segment can be written and synced (the repair rewrites
+// that segment), and no appender or querier holds the TSDB, it closes the
+// TSDB, cuts from the WAL what the failed commit left in it (the close
+// would otherwise flush the rest of that record, and the refused write
+// would come back), and opens it again: the replay repairs the tear, a new
+// segment is started, and writes are taken again. A repair that a still
+// full disk interrupted (the segment renamed to .repair, a short copy in
+// its place) is undone before the next Open. The failure is logged once
+// (ERROR, with the OS error and the tenant's directory), and the recovery
+// once (INFO, with failed_writes, the writes refused in between).
+//
+// Head chunks are memory-mapped files the TSDB writes in the background;
+// a full disk there makes the TSDB panic (tsdb.handleChunkWriteError) and
+// the process exit, with every committed sample still in the WAL.
+// Compaction and WAL checkpoints that fail for room are retried by the
+// TSDB and delete nothing. With Options.OutOfOrderWindow > 0, the TSDB
+// only logs a failure to write out-of-order samples to the WBL.
 package store
