@@ -66,29 +66,7 @@ func TestDiskFullFailsClosedAndRecovers(t *testing.T) {
 	s.recoverEvery = 0
 	tn := tenant(t, s, "ws-1")
 
-	committed := map[string]bool{} // committed samples, by sampleID
-	note := func(metric string, batch, n int) {
-		for i := range n {
-			committed[sampleID(metric, batch, i)] = true
-		}
-	}
-	var failure error
-	batch := 0
-	for ; batch < 2000 && failure == nil; batch++ {
-		a, err := fillBatch(tn, "fill", batch, 100)
-		if err != nil {
-			t.Fatalf("append on a disk not yet full: %v", err)
-		}
-		if failure = a.Commit(); failure == nil {
-			note("fill", batch, 100)
-		}
-	}
-	if failure == nil {
-		t.Fatal("the 2 MiB disk never filled up")
-	}
-	if !errors.Is(failure, ErrCannotWrite) {
-		t.Fatalf("failed commit: %v, want ErrCannotWrite", failure)
-	}
+	committed, batch := fillUntilFull(t, tn)
 	if err := tn.Writable(); !errors.Is(err, ErrCannotWrite) {
 		t.Errorf("Writable after a failed commit: %v, want ErrCannotWrite", err)
 	}
@@ -127,7 +105,9 @@ func TestDiskFullFailsClosedAndRecovers(t *testing.T) {
 			t.Fatal(err)
 		}
 		commit(t, a)
-		note("after", batch+i, 50)
+		for s := range 50 {
+			committed[sampleID("after", batch+i, s)] = true
+		}
 	}
 
 	if err := s.Close(); err != nil {
@@ -138,8 +118,73 @@ func TestDiskFullFailsClosedAndRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	tn = tenant(t, s, "ws-1")
-	// More than committed may be found: the failed commit's record may
-	// have reached the WAL in full when the TSDB was closed (health.go).
+	checkFound(t, tn, committed)
+}
+
+// TestDiskFullClosedWhileFailed: a store closed while a tenant cannot write
+// (rwkit serve stopped with a full disk) and opened once the disk has room
+// has every committed sample, and takes writes.
+func TestDiskFullClosedWhileFailed(t *testing.T) {
+	fs := disktest.Mount(t, 2<<20)
+	dir := filepath.Join(fs.Dir, "data")
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	committed, batch := fillUntilFull(t, tenant(t, s, "ws-1"))
+	if err := s.Close(); err != nil {
+		t.Logf("close on a full disk: %v", err)
+	}
+	fs.Resize(32 << 20)
+	s, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	tn := tenant(t, s, "ws-1")
+	a, err := fillBatch(tn, "after", batch, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commit(t, a)
+	for s := range 10 {
+		committed[sampleID("after", batch, s)] = true
+	}
+	checkFound(t, tn, committed)
+}
+
+// fillUntilFull commits batches of 1000 new series (their series records span WAL pages, so that a failure tears one) to tn until a commit
+// fails with ErrCannotWrite; it returns the committed samples (by
+// sampleID) and the next batch number.
+func fillUntilFull(t *testing.T, tn *Tenant) (map[string]bool, int) {
+	t.Helper()
+	committed := map[string]bool{}
+	for batch := range 2000 {
+		a, err := fillBatch(tn, "fill", batch, 1000)
+		if err != nil {
+			t.Fatalf("append on a disk not yet full: %v", err)
+		}
+		err = a.Commit()
+		if err == nil {
+			for s := range 1000 {
+				committed[sampleID("fill", batch, s)] = true
+			}
+			continue
+		}
+		if !errors.Is(err, ErrCannotWrite) {
+			t.Fatalf("failed commit: %v, want ErrCannotWrite", err)
+		}
+		return committed, batch + 1
+	}
+	t.Fatal("the disk never filled up")
+	return nil, 0
+}
+
+// checkFound fails t unless every committed sample is in tn. More may be
+// found: a failed commit's record that reached the WAL whole before it
+// could be cut (health.go).
+func checkFound(t *testing.T, tn *Tenant, committed map[string]bool) {
+	t.Helper()
 	found := map[string]bool{}
 	for _, metric := range []string{"fill", "after"} {
 		for ls, ps := range read(t, tn, metric) {

@@ -56,6 +56,14 @@ func (h *health) fail(err error, now time.Time, end walEnd) bool {
 	return true
 }
 
+// end returns where the WAL ended when the tenant failed (ok false when
+// it has not).
+func (h *health) end() walEnd {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.walEnd
+}
+
 // walEnd is the WAL's newest segment and its size on disk.
 type walEnd struct {
 	segment int

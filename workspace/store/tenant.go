@@ -151,10 +151,7 @@ func (t *Tenant) reopen() {
 			t.s.logger.Debug("closing the failed TSDB", "workspace", t.id, "err", err)
 		}
 	}
-	t.health.mu.Lock()
-	end := t.health.walEnd
-	t.health.mu.Unlock()
-	if dropped, err := cutWAL(filepath.Join(t.dir, "wal"), end); err != nil {
+	if dropped, err := cutWAL(filepath.Join(t.dir, "wal"), t.health.end()); err != nil {
 		t.s.logger.Warn("cutting the failed write out of the WAL; the repair at open drops it", "workspace", t.id, "err", err)
 	} else if dropped > 0 {
 		t.s.logger.Debug("cut the failed write out of the WAL", "workspace", t.id, "bytes", dropped)
@@ -216,7 +213,13 @@ func (t *Tenant) close() error {
 	if t.db == nil {
 		return nil
 	}
-	return t.closeDB()
+	err := t.closeDB()
+	// Closed while failed: the failed commit's record is cut here too,
+	// for the next Open.
+	if _, cerr := cutWAL(filepath.Join(t.dir, "wal"), t.health.end()); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("cut the failed write out of the WAL: %w", cerr))
+	}
+	return err
 }
 
 func (t *Tenant) loadMetadata() error {
