@@ -153,9 +153,11 @@ func TestDiskFullClosedWhileFailed(t *testing.T) {
 	checkFound(t, tn, committed)
 }
 
-// fillUntilFull commits batches of 1000 new series (their series records span WAL pages, so that a failure tears one) to tn until a commit
+// fillUntilFull commits batches of 1000 new series to tn until a commit
 // fails with ErrCannotWrite; it returns the committed samples (by
-// sampleID) and the next batch number.
+// sampleID) and the next batch number. A batch's series record spans WAL
+// pages, so that the failure tears a record: without the fail-closed
+// state, every commit after it is lost at the next Open.
 func fillUntilFull(t *testing.T, tn *Tenant) (map[string]bool, int) {
 	t.Helper()
 	committed := map[string]bool{}
