@@ -27,6 +27,10 @@ type database interface {
 }
 
 type tenantDB interface {
+	// writable returns a *diskError while the tenant cannot write to its
+	// disk, after trying to recover (at most once a second; a recovery
+	// replays the tenant's WAL, so it is called outside the tenant's lock).
+	writable() error
 	appender(ctx context.Context) appender
 	numSeries() int
 	// resolve appends to dst, for each series, what appendRef needs:

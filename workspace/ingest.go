@@ -166,6 +166,10 @@ func (w *Workspace) ingest(ctx context.Context, t *tenant, req *wire.WriteReques
 		p.hashes = append(p.hashes, seriesHash(w.seed, res.Series[i].Labels))
 	}
 	p.refs = t.db.resolve(ctx, res.Series, p.refs)
+	// A tenant that cannot write to its disk tries to recover here,
+	// outside its lock (the recovery replays the WAL). If it is still
+	// failed, the appender below refuses the request and counts it.
+	_ = t.db.writable()
 
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -44,6 +44,7 @@ func (d storeDB) unwritable() []string { return d.s.Unwritable() }
 type storeTenant struct{ t *store.Tenant }
 
 func (t storeTenant) appender(ctx context.Context) appender { return storeAppender{t.t.Appender(ctx)} }
+func (t storeTenant) writable() error                       { return failure(t.t.Writable()) }
 func (t storeTenant) numSeries() int                        { return int(t.t.NumSeries()) }
 
 // seriesRef is a series resolved ahead of the tenant's lock.

@@ -315,6 +315,7 @@ func TestDiskFullConcurrentCommits(t *testing.T) {
 		if err == nil {
 			ok[g]++
 		} else {
+			_ = tn.Writable()
 			time.Sleep(10 * time.Millisecond)
 		}
 		return ok[g] < 5 && time.Now().Before(deadline)

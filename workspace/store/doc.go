@@ -71,8 +71,9 @@
 // cutting a new segment would not save them. So the tenant fails closed:
 // from that Commit on, every write is refused with an error wrapping
 // ErrCannotWrite (nothing of it stored) and Store.Unwritable lists the
-// tenant. At most once a second, on a write or an Unwritable call
-// (Tenant.Writable), it tries to recover: once a probe file as large as
+// tenant. At most once a second, on a Tenant.Writable or Store.Unwritable
+// call (the workspace makes one before each write and on /-/ready), it
+// tries to recover: once a probe file as large as
 // the WAL's newest segment can be written and synced (the repair rewrites
 // that segment), and no appender or querier holds the TSDB, it closes the
 // TSDB, cuts from the WAL what the failed commit left in it (the close

@@ -43,6 +43,7 @@ type Tenant struct {
 	reg  *promreg.Tracking // nil without Options.Registerer
 	gen  uint64
 	head atomic.Pointer[tsdb.Head] // db's head, for NumSeries
+	shut bool                      // closed with the store: never reopened
 
 	// commitMu orders commits with the failure of one: once a commit has
 	// failed, no later commit may reach the same WAL (health.go).
@@ -84,10 +85,12 @@ func (t *Tenant) NumSeries() uint64 {
 // Appender starts a batch of appends. It must end with Commit or Rollback.
 // An Appender is not safe for concurrent use; use one per goroutine.
 //
-// While the tenant cannot write to its disk (see Writable), the Appender
-// refuses everything with an error wrapping ErrCannotWrite.
+// While the tenant cannot write to its disk, the Appender refuses
+// everything with an error wrapping ErrCannotWrite. It does not try to
+// recover (that may replay the WAL, which a caller holding its own locks
+// should not wait for): Writable does.
 func (t *Tenant) Appender(ctx context.Context) *Appender {
-	if t.Writable() == nil {
+	if t.health.failure() == nil {
 		t.dbMu.RLock()
 		// Checked again under the lock: another commit may have failed
 		// since (one that fails later is caught at Commit).
@@ -107,9 +110,11 @@ func (t *Tenant) Appender(ctx context.Context) *Appender {
 // wrapping ErrCannotWrite. A tenant stops taking writes when a commit
 // fails to write its WAL; Writable then tries, at most once a second, to
 // recover: it checks that the disk takes writes again, then closes and
-// reopens the TSDB (which repairs the WAL and starts a new segment). The
-// failure and the recovery are logged once each, with the count of writes
-// refused in between.
+// reopens the TSDB (which repairs the WAL and starts a new segment; the
+// call that does it waits for the replay). Call it before a write, outside
+// locks of your own (the workspace does, and its /-/ready through
+// Store.Unwritable). The failure and the recovery are logged once each,
+// with the count of writes refused in between.
 func (t *Tenant) Writable() error {
 	if t.health.failure() == nil {
 		return nil
@@ -142,6 +147,9 @@ func (t *Tenant) reopen() {
 		return
 	}
 	defer t.dbMu.Unlock()
+	if t.shut {
+		return
+	}
 	if err := probeDisk(t.dir); err != nil {
 		t.s.logger.Debug("workspace disk still refuses writes", "workspace", t.id, "err", err)
 		return
@@ -210,6 +218,7 @@ func (t *Tenant) closeDB() error {
 func (t *Tenant) close() error {
 	t.dbMu.Lock()
 	defer t.dbMu.Unlock()
+	t.shut = true
 	if t.db == nil {
 		return nil
 	}
