@@ -138,7 +138,7 @@ func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var q storage.Queryable = emptyQueryable
 	if t != nil {
-		q = t.db
+		q = t.queryable()
 	}
 
 	var res result
@@ -160,10 +160,6 @@ func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.respond(w, res)
 }
-
-var emptyQueryable = storage.QueryableFunc(func(int64, int64) (storage.Querier, error) {
-	return storage.NoopQuerier(), nil
-})
 
 func (h *apiHandler) respond(w http.ResponseWriter, res result) {
 	if res.err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 
 	"github.com/rwkit/rwkit/validate"
@@ -31,9 +32,12 @@ var ErrAppenderDone = errors.New("store: appender already committed or rolled ba
 // without an out-of-order window), Append refuses it instead; see
 // pendingSet.
 type Appender struct {
-	t     *Tenant
-	id    uint32 // owner of this batch's entries in t.pending
-	app   storage.AppenderV2
+	t  *Tenant
+	id uint32 // owner of this batch's entries in t.pending
+	// ctx is the batch's, kept for a tenant without a TSDB yet: its TSDB
+	// appender is started at the first sample (startTSDB).
+	ctx   context.Context
+	app   storage.AppenderV2 // nil until the tenant's TSDB is open
 	exApp storage.ExemplarAppenderV2
 	resolver
 
@@ -59,10 +63,13 @@ type Ref struct {
 // not have; a series created or dropped by the head in between is still
 // appended correctly, as Append would.
 func (t *Tenant) Resolve(ctx context.Context, series []wire.TimeSeries, dst []Ref) []Ref {
-	app := t.db.AppenderV2(ctx)
-	defer func() { _ = app.Rollback() }()
 	r := resolver{}
-	r.getRef, _ = app.(storage.GetRef)
+	// Without a TSDB every series is new.
+	if db := t.db.Load(); db != nil {
+		app := db.AppenderV2(ctx)
+		defer func() { _ = app.Rollback() }()
+		r.getRef, _ = app.(storage.GetRef)
+	}
 	for i := range series {
 		dst = append(dst, r.series(series[i].Labels))
 	}
@@ -81,11 +88,45 @@ type pendingMetadata struct {
 	m      metricMetadata
 }
 
-func newAppender(t *Tenant, app storage.AppenderV2) *Appender {
-	a := &Appender{t: t, id: t.pending.begin(), app: app}
-	a.resolver.getRef, _ = app.(storage.GetRef)
-	a.exApp, _ = app.(storage.ExemplarAppenderV2)
+func newAppender(ctx context.Context, t *Tenant) *Appender {
+	a := &Appender{t: t, id: t.pending.begin(), ctx: ctx}
+	if db := t.db.Load(); db != nil {
+		a.start(db)
+	}
 	return a
+}
+
+// start starts the batch's TSDB appender.
+func (a *Appender) start(db *tsdb.DB) {
+	a.app = db.AppenderV2(a.ctx)
+	a.resolver.getRef, _ = a.app.(storage.GetRef)
+	a.exApp, _ = a.app.(storage.ExemplarAppenderV2)
+}
+
+// startTSDB opens the tenant's TSDB for a sample of a tenant that has none
+// yet, unless the TSDB would refuse the sample anyway. An empty TSDB takes
+// any float sample (its head has no lower bound yet: tsdb initAppenderV2)
+// and refuses only a native histogram that fails Validate, which the head
+// appender checks first (headAppenderV2.Append); that check is made here,
+// with the same error, so that a tenant sent only refused samples still
+// has no TSDB.
+func (a *Appender) startTSDB(r Ref, ts int64, h *histogram.Histogram, fh *histogram.FloatHistogram) error {
+	var invalid error
+	switch {
+	case fh != nil:
+		invalid = fh.Validate()
+	case h != nil:
+		invalid = h.Validate()
+	}
+	if invalid != nil {
+		return a.appendError(invalid, r.lset, ts, 0, true)
+	}
+	db, err := a.t.open()
+	if err != nil {
+		return fmt.Errorf("store: tenant %q: %w", a.t.id, err)
+	}
+	a.start(db)
+	return nil
 }
 
 // series turns wire labels into TSDB labels without allocating for series
@@ -125,6 +166,11 @@ func (a *resolver) series(ls []wire.Label) Ref {
 func (a *Appender) append(r Ref, ts int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram) error {
 	if a.done {
 		return ErrAppenderDone
+	}
+	if a.app == nil {
+		if err := a.startTSDB(r, ts, h, fh); err != nil {
+			return err
+		}
 	}
 	ref, lset, hash := r.ref, r.lset, r.hash
 	s := pendingSample{t: ts, v: math.Float64bits(v), owner: a.id}
@@ -216,6 +262,10 @@ func (a *Appender) AppendExemplar(ls []wire.Label, e *wire.Exemplar) error {
 	if a.done {
 		return ErrAppenderDone
 	}
+	if a.app == nil {
+		// What an empty TSDB answers (initAppenderV2.AppendExemplars).
+		return fmt.Errorf("store: exemplar at %d: no series exists yet: %w", e.Timestamp, storage.ErrNotFound)
+	}
 	if a.exApp == nil {
 		return errors.New("store: the TSDB appender takes no exemplars")
 	}
@@ -279,7 +329,10 @@ func (a *Appender) Commit() error {
 		return ErrAppenderDone
 	}
 	a.done = true
-	err := a.app.Commit()
+	var err error
+	if a.app != nil {
+		err = a.app.Commit()
+	}
 	a.finish()
 	if err != nil {
 		return fmt.Errorf("store: commit to tenant %q: %w", a.t.id, err)
@@ -299,7 +352,10 @@ func (a *Appender) Rollback() error {
 	}
 	a.done = true
 	a.meta = nil
-	err := a.app.Rollback()
+	var err error
+	if a.app != nil {
+		err = a.app.Rollback()
+	}
 	a.finish()
 	return err
 }
@@ -312,7 +368,7 @@ func (a *Appender) finish() {
 // floatAt reads the committed float value of lset at ts, for the rare
 // duplicate error whose text carries no value.
 func (t *Tenant) floatAt(lset labels.Labels, ts int64) (float64, bool) {
-	q, err := t.db.Querier(ts, ts)
+	q, err := t.Querier(ts, ts)
 	if err != nil {
 		return 0, false
 	}

@@ -50,7 +50,10 @@
 // # Storage
 //
 // Tenant "x" lives in <dir>/x/ (a plain Prometheus TSDB: promtool can read
-// it) with its metric metadata in <dir>/x/rwkit-metadata.json. Committed
+// it) with its metric metadata in <dir>/x/rwkit-metadata.json. Its TSDB is
+// opened, and the folder created, by its first accepted sample (Open opens
+// those of tenants with data on disk): until then a tenant costs about 20
+// KiB and no open file, and its queries answer as an empty TSDB's. Committed
 // samples are in the WAL before Commit returns and survive Close and a
 // process crash. Native histograms are always accepted (the TSDB of
 // Prometheus v3 has no switch for them). Exemplars are kept only with
