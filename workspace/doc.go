@@ -38,7 +38,8 @@
 //	204                 RW 2.0 accepted, X-Prometheus-Remote-Write-{Samples,Histograms,Exemplars}-Written set
 //	400                 a sample or series was refused (the valid rest is stored), or the body is not
 //	                    Snappy ("snappy: corrupt input") or not the protobuf its Content-Type names,
-//	                    or the tenant id is invalid
+//	                    or the tenant id is invalid, or the tenant would be one more than
+//	                    WithMaxTenants (named as WithLimitNames says)
 //	405                 not POST (Allow: POST)
 //	413                 body over the limit ("received message larger than max (N vs M)"), refused
 //	                    from Content-Length unread, or after reading the limit, or from the Snappy

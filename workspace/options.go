@@ -25,7 +25,9 @@ const (
 	// this much sample time after another writer took it over is reported
 	// as alternating-writers.
 	DefaultAlternationWindow = 5 * time.Minute
-	// DefaultMaxTenants bounds the tenants (each an open TSDB).
+	// DefaultMaxTenants bounds the tenants written to since the workspace
+	// started. One costs about 25 KiB until its first accepted sample
+	// opens its TSDB, and about 0.5 MiB plus its series after.
 	DefaultMaxTenants = 256
 	// maxWriters bounds each tenant's writer table before it forgets the
 	// writers no tracked series refers to.
@@ -54,6 +56,7 @@ type config struct {
 	maxCollisions     int
 	alternationWindow time.Duration
 	maxTenants        int
+	limitNames        LimitNames
 	now               func() time.Time
 	// limits.go, auth.go
 	maxSeries     int
@@ -175,14 +178,34 @@ func WithAlternationWindow(d time.Duration) Option {
 	})
 }
 
-// WithMaxTenants bounds the tenants (workspaces) created on demand; a
-// write for one more is refused with 400. Default DefaultMaxTenants.
+// WithMaxTenants bounds the tenants (workspaces) written to since the
+// workspace started, whether their samples were accepted or not; a write
+// for one more is refused with 400, naming the limit (see WithLimitNames).
+// Queries and collision lookups add none. Default DefaultMaxTenants.
 func WithMaxTenants(n int) Option {
 	return optionFunc(func(c *config) error {
 		if n <= 0 {
 			return fmt.Errorf("workspace: WithMaxTenants(%d): must be positive", n)
 		}
 		c.maxTenants = n
+		return nil
+	})
+}
+
+// LimitNames are the names that the users of a program built on the
+// workspace set its limits by, for the answers and logs that refuse a
+// request over one: rwkit serve gives its flags. An empty field names the
+// Option.
+type LimitNames struct {
+	// MaxTenants sets WithMaxTenants, e.g. "rwkit serve --max-workspaces".
+	MaxTenants string
+}
+
+// WithLimitNames names the settings of the limits in refusals and logs.
+// Default: the Options' names ("workspace.WithMaxTenants").
+func WithLimitNames(n LimitNames) Option {
+	return optionFunc(func(c *config) error {
+		c.limitNames = n
 		return nil
 	})
 }

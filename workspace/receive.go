@@ -86,8 +86,10 @@ func (w *Workspace) write(rw http.ResponseWriter, r *http.Request, id string) (i
 		if errors.Is(err, ErrClosed) {
 			return refuse(rw, http.StatusServiceUnavailable, "rwkit workspace is shutting down", ""), id
 		}
-		if errors.Is(err, errTooManyTenants) {
-			return refuse(rw, http.StatusBadRequest, err.Error(), ""), ""
+		var tm *tooManyTenants
+		if errors.As(err, &tm) {
+			w.logTenantLimit(tm)
+			return refuse(rw, http.StatusBadRequest, tm.Error(), tm.hint()), ""
 		}
 		w.log.Error("opening workspace", "workspace", id, "err", err)
 		return refuse(rw, http.StatusInternalServerError, err.Error(), ""), id
