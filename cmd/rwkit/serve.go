@@ -42,6 +42,7 @@ type serveCommand struct {
 	maxDecodedBytes      int
 	maxSeriesPerRequest  int
 	maxConcurrentWrites  int
+	maxWorkspaces        int
 	maxHeaderBytes       int
 	queryMaxLength       int
 	queryMaxConcurrency  int
@@ -83,6 +84,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	fs.IntVar(&c.maxDecodedBytes, "max-decoded-bytes", workspace.DefaultMaxRequestBytes, "largest decoded (Snappy-decompressed) remote-write body (413 past it)")
 	fs.IntVar(&c.maxSeriesPerRequest, "max-series-per-request", workspace.DefaultMaxSeriesPerRequest, "most series in one remote write (413 past it)")
 	fs.IntVar(&c.maxConcurrentWrites, "max-concurrent-writes", workspace.DefaultMaxConcurrentWrites, "remote writes handled at once; one more gets 503 with Retry-After")
+	fs.IntVar(&c.maxWorkspaces, "max-workspaces", workspace.DefaultMaxTenants, "workspaces (tenants) written to since start, data or not; a write for one more gets 400")
 	fs.IntVar(&c.queryMaxLength, "query-max-length", store.DefaultQueryMaxLength, "longest PromQL expression in bytes (400 past it, before parsing)")
 	fs.IntVar(&c.queryMaxConcurrency, "query-max-concurrency", store.DefaultQueryMaxConcurrency, "queries parsed or evaluated at once; more wait for a slot within --query-timeout, then 503")
 	fs.DurationVar(&c.queryTimeout, "query-timeout", store.DefaultQueryTimeout, "longest a query may take, waiting for a slot included (503 past it)")
@@ -116,6 +118,12 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if c.maxWorkspaces <= 0 {
+		return usagef("serve: --max-workspaces %d: must be positive", c.maxWorkspaces)
+	}
+	wsOpts = append(wsOpts,
+		workspace.WithMaxTenants(c.maxWorkspaces),
+		workspace.WithLimitNames(workspace.LimitNames{MaxTenants: "rwkit serve --max-workspaces"}))
 	if c.queryMaxLength <= 0 || c.queryMaxConcurrency <= 0 || c.queryTimeout <= 0 || c.queryMaxSamples <= 0 {
 		return usagef("serve: --query-max-length (%d), --query-max-concurrency (%d), --query-timeout (%s) and --query-max-samples (%d) must be positive",
 			c.queryMaxLength, c.queryMaxConcurrency, c.queryTimeout, c.queryMaxSamples)

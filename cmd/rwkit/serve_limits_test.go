@@ -127,3 +127,62 @@ func tree(t *testing.T, dir string) string {
 	}
 	return b.String()
 }
+
+// --max-workspaces (or RWKIT_MAX_WORKSPACES) caps the workspaces written
+// to, and a write over it is refused, and logged, naming the flag.
+func TestServeMaxWorkspaces(t *testing.T) {
+	addr, stop := startServeEnv(t, map[string]string{"RWKIT_MAX_WORKSPACES": "2"}, "--data", t.TempDir())
+	body := wire.Compress(nil, wire.AppendWriteRequest(nil, &wire.WriteRequest{Series: []wire.TimeSeries{{
+		Labels:  []wire.Label{{Name: "__name__", Value: "up"}},
+		Samples: []wire.Sample{{Value: 1, Timestamp: time.Now().UnixMilli()}},
+	}}}))
+	write := func(id string) (int, string) {
+		req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/workspaces/"+id+"/api/v1/remote_write", strings.NewReader(string(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-protobuf")
+		req.Header.Set("Content-Encoding", "snappy")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, id := range []string{"ws-1", "ws-2"} {
+		if code, b := write(id); code != http.StatusOK {
+			t.Fatalf("%s: %d %s", id, code, b)
+		}
+	}
+	code, b := write("ws-3")
+	if code != http.StatusBadRequest || !strings.Contains(b, `workspace "ws-3" would be one more than the limit of 2`) ||
+		!strings.Contains(b, "the limit (2) is set by rwkit serve --max-workspaces") || strings.Contains(b, "WithMaxTenants") {
+		t.Errorf("third workspace: %d %s", code, b)
+	}
+	log := stop()
+	if !strings.Contains(log, "level=WARN") || !strings.Contains(log, `setting="rwkit serve --max-workspaces"`) || strings.Contains(log, "WithMaxTenants") {
+		t.Errorf("the log does not name the flag:\n%s", log)
+	}
+}
+
+func TestServeMaxWorkspacesUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--max-workspaces", "0"}, nil, "--max-workspaces 0: must be positive"},
+		{[]string{"--max-workspaces", "-1"}, nil, "--max-workspaces -1: must be positive"},
+		{nil, map[string]string{"RWKIT_MAX_WORKSPACES": "0"}, "--max-workspaces 0: must be positive"},
+		{[]string{"--max-workspaces", "many"}, nil, "max-workspaces"},
+	} {
+		var errOut strings.Builder
+		code := run(context.Background(), append([]string{"serve", "--data", t.TempDir()}, tc.args...),
+			stdio{in: strings.NewReader(""), out: io.Discard, err: &errOut, getenv: func(k string) string { return tc.env[k] }})
+		if code != exitUsage || !strings.Contains(errOut.String(), tc.want) {
+			t.Errorf("serve %v %v: exit %d, want %d saying %q (%s)", tc.args, tc.env, code, exitUsage, tc.want, errOut.String())
+		}
+	}
+}
