@@ -52,10 +52,10 @@ type Options struct {
 	// Logger receives the TSDB's and the query engine's logs; nil discards.
 	Logger *slog.Logger
 
-	// Registerer receives the TSDB metrics of every tenant (labelled
-	// workspace="<id>") and the query engine's metrics; nil registers
-	// nothing. Close unregisters them, so a store can be opened again on
-	// the same registry.
+	// Registerer receives the TSDB metrics of every tenant whose TSDB is
+	// open (labelled workspace="<id>") and the query engine's metrics;
+	// nil registers nothing. Close unregisters them, so a store can be
+	// opened again on the same registry.
 	Registerer prometheus.Registerer
 
 	// QueryTimeout bounds a query's time, waiting for a slot included
@@ -286,9 +286,10 @@ func (s *Store) openDB(id, dir string) (*tsdb.DB, *promreg.Tracking, error) {
 }
 
 // holdsData reports whether a tenant's directory holds anything a TSDB
-// would read back: a file of any size other than the metadata file (which
-// the tenant reads itself) and the TSDB's lock. An empty WAL segment, left
-// by a TSDB opened but never written to, is not data: such a tenant costs
+// would read back: a non-empty file other than the metadata file (which
+// the tenant reads itself) and the TSDB's lock. The empty WAL segment of a
+// TSDB opened but never written to (every tenant written to got one before
+// TSDBs were opened on the first sample) is not data: such a tenant costs
 // nothing until its first sample.
 func holdsData(dir string) (bool, error) {
 	found := false
