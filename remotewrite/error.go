@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/validate"
 	"github.com/rwkit/rwkit/wire"
 )
@@ -41,7 +42,7 @@ type Error struct {
 	Reason validate.Reason
 	// Hint is one line on how to fix it.
 	Hint string
-	// URL is the endpoint without userinfo and with query values redacted.
+	// URL is the endpoint with its secrets hidden (as Client.URL).
 	URL string
 	// Version is the protocol of the refused request.
 	Version wire.Version
@@ -100,15 +101,17 @@ func retryableStatus(code int) bool {
 // attempt and the body.
 func (e *Error) Error() string {
 	var b strings.Builder
+	// A transport's error may quote a URL (a proxy's, a redirect's).
+	cause := redact.Text(fmt.Sprint(e.Err))
 	switch {
 	case e.StatusCode != 0 && e.Err != nil:
-		fmt.Fprintf(&b, "remote write failed: %v after %s", e.Err, e.statusText())
+		fmt.Fprintf(&b, "remote write failed: %s after %s", cause, e.statusText())
 	case e.StatusCode != 0 && e.StatusCode < 300:
 		fmt.Fprintf(&b, "remote write not confirmed: %s", e.statusText())
 	case e.StatusCode != 0:
 		fmt.Fprintf(&b, "remote write refused: %s", e.statusText())
 	default:
-		fmt.Fprintf(&b, "remote write failed: %v", e.Err)
+		fmt.Fprintf(&b, "remote write failed: %s", cause)
 	}
 	if e.Reason != validate.Unknown {
 		fmt.Fprintf(&b, " (%s)", e.Reason)

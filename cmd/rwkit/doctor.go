@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/internal/version"
 	"github.com/rwkit/rwkit/remotewrite"
 	"github.com/rwkit/rwkit/remotewrite/sigv4"
@@ -74,7 +75,7 @@ func (c *doctorCommand) Run(ctx context.Context, args []string) error {
 	if c.loadAWSCreds == nil {
 		c.loadAWSCreds = loadAWSConfig
 	}
-	fmt.Fprintf(c.out, "rwkit doctor %s\n", redactURL(c.url))
+	fmt.Fprintf(c.out, "rwkit doctor %s\n", redact.URL(c.url))
 	failed := false
 	report := func(s step) bool {
 		fmt.Fprintf(c.out, "  %-5s %-12s %s\n", s.status, s.name, s.detail)
@@ -442,16 +443,4 @@ func firstLine(s string) string {
 		return s[:i] + " ..."
 	}
 	return s
-}
-
-// redactURL drops userinfo so a password never reaches the terminal or logs.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return remotewrite.RedactURL(raw)
-	}
-	if u.User != nil {
-		u.User = url.User("REDACTED")
-	}
-	return u.String()
 }

@@ -47,10 +47,16 @@ func SecretParam(name string) bool {
 // and fragment parameters that SecretParam names. Other parameters
 // (module=, target=) stay readable, except that a value that is itself a
 // URL is redacted in turn. A URL that does not parse is redacted by its
-// text: everything of an authority before its last "@" goes.
+// text: everything of an authority before its last "@" goes. A text with
+// nothing to hide (a file name, a plain URL) comes back as it is.
 func URL(raw string) string {
 	var r redactor
-	return r.url(raw)
+	if out := r.url(raw); r.hidden {
+		return out
+	}
+	// Nothing hidden: the text as given (url.URL.String would re-escape a
+	// file name with a space, or reorder nothing but still differ).
+	return raw
 }
 
 // A redactor remembers whether it hid anything, for Text, which leaves a
@@ -225,3 +231,20 @@ func Text(s string) string {
 		return m
 	})
 }
+
+// Error returns err with its text redacted as Text does; errors.Is and
+// errors.As still see err. nil stays nil.
+func Error(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := err.(*redactedError); ok {
+		return err
+	}
+	return &redactedError{err}
+}
+
+type redactedError struct{ err error }
+
+func (e *redactedError) Error() string { return Text(e.err.Error()) }
+func (e *redactedError) Unwrap() error { return e.err }

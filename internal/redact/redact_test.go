@@ -1,6 +1,8 @@
 package redact
 
 import (
+	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -148,4 +150,23 @@ func FuzzURL(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestURLUnchanged(t *testing.T) {
+	for _, in := range []string{"/tmp/my file.txt", "-", "http://h/a%2fb?x=1&y=%7e", "http://h/probe?target=a.example&module=http_2xx", "metrics.txt"} {
+		if got := URL(in); got != in {
+			t.Errorf("URL(%q) = %q, want it unchanged", in, got)
+		}
+	}
+}
+
+func TestError(t *testing.T) {
+	if Error(nil) != nil {
+		t.Fatal("Error(nil) != nil")
+	}
+	cause := errors.New("refused")
+	err := Error(fmt.Errorf(`Get "http://h/m?token=tokSECRET": %w`, cause))
+	if strings.Contains(err.Error(), "tokSECRET") || !errors.Is(err, cause) {
+		t.Errorf("Error: %q, errors.Is %v", err, errors.Is(err, cause))
+	}
 }
