@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,7 +14,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/internal/version"
@@ -248,12 +248,11 @@ func (c *doctorCommand) checkConnect(ctx context.Context, u *url.URL) step {
 	return s
 }
 
+// loadAWSConfig is the AWS default configuration of verify, doctor and
+// discards: the SDK prints nothing on stderr, and missing credentials fail
+// with a *sigv4.CredentialsError that lists the chain.
 func loadAWSConfig(ctx context.Context, region string) (aws.Config, error) {
-	var opts []func(*config.LoadOptions) error
-	if region != "" {
-		opts = append(opts, config.WithRegion(region))
-	}
-	return config.LoadDefaultConfig(ctx, opts...)
+	return sigv4.LoadDefaultConfig(ctx, region, nil)
 }
 
 // checkCredentials resolves AWS credentials when the write will be signed,
@@ -294,8 +293,10 @@ func (c *doctorCommand) checkCredentials(ctx context.Context, u *url.URL) (http.
 	}
 	creds, err := cfg.Credentials.Retrieve(cctx)
 	if err != nil {
-		s.status, s.detail = "FAIL", fmt.Sprintf("no AWS credentials found: %s", firstLine(err.Error()))
-		s.fix = "the default chain tried env vars, shared config/credentials files, web identity, the ECS task role and EC2 instance metadata: set one (e.g. AWS_PROFILE, or a task role with aps:RemoteWrite)"
+		s.status, s.detail, s.fix = "FAIL", fmt.Sprintf("no AWS credentials found: %s", firstLine(err.Error())), sigv4.ChainHint
+		if ce := (*sigv4.CredentialsError)(nil); errors.As(err, &ce) {
+			s.detail = "no AWS credentials found: " + firstLine(ce.Reason())
+		}
 		return nil, s
 	}
 	tr, err := sigv4.New(cfg.Region, cfg.Credentials, sigv4.WithNext(c.authRT))

@@ -53,8 +53,11 @@ type CredentialsError struct {
 func (e *CredentialsError) Error() string {
 	var b strings.Builder
 	b.WriteString("sigv4: no AWS credentials to sign with")
-	if e.Service != "" || e.Region != "" {
+	switch {
+	case e.Service != "" && e.Region != "":
 		fmt.Fprintf(&b, " (service %s, region %s)", e.Service, e.Region)
+	case e.Region != "":
+		fmt.Fprintf(&b, " (region %s)", e.Region)
 	}
 	if r := e.Reason(); r != "" {
 		fmt.Fprintf(&b, ": %s", r)
