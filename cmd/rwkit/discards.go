@@ -191,7 +191,7 @@ func (c *discardsCommand) cloudWatch(ctx context.Context) (*discardsReport, erro
 	end := c.now()
 	cwRep, err := cloudwatch.Discards(ctx, client, wsID, cloudwatch.Range{Start: end.Add(-c.since), End: end, Period: c.period})
 	if err != nil {
-		return nil, err
+		return nil, redact.Error(err) // the SDK's errors quote --endpoint-url
 	}
 	rep := &discardsReport{
 		Source: "cloudwatch", WorkspaceID: wsID, Region: cfg.Region, Start: cwRep.Start, End: cwRep.End,

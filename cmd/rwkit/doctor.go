@@ -78,7 +78,7 @@ func (c *doctorCommand) Run(ctx context.Context, args []string) error {
 	fmt.Fprintf(c.out, "rwkit doctor %s\n", redact.URL(c.url))
 	failed := false
 	report := func(s step) bool {
-		fmt.Fprintf(c.out, "  %-5s %-12s %s\n", s.status, s.name, s.detail)
+		fmt.Fprintf(c.out, "  %-5s %-12s %s\n", s.status, s.name, redact.Text(s.detail))
 		if s.fix != "" {
 			fmt.Fprintf(c.out, "        %-12s fix: %s\n", "", s.fix)
 		}
@@ -142,7 +142,7 @@ func checkURLShape(raw, sigv4Region string) (*url.URL, step) {
 	s := step{name: "url"}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		s.status, s.detail = "FAIL", fmt.Sprintf("%q is not an absolute http(s) URL", raw)
+		s.status, s.detail = "FAIL", fmt.Sprintf("%q is not an absolute http(s) URL", redact.URL(raw))
 		s.fix = "give the full URL, e.g. https://aps-workspaces.us-west-2.amazonaws.com/workspaces/ws-.../api/v1/remote_write"
 		return nil, s
 	}

@@ -250,8 +250,9 @@ func (c *pushCommand) options(ctx context.Context) ([]push.Option, error) {
 
 func (c *pushCommand) load(ctx context.Context, rep *pushReport) ([]*dto.MetricFamily, error) {
 	if c.scrapeURL != "" {
-		rep.Source = c.scrapeURL
-		return scrape.Fetch(ctx, &http.Client{Timeout: 30 * time.Second}, c.scrapeURL)
+		rep.Source = redact.URL(c.scrapeURL)
+		fams, err := scrape.Fetch(ctx, &http.Client{Timeout: 30 * time.Second}, c.scrapeURL)
+		return fams, redact.Error(err) // its errors quote the URL
 	}
 	rep.Source = c.file
 	var r io.Reader = c.in
