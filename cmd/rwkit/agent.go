@@ -18,6 +18,7 @@ import (
 
 	"github.com/rwkit/rwkit/agent"
 	"github.com/rwkit/rwkit/identity"
+	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/wire"
 )
 
@@ -134,7 +135,7 @@ func (c *agentCommand) Run(ctx context.Context, args []string) error {
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
 		return usagef("agent: --log-level %q: %v", c.logLevel, err)
 	}
-	logger := slog.New(slog.NewTextHandler(c.err, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(redact.Handler(slog.NewTextHandler(c.err, &slog.HandlerOptions{Level: level})))
 
 	cfg, err := c.config(ctx, fs)
 	if err != nil {
@@ -246,7 +247,7 @@ func (c *agentCommand) config(ctx context.Context, fs *flag.FlagSet) (*config.Co
 			id, err := identity.Resolve(ctx, identity.Options{Service: service, Instance: c.instance,
 				ServiceLabel: c.serviceLabel, InstanceLabel: c.instanceLabel, Getenv: c.getenv})
 			if err != nil {
-				return nil, fmt.Errorf("agent: target %s: refusing to start without an identity, or writers sharing a workspace overwrite each other's series (--without-identity if this is the only writer): %w", redactURL(target), err)
+				return nil, fmt.Errorf("agent: target %s: refusing to start without an identity, or writers sharing a workspace overwrite each other's series (--without-identity if this is the only writer): %w", redact.URL(target), err)
 			}
 			for _, l := range id.Labels() {
 				labels[l.Name] = l.Value
@@ -276,7 +277,7 @@ func (c *agentCommand) config(ctx context.Context, fs *flag.FlagSet) (*config.Co
 func (c *agentCommand) describe(cfg *config.Config) {
 	var rws []string
 	for _, rw := range cfg.RemoteWriteConfigs {
-		rws = append(rws, redactURL(rw.URL.String()))
+		rws = append(rws, redact.URL(rw.URL.String()))
 	}
 	for _, sc := range cfg.ScrapeConfigs {
 		for _, sd := range sc.ServiceDiscoveryConfigs {

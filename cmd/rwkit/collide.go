@@ -46,7 +46,7 @@ func (c *collideCommand) Run(ctx context.Context, args []string) error {
 			"a series twice is flagged too.\n"+
 			"NAME names the writer (default: the file or URL); NAME may be SERVICE/INSTANCE, and writers with\n"+
 			"the same SERVICE are taken as replicas of one service (they need instance, not only service).\n"+
-			"A URL's user:password@ is sent as basic auth and shown as REDACTED@.\n"+
+			"A URL's user:password@ is sent as basic auth and shown as user:xxxxx@ (secret query parameters too).\n"+
 			"Exit codes: 0 nothing shared, 1 error, 2 usage, 3 collisions or duplicates found.",
 		collideExample, c.err)
 	fs.Var(&c.writers, "writer", "[NAME=]SOURCE of one writer, as the arguments; repeatable (env: comma-separated)")

@@ -352,7 +352,7 @@ func TestCollideRedactsCredentials(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	withCreds := strings.Replace(srv.URL, "http://", "http://scraper:"+password+"@", 1)
-	shown := strings.Replace(srv.URL, "http://", "http://REDACTED@", 1)
+	shown := strings.Replace(srv.URL, "http://", "http://scraper:xxxxx@", 1)
 
 	for _, output := range []string{"text", "json"} {
 		out, stderr, code := runCLI(t, nil, nil, "collide", "--output", output, withCreds+"/metrics", "auth=testdata/collide/auth.txt")

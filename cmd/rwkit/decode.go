@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/wire"
 )
 
@@ -59,7 +60,7 @@ func (c *decodeCommand) Run(ctx context.Context, args []string) error {
 		name = fs.Arg(0)
 		f, err := os.Open(name)
 		if err != nil {
-			return err
+			return redact.Error(err) // a URL given by mistake names itself
 		}
 		defer f.Close()
 		r = f

@@ -19,6 +19,7 @@ import (
 	awscw "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 
 	"github.com/rwkit/rwkit/cloudwatch"
+	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/internal/version"
 	"github.com/rwkit/rwkit/remotewrite"
 	"github.com/rwkit/rwkit/remotewrite/sigv4"
@@ -99,7 +100,7 @@ func (c *discardsCommand) Run(ctx context.Context, args []string) error {
 	}
 	if c.from != "" {
 		if u, perr := url.Parse(c.from); perr != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return usagef("discards: --from %q: want the workspace's base URL, e.g. http://127.0.0.1:9095", c.from)
+			return usagef("discards: --from %q: want the workspace's base URL, e.g. http://127.0.0.1:9095", redact.URL(c.from))
 		}
 		rep, err = c.local(ctx)
 	} else {
@@ -190,7 +191,7 @@ func (c *discardsCommand) cloudWatch(ctx context.Context) (*discardsReport, erro
 	end := c.now()
 	cwRep, err := cloudwatch.Discards(ctx, client, wsID, cloudwatch.Range{Start: end.Add(-c.since), End: end, Period: c.period})
 	if err != nil {
-		return nil, err
+		return nil, redact.Error(err) // the SDK's errors quote --endpoint-url
 	}
 	rep := &discardsReport{
 		Source: "cloudwatch", WorkspaceID: wsID, Region: cfg.Region, Start: cwRep.Start, End: cwRep.End,
@@ -233,9 +234,9 @@ func (c *discardsCommand) local(ctx context.Context) (*discardsReport, error) {
 	client := &http.Client{Transport: rt}
 	fams, err := scrape.Fetch(ctx, client, base+"/metrics")
 	if err != nil {
-		return nil, fmt.Errorf("discards: read %s/metrics: %w", base, err)
+		return nil, fmt.Errorf("discards: read %s/metrics: %w", redact.URL(base), redact.Error(err))
 	}
-	rep := &discardsReport{Source: "workspace", From: redactURL(base), WorkspaceID: c.workspaceID, Reasons: []discardRow{}}
+	rep := &discardsReport{Source: "workspace", From: redact.URL(base), WorkspaceID: c.workspaceID, Reasons: []discardRow{}}
 	// known holds every workspace the counters name, whatever was asked:
 	// an ID that is not among them is a typo or the wrong server, and
 	// reporting "0 discarded" for it would pass a CI gate.
@@ -346,21 +347,21 @@ func fetchWorkspaceCollisions(ctx context.Context, client *http.Client, base, ws
 	req.Header.Set("User-Agent", version.UserAgent())
 	resp, err := client.Do(req)
 	if err != nil {
-		return wc, fmt.Errorf("discards: %w", err)
+		return wc, fmt.Errorf("discards: %w", redact.Error(err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return wc, fmt.Errorf("discards: read %s: %w", endpoint, err)
+		return wc, fmt.Errorf("discards: read %s: %w", redact.URL(endpoint), redact.Error(err))
 	}
 	if resp.StatusCode == http.StatusNotFound {
 		return wc, nil // an older workspace: counters only
 	}
 	if resp.StatusCode/100 != 2 {
-		return wc, fmt.Errorf("discards: GET %s: %s: %s", endpoint, resp.Status, firstLine(strings.TrimSpace(string(body))))
+		return wc, fmt.Errorf("discards: GET %s: %s: %s", redact.URL(endpoint), resp.Status, firstLine(strings.TrimSpace(string(body))))
 	}
 	if err := json.Unmarshal(body, &wc.Entries); err != nil {
-		return wc, fmt.Errorf("discards: GET %s: not the workspace's collisions list: %w", endpoint, err)
+		return wc, fmt.Errorf("discards: GET %s: not the workspace's collisions list: %w", redact.URL(endpoint), err)
 	}
 	if wc.Entries == nil {
 		wc.Entries = []workspace.Collision{}

@@ -12,6 +12,8 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"github.com/rwkit/rwkit/internal/redact"
 )
 
 // Exit codes (DESIGN.md): 0 ok, 1 refused or failed, 2 usage, 3 a check
@@ -104,7 +106,10 @@ type usageError struct{ msg string }
 
 func (e *usageError) Error() string { return e.msg }
 
-func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+// usagef's message is redacted: usage errors quote the flags' values.
+func usagef(format string, args ...any) error {
+	return &usageError{redact.Text(fmt.Sprintf(format, args...))}
+}
 
 // exitError carries an exit code other than 1 for an error that has already
 // been reported (for example a push whose report was printed).

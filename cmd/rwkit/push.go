@@ -16,6 +16,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/rwkit/rwkit/identity"
+	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/push"
 	"github.com/rwkit/rwkit/remotewrite"
 	"github.com/rwkit/rwkit/remotewrite/sigv4"
@@ -117,7 +118,7 @@ func (c *pushCommand) Run(ctx context.Context, args []string) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 
-	rep := &pushReport{URL: redactURL(c.url), Timestamp: c.timestamp, Labels: c.labels}
+	rep := &pushReport{URL: redact.URL(c.url), Timestamp: c.timestamp, Labels: c.labels}
 	opts, err := c.options(ctx)
 	if err != nil {
 		return err
@@ -249,8 +250,9 @@ func (c *pushCommand) options(ctx context.Context) ([]push.Option, error) {
 
 func (c *pushCommand) load(ctx context.Context, rep *pushReport) ([]*dto.MetricFamily, error) {
 	if c.scrapeURL != "" {
-		rep.Source = c.scrapeURL
-		return scrape.Fetch(ctx, &http.Client{Timeout: 30 * time.Second}, c.scrapeURL)
+		rep.Source = redact.URL(c.scrapeURL)
+		fams, err := scrape.Fetch(ctx, &http.Client{Timeout: 30 * time.Second}, c.scrapeURL)
+		return fams, redact.Error(err) // its errors quote the URL
 	}
 	rep.Source = c.file
 	var r io.Reader = c.in

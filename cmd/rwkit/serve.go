@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/validate"
 	"github.com/rwkit/rwkit/workspace"
 	"github.com/rwkit/rwkit/workspace/store"
@@ -105,7 +106,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
 		return usagef("serve: --log-level %q: %v", c.logLevel, err)
 	}
-	logger := slog.New(slog.NewTextHandler(c.err, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(redact.Handler(slog.NewTextHandler(c.err, &slog.HandlerOptions{Level: level})))
 	if c.data == "" {
 		dir, err := os.UserCacheDir()
 		if err != nil {

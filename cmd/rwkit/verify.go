@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/remotewrite/sigv4"
 	"github.com/rwkit/rwkit/verify"
 )
@@ -108,7 +109,7 @@ func (c *verifyCommand) Run(ctx context.Context, args []string) error {
 	defer cancel()
 
 	endpoint, _ := verify.QueryEndpoint(c.queryURL)
-	rep := &verifyReport{Query: c.query, URL: redactURL(endpoint), Time: at.UTC().Truncate(time.Millisecond), Tenant: c.auth.tenant, Signing: "none"}
+	rep := &verifyReport{Query: c.query, URL: redact.URL(endpoint), Time: at.UTC().Truncate(time.Millisecond), Tenant: c.auth.tenant, Signing: "none"}
 	authRT, err := c.auth.transport()
 	if err != nil {
 		return err
@@ -255,7 +256,7 @@ type verifyError struct {
 func (r *verifyReport) fillError(err error) {
 	r.Result = "error"
 	r.Series, r.Checks = []verify.Sample{}, []verify.Outcome{}
-	e := &verifyError{Message: err.Error()}
+	e := &verifyError{Message: redact.Text(err.Error())}
 	var ae *verify.APIError
 	if errors.As(err, &ae) {
 		e.Status, e.ErrorType = ae.StatusCode, ae.ErrorType
