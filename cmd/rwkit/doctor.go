@@ -66,10 +66,15 @@ func (c *doctorCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if c.url == "" {
-		return usagef("doctor: --url is required (or RWKIT_URL)")
+		return flagUsagef("--url", "doctor: --url is required (or RWKIT_URL)")
 	}
 	if c.rwVersion != 1 && c.rwVersion != 2 {
-		return usagef("doctor: --rw-version %d: want 1 or 2", c.rwVersion)
+		return flagUsagef("--rw-version", "doctor: --rw-version: want 1 or 2, got %d", c.rwVersion)
+	}
+	// A malformed --url is not a usage error here: checking it is the
+	// doctor's first step, which says what is wrong and how to fix it.
+	if err := checkPositive("doctor", durationFlag{"--timeout", c.timeout}); err != nil {
+		return err
 	}
 	if c.loadAWSCreds == nil {
 		c.loadAWSCreds = loadAWSConfig
@@ -120,7 +125,7 @@ func (c *doctorCommand) Run(ctx context.Context, args []string) error {
 
 func doctorFailed(w io.Writer, s step) error {
 	fmt.Fprintf(w, "first failing step: %s\n", s.name)
-	return &exitError{code: exitFailed, err: errReported}
+	return reportedError(exitFailed, fmt.Errorf("doctor: step %s failed: %s", s.name, s.detail))
 }
 
 var (
