@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"regexp"
 	"strings"
@@ -69,7 +68,7 @@ func TestDemoJSON(t *testing.T) {
 		t.Fatalf("exit code %d, want 0; stderr:\n%s", code, stderr)
 	}
 	var rep demo.Report
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+	if err := unmarshalResult([]byte(out), &rep); err != nil {
 		t.Fatalf("not one JSON report: %v\n%s", err, out)
 	}
 	if !rep.Pass || len(rep.Phases) != 2 || len(rep.Checks) != 4 {
@@ -174,8 +173,8 @@ func TestDemoUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"demo", "--rounds", "0"}, "--rounds 0"},
-		{[]string{"demo", "--interval", "50ms"}, "--interval 50ms"},
+		{[]string{"demo", "--rounds", "0"}, "--rounds: want 1 to 100, got 0"},
+		{[]string{"demo", "--interval", "50ms"}, "--interval: want whole milliseconds from 100ms to 1m, got 50ms"},
 		{[]string{"demo", "--interval", "1500us"}, "whole milliseconds"},
 		{[]string{"demo", "--output", "yaml"}, `output "yaml"`},
 		{[]string{"demo", "extra"}, `unexpected argument "extra"`},

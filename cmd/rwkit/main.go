@@ -88,9 +88,16 @@ func run(ctx context.Context, args []string, s stdio) int {
 		}
 		return exitUsage
 	}
-	out := &jsonOutput{enabled: jsonCommands[args[0]] && jsonRequested(args[1:], s.getenv)}
+	return runCommand(ctx, s, args[0], info.new, args[1:])
+}
+
+// runCommand runs the command name that newCmd makes, maps its error to
+// the exit code, and prints the JSON envelope when --output json asked
+// for it.
+func runCommand(ctx context.Context, s stdio, name string, newCmd func(stdio) command, args []string) int {
+	out := &jsonOutput{enabled: jsonCommands[name] && jsonRequested(args, s.getenv)}
 	s.json = out
-	err := info.new(s).Run(ctx, args[1:])
+	err := newCmd(s).Run(ctx, args)
 	code := exitCode(s, err)
 	if (out.enabled || out.result != nil) && !out.printed {
 		writeEnvelope(s.out, out.result, err, code)

@@ -37,7 +37,7 @@ func TestUsageExitCodes(t *testing.T) {
 		{"push without url", []string{"push", "--file", "x"}, nil, exitUsage, "--url is required"},
 		{"push with file and scrape", []string{"push", "--url", "http://127.0.0.1:1/api/v1/write", "--file", "x", "--scrape", "http://y"}, nil, exitUsage, "exactly one of --file and --scrape"},
 		{"push bad label", []string{"push", "--url", "http://h/api/v1/write", "--file", "x", "--label", "novalue"}, nil, exitUsage, `label "novalue": want name=value`},
-		{"push bad rw version", []string{"push", "--url", "http://h/api/v1/write", "--file", "x", "--rw-version", "3"}, nil, exitUsage, "--rw-version 3"},
+		{"push bad rw version", []string{"push", "--url", "http://h/api/v1/write", "--file", "x", "--rw-version", "3"}, nil, exitUsage, "--rw-version: want 1 or 2, got 3"},
 		{"push bad output", []string{"push", "--output", "yaml"}, nil, exitUsage, `output "yaml": want text or json`},
 		{"env var bad", []string{"push", "--file", "x"}, map[string]string{"RWKIT_URL": "http://h/api/v1/write", "RWKIT_RW_VERSION": "x"}, exitUsage, "RWKIT_RW_VERSION"},
 		{"help", []string{"push", "-h"}, nil, exitOK, "Example:"},
