@@ -42,11 +42,13 @@ func (c *decodeCommand) Run(ctx context.Context, args []string) error {
 	fs.Var(&c.output, "output", "text or json")
 	fs.Init("decode", 0)
 	fs.SetOutput(c.err)
-	if err := parseFlags(fs, args, c.getenv); err != nil {
+	// FILE may come before the flags too: rwkit decode body.pb --output json.
+	flagArgs, files := splitPositional(fs, args)
+	if err := parseFlags(fs, flagArgs, c.getenv); err != nil {
 		return err
 	}
-	if fs.NArg() > 1 {
-		return usagef("decode: want one FILE (or - for stdin), got %d arguments (flags go before FILE)", fs.NArg())
+	if len(files) > 1 {
+		return usagef("decode: want one FILE (or - for stdin), got %d arguments", len(files))
 	}
 	want, err := parseBodyVersion(c.version)
 	if err != nil {
@@ -55,15 +57,15 @@ func (c *decodeCommand) Run(ctx context.Context, args []string) error {
 	if err := checkAtLeast("decode", "--max-bytes", c.maxBytes, 1); err != nil {
 		return err
 	}
-	if fs.NArg() == 0 && isTerminal(c.in) {
+	if len(files) == 0 && isTerminal(c.in) {
 		// Nobody types a remote-write body: waiting for one would look hung.
 		fs.Usage()
 		return usagef("decode: no FILE, and stdin is a terminal: give a FILE, or pipe a body into rwkit decode -")
 	}
 	var r io.Reader = c.in
 	name := "stdin"
-	if fs.NArg() == 1 && fs.Arg(0) != "-" {
-		name = fs.Arg(0)
+	if len(files) == 1 && files[0] != "-" {
+		name = files[0]
 		f, err := os.Open(name)
 		if err != nil {
 			return fmt.Errorf("decode: %w", err)

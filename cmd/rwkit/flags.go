@@ -66,7 +66,7 @@ func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) err
 	if err != nil {
 		return flagParseError(cmd, fs, err)
 	}
-	if fs.NArg() > 0 && cmd != "decode" {
+	if fs.NArg() > 0 {
 		return usagef("%s: unexpected argument %q (flags are --name value; rwkit %s -h lists them)", cmd, fs.Arg(0), cmd)
 	}
 	set := map[string]bool{}
