@@ -177,4 +177,3 @@ func TestJSONOutputMatchesSchema(t *testing.T) {
 		}
 	}
 }
-
