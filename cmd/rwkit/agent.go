@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery"
 
@@ -273,6 +274,14 @@ func (c *agentCommand) checkFlags(fs *flag.FlagSet) (time.Duration, error) {
 	}
 	if err := checkURLFlag("agent", "--url", c.url); err != nil {
 		return 0, err
+	}
+	for _, f := range []struct{ name, value string }{{"--service-label", c.serviceLabel}, {"--instance-label", c.instanceLabel}} {
+		if !model.LegacyValidation.IsValidLabelName(f.value) || strings.HasPrefix(f.value, "__") {
+			return 0, flagUsagef(f.name, "agent: %s %q: want a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)", f.name, f.value)
+		}
+	}
+	if c.serviceLabel == c.instanceLabel {
+		return 0, flagUsagef("--instance-label", "agent: --service-label and --instance-label are both %q: the two values need two label names", c.serviceLabel)
 	}
 	for _, t := range c.targets {
 		_, target := splitTarget(t)

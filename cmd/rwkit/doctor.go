@@ -76,6 +76,11 @@ func (c *doctorCommand) Run(ctx context.Context, args []string) error {
 	if err := checkPositive("doctor", durationFlag{"--timeout", c.timeout}); err != nil {
 		return err
 	}
+	// Flags that contradict each other are usage errors; the files they
+	// name are read, and reported on, by the auth step.
+	if _, err := c.auth.headers(); err != nil {
+		return err
+	}
 	if c.loadAWSCreds == nil {
 		c.loadAWSCreds = loadAWSConfig
 	}

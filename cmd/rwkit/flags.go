@@ -24,8 +24,11 @@ func newFlagSet(name, synopsis, example string, w io.Writer) *flag.FlagSet {
 	fs.Usage = func() {
 		fmt.Fprintf(w, "Usage: rwkit %s\n\n%s\n\nFlags (each also read from the env var shown):\n", name, synopsis)
 		fs.VisitAll(func(f *flag.Flag) {
+			// A usage that says its default itself ("default: now" for a
+			// zero that means now) is not followed by the flag's zero value
+			// as a second default.
 			def := ""
-			if f.DefValue != "" && f.DefValue != "[]" {
+			if f.DefValue != "" && f.DefValue != "[]" && !strings.Contains(strings.ToLower(f.Usage), "default") {
 				def = fmt.Sprintf(" (default %s)", f.DefValue)
 			}
 			fmt.Fprintf(w, "  --%s  [%s]\n      %s%s\n", f.Name, envName(f.Name), f.Usage, def)

@@ -70,7 +70,7 @@ func (c *pushCommand) Run(ctx context.Context, args []string) error {
 	fs.StringVar(&c.file, "file", "", "exposition file to push (Prometheus text, OpenMetrics or delimited protobuf; - for stdin)")
 	fs.StringVar(&c.scrapeURL, "scrape", "", "scrape this /metrics URL and push what it serves")
 	fs.Var(&c.labels, "label", "add name=value to every series; repeatable (env: comma-separated)")
-	fs.Int64Var(&c.timestamp, "timestamp", 0, "batch timestamp in ms since the epoch for every sample; 0: now")
+	fs.Int64Var(&c.timestamp, "timestamp", 0, "batch timestamp in ms since the epoch for every sample (default 0: now)")
 	fs.StringVar(&c.sigv4Region, "sigv4-region", "", "sign with AWS SigV4 for this region (default: the region of an AMP URL)")
 	fs.BoolVar(&c.sigv4, "sigv4", false, "sign with SigV4 even when the URL is not an AMP URL (region from --sigv4-region or the AWS config)")
 	fs.IntVar(&c.rwVersion, "rw-version", 1, "remote-write protocol: 1 or 2 (2 falls back to 1 on 415)")
@@ -247,7 +247,7 @@ func (c *pushCommand) options(ctx context.Context) ([]push.Option, error) {
 	if c.withIdentity {
 		for _, name := range []string{identity.DefaultServiceLabel, identity.DefaultInstanceLabel} {
 			if _, dup := c.labels[name]; dup {
-				return nil, usagef("push: --label %s and the identity both set %s", name, name)
+				return nil, flagUsagef("--label", "push: --label %s and the identity both set %s", name, name)
 			}
 		}
 		opts = append(opts, push.WithIdentityOptions(identity.Options{Getenv: c.getenv}))
@@ -272,9 +272,9 @@ func (c *pushCommand) options(ctx context.Context) ([]push.Option, error) {
 	_, sign, err := sigv4.Signing(c.url, c.sigv4Region, c.sigv4)
 	switch {
 	case err != nil:
-		return nil, usagef("push: --sigv4-region: %v", err)
+		return nil, flagUsagef("--sigv4-region", "push: --sigv4-region: %s", strings.TrimPrefix(err.Error(), "sigv4: "))
 	case sign && c.auth.usesAuthorization():
-		return nil, usagef("push: SigV4 signing and --bearer-token-file / --basic-auth-username both set Authorization: give one (an AMP URL is always signed)")
+		return nil, flagUsagef("--bearer-token-file", "push: SigV4 signing and --bearer-token-file / --basic-auth-username both set Authorization: give one (an AMP URL is always signed)")
 	case c.sigv4 || c.sigv4Region != "":
 		opts = append(opts, push.WithSigV4(c.sigv4Region))
 	}

@@ -95,19 +95,22 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args, c.getenv); err != nil {
 		return err
 	}
+	if err := c.checkFlags(); err != nil {
+		return err
+	}
 	lim, err := validate.Profile(c.limits)
 	if err != nil {
-		return usagef("serve: --limits %q: want one of %s", c.limits, strings.Join(validate.ProfileNames(), ", "))
+		return flagUsagef("--limits", "serve: --limits %q: want one of %s", c.limits, strings.Join(validate.ProfileNames(), ", "))
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return usagef("serve: --log-level %q: %v", c.logLevel, err)
+		return flagUsagef("--log-level", "serve: --log-level %q: want debug, info, warn or error", c.logLevel)
 	}
 	logger := slog.New(slog.NewTextHandler(c.err, &slog.HandlerOptions{Level: level}))
 	if c.data == "" {
 		dir, err := os.UserCacheDir()
 		if err != nil {
-			return usagef("serve: no user cache directory (%v); give --data DIR", err)
+			return flagUsagef("--data", "serve: no user cache directory (%v); give --data DIR", err)
 		}
 		c.data = filepath.Join(dir, "rwkit", "workspace")
 	}
@@ -115,10 +118,6 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	wsOpts, err := c.authAndLimits()
 	if err != nil {
 		return err
-	}
-	if c.queryMaxLength <= 0 || c.queryMaxConcurrency <= 0 || c.queryTimeout <= 0 || c.queryMaxSamples <= 0 {
-		return usagef("serve: --query-max-length (%d), --query-max-concurrency (%d), --query-timeout (%s) and --query-max-samples (%d) must be positive",
-			c.queryMaxLength, c.queryMaxConcurrency, c.queryTimeout, c.queryMaxSamples)
 	}
 
 	reg := prometheus.NewRegistry()

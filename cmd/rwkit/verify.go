@@ -122,7 +122,7 @@ func (c *verifyCommand) Run(ctx context.Context, args []string) error {
 	client := &http.Client{Transport: authRT}
 	region, sign, err := sigv4.Signing(c.queryURL, c.sigv4Region, c.sigv4)
 	if err != nil {
-		return flagUsagef("--sigv4-region", "verify: --sigv4-region: %v", err)
+		return flagUsagef("--sigv4-region", "verify: --sigv4-region: %s", strings.TrimPrefix(err.Error(), "sigv4: "))
 	}
 	if sign && c.auth.usesAuthorization() {
 		return flagUsagef("--bearer-token-file", "verify: SigV4 signing and --bearer-token-file / --basic-auth-username both set Authorization: give one (an AMP URL is always signed)")

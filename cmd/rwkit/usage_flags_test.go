@@ -1,0 +1,223 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// goWords are the library's words a CLI user cannot act on: Go option
+// and package names, and the flag package's own texts.
+var goWords = regexp.MustCompile(`\bWith[A-Z]|\b(push|remotewrite|gather|identity|agent|workspace|store|sigv4|validate|scrape)\.[A-Za-z]|Options\.|flag provided but not defined|parse error|invalid value|Go struct`)
+
+// TestUsageErrorsNameTheFlag goes through every command's flags with bad
+// values: each is a usage error (exit 2) whose message names the flag as
+// typed and no Go identifier, found before anything starts: nothing
+// scraped, pushed, queried or listened on, no data directory made.
+func TestUsageErrorsNameTheFlag(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Write([]byte("up 1\n"))
+	}))
+	defer srv.Close()
+	write, metrics := srv.URL+"/api/v1/write", srv.URL+"/metrics"
+	data := filepath.Join(t.TempDir(), "data")
+	noID := map[string]string{} // no RWKIT_SERVICE: the identity is missing
+
+	base := map[string][]string{
+		"push":     {"--url", write, "--file", "testdata/auth-service.txt"},
+		"agent":    {"--url", write, "--scrape", metrics, "--service", "s", "--instance", "i", "--web.listen-address", "127.0.0.1:0"},
+		"serve":    {"--data", data, "--listen", "127.0.0.1:0"},
+		"collide":  {"a=testdata/collide/auth.txt"},
+		"verify":   {"--query-url", srv.URL, "--query", "up"},
+		"discards": {"--from", srv.URL},
+		"doctor":   {"--url", write},
+		"decode":   {"testdata/auth-service.txt"},
+		"demo":     {"--rounds", "1"},
+		"version":  nil,
+	}
+	type bad struct {
+		args []string
+		flag string
+		env  map[string]string
+	}
+	cases := map[string][]bad{
+		"push": {
+			{args: []string{"--url", "example.com/x"}, flag: "--url"},
+			{args: []string{"--url", "ht!tp://x"}, flag: "--url"},
+			{args: []string{"--url", "ftp://h/x"}, flag: "--url"},
+			{args: []string{"--url", "http:///api/v1/write"}, flag: "--url"},
+			{args: []string{"--label", "0bad=x"}, flag: "--label"},
+			{args: []string{"--label", "novalue"}, flag: "--label"},
+			{args: []string{"--label", "__name__=x"}, flag: "--label"},
+			{args: []string{"--label", "env="}, flag: "--label"},
+			{args: []string{"--timeout", "0s"}, flag: "--timeout"},
+			{args: []string{"--timeout", "-1s"}, flag: "--timeout"},
+			{args: []string{"--timeout", "soon"}, flag: "--timeout"},
+			{args: []string{"--timeout"}, flag: "--timeout"},
+			{args: []string{"--max-request-bytes", "0"}, flag: "--max-request-bytes"},
+			{args: []string{"--max-request-bytes", "1k"}, flag: "--max-request-bytes"},
+			{args: []string{"--timestamp", "-5"}, flag: "--timestamp"},
+			{args: []string{"--rw-version", "3"}, flag: "--rw-version"},
+			{args: []string{"--output", "yaml"}, flag: "--output"},
+			{args: []string{"--honor-timestamps=maybe"}, flag: "--honor-timestamps"},
+			{args: []string{"--identity"}, flag: "--service", env: noID},
+			{args: []string{"--bogus"}, flag: "--bogus"},
+			{args: []string{"--sigv4-region", "eu-west-1", "--bearer-token-file", "testdata/auth-service.txt"}, flag: "--bearer-token-file"},
+			{args: []string{"--header", "Authorization: Bearer x"}, flag: "--header"},
+			{args: []string{"--tls-cert-file", "c.pem"}, flag: "--tls-key-file"},
+			{env: map[string]string{"RWKIT_TIMEOUT": "0s"}, flag: "--timeout"},
+			{env: map[string]string{"RWKIT_LABEL": "ok=1,0bad=x"}, flag: "--label"},
+		},
+		"agent": {
+			{args: []string{"--url", "example.com/x"}, flag: "--url"},
+			{args: []string{"--url", "ht!tp://x"}, flag: "--url"},
+			{args: []string{"--scrape", "a=notaurl"}, flag: "--scrape"},
+			{args: []string{"--scrape", "ht!tp://x/metrics"}, flag: "--scrape"},
+			{args: []string{"--interval", "0s"}, flag: "--interval"},
+			{args: []string{"--interval", "fast"}, flag: "--interval"},
+			{args: []string{"--scrape-timeout", "0s"}, flag: "--scrape-timeout"},
+			{args: []string{"--scrape-timeout", "1m"}, flag: "--scrape-timeout"},
+			{args: []string{"--remote-timeout", "0s"}, flag: "--remote-timeout"},
+			{args: []string{"--min-backoff", "0s"}, flag: "--min-backoff"},
+			{args: []string{"--max-backoff", "0s"}, flag: "--max-backoff"},
+			{args: []string{"--max-backoff", "10ms"}, flag: "--max-backoff"},
+			{args: []string{"--shutdown-timeout", "0s"}, flag: "--shutdown-timeout"},
+			{args: []string{"--label", "0bad=x"}, flag: "--label"},
+			{args: []string{"--label", "service=x"}, flag: "--label"},
+			{args: []string{"--rw-version", "3"}, flag: "--rw-version"},
+			{args: []string{"--log-level", "loud"}, flag: "--log-level"},
+			{args: []string{"--service-label", "0bad"}, flag: "--service-label"},
+			{args: []string{"--instance-label", "service"}, flag: "--instance-label"},
+			{args: []string{"--without-identity"}, flag: "--without-identity"},
+			{args: []string{"--stale-markers=maybe"}, flag: "--stale-markers"},
+			{args: []string{"--config.file", "testdata/none.yml"}, flag: "--config.file"},
+			{env: map[string]string{"RWKIT_INTERVAL": "0s"}, flag: "--interval"},
+		},
+		"serve": {
+			{args: []string{"--listen", "9095"}, flag: "--listen"},
+			{args: []string{"--listen", "0.0.0.0:0"}, flag: "--listen"},
+			{args: []string{"--limits", "mimir"}, flag: "--limits"},
+			{args: []string{"--log-level", "loud"}, flag: "--log-level"},
+			{args: []string{"--shutdown-timeout", "0s"}, flag: "--shutdown-timeout"},
+			{args: []string{"--read-header-timeout", "0s"}, flag: "--read-header-timeout"},
+			{args: []string{"--read-timeout", "0s"}, flag: "--read-timeout"},
+			{args: []string{"--write-timeout", "0s"}, flag: "--write-timeout"},
+			{args: []string{"--idle-timeout", "0s"}, flag: "--idle-timeout"},
+			{args: []string{"--query-timeout", "0s"}, flag: "--query-timeout"},
+			{args: []string{"--max-request-bytes", "0"}, flag: "--max-request-bytes"},
+			{args: []string{"--max-decoded-bytes", "-1"}, flag: "--max-decoded-bytes"},
+			{args: []string{"--max-series-per-request", "0"}, flag: "--max-series-per-request"},
+			{args: []string{"--max-concurrent-writes", "0"}, flag: "--max-concurrent-writes"},
+			{args: []string{"--max-header-bytes", "0"}, flag: "--max-header-bytes"},
+			{args: []string{"--query-max-length", "0"}, flag: "--query-max-length"},
+			{args: []string{"--query-max-concurrency", "0"}, flag: "--query-max-concurrency"},
+			{args: []string{"--query-max-samples", "0"}, flag: "--query-max-samples"},
+			{args: []string{"--sigv4-access-key-id", "AKID"}, flag: "--sigv4-secret-access-key"},
+			{args: []string{"--bearer-token-file", "testdata/none"}, flag: "--bearer-token-file"},
+		},
+		"collide": {
+			{args: []string{"--timeout", "0s"}, flag: "--timeout"},
+			{args: []string{"--limit", "-2"}, flag: "--limit"},
+			{args: []string{"--label", "0bad=x"}, flag: "--label"},
+			{args: []string{"--writer-label", "a:0bad=x"}, flag: "--writer-label"},
+			{args: []string{"--writer-label", "nobody:env=x"}, flag: "--writer-label"},
+			{args: []string{"b=http://[::1"}, flag: "writer b"}, // an argument: no flag to name
+			{args: []string{"--output", "yaml"}, flag: "--output"},
+		},
+		"verify": {
+			{args: []string{"--query-url", "example.com"}, flag: "--query-url"},
+			{args: []string{"--query-url", "ht!tp://x"}, flag: "--query-url"},
+			{args: []string{"--timeout", "0s"}, flag: "--timeout"},
+			{args: []string{"--max-rows", "-1"}, flag: "--max-rows"},
+			{args: []string{"--expect-series", "-1"}, flag: "--expect-series"},
+			{args: []string{"--expect-min", "x"}, flag: "--expect-min"},
+			{args: []string{"--expect-distinct", "service"}, flag: "--expect-distinct"},
+			{args: []string{"--time", "yesterday"}, flag: "--time"},
+			{args: []string{"--sigv4-region", "eu-west-1", "--bearer-token-file", "testdata/auth-service.txt"}, flag: "--bearer-token-file"},
+		},
+		"discards": {
+			{args: []string{"--from", "127.0.0.1:9095"}, flag: "--from"},
+			{args: []string{"--endpoint-url", "notaurl"}, flag: "--endpoint-url"},
+			{args: []string{"--since", "0s"}, flag: "--since"},
+			{args: []string{"--period", "0s"}, flag: "--period"},
+			{args: []string{"--timeout", "0s"}, flag: "--timeout"},
+			{args: []string{"--max-rows", "-1"}, flag: "--max-rows"},
+			{args: []string{"--fail-on-discards=maybe"}, flag: "--fail-on-discards"},
+		},
+		"doctor": {
+			{args: []string{"--timeout", "0s"}, flag: "--timeout"},
+			{args: []string{"--rw-version", "3"}, flag: "--rw-version"},
+			{args: []string{"--header", "bad header"}, flag: "--header"},
+		},
+		"decode": {
+			{args: []string{"--rw-version", "3"}, flag: "--rw-version"},
+			{args: []string{"--max-bytes", "0"}, flag: "--max-bytes"},
+			{args: []string{"--max-bytes", "lots"}, flag: "--max-bytes"},
+		},
+		"demo": {
+			{args: []string{"--rounds", "0"}, flag: "--rounds"},
+			{args: []string{"--interval", "0s"}, flag: "--interval"},
+			{args: []string{"--interval", "50ms"}, flag: "--interval"},
+		},
+		"version": {
+			{args: []string{"--bogus"}, flag: "--bogus"},
+		},
+	}
+	for name := range commands {
+		if len(cases[name]) == 0 {
+			t.Errorf("command %s has no bad-flag case here", name)
+		}
+	}
+	for cmd, bads := range cases {
+		for _, b := range bads {
+			args := append(append([]string{cmd}, base[cmd]...), b.args...)
+			env := b.env
+			if env == nil {
+				env = map[string]string{"RWKIT_SERVICE": "s", "RWKIT_INSTANCE": "i"}
+			}
+			t.Run(strings.Join(args, " ")+" "+strings.TrimSpace(strings.ReplaceAll(strings.Trim(strings.Join(mapKV(b.env), " "), " "), "\n", "")), func(t *testing.T) {
+				before := hits.Load()
+				out, stderr, code := runCLI(t, env, nil, args...)
+				if code != exitUsage {
+					t.Errorf("exit %d, want 2\nstderr:\n%s", code, stderr)
+				}
+				msg := lastLine(stderr)
+				if !strings.Contains(msg, b.flag) {
+					t.Errorf("the error does not name %s: %q", b.flag, msg)
+				}
+				if w := goWords.FindString(stderr); w != "" {
+					t.Errorf("the error speaks Go (%q): %q", w, stderr)
+				}
+				if out != "" {
+					t.Errorf("something started; stdout:\n%s", out)
+				}
+				if n := hits.Load() - before; n != 0 {
+					t.Errorf("%d requests reached the servers", n)
+				}
+				if _, err := os.Stat(data); !os.IsNotExist(err) {
+					t.Errorf("serve's --data %s was made: %v", data, err)
+				}
+			})
+		}
+	}
+}
+
+func mapKV(m map[string]string) []string {
+	var kv []string
+	for k, v := range m {
+		kv = append(kv, k+"="+v)
+	}
+	return kv
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return lines[len(lines)-1]
+}
