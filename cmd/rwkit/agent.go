@@ -98,8 +98,9 @@ func (c *agentCommand) Run(ctx context.Context, args []string) error {
 			"outage buffer, retries with backoff, refusals explained). Either runs a Prometheus configuration file\n"+
 			"unchanged (--config.file; static_configs targets), or scrapes the --scrape URLs with rwkit's identity labels\n"+
 			"(service and instance from the flags, RWKIT_SERVICE/RWKIT_INSTANCE, OTEL_*, ECS task metadata, Kubernetes or\n"+
-			"the hostname). Runs until SIGINT/SIGTERM, then exits 0 after a final flush; exits non-zero only for a\n"+
-			"configuration or start-up error, before anything is scraped.",
+			"the hostname). Runs until SIGINT/SIGTERM, then exits 0 after a final flush.\n"+
+			"Exit codes: 0 stopped by a signal, 1 a start-up error, 2 usage (a bad flag or configuration file); 1 and 2\n"+
+			"come before anything is scraped.",
 		agentExample, c.err)
 	fs.StringVar(&c.configFile, "config.file", "", "a Prometheus configuration file (global, scrape_configs with static_configs, remote_write) run unchanged")
 	fs.StringVar(&c.listen, "web.listen-address", "", "serve the agent's own metrics at http://ADDR/metrics (e.g. 127.0.0.1:9096); off when empty")

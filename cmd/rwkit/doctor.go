@@ -54,7 +54,8 @@ func (c *doctorCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("doctor --url URL [--sigv4-region R]",
 		"Checks a remote-write URL the way a push would use it, step by step: URL shape, DNS, TCP/TLS,\n"+
 			"AWS credentials and region (for AMP or with --sigv4-region), then an empty signed write.\n"+
-			"Stops at the first failing step and says how to fix it. Exit 0 when every step passes, 1 otherwise.",
+			"Stops at the first failing step and says how to fix it. A malformed --url is the first step's failure.\n"+
+			"Exit codes: 0 every step passed, 1 a step failed, 2 usage.",
 		doctorExample, c.err)
 	fs.StringVar(&c.url, "url", "", "remote-write URL to check (required)")
 	fs.StringVar(&c.sigv4Region, "sigv4-region", "", "sign with AWS SigV4 for this region (default: the region of an AMP URL)")

@@ -67,7 +67,8 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		"Runs the local workspace: a remote-write receiver that refuses exactly what Amazon Managed Service for\n"+
 			"Prometheus (Cortex) refuses, with the same status codes and texts, keeps what it accepts in an embedded\n"+
 			"Prometheus TSDB, answers PromQL, and names the writers that collided. Runs until interrupted; data\n"+
-			"survives restarts.",
+			"survives restarts.\n"+
+			"Exit codes: 0 stopped by a signal, 1 a start-up or serving error, 2 usage (before anything is opened).",
 		serveExample, c.err)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:9095", "address to serve on")
 	fs.StringVar(&c.data, "data", "", "directory of the workspace's data (default: rwkit/workspace in the user cache dir)")

@@ -221,3 +221,27 @@ func lastLine(s string) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return lines[len(lines)-1]
 }
+
+// TestHelpStatesExitCodes: every command's -h says its exit codes, with
+// DESIGN.md's meanings (0 ok, 1 failed, 2 usage, 3 found).
+func TestHelpStatesExitCodes(t *testing.T) {
+	for name := range commands {
+		if name == "version" {
+			continue
+		}
+		_, help, _ := runCLI(t, nil, nil, name, "-h")
+		i := strings.Index(help, "Exit codes: ")
+		if i < 0 {
+			t.Errorf("%s -h states no exit codes:\n%s", name, help)
+			continue
+		}
+		codes := help[i:]
+		codes = codes[:strings.Index(codes, ".\n")]
+		if !strings.Contains(codes, "2 usage") || !strings.Contains(codes, "0 ") || !strings.Contains(codes, "1 ") {
+			t.Errorf("%s -h: %q: want 0, 1 and 2 usage", name, codes)
+		}
+		if strings.Contains(codes, "3 ") != (name == "collide" || name == "verify" || name == "discards") {
+			t.Errorf("%s -h: %q: 3 is for a check that found something (collide, verify, discards)", name, codes)
+		}
+	}
+}
