@@ -170,6 +170,12 @@ func valueProblem(f *flag.Flag, value string, err error) string {
 // to give. The URL is shown without its password.
 func checkURLFlag(cmd, flag, raw string) error {
 	shown := redactURL(raw)
+	// A value that is no http(s) URL may still carry user:password@
+	// where a URL parser sees none ("user:secret@host/x" parses as the
+	// scheme "user"): what comes before an "@" is never shown.
+	if i := strings.LastIndexByte(shown, '@'); i >= 0 && !strings.Contains(shown[:i], "REDACTED") {
+		shown = "REDACTED@" + shown[i+1:]
+	}
 	u, err := url.Parse(raw)
 	switch {
 	case err != nil:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -243,5 +244,64 @@ func TestHelpStatesExitCodes(t *testing.T) {
 		if strings.Contains(codes, "3 ") != (name == "collide" || name == "verify" || name == "discards") {
 			t.Errorf("%s -h: %q: 3 is for a check that found something (collide, verify, discards)", name, codes)
 		}
+	}
+}
+
+// TestURLFlagErrorsHideUserinfo: a URL flag's usage error quotes the value
+// without what a user:password@ would hold, parsable or not.
+func TestURLFlagErrorsHideUserinfo(t *testing.T) {
+	for _, u := range []string{"user:s3cr3t@host/x", "ftp://user:s3cr3t@host/x", "http://user:s3cr3t@/x", "//user:s3cr3t@host/x", "http://user:s3cr3t@[::1"} {
+		for _, args := range [][]string{
+			{"push", "--file", "x", "--url", u},
+			{"agent", "--scrape", "http://127.0.0.1:1/m", "--url", u},
+			{"verify", "--query", "up", "--query-url", u},
+			{"discards", "--from", u},
+			{"push", "--url", "http://127.0.0.1:1/x", "--scrape", u, "--output", "json"},
+		} {
+			out, stderr, code := runCLI(t, nil, nil, args...)
+			if code != exitUsage || strings.Contains(stderr+out, "s3cr3t") {
+				t.Errorf("%v: exit %d\nstdout:\n%s\nstderr:\n%s", args, code, out, stderr)
+			}
+		}
+	}
+}
+
+// TestJSONRequested: --output json is recognised as the flag package reads
+// it (one or two dashes, =value or the next argument, the last one wins,
+// "--" ends the flags), and from RWKIT_OUTPUT when no --output is given.
+func TestJSONRequested(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == "RWKIT_OUTPUT" {
+				return v
+			}
+			return ""
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		env  string
+		want bool
+	}{
+		{[]string{"--output", "json"}, "", true},
+		{[]string{"--output=json"}, "", true},
+		{[]string{"-output", "json"}, "", true},
+		{[]string{"a.txt", "--bogus", "--output", "json", "--x"}, "", true},
+		{[]string{"--output", "json", "--output", "text"}, "", false},
+		{[]string{"--output", "text"}, "json", false},
+		{nil, "json", true},
+		{[]string{"--", "--output", "json"}, "", false},
+		{[]string{"--output"}, "", false},
+		{[]string{"--outputs", "json"}, "", false},
+	} {
+		if got := jsonRequested(tc.args, env(tc.env)); got != tc.want {
+			t.Errorf("%q with RWKIT_OUTPUT=%q: %v, want %v", tc.args, tc.env, got, tc.want)
+		}
+	}
+	// An unknown command asked for JSON answers in JSON too.
+	out, _, code := runCLI(t, nil, nil, "pusj", "--output", "json")
+	var env2 testEnvelope
+	if err := json.Unmarshal([]byte(out), &env2); err != nil || code != exitUsage || env2.ExitCode != exitUsage || env2.Error == nil || env2.Error.Kind != "usage" {
+		t.Errorf("unknown command: exit %d, %v\n%s", code, err, out)
 	}
 }
