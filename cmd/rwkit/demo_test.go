@@ -190,3 +190,45 @@ func TestDemoUsage(t *testing.T) {
 		t.Errorf("demo -h: exit %d, want 0 and an example:\n%s", code, stderr)
 	}
 }
+
+// With --keep and --output json, the envelope is on stdout once the report
+// is ready, while the workspace still serves, and nothing follows it.
+func TestDemoKeepJSON(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a workspace and six pushers")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out, errOut := &lockedBuffer{}, &lockedBuffer{}
+	kept := make(chan string, 1)
+	s := stdio{in: strings.NewReader(""), out: out, err: errOut, getenv: func(string) string { return "" }}
+	done := make(chan int, 1)
+	go func() {
+		done <- runCommand(ctx, s, "demo", func(s stdio) command { return &demoCommand{stdio: s, kept: kept} },
+			[]string{"--rounds", "1", "--interval", "100ms", "--keep", "--output", "json"})
+	}()
+	select {
+	case <-kept:
+	case code := <-done:
+		t.Fatalf("demo ended (exit %d) before serving\n%s\n%s", code, errOut, out)
+	case <-time.After(2 * time.Minute):
+		t.Fatal("demo not serving after 2 minutes")
+	}
+	var rep demo.Report
+	if err := unmarshalResult([]byte(out.String()), &rep); err != nil || !rep.Pass {
+		t.Fatalf("stdout while serving: %v, pass %v\n%s", err, rep.Pass, out)
+	}
+	printed := out.String()
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK || out.String() != printed {
+			t.Errorf("exit %d after interrupt; stdout grew:\n%s", code, strings.TrimPrefix(out.String(), printed))
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("demo did not stop after its context ended")
+	}
+	if !strings.Contains(errOut.String(), "workspace still serving (--keep)") {
+		t.Errorf("no --keep notice on stderr:\n%s", errOut)
+	}
+}
