@@ -84,7 +84,7 @@ func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) err
 		}
 		values := []string{v}
 		switch f.Value.(type) {
-		case *labelsFlag, *listFlag, *writerLabelsFlag:
+		case *labelsFlag, *listFlag:
 			values = strings.Split(v, ",")
 		}
 		for _, one := range values {
