@@ -24,6 +24,8 @@ type jsonCase struct {
 	flag string // for a usage error: the flag error.flag must name
 	// result: whether result is an object (true) or null (false).
 	result bool
+	// remoteWrite: error.remote_write must hold the library's error.
+	remoteWrite bool
 	// run, when set, runs the command itself (a prepared command).
 	run func(t *testing.T, args []string) (stdout, stderr string, code int)
 }
@@ -66,8 +68,8 @@ func TestJSONOutputMatchesSchema(t *testing.T) {
 	cases := map[string][]jsonCase{
 		"push": {
 			{name: "delivered", args: append([]string{"--url", writeURL, "--file", "testdata/auth-service.txt"}, id...), code: exitOK, result: true},
-			{name: "refused", args: append([]string{"--url", refusing.URL, "--file", "testdata/auth-service.txt"}, id...), code: exitFailed, result: true},
-			{name: "failed", args: append([]string{"--url", deadURL, "--file", "testdata/auth-service.txt", "--timeout", "2s"}, id...), code: exitFailed, result: true},
+			{name: "refused", args: append([]string{"--url", refusing.URL, "--file", "testdata/auth-service.txt"}, id...), code: exitFailed, result: true, remoteWrite: true},
+			{name: "failed", args: append([]string{"--url", deadURL, "--file", "testdata/auth-service.txt", "--timeout", "2s"}, id...), code: exitFailed, result: true, remoteWrite: true},
 			{name: "empty", args: []string{"--url", writeURL, "--file", "testdata/comments-only.txt"}, code: exitFailed, result: true},
 			{name: "missing file", args: []string{"--url", writeURL, "--file", filepath.Join(dir, "nope.txt")}, code: exitFailed},
 			{name: "failed scrape", args: []string{"--url", writeURL, "--scrape", deadURL + "/metrics"}, code: exitFailed},
@@ -169,6 +171,9 @@ func TestJSONOutputMatchesSchema(t *testing.T) {
 				}
 				if tc.flag != "" && (errObj == nil || errObj["flag"] != tc.flag) {
 					t.Errorf("error %v: want flag %q", errObj, tc.flag)
+				}
+				if rw, _ := errObj["remote_write"].(map[string]any); (rw != nil) != tc.remoteWrite {
+					t.Errorf("error.remote_write %v: want it: %v", errObj["remote_write"], tc.remoteWrite)
 				}
 				if (env["result"] != nil) != tc.result {
 					t.Errorf("result %.200v: want an object: %v", env["result"], tc.result)
