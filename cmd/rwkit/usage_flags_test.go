@@ -205,6 +205,20 @@ func TestUsageErrorsNameTheFlag(t *testing.T) {
 				if _, err := os.Stat(data); !os.IsNotExist(err) {
 					t.Errorf("serve's --data %s was made: %v", data, err)
 				}
+				// The same with --output json: the envelope's error names
+				// the flag.
+				if !jsonCommands[cmd] || !strings.HasPrefix(b.flag, "--") || b.flag == "--output" {
+					return
+				}
+				out, _, code = runCLI(t, env, nil, append(args, "--output", "json")...)
+				var got testEnvelope
+				if err := json.Unmarshal([]byte(out), &got); err != nil || code != exitUsage || got.ExitCode != exitUsage ||
+					got.Error == nil || got.Error.Kind != "usage" || got.Error.Flag != b.flag || got.Result != nil && string(got.Result) != "null" {
+					t.Errorf("--output json: exit %d, %v, want error.flag %s:\n%s", code, err, b.flag, out)
+				}
+				if n := hits.Load() - before; n != 0 {
+					t.Errorf("--output json: %d requests reached the servers", n)
+				}
 			})
 		}
 	}
