@@ -178,6 +178,17 @@ func checkURLFlag(cmd, flag, raw string) error {
 	}
 	u, err := url.Parse(raw)
 	switch {
+	case err != nil && strings.Contains(raw, "://"):
+		// Go's parser says "first path segment in URL cannot contain
+		// colon" for ht!tp://x: the scheme is what is wrong.
+		scheme, _, _ := strings.Cut(shown, "://")
+		if scheme == "" {
+			return flagUsagef(flag, "%s: %s %q: no scheme; want http:// or https://", cmd, flag, shown)
+		}
+		if !validScheme(scheme) {
+			return flagUsagef(flag, "%s: %s %q: scheme %q is not valid; want http:// or https://", cmd, flag, shown, scheme)
+		}
+		fallthrough
 	case err != nil:
 		var ue *url.Error
 		detail := err.Error()
@@ -193,6 +204,18 @@ func checkURLFlag(cmd, flag, raw string) error {
 		return flagUsagef(flag, "%s: %s %q: no host; want http://HOST[:PORT]/PATH", cmd, flag, shown)
 	}
 	return nil
+}
+
+// validScheme reports whether s is a URL scheme as RFC 3986 section 3.1
+// spells one: a letter, then letters, digits, "+", "-" or ".".
+func validScheme(s string) bool {
+	for i, r := range s {
+		letter := 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z'
+		if !letter && (i == 0 || !('0' <= r && r <= '9' || r == '+' || r == '-' || r == '.')) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // checkPositive checks that each duration flag is above zero.

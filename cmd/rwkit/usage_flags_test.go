@@ -47,11 +47,13 @@ func TestUsageErrorsNameTheFlag(t *testing.T) {
 		args []string
 		flag string
 		env  map[string]string
+		want string // the whole message, where one is pinned
 	}
 	cases := map[string][]bad{
 		"push": {
 			{args: []string{"--url", "example.com/x"}, flag: "--url"},
-			{args: []string{"--url", "ht!tp://x"}, flag: "--url"},
+			{args: []string{"--url", "ht!tp://x"}, flag: "--url", want: `--url "ht!tp://x": scheme "ht!tp" is not valid; want http:// or https://`},
+			{args: []string{"--url", "example.com/x"}, flag: "--url", want: `--url "example.com/x": no scheme; want http:// or https://`},
 			{args: []string{"--url", "ftp://h/x"}, flag: "--url"},
 			{args: []string{"--url", "http:///api/v1/write"}, flag: "--url"},
 			{args: []string{"--label", "0bad=x"}, flag: "--label"},
@@ -62,14 +64,14 @@ func TestUsageErrorsNameTheFlag(t *testing.T) {
 			{args: []string{"--timeout", "-1s"}, flag: "--timeout"},
 			{args: []string{"--timeout", "soon"}, flag: "--timeout"},
 			{args: []string{"--timeout"}, flag: "--timeout"},
-			{args: []string{"--max-request-bytes", "0"}, flag: "--max-request-bytes"},
-			{args: []string{"--max-request-bytes", "1k"}, flag: "--max-request-bytes"},
+			{args: []string{"--max-request-bytes", "0"}, flag: "--max-request-bytes", want: "--max-request-bytes: must be >= 1024, got 0"},
+			{args: []string{"--max-request-bytes", "1k"}, flag: "--max-request-bytes", want: `--max-request-bytes: "1k" is not a whole number`},
 			{args: []string{"--timestamp", "-5"}, flag: "--timestamp"},
 			{args: []string{"--rw-version", "3"}, flag: "--rw-version"},
 			{args: []string{"--output", "yaml"}, flag: "--output"},
 			{args: []string{"--honor-timestamps=maybe"}, flag: "--honor-timestamps"},
 			{args: []string{"--identity"}, flag: "--service", env: noID},
-			{args: []string{"--bogus"}, flag: "--bogus"},
+			{args: []string{"--bogus"}, flag: "--bogus", want: "--bogus: no such flag (rwkit push -h lists the flags)"},
 			{args: []string{"--sigv4-region", "eu-west-1", "--bearer-token-file", "testdata/auth-service.txt"}, flag: "--bearer-token-file"},
 			{args: []string{"--header", "Authorization: Bearer x"}, flag: "--header"},
 			{args: []string{"--tls-cert-file", "c.pem"}, flag: "--tls-key-file"},
@@ -79,10 +81,10 @@ func TestUsageErrorsNameTheFlag(t *testing.T) {
 		"agent": {
 			{args: []string{"--url", "example.com/x"}, flag: "--url"},
 			{args: []string{"--url", "ht!tp://x"}, flag: "--url"},
-			{args: []string{"--scrape", "a=notaurl"}, flag: "--scrape"},
+			{args: []string{"--scrape", "a=notaurl"}, flag: "--scrape", want: `--scrape "notaurl": no scheme; want http:// or https://`},
 			{args: []string{"--scrape", "ht!tp://x/metrics"}, flag: "--scrape"},
-			{args: []string{"--interval", "0s"}, flag: "--interval"},
-			{args: []string{"--interval", "fast"}, flag: "--interval"},
+			{args: []string{"--interval", "0s"}, flag: "--interval", want: "--interval: must be > 0, got 0s"},
+			{args: []string{"--interval", "fast"}, flag: "--interval", want: `--interval: "fast" is not a duration; want a number and a unit, e.g. 30s, 5m, 1h30m`},
 			{args: []string{"--scrape-timeout", "0s"}, flag: "--scrape-timeout"},
 			{args: []string{"--scrape-timeout", "1m"}, flag: "--scrape-timeout"},
 			{args: []string{"--remote-timeout", "0s"}, flag: "--remote-timeout"},
@@ -192,6 +194,12 @@ func TestUsageErrorsNameTheFlag(t *testing.T) {
 				msg := lastLine(stderr)
 				if !strings.Contains(msg, b.flag) {
 					t.Errorf("the error does not name %s: %q", b.flag, msg)
+				}
+				if b.flag == "--service" && !strings.Contains(msg, "set --service or RWKIT_SERVICE") {
+					t.Errorf("a missing service should say how to set it: %q", msg)
+				}
+				if b.want != "" && msg != "rwkit: "+cmd+": "+b.want {
+					t.Errorf("error %q, want %q", msg, "rwkit: "+cmd+": "+b.want)
 				}
 				if w := goWords.FindString(stderr); w != "" {
 					t.Errorf("the error speaks Go (%q): %q", w, stderr)
