@@ -327,3 +327,19 @@ func TestJSONRequested(t *testing.T) {
 		t.Errorf("unknown command: exit %d, %v\n%s", code, err, out)
 	}
 }
+
+// An agent without a service is a usage error that says how to give one,
+// in flags and variables, before anything is scraped.
+func TestAgentMissingServiceIsUsage(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	out, stderr, code := runCLI(t, nil, nil, "agent", "--url", srv.URL+"/api/v1/write", "--scrape", srv.URL+"/metrics", "--instance", "i")
+	want := "rwkit: agent: no service: set --service (or SERVICE=URL in --scrape) or RWKIT_SERVICE (or OTEL_SERVICE_NAME"
+	if code != exitUsage || !strings.HasPrefix(stderr, want) || !strings.Contains(stderr, "--without-identity") || out != "" || hits.Load() != 0 {
+		t.Errorf("exit %d, %d requests\nstdout:\n%s\nstderr:\n%s\nwant the error to start %q", code, hits.Load(), out, stderr, want)
+	}
+	if w := goWords.FindString(stderr); w != "" {
+		t.Errorf("the error speaks Go (%q): %s", w, stderr)
+	}
+}
