@@ -31,6 +31,7 @@ import (
 
 func init() {
 	register("discards", "samples a backend discarded, by reason: AMP's CloudWatch DiscardedSamples, or a local workspace", func(s stdio) command { return &discardsCommand{stdio: s} })
+	jsonCommands["discards"] = true
 }
 
 type discardsCommand struct {
@@ -96,12 +97,12 @@ func (c *discardsCommand) Run(ctx context.Context, args []string) error {
 	var rep *discardsReport
 	var err error
 	if c.from == "" && c.auth.any() {
-		return usagef("discards: the auth and TLS flags are for --from; CloudWatch takes the AWS credentials")
+		return flagUsagef("--from", "discards: the auth and TLS flags are for --from; CloudWatch takes the AWS credentials")
+	}
+	if err := c.checkFlags(); err != nil {
+		return err
 	}
 	if c.from != "" {
-		if u, perr := url.Parse(c.from); perr != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return usagef("discards: --from %q: want the workspace's base URL, e.g. http://127.0.0.1:9095", redact.URL(c.from))
-		}
 		rep, err = c.local(ctx)
 	} else {
 		rep, err = c.cloudWatch(ctx)
@@ -110,18 +111,32 @@ func (c *discardsCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if c.output == "json" {
-		enc := json.NewEncoder(c.out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
+		c.setResult(rep)
 	} else {
 		rep.writeText(c.out, c.maxRows)
 	}
 	if c.failOnDiscards && rep.Total > 0 {
-		return &exitError{code: exitFound, err: errReported}
+		return reportedError(exitFound, fmt.Errorf("discards: %s samples discarded (--fail-on-discards)", formatSampleValue(rep.Total)))
 	}
 	return nil
+}
+
+// checkFlags checks the flags before anything is called.
+func (c *discardsCommand) checkFlags() error {
+	if c.from != "" {
+		if err := checkURLFlag("discards", "--from", c.from); err != nil {
+			return err
+		}
+	}
+	if c.endpointURL != "" {
+		if err := checkURLFlag("discards", "--endpoint-url", c.endpointURL); err != nil {
+			return err
+		}
+	}
+	if err := checkPositive("discards", durationFlag{"--since", c.since}, durationFlag{"--period", c.period}, durationFlag{"--timeout", c.timeout}); err != nil {
+		return err
+	}
+	return checkAtLeast("discards", "--max-rows", c.maxRows, 0)
 }
 
 // discardsReport is what `rwkit discards` prints, as text or JSON.
@@ -157,7 +172,7 @@ func (c *discardsCommand) cloudWatch(ctx context.Context) (*discardsReport, erro
 	if strings.Contains(wsID, "://") {
 		id, ok := workspaceFromURL(wsID)
 		if !ok {
-			return nil, usagef("discards: --workspace-id %q: not an AMP workspace URL (https://aps-workspaces.<region>.amazonaws.com/workspaces/ws-...)", wsID)
+			return nil, flagUsagef("--workspace-id", "discards: --workspace-id %q: not an AMP workspace URL (https://aps-workspaces.<region>.amazonaws.com/workspaces/ws-...)", wsID)
 		}
 		if urlRegion, ok := sigv4.RegionFromURL(wsID); ok && region == "" {
 			region = urlRegion
@@ -166,11 +181,11 @@ func (c *discardsCommand) cloudWatch(ctx context.Context) (*discardsReport, erro
 	}
 	switch {
 	case wsID == "":
-		return nil, usagef("discards: --workspace-id is required (or RWKIT_WORKSPACE_ID), or --from for a local workspace")
+		return nil, flagUsagef("--workspace-id", "discards: --workspace-id is required (or RWKIT_WORKSPACE_ID), or --from for a local workspace")
 	case c.period < time.Minute || c.period%time.Minute != 0:
-		return nil, usagef("discards: --period %s: AMP's CloudWatch metrics have one-minute resolution; use a multiple of 1m", c.period)
+		return nil, flagUsagef("--period", "discards: --period %s: AMP's CloudWatch metrics have one-minute resolution; use a multiple of 1m", c.period)
 	case c.since < c.period:
-		return nil, usagef("discards: --since %s is shorter than --period %s", c.since, c.period)
+		return nil, flagUsagef("--since", "discards: --since %s is shorter than --period %s", c.since, c.period)
 	}
 	if c.loadAWS == nil {
 		c.loadAWS = loadAWSConfig
@@ -180,7 +195,7 @@ func (c *discardsCommand) cloudWatch(ctx context.Context) (*discardsReport, erro
 		return nil, fmt.Errorf("discards: load AWS config: %w", err)
 	}
 	if cfg.Region == "" {
-		return nil, usagef("discards: no AWS region: pass --region, set AWS_REGION, or give the workspace's URL as --workspace-id")
+		return nil, flagUsagef("--region", "discards: no AWS region: pass --region, set AWS_REGION, or give the workspace's URL as --workspace-id")
 	}
 	client := awscw.NewFromConfig(cfg, func(o *awscw.Options) {
 		if c.endpointURL != "" {

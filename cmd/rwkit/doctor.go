@@ -55,7 +55,8 @@ func (c *doctorCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("doctor --url URL [--sigv4-region R]",
 		"Checks a remote-write URL the way a push would use it, step by step: URL shape, DNS, TCP/TLS,\n"+
 			"AWS credentials and region (for AMP or with --sigv4-region), then an empty signed write.\n"+
-			"Stops at the first failing step and says how to fix it. Exit 0 when every step passes, 1 otherwise.",
+			"Stops at the first failing step and says how to fix it. A malformed --url is the first step's failure.\n"+
+			"Exit codes: 0 every step passed, 1 a step failed, 2 usage.",
 		doctorExample, c.err)
 	fs.StringVar(&c.url, "url", "", "remote-write URL to check (required)")
 	fs.StringVar(&c.sigv4Region, "sigv4-region", "", "sign with AWS SigV4 for this region (default: the region of an AMP URL)")
@@ -67,10 +68,20 @@ func (c *doctorCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if c.url == "" {
-		return usagef("doctor: --url is required (or RWKIT_URL)")
+		return flagUsagef("--url", "doctor: --url is required (or RWKIT_URL)")
 	}
 	if c.rwVersion != 1 && c.rwVersion != 2 {
-		return usagef("doctor: --rw-version %d: want 1 or 2", c.rwVersion)
+		return flagUsagef("--rw-version", "doctor: --rw-version: want 1 or 2, got %d", c.rwVersion)
+	}
+	// A malformed --url is not a usage error here: checking it is the
+	// doctor's first step, which says what is wrong and how to fix it.
+	if err := checkPositive("doctor", durationFlag{"--timeout", c.timeout}); err != nil {
+		return err
+	}
+	// Flags that contradict each other are usage errors; the files they
+	// name are read, and reported on, by the auth step.
+	if _, err := c.auth.headers(); err != nil {
+		return err
 	}
 	if c.loadAWSCreds == nil {
 		c.loadAWSCreds = loadAWSConfig
@@ -121,7 +132,7 @@ func (c *doctorCommand) Run(ctx context.Context, args []string) error {
 
 func doctorFailed(w io.Writer, s step) error {
 	fmt.Fprintf(w, "first failing step: %s\n", s.name)
-	return &exitError{code: exitFailed, err: errReported}
+	return reportedError(exitFailed, fmt.Errorf("doctor: step %s failed: %s", s.name, s.detail))
 }
 
 var (

@@ -69,7 +69,8 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		"Runs the local workspace: a remote-write receiver that refuses exactly what Amazon Managed Service for\n"+
 			"Prometheus (Cortex) refuses, with the same status codes and texts, keeps what it accepts in an embedded\n"+
 			"Prometheus TSDB, answers PromQL, and names the writers that collided. Runs until interrupted; data\n"+
-			"survives restarts.",
+			"survives restarts.\n"+
+			"Exit codes: 0 stopped by a signal, 1 a start-up or serving error, 2 usage (before anything is opened).",
 		serveExample, c.err)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:9095", "address to serve on")
 	fs.StringVar(&c.data, "data", "", "directory of the workspace's data (default: rwkit/workspace in the user cache dir)")
@@ -98,19 +99,22 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args, c.getenv); err != nil {
 		return err
 	}
+	if err := c.checkFlags(); err != nil {
+		return err
+	}
 	lim, err := validate.Profile(c.limits)
 	if err != nil {
-		return usagef("serve: --limits %q: want one of %s", c.limits, strings.Join(validate.ProfileNames(), ", "))
+		return flagUsagef("--limits", "serve: --limits %q: want one of %s", c.limits, strings.Join(validate.ProfileNames(), ", "))
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return usagef("serve: --log-level %q: %v", c.logLevel, err)
+		return flagUsagef("--log-level", "serve: --log-level %q: want debug, info, warn or error", c.logLevel)
 	}
 	logger := slog.New(redact.Handler(slog.NewTextHandler(c.err, &slog.HandlerOptions{Level: level})))
 	if c.data == "" {
 		dir, err := os.UserCacheDir()
 		if err != nil {
-			return usagef("serve: no user cache directory (%v); give --data DIR", err)
+			return flagUsagef("--data", "serve: no user cache directory (%v); give --data DIR", err)
 		}
 		c.data = filepath.Join(dir, "rwkit", "workspace")
 	}
@@ -119,16 +123,9 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if c.maxWorkspaces <= 0 {
-		return usagef("serve: --max-workspaces %d: must be positive", c.maxWorkspaces)
-	}
 	wsOpts = append(wsOpts,
 		workspace.WithMaxTenants(c.maxWorkspaces),
 		workspace.WithLimitNames(workspace.LimitNames{MaxTenants: "rwkit serve --max-workspaces"}))
-	if c.queryMaxLength <= 0 || c.queryMaxConcurrency <= 0 || c.queryTimeout <= 0 || c.queryMaxSamples <= 0 {
-		return usagef("serve: --query-max-length (%d), --query-max-concurrency (%d), --query-timeout (%s) and --query-max-samples (%d) must be positive",
-			c.queryMaxLength, c.queryMaxConcurrency, c.queryTimeout, c.queryMaxSamples)
-	}
 
 	reg := prometheus.NewRegistry()
 	st, err := store.Open(c.data, store.Options{

@@ -173,9 +173,9 @@ func TestServeMaxWorkspacesUsage(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{[]string{"--max-workspaces", "0"}, nil, "--max-workspaces 0: must be positive"},
-		{[]string{"--max-workspaces", "-1"}, nil, "--max-workspaces -1: must be positive"},
-		{nil, map[string]string{"RWKIT_MAX_WORKSPACES": "0"}, "--max-workspaces 0: must be positive"},
+		{[]string{"--max-workspaces", "0"}, nil, "--max-workspaces: must be >= 1, got 0"},
+		{[]string{"--max-workspaces", "-1"}, nil, "--max-workspaces: must be >= 1, got -1"},
+		{nil, map[string]string{"RWKIT_MAX_WORKSPACES": "0"}, "--max-workspaces: must be >= 1, got 0"},
 		{[]string{"--max-workspaces", "many"}, nil, "max-workspaces"},
 	} {
 		var errOut strings.Builder
