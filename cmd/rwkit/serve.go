@@ -123,7 +123,14 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	}
 	wsOpts = append(wsOpts,
 		workspace.WithMaxTenants(c.maxWorkspaces),
-		workspace.WithLimitNames(workspace.LimitNames{MaxTenants: "rwkit serve --max-workspaces"}))
+		// Refusals name the flags, which are what serve's users set.
+		workspace.WithLimitNames(workspace.LimitNames{
+			MaxTenants:          "rwkit serve --max-workspaces",
+			MaxRequestBytes:     "rwkit serve --max-request-bytes",
+			MaxDecodedBytes:     "rwkit serve --max-decoded-bytes",
+			MaxSeriesPerRequest: "rwkit serve --max-series-per-request",
+			MaxConcurrentWrites: "rwkit serve --max-concurrent-writes",
+		}))
 	if c.queryMaxLength <= 0 || c.queryMaxConcurrency <= 0 || c.queryTimeout <= 0 || c.queryMaxSamples <= 0 {
 		return usagef("serve: --query-max-length (%d), --query-max-concurrency (%d), --query-timeout (%s) and --query-max-samples (%d) must be positive",
 			c.queryMaxLength, c.queryMaxConcurrency, c.queryTimeout, c.queryMaxSamples)
@@ -140,6 +147,12 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		QueryMaxSamples:     c.queryMaxSamples,
 		QueryMaxConcurrency: c.queryMaxConcurrency,
 		QueryMaxLength:      c.queryMaxLength,
+		LimitNames: store.LimitNames{
+			QueryTimeout:        "rwkit serve --query-timeout",
+			QueryMaxSamples:     "rwkit serve --query-max-samples",
+			QueryMaxConcurrency: "rwkit serve --query-max-concurrency",
+			QueryMaxLength:      "rwkit serve --query-max-length",
+		},
 	})
 	if errors.Is(err, store.ErrInUse) {
 		// The store's text says "another process"; here it is a serve.
