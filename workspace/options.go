@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -194,11 +195,27 @@ func WithMaxTenants(n int) Option {
 
 // LimitNames are the names that the users of a program built on the
 // workspace set its limits by, for the answers and logs that refuse a
-// request over one: rwkit serve gives its flags. An empty field names the
-// Option.
+// request over one: rwkit serve gives its flags ("rwkit serve
+// --max-workspaces"), so that its users read the setting they know and no
+// Go identifier. An empty field names the Option, for library users. The
+// store's query limits are named by store.Options.LimitNames.
 type LimitNames struct {
-	// MaxTenants sets WithMaxTenants, e.g. "rwkit serve --max-workspaces".
-	MaxTenants string
+	MaxTenants          string // WithMaxTenants
+	MaxRequestBytes     string // WithMaxRequestBytes, the compressed body
+	MaxDecodedBytes     string // WithMaxRequestBytes, the decoded body
+	MaxSeriesPerRequest string // WithMaxSeriesPerRequest
+	MaxConcurrentWrites string // WithMaxConcurrentWrites
+}
+
+// orOptions fills the empty names with the Options'.
+func (n LimitNames) orOptions() LimitNames {
+	return LimitNames{
+		MaxTenants:          cmp.Or(n.MaxTenants, "workspace.WithMaxTenants"),
+		MaxRequestBytes:     cmp.Or(n.MaxRequestBytes, "workspace.WithMaxRequestBytes"),
+		MaxDecodedBytes:     cmp.Or(n.MaxDecodedBytes, "workspace.WithMaxRequestBytes"),
+		MaxSeriesPerRequest: cmp.Or(n.MaxSeriesPerRequest, "workspace.WithMaxSeriesPerRequest"),
+		MaxConcurrentWrites: cmp.Or(n.MaxConcurrentWrites, "workspace.WithMaxConcurrentWrites"),
+	}
 }
 
 // WithLimitNames names the settings of the limits in refusals and logs.

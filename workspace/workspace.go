@@ -30,7 +30,7 @@ type Workspace struct {
 	maxTracked        int
 	maxCollisions     int
 	maxTenants        int
-	limitNames        LimitNames
+	limitNames        LimitNames // the Options' names where the program gave none
 	maxWriters        int
 	alternationWindow time.Duration
 	now               func() time.Time
@@ -76,7 +76,7 @@ func newWorkspace(db database, opts ...Option) (*Workspace, error) {
 		maxTracked:        c.maxTracked,
 		maxCollisions:     c.maxCollisions,
 		maxTenants:        c.maxTenants,
-		limitNames:        c.limitNames,
+		limitNames:        c.limitNames.orOptions(),
 		maxWriters:        maxWriters,
 		alternationWindow: c.alternationWindow,
 		now:               c.now,
@@ -93,7 +93,7 @@ func newWorkspace(db database, opts ...Option) (*Workspace, error) {
 	w.metrics = m
 	w.handler = w.routes()
 	if c.auth != nil {
-		h, err := newAuthHandler(w.handler, c.auth, c.registry, w.maxBody, c.now)
+		h, err := newAuthHandler(w.handler, c.auth, c.registry, w.maxBody, w.limitNames.MaxRequestBytes, c.now)
 		if err != nil {
 			return nil, err
 		}
@@ -206,11 +206,7 @@ func (w *Workspace) tenant(id string) (*tenant, error) {
 		return t, nil
 	}
 	if len(w.tenants) >= w.maxTenants {
-		setting := w.limitNames.MaxTenants
-		if setting == "" {
-			setting = "workspace.WithMaxTenants"
-		}
-		return nil, &tooManyTenants{id: id, limit: w.maxTenants, setting: setting}
+		return nil, &tooManyTenants{id: id, limit: w.maxTenants, setting: w.limitNames.MaxTenants}
 	}
 	db, err := w.db.tenant(id)
 	if err != nil {

@@ -125,7 +125,14 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	}
 	wsOpts = append(wsOpts,
 		workspace.WithMaxTenants(c.maxWorkspaces),
-		workspace.WithLimitNames(workspace.LimitNames{MaxTenants: "rwkit serve --max-workspaces"}))
+		// Refusals name the flags, which are what serve's users set.
+		workspace.WithLimitNames(workspace.LimitNames{
+			MaxTenants:          "rwkit serve --max-workspaces",
+			MaxRequestBytes:     "rwkit serve --max-request-bytes",
+			MaxDecodedBytes:     "rwkit serve --max-decoded-bytes",
+			MaxSeriesPerRequest: "rwkit serve --max-series-per-request",
+			MaxConcurrentWrites: "rwkit serve --max-concurrent-writes",
+		}))
 
 	reg := prometheus.NewRegistry()
 	st, err := store.Open(c.data, store.Options{
@@ -138,6 +145,12 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		QueryMaxSamples:     c.queryMaxSamples,
 		QueryMaxConcurrency: c.queryMaxConcurrency,
 		QueryMaxLength:      c.queryMaxLength,
+		LimitNames: store.LimitNames{
+			QueryTimeout:        "rwkit serve --query-timeout",
+			QueryMaxSamples:     "rwkit serve --query-max-samples",
+			QueryMaxConcurrency: "rwkit serve --query-max-concurrency",
+			QueryMaxLength:      "rwkit serve --query-max-length",
+		},
 	})
 	if errors.Is(err, store.ErrInUse) {
 		// The store's text says "another process"; here it is a serve.

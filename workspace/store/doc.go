@@ -41,11 +41,12 @@
 //	Options.QueryMaxSamples      50M   422 execution "query processing would load too many samples into memory in query execution"
 //	Options.QueryMaxLength       128K  400 bad_data, before parsing (Prometheus has no such limit)
 //
-// Each text goes on to name the limit and the rwkit serve flag that sets
-// it; limits.go says why each default. A query waiting for a slot that
-// runs out of time is answered 503 "query queue" where Prometheus, without
-// its experimental query-cost feature, answers 400 or 422 with "context
-// deadline exceeded".
+// Each text goes on to name the limit and what sets it: the name the
+// program gave in Options.LimitNames (rwkit serve gives its flags, "rwkit
+// serve --query-timeout"), else the Options field; limits.go says why each
+// default. A query waiting for a slot that runs out of time is answered
+// 503 "query queue" where Prometheus, without its experimental query-cost
+// feature, answers 400 or 422 with "context deadline exceeded".
 //
 // # Storage
 //

@@ -76,6 +76,10 @@ type Options struct {
 	// refused (400) before it is parsed. 0 means DefaultQueryMaxLength.
 	QueryMaxLength int
 
+	// LimitNames names the settings of the query limits in the errors of
+	// queries over one; an empty field names the Options field.
+	LimitNames LimitNames
+
 	// Now is the clock for query defaults ("time" of an instant query);
 	// nil means time.Now.
 	Now func() time.Time
