@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/prometheus/scrape"
 
 	"github.com/rwkit/rwkit/internal/promreg"
+	"github.com/rwkit/rwkit/internal/redact"
 )
 
 // Options configure an Agent. The zero value is the defaults.
@@ -85,6 +86,12 @@ func New(cfg *config.Config, o Options) (*Agent, error) {
 	logger := o.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
+	} else {
+		// Prometheus' scrape manager logs a target's URL with its query
+		// (target=http://h/metrics?token=...), and the errors it logs
+		// quote it too: every line, the queues' included, is redacted.
+		logger = slog.New(redact.Handler(logger.Handler()))
+		o.Logger = logger
 	}
 	a := &Agent{opts: o, logger: logger, metrics: newMetrics(), stop: make(chan struct{}), runDone: make(chan struct{}), sinksShut: make(chan struct{})}
 	newSink := o.NewSink

@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/rwkit/rwkit/internal/redact"
 )
 
 // LoadFile reads a Prometheus configuration file and loads it with Load;
@@ -330,7 +332,7 @@ func (c *checker) checkURL(v *yaml.Node, path string) {
 		return
 	}
 	if _, err := url.Parse(v.Value); err != nil {
-		c.errorf(v, "%s: %s: not a URL (a password in a URL must be percent-encoded: /, ?, #, %% and @ in it especially)", path, redact(v.Value))
+		c.errorf(v, "%s: %s: not a URL (a password in a URL must be percent-encoded: /, ?, #, %% and @ in it especially)", path, redact.URL(v.Value))
 	}
 }
 

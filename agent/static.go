@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/prometheus/config"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/wire"
 )
 
@@ -262,35 +263,17 @@ func basicAuth(u *url.Userinfo) map[string]any {
 func parseURL(s string) (*url.URL, error) {
 	u, err := url.Parse(s)
 	if err != nil {
-		return nil, fmt.Errorf("%s: not a URL", redact(s))
+		return nil, fmt.Errorf("%s: not a URL", redact.URL(s))
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("%s: the scheme must be http or https", redact(s))
+		return nil, fmt.Errorf("%s: the scheme must be http or https", redact.URL(s))
 	case u.Host == "":
-		return nil, fmt.Errorf("%s: no host", redact(s))
+		return nil, fmt.Errorf("%s: no host", redact.URL(s))
 	case u.Fragment != "":
-		return nil, fmt.Errorf("%s: a fragment (#...) means nothing to a scrape", redact(s))
+		return nil, fmt.Errorf("%s: a fragment (#...) means nothing to a scrape", redact.URL(s))
 	}
 	return u, nil
-}
-
-// redact hides the userinfo of a URL that may not parse.
-func redact(s string) string {
-	scheme, rest, ok := strings.Cut(s, "://")
-	if !ok {
-		rest, scheme = s, ""
-	}
-	// The last @ of all, not of the authority: a password with a / ? or #
-	// unescaped is what makes a URL fail to parse. An @ in the path or
-	// query hides more than needed, in an error message only.
-	if at := strings.LastIndex(rest, "@"); at >= 0 {
-		rest = "xxxxx@" + rest[at+1:]
-	}
-	if scheme != "" {
-		return scheme + "://" + rest
-	}
-	return rest
 }
 
 func dur(d time.Duration) string { return model.Duration(d).String() }

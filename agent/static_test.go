@@ -147,8 +147,8 @@ func TestStaticConfigErrorsHideThePassword(t *testing.T) {
 		g       Global
 		want    string
 	}{
-		{"bad target URL", []Target{{URL: "http://u:topsecret@host:bad port/metrics"}}, Global{RemoteWriteURL: "http://x/w"}, "target 1: http://xxxxx@host:bad port/metrics: not a URL"},
-		{"bad remote write URL", []Target{{URL: "http://h/metrics"}}, Global{RemoteWriteURL: "ftp://u:topsecret@x/w"}, "ftp://xxxxx@x/w: the scheme must be http or https"},
+		{"bad target URL", []Target{{URL: "http://u:topsecret@host:bad port/metrics"}}, Global{RemoteWriteURL: "http://x/w"}, "target 1: http://u:xxxxx@host:bad port/metrics: not a URL"},
+		{"bad remote write URL", []Target{{URL: "http://h/metrics"}}, Global{RemoteWriteURL: "ftp://u:topsecret@x/w"}, "ftp://u:xxxxx@x/w: the scheme must be http or https"},
 		{"reserved label", []Target{{URL: "http://u:topsecret@h/m", Labels: map[string]string{"__x": "y"}}}, Global{RemoteWriteURL: "http://x/w"}, `label "__x": names starting with __ are reserved`},
 		{"job disagrees", []Target{{URL: "http://h/m", Job: "a", Labels: map[string]string{"job": "b"}}}, Global{RemoteWriteURL: "http://x/w"}, `job "a" and label job="b" disagree`},
 		{"timeout above interval", []Target{{URL: "http://u:topsecret@h/m"}}, Global{RemoteWriteURL: "http://x/w", ScrapeInterval: time.Second, ScrapeTimeout: 2 * time.Second}, "global scrape timeout greater than scrape interval"},

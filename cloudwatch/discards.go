@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awscw "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/rwkit/rwkit/remotewrite/sigv4"
 )
 
 // Names of AMP's vended metric
@@ -226,6 +229,18 @@ func dimension(m types.Metric, name string) string {
 
 // wrap names the call and, for the errors people meet first, the fix.
 func wrap(op string, err error) error {
+	// Missing credentials: the SDK's chain of wrappers ("operation error
+	// CloudWatch: ListMetrics, get identity: get credentials: failed to
+	// refresh cached credentials, ...") says less than the error itself,
+	// which sigv4.LoadDefaultConfig's provider returns.
+	var ce *sigv4.CredentialsError
+	if errors.As(err, &ce) {
+		return fmt.Errorf("cloudwatch %s: %w", op, ce)
+	}
+	if msg := err.Error(); strings.Contains(msg, "get identity") || strings.Contains(msg, "failed to refresh cached credentials") {
+		// A configuration loaded without sigv4.LoadDefaultConfig.
+		return fmt.Errorf("cloudwatch %s: no AWS credentials: %w; %s", op, err, sigv4.ChainHint)
+	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		switch ae.ErrorCode() {

@@ -56,5 +56,6 @@
 // needs time to show (two writers whose timestamps never coincide); that
 // needs the samples over time, not the series. Load does the I/O, and a
 // password in a source URL never leaves it: it is sent as basic auth, and
-// reports and errors show the URL as http://REDACTED@host/....
+// reports and errors show the URL as http://user:xxxxx@host/... (and a
+// token=, key= or other secret-named query parameter as token=xxxxx).
 package collide

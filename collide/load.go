@@ -14,6 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/rwkit/rwkit/gather"
+	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/scrape"
 	"github.com/rwkit/rwkit/wire"
 )
@@ -51,7 +52,7 @@ func Load(ctx context.Context, client *http.Client, sources []Source) ([]Writer,
 }
 
 func load(ctx context.Context, client *http.Client, s Source, w *Writer) error {
-	*w = Writer{Name: s.Name, Service: s.Service, Source: redact(s.Location)}
+	*w = Writer{Name: s.Name, Service: s.Service, Source: redact.URL(s.Location)}
 	if w.Name == "" {
 		w.Name = w.Source
 	}
@@ -83,7 +84,7 @@ func load(ctx context.Context, client *http.Client, s Source, w *Writer) error {
 
 // read parses s's exposition. Errors name the source without credentials.
 func read(ctx context.Context, client *http.Client, s Source) ([]*dto.MetricFamily, error) {
-	shown := redact(s.Location)
+	shown := redact.URL(s.Location)
 	var fams []*dto.MetricFamily
 	var err error
 	switch {
@@ -114,7 +115,8 @@ func read(ctx context.Context, client *http.Client, s Source) ([]*dto.MetricFami
 		fams, err = scrape.Parse(f, "")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", shown, err)
+		// net/http's errors quote the URL, query and all.
+		return nil, fmt.Errorf("%s: %w", shown, redact.Error(err))
 	}
 	return fams, nil
 }

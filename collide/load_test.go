@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/wire"
 )
 
@@ -150,7 +151,7 @@ func TestLoadCredentials(t *testing.T) {
 	at := func(path string) string {
 		return strings.Replace(srv.URL, "http://", "http://scraper:"+password+"@", 1) + path
 	}
-	shown := strings.Replace(srv.URL, "http://", "http://REDACTED@", 1)
+	shown := strings.Replace(srv.URL, "http://", "http://scraper:xxxxx@", 1)
 
 	// Load with a client of its own, whose timeout is kept.
 	client := &http.Client{Timeout: 5 * time.Second}
@@ -183,8 +184,8 @@ func TestLoadCredentials(t *testing.T) {
 
 	for _, loc := range []string{at("/broken"), "http://scraper:" + password + "@127.0.0.1:1/metrics", "http://scraper:" + password + "@127.0.0.1:bad/metrics"} {
 		_, err := Load(context.Background(), nil, []Source{{Location: loc}})
-		if err == nil || strings.Contains(err.Error(), password) || !strings.Contains(err.Error(), "REDACTED@") {
-			t.Errorf("Load(%s): error %v, want one that names the source without its password", redact(loc), err)
+		if err == nil || strings.Contains(err.Error(), password) || !strings.Contains(err.Error(), "scraper:xxxxx@") {
+			t.Errorf("Load(%s): error %v, want one that names the source without its password", redact.URL(loc), err)
 		}
 	}
 }

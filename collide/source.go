@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"strings"
 
+	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/wire"
 )
 
@@ -40,7 +40,7 @@ func ParseSource(spec string) (Source, error) {
 	if spec == "" {
 		return Source{}, errors.New(`writer "": want [NAME=]SOURCE`)
 	}
-	unnamed := Source{Name: redact(spec), Location: spec}
+	unnamed := Source{Name: redact.URL(spec), Location: spec}
 	if isURL(spec) {
 		return unnamed, nil
 	}
@@ -53,7 +53,7 @@ func ParseSource(spec string) (Source, error) {
 	}
 	if name == "" || loc == "" {
 		// Shown without the password a URL after "=" may carry.
-		return Source{}, fmt.Errorf("writer %q: want [NAME=]SOURCE", name+"="+redact(loc))
+		return Source{}, fmt.Errorf("writer %q: want [NAME=]SOURCE", name+"="+redact.URL(loc))
 	}
 	s := Source{Name: name, Location: loc}
 	if svc, _, ok := strings.Cut(name, "/"); ok {
@@ -64,31 +64,4 @@ func ParseSource(spec string) (Source, error) {
 
 func isURL(s string) bool {
 	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
-}
-
-// redact replaces the user:password@ of a URL with REDACTED@, as rwkit
-// doctor shows one, so that a password never reaches a report or a
-// terminal. Anything else is returned as it is.
-func redact(s string) string {
-	if !isURL(s) {
-		return s
-	}
-	u, err := url.Parse(s)
-	if err == nil {
-		if u.User == nil {
-			return s
-		}
-		u.User = url.User("REDACTED")
-		return u.String()
-	}
-	// Unparsable: cut the userinfo out of the authority by hand.
-	start := strings.Index(s, "://") + 3
-	end := len(s)
-	if i := strings.IndexAny(s[start:], "/?#"); i >= 0 {
-		end = start + i
-	}
-	if at := strings.LastIndexByte(s[start:end], '@'); at >= 0 {
-		return s[:start] + "REDACTED" + s[start+at:]
-	}
-	return s
 }

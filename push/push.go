@@ -244,7 +244,9 @@ func newClient(url string, cfg *config, log *slog.Logger) (*remotewrite.Client, 
 		}
 	}
 	if sign {
-		var sopts []sigv4.Option
+		// The AWS SDK's log lines (its IMDS fallback warning) go to push's
+		// logger at Debug, never to stderr.
+		sopts := []sigv4.Option{sigv4.WithLogger(slog.New(debugHandler{log.Handler()}))}
 		if rt != nil {
 			sopts = append(sopts, sigv4.WithNext(rt))
 		}

@@ -156,17 +156,3 @@ func TestAuthMutualTLS(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-// RedactURL drops credentials from URLs that parse and from ones that do
-// not (a password with a '%' that is not an escape).
-func TestRedactURL(t *testing.T) {
-	for _, raw := range []string{
-		"https://user:s3cret@host/api/v1/write?key=s3cret",
-		"http://user:s3cr%zzet@host/api",
-		"http://u:s3cret/with/slash@host/x",
-	} {
-		if got := RedactURL(raw); strings.Contains(got, "s3cr") {
-			t.Errorf("RedactURL(%q) = %q", raw, got)
-		}
-	}
-}

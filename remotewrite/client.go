@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/wire"
 )
 
@@ -58,9 +59,9 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("remotewrite: cannot parse URL %q: %v", redactURLString(rawURL), err)
+		return nil, fmt.Errorf("remotewrite: cannot parse URL %q: %v", redact.URL(rawURL), err)
 	}
-	shown := redactURL(u)
+	shown := redact.URL(rawURL)
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
 		return nil, fmt.Errorf("remotewrite: URL %q has scheme %q; want http or https, e.g. https://aps-workspaces.us-west-2.amazonaws.com/workspaces/ws-…/api/v1/remote_write", shown, u.Scheme)
@@ -96,52 +97,11 @@ func New(rawURL string, opts ...Option) (*Client, error) {
 // wire.V1 after the receiver refused RW 2.0.
 func (c *Client) Version() wire.Version { return wire.Version(c.version.Load()) }
 
-// URL returns the endpoint without userinfo and with query values redacted.
+// URL returns the endpoint with its secrets hidden (redact.URL): the
+// userinfo's password and the values of secret-named query parameters.
 func (c *Client) URL() string { return c.redacted }
 
 // String describes the client without credentials.
 func (c *Client) String() string {
 	return fmt.Sprintf("remotewrite.Client{url: %s, version: %s}", c.redacted, c.Version())
-}
-
-// redactURL drops userinfo and replaces query values, which may hold API
-// keys, with "redacted".
-func redactURL(u *url.URL) string {
-	r := *u
-	r.User = nil
-	if r.RawQuery != "" {
-		q := r.Query()
-		for k := range q {
-			q[k] = []string{"redacted"}
-		}
-		r.RawQuery = q.Encode()
-	}
-	return r.String()
-}
-
-// RedactURL returns rawURL without userinfo and with query values
-// replaced by "redacted", whether or not it parses: what rwkit prints of a
-// URL that may carry credentials.
-func RedactURL(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return redactURLString(rawURL)
-	}
-	return redactURL(u)
-}
-
-// redactURLString redacts a URL that did not parse: everything between the
-// scheme and an "@" goes, and so does the query.
-func redactURLString(s string) string {
-	if i := strings.IndexByte(s, '?'); i >= 0 {
-		s = s[:i] + "?redacted"
-	}
-	if at := strings.LastIndexByte(s, '@'); at >= 0 {
-		start := 0
-		if i := strings.Index(s, "://"); i >= 0 && i < at {
-			start = i + 3
-		}
-		s = s[:start] + s[at+1:]
-	}
-	return s
 }

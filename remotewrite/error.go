@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/validate"
 	"github.com/rwkit/rwkit/wire"
 )
@@ -41,7 +42,7 @@ type Error struct {
 	Reason validate.Reason
 	// Hint is one line on how to fix it.
 	Hint string
-	// URL is the endpoint without userinfo and with query values redacted.
+	// URL is the endpoint with its secrets hidden (as Client.URL).
 	URL string
 	// Version is the protocol of the refused request.
 	Version wire.Version
@@ -76,7 +77,8 @@ type Error struct {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Retryable reports whether sending the same request again may succeed: a
-// network error, a 5xx or a 429 (RW 1.0 and 2.0 specs, "Retries & Backoff").
+// network error, a 5xx or a 429 (RW 1.0 and 2.0 specs, "Retries & Backoff");
+// not missing credentials (CredentialsMissing).
 // A write cancelled before any answer is not retryable; one whose last
 // answer was a 429 or 5xx is, whatever ended the wait.
 func (e *Error) Retryable() bool {
@@ -86,10 +88,29 @@ func (e *Error) Retryable() bool {
 	if e.StatusCode != 0 {
 		return retryableStatus(e.StatusCode)
 	}
-	if errors.Is(e.Err, context.Canceled) || errors.Is(e.Err, context.DeadlineExceeded) {
+	if errors.Is(e.Err, context.Canceled) || errors.Is(e.Err, context.DeadlineExceeded) || credentialsMissing(e.Err) {
 		return false
 	}
 	return e.Err != nil
+}
+
+// CredentialsMissing reports whether the request was not sent because the
+// transport had no credentials to sign it with (a *sigv4.CredentialsError,
+// whose text says where it looked): not a network problem, and not
+// retried, since sending again cannot help until credentials are set up.
+func (e *Error) CredentialsMissing() bool { return e.StatusCode == 0 && credentialsMissing(e.Err) }
+
+// credentialsHint is Error.Hint for CredentialsMissing; the error itself
+// lists the credential chain and how to set each source.
+const credentialsHint = "nothing was sent: no credentials to sign the request with (the error above says where they were looked for and how to set them); not retried"
+
+// credentialsMissing finds, by its method, an error that says a transport
+// had no credentials: remotewrite does not import sigv4, whose
+// CredentialsError has the method, so that a client without AWS does not
+// link the AWS SDK.
+func credentialsMissing(err error) bool {
+	var ce interface{ Credentials() bool }
+	return errors.As(err, &ce) && ce.Credentials()
 }
 
 func retryableStatus(code int) bool {
@@ -100,15 +121,17 @@ func retryableStatus(code int) bool {
 // attempt and the body.
 func (e *Error) Error() string {
 	var b strings.Builder
+	// A transport's error may quote a URL (a proxy's, a redirect's).
+	cause := redact.Text(fmt.Sprint(e.Err))
 	switch {
 	case e.StatusCode != 0 && e.Err != nil:
-		fmt.Fprintf(&b, "remote write failed: %v after %s", e.Err, e.statusText())
+		fmt.Fprintf(&b, "remote write failed: %s after %s", cause, e.statusText())
 	case e.StatusCode != 0 && e.StatusCode < 300:
 		fmt.Fprintf(&b, "remote write not confirmed: %s", e.statusText())
 	case e.StatusCode != 0:
 		fmt.Fprintf(&b, "remote write refused: %s", e.statusText())
 	default:
-		fmt.Fprintf(&b, "remote write failed: %v", e.Err)
+		fmt.Fprintf(&b, "remote write failed: %s", cause)
 	}
 	if e.Reason != validate.Unknown {
 		fmt.Fprintf(&b, " (%s)", e.Reason)

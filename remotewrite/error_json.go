@@ -28,6 +28,7 @@ func (e *Error) MarshalJSON() ([]byte, error) {
 		Attempts          int     `json:"attempts"`
 		RetryAfterSeconds float64 `json:"retry_after_seconds,omitempty"`
 		Retryable         bool    `json:"retryable"`
+		NoCredentials     bool    `json:"credentials_missing,omitempty"`
 		Error             string  `json:"error"`
 		counts
 		Written *counts `json:"written,omitempty"`
@@ -36,7 +37,7 @@ func (e *Error) MarshalJSON() ([]byte, error) {
 		Body: e.Body, BodyTruncated: e.BodyTruncated, URL: e.URL,
 		Request: e.Request, Requests: e.Requests,
 		BytesCompressed: e.BytesCompressed, BytesUncompressed: e.BytesUncompressed,
-		Attempts: e.Attempts, RetryAfterSeconds: e.RetryAfter.Seconds(), Retryable: e.Retryable(), Error: e.Error(),
+		Attempts: e.Attempts, RetryAfterSeconds: e.RetryAfter.Seconds(), Retryable: e.Retryable(), NoCredentials: e.CredentialsMissing(), Error: e.Error(),
 		counts: counts{e.Series, e.Samples, e.Histograms, e.Exemplars},
 	}
 	if e.Version != 0 {

@@ -98,15 +98,3 @@ func TestParseRetryAfter(t *testing.T) {
 		}
 	}
 }
-
-func TestRedactURLString(t *testing.T) {
-	for in, want := range map[string]string{
-		"http://u:p@exa mple.com/x?k=v": "http://exa mple.com/x?redacted",
-		"u:p@host":                      "host",
-		"http://host/path":              "http://host/path",
-	} {
-		if got := redactURLString(in); got != want {
-			t.Errorf("redactURLString(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

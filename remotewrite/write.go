@@ -195,7 +195,11 @@ func (c *Client) send(ctx context.Context, v wire.Version, st *sendState) (outco
 				return failed, cancelled(e, prev, ctx.Err(), err)
 			}
 			e.Err = err
-			e.Hint = "the request did not reach the receiver or got no answer; it was retried with backoff: check the URL, DNS, network and proxies"
+			if credentialsMissing(err) {
+				e.Hint = credentialsHint
+			} else {
+				e.Hint = "the request did not reach the receiver or got no answer; it was retried with backoff: check the URL, DNS, network and proxies"
+			}
 		} else {
 			st.lastStatus = r.status
 			e.StatusCode, e.Status = r.status, r.statusText

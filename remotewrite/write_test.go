@@ -431,12 +431,14 @@ func TestCredentialsStrippedFromErrors(t *testing.T) {
 	_, err3 := New("ftp://alice:hunter2@example.com/?api_key=s3cr3t")
 	_, err4 := New("http://alice:hunter2@exa mple.com/?api_key=s3cr3t")
 	for _, s := range []string{err.Error(), err2.Error(), err3.Error(), err4.Error(), c.String(), c.URL()} {
-		if strings.Contains(s, "hunter2") || strings.Contains(s, "s3cr3t") || strings.Contains(s, "alice") {
+		// The user name stays, as url.URL.Redacted shows it: it tells
+		// which identity was used.
+		if strings.Contains(s, "hunter2") || strings.Contains(s, "s3cr3t") {
 			t.Errorf("leaks credentials: %s", s)
 		}
 	}
 	var e *Error
-	if errors.As(err, &e) && !strings.Contains(e.URL, "api_key=redacted") {
+	if errors.As(err, &e) && !strings.Contains(e.URL, "api_key=xxxxx") {
 		t.Errorf("URL = %q, want the query key kept and its value redacted", e.URL)
 	}
 }

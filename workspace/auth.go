@@ -97,14 +97,16 @@ func WithBearerToken(token string) Option {
 }
 
 type authHandler struct {
-	next     http.Handler
-	cfg      authConfig
-	now      func() time.Time
-	maxBody  int
-	failures *prometheus.CounterVec
+	next    http.Handler
+	cfg     authConfig
+	now     func() time.Time
+	maxBody int
+	// maxBodyName names the setting of maxBody (LimitNames).
+	maxBodyName string
+	failures    *prometheus.CounterVec
 }
 
-func newAuthHandler(next http.Handler, cfg *authConfig, reg prometheus.Registerer, maxBody int, now func() time.Time) (*authHandler, error) {
+func newAuthHandler(next http.Handler, cfg *authConfig, reg prometheus.Registerer, maxBody int, maxBodyName string, now func() time.Time) (*authHandler, error) {
 	failures := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "rwkit_auth_failures_total",
 		Help: "Requests refused with 403 because their credentials were missing or wrong, by reason.",
@@ -115,7 +117,7 @@ func newAuthHandler(next http.Handler, cfg *authConfig, reg prometheus.Registere
 	for _, r := range authReasons {
 		failures.WithLabelValues(r)
 	}
-	return &authHandler{next: next, cfg: *cfg, now: now, maxBody: maxBody, failures: failures}, nil
+	return &authHandler{next: next, cfg: *cfg, now: now, maxBody: maxBody, maxBodyName: maxBodyName, failures: failures}, nil
 }
 
 // authError is a refusal: the reason counted and the text answered. The
@@ -139,12 +141,12 @@ func (h *authHandler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	var ae *authError
 	if !errors.As(err, &ae) {
 		// Reading the body failed: not an auth failure.
-		status := http.StatusBadRequest
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			status = http.StatusRequestEntityTooLarge
+			refuse(rw, http.StatusRequestEntityTooLarge, err.Error(), splitHint(h.maxBodyName))
+			return
 		}
-		http.Error(rw, err.Error(), status)
+		http.Error(rw, err.Error(), http.StatusBadRequest)
 		return
 	}
 	h.failures.WithLabelValues(ae.reason).Inc()

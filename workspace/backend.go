@@ -13,7 +13,8 @@ import (
 
 // database holds every tenant's data.
 type database interface {
-	// tenant opens (creating it if needed) the data of one tenant.
+	// tenant returns the data of one tenant. It is cheap: the storage
+	// of a tenant is opened by its first accepted sample.
 	tenant(id string) (tenantDB, error)
 	// queryAPI serves the Prometheus HTTP API (.../api/v1/query, ...) for
 	// the tenant a /workspaces/{id}/ path or X-Scope-OrgID names.

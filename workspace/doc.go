@@ -38,7 +38,8 @@
 //	204                 RW 2.0 accepted, X-Prometheus-Remote-Write-{Samples,Histograms,Exemplars}-Written set
 //	400                 a sample or series was refused (the valid rest is stored), or the body is not
 //	                    Snappy ("snappy: corrupt input") or not the protobuf its Content-Type names,
-//	                    or the tenant id is invalid
+//	                    or the tenant id is invalid, or the tenant would be one more than
+//	                    WithMaxTenants
 //	405                 not POST (Allow: POST)
 //	413                 body over the limit ("received message larger than max (N vs M)"), refused
 //	                    from Content-Length unread, or after reading the limit, or from the Snappy
@@ -59,7 +60,11 @@
 // GET /-/ready answers 503 while a tenant cannot write to its disk, naming
 // it ("workspace ws-1 cannot write to disk"), and tries the recovery.
 //
-// Refusal lines longer than 4 KiB are cut (Cortex echoes whole series).
+// The refusals for WithMaxTenants, WithMaxRequestBytes,
+// WithMaxSeriesPerRequest and WithMaxConcurrentWrites end with what sets the
+// limit: the name the program gave in WithLimitNames (rwkit serve gives its
+// flags, "rwkit serve --max-request-bytes"), else the Option's. Refusal
+// lines longer than 4 KiB are cut (Cortex echoes whole series).
 //
 // RW 2.0 answers carry the Written headers on errors too (what was stored).
 //

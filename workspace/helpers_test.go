@@ -29,6 +29,7 @@ type env struct {
 	st  *store.Store
 	srv *httptest.Server
 	reg *prometheus.Registry
+	dir string // the store's
 }
 
 func newEnv(t testing.TB, profile string, opts ...workspace.Option) *env {
@@ -43,7 +44,8 @@ func newEnv(t testing.TB, profile string, opts ...workspace.Option) *env {
 func newEnvLimits(t testing.TB, lim validate.Limits, opts ...workspace.Option) *env {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	st, err := store.Open(t.TempDir(), store.Options{OutOfOrderWindow: lim.OutOfOrderTimeWindow, Registerer: reg})
+	dir := t.TempDir()
+	st, err := store.Open(dir, store.Options{OutOfOrderWindow: lim.OutOfOrderTimeWindow, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +59,7 @@ func newEnvLimits(t testing.TB, lim validate.Limits, opts ...workspace.Option) *
 		_ = ws.Close()
 		_ = st.Close()
 	})
-	return &env{ws: ws, st: st, srv: srv, reg: reg}
+	return &env{ws: ws, st: st, srv: srv, reg: reg, dir: dir}
 }
 
 // series builds one float series with one sample.

@@ -76,11 +76,16 @@ func (w *Workspace) decoder() wire.Decoder {
 func (w *Workspace) overLimit(le *wire.LimitError) (string, string) {
 	if le.Limit == wire.LimitSeries {
 		return fmt.Sprintf("received message with more than %d series (limit %d)", w.maxSeries, w.maxSeries),
-			"rwkit: split the write into smaller requests (workspace.WithMaxSeriesPerRequest, rwkit serve --max-series-per-request)"
+			splitHint(w.limitNames.MaxSeriesPerRequest)
 	}
 	maxMemory := int64(w.maxDecoded) * decodedMemoryFactor
 	return fmt.Sprintf("received message that decodes to more than %d bytes of series, labels and samples (limit %d: %d times the decoded size limit)", maxMemory, maxMemory, decodedMemoryFactor),
-		"rwkit: the body holds unusually many tiny series, labels, samples or histograms for its size; split the write into smaller requests"
+		"rwkit: the body holds unusually many tiny series, labels, samples or histograms for its size; split the write into smaller requests (the decoded size limit is set by " + w.limitNames.MaxDecodedBytes + ")"
+}
+
+// splitHint is rwkit's line for a write over the limit that setting sets.
+func splitHint(setting string) string {
+	return "rwkit: split the write into smaller requests (the limit is set by " + setting + ")"
 }
 
 // writeLimiter is a semaphore over remote writes.
@@ -101,9 +106,9 @@ func (l writeLimiter) acquire() bool {
 func (l writeLimiter) release() { <-l }
 
 // refuseBusy answers a write over the concurrency limit.
-func refuseBusy(rw http.ResponseWriter, limit int) int {
+func (w *Workspace) refuseBusy(rw http.ResponseWriter) int {
 	rw.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 	return refuse(rw, http.StatusServiceUnavailable,
-		fmt.Sprintf("too many concurrent remote writes (limit %d)", limit),
-		"rwkit: the workspace is handling as many writes as it takes at once (workspace.WithMaxConcurrentWrites, rwkit serve --max-concurrent-writes); retry after the Retry-After seconds")
+		fmt.Sprintf("too many concurrent remote writes (limit %d)", w.maxConcurrent),
+		"rwkit: the workspace is handling as many writes as it takes at once (the limit is set by "+w.limitNames.MaxConcurrentWrites+"); retry after the Retry-After seconds")
 }

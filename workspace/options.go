@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,7 +26,9 @@ const (
 	// this much sample time after another writer took it over is reported
 	// as alternating-writers.
 	DefaultAlternationWindow = 5 * time.Minute
-	// DefaultMaxTenants bounds the tenants (each an open TSDB).
+	// DefaultMaxTenants bounds the tenants written to since the workspace
+	// started. One costs about 25 KiB until its first accepted sample
+	// opens its TSDB, and about 0.5 MiB plus its series after.
 	DefaultMaxTenants = 256
 	// maxWriters bounds each tenant's writer table before it forgets the
 	// writers no tracked series refers to.
@@ -54,6 +57,7 @@ type config struct {
 	maxCollisions     int
 	alternationWindow time.Duration
 	maxTenants        int
+	limitNames        LimitNames
 	now               func() time.Time
 	// limits.go, auth.go
 	maxSeries     int
@@ -175,14 +179,50 @@ func WithAlternationWindow(d time.Duration) Option {
 	})
 }
 
-// WithMaxTenants bounds the tenants (workspaces) created on demand; a
-// write for one more is refused with 400. Default DefaultMaxTenants.
+// WithMaxTenants bounds the tenants (workspaces) written to since the
+// workspace started, whether their samples were accepted or not; a write
+// for one more is refused with 400, naming the limit (see WithLimitNames).
+// Queries and collision lookups add none. Default DefaultMaxTenants.
 func WithMaxTenants(n int) Option {
 	return optionFunc(func(c *config) error {
 		if n <= 0 {
 			return fmt.Errorf("workspace: WithMaxTenants(%d): must be positive", n)
 		}
 		c.maxTenants = n
+		return nil
+	})
+}
+
+// LimitNames are the names that the users of a program built on the
+// workspace set its limits by, for the answers and logs that refuse a
+// request over one: rwkit serve gives its flags ("rwkit serve
+// --max-workspaces"), so that its users read the setting they know and no
+// Go identifier. An empty field names the Option, for library users. The
+// store's query limits are named by store.Options.LimitNames.
+type LimitNames struct {
+	MaxTenants          string // WithMaxTenants
+	MaxRequestBytes     string // WithMaxRequestBytes, the compressed body
+	MaxDecodedBytes     string // WithMaxRequestBytes, the decoded body
+	MaxSeriesPerRequest string // WithMaxSeriesPerRequest
+	MaxConcurrentWrites string // WithMaxConcurrentWrites
+}
+
+// orOptions fills the empty names with the Options'.
+func (n LimitNames) orOptions() LimitNames {
+	return LimitNames{
+		MaxTenants:          cmp.Or(n.MaxTenants, "workspace.WithMaxTenants"),
+		MaxRequestBytes:     cmp.Or(n.MaxRequestBytes, "workspace.WithMaxRequestBytes"),
+		MaxDecodedBytes:     cmp.Or(n.MaxDecodedBytes, "workspace.WithMaxRequestBytes"),
+		MaxSeriesPerRequest: cmp.Or(n.MaxSeriesPerRequest, "workspace.WithMaxSeriesPerRequest"),
+		MaxConcurrentWrites: cmp.Or(n.MaxConcurrentWrites, "workspace.WithMaxConcurrentWrites"),
+	}
+}
+
+// WithLimitNames names the settings of the limits in refusals and logs.
+// Default: the Options' names ("workspace.WithMaxTenants").
+func WithLimitNames(n LimitNames) Option {
+	return optionFunc(func(c *config) error {
+		c.limitNames = n
 		return nil
 	})
 }

@@ -112,7 +112,7 @@ func TestWritesStayFastUnderQueryLoad(t *testing.T) {
 		if err := json.Unmarshal([]byte(a.body), &out); err != nil {
 			t.Fatalf("%d %s", a.code, a.body)
 		}
-		if a.code != http.StatusServiceUnavailable || out.ErrorType != "timeout" || !strings.Contains(out.Error, "--query-") {
+		if a.code != http.StatusServiceUnavailable || out.ErrorType != "timeout" || !strings.Contains(out.Error, "store.Options.QueryTimeout") {
 			t.Errorf("slow query: %d %s", a.code, a.body)
 		}
 	}

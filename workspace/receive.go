@@ -55,7 +55,7 @@ func (w *Workspace) serveWrite(rw http.ResponseWriter, r *http.Request, id strin
 		code, label = w.write(rw, r, id)
 		w.writes.release()
 	} else {
-		code = refuseBusy(rw, w.maxConcurrent)
+		code = w.refuseBusy(rw)
 	}
 	c := strconv.Itoa(code)
 	w.metrics.requests.WithLabelValues(label, c).Inc()
@@ -86,8 +86,10 @@ func (w *Workspace) write(rw http.ResponseWriter, r *http.Request, id string) (i
 		if errors.Is(err, ErrClosed) {
 			return refuse(rw, http.StatusServiceUnavailable, "rwkit workspace is shutting down", ""), id
 		}
-		if errors.Is(err, errTooManyTenants) {
-			return refuse(rw, http.StatusBadRequest, err.Error(), ""), ""
+		var tm *tooManyTenants
+		if errors.As(err, &tm) {
+			w.logTenantLimit(tm)
+			return refuse(rw, http.StatusBadRequest, tm.Error(), tm.hint()), ""
 		}
 		// The error names the server's directories: the operator's log
 		// gets it, the writer a sentence.
@@ -101,7 +103,7 @@ func (w *Workspace) write(rw http.ResponseWriter, r *http.Request, id string) (i
 	if r.ContentLength > int64(w.maxBody) {
 		return refuse(rw, http.StatusRequestEntityTooLarge,
 			fmt.Sprintf("received message larger than max (%d vs %d)", r.ContentLength, w.maxBody),
-			"rwkit: split the write into smaller requests"), id
+			splitHint(w.limitNames.MaxRequestBytes)), id
 	}
 	compressed := getBuf()
 	defer putBuf(compressed)
@@ -112,7 +114,7 @@ func (w *Workspace) write(rw http.ResponseWriter, r *http.Request, id string) (i
 		if errors.As(err, &mbe) {
 			return refuse(rw, http.StatusRequestEntityTooLarge,
 				fmt.Sprintf("received message larger than max (more than %d vs %d)", mbe.Limit, w.maxBody),
-				"rwkit: split the write into smaller requests"), id
+				splitHint(w.limitNames.MaxRequestBytes)), id
 		}
 		return refuse(rw, http.StatusBadRequest, err.Error(), "rwkit: reading the request body failed"), id
 	}
@@ -124,7 +126,7 @@ func (w *Workspace) write(rw http.ResponseWriter, r *http.Request, id string) (i
 		if errors.As(err, &tl) {
 			return refuse(rw, http.StatusRequestEntityTooLarge,
 				fmt.Sprintf("received message larger than max (%d vs %d)", tl.Declared, tl.Limit),
-				"rwkit: the Snappy block declares more decoded bytes than this workspace takes; split the write into smaller requests"), id
+				"rwkit: the Snappy block declares more decoded bytes than this workspace takes; split the write into smaller requests (the limit is set by "+w.limitNames.MaxDecodedBytes+")"), id
 		}
 		return refuse(rw, http.StatusBadRequest, "snappy: corrupt input", "rwkit: the body is not a Snappy block ("+err.Error()+"); "+notSnappyHint(body)), id
 	}

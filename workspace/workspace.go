@@ -1,12 +1,14 @@
 package workspace
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,6 +30,7 @@ type Workspace struct {
 	maxTracked        int
 	maxCollisions     int
 	maxTenants        int
+	limitNames        LimitNames // the Options' names where the program gave none
 	maxWriters        int
 	alternationWindow time.Duration
 	now               func() time.Time
@@ -36,6 +39,10 @@ type Workspace struct {
 	maxSeries         int          // limits.go
 	maxConcurrent     int          // limits.go
 	writes            writeLimiter // limits.go
+
+	// tenantLimitLogged: the first write refused by WithMaxTenants is
+	// logged at Warn, the others at Debug (any writer can send them).
+	tenantLimitLogged atomic.Bool
 
 	mu      sync.Mutex
 	tenants map[string]*tenant
@@ -69,6 +76,7 @@ func newWorkspace(db database, opts ...Option) (*Workspace, error) {
 		maxTracked:        c.maxTracked,
 		maxCollisions:     c.maxCollisions,
 		maxTenants:        c.maxTenants,
+		limitNames:        c.limitNames.orOptions(),
 		maxWriters:        maxWriters,
 		alternationWindow: c.alternationWindow,
 		now:               c.now,
@@ -85,7 +93,7 @@ func newWorkspace(db database, opts ...Option) (*Workspace, error) {
 	w.metrics = m
 	w.handler = w.routes()
 	if c.auth != nil {
-		h, err := newAuthHandler(w.handler, c.auth, c.registry, w.maxBody, c.now)
+		h, err := newAuthHandler(w.handler, c.auth, c.registry, w.maxBody, w.limitNames.MaxRequestBytes, c.now)
 		if err != nil {
 			return nil, err
 		}
@@ -161,8 +169,31 @@ func (t *tenant) countDiscard(r validate.Reason, n int) {
 
 func (t *tenant) countAccepted(n int) { t.accepted.Add(float64(n)) }
 
-// errTooManyTenants refuses a new tenant past WithMaxTenants.
-var errTooManyTenants = errors.New("too many workspaces")
+// tooManyTenants refuses a new tenant past WithMaxTenants.
+type tooManyTenants struct {
+	id      string
+	limit   int
+	setting string // LimitNames.MaxTenants or the option's name
+}
+
+func (e *tooManyTenants) Error() string {
+	return fmt.Sprintf("too many workspaces: workspace %q would be one more than the limit of %d", e.id, e.limit)
+}
+
+// hint is rwkit's line after the refusal.
+func (e *tooManyTenants) hint() string {
+	return fmt.Sprintf("rwkit: the limit (%d) is set by %s; every workspace written to since the server started counts, even one whose samples were all refused", e.limit, e.setting)
+}
+
+// logTenantLimit logs a write refused by WithMaxTenants.
+func (w *Workspace) logTenantLimit(e *tooManyTenants) {
+	level := slog.LevelDebug
+	if w.tenantLimitLogged.CompareAndSwap(false, true) {
+		level = slog.LevelWarn
+	}
+	w.log.Log(context.Background(), level, "refused a write for a new workspace: the limit on workspaces is reached (refusals after the first are logged at debug level)",
+		"workspace", e.id, "limit", e.limit, "setting", e.setting)
+}
 
 // tenant returns the tenant id, opening it on first use.
 func (w *Workspace) tenant(id string) (*tenant, error) {
@@ -175,7 +206,7 @@ func (w *Workspace) tenant(id string) (*tenant, error) {
 		return t, nil
 	}
 	if len(w.tenants) >= w.maxTenants {
-		return nil, fmt.Errorf("%w: this workspace serves at most %d (workspace.WithMaxTenants)", errTooManyTenants, w.maxTenants)
+		return nil, &tooManyTenants{id: id, limit: w.maxTenants, setting: w.limitNames.MaxTenants}
 	}
 	db, err := w.db.tenant(id)
 	if err != nil {

@@ -13,11 +13,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery"
 
 	"github.com/rwkit/rwkit/agent"
 	"github.com/rwkit/rwkit/identity"
+	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/wire"
 )
 
@@ -97,8 +99,9 @@ func (c *agentCommand) Run(ctx context.Context, args []string) error {
 			"outage buffer, retries with backoff, refusals explained). Either runs a Prometheus configuration file\n"+
 			"unchanged (--config.file; static_configs targets), or scrapes the --scrape URLs with rwkit's identity labels\n"+
 			"(service and instance from the flags, RWKIT_SERVICE/RWKIT_INSTANCE, OTEL_*, ECS task metadata, Kubernetes or\n"+
-			"the hostname). Runs until SIGINT/SIGTERM, then exits 0 after a final flush; exits non-zero only for a\n"+
-			"configuration or start-up error, before anything is scraped.",
+			"the hostname). Runs until SIGINT/SIGTERM, then exits 0 after a final flush.\n"+
+			"Exit codes: 0 stopped by a signal, 1 a start-up error, 2 usage (a bad flag or configuration file); 1 and 2\n"+
+			"come before anything is scraped.",
 		agentExample, c.err)
 	fs.StringVar(&c.configFile, "config.file", "", "a Prometheus configuration file (global, scrape_configs with static_configs, remote_write) run unchanged")
 	fs.StringVar(&c.listen, "web.listen-address", "", "serve the agent's own metrics at http://ADDR/metrics (e.g. 127.0.0.1:9096); off when empty")
@@ -132,9 +135,12 @@ func (c *agentCommand) Run(ctx context.Context, args []string) error {
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return usagef("agent: --log-level %q: %v", c.logLevel, err)
+		return flagUsagef("--log-level", "agent: --log-level %q: want debug, info, warn or error", c.logLevel)
 	}
-	logger := slog.New(slog.NewTextHandler(c.err, &slog.HandlerOptions{Level: level}))
+	if err := checkPositive("agent", durationFlag{"--shutdown-timeout", c.shutdownTimeout}); err != nil {
+		return err
+	}
+	logger := slog.New(redact.Handler(slog.NewTextHandler(c.err, &slog.HandlerOptions{Level: level})))
 
 	cfg, err := c.config(ctx, fs)
 	if err != nil {
@@ -198,45 +204,27 @@ func (c *agentCommand) config(ctx context.Context, fs *flag.FlagSet) (*config.Co
 			}
 		})
 		if len(conflict) > 0 {
-			return nil, usagef("agent: with --config.file the file says what to scrape and where to send it; drop %s", strings.Join(conflict, ", "))
+			return nil, flagUsagef("--config.file", "agent: with --config.file the file says what to scrape and where to send it; drop %s", strings.Join(conflict, ", "))
 		}
 		cfg, err := agent.LoadFile(c.configFile)
 		if err != nil {
-			return nil, usagef("agent: --config.file: %s", strings.TrimPrefix(err.Error(), "agent: "))
+			return nil, flagUsagef("--config.file", "agent: --config.file: %s", strings.TrimPrefix(err.Error(), "agent: "))
 		}
 		return cfg, nil
 	}
-	switch {
-	case c.url == "":
-		return nil, usagef("agent: give --config.file, or --url (or RWKIT_URL) and --scrape")
-	case len(c.targets) == 0:
-		return nil, usagef("agent: give at least one --scrape URL")
-	case c.rwVersion != 1 && c.rwVersion != 2:
-		return nil, usagef("agent: --rw-version %d: want 1 or 2", c.rwVersion)
-	case c.withoutIdentity && (c.service != "" || c.instance != ""):
-		return nil, usagef("agent: --without-identity contradicts --service/--instance: drop one of them")
-	}
-	for _, name := range []string{c.serviceLabel, c.instanceLabel} {
-		if _, clash := c.labels[name]; clash && !c.withoutIdentity {
-			return nil, usagef("agent: --label sets %q, which is an identity label: use --service/--instance, or --service-label/--instance-label", name)
-		}
+	timeout, err := c.checkFlags(fs)
+	if err != nil {
+		return nil, err
 	}
 	headers, err := c.auth.headers()
 	if err != nil {
 		return nil, err
 	}
-	timeout := c.scrapeTimeout
-	if timeout > c.interval {
-		if isSet(fs, "scrape-timeout") {
-			return nil, usagef("agent: --scrape-timeout %s is longer than --interval %s", c.scrapeTimeout, c.interval)
-		}
-		timeout = c.interval // the default 10s, for a shorter interval
-	}
 	var targets []agent.Target
 	for _, t := range c.targets {
-		service, target := c.service, t
-		if name, u, ok := strings.Cut(t, "="); ok && !strings.Contains(name, "/") {
-			service, target = name, u
+		service, target := splitTarget(t)
+		if service == "" {
+			service = c.service
 		}
 		labels := map[string]string{}
 		for k, v := range c.labels {
@@ -246,7 +234,9 @@ func (c *agentCommand) config(ctx context.Context, fs *flag.FlagSet) (*config.Co
 			id, err := identity.Resolve(ctx, identity.Options{Service: service, Instance: c.instance,
 				ServiceLabel: c.serviceLabel, InstanceLabel: c.instanceLabel, Getenv: c.getenv})
 			if err != nil {
-				return nil, fmt.Errorf("agent: target %s: refusing to start without an identity, or writers sharing a workspace overwrite each other's series (--without-identity if this is the only writer): %w", redactURL(target), err)
+				ue := identityUsage("agent", "--service (or SERVICE=URL in --scrape)", err).(*usageError)
+				ue.msg += "; --without-identity if this agent is the only writer"
+				return nil, ue
 			}
 			for _, l := range id.Labels() {
 				labels[l.Name] = l.Value
@@ -266,9 +256,70 @@ func (c *agentCommand) config(ctx context.Context, fs *flag.FlagSet) (*config.Co
 		SigV4: c.sigv4, SigV4Region: c.sigv4Region,
 	})
 	if err != nil {
-		return nil, usagef("%v", err)
+		return nil, usagef("agent: %s", strings.TrimPrefix(err.Error(), "agent: "))
 	}
 	return cfg, nil
+}
+
+// checkFlags checks the flag mode's flags before anything is resolved,
+// scraped or sent, and returns the scrape timeout to use.
+func (c *agentCommand) checkFlags(fs *flag.FlagSet) (time.Duration, error) {
+	switch {
+	case c.url == "":
+		return 0, flagUsagef("--url", "agent: give --config.file, or --url (or RWKIT_URL) and --scrape")
+	case len(c.targets) == 0:
+		return 0, flagUsagef("--scrape", "agent: give at least one --scrape URL")
+	case c.rwVersion != 1 && c.rwVersion != 2:
+		return 0, flagUsagef("--rw-version", "agent: --rw-version: want 1 or 2, got %d", c.rwVersion)
+	case c.withoutIdentity && (c.service != "" || c.instance != ""):
+		return 0, flagUsagef("--without-identity", "agent: --without-identity contradicts --service/--instance: drop one of them")
+	}
+	if err := checkURLFlag("agent", "--url", c.url); err != nil {
+		return 0, err
+	}
+	for _, f := range []struct{ name, value string }{{"--service-label", c.serviceLabel}, {"--instance-label", c.instanceLabel}} {
+		if !model.LegacyValidation.IsValidLabelName(f.value) || strings.HasPrefix(f.value, "__") {
+			return 0, flagUsagef(f.name, "agent: %s %q: want a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)", f.name, f.value)
+		}
+	}
+	if c.serviceLabel == c.instanceLabel {
+		return 0, flagUsagef("--instance-label", "agent: --service-label and --instance-label are both %q: the two values need two label names", c.serviceLabel)
+	}
+	for _, t := range c.targets {
+		_, target := splitTarget(t)
+		if err := checkURLFlag("agent", "--scrape", target); err != nil {
+			return 0, err
+		}
+	}
+	if err := checkPositive("agent", durationFlag{"--interval", c.interval}, durationFlag{"--scrape-timeout", c.scrapeTimeout},
+		durationFlag{"--remote-timeout", c.remoteTimeout}, durationFlag{"--min-backoff", c.minBackoff}, durationFlag{"--max-backoff", c.maxBackoff}); err != nil {
+		return 0, err
+	}
+	if c.maxBackoff < c.minBackoff {
+		return 0, flagUsagef("--max-backoff", "agent: --max-backoff %s is shorter than --min-backoff %s", c.maxBackoff, c.minBackoff)
+	}
+	for _, name := range []string{c.serviceLabel, c.instanceLabel} {
+		if _, clash := c.labels[name]; clash && !c.withoutIdentity {
+			return 0, flagUsagef("--label", "agent: --label sets %q, which is an identity label: use --service/--instance, or --service-label/--instance-label", name)
+		}
+	}
+	timeout := c.scrapeTimeout
+	if timeout > c.interval {
+		if isSet(fs, "scrape-timeout") {
+			return 0, flagUsagef("--scrape-timeout", "agent: --scrape-timeout %s is longer than --interval %s", c.scrapeTimeout, c.interval)
+		}
+		timeout = c.interval // the default 10s, for a shorter interval
+	}
+	return timeout, nil
+}
+
+// splitTarget reads --scrape [SERVICE=]URL. An "=" inside the URL (a
+// query) is not a SERVICE: a service name has no "/".
+func splitTarget(t string) (service, target string) {
+	if name, u, ok := strings.Cut(t, "="); ok && !strings.Contains(name, "/") {
+		return name, u
+	}
+	return "", t
 }
 
 // describe prints what will be scraped and where it goes, without
@@ -276,7 +327,7 @@ func (c *agentCommand) config(ctx context.Context, fs *flag.FlagSet) (*config.Co
 func (c *agentCommand) describe(cfg *config.Config) {
 	var rws []string
 	for _, rw := range cfg.RemoteWriteConfigs {
-		rws = append(rws, redactURL(rw.URL.String()))
+		rws = append(rws, redact.URL(rw.URL.String()))
 	}
 	for _, sc := range cfg.ScrapeConfigs {
 		for _, sd := range sc.ServiceDiscoveryConfigs {

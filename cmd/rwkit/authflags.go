@@ -49,25 +49,28 @@ func (a *authFlags) headers() (map[string]string, error) {
 		name, value = strings.TrimSpace(name), strings.TrimSpace(value)
 		if !ok || name == "" || strings.ContainsAny(name, " \t=") {
 			// Not echoed: a malformed header may be a secret.
-			return nil, usagef("--header number %d: want 'Name: value'", i+1)
+			return nil, flagUsagef("--header", "--header number %d: want 'Name: value'", i+1)
 		}
 		if strings.EqualFold(name, "Authorization") {
-			return nil, usagef("--header Authorization: use --bearer-token-file or --basic-auth-username with --basic-auth-password-file")
+			return nil, flagUsagef("--header", "--header Authorization: use --bearer-token-file or --basic-auth-username with --basic-auth-password-file")
 		}
 		out[http.CanonicalHeaderKey(name)] = value
 	}
 	if a.tenant != "" {
 		if v, ok := out["X-Scope-Orgid"]; ok && v != a.tenant {
-			return nil, usagef("--tenant %q and --header 'X-Scope-OrgID: %s' disagree: give one", a.tenant, v)
+			return nil, flagUsagef("--tenant", "--tenant %q and --header 'X-Scope-OrgID: %s' disagree: give one", a.tenant, v)
 		}
 		out["X-Scope-OrgID"] = a.tenant
 		delete(out, "X-Scope-Orgid")
 	}
 	if (a.tlsCert == "") != (a.tlsKey == "") {
-		return nil, usagef("--tls-cert-file and --tls-key-file go together")
+		return nil, flagUsagef("--tls-key-file", "--tls-cert-file and --tls-key-file go together")
+	}
+	if a.bearerTokenFile != "" && a.basicUser != "" {
+		return nil, flagUsagef("--bearer-token-file", "--bearer-token-file and --basic-auth-username both set Authorization: give one")
 	}
 	if a.basicPasswordFile != "" && a.basicUser == "" {
-		return nil, usagef("--basic-auth-password-file needs --basic-auth-username")
+		return nil, flagUsagef("--basic-auth-username", "--basic-auth-password-file needs --basic-auth-username")
 	}
 	return out, nil
 }
@@ -86,24 +89,25 @@ func (a *authFlags) remote() (remotewrite.Auth, error) {
 		if a.tlsCA != "" {
 			pem, err := os.ReadFile(a.tlsCA)
 			if err != nil {
-				return auth, usagef("--tls-ca-file: %v", err)
+				return auth, flagUsagef("--tls-ca-file", "--tls-ca-file: %v", err)
 			}
 			tc.RootCAs = x509.NewCertPool()
 			if !tc.RootCAs.AppendCertsFromPEM(pem) {
-				return auth, usagef("--tls-ca-file %s: no PEM certificate in it", a.tlsCA)
+				return auth, flagUsagef("--tls-ca-file", "--tls-ca-file %s: no PEM certificate in it", a.tlsCA)
 			}
 		}
 		if a.tlsCert != "" {
 			cert, err := tls.LoadX509KeyPair(a.tlsCert, a.tlsKey)
 			if err != nil {
-				return auth, usagef("--tls-cert-file %s / --tls-key-file %s: %v", a.tlsCert, a.tlsKey, err)
+				return auth, flagUsagef("--tls-cert-file", "--tls-cert-file %s / --tls-key-file %s: %v", a.tlsCert, a.tlsKey, err)
 			}
 			tc.Certificates = []tls.Certificate{cert}
 		}
 		auth.TLS = tc
 	}
 	if err := auth.Check(); err != nil {
-		return auth, usagef("%v", err)
+		// What is left for Check to refuse is a header name.
+		return auth, flagUsagef("--header", "--header: %s", strings.TrimPrefix(err.Error(), "auth: "))
 	}
 	return auth, nil
 }

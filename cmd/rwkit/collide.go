@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 
 func init() {
 	register("collide", "list series that more than one writer would write, and the label that tells them apart", func(s stdio) command { return &collideCommand{stdio: s} })
+	jsonCommands["collide"] = true
 }
 
 type collideCommand struct {
@@ -46,7 +46,7 @@ func (c *collideCommand) Run(ctx context.Context, args []string) error {
 			"a series twice is flagged too.\n"+
 			"NAME names the writer (default: the file or URL); NAME may be SERVICE/INSTANCE, and writers with\n"+
 			"the same SERVICE are taken as replicas of one service (they need instance, not only service).\n"+
-			"A URL's user:password@ is sent as basic auth and shown as REDACTED@.\n"+
+			"A URL's user:password@ is sent as basic auth and shown as user:xxxxx@ (secret query parameters too).\n"+
 			"Exit codes: 0 nothing shared, 1 error, 2 usage, 3 collisions or duplicates found.",
 		collideExample, c.err)
 	fs.Var(&c.writers, "writer", "[NAME=]SOURCE of one writer, as the arguments; repeatable (env: comma-separated)")
@@ -59,6 +59,12 @@ func (c *collideCommand) Run(ctx context.Context, args []string) error {
 	fs.Init("collide", flag.ContinueOnError) // errors say "collide: ...", not the synopsis
 	flagArgs, positional := splitPositional(fs, args)
 	if err := parseFlags(fs, flagArgs, c.getenv); err != nil {
+		return err
+	}
+	if err := checkPositive("collide", durationFlag{"--timeout", c.timeout}); err != nil {
+		return err
+	}
+	if err := checkAtLeast("collide", "--limit", c.limit, -1); err != nil {
 		return err
 	}
 	specs := append(append([]string(nil), c.writers...), positional...)
@@ -74,16 +80,16 @@ func (c *collideCommand) Run(ctx context.Context, args []string) error {
 	}
 	rep := collide.Find(writers)
 	if c.output == "json" {
-		enc := json.NewEncoder(c.out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
+		c.setResult(rep)
 	} else {
 		writeCollideText(c.out, rep, c.limit)
 	}
-	if rep.Result != collide.ResultNone {
-		return &exitError{code: exitFound, err: errReported}
+	switch rep.Result {
+	case collide.ResultCollisions:
+		return reportedError(exitFound, fmt.Errorf("collide: %d series in %d metrics would be written by more than one writer; add %s",
+			len(rep.Collisions), len(rep.ByMetric), strings.Join(rep.Suggest, " and ")))
+	case collide.ResultDuplicates:
+		return reportedError(exitFound, fmt.Errorf("collide: %d series repeated within one writer's own exposition", len(rep.Duplicates)))
 	}
 	return nil
 }
@@ -125,7 +131,7 @@ func splitPositional(fs *flag.FlagSet, args []string) (flags, positional []strin
 // then its --writer-label ones over them.
 func (c *collideCommand) sources(specs []string) ([]collide.Source, error) {
 	if len(specs) == 0 {
-		return nil, usagef("collide: give at least one writer: [NAME=]FILE or [NAME=]URL (or --writer, RWKIT_WRITER)")
+		return nil, flagUsagef("--writer", "collide: give at least one writer: [NAME=]FILE or [NAME=]URL (or --writer, RWKIT_WRITER)")
 	}
 	named := map[string]bool{}
 	var sources []collide.Source
@@ -133,14 +139,19 @@ func (c *collideCommand) sources(specs []string) ([]collide.Source, error) {
 	for _, spec := range specs {
 		s, err := collide.ParseSource(spec)
 		if err != nil {
-			return nil, usagef("collide: %v", err)
+			return nil, flagUsagef("--writer", "collide: %v", err)
+		}
+		if strings.Contains(s.Location, "://") {
+			if err := checkURLFlag("collide", "writer "+s.Name, s.Location); err != nil {
+				return nil, flagUsagef("--writer", "%s", errorMessage(err))
+			}
 		}
 		if named[s.Name] {
-			return nil, usagef("collide: writer name %q given twice; name each writer: NAME=SOURCE", s.Name)
+			return nil, flagUsagef("--writer", "collide: writer name %q given twice; name each writer: NAME=SOURCE", s.Name)
 		}
 		if s.Location == "-" {
 			if stdin {
-				return nil, usagef("collide: only one writer can read stdin (-)")
+				return nil, flagUsagef("--writer", "collide: only one writer can read stdin (-)")
 			}
 			stdin = true
 			s.In = c.in
@@ -150,7 +161,7 @@ func (c *collideCommand) sources(specs []string) ([]collide.Source, error) {
 	}
 	for name := range c.writerLabels {
 		if !named[name] {
-			return nil, usagef("collide: --writer-label %s:...: no writer is named %q", name, name)
+			return nil, flagUsagef("--writer-label", "collide: --writer-label %s:...: no writer is named %q", name, name)
 		}
 	}
 	for i := range sources {

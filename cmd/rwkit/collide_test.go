@@ -35,7 +35,7 @@ func collideJSON(t *testing.T, env map[string]string, wantCode int, args ...stri
 		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, wantCode, out, stderr)
 	}
 	var v collide.Report
-	if err := json.Unmarshal([]byte(out), &v); err != nil {
+	if err := unmarshalResult([]byte(out), &v); err != nil {
 		t.Fatalf("decode JSON: %v\n%s", err, out)
 	}
 	return v
@@ -231,7 +231,7 @@ func TestCollideInputs(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
 	}
 	var v collide.Report
-	if err := json.Unmarshal([]byte(out), &v); err != nil {
+	if err := unmarshalResult([]byte(out), &v); err != nil {
 		t.Fatal(err)
 	}
 	var names []string
@@ -295,10 +295,10 @@ func TestCollideJSONShape(t *testing.T) {
 		Collisions []map[string]json.RawMessage `json:"collisions"`
 	}
 	var top map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(out), &top); err != nil {
+	if err := unmarshalResult([]byte(out), &top); err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal([]byte(out), &v); err != nil {
+	if err := unmarshalResult([]byte(out), &v); err != nil {
 		t.Fatal(err)
 	}
 	keys := func(m map[string]json.RawMessage) []string {
@@ -352,7 +352,7 @@ func TestCollideRedactsCredentials(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	withCreds := strings.Replace(srv.URL, "http://", "http://scraper:"+password+"@", 1)
-	shown := strings.Replace(srv.URL, "http://", "http://REDACTED@", 1)
+	shown := strings.Replace(srv.URL, "http://", "http://scraper:xxxxx@", 1)
 
 	for _, output := range []string{"text", "json"} {
 		out, stderr, code := runCLI(t, nil, nil, "collide", "--output", output, withCreds+"/metrics", "auth=testdata/collide/auth.txt")

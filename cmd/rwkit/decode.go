@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -10,11 +9,13 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/wire"
 )
 
 func init() {
 	register("decode", "print a captured remote-write body (snappy or raw, RW 1.0 or 2.0) as series", func(s stdio) command { return &decodeCommand{stdio: s} })
+	jsonCommands["decode"] = true
 }
 
 type decodeCommand struct {
@@ -42,24 +43,33 @@ func (c *decodeCommand) Run(ctx context.Context, args []string) error {
 	fs.Var(&c.output, "output", "text or json")
 	fs.Init("decode", 0)
 	fs.SetOutput(c.err)
-	if err := parseFlags(fs, args, c.getenv); err != nil {
+	// FILE may come before the flags too: rwkit decode body.pb --output json.
+	flagArgs, files := splitPositional(fs, args)
+	if err := parseFlags(fs, flagArgs, c.getenv); err != nil {
 		return err
 	}
-	if fs.NArg() > 1 {
-		return usagef("decode: want one FILE (or - for stdin), got %d arguments", fs.NArg())
+	if len(files) > 1 {
+		return usagef("decode: want one FILE (or - for stdin), got %d arguments", len(files))
 	}
-	if fs.NArg() == 0 && isTerminal(c.in) {
+	want, err := parseBodyVersion(c.version)
+	if err != nil {
+		return err
+	}
+	if err := checkAtLeast("decode", "--max-bytes", c.maxBytes, 1); err != nil {
+		return err
+	}
+	if len(files) == 0 && isTerminal(c.in) {
 		// Nobody types a remote-write body: waiting for one would look hung.
 		fs.Usage()
 		return usagef("decode: no FILE, and stdin is a terminal: give a FILE, or pipe a body into rwkit decode -")
 	}
 	var r io.Reader = c.in
 	name := "stdin"
-	if fs.NArg() == 1 && fs.Arg(0) != "-" {
-		name = fs.Arg(0)
+	if len(files) == 1 && files[0] != "-" {
+		name = files[0]
 		f, err := os.Open(name)
 		if err != nil {
-			return err
+			return fmt.Errorf("decode: %w", redact.Error(err)) // a URL given by mistake names itself
 		}
 		defer f.Close()
 		r = f
@@ -71,14 +81,13 @@ func (c *decodeCommand) Run(ctx context.Context, args []string) error {
 	if len(body) > c.maxBytes {
 		return fmt.Errorf("%s is larger than --max-bytes=%d", name, c.maxBytes)
 	}
-	d, err := decodeBody(body, c.version, c.maxBytes)
+	d, err := decodeBody(body, want, c.maxBytes)
 	if err != nil {
 		return fmt.Errorf("decode %s: %w", name, err)
 	}
 	if c.output == "json" {
-		enc := json.NewEncoder(c.out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(d.jsonView())
+		c.setResult(d.jsonView())
+		return nil
 	}
 	d.writeText(c.out)
 	return nil
@@ -105,20 +114,23 @@ type decoded struct {
 	uncompressed int
 }
 
+// parseBodyVersion reads --rw-version: 0 for auto.
+func parseBodyVersion(s string) (wire.Version, error) {
+	switch s {
+	case "auto", "":
+		return 0, nil
+	case "1", "1.0":
+		return wire.V1, nil
+	case "2", "2.0":
+		return wire.V2, nil
+	}
+	return 0, flagUsagef("--rw-version", "decode: --rw-version %q: want auto, 1 or 2", s)
+}
+
 // decodeBody tries the body as Snappy first, then as raw protobuf: a raw
 // protobuf body is rarely a valid Snappy block, and when it is, the
 // decompressed bytes must still decode as a write request.
-func decodeBody(body []byte, versionFlag string, maxBytes int) (*decoded, error) {
-	var want wire.Version
-	switch versionFlag {
-	case "auto", "":
-	case "1", "1.0":
-		want = wire.V1
-	case "2", "2.0":
-		want = wire.V2
-	default:
-		return nil, usagef("decode: --rw-version %q: want auto, 1 or 2", versionFlag)
-	}
+func decodeBody(body []byte, want wire.Version, maxBytes int) (*decoded, error) {
 	var snappyErr error
 	if raw, err := wire.Decompress(nil, body, maxBytes); err == nil {
 		d, err := decodeRaw(raw, want)
@@ -159,7 +171,11 @@ func decodeRaw(raw []byte, want wire.Version) (*decoded, error) {
 }
 
 type counts struct {
-	Series, Samples, Histograms, Exemplars, Metadata int
+	Series     int `json:"series"`
+	Samples    int `json:"samples"`
+	Histograms int `json:"histograms"`
+	Exemplars  int `json:"exemplars"`
+	Metadata   int `json:"metadata"`
 }
 
 func countRequest(req *wire.WriteRequest) counts {
@@ -304,7 +320,20 @@ type jsonSeries struct {
 	Samples    [][2]any          `json:"samples,omitempty"`
 	Histograms []string          `json:"histograms,omitempty"`
 	Exemplars  []jsonExemplar    `json:"exemplars,omitempty"`
-	Metadata   *wire.Metadata    `json:"metadata,omitempty"`
+	Metadata   *jsonMetadata     `json:"metadata,omitempty"`
+}
+
+// jsonMetadata is wire.Metadata with snake_case keys and the type by name
+// (wire.Metadata has no JSON names of its own: it is the wire's struct).
+type jsonMetadata struct {
+	FamilyName string `json:"family_name,omitempty"`
+	Type       string `json:"type"`
+	Help       string `json:"help,omitempty"`
+	Unit       string `json:"unit,omitempty"`
+}
+
+func newJSONMetadata(md wire.Metadata) *jsonMetadata {
+	return &jsonMetadata{FamilyName: md.FamilyName, Type: md.Type.String(), Help: md.Help, Unit: md.Unit}
 }
 
 type jsonExemplar struct {
@@ -319,7 +348,7 @@ type jsonBody struct {
 	BytesCompressed   int             `json:"bytes_compressed,omitempty"`
 	BytesUncompressed int             `json:"bytes_uncompressed"`
 	Counts            counts          `json:"counts"`
-	Metadata          []wire.Metadata `json:"metadata,omitempty"`
+	Metadata          []*jsonMetadata `json:"metadata,omitempty"`
 	Series            []jsonSeries    `json:"series"`
 }
 
@@ -328,8 +357,11 @@ type jsonBody struct {
 func (d *decoded) jsonView() jsonBody {
 	out := jsonBody{
 		Version: d.version.String(), Snappy: d.snappy, BytesCompressed: d.compressed,
-		BytesUncompressed: d.uncompressed, Counts: countRequest(&d.req), Metadata: d.req.Metadata,
+		BytesUncompressed: d.uncompressed, Counts: countRequest(&d.req),
 		Series: make([]jsonSeries, 0, len(d.req.Series)),
+	}
+	for _, md := range d.req.Metadata {
+		out.Metadata = append(out.Metadata, newJSONMetadata(md))
 	}
 	for i := range d.req.Series {
 		ts := &d.req.Series[i]
@@ -344,8 +376,7 @@ func (d *decoded) jsonView() jsonBody {
 			js.Samples = append(js.Samples, [2]any{s.Timestamp, formatFloat(s.Value)})
 		}
 		if d.version == wire.V2 && (ts.Metadata != wire.Metadata{}) {
-			md := ts.Metadata
-			js.Metadata = &md
+			js.Metadata = newJSONMetadata(ts.Metadata)
 		}
 		out.Series = append(out.Series, js)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -112,7 +111,7 @@ func TestDecodeJSON(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	var got jsonBody
-	if err := json.Unmarshal([]byte(out), &got); err != nil {
+	if err := unmarshalResult([]byte(out), &got); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	if got.Version != "1.0" || !got.Snappy || got.Counts.Series != 3 || got.Series[1].Samples[0][1] != "+Inf" ||
@@ -174,7 +173,7 @@ func TestDecodeStdinTerminal(t *testing.T) {
 		stderr []string
 	}{
 		{"terminal, no FILE", tty, nil, exitUsage, "", []string{"Usage: rwkit decode [FILE|-]", "Example:", "rwkit: decode: no FILE, and stdin is a terminal"}},
-		{"terminal, flags but no FILE", tty, []string{"--output", "json"}, exitUsage, "", []string{"Usage: rwkit decode", "stdin is a terminal"}},
+		{"terminal, flags but no FILE", tty, []string{"--output", "json"}, exitUsage, "{\n  \"result\": null,", []string{"Usage: rwkit decode", "stdin is a terminal"}},
 		{"terminal, -", tty, []string{"-"}, exitOK, "# remote write 1.0, snappy", nil},
 		{"pipe, no FILE", os.ModeNamedPipe | 0o600, nil, exitOK, "# remote write 1.0, snappy", nil},
 	} {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 func init() {
 	register("demo", "the seed incident replayed locally: six services, one workspace, 400s and collisions; then fixed",
 		func(s stdio) command { return &demoCommand{stdio: s} })
+	jsonCommands["demo"] = true
 }
 
 type demoCommand struct {
@@ -64,9 +64,9 @@ func (c *demoCommand) Run(ctx context.Context, args []string) error {
 	}
 	switch {
 	case c.rounds < 1 || c.rounds > 100:
-		return usagef("demo: --rounds %d: want 1 to 100", c.rounds)
+		return flagUsagef("--rounds", "demo: --rounds: want 1 to 100, got %d", c.rounds)
 	case c.interval < 100*time.Millisecond || c.interval > time.Minute || c.interval%time.Millisecond != 0:
-		return usagef("demo: --interval %s: want whole milliseconds from 100ms to 1m", c.interval)
+		return flagUsagef("--interval", "demo: --interval: want whole milliseconds from 100ms to 1m, got %s", c.interval)
 	}
 
 	d, err := demo.Start(ctx, demo.Options{Rounds: c.rounds, Interval: c.interval, Phase1Identity: c.phase1Identity})
@@ -74,19 +74,29 @@ func (c *demoCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	rep, runErr := d.Run(ctx)
-	if runErr == nil {
-		if c.output == "json" {
-			enc := json.NewEncoder(c.out)
-			enc.SetIndent("", "  ")
-			runErr = enc.Encode(rep)
-		} else {
-			writeDemoText(c.out, rep)
+	if runErr != nil {
+		_ = d.Close()
+		if errors.Is(runErr, context.Canceled) {
+			return fmt.Errorf("demo: interrupted")
 		}
+		return runErr
 	}
-	if runErr == nil && c.keep {
+	outcome := storyOutcome(rep)
+	if c.output == "json" {
+		c.setResult(rep)
+	} else {
+		writeDemoText(c.out, rep)
+	}
+	if c.keep {
 		w := c.out
 		if c.output == "json" {
-			w = c.err // stdout stays one JSON document
+			// The report is complete: print it now rather than when
+			// interrupted, and keep stdout one JSON document.
+			if c.json != nil {
+				writeEnvelope(c.out, rep, outcome, exitCode(stdio{err: io.Discard}, outcome))
+				c.json.printed = true
+			}
+			w = c.err
 		}
 		fmt.Fprintf(w, "\nworkspace still serving (--keep) until interrupted:\n  query API  %s\n  metrics    %s/metrics\n  collisions %s/api/v1/collisions\n",
 			d.QueryURL(), d.BaseURL(), d.QueryURL())
@@ -94,26 +104,32 @@ func (c *demoCommand) Run(ctx context.Context, args []string) error {
 			c.kept <- d.QueryURL()
 		}
 		<-ctx.Done()
-	}
-	if err := d.Close(); err != nil && runErr == nil {
-		runErr = err
-	}
-	if runErr != nil {
-		if errors.Is(runErr, context.Canceled) {
-			return fmt.Errorf("demo: interrupted")
+		// The outcome is printed and decides the exit code; a failure to
+		// close after it is only logged.
+		if err := d.Close(); err != nil {
+			fmt.Fprintf(c.err, "rwkit: demo: closing the workspace: %v\n", err)
 		}
-		return runErr
+		return outcome
 	}
-	if !rep.Pass {
-		var failed []string
-		for _, ch := range rep.Checks {
-			if !ch.Pass {
-				failed = append(failed, fmt.Sprintf("%s (got %s)", ch.Name, ch.Got))
-			}
+	if err := d.Close(); err != nil {
+		return err
+	}
+	return outcome
+}
+
+// storyOutcome is nil when every check of the demo held, else an error
+// naming the checks that did not.
+func storyOutcome(rep *demo.Report) error {
+	if rep.Pass {
+		return nil
+	}
+	var failed []string
+	for _, ch := range rep.Checks {
+		if !ch.Pass {
+			failed = append(failed, fmt.Sprintf("%s (got %s)", ch.Name, ch.Got))
 		}
-		return &exitError{code: exitFailed, err: fmt.Errorf("demo: the story did not hold: %s", strings.Join(failed, "; "))}
 	}
-	return nil
+	return &exitError{code: exitFailed, err: fmt.Errorf("demo: the story did not hold: %s", strings.Join(failed, "; "))}
 }
 
 func writeDemoText(w io.Writer, r *demo.Report) {

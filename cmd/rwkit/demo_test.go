@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"regexp"
 	"strings"
@@ -69,7 +68,7 @@ func TestDemoJSON(t *testing.T) {
 		t.Fatalf("exit code %d, want 0; stderr:\n%s", code, stderr)
 	}
 	var rep demo.Report
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+	if err := unmarshalResult([]byte(out), &rep); err != nil {
 		t.Fatalf("not one JSON report: %v\n%s", err, out)
 	}
 	if !rep.Pass || len(rep.Phases) != 2 || len(rep.Checks) != 4 {
@@ -174,8 +173,8 @@ func TestDemoUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"demo", "--rounds", "0"}, "--rounds 0"},
-		{[]string{"demo", "--interval", "50ms"}, "--interval 50ms"},
+		{[]string{"demo", "--rounds", "0"}, "--rounds: want 1 to 100, got 0"},
+		{[]string{"demo", "--interval", "50ms"}, "--interval: want whole milliseconds from 100ms to 1m, got 50ms"},
 		{[]string{"demo", "--interval", "1500us"}, "whole milliseconds"},
 		{[]string{"demo", "--output", "yaml"}, `output "yaml"`},
 		{[]string{"demo", "extra"}, `unexpected argument "extra"`},
@@ -189,5 +188,47 @@ func TestDemoUsage(t *testing.T) {
 	}
 	if _, stderr, code := runCLI(t, nil, nil, "demo", "-h"); code != exitOK || !strings.Contains(stderr, "Example:") {
 		t.Errorf("demo -h: exit %d, want 0 and an example:\n%s", code, stderr)
+	}
+}
+
+// With --keep and --output json, the envelope is on stdout once the report
+// is ready, while the workspace still serves, and nothing follows it.
+func TestDemoKeepJSON(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a workspace and six pushers")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out, errOut := &lockedBuffer{}, &lockedBuffer{}
+	kept := make(chan string, 1)
+	s := stdio{in: strings.NewReader(""), out: out, err: errOut, getenv: func(string) string { return "" }}
+	done := make(chan int, 1)
+	go func() {
+		done <- runCommand(ctx, s, "demo", func(s stdio) command { return &demoCommand{stdio: s, kept: kept} },
+			[]string{"--rounds", "1", "--interval", "100ms", "--keep", "--output", "json"})
+	}()
+	select {
+	case <-kept:
+	case code := <-done:
+		t.Fatalf("demo ended (exit %d) before serving\n%s\n%s", code, errOut, out)
+	case <-time.After(2 * time.Minute):
+		t.Fatal("demo not serving after 2 minutes")
+	}
+	var rep demo.Report
+	if err := unmarshalResult([]byte(out.String()), &rep); err != nil || !rep.Pass {
+		t.Fatalf("stdout while serving: %v, pass %v\n%s", err, rep.Pass, out)
+	}
+	printed := out.String()
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK || out.String() != printed {
+			t.Errorf("exit %d after interrupt; stdout grew:\n%s", code, strings.TrimPrefix(out.String(), printed))
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("demo did not stop after its context ended")
+	}
+	if !strings.Contains(errOut.String(), "workspace still serving (--keep)") {
+		t.Errorf("no --keep notice on stderr:\n%s", errOut)
 	}
 }

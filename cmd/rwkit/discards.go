@@ -19,6 +19,7 @@ import (
 	awscw "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 
 	"github.com/rwkit/rwkit/cloudwatch"
+	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/internal/version"
 	"github.com/rwkit/rwkit/remotewrite"
 	"github.com/rwkit/rwkit/remotewrite/sigv4"
@@ -30,6 +31,7 @@ import (
 
 func init() {
 	register("discards", "samples a backend discarded, by reason: AMP's CloudWatch DiscardedSamples, or a local workspace", func(s stdio) command { return &discardsCommand{stdio: s} })
+	jsonCommands["discards"] = true
 }
 
 type discardsCommand struct {
@@ -95,12 +97,12 @@ func (c *discardsCommand) Run(ctx context.Context, args []string) error {
 	var rep *discardsReport
 	var err error
 	if c.from == "" && c.auth.any() {
-		return usagef("discards: the auth and TLS flags are for --from; CloudWatch takes the AWS credentials")
+		return flagUsagef("--from", "discards: the auth and TLS flags are for --from; CloudWatch takes the AWS credentials")
+	}
+	if err := c.checkFlags(); err != nil {
+		return err
 	}
 	if c.from != "" {
-		if u, perr := url.Parse(c.from); perr != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return usagef("discards: --from %q: want the workspace's base URL, e.g. http://127.0.0.1:9095", c.from)
-		}
 		rep, err = c.local(ctx)
 	} else {
 		rep, err = c.cloudWatch(ctx)
@@ -109,18 +111,32 @@ func (c *discardsCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if c.output == "json" {
-		enc := json.NewEncoder(c.out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
+		c.setResult(rep)
 	} else {
 		rep.writeText(c.out, c.maxRows)
 	}
 	if c.failOnDiscards && rep.Total > 0 {
-		return &exitError{code: exitFound, err: errReported}
+		return reportedError(exitFound, fmt.Errorf("discards: %s samples discarded (--fail-on-discards)", formatSampleValue(rep.Total)))
 	}
 	return nil
+}
+
+// checkFlags checks the flags before anything is called.
+func (c *discardsCommand) checkFlags() error {
+	if c.from != "" {
+		if err := checkURLFlag("discards", "--from", c.from); err != nil {
+			return err
+		}
+	}
+	if c.endpointURL != "" {
+		if err := checkURLFlag("discards", "--endpoint-url", c.endpointURL); err != nil {
+			return err
+		}
+	}
+	if err := checkPositive("discards", durationFlag{"--since", c.since}, durationFlag{"--period", c.period}, durationFlag{"--timeout", c.timeout}); err != nil {
+		return err
+	}
+	return checkAtLeast("discards", "--max-rows", c.maxRows, 0)
 }
 
 // discardsReport is what `rwkit discards` prints, as text or JSON.
@@ -156,7 +172,7 @@ func (c *discardsCommand) cloudWatch(ctx context.Context) (*discardsReport, erro
 	if strings.Contains(wsID, "://") {
 		id, ok := workspaceFromURL(wsID)
 		if !ok {
-			return nil, usagef("discards: --workspace-id %q: not an AMP workspace URL (https://aps-workspaces.<region>.amazonaws.com/workspaces/ws-...)", wsID)
+			return nil, flagUsagef("--workspace-id", "discards: --workspace-id %q: not an AMP workspace URL (https://aps-workspaces.<region>.amazonaws.com/workspaces/ws-...)", wsID)
 		}
 		if urlRegion, ok := sigv4.RegionFromURL(wsID); ok && region == "" {
 			region = urlRegion
@@ -165,11 +181,11 @@ func (c *discardsCommand) cloudWatch(ctx context.Context) (*discardsReport, erro
 	}
 	switch {
 	case wsID == "":
-		return nil, usagef("discards: --workspace-id is required (or RWKIT_WORKSPACE_ID), or --from for a local workspace")
+		return nil, flagUsagef("--workspace-id", "discards: --workspace-id is required (or RWKIT_WORKSPACE_ID), or --from for a local workspace")
 	case c.period < time.Minute || c.period%time.Minute != 0:
-		return nil, usagef("discards: --period %s: AMP's CloudWatch metrics have one-minute resolution; use a multiple of 1m", c.period)
+		return nil, flagUsagef("--period", "discards: --period %s: AMP's CloudWatch metrics have one-minute resolution; use a multiple of 1m", c.period)
 	case c.since < c.period:
-		return nil, usagef("discards: --since %s is shorter than --period %s", c.since, c.period)
+		return nil, flagUsagef("--since", "discards: --since %s is shorter than --period %s", c.since, c.period)
 	}
 	if c.loadAWS == nil {
 		c.loadAWS = loadAWSConfig
@@ -179,7 +195,7 @@ func (c *discardsCommand) cloudWatch(ctx context.Context) (*discardsReport, erro
 		return nil, fmt.Errorf("discards: load AWS config: %w", err)
 	}
 	if cfg.Region == "" {
-		return nil, usagef("discards: no AWS region: pass --region, set AWS_REGION, or give the workspace's URL as --workspace-id")
+		return nil, flagUsagef("--region", "discards: no AWS region: pass --region, set AWS_REGION, or give the workspace's URL as --workspace-id")
 	}
 	client := awscw.NewFromConfig(cfg, func(o *awscw.Options) {
 		if c.endpointURL != "" {
@@ -190,7 +206,7 @@ func (c *discardsCommand) cloudWatch(ctx context.Context) (*discardsReport, erro
 	end := c.now()
 	cwRep, err := cloudwatch.Discards(ctx, client, wsID, cloudwatch.Range{Start: end.Add(-c.since), End: end, Period: c.period})
 	if err != nil {
-		return nil, err
+		return nil, redact.Error(err) // the SDK's errors quote --endpoint-url
 	}
 	rep := &discardsReport{
 		Source: "cloudwatch", WorkspaceID: wsID, Region: cfg.Region, Start: cwRep.Start, End: cwRep.End,
@@ -233,9 +249,9 @@ func (c *discardsCommand) local(ctx context.Context) (*discardsReport, error) {
 	client := &http.Client{Transport: rt}
 	fams, err := scrape.Fetch(ctx, client, base+"/metrics")
 	if err != nil {
-		return nil, fmt.Errorf("discards: read %s/metrics: %w", base, err)
+		return nil, fmt.Errorf("discards: read %s/metrics: %w", redact.URL(base), redact.Error(err))
 	}
-	rep := &discardsReport{Source: "workspace", From: redactURL(base), WorkspaceID: c.workspaceID, Reasons: []discardRow{}}
+	rep := &discardsReport{Source: "workspace", From: redact.URL(base), WorkspaceID: c.workspaceID, Reasons: []discardRow{}}
 	// known holds every workspace the counters name, whatever was asked:
 	// an ID that is not among them is a typo or the wrong server, and
 	// reporting "0 discarded" for it would pass a CI gate.
@@ -346,21 +362,21 @@ func fetchWorkspaceCollisions(ctx context.Context, client *http.Client, base, ws
 	req.Header.Set("User-Agent", version.UserAgent())
 	resp, err := client.Do(req)
 	if err != nil {
-		return wc, fmt.Errorf("discards: %w", err)
+		return wc, fmt.Errorf("discards: %w", redact.Error(err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return wc, fmt.Errorf("discards: read %s: %w", endpoint, err)
+		return wc, fmt.Errorf("discards: read %s: %w", redact.URL(endpoint), redact.Error(err))
 	}
 	if resp.StatusCode == http.StatusNotFound {
 		return wc, nil // an older workspace: counters only
 	}
 	if resp.StatusCode/100 != 2 {
-		return wc, fmt.Errorf("discards: GET %s: %s: %s", endpoint, resp.Status, firstLine(strings.TrimSpace(string(body))))
+		return wc, fmt.Errorf("discards: GET %s: %s: %s", redact.URL(endpoint), resp.Status, firstLine(strings.TrimSpace(string(body))))
 	}
 	if err := json.Unmarshal(body, &wc.Entries); err != nil {
-		return wc, fmt.Errorf("discards: GET %s: not the workspace's collisions list: %w", endpoint, err)
+		return wc, fmt.Errorf("discards: GET %s: not the workspace's collisions list: %w", redact.URL(endpoint), err)
 	}
 	if wc.Entries == nil {
 		wc.Entries = []workspace.Collision{}

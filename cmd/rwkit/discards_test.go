@@ -33,7 +33,7 @@ func runDiscards(t *testing.T, args ...string) (stdout, stderr string, code int,
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	var out, errOut bytes.Buffer
 	s := stdio{out: &out, err: &errOut, getenv: func(string) string { return "" }}
-	c := &discardsCommand{stdio: s,
+	c := &discardsCommand{
 		now: func() time.Time { return time.Date(2025, 5, 1, 12, 0, 0, 0, time.UTC) },
 		loadAWS: func(_ context.Context, region string) (aws.Config, error) {
 			regions = append(regions, region)
@@ -44,7 +44,7 @@ func runDiscards(t *testing.T, args ...string) (stdout, stderr string, code int,
 			return cfg, nil
 		},
 	}
-	code = exitCode(s, c.Run(context.Background(), args))
+	code = runCommand(context.Background(), s, "discards", func(s stdio) command { c.stdio = s; return c }, args)
 	return out.String(), errOut.String(), code, regions
 }
 
@@ -124,7 +124,7 @@ func TestDiscardsCloudWatchJSONAndURL(t *testing.T) {
 		t.Errorf("regions = %v", regions)
 	}
 	var rep discardsReport
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+	if err := unmarshalResult([]byte(out), &rep); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	if rep.Source != "cloudwatch" || rep.WorkspaceID != testWS || rep.Region != "eu-west-1" || rep.Total != 10702 || rep.PeriodSeconds != 300 ||
@@ -145,7 +145,7 @@ func TestDiscardsCloudWatchErrors(t *testing.T) {
 		{"sub-minute period", []string{"--workspace-id", testWS, "--period", "30s"}, exitUsage, "multiple of 1m"},
 		{"since shorter than period", []string{"--workspace-id", testWS, "--since", "1m"}, exitUsage, "shorter than --period"},
 		{"not a workspace URL", []string{"--workspace-id", "https://example.com/x"}, exitUsage, "not an AMP workspace URL"},
-		{"bad --from", []string{"--from", "127.0.0.1:9095"}, exitUsage, "want the workspace's base URL"},
+		{"bad --from", []string{"--from", "127.0.0.1:9095"}, exitUsage, `--from "127.0.0.1:9095": not a URL`},
 		{"access denied", []string{"--workspace-id", testWS, "--endpoint-url", denied.URL}, exitFailed, "needs cloudwatch:ListMetrics and cloudwatch:GetMetricData"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -203,7 +203,7 @@ func TestDiscardsLocal(t *testing.T) {
 		t.Errorf("exit %d, want 3", code)
 	}
 	var rep discardsReport
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+	if err := unmarshalResult([]byte(out), &rep); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	var rows []string
@@ -256,7 +256,7 @@ func TestDiscardsLocalUnknownWorkspace(t *testing.T) {
 			`workspace "ws-l" is unknown to ` + live.URL + `: its /metrics counts team-a, ws-1`},
 		{"typo, real workspace, --fail-on-discards", live.URL, []string{"--workspace-id", "ws-l", "--fail-on-discards"}, exitFailed, "",
 			`workspace "ws-l" is unknown`},
-		{"typo, json", live.URL, []string{"--workspace-id", "WS-1", "--output", "json"}, exitFailed, "",
+		{"typo, json", live.URL, []string{"--workspace-id", "WS-1", "--output", "json"}, exitFailed, `"exit_code": 1`,
 			`workspace "WS-1" is unknown`},
 		{"typo, recorded workspace", recorded.URL, []string{"--workspace-id", "ws-2", "--fail-on-discards"}, exitFailed, "",
 			"its /metrics counts default, ws-1 "},
@@ -284,7 +284,8 @@ func TestDiscardsLocalNotAWorkspace(t *testing.T) {
 	defer srv.Close()
 	for _, args := range [][]string{nil, {"--workspace-id", "ws-1"}, {"--fail-on-discards", "--output", "json"}} {
 		out, stderr, code := runCLI(t, nil, nil, append([]string{"discards", "--from", srv.URL}, args...)...)
-		if code != exitFailed || out != "" || !strings.Contains(stderr, srv.URL+"/metrics has no rwkit_received_samples_total or rwkit_discarded_samples_total: not an rwkit workspace") {
+		json := len(args) > 0 && args[len(args)-1] == "json"
+		if code != exitFailed || (out != "") != json || (json && !strings.Contains(out, `"exit_code": 1`)) || !strings.Contains(stderr, srv.URL+"/metrics has no rwkit_received_samples_total or rwkit_discarded_samples_total: not an rwkit workspace") {
 			t.Errorf("%v: exit %d (want 1)\nstdout:\n%s\nstderr:\n%s", args, code, out, stderr)
 		}
 	}

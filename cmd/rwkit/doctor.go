@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,8 +14,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 
+	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/internal/version"
 	"github.com/rwkit/rwkit/remotewrite"
 	"github.com/rwkit/rwkit/remotewrite/sigv4"
@@ -54,7 +55,8 @@ func (c *doctorCommand) Run(ctx context.Context, args []string) error {
 	fs := newFlagSet("doctor --url URL [--sigv4-region R]",
 		"Checks a remote-write URL the way a push would use it, step by step: URL shape, DNS, TCP/TLS,\n"+
 			"AWS credentials and region (for AMP or with --sigv4-region), then an empty signed write.\n"+
-			"Stops at the first failing step and says how to fix it. Exit 0 when every step passes, 1 otherwise.",
+			"Stops at the first failing step and says how to fix it. A malformed --url is the first step's failure.\n"+
+			"Exit codes: 0 every step passed, 1 a step failed, 2 usage.",
 		doctorExample, c.err)
 	fs.StringVar(&c.url, "url", "", "remote-write URL to check (required)")
 	fs.StringVar(&c.sigv4Region, "sigv4-region", "", "sign with AWS SigV4 for this region (default: the region of an AMP URL)")
@@ -66,18 +68,28 @@ func (c *doctorCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if c.url == "" {
-		return usagef("doctor: --url is required (or RWKIT_URL)")
+		return flagUsagef("--url", "doctor: --url is required (or RWKIT_URL)")
 	}
 	if c.rwVersion != 1 && c.rwVersion != 2 {
-		return usagef("doctor: --rw-version %d: want 1 or 2", c.rwVersion)
+		return flagUsagef("--rw-version", "doctor: --rw-version: want 1 or 2, got %d", c.rwVersion)
+	}
+	// A malformed --url is not a usage error here: checking it is the
+	// doctor's first step, which says what is wrong and how to fix it.
+	if err := checkPositive("doctor", durationFlag{"--timeout", c.timeout}); err != nil {
+		return err
+	}
+	// Flags that contradict each other are usage errors; the files they
+	// name are read, and reported on, by the auth step.
+	if _, err := c.auth.headers(); err != nil {
+		return err
 	}
 	if c.loadAWSCreds == nil {
 		c.loadAWSCreds = loadAWSConfig
 	}
-	fmt.Fprintf(c.out, "rwkit doctor %s\n", redactURL(c.url))
+	fmt.Fprintf(c.out, "rwkit doctor %s\n", redact.URL(c.url))
 	failed := false
 	report := func(s step) bool {
-		fmt.Fprintf(c.out, "  %-5s %-12s %s\n", s.status, s.name, s.detail)
+		fmt.Fprintf(c.out, "  %-5s %-12s %s\n", s.status, s.name, redact.Text(s.detail))
 		if s.fix != "" {
 			fmt.Fprintf(c.out, "        %-12s fix: %s\n", "", s.fix)
 		}
@@ -120,7 +132,7 @@ func (c *doctorCommand) Run(ctx context.Context, args []string) error {
 
 func doctorFailed(w io.Writer, s step) error {
 	fmt.Fprintf(w, "first failing step: %s\n", s.name)
-	return &exitError{code: exitFailed, err: errReported}
+	return reportedError(exitFailed, fmt.Errorf("doctor: step %s failed: %s", s.name, s.detail))
 }
 
 var (
@@ -141,7 +153,7 @@ func checkURLShape(raw, sigv4Region string) (*url.URL, step) {
 	s := step{name: "url"}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		s.status, s.detail = "FAIL", fmt.Sprintf("%q is not an absolute http(s) URL", raw)
+		s.status, s.detail = "FAIL", fmt.Sprintf("%q is not an absolute http(s) URL", redact.URL(raw))
 		s.fix = "give the full URL, e.g. https://aps-workspaces.us-west-2.amazonaws.com/workspaces/ws-.../api/v1/remote_write"
 		return nil, s
 	}
@@ -247,12 +259,11 @@ func (c *doctorCommand) checkConnect(ctx context.Context, u *url.URL) step {
 	return s
 }
 
+// loadAWSConfig is the AWS default configuration of verify, doctor and
+// discards: the SDK prints nothing on stderr, and missing credentials fail
+// with a *sigv4.CredentialsError that lists the chain.
 func loadAWSConfig(ctx context.Context, region string) (aws.Config, error) {
-	var opts []func(*config.LoadOptions) error
-	if region != "" {
-		opts = append(opts, config.WithRegion(region))
-	}
-	return config.LoadDefaultConfig(ctx, opts...)
+	return sigv4.LoadDefaultConfig(ctx, region, nil)
 }
 
 // checkCredentials resolves AWS credentials when the write will be signed,
@@ -293,8 +304,10 @@ func (c *doctorCommand) checkCredentials(ctx context.Context, u *url.URL) (http.
 	}
 	creds, err := cfg.Credentials.Retrieve(cctx)
 	if err != nil {
-		s.status, s.detail = "FAIL", fmt.Sprintf("no AWS credentials found: %s", firstLine(err.Error()))
-		s.fix = "the default chain tried env vars, shared config/credentials files, web identity, the ECS task role and EC2 instance metadata: set one (e.g. AWS_PROFILE, or a task role with aps:RemoteWrite)"
+		s.status, s.detail, s.fix = "FAIL", fmt.Sprintf("no AWS credentials found: %s", firstLine(err.Error())), sigv4.ChainHint
+		if ce := (*sigv4.CredentialsError)(nil); errors.As(err, &ce) {
+			s.detail = "no AWS credentials found: " + firstLine(ce.Reason())
+		}
 		return nil, s
 	}
 	tr, err := sigv4.New(cfg.Region, cfg.Credentials, sigv4.WithNext(c.authRT))
@@ -442,16 +455,4 @@ func firstLine(s string) string {
 		return s[:i] + " ..."
 	}
 	return s
-}
-
-// redactURL drops userinfo so a password never reaches the terminal or logs.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return remotewrite.RedactURL(raw)
-	}
-	if u.User != nil {
-		u.User = url.User("REDACTED")
-	}
-	return u.String()
 }

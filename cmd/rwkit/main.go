@@ -12,6 +12,8 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"github.com/rwkit/rwkit/internal/redact"
 )
 
 // Exit codes (DESIGN.md): 0 ok, 1 refused or failed, 2 usage, 3 a check
@@ -39,6 +41,9 @@ type stdio struct {
 	out    io.Writer
 	err    io.Writer
 	getenv func(string) string
+	// json collects the report of a command run with --output json; run
+	// sets it.
+	json *jsonOutput
 }
 
 // command is one subcommand. Run parses args itself (with its own FlagSet)
@@ -80,9 +85,26 @@ func run(ctx context.Context, args []string, s stdio) int {
 	if !ok {
 		fmt.Fprintf(s.err, "rwkit: unknown command %q\n\n", args[0])
 		usage(s.err)
+		if jsonRequested(args[1:], nil) {
+			writeEnvelope(s.out, nil, usagef("unknown command %q: rwkit help lists the commands", args[0]), exitUsage)
+		}
 		return exitUsage
 	}
-	return exitCode(s, info.new(s).Run(ctx, args[1:]))
+	return runCommand(ctx, s, args[0], info.new, args[1:])
+}
+
+// runCommand runs the command name that newCmd makes, maps its error to
+// the exit code, and prints the JSON envelope when --output json asked
+// for it.
+func runCommand(ctx context.Context, s stdio, name string, newCmd func(stdio) command, args []string) int {
+	out := &jsonOutput{enabled: jsonCommands[name] && jsonRequested(args, s.getenv)}
+	s.json = out
+	err := newCmd(s).Run(ctx, args)
+	code := exitCode(s, err)
+	if (out.enabled || out.result != nil) && !out.printed {
+		writeEnvelope(s.out, out.result, err, code)
+	}
+	return code
 }
 
 func usage(w io.Writer) {
@@ -99,25 +121,46 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nEvery flag can also be set from the environment as RWKIT_<FLAG_NAME>, e.g. RWKIT_URL.")
 }
 
-// usageError is a problem with the command line: exit code 2.
-type usageError struct{ msg string }
+// usageError is a problem with the command line: exit code 2. Its message
+// speaks of flags as typed (--interval), never of the library's options.
+type usageError struct {
+	flag string // the flag at fault (--interval), when one is
+	msg  string
+	err  error // the library's error behind it, if any
+}
 
 func (e *usageError) Error() string { return e.msg }
+func (e *usageError) Unwrap() error { return e.err }
 
-func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+// usagef's and flagUsagef's messages are redacted: usage errors quote the
+// flags' values.
+func usagef(format string, args ...any) error {
+	return &usageError{msg: redact.Text(fmt.Sprintf(format, args...))}
+}
 
-// exitError carries an exit code other than 1 for an error that has already
-// been reported (for example a push whose report was printed).
+// flagUsagef is a usage error that flag (as typed: --interval) caused.
+func flagUsagef(flag, format string, args ...any) error {
+	return &usageError{flag: flag, msg: redact.Text(fmt.Sprintf(format, args...))}
+}
+
+// exitError carries an exit code other than 1, or an error whose report
+// the command has already printed (reported: a push whose report shows
+// the refusal), which then is not printed again on stderr.
 type exitError struct {
-	code int
-	err  error
+	code     int
+	err      error
+	reported bool
 }
 
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
-// reported marks err as already printed in full by the command.
-var errReported = errors.New("reported")
+// reportedError is err, with exit code code, already shown in the
+// command's report: stderr does not repeat it; the JSON envelope's error
+// carries it.
+func reportedError(code int, err error) error {
+	return &exitError{code: code, err: err, reported: true}
+}
 
 func exitCode(s stdio, err error) int {
 	var ue *usageError
@@ -131,12 +174,10 @@ func exitCode(s stdio, err error) int {
 		fmt.Fprintf(s.err, "rwkit: %s\n", ue.msg)
 		return exitUsage
 	case errors.As(err, &ee):
-		if !errors.Is(ee.err, errReported) {
+		if !ee.reported {
 			fmt.Fprintf(s.err, "rwkit: %v\n", ee.err)
 		}
 		return ee.code
-	case errors.Is(err, errReported):
-		return exitFailed
 	default:
 		fmt.Fprintf(s.err, "rwkit: %v\n", err)
 		return exitFailed

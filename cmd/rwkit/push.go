@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/rwkit/rwkit/identity"
+	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/push"
 	"github.com/rwkit/rwkit/remotewrite"
 	"github.com/rwkit/rwkit/remotewrite/sigv4"
@@ -25,6 +25,7 @@ import (
 
 func init() {
 	register("push", "push one exposition (file or scrape) to a remote-write URL and report", func(s stdio) command { return &pushCommand{stdio: s} })
+	jsonCommands["push"] = true
 }
 
 type pushCommand struct {
@@ -70,7 +71,7 @@ func (c *pushCommand) Run(ctx context.Context, args []string) error {
 	fs.StringVar(&c.file, "file", "", "exposition file to push (Prometheus text, OpenMetrics or delimited protobuf; - for stdin)")
 	fs.StringVar(&c.scrapeURL, "scrape", "", "scrape this /metrics URL and push what it serves")
 	fs.Var(&c.labels, "label", "add name=value to every series; repeatable (env: comma-separated)")
-	fs.Int64Var(&c.timestamp, "timestamp", 0, "batch timestamp in ms since the epoch for every sample; 0: now")
+	fs.Int64Var(&c.timestamp, "timestamp", 0, "batch timestamp in ms since the epoch for every sample (default 0: now)")
 	fs.StringVar(&c.sigv4Region, "sigv4-region", "", "sign with AWS SigV4 for this region (default: the region of an AMP URL)")
 	fs.BoolVar(&c.sigv4, "sigv4", false, "sign with SigV4 even when the URL is not an AMP URL (region from --sigv4-region or the AWS config)")
 	fs.IntVar(&c.rwVersion, "rw-version", 1, "remote-write protocol: 1 or 2 (2 falls back to 1 on 415)")
@@ -100,13 +101,8 @@ func (c *pushCommand) Run(ctx context.Context, args []string) error {
 	if c.getenv(identity.EnvService) != "" || c.getenv(identity.EnvInstance) != "" || c.service != "" || c.instance != "" {
 		c.withIdentity = true
 	}
-	switch {
-	case c.url == "":
-		return usagef("push: --url is required (or RWKIT_URL)")
-	case (c.file == "") == (c.scrapeURL == ""):
-		return usagef("push: give exactly one of --file and --scrape")
-	case c.rwVersion != 1 && c.rwVersion != 2:
-		return usagef("push: --rw-version %d: want 1 or 2", c.rwVersion)
+	if err := c.checkFlags(); err != nil {
+		return err
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -117,10 +113,18 @@ func (c *pushCommand) Run(ctx context.Context, args []string) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 
-	rep := &pushReport{URL: redactURL(c.url), Timestamp: c.timestamp, Labels: c.labels}
+	rep := &pushReport{URL: redact.URL(c.url), Timestamp: c.timestamp, Labels: c.labels}
 	opts, err := c.options(ctx)
 	if err != nil {
 		return err
+	}
+	if c.withIdentity {
+		// Resolved here, before anything is read or sent, so that a
+		// missing service is a usage error in flag words; push.Once
+		// resolves it again from the same options.
+		if _, err := identity.Resolve(ctx, identity.Options{Service: c.service, Instance: c.instance, Getenv: c.getenv}); err != nil {
+			return identityUsage("push", "--service", err)
+		}
 	}
 	fams, err := c.load(ctx, rep)
 	if err != nil {
@@ -150,23 +154,60 @@ func (c *pushCommand) Run(ctx context.Context, args []string) error {
 	if empty(fams) {
 		rep.Notes = append(rep.Notes, "the exposition has no samples: an empty write was sent (--allow-empty)")
 	}
-	if err := c.print(rep); err != nil {
-		return err
-	}
+	c.print(rep)
 	if !res.OK() {
-		return &exitError{code: exitFailed, err: errReported}
+		return reportedError(exitFailed, pushOutcome(res))
 	}
 	return nil
 }
 
-func (c *pushCommand) print(rep *pushReport) error {
+// pushOutcome is the error of a write that did not deliver everything,
+// wrapping the library's error of the failed request, else of the first
+// refused one (the JSON envelope shows it as error.remote_write).
+func pushOutcome(res *push.Result) error {
+	if res.Failed != nil {
+		return fmt.Errorf("push: not delivered: %w", res.Failed)
+	}
+	return fmt.Errorf("push: %d of %d requests refused; the first: %w", len(res.Refused), res.Requests, res.Refused[0])
+}
+
+// minRequestBytes is the least --max-request-bytes the remotewrite client
+// takes (WithMaxRequestBytes refuses less).
+const minRequestBytes = 1024
+
+// checkFlags checks every flag before anything is read, scraped or sent.
+func (c *pushCommand) checkFlags() error {
+	switch {
+	case c.url == "":
+		return flagUsagef("--url", "push: --url is required (or RWKIT_URL)")
+	case (c.file == "") == (c.scrapeURL == ""):
+		return flagUsagef("--file", "push: give exactly one of --file and --scrape")
+	case c.rwVersion != 1 && c.rwVersion != 2:
+		return flagUsagef("--rw-version", "push: --rw-version: want 1 or 2, got %d", c.rwVersion)
+	case c.timestamp < 0:
+		return flagUsagef("--timestamp", "push: --timestamp: want milliseconds since the epoch (0: now), got %d", c.timestamp)
+	}
+	if err := checkURLFlag("push", "--url", c.url); err != nil {
+		return err
+	}
+	if c.scrapeURL != "" {
+		if err := checkURLFlag("push", "--scrape", c.scrapeURL); err != nil {
+			return err
+		}
+	}
+	if err := checkPositive("push", durationFlag{"--timeout", c.timeout}); err != nil {
+		return err
+	}
+	return checkAtLeast("push", "--max-request-bytes", c.maxRequestBytes, minRequestBytes)
+}
+
+// print shows rep as text, or hands it to run for the JSON envelope.
+func (c *pushCommand) print(rep *pushReport) {
 	if c.output == "json" {
-		enc := json.NewEncoder(c.out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		c.setResult(rep)
+		return
 	}
 	rep.writeText(c.out)
-	return nil
 }
 
 // empty reports whether fams hold no sample at all: no family, or families
@@ -191,9 +232,7 @@ func (c *pushCommand) nothingToPush(rep *pushReport, fams []*dto.MetricFamily) e
 	err := fmt.Errorf("push: nothing to push: %s has no samples (it is empty, or only comments, HELP and TYPE); nothing was sent (--allow-empty sends an empty write)", source)
 	rep.Result, rep.Families, rep.Error = "empty", len(fams), err.Error()
 	if c.output == "json" {
-		if perr := c.print(rep); perr != nil {
-			return perr
-		}
+		c.print(rep)
 	}
 	return err
 }
@@ -209,7 +248,7 @@ func (c *pushCommand) options(ctx context.Context) ([]push.Option, error) {
 	if c.withIdentity {
 		for _, name := range []string{identity.DefaultServiceLabel, identity.DefaultInstanceLabel} {
 			if _, dup := c.labels[name]; dup {
-				return nil, usagef("push: --label %s and the identity both set %s", name, name)
+				return nil, flagUsagef("--label", "push: --label %s and the identity both set %s", name, name)
 			}
 		}
 		opts = append(opts, push.WithIdentityOptions(identity.Options{Getenv: c.getenv}))
@@ -234,9 +273,9 @@ func (c *pushCommand) options(ctx context.Context) ([]push.Option, error) {
 	_, sign, err := sigv4.Signing(c.url, c.sigv4Region, c.sigv4)
 	switch {
 	case err != nil:
-		return nil, usagef("push: --sigv4-region: %v", err)
+		return nil, flagUsagef("--sigv4-region", "push: --sigv4-region: %s", strings.TrimPrefix(err.Error(), "sigv4: "))
 	case sign && c.auth.usesAuthorization():
-		return nil, usagef("push: SigV4 signing and --bearer-token-file / --basic-auth-username both set Authorization: give one (an AMP URL is always signed)")
+		return nil, flagUsagef("--bearer-token-file", "push: SigV4 signing and --bearer-token-file / --basic-auth-username both set Authorization: give one (an AMP URL is always signed)")
 	case c.sigv4 || c.sigv4Region != "":
 		opts = append(opts, push.WithSigV4(c.sigv4Region))
 	}
@@ -249,15 +288,16 @@ func (c *pushCommand) options(ctx context.Context) ([]push.Option, error) {
 
 func (c *pushCommand) load(ctx context.Context, rep *pushReport) ([]*dto.MetricFamily, error) {
 	if c.scrapeURL != "" {
-		rep.Source = c.scrapeURL
-		return scrape.Fetch(ctx, &http.Client{Timeout: 30 * time.Second}, c.scrapeURL)
+		rep.Source = redact.URL(c.scrapeURL)
+		fams, err := scrape.Fetch(ctx, &http.Client{Timeout: 30 * time.Second}, c.scrapeURL)
+		return fams, redact.Error(err) // its errors quote the URL
 	}
 	rep.Source = c.file
 	var r io.Reader = c.in
 	if c.file != "-" {
 		f, err := os.Open(c.file)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("push: --file: %w", err)
 		}
 		defer f.Close()
 		r = f

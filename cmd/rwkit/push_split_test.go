@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -57,7 +56,7 @@ func TestPushAndLibraryAgreeOnASplitWrite(t *testing.T) {
 			Reason   string `json:"reason"`
 		} `json:"refusals"`
 	}
-	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+	if err := unmarshalResult([]byte(stdout), &rep); err != nil {
 		t.Fatal(err)
 	}
 

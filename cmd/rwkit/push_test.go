@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -110,7 +109,7 @@ func TestPushToPrometheus(t *testing.T) {
 			Attempts          int    `json:"attempts"`
 		} `json:"refusals"`
 	}
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+	if err := unmarshalResult([]byte(out), &rep); err != nil {
 		t.Fatalf("decode JSON report: %v\n%s", err, out)
 	}
 	f := &rep.Refusals
@@ -239,7 +238,7 @@ func TestPushNothingToPush(t *testing.T) {
 		t.Fatalf("json: exit %d (want 1)\n%s", code, stderr)
 	}
 	var rep map[string]any
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+	if err := unmarshalResult([]byte(out), &rep); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	if rep["result"] != "empty" || rep["source"] != "testdata/comments-only.txt" || rep["series"] != 0.0 ||

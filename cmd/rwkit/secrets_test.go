@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -164,6 +165,192 @@ remote_write:
 	for _, out := range outputs {
 		if name, text, _ := strings.Cut(out, "\x00"); name == "serve" && !strings.Contains(text, "auth=") {
 			t.Errorf("serve logged no auth summary:\n%s", text)
+		}
+	}
+}
+
+// A URL password and a token query parameter that every URL-carrying flag
+// of every command is given; neither may ever be printed.
+const (
+	secretPass  = "rwkitPASSinURLzz7Hq"
+	secretToken = "rwkitTOKENparamZZ3Wd"
+)
+
+// withSecrets puts user:secretPass@ and ?module=m&token=secretToken on
+// base+path.
+func withSecrets(base, path string) string {
+	return strings.Replace(base, "://", "://scraper:"+secretPass+"@", 1) + path + "?module=m&token=" + secretToken
+}
+
+// TestSecretURLsNeverPrinted gives every URL-carrying flag of every command
+// (push --url and --scrape, agent --url, --scrape and a --config.file's
+// targets, collide's sources, verify --query-url, discards --from,
+// --workspace-id and --endpoint-url, doctor --url, decode's argument, and
+// requests to serve) a URL with a password and a token parameter, in text
+// and JSON output, at debug level where there is one, on the paths that
+// work and on the error paths (refused, no answer, failing, unparsable),
+// and greps all they print.
+func TestSecretURLsNeverPrinted(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDRWKITSECRETSTEST")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", secretAWS)
+	t.Setenv("AWS_REGION", "us-west-2")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+	metricsSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("# TYPE up gauge\nup 1\n"))
+	}))
+	defer metricsSrv.Close()
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "failing on purpose", http.StatusInternalServerError)
+	}))
+	defer failing.Close()
+	// A server that takes the connection and never answers.
+	hang, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hang.Close()
+	go func() {
+		for {
+			c, err := hang.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	refused := "http://127.0.0.1:1"
+	bad := "http://scraper:" + secretPass + "%zz@127.0.0.1:1/x?token=" + secretToken // '%zz' is no escape: it does not parse
+	hanging := "http://" + hang.Addr().String()
+	metrics := filepath.Join(t.TempDir(), "metrics.txt")
+	os.WriteFile(metrics, []byte("# TYPE up gauge\nup 1\n"), 0o644)
+
+	type run struct {
+		name string
+		args []string
+	}
+	var runs []run
+	add := func(name string, args ...string) { runs = append(runs, run{name, args}) }
+	for _, output := range []string{"text", "json"} {
+		o := []string{"--output", output}
+		for _, tc := range []struct{ name, url string }{
+			{"failing", withSecrets(failing.URL, "/api/v1/write")}, {"refused", withSecrets(refused, "/api/v1/write")},
+			{"no answer", withSecrets(hanging, "/api/v1/write")}, {"bad URL", bad},
+		} {
+			add("push --url "+tc.name+" "+output, append([]string{"push", "--url", tc.url, "--file", metrics, "--timeout", "1s", "--service", "s", "--instance", "i"}, o...)...)
+			add("push --scrape "+tc.name+" "+output, append([]string{"push", "--url", withSecrets(failing.URL, "/api/v1/write"), "--scrape", strings.Replace(tc.url, "/api/v1/write", "/metrics", 1), "--timeout", "1s", "--service", "s", "--instance", "i"}, o...)...)
+			add("verify --query-url "+tc.name+" "+output, append([]string{"verify", "--query-url", strings.TrimSuffix(strings.Replace(tc.url, "/api/v1/write", "", 1), ""), "--query", "up", "--timeout", "1s"}, o...)...)
+			add("discards --from "+tc.name+" "+output, append([]string{"discards", "--from", strings.Replace(tc.url, "/api/v1/write", "", 1), "--timeout", "1s"}, o...)...)
+			add("discards --endpoint-url "+tc.name+" "+output, append([]string{"discards", "--workspace-id", "ws-1", "--region", "us-west-2", "--endpoint-url", strings.Replace(tc.url, "/api/v1/write", "", 1), "--timeout", "1s"}, o...)...)
+			add("collide "+tc.name+" "+output, append([]string{"collide", "--timeout", "1s"}, append(o, strings.Replace(tc.url, "/api/v1/write", "/metrics", 1), "b=testdata/collide/auth.txt")...)...)
+			add("collide --writer "+tc.name+" "+output, append([]string{"collide", "--timeout", "1s", "--writer", "a=" + strings.Replace(tc.url, "/api/v1/write", "/metrics", 1), "--writer", "b=testdata/collide/auth.txt"}, o...)...)
+			if output == "text" {
+				add("doctor --url "+tc.name, "doctor", "--url", tc.url, "--timeout", "1s")
+			}
+		}
+		add("push --scrape ok "+output, append([]string{"push", "--url", withSecrets(failing.URL, "/api/v1/write"), "--scrape", withSecrets(metricsSrv.URL, "/metrics"), "--timeout", "1s", "--service", "s", "--instance", "i"}, o...)...)
+		add("collide ok "+output, append([]string{"collide"}, append(o, withSecrets(metricsSrv.URL, "/metrics"), "b=testdata/collide/auth.txt")...)...)
+		add("discards --workspace-id URL "+output, append([]string{"discards", "--workspace-id", withSecrets("https://aps-workspaces.us-west-2.amazonaws.com", "/workspaces/ws-1"), "--endpoint-url", refused, "--timeout", "1s"}, o...)...)
+		add("decode URL "+output, append([]string{"decode"}, append(o, withSecrets(metricsSrv.URL, "/metrics"))...)...)
+	}
+
+	var outputs []string
+	record := func(name string, s ...string) { outputs = append(outputs, name+"\x00"+strings.Join(s, "\n")) }
+	for _, r := range runs {
+		stdout, stderr, _ := runCLI(t, nil, nil, r.args...)
+		record(r.name, stdout, stderr)
+	}
+
+	// The agent, at debug level: flag mode with targets that answer, refuse
+	// and hang, a remote write that refuses; a bad --scrape and a bad --url;
+	// and a configuration file whose targets carry a token parameter.
+	runAgent := func(name string, args ...string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+		defer cancel()
+		out, errOut := &lockedBuffer{}, &lockedBuffer{}
+		cmd := &agentCommand{stdio: stdio{in: strings.NewReader(""), out: out, err: errOut, getenv: func(string) string { return "" }}}
+		err := cmd.Run(ctx, append(args, "--log-level", "debug", "--shutdown-timeout", "500ms"))
+		e := ""
+		if err != nil {
+			var buf bytes.Buffer
+			exitCode(stdio{err: &buf}, err)
+			e = buf.String()
+		}
+		record(name, out.String(), errOut.String(), e)
+	}
+	runAgent("agent flags", "--url", withSecrets(refused, "/api/v1/write"), "--instance", "i", "--interval", "200ms", "--scrape-timeout", "100ms",
+		"--scrape", "ok="+withSecrets(metricsSrv.URL, "/metrics"), "--scrape", "refused="+withSecrets(refused, "/metrics"), "--scrape", "hang="+withSecrets(hanging, "/metrics"))
+	runAgent("agent bad --scrape", "--url", withSecrets(refused, "/api/v1/write"), "--instance", "i", "--scrape", "svc="+bad)
+	runAgent("agent bad --url", "--url", bad, "--instance", "i", "--scrape", "svc="+withSecrets(metricsSrv.URL, "/metrics"))
+	{
+		cfg := filepath.Join(t.TempDir(), "prometheus.yml")
+		os.WriteFile(cfg, []byte(`global: {scrape_interval: 200ms, scrape_timeout: 100ms}
+scrape_configs:
+- job_name: ok
+  params: {token: [`+secretToken+`], module: [m]}
+  basic_auth: {username: u, password: `+secretPass+`}
+  static_configs: [{targets: [`+strings.TrimPrefix(metricsSrv.URL, "http://")+`]}]
+- job_name: dead
+  params: {token: [`+secretToken+`]}
+  static_configs: [{targets: ['127.0.0.1:1', '`+hang.Addr().String()+`']}]
+remote_write:
+- url: `+withSecrets(refused, "/api/v1/write")+`
+`), 0o600)
+		runAgent("agent --config.file", "--config.file", cfg)
+	}
+
+	// serve, at debug level, asked with a token parameter and a password.
+	{
+		ctx, cancel := context.WithCancel(context.Background())
+		out, errOut := &lockedBuffer{}, &lockedBuffer{}
+		ready := make(chan string, 1)
+		cmd := &serveCommand{stdio: stdio{in: strings.NewReader(""), out: out, err: errOut, getenv: func(string) string { return "" }}, ready: ready}
+		done := make(chan error, 1)
+		go func() {
+			done <- cmd.Run(ctx, []string{"--listen", "127.0.0.1:0", "--data", t.TempDir(), "--log-level", "debug"})
+		}()
+		var addr string
+		select {
+		case addr = <-ready:
+		case err := <-done:
+			t.Fatalf("serve: %v\n%s", err, errOut)
+		}
+		for _, path := range []string{"/api/v1/write", "/api/v1/query", "/metrics", "/nowhere"} {
+			req, _ := http.NewRequest("POST", withSecrets("http://"+addr, path), strings.NewReader("not snappy"))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b bytes.Buffer
+			b.ReadFrom(resp.Body)
+			resp.Body.Close()
+			record("serve answer "+path, b.String())
+		}
+		stdout, stderr, _ := runCLI(t, nil, nil, "verify", "--query-url", withSecrets("http://"+addr, ""), "--query", "up", "--output", "json")
+		record("verify against serve", stdout, stderr)
+		cancel()
+		<-done
+		record("serve", out.String(), errOut.String())
+	}
+
+	checked := 0
+	for _, out := range outputs {
+		name, text, _ := strings.Cut(out, "\x00")
+		checked += len(text)
+		if strings.TrimSpace(text) == "" {
+			t.Errorf("%s printed nothing: the case checks nothing", name)
+		}
+		for _, secret := range []string{secretPass, secretToken, secretAWS} {
+			if strings.Contains(text, secret) {
+				t.Errorf("%s printed a secret (%q):\n%s", name, secret, text)
+			}
+		}
+	}
+	t.Logf("%d runs, %d bytes checked", len(outputs), checked)
+	// The URLs are still shown, redacted, so the checks saw them.
+	for _, out := range outputs {
+		if name, text, _ := strings.Cut(out, "\x00"); name == "push --url failing text" && !strings.Contains(text, "scraper:xxxxx@") {
+			t.Errorf("%s does not show the redacted URL:\n%s", name, text)
 		}
 	}
 }

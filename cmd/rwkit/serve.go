@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/validate"
 	"github.com/rwkit/rwkit/workspace"
 	"github.com/rwkit/rwkit/workspace/store"
@@ -42,6 +43,7 @@ type serveCommand struct {
 	maxDecodedBytes      int
 	maxSeriesPerRequest  int
 	maxConcurrentWrites  int
+	maxWorkspaces        int
 	maxHeaderBytes       int
 	queryMaxLength       int
 	queryMaxConcurrency  int
@@ -67,7 +69,8 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		"Runs the local workspace: a remote-write receiver that refuses exactly what Amazon Managed Service for\n"+
 			"Prometheus (Cortex) refuses, with the same status codes and texts, keeps what it accepts in an embedded\n"+
 			"Prometheus TSDB, answers PromQL, and names the writers that collided. Runs until interrupted; data\n"+
-			"survives restarts.",
+			"survives restarts.\n"+
+			"Exit codes: 0 stopped by a signal, 1 a start-up or serving error, 2 usage (before anything is opened).",
 		serveExample, c.err)
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:9095", "address to serve on")
 	fs.StringVar(&c.data, "data", "", "directory of the workspace's data (default: rwkit/workspace in the user cache dir)")
@@ -83,6 +86,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	fs.IntVar(&c.maxDecodedBytes, "max-decoded-bytes", workspace.DefaultMaxRequestBytes, "largest decoded (Snappy-decompressed) remote-write body (413 past it)")
 	fs.IntVar(&c.maxSeriesPerRequest, "max-series-per-request", workspace.DefaultMaxSeriesPerRequest, "most series in one remote write (413 past it)")
 	fs.IntVar(&c.maxConcurrentWrites, "max-concurrent-writes", workspace.DefaultMaxConcurrentWrites, "remote writes handled at once; one more gets 503 with Retry-After")
+	fs.IntVar(&c.maxWorkspaces, "max-workspaces", workspace.DefaultMaxTenants, "workspaces (tenants) written to since start, data or not; a write for one more gets 400")
 	fs.IntVar(&c.queryMaxLength, "query-max-length", store.DefaultQueryMaxLength, "longest PromQL expression in bytes (400 past it, before parsing)")
 	fs.IntVar(&c.queryMaxConcurrency, "query-max-concurrency", store.DefaultQueryMaxConcurrency, "queries parsed or evaluated at once; more wait for a slot within --query-timeout, then 503")
 	fs.DurationVar(&c.queryTimeout, "query-timeout", store.DefaultQueryTimeout, "longest a query may take, waiting for a slot included (503 past it)")
@@ -95,19 +99,22 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args, c.getenv); err != nil {
 		return err
 	}
+	if err := c.checkFlags(); err != nil {
+		return err
+	}
 	lim, err := validate.Profile(c.limits)
 	if err != nil {
-		return usagef("serve: --limits %q: want one of %s", c.limits, strings.Join(validate.ProfileNames(), ", "))
+		return flagUsagef("--limits", "serve: --limits %q: want one of %s", c.limits, strings.Join(validate.ProfileNames(), ", "))
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return usagef("serve: --log-level %q: %v", c.logLevel, err)
+		return flagUsagef("--log-level", "serve: --log-level %q: want debug, info, warn or error", c.logLevel)
 	}
-	logger := slog.New(slog.NewTextHandler(c.err, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(redact.Handler(slog.NewTextHandler(c.err, &slog.HandlerOptions{Level: level})))
 	if c.data == "" {
 		dir, err := os.UserCacheDir()
 		if err != nil {
-			return usagef("serve: no user cache directory (%v); give --data DIR", err)
+			return flagUsagef("--data", "serve: no user cache directory (%v); give --data DIR", err)
 		}
 		c.data = filepath.Join(dir, "rwkit", "workspace")
 	}
@@ -116,10 +123,16 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if c.queryMaxLength <= 0 || c.queryMaxConcurrency <= 0 || c.queryTimeout <= 0 || c.queryMaxSamples <= 0 {
-		return usagef("serve: --query-max-length (%d), --query-max-concurrency (%d), --query-timeout (%s) and --query-max-samples (%d) must be positive",
-			c.queryMaxLength, c.queryMaxConcurrency, c.queryTimeout, c.queryMaxSamples)
-	}
+	wsOpts = append(wsOpts,
+		workspace.WithMaxTenants(c.maxWorkspaces),
+		// Refusals name the flags, which are what serve's users set.
+		workspace.WithLimitNames(workspace.LimitNames{
+			MaxTenants:          "rwkit serve --max-workspaces",
+			MaxRequestBytes:     "rwkit serve --max-request-bytes",
+			MaxDecodedBytes:     "rwkit serve --max-decoded-bytes",
+			MaxSeriesPerRequest: "rwkit serve --max-series-per-request",
+			MaxConcurrentWrites: "rwkit serve --max-concurrent-writes",
+		}))
 
 	reg := prometheus.NewRegistry()
 	st, err := store.Open(c.data, store.Options{
@@ -132,6 +145,12 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		QueryMaxSamples:     c.queryMaxSamples,
 		QueryMaxConcurrency: c.queryMaxConcurrency,
 		QueryMaxLength:      c.queryMaxLength,
+		LimitNames: store.LimitNames{
+			QueryTimeout:        "rwkit serve --query-timeout",
+			QueryMaxSamples:     "rwkit serve --query-max-samples",
+			QueryMaxConcurrency: "rwkit serve --query-max-concurrency",
+			QueryMaxLength:      "rwkit serve --query-max-length",
+		},
 	})
 	if errors.Is(err, store.ErrInUse) {
 		// The store's text says "another process"; here it is a serve.

@@ -16,7 +16,7 @@ func TestServeRefusesOpenNonLoopback(t *testing.T) {
 		{[]string{"serve", "--listen", ":0"}, nil, "not a loopback address"},
 		{[]string{"serve", "--listen", "127.0.0.1:0", "--sigv4-access-key-id", "AKID"}, nil, "give both --sigv4-access-key-id and --sigv4-secret-access-key"},
 		{[]string{"serve", "--listen", "0.0.0.0:0", "--bearer-token-file", "/nonexistent/token"}, nil, "--bearer-token-file"},
-		{[]string{"serve", "--max-concurrent-writes", "0"}, nil, "--max-concurrent-writes 0: must be positive"},
+		{[]string{"serve", "--max-concurrent-writes", "0"}, nil, "--max-concurrent-writes: must be >= 1, got 0"},
 	} {
 		_, stderr, code := runCLI(t, tc.env, nil, tc.args...)
 		if code != exitUsage || !strings.Contains(stderr, tc.want) {

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -17,7 +19,7 @@ import (
 )
 
 // The query limits are set by flags and by their RWKIT_* mirrors, and a
-// query over one is refused with the flag's name.
+// query over one is refused with the flag's name and no Go identifier.
 func TestServeQueryLimitFlags(t *testing.T) {
 	addr, _ := startServeEnv(t, map[string]string{"RWKIT_QUERY_MAX_SAMPLES": "100"},
 		"--data", t.TempDir(), "--query-max-length", "64", "--query-timeout", "30s", "--query-max-concurrency", "1")
@@ -30,10 +32,10 @@ func TestServeQueryLimitFlags(t *testing.T) {
 		errType  string
 		contains string
 	}{
-		{"--query-max-length", "query", url.Values{"query": {strings.Repeat("a+", 40) + "a"}}, 400, "bad_data", "the limit is 64 (rwkit serve --query-max-length"},
+		{"--query-max-length", "query", url.Values{"query": {strings.Repeat("a+", 40) + "a"}}, 400, "bad_data", "the limit is 64 (set by rwkit serve --query-max-length)"},
 		{"RWKIT_QUERY_MAX_SAMPLES", "query_range",
 			url.Values{"query": {"count_over_time(vector(1)[1h:1s])"}, "start": {"1704067200"}, "end": {"1704067200"}, "step": {"15"}},
-			422, "execution", "limit 100 samples in memory at once: rwkit serve --query-max-samples"},
+			422, "execution", "limit 100 samples in memory at once, set by rwkit serve --query-max-samples"},
 		{"under the limits", "query", url.Values{"query": {"vector(1)"}}, 200, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -47,10 +49,108 @@ func TestServeQueryLimitFlags(t *testing.T) {
 			if err := json.Unmarshal(b, &out); err != nil {
 				t.Fatalf("%s: %v", b, err)
 			}
-			if resp.StatusCode != tc.code || out.ErrorType != tc.errType || !strings.Contains(out.Error, tc.contains) {
+			if resp.StatusCode != tc.code || out.ErrorType != tc.errType || !strings.Contains(out.Error, tc.contains) || hasGoName(out.Error) {
 				t.Errorf("got %d %s", resp.StatusCode, b)
 			}
 		})
+	}
+}
+
+// hasGoName reports whether s names a Go option or field, which users of
+// rwkit serve do not set.
+func hasGoName(s string) bool {
+	return strings.Contains(s, "workspace.") || strings.Contains(s, "store.") || strings.Contains(s, "With") || strings.Contains(s, "Options")
+}
+
+// A write over a limit is refused with the flag that sets it and no Go
+// identifier.
+func TestServeWriteLimitFlags(t *testing.T) {
+	addr, _ := startServe(t, "--data", t.TempDir(), "--max-request-bytes", "1024", "--max-decoded-bytes", "4096",
+		"--max-series-per-request", "1", "--max-concurrent-writes", "1")
+	url := "http://" + addr + "/api/v1/push"
+	oneSeries := func(name string) []byte {
+		return wire.Compress(nil, wire.AppendWriteRequest(nil, &wire.WriteRequest{Series: []wire.TimeSeries{{
+			Labels:  []wire.Label{{Name: "__name__", Value: name}},
+			Samples: []wire.Sample{{Value: 1, Timestamp: time.Now().UnixMilli()}},
+		}}}))
+	}
+	write := func(body []byte) (int, string) {
+		req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(string(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-protobuf")
+		req.Header.Set("Content-Encoding", "snappy")
+		req.Header.Set("X-Scope-OrgID", "ws-1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, tc := range []struct {
+		flag string
+		body []byte
+		code int
+	}{
+		{"--max-request-bytes", make([]byte, 2048), 413},
+		{"--max-decoded-bytes", wire.Compress(nil, make([]byte, 8192)), 413},
+		{"--max-series-per-request", wire.Compress(nil, wire.AppendWriteRequest(nil, &wire.WriteRequest{Series: []wire.TimeSeries{
+			{Labels: []wire.Label{{Name: "__name__", Value: "a"}}}, {Labels: []wire.Label{{Name: "__name__", Value: "b"}}}}})), 413},
+	} {
+		code, b := write(tc.body)
+		if code != tc.code || !strings.Contains(b, "set by rwkit serve "+tc.flag+")") || hasGoName(b) {
+			t.Errorf("%s: %d %q, want %d naming the flag alone", tc.flag, code, b, tc.code)
+		}
+	}
+
+	// A write whose body has not all arrived holds the only slot; the
+	// server takes it when the headers are in, so writes are sent until
+	// one is refused.
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := fmt.Fprintf(conn, "POST /api/v1/push HTTP/1.1\r\nHost: %s\r\nX-Scope-OrgID: ws-1\r\nContent-Encoding: snappy\r\nContent-Length: 100\r\n\r\nx", addr); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, b := write(oneSeries("up"))
+		if code == http.StatusServiceUnavailable {
+			if !strings.Contains(b, "(the limit is set by rwkit serve --max-concurrent-writes)") || hasGoName(b) {
+				t.Errorf("--max-concurrent-writes: %q, want the flag alone", b)
+			}
+			break
+		}
+		if code != http.StatusOK || time.Now().After(deadline) {
+			t.Fatalf("while a write holds the only slot: %d %s, want 503", code, b)
+		}
+	}
+}
+
+// A query out of time names --query-timeout, which a request's timeout
+// parameter can only shorten.
+func TestServeQueryTimeoutFlag(t *testing.T) {
+	addr, _ := startServe(t, "--data", t.TempDir(), "--query-timeout", "30s")
+	// 3.6 million steps, with 1ms to take them.
+	resp, err := http.PostForm("http://"+addr+"/workspaces/ws-1/api/v1/query",
+		url.Values{"query": {"count_over_time(vector(1)[1h:1ms])"}, "timeout": {"0.001"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out struct{ ErrorType, Error string }
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	if resp.StatusCode != 503 || out.ErrorType != "timeout" || hasGoName(out.Error) ||
+		!strings.Contains(out.Error, "(limit 30s, set by rwkit serve --query-timeout, or the request's timeout parameter if shorter)") {
+		t.Errorf("got %d %s", resp.StatusCode, b)
 	}
 }
 
@@ -126,4 +226,63 @@ func tree(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// --max-workspaces (or RWKIT_MAX_WORKSPACES) caps the workspaces written
+// to, and a write over it is refused, and logged, naming the flag.
+func TestServeMaxWorkspaces(t *testing.T) {
+	addr, stop := startServeEnv(t, map[string]string{"RWKIT_MAX_WORKSPACES": "2"}, "--data", t.TempDir())
+	body := wire.Compress(nil, wire.AppendWriteRequest(nil, &wire.WriteRequest{Series: []wire.TimeSeries{{
+		Labels:  []wire.Label{{Name: "__name__", Value: "up"}},
+		Samples: []wire.Sample{{Value: 1, Timestamp: time.Now().UnixMilli()}},
+	}}}))
+	write := func(id string) (int, string) {
+		req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/workspaces/"+id+"/api/v1/remote_write", strings.NewReader(string(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/x-protobuf")
+		req.Header.Set("Content-Encoding", "snappy")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, id := range []string{"ws-1", "ws-2"} {
+		if code, b := write(id); code != http.StatusOK {
+			t.Fatalf("%s: %d %s", id, code, b)
+		}
+	}
+	code, b := write("ws-3")
+	if code != http.StatusBadRequest || !strings.Contains(b, `workspace "ws-3" would be one more than the limit of 2`) ||
+		!strings.Contains(b, "the limit (2) is set by rwkit serve --max-workspaces") || strings.Contains(b, "WithMaxTenants") {
+		t.Errorf("third workspace: %d %s", code, b)
+	}
+	log := stop()
+	if !strings.Contains(log, "level=WARN") || !strings.Contains(log, `setting="rwkit serve --max-workspaces"`) || strings.Contains(log, "WithMaxTenants") {
+		t.Errorf("the log does not name the flag:\n%s", log)
+	}
+}
+
+func TestServeMaxWorkspacesUsage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--max-workspaces", "0"}, nil, "--max-workspaces: must be >= 1, got 0"},
+		{[]string{"--max-workspaces", "-1"}, nil, "--max-workspaces: must be >= 1, got -1"},
+		{nil, map[string]string{"RWKIT_MAX_WORKSPACES": "0"}, "--max-workspaces: must be >= 1, got 0"},
+		{[]string{"--max-workspaces", "many"}, nil, "max-workspaces"},
+	} {
+		var errOut strings.Builder
+		code := run(context.Background(), append([]string{"serve", "--data", t.TempDir()}, tc.args...),
+			stdio{in: strings.NewReader(""), out: io.Discard, err: &errOut, getenv: func(k string) string { return tc.env[k] }})
+		if code != exitUsage || !strings.Contains(errOut.String(), tc.want) {
+			t.Errorf("serve %v %v: exit %d, want %d saying %q (%s)", tc.args, tc.env, code, exitUsage, tc.want, errOut.String())
+		}
+	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,12 +14,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/remotewrite/sigv4"
 	"github.com/rwkit/rwkit/verify"
 )
 
 func init() {
 	register("verify", "run a PromQL query against a query API (AMP, Prometheus, Cortex, the workspace) and check expectations", func(s stdio) command { return &verifyCommand{stdio: s} })
+	jsonCommands["verify"] = true
 }
 
 type verifyCommand struct {
@@ -82,13 +83,19 @@ func (c *verifyCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	if c.queryURL == "" {
-		return usagef("verify: --query-url is required (or RWKIT_QUERY_URL)")
+		return flagUsagef("--query-url", "verify: --query-url is required (or RWKIT_QUERY_URL)")
 	}
 	if c.query == "" {
-		return usagef("verify: --query is required (or RWKIT_QUERY)")
+		return flagUsagef("--query", "verify: --query is required (or RWKIT_QUERY)")
 	}
-	if _, err := verify.QueryEndpoint(c.queryURL); err != nil {
-		return usagef("verify: %v", err)
+	if err := checkURLFlag("verify", "--query-url", c.queryURL); err != nil {
+		return err
+	}
+	if err := checkPositive("verify", durationFlag{"--timeout", c.timeout}); err != nil {
+		return err
+	}
+	if err := checkAtLeast("verify", "--max-rows", c.maxRows, 0); err != nil {
+		return err
 	}
 	exps, err := c.expectations()
 	if err != nil {
@@ -99,7 +106,7 @@ func (c *verifyCommand) Run(ctx context.Context, args []string) error {
 	}
 	at, err := parseEvalTime(c.at, c.now())
 	if err != nil {
-		return usagef("verify: --time %q: %v", c.at, err)
+		return flagUsagef("--time", "verify: --time %q: %v", c.at, err)
 	}
 	if c.loadAWS == nil {
 		c.loadAWS = loadAWSConfig
@@ -108,7 +115,7 @@ func (c *verifyCommand) Run(ctx context.Context, args []string) error {
 	defer cancel()
 
 	endpoint, _ := verify.QueryEndpoint(c.queryURL)
-	rep := &verifyReport{Query: c.query, URL: redactURL(endpoint), Time: at.UTC().Truncate(time.Millisecond), Tenant: c.auth.tenant, Signing: "none"}
+	rep := &verifyReport{Query: c.query, URL: redact.URL(endpoint), Time: at.UTC().Truncate(time.Millisecond), Tenant: c.auth.tenant, Signing: "none"}
 	authRT, err := c.auth.transport()
 	if err != nil {
 		return err
@@ -116,10 +123,10 @@ func (c *verifyCommand) Run(ctx context.Context, args []string) error {
 	client := &http.Client{Transport: authRT}
 	region, sign, err := sigv4.Signing(c.queryURL, c.sigv4Region, c.sigv4)
 	if err != nil {
-		return usagef("verify: --sigv4-region: %v", err)
+		return flagUsagef("--sigv4-region", "verify: --sigv4-region: %s", strings.TrimPrefix(err.Error(), "sigv4: "))
 	}
 	if sign && c.auth.usesAuthorization() {
-		return usagef("verify: SigV4 signing and --bearer-token-file / --basic-auth-username both set Authorization: give one (an AMP URL is always signed)")
+		return flagUsagef("--bearer-token-file", "verify: SigV4 signing and --bearer-token-file / --basic-auth-username both set Authorization: give one (an AMP URL is always signed)")
 	}
 	if sign {
 		cfg, err := c.loadAWS(ctx, region)
@@ -149,19 +156,21 @@ func (c *verifyCommand) Run(ctx context.Context, args []string) error {
 		}
 	}
 	if c.output == "json" {
-		enc := json.NewEncoder(c.out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
+		c.setResult(rep)
 	} else {
 		rep.writeText(c.out, c.maxRows)
 	}
 	switch rep.Result {
 	case "error":
-		return &exitError{code: exitFailed, err: errReported}
+		return reportedError(exitFailed, fmt.Errorf("verify: the query failed: %s", rep.Error.Message))
 	case "fail":
-		return &exitError{code: exitFound, err: errReported}
+		var failed []string
+		for _, o := range rep.Checks {
+			if !o.Pass {
+				failed = append(failed, fmt.Sprintf("%s (got %s)", o.Expectation, o.Got))
+			}
+		}
+		return reportedError(exitFound, fmt.Errorf("verify: expectation failed: %s", strings.Join(failed, "; ")))
 	}
 	return nil
 }
@@ -181,7 +190,7 @@ func (c *verifyCommand) expectations() ([]verify.Expectation, error) {
 		label, n, ok := strings.Cut(d, "=")
 		count, err := strconv.Atoi(n)
 		if !ok || label == "" || err != nil || count < 0 {
-			return nil, usagef("verify: --expect-distinct %q: want LABEL=N, e.g. service=6", d)
+			return nil, flagUsagef("--expect-distinct", "verify: --expect-distinct %q: want LABEL=N, e.g. service=6", d)
 		}
 		exps = append(exps, verify.ExpectDistinct(label, count))
 	}
@@ -255,7 +264,7 @@ type verifyError struct {
 func (r *verifyReport) fillError(err error) {
 	r.Result = "error"
 	r.Series, r.Checks = []verify.Sample{}, []verify.Outcome{}
-	e := &verifyError{Message: err.Error()}
+	e := &verifyError{Message: redact.Text(err.Error())}
 	var ae *verify.APIError
 	if errors.As(err, &ae) {
 		e.Status, e.ErrorType = ae.StatusCode, ae.ErrorType

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -96,7 +95,7 @@ func TestVerifyAgainstPrometheus(t *testing.T) {
 			Pass        bool
 		}
 	}
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+	if err := unmarshalResult([]byte(out), &rep); err != nil {
 		t.Fatalf("json: %v\n%s", err, out)
 	}
 	if rep.Result != "fail" || len(rep.Series) != 6 || rep.Series[0].Labels["service"] != "actor" || rep.Series[0].Value != 15 {
@@ -134,7 +133,7 @@ func TestVerifyErrorsAndUsage(t *testing.T) {
 	}{
 		{"no url", []string{"--query", "up"}, exitUsage, "", "--query-url is required"},
 		{"no query", []string{"--query-url", "http://h"}, exitUsage, "", "--query is required"},
-		{"relative url", []string{"--query-url", "h:9090", "--query", "up"}, exitUsage, "", "absolute http(s) URL"},
+		{"relative url", []string{"--query-url", "h:9090", "--query", "up"}, exitUsage, "", `--query-url "h:9090": scheme "h"; want http:// or https://`},
 		{"bad distinct", []string{"--query-url", "http://h", "--query", "up", "--expect-distinct", "service"}, exitUsage, "", "want LABEL=N"},
 		{"bad series", []string{"--query-url", "http://h", "--query", "up", "--expect-series", "-1"}, exitUsage, "", "whole number"},
 		{"bad time", []string{"--query-url", "http://h", "--query", "up", "--time", "yesterday"}, exitUsage, "", "--time \"yesterday\""},

@@ -27,6 +27,17 @@
 // region NewDefault uses AWS_REGION, AWS_DEFAULT_REGION or the profile's
 // region. Providers are wrapped in an aws.CredentialsCache.
 //
+// When no credentials can be had, RoundTrip sends nothing and returns a
+// *CredentialsError: the SDK's reason, and, for the default chain, each
+// source it tried and how to set it (ChainHint). remotewrite neither
+// retries it nor calls it a network error. rwkit's other AWS clients load
+// their configuration with LoadDefaultConfig to get the same error.
+//
+// The AWS SDK logs a few lines of its own (such as "falling back to
+// IMDSv1" when instance metadata refuses a token); its default logger
+// prints them on stderr. Here they go to the *slog.Logger of WithLogger
+// (or LoadDefaultConfig's), at Debug and Warn, or nowhere.
+//
 // Nothing in this package prints, logs or wraps a secret key or session
 // token: String, GoString and every error name the service, the region and
 // the provider's type only.

@@ -8,12 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/config"
 )
 
 // DefaultService is the SigV4 signing name of Amazon Managed Service for
@@ -43,6 +43,13 @@ type Transport struct {
 	next    http.RoundTripper
 	now     func() time.Time
 	signer  *v4.Signer
+	log     *slog.Logger // for NewDefault's AWS SDK log lines
+
+	// provider is the type of the credentials provider given, and
+	// defaultChain says it is the SDK's default chain: both for the
+	// CredentialsError of a failed retrieval.
+	provider     string
+	defaultChain bool
 
 	// noContentSHA skips the X-Amz-Content-Sha256 header; only the AWS
 	// test-suite vectors, which do not sign that header, need it.
@@ -79,6 +86,13 @@ func WithClock(now func() time.Time) Option {
 	return optionFunc(func(t *Transport) { t.now = now })
 }
 
+// WithLogger sends the AWS SDK's log lines (NewDefault's configuration;
+// such as "falling back to IMDSv1") to l; without it they are dropped (the
+// SDK's own default prints them on stderr).
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(t *Transport) { t.log = l })
+}
+
 // New returns a Transport that signs for region with credentials from creds.
 // A provider that is not already an *aws.CredentialsCache is wrapped in one,
 // so credentials are fetched once and refreshed before they expire.
@@ -89,14 +103,16 @@ func New(region string, creds aws.CredentialsProvider, opts ...Option) (*Transpo
 	if creds == nil {
 		return nil, errors.New("sigv4: credentials provider is nil: pass one, or use sigv4.NewDefault for the AWS default credential chain")
 	}
+	provider := fmt.Sprintf("%T", creds)
 	if _, ok := creds.(*aws.CredentialsCache); !ok {
 		creds = aws.NewCredentialsCache(creds)
 	}
 	t := &Transport{
-		region:  region,
-		service: DefaultService,
-		creds:   creds,
-		signer:  v4.NewSigner(),
+		region:   region,
+		service:  DefaultService,
+		creds:    creds,
+		signer:   v4.NewSigner(),
+		provider: provider,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -124,13 +140,15 @@ func New(region string, creds aws.CredentialsProvider, opts ...Option) (*Transpo
 // resolved lazily, on the first request, so NewDefault does not fail when
 // none are configured yet; the first RoundTrip does.
 func NewDefault(ctx context.Context, region string, opts ...Option) (*Transport, error) {
-	var loadOpts []func(*config.LoadOptions) error
-	if region != "" {
-		loadOpts = append(loadOpts, config.WithRegion(region))
+	var probe Transport
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&probe)
+		}
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
+	cfg, err := LoadDefaultConfig(ctx, region, probe.log)
 	if err != nil {
-		return nil, fmt.Errorf("sigv4: load AWS default config: %w", err)
+		return nil, err
 	}
 	if cfg.Region == "" {
 		return nil, errors.New("sigv4: no region: pass one, set AWS_REGION, or read it from the AMP URL with sigv4.RegionFromURL")
@@ -138,7 +156,12 @@ func NewDefault(ctx context.Context, region string, opts ...Option) (*Transport,
 	if cfg.Credentials == nil {
 		return nil, errors.New("sigv4: the AWS default config has no credentials provider")
 	}
-	return New(cfg.Region, cfg.Credentials, opts...)
+	t, err := New(cfg.Region, cfg.Credentials, opts...)
+	if err != nil {
+		return nil, err
+	}
+	t.defaultChain = true
+	return t, nil
 }
 
 // Region returns the region the transport signs for.
@@ -190,7 +213,18 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	creds, err := t.creds.Retrieve(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("sigv4: retrieve AWS credentials (service %s, region %s): %w", t.service, t.region, err)
+		if ctx.Err() != nil {
+			// Cancelled or out of time while asking (IMDS, ECS): the
+			// caller's deadline, not missing credentials.
+			return nil, fmt.Errorf("sigv4: retrieve AWS credentials (service %s, region %s): %w", t.service, t.region, err)
+		}
+		ce := &CredentialsError{Service: t.service, Region: t.region, DefaultChain: t.defaultChain, Provider: t.provider, Err: err}
+		var inner *CredentialsError
+		if errors.As(err, &inner) {
+			// From LoadDefaultConfig's provider: the SDK's reason is its Err.
+			ce.DefaultChain, ce.Err = ce.DefaultChain || inner.DefaultChain, inner.Err
+		}
+		return nil, ce
 	}
 	if err := t.signer.SignHTTP(ctx, creds, out, payloadHash, t.service, t.region, t.now().UTC()); err != nil {
 		// The signer's errors name the failing step, never the key.

@@ -272,7 +272,11 @@ func TestCredentialsErrorReturned(t *testing.T) {
 	if called {
 		t.Error("unsigned request was sent")
 	}
-	for _, want := range []string{"retrieve AWS credentials", "us-west-2", "no EC2 IMDS role found"} {
+	var ce *CredentialsError
+	if !errors.As(err, &ce) || ce.DefaultChain {
+		t.Errorf("err = %#v, want a *CredentialsError for a provider given to New", err)
+	}
+	for _, want := range []string{"no AWS credentials", "us-west-2", "no EC2 IMDS role found", "sigv4.failingProvider"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not contain %q", err, want)
 		}

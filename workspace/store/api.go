@@ -161,10 +161,6 @@ func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.respond(w, res)
 }
 
-var emptyQueryable = storage.QueryableFunc(func(int64, int64) (storage.Querier, error) {
-	return storage.NoopQuerier(), nil
-})
-
 func (h *apiHandler) respond(w http.ResponseWriter, res result) {
 	if res.err != nil {
 		writeError(w, res.err.typ.status(), res.err)

@@ -32,11 +32,18 @@ var ErrAppenderDone = errors.New("store: appender already committed or rolled ba
 // without an out-of-order window), Append refuses it instead; see
 // pendingSet.
 type Appender struct {
-	t     *Tenant
-	err   error    // set: the tenant cannot write; everything is refused with it
-	db    *tsdb.DB // the TSDB app belongs to, held open (t.dbMu) until done
-	gen   uint64   // db's t.gen
-	id    uint32   // owner of this batch's entries in t.pending
+	t   *Tenant
+	err error  // set: the tenant cannot write; everything is refused with it
+	id  uint32 // owner of this batch's entries in t.pending
+
+	// ctx is the batch's, kept for a tenant without a TSDB yet: its TSDB
+	// appender is started at the first accepted sample (startTSDB). db is
+	// the TSDB app belongs to, held open (t.dbMu read-locked) from start
+	// until the batch is done, and gen its t.gen; db, gen and app are unset
+	// until start.
+	ctx   context.Context
+	db    *tsdb.DB
+	gen   uint64
 	app   storage.AppenderV2
 	exApp storage.ExemplarAppenderV2
 	resolver
@@ -71,6 +78,7 @@ func (t *Tenant) Resolve(ctx context.Context, series []wire.TimeSeries, dst []Re
 	r := resolver{}
 	// A failed tenant refuses the batch anyway; its TSDB is left alone,
 	// so that the recovery finds it free and this does not wait for it.
+	// Without a TSDB (not opened yet) every series is new.
 	if t.health.failure() == nil {
 		t.dbMu.RLock()
 		defer t.dbMu.RUnlock()
@@ -100,14 +108,58 @@ type pendingMetadata struct {
 	m      metricMetadata
 }
 
-// newAppender starts a batch on db, which the caller holds open (t.dbMu
-// read-locked) until the batch ends.
-func newAppender(t *Tenant, db *tsdb.DB, gen uint64, app storage.AppenderV2) *Appender {
-	a := &Appender{t: t, db: db, gen: gen, id: t.pending.begin(), app: app}
-	a.resolver.getRef, _ = app.(storage.GetRef)
+// newAppender begins a batch without a TSDB appender; start gives it one.
+func newAppender(ctx context.Context, t *Tenant) *Appender {
+	return &Appender{t: t, id: t.pending.begin(), ctx: ctx}
+}
+
+// start starts the batch's TSDB appender on db, of generation gen, which
+// the caller has read-locked (t.dbMu) for the batch: finish unlocks it.
+func (a *Appender) start(db *tsdb.DB, gen uint64) {
+	a.db, a.gen = db, gen
+	a.app = db.AppenderV2(a.ctx)
+	a.resolver.getRef, _ = a.app.(storage.GetRef)
 	a.resolver.gen = gen
-	a.exApp, _ = app.(storage.ExemplarAppenderV2)
-	return a
+	a.exApp, _ = a.app.(storage.ExemplarAppenderV2)
+}
+
+// startTSDB opens the tenant's TSDB for a sample of a tenant that has none
+// yet, unless the TSDB would refuse the sample anyway. An empty TSDB takes
+// any float sample (its head has no lower bound yet: tsdb initAppenderV2)
+// and refuses only a native histogram that fails Validate, which the head
+// appender checks first (headAppenderV2.Append); that check is made here,
+// with the same error, so that a tenant sent only refused samples still
+// has no TSDB.
+func (a *Appender) startTSDB(r Ref, ts int64, h *histogram.Histogram, fh *histogram.FloatHistogram) error {
+	var invalid error
+	switch {
+	case fh != nil:
+		invalid = fh.Validate()
+	case h != nil:
+		invalid = h.Validate()
+	}
+	if invalid != nil {
+		return a.appendError(invalid, r.lset, ts, 0, true)
+	}
+	// The TSDB is opened without holding dbMu (Tenant.open), then held
+	// for the batch like any other appender's; it may have failed or been
+	// closed in between.
+	t := a.t
+	if _, err := t.open(); err != nil {
+		return err
+	}
+	t.dbMu.RLock()
+	if t.health.failure() != nil {
+		t.dbMu.RUnlock()
+		// Not cleared while the lock was held, so this refuses.
+		return t.health.refuse(t.id)
+	}
+	if t.db == nil {
+		t.dbMu.RUnlock()
+		return fmt.Errorf("store: tenant %q: %w", t.id, ErrClosed)
+	}
+	a.start(t.db, t.gen)
+	return nil
 }
 
 // series turns wire labels into TSDB labels without allocating for series
@@ -150,6 +202,11 @@ func (a *Appender) append(r Ref, ts int64, v float64, h *histogram.Histogram, fh
 	}
 	if a.err != nil {
 		return a.err
+	}
+	if a.app == nil {
+		if err := a.startTSDB(r, ts, h, fh); err != nil {
+			return err
+		}
 	}
 	ref, lset, hash := r.ref, r.lset, r.hash
 	if r.gen != a.gen {
@@ -247,6 +304,10 @@ func (a *Appender) AppendExemplar(ls []wire.Label, e *wire.Exemplar) error {
 	if a.err != nil {
 		return a.err
 	}
+	if a.app == nil {
+		// What an empty TSDB answers (initAppenderV2.AppendExemplars).
+		return fmt.Errorf("store: exemplar at %d: no series exists yet: %w", e.Timestamp, storage.ErrNotFound)
+	}
 	if a.exApp == nil {
 		return errors.New("store: the TSDB appender takes no exemplars")
 	}
@@ -316,7 +377,10 @@ func (a *Appender) Commit() error {
 	if a.err != nil {
 		return a.err
 	}
-	err := a.commit()
+	var err error
+	if a.app != nil { // a batch without an accepted sample has nothing for the WAL
+		err = a.commit()
+	}
 	a.finish()
 	if err != nil {
 		return err
@@ -359,7 +423,10 @@ func (a *Appender) Rollback() error {
 	if a.err != nil {
 		return nil
 	}
-	err := a.app.Rollback()
+	var err error
+	if a.app != nil {
+		err = a.app.Rollback()
+	}
 	a.finish()
 	return err
 }
@@ -368,12 +435,16 @@ func (a *Appender) Rollback() error {
 // its TSDB.
 func (a *Appender) finish() {
 	a.t.pending.end(a.id)
-	a.t.dbMu.RUnlock()
+	if a.db != nil {
+		a.t.dbMu.RUnlock()
+	}
 }
 
 // floatAt reads the committed float value of lset at ts, for the rare
 // duplicate error whose text carries no value.
 func floatAt(db *tsdb.DB, lset labels.Labels, ts int64) (float64, bool) {
+	// Not Tenant.Querier: the batch already holds dbMu for reading, and a
+	// second read lock could wait behind a writer waiting for the first.
 	q, err := db.Querier(ts, ts)
 	if err != nil {
 		return 0, false

@@ -55,12 +55,15 @@ func BenchmarkAppend(b *testing.B) {
 	})
 	b.Run("prometheus-receiver", func(b *testing.B) {
 		s, _ := openStore(b, Options{})
-		tn := tenant(b, s, "ws-1")
+		db, err := tenant(b, s, "ws-1").open()
+		if err != nil {
+			b.Fatal(err)
+		}
 		var sb labels.ScratchBuilder
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			app := tn.db.AppenderV2(context.Background())
+			app := db.AppenderV2(context.Background())
 			ts := base + int64(i)*1000
 			for j, ls := range ss {
 				sb.Reset()

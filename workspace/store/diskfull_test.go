@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -333,4 +334,77 @@ func TestDiskFullConcurrentCommits(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkFound(t, tenant(t, s, "ws-1"), committed)
+}
+
+// A tenant's first sample on a full disk (its TSDB not open yet) is
+// refused, whether opening the TSDB or committing to it is what fails, and
+// nothing of it is stored; once the disk has room the tenant takes writes,
+// and only those are there after a restart.
+func TestDiskFullFirstSample(t *testing.T) {
+	fs := disktest.Mount(t, 1<<20)
+	dir := filepath.Join(fs.Dir, "data")
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	s.recoverEvery = 0
+	filler := filepath.Join(fs.Dir, "filler")
+	fillDisk(t, filler)
+
+	tn := tenant(t, s, "ws-new")
+	a := tn.Appender(context.Background())
+	err = a.Append(series("up"), base, 1)
+	if err == nil {
+		err = a.Commit()
+	} else {
+		_ = a.Rollback()
+	}
+	var ae *AppendError
+	if err == nil || errors.As(err, &ae) {
+		t.Fatalf("first sample on a full disk: %v, want a storage error", err)
+	}
+	t.Logf("first sample on a full disk: %v", err)
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	if err := tn.Writable(); err != nil {
+		t.Fatalf("Writable once the disk has room: %v", err)
+	}
+	a = tn.Appender(context.Background())
+	if err := a.Append(series("up"), base+1, 2); err != nil {
+		t.Fatal(err)
+	}
+	commit(t, a)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if diff := cmp.Diff(map[string][]point{`{__name__="up"}`: {{T: base + 1, V: 2}}}, read(t, tenant(t, s2, "ws-new"), "up")); diff != "" {
+		t.Errorf("after restart (-want +got):\n%s", diff)
+	}
+}
+
+// fillDisk writes name until its file system is full.
+func fillDisk(t *testing.T, name string) {
+	t.Helper()
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	for {
+		if _, err := f.Write(buf); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
 }

@@ -41,16 +41,20 @@
 //	Options.QueryMaxSamples      50M   422 execution "query processing would load too many samples into memory in query execution"
 //	Options.QueryMaxLength       128K  400 bad_data, before parsing (Prometheus has no such limit)
 //
-// Each text goes on to name the limit and the rwkit serve flag that sets
-// it; limits.go says why each default. A query waiting for a slot that
-// runs out of time is answered 503 "query queue" where Prometheus, without
-// its experimental query-cost feature, answers 400 or 422 with "context
-// deadline exceeded".
+// Each text goes on to name the limit and what sets it: the name the
+// program gave in Options.LimitNames (rwkit serve gives its flags, "rwkit
+// serve --query-timeout"), else the Options field; limits.go says why each
+// default. A query waiting for a slot that runs out of time is answered
+// 503 "query queue" where Prometheus, without its experimental query-cost
+// feature, answers 400 or 422 with "context deadline exceeded".
 //
 // # Storage
 //
 // Tenant "x" lives in <dir>/x/ (a plain Prometheus TSDB: promtool can read
-// it) with its metric metadata in <dir>/x/rwkit-metadata.json. Committed
+// it) with its metric metadata in <dir>/x/rwkit-metadata.json. Its TSDB is
+// opened, and the folder created, by its first accepted sample (Open opens
+// those of tenants with data on disk): until then a tenant costs about 20
+// KiB and no open file, and its queries answer as an empty TSDB's. Committed
 // samples are in the WAL before Commit returns and survive Close and a
 // process crash. Native histograms are always accepted (the TSDB of
 // Prometheus v3 has no switch for them). Exemplars are kept only with
@@ -73,17 +77,20 @@
 // ErrCannotWrite (nothing of it stored) and Store.Unwritable lists the
 // tenant. At most once a second, on a Tenant.Writable or Store.Unwritable
 // call (the workspace makes one before each write and on /-/ready), it
-// tries to recover: once a probe file as large as
-// the WAL's newest segment can be written and synced (the repair rewrites
-// that segment), and no appender or querier holds the TSDB, it closes the
-// TSDB, cuts from the WAL what the failed commit left in it (the close
-// would otherwise flush the rest of that record, and the refused write
-// would come back), and opens it again: the replay repairs the tear, a new
-// segment is started, and writes are taken again. A repair that a still
-// full disk interrupted (the segment renamed to .repair, a short copy in
-// its place) is undone before the next Open. The failure is logged once
-// (ERROR, with the OS error and the tenant's directory), and the recovery
-// once (INFO, with failed_writes, the writes refused in between).
+// tries to recover: once a probe file as large as the WAL's newest
+// segment can be written and synced (the repair rewrites that segment),
+// and no appender or querier holds the TSDB, it closes the TSDB, cuts from
+// the WAL what the failed commit left in it (the close would otherwise
+// flush the rest of that record, and the refused write would come back),
+// and opens it again: the replay repairs the tear, a new segment is
+// started, and writes are taken again. A tenant whose TSDB is not open yet
+// has nothing to repair: a first open that a full disk fails refuses the
+// sample that asked for it with the open's error, and the next sample
+// tries again. A repair that a still full disk interrupted (the segment
+// renamed to .repair, a short copy in its place) is undone before the
+// next Open. The failure is logged once (ERROR, with the OS error and the
+// tenant's directory), and the recovery once (INFO, with failed_writes,
+// the writes refused in between).
 //
 // Head chunks are memory-mapped files the TSDB writes in the background;
 // a full disk there makes the TSDB panic (tsdb.handleChunkWriteError) and

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -44,12 +45,25 @@ const (
 	DefaultQueryMaxLength = 128 << 10
 )
 
+// LimitNames are the names that the users of a program built on the
+// store set its query limits by, for the errors of queries over one: rwkit
+// serve gives its flags ("rwkit serve --query-max-length"), so that its
+// users read the setting they know and no Go identifier. An empty field
+// names the Options field, for library users.
+type LimitNames struct {
+	QueryTimeout        string
+	QueryMaxSamples     string
+	QueryMaxConcurrency string
+	QueryMaxLength      string
+}
+
 // queryLimits are Options' query fields with the defaults filled in.
 type queryLimits struct {
 	timeout     time.Duration
 	maxSamples  int
 	concurrency int
 	maxLength   int
+	names       LimitNames // the Options fields' names where none was given
 }
 
 func (o Options) queryLimits() (queryLimits, error) {
@@ -62,6 +76,12 @@ func (o Options) queryLimits() (queryLimits, error) {
 		maxSamples:  o.QueryMaxSamples,
 		concurrency: o.QueryMaxConcurrency,
 		maxLength:   o.QueryMaxLength,
+		names: LimitNames{
+			QueryTimeout:        cmp.Or(o.LimitNames.QueryTimeout, "store.Options.QueryTimeout"),
+			QueryMaxSamples:     cmp.Or(o.LimitNames.QueryMaxSamples, "store.Options.QueryMaxSamples"),
+			QueryMaxConcurrency: cmp.Or(o.LimitNames.QueryMaxConcurrency, "store.Options.QueryMaxConcurrency"),
+			QueryMaxLength:      cmp.Or(o.LimitNames.QueryMaxLength, "store.Options.QueryMaxLength"),
+		},
 	}
 	if l.timeout == 0 {
 		l.timeout = DefaultQueryTimeout
@@ -142,11 +162,12 @@ func (l queryLimits) explain(err error) error {
 	var eqt promql.ErrQueryTimeout
 	switch {
 	case errors.As(err, &tms):
-		return fmt.Errorf("%w (limit %d samples in memory at once: rwkit serve --query-max-samples, store.Options.QueryMaxSamples)", err, l.maxSamples)
+		return fmt.Errorf("%w (limit %d samples in memory at once, set by %s)", err, l.maxSamples, l.names.QueryMaxSamples)
 	case errors.As(err, &eqt) && string(eqt) == "query queue":
-		return fmt.Errorf("%w (all %d query slots stayed taken until the query's time ran out: %s, or the request's timeout parameter if shorter; rwkit serve --query-max-concurrency, --query-timeout)", err, l.concurrency, l.timeout)
+		return fmt.Errorf("%w (all %d query slots stayed taken until the query's time ran out: %s, or the request's timeout parameter if shorter; the slots are set by %s, the time by %s)",
+			err, l.concurrency, l.timeout, l.names.QueryMaxConcurrency, l.names.QueryTimeout)
 	case errors.As(err, &eqt), errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("%w (limit %s, or the request's timeout parameter if shorter: rwkit serve --query-timeout, store.Options.QueryTimeout)", err, l.timeout)
+		return fmt.Errorf("%w (limit %s, set by %s, or the request's timeout parameter if shorter)", err, l.timeout, l.names.QueryTimeout)
 	}
 	return err
 }
@@ -157,5 +178,5 @@ func (l queryLimits) checkLength(qs string) *apiError {
 	if len(qs) <= l.maxLength {
 		return nil
 	}
-	return invalidParam(fmt.Errorf("the expression is %d bytes long; the limit is %d (rwkit serve --query-max-length, store.Options.QueryMaxLength)", len(qs), l.maxLength), "query")
+	return invalidParam(fmt.Errorf("the expression is %d bytes long; the limit is %d (set by %s)", len(qs), l.maxLength, l.names.QueryMaxLength), "query")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -42,8 +43,15 @@ func ask(t *testing.T, h http.Handler, endpoint string, params url.Values) apiAn
 func chain(n int) string { return strings.Repeat("a+", n) + "a" }
 
 // Each limit refuses with Prometheus's status and errorType, the engine's
-// text, and the limit and the flag that sets it.
+// text, and the limit and what sets it: the name the program gave
+// (Options.LimitNames) and no Go identifier then, else the Options field.
 func TestQueryLimits(t *testing.T) {
+	names := LimitNames{
+		QueryTimeout:        "prog --timeout",
+		QueryMaxSamples:     "prog --samples",
+		QueryMaxConcurrency: "prog --slots",
+		QueryMaxLength:      "prog --length",
+	}
 	for _, tc := range []struct {
 		name     string
 		opts     Options
@@ -52,18 +60,22 @@ func TestQueryLimits(t *testing.T) {
 		code     int
 		errType  string
 		contains []string
+		// option and flag: what names the limit without and with names.
+		option, flag string
 	}{
 		{
 			name: "expression too long", opts: Options{QueryMaxLength: 1000}, endpoint: "query",
 			params: url.Values{"query": {chain(500)}},
 			code:   400, errType: "bad_data",
-			contains: []string{`invalid parameter "query": the expression is 1001 bytes long; the limit is 1000`, "--query-max-length"},
+			contains: []string{`invalid parameter "query": the expression is 1001 bytes long; the limit is 1000`},
+			option:   "store.Options.QueryMaxLength", flag: names.QueryMaxLength,
 		},
 		{
 			name: "range expression too long", opts: Options{QueryMaxLength: 1000}, endpoint: "query_range",
 			params: url.Values{"query": {chain(500)}, "start": {baseSec}, "end": {"1704067260"}, "step": {"15"}},
 			code:   400, errType: "bad_data",
-			contains: []string{"the limit is 1000", "--query-max-length"},
+			contains: []string{"the limit is 1000"},
+			option:   "store.Options.QueryMaxLength", flag: names.QueryMaxLength,
 		},
 		{
 			// web/api/v1 returnAPIError: ErrTooManySamples is neither
@@ -71,38 +83,51 @@ func TestQueryLimits(t *testing.T) {
 			name: "too many samples", opts: Options{QueryMaxSamples: 100}, endpoint: "query_range",
 			params: url.Values{"query": {"count_over_time(vector(1)[1h:1s])"}, "start": {baseSec}, "end": {baseSec}, "step": {"15"}},
 			code:   422, errType: "execution",
-			contains: []string{"query processing would load too many samples into memory in query execution", "limit 100 samples", "--query-max-samples"},
+			contains: []string{"query processing would load too many samples into memory in query execution", "limit 100 samples"},
+			option:   "store.Options.QueryMaxSamples", flag: names.QueryMaxSamples,
 		},
 		{
 			name: "timeout", opts: Options{QueryTimeout: 100 * time.Millisecond}, endpoint: "query",
 			params: url.Values{"query": {chain(9000)}, "time": {baseSec}},
 			code:   503, errType: "timeout",
-			contains: []string{"query timed out in", "limit 100ms", "--query-timeout"},
+			contains: []string{"query timed out in", "limit 100ms"},
+			option:   "store.Options.QueryTimeout", flag: names.QueryTimeout,
 		},
 		{
 			name: "timeout parameter shortens the limit", opts: Options{}, endpoint: "query",
 			params: url.Values{"query": {chain(9000)}, "time": {baseSec}, "timeout": {"0.1"}},
 			code:   503, errType: "timeout",
 			contains: []string{"query timed out in", "the request's timeout parameter"},
+			option:   "store.Options.QueryTimeout", flag: names.QueryTimeout,
 		},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			st, _ := openStore(t, tc.opts)
-			start := time.Now()
-			a := ask(t, st.APIHandler(nil), tc.endpoint, tc.params)
-			if a.code != tc.code || a.Status != "error" || a.ErrorType != tc.errType {
-				t.Fatalf("got %d %s %s %q, want %d error %s", a.code, a.Status, a.ErrorType, a.Error, tc.code, tc.errType)
-			}
-			for _, want := range tc.contains {
-				if !strings.Contains(a.Error, want) {
-					t.Errorf("error %q does not contain %q", a.Error, want)
+		for _, named := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/named=%v", tc.name, named), func(t *testing.T) {
+				opts, contains := tc.opts, append(tc.contains, "set by "+tc.option)
+				if named {
+					opts.LimitNames = names
+					contains = append(tc.contains, "set by "+tc.flag)
 				}
-			}
-			t.Logf("%d %s", a.code, a.Error)
-			if d := time.Since(start); d > 10*time.Second {
-				t.Errorf("refused after %s", d)
-			}
-		})
+				st, _ := openStore(t, opts)
+				start := time.Now()
+				a := ask(t, st.APIHandler(nil), tc.endpoint, tc.params)
+				if a.code != tc.code || a.Status != "error" || a.ErrorType != tc.errType {
+					t.Fatalf("got %d %s %s %q, want %d error %s", a.code, a.Status, a.ErrorType, a.Error, tc.code, tc.errType)
+				}
+				for _, want := range contains {
+					if !strings.Contains(a.Error, want) {
+						t.Errorf("error %q does not contain %q", a.Error, want)
+					}
+				}
+				if named && strings.Contains(a.Error, "Options") {
+					t.Errorf("error %q names a Go identifier where the program named the limit", a.Error)
+				}
+				t.Logf("%d %s", a.code, a.Error)
+				if d := time.Since(start); d > 10*time.Second {
+					t.Errorf("refused after %s", d)
+				}
+			})
+		}
 	}
 }
 
@@ -117,10 +142,11 @@ func TestQueryLimitsDefaultsAnswer(t *testing.T) {
 
 // With every slot taken, a query waits for one: it runs when one frees
 // within its timeout, and is answered 503 "query timed out in query
-// queue" when none does.
+// queue" when none does, naming both limits: the name given to one, the
+// Options field of the other.
 func TestQueryConcurrency(t *testing.T) {
 	const limit = 2
-	s, _ := openStore(t, Options{QueryMaxConcurrency: limit, QueryTimeout: 2 * time.Second})
+	s, _ := openStore(t, Options{QueryMaxConcurrency: limit, QueryTimeout: 2 * time.Second, LimitNames: LimitNames{QueryMaxConcurrency: "prog --slots"}})
 	h := s.APIHandler(nil)
 	var releases []func()
 	for range limit {
@@ -135,7 +161,7 @@ func TestQueryConcurrency(t *testing.T) {
 	a := ask(t, h, "query", url.Values{"query": {"vector(1)"}})
 	waited := time.Since(start)
 	if a.code != 503 || a.ErrorType != "timeout" || !strings.HasPrefix(a.Error, "query timed out in query queue") ||
-		!strings.Contains(a.Error, "--query-max-concurrency") || !strings.Contains(a.Error, "all 2 query slots stayed taken") {
+		!strings.Contains(a.Error, "all 2 query slots stayed taken") || !strings.Contains(a.Error, "the slots are set by prog --slots, the time by store.Options.QueryTimeout") {
 		t.Errorf("all slots held: %d %s %q", a.code, a.ErrorType, a.Error)
 	}
 	if waited < 2*time.Second || waited > 10*time.Second {

@@ -26,27 +26,48 @@ const metadataFile = "rwkit-metadata.json"
 // (writers that disagree on help text each add one).
 const maxMetadataPerFamily = 10
 
-// Tenant is one tenant's TSDB (an AMP workspace, a Cortex org).
+// Tenant is one tenant's TSDB (an AMP workspace, a Cortex org). The TSDB
+// is opened on the tenant's first accepted sample (or by Store.Open, for a
+// tenant with data on disk): an open TSDB holds its WAL and lock files and
+// about 0.5 MiB of memory with no series (see tsdbOptions), which anyone
+// who can write could otherwise make the workspace spend per tenant id
+// with writes it refuses. Until then the tenant answers as an empty TSDB.
+//
+// The lock discipline, said once here:
+//
+//   - dbMu guards db, reg, gen and shut. Appenders hold it for reading from
+//     their first use of db to Commit or Rollback, and queriers until
+//     Close, so that db is never closed under them. Opening or closing db
+//     takes it for writing: the first open (Tenant.open), the recovery
+//     after a storage failure (Tenant.reopen, with TryLock, so that it
+//     never waits behind a long query; it gives up and is tried again),
+//     and Store.Close. Nothing opens a TSDB while holding dbMu for
+//     reading: an Appender of a tenant without a TSDB holds no lock until
+//     its first accepted sample has opened one.
+//   - openMu serializes first opens, so that two batches racing to open
+//     the TSDB open it once, and so that the second one, finding it open,
+//     does not wait for dbMu's write lock behind the queries of the first.
+//     It is taken before dbMu, never after.
+//   - commitMu is taken under dbMu's read lock, around a TSDB commit and
+//     the failure it may record (health.go).
+//
+// db is nil before the first open (health.failure() is nil then), after a
+// reopen failed (the tenant is failed: health.failure() is not nil), and
+// after Store.Close (shut). gen counts the opens (0: never opened), so that
+// a Ref resolved on a TSDB since closed is looked up again by its labels.
 type Tenant struct {
 	id  string
 	dir string
-	s   *Store
+	s   *Store // opens the TSDB (Store.openDB)
 
-	// dbMu guards db, reg and gen: appenders (from Appender to Commit or
-	// Rollback) and queriers (until Close) hold it for reading while they
-	// use db; reopening db after a storage failure takes it for writing,
-	// with TryLock, so that it never waits behind a long query. db is nil
-	// only after a reopen failed. gen counts the opens, so that a Ref
-	// resolved on a DB since closed is looked up again by its labels.
-	dbMu sync.RWMutex
-	db   *tsdb.DB
-	reg  *promreg.Tracking // nil without Options.Registerer
-	gen  uint64
-	head atomic.Pointer[tsdb.Head] // db's head, for NumSeries
-	shut bool                      // closed with the store: never reopened
+	openMu sync.Mutex
+	dbMu   sync.RWMutex
+	db     *tsdb.DB
+	reg    *promreg.Tracking // db's metrics; nil without Options.Registerer
+	gen    uint64
+	shut   bool                      // closed with the store: never opened again
+	head   atomic.Pointer[tsdb.Head] // db's head, for NumSeries without dbMu
 
-	// commitMu orders commits with the failure of one: once a commit has
-	// failed, no later commit may reach the same WAL (health.go).
 	commitMu sync.Mutex
 	health   health
 
@@ -71,7 +92,7 @@ func (t *Tenant) ID() string { return t.id }
 
 // NumSeries returns the number of series in the head (the in-memory block
 // holding the last 2-3 hours), which is what Cortex counts for per-user and
-// per-metric series limits.
+// per-metric series limits; 0 before the TSDB is opened.
 //
 // It takes no lock (a caller holding an Appender asks it), and reads the
 // head of the TSDB open last: a closed head's count is still a number.
@@ -94,8 +115,16 @@ func (t *Tenant) Appender(ctx context.Context) *Appender {
 		t.dbMu.RLock()
 		// Checked again under the lock: another commit may have failed
 		// since (one that fails later is caught at Commit).
-		if t.db != nil && t.health.failure() == nil {
-			return newAppender(t, t.db, t.gen, t.db.AppenderV2(ctx))
+		if t.health.failure() == nil {
+			if t.db != nil {
+				a := newAppender(ctx, t)
+				a.start(t.db, t.gen) // the batch keeps the read lock
+				return a
+			}
+			// No TSDB yet (or the store is closed): the batch holds
+			// nothing until its first accepted sample (Appender.startTSDB).
+			t.dbMu.RUnlock()
+			return newAppender(ctx, t)
 		}
 		t.dbMu.RUnlock()
 	}
@@ -106,6 +135,49 @@ func (t *Tenant) Appender(ctx context.Context) *Appender {
 	return &Appender{t: t, err: err}
 }
 
+// open returns the tenant's TSDB, opening (creating) it if it has none
+// yet. The caller holds none of the tenant's locks; the DB returned is not
+// held open for it (an Appender read-locks dbMu after, see startTSDB).
+func (t *Tenant) open() (*tsdb.DB, error) {
+	t.openMu.Lock()
+	defer t.openMu.Unlock()
+	t.dbMu.RLock()
+	db := t.db
+	t.dbMu.RUnlock()
+	if db != nil {
+		return db, nil
+	}
+	// Without a TSDB nothing holds dbMu for longer than a look at db, so
+	// this waits for no query; under openMu no other open can run.
+	t.dbMu.Lock()
+	defer t.dbMu.Unlock()
+	switch {
+	case t.shut:
+		return nil, fmt.Errorf("store: tenant %q: %w", t.id, ErrClosed)
+	case t.db != nil: // reopened by a recovery in between
+		return t.db, nil
+	case t.health.failure() != nil: // a reopen failed: Writable retries it
+		return nil, t.health.refuse(t.id)
+	}
+	if err := t.openLocked(); err != nil {
+		return nil, fmt.Errorf("store: tenant %q: %w", t.id, err)
+	}
+	return t.db, nil
+}
+
+// openLocked opens the TSDB (Store.openDB) and makes it the tenant's; the
+// caller holds dbMu for writing and db is nil.
+func (t *Tenant) openLocked() error {
+	db, reg, err := t.s.openDB(t.id, t.dir)
+	if err != nil {
+		return err
+	}
+	t.db, t.reg = db, reg
+	t.gen++
+	t.head.Store(db.Head())
+	return nil
+}
+
 // Writable returns nil when the tenant takes writes, else an error
 // wrapping ErrCannotWrite. A tenant stops taking writes when a commit
 // fails to write its WAL; Writable then tries, at most once a second, to
@@ -114,7 +186,8 @@ func (t *Tenant) Appender(ctx context.Context) *Appender {
 // call that does it waits for the replay). Call it before a write, outside
 // locks of your own (the workspace does, and its /-/ready through
 // Store.Unwritable). The failure and the recovery are logged once each,
-// with the count of writes refused in between.
+// with the count of writes refused in between. A tenant without a TSDB
+// has written nothing yet and is writable.
 func (t *Tenant) Writable() error {
 	if t.health.failure() == nil {
 		return nil
@@ -164,26 +237,28 @@ func (t *Tenant) reopen() {
 	} else if dropped > 0 {
 		t.s.logger.Debug("cut the failed write out of the WAL", "workspace", t.id, "bytes", dropped)
 	}
-	db, reg, err := t.s.openDB(t.id, t.dir)
-	if err != nil {
+	if err := t.openLocked(); err != nil {
 		t.s.logger.Warn("reopening the workspace's TSDB failed; trying again later", "workspace", t.id, "err", err)
 		return
 	}
-	t.db, t.reg = db, reg
-	t.head.Store(db.Head())
-	t.gen++
 	refused, down := t.health.recovered(t.s.opts.Now())
 	t.s.logger.Info("workspace writes to its disk again: its TSDB was reopened, the WAL repaired and a new segment started",
 		"workspace", t.id, "failed_writes", refused, "down", down.Round(time.Millisecond))
 }
 
 // Querier returns a storage.Querier over [mint, maxt] in milliseconds.
-// Callers must Close it.
+// Callers must Close it. A tenant without a TSDB yet answers as an empty
+// one, and its querier holds nothing.
 func (t *Tenant) Querier(mint, maxt int64) (storage.Querier, error) {
 	t.dbMu.RLock()
 	if t.db == nil {
+		// A failure cannot be cleared while dbMu is held (reopen takes it).
+		failed := t.health.failure() != nil
 		t.dbMu.RUnlock()
-		return nil, fmt.Errorf("store: tenant %q: its TSDB could not be reopened after a disk failure; it is tried again at the next write", t.id)
+		if failed {
+			return nil, fmt.Errorf("store: tenant %q: its TSDB could not be reopened after a disk failure; it is tried again at the next write", t.id)
+		}
+		return storage.NoopQuerier(), nil
 	}
 	q, err := t.db.Querier(mint, maxt)
 	if err != nil {
@@ -192,6 +267,11 @@ func (t *Tenant) Querier(mint, maxt int64) (storage.Querier, error) {
 	}
 	return &heldQuerier{Querier: q, release: t.dbMu.RUnlock}, nil
 }
+
+// emptyQueryable answers the queries of a tenant the store does not know.
+var emptyQueryable = storage.QueryableFunc(func(int64, int64) (storage.Querier, error) {
+	return storage.NoopQuerier(), nil
+})
 
 // heldQuerier keeps the tenant's TSDB open (dbMu read-locked) until it is
 // closed.
@@ -215,6 +295,7 @@ func (t *Tenant) closeDB() error {
 	return err
 }
 
+// close closes the TSDB if it was opened; the tenant opens no other after.
 func (t *Tenant) close() error {
 	t.dbMu.Lock()
 	defer t.dbMu.Unlock()
@@ -277,10 +358,16 @@ func (t *Tenant) mergeMetadata(pending []pendingMetadata) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(t.dir, metadataFile), b); err != nil {
-		// The samples are committed: failing the write here would tell
-		// the writer that nothing was stored. The metadata stays served
-		// from memory and is written with the next change.
+	// Metadata can come before the first sample (Prometheus sends it in
+	// requests of its own), when the TSDB has not made the directory yet.
+	err = os.MkdirAll(t.dir, 0o755)
+	if err == nil {
+		err = writeFileAtomic(filepath.Join(t.dir, metadataFile), b)
+	}
+	if err != nil {
+		// The batch is committed: failing here would tell the writer
+		// that nothing was stored. The metadata stays served from memory
+		// and is written with the next change.
 		t.s.logger.Warn("persisting metric metadata failed; it is kept in memory", "workspace", t.id, "err", err)
 	}
 	return nil
