@@ -174,7 +174,7 @@ func Test400NotRetried(t *testing.T) {
 	got := rc.requests()[0]
 	want := Error{
 		StatusCode: 400, Status: "400 Bad Request", Body: body,
-		Reason: validate.NewValueForTimestamp, Hint: hints[validate.NewValueForTimestamp],
+		Reason: validate.NewValueForTimestamp, Hint: validate.NewValueForTimestamp.Hint(),
 		URL: rc.url(), Version: wire.V1, Request: 1, Requests: 1,
 		BytesCompressed: got.Compressed, BytesUncompressed: got.RawLen,
 		Counts: Counts{Series: 12, Samples: 12}, Total: Counts{Series: 12, Samples: 12},
