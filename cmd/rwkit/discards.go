@@ -213,8 +213,8 @@ func (c *discardsCommand) cloudWatch(ctx context.Context) (*discardsReport, erro
 	}
 	for _, r := range cwRep.Reasons {
 		rep.Total += r.Total
-		rep.Reasons = append(rep.Reasons, discardRow{Reason: r.Reason, Total: r.Total, Values: r.Values, First: r.First, Last: r.Last,
-			Hint: validate.Reason(r.Reason).Hint()})
+		rep.Reasons = append(rep.Reasons, discardRow{Reason: string(r.Name), Total: r.Total, Values: r.Values, First: r.First, Last: r.Last,
+			Hint: r.Name.Hint()})
 	}
 	if len(cwRep.Reasons) == 0 {
 		rep.Note = fmt.Sprintf("CloudWatch lists no DiscardedSamples metric for %s in %s: nothing discarded in about the last two weeks, or another workspace or region", wsID, cfg.Region)
