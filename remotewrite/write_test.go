@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/rwkit/rwkit/internal/version"
 	"github.com/rwkit/rwkit/validate"
 	"github.com/rwkit/rwkit/wire"
 )
@@ -38,7 +39,7 @@ func TestHeaders(t *testing.T) {
 				"Content-Encoding":                  "snappy",
 				"Content-Type":                      v.ContentType(),
 				"X-Prometheus-Remote-Write-Version": v.HeaderValue(),
-				"User-Agent":                        "rwkit/dev",
+				"User-Agent":                        version.UserAgent(),
 				"X-Scope-Orgid":                     "tenant-1",
 			}
 			if diff := cmp.Diff(want, got); diff != "" {

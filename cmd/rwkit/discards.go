@@ -200,7 +200,7 @@ func (c *discardsCommand) cloudWatch(ctx context.Context) (*discardsReport, erro
 		if c.endpointURL != "" {
 			o.BaseEndpoint = aws.String(c.endpointURL)
 		}
-		o.AppID = "rwkit-" + version.Version
+		o.AppID = "rwkit-" + version.Version()
 	})
 	end := c.now()
 	cwRep, err := cloudwatch.Discards(ctx, client, wsID, cloudwatch.Range{Start: end.Add(-c.since), End: end, Period: c.period})
