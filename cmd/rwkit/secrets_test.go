@@ -119,20 +119,10 @@ remote_write:
 			t.Fatalf("serve: %v\n%s", err, errOut)
 		}
 		base := "http://" + addr + "/api/v1/write"
-		body := wire.Compress(nil, wire.AppendWriteRequest(nil, &wire.WriteRequest{Series: []wire.TimeSeries{{
-			Labels: []wire.Label{{Name: "__name__", Value: "up"}}, Samples: []wire.Sample{{Value: 1, Timestamp: time.Now().UnixMilli()}}}}}))
+		body := oneSampleBody("up")
 		for _, authz := range []string{"Bearer " + secretBearer, "Bearer " + secretBearer + "x", secretBearer, "AWS4-HMAC-SHA256 Credential=" + secretServe} {
-			req, _ := http.NewRequest("POST", base, bytes.NewReader(body))
-			req.Header.Set("Content-Encoding", "snappy")
-			req.Header.Set("Authorization", authz)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var b bytes.Buffer
-			b.ReadFrom(resp.Body)
-			resp.Body.Close()
-			add("serve answer to "+authz[:6], b.String())
+			_, answer := postWrite(t, base, body, "Authorization", authz)
+			add("serve answer to "+authz[:6], answer)
 		}
 		// rwkit push with a bearer header is not a flag: the SigV4 path is.
 		o, e, _ := runCLI(t, nil, nil, "push", "--url", base, "--file", metrics, "--sigv4", "--sigv4-region", "us-east-1", "--timeout", "3s", "--service", "s", "--instance", "i")
