@@ -25,14 +25,21 @@ const (
 	secretServe  = "rwkitSERVEsecretZZ6bLd1"
 )
 
-// TestSecretsNeverPrinted runs push (against a failing server), doctor,
-// agent, serve with auth (debug logs, good and forged requests) and decode
-// in-process with the secrets configured, and greps every byte they print.
-func TestSecretsNeverPrinted(t *testing.T) {
+// withSecretAWSEnv gives the AWS SDK's environment chain static
+// credentials whose secret is secretAWS, and turns instance metadata off.
+func withSecretAWSEnv(t *testing.T) {
+	t.Helper()
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDRWKITSECRETSTEST")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", secretAWS)
 	t.Setenv("AWS_REGION", "us-west-2")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+}
+
+// TestSecretsNeverPrinted runs push (against a failing server), doctor,
+// agent, serve with auth (debug logs, good and forged requests) and decode
+// in-process with the secrets configured, and greps every byte they print.
+func TestSecretsNeverPrinted(t *testing.T) {
+	withSecretAWSEnv(t)
 
 	// A backend that refuses everything, echoing nothing of the request.
 	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -181,10 +188,7 @@ func withSecrets(base, path string) string {
 // work and on the error paths (refused, no answer, failing, unparsable),
 // and greps all they print.
 func TestSecretURLsNeverPrinted(t *testing.T) {
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDRWKITSECRETSTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", secretAWS)
-	t.Setenv("AWS_REGION", "us-west-2")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	withSecretAWSEnv(t)
 
 	metricsSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("# TYPE up gauge\nup 1\n"))
