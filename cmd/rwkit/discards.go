@@ -22,7 +22,6 @@ import (
 	"github.com/rwkit/rwkit/cloudwatch"
 	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/internal/version"
-	"github.com/rwkit/rwkit/remotewrite"
 	"github.com/rwkit/rwkit/remotewrite/sigv4"
 	"github.com/rwkit/rwkit/scrape"
 	"github.com/rwkit/rwkit/validate"
@@ -202,7 +201,7 @@ func (c *discardsCommand) cloudWatch(ctx context.Context) (*discardsReport, erro
 		if c.endpointURL != "" {
 			o.BaseEndpoint = aws.String(c.endpointURL)
 		}
-		o.AppID = "rwkit-" + version.Version
+		o.AppID = "rwkit-" + version.Version()
 	})
 	end := c.now()
 	cwRep, err := cloudwatch.Discards(ctx, client, wsID, cloudwatch.Range{Start: end.Add(-c.since), End: end, Period: c.period})
@@ -215,8 +214,8 @@ func (c *discardsCommand) cloudWatch(ctx context.Context) (*discardsReport, erro
 	}
 	for _, r := range cwRep.Reasons {
 		rep.Total += r.Total
-		rep.Reasons = append(rep.Reasons, discardRow{Reason: r.Reason, Total: r.Total, Values: r.Values, First: r.First, Last: r.Last,
-			Hint: remotewrite.Hint(validate.Reason(r.Reason))})
+		rep.Reasons = append(rep.Reasons, discardRow{Reason: string(r.Name), Total: r.Total, Values: r.Values, First: r.First, Last: r.Last,
+			Hint: r.Name.Hint()})
 	}
 	if len(cwRep.Reasons) == 0 {
 		rep.Note = fmt.Sprintf("CloudWatch lists no DiscardedSamples metric for %s in %s: nothing discarded in about the last two weeks, or another workspace or region", wsID, cfg.Region)
@@ -332,7 +331,7 @@ func (rep *discardsReport) addCounter(received bool, ws, reason string, v float6
 	}
 	rep.Total += v
 	rep.Reasons = append(rep.Reasons, discardRow{Workspace: ws, Reason: reason, Total: v,
-		Hint: remotewrite.Hint(validate.Reason(reason))})
+		Hint: validate.Reason(reason).Hint()})
 }
 
 // sortReasons puts the most discarded first, then by reason and workspace.
