@@ -83,51 +83,68 @@ func New(cfg *config.Config, o Options) (*Agent, error) {
 	if err := checkLoaded(cfg, "config", &checker{}); err != nil {
 		return nil, fmt.Errorf("agent: %w", err)
 	}
-	logger := o.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	} else {
+	logger := slog.New(slog.DiscardHandler)
+	if o.Logger != nil {
 		// Prometheus' scrape manager logs a target's URL with its query
 		// (target=http://h/metrics?token=...), and the errors it logs
 		// quote it too: every line, the queues' included, is redacted.
-		logger = slog.New(redact.Handler(logger.Handler()))
+		logger = slog.New(redact.Handler(o.Logger.Handler()))
 		o.Logger = logger
 	}
 	a := &Agent{opts: o, logger: logger, metrics: newMetrics(), stop: make(chan struct{}), runDone: make(chan struct{}), sinksShut: make(chan struct{})}
-	newSink := o.NewSink
-	if newSink == nil {
-		so := o
-		if o.Registerer != nil {
-			// The queues' metrics are unregistered with the agent's.
-			a.sinkReg = promreg.New(o.Registerer)
-			so.Registerer = a.sinkReg
-		}
-		newSink = func(rw *config.RemoteWriteConfig, name string) (Sink, error) { return QueueSink(rw, name, so) }
+	if err := a.makeSinks(cfg.RemoteWriteConfigs); err != nil {
+		return nil, err
 	}
-
-	names := sinkNames(cfg.RemoteWriteConfigs)
-	for i, rw := range cfg.RemoteWriteConfigs {
-		s, err := newSink(rw, names[i])
-		if err != nil {
-			a.sinkReg.UnregisterAll()
-			return nil, fmt.Errorf("agent: remote_write %q: %w", names[i], err)
-		}
-		a.sinks = append(a.sinks, wrapSink(rw, names[i], s))
-	}
-
 	reg := o.Registerer
 	if reg == nil {
 		// The scrape manager registers its metrics unconditionally: give
 		// it a registry nobody reads.
 		reg = prometheus.NewRegistry()
 	}
+	if err := a.makeManager(cfg, reg); err != nil {
+		return nil, err
+	}
+	a.tsets = staticTargets(cfg)
+	return a, nil
+}
+
+// makeSinks makes one sink per remote_write: Options.NewSink's, else a
+// queue whose metrics go on a registerer of their own, so that they are
+// unregistered with the agent's.
+func (a *Agent) makeSinks(rws []*config.RemoteWriteConfig) error {
+	o := a.opts
+	newSink := o.NewSink
+	if newSink == nil {
+		so := o
+		if o.Registerer != nil {
+			a.sinkReg = promreg.New(o.Registerer)
+			so.Registerer = a.sinkReg
+		}
+		newSink = func(rw *config.RemoteWriteConfig, name string) (Sink, error) { return QueueSink(rw, name, so) }
+	}
+	names := sinkNames(rws)
+	for i, rw := range rws {
+		s, err := newSink(rw, names[i])
+		if err != nil {
+			a.sinkReg.UnregisterAll()
+			return fmt.Errorf("agent: remote_write %q: %w", names[i], err)
+		}
+		a.sinks = append(a.sinks, wrapSink(rw, names[i], s))
+	}
+	return nil
+}
+
+// makeManager registers the agent's self-metrics on reg and makes the
+// scrape manager, which appends to the sinks, for cfg's scrape_configs.
+// On an error nothing stays registered.
+func (a *Agent) makeManager(cfg *config.Config, reg prometheus.Registerer) error {
 	for _, c := range a.metrics.collectors() {
 		if err := reg.Register(c); err != nil {
 			a.unregister(reg)
-			return nil, fmt.Errorf("agent: registering self-metrics: %w", err)
+			return fmt.Errorf("agent: registering self-metrics: %w", err)
 		}
 	}
-	a.app = newAppendable(a.sinks, cfg.GlobalConfig.ExternalLabels, a.metrics, logger)
+	a.app = newAppendable(a.sinks, cfg.GlobalConfig.ExternalLabels, a.metrics, a.logger)
 	mgr, err := scrape.NewManager(&scrape.Options{
 		// The target in the appender's context tells which target a
 		// commit belongs to.
@@ -137,29 +154,33 @@ func New(cfg *config.Config, o Options) (*Agent, error) {
 		// Start scraping as soon as Run hands over the targets, not after
 		// the first 5s discovery reload tick.
 		DiscoveryReloadOnStartup: true,
-	}, logger.With("component", "scrape manager"), nil, nil, a.app, reg)
+	}, a.logger.With("component", "scrape manager"), nil, nil, a.app, reg)
 	if err != nil {
 		a.unregister(reg)
-		return nil, fmt.Errorf("agent: %w", err)
+		return fmt.Errorf("agent: %w", err)
 	}
 	if err := mgr.ApplyConfig(cfg); err != nil {
 		mgr.UnregisterMetrics()
 		a.unregister(reg)
-		return nil, fmt.Errorf("agent: %w", err)
+		return fmt.Errorf("agent: %w", err)
 	}
 	a.mgr = mgr
+	return nil
+}
 
-	// static_configs are the only discovery: hand their target groups to
-	// the scrape manager as the discovery manager would, keyed by job.
-	a.tsets = map[string][]*targetgroup.Group{}
+// staticTargets are cfg's static_configs target groups, keyed by job: the
+// only discovery, handed to the scrape manager as the discovery manager
+// would.
+func staticTargets(cfg *config.Config) map[string][]*targetgroup.Group {
+	tsets := map[string][]*targetgroup.Group{}
 	for _, sc := range cfg.ScrapeConfigs {
 		for _, d := range sc.ServiceDiscoveryConfigs {
 			if sd, ok := d.(discovery.StaticConfig); ok {
-				a.tsets[sc.JobName] = append(a.tsets[sc.JobName], sd...)
+				tsets[sc.JobName] = append(tsets[sc.JobName], sd...)
 			}
 		}
 	}
-	return a, nil
+	return tsets
 }
 
 func (a *Agent) unregister(reg prometheus.Registerer) {

@@ -334,37 +334,36 @@ func (ap *appender) Commit() error {
 	if (ap.n == 0 && len(ap.refused) == 0) || ap.a.closed.Load() {
 		return nil
 	}
+	wasUp, nowUp := ap.trackSeries()
+	ts := ap.ts
+	switch {
+	case nowUp == 0 && wasUp != 0:
+		ap.a.logger.Warn("target down: its scrape failed (up 0; its series are marked stale); --log-level debug shows why",
+			"job", ts.job, "target", ts.target)
+	case nowUp == 1 && wasUp == 0:
+		ap.a.logger.Info("target up again", "job", ts.job, "target", ts.target)
+	}
+	for si, s := range ap.a.sinks {
+		ap.sendTo(si, s)
+	}
+	return nil
+}
+
+// trackSeries records the scrape in its target's series, under the
+// target's lock: each series' last sample and whether it is live, the
+// refused series kept, the dormant ones marked not live, and the
+// target's up. It returns up before the scrape and after it (-1: the
+// scrape had no up series).
+func (ap *appender) trackSeries() (wasUp, nowUp int8) {
 	ts, defT := ap.ts, ap.lastT
 	ts.mu.Lock()
+	defer ts.mu.Unlock()
 	next := ts.spare
 	clear(next)
 	for i := range ap.pend[:ap.n] {
 		p := &ap.pend[i]
-		e := lookup(ts.series, p.hash, p.lset)
-		if e == nil {
-			e = &seriesEntry{lset: p.lset, out: make([][]wire.Label, len(ap.a.sinks))}
-			for si, s := range ap.a.sinks {
-				e.out[si] = s.outLabels(ap.b, p.lset, ap.a.external)
-			}
-		}
-		e.t, e.float, e.bits = p.t, p.float, p.bits
-		e.tracked = p.t == defT
-		e.live = !(p.float && value.IsStaleNaN(math.Float64frombits(p.bits)))
-		e.seen = defT
-		p.entry = e
-		// Prometheus' exemplar storage keeps an exemplar once and refuses
-		// older ones: an exposition repeats its exemplars on every scrape.
-		kept := p.exemplars[:0]
-		for _, x := range p.exemplars {
-			if x.Timestamp > e.exT {
-				kept = append(kept, x)
-			}
-		}
-		for _, x := range kept {
-			e.exT = max(e.exT, x.Timestamp)
-		}
-		p.exemplars = kept
-		next[p.hash] = e
+		p.entry = ap.entry(p, defT)
+		next[p.hash] = p.entry
 	}
 	for _, r := range ap.refused {
 		r.entry.seen = defT
@@ -377,45 +376,70 @@ func (ap *appender) Commit() error {
 		}
 	}
 	ts.spare, ts.series = ts.series, next
-	wasUp, nowUp := ts.up, ap.upValue(defT)
+	wasUp, nowUp = ts.up, ap.upValue(defT)
 	if nowUp >= 0 {
 		ts.up = nowUp
 	}
-	ts.mu.Unlock()
-	switch {
-	case nowUp == 0 && wasUp != 0:
-		ap.a.logger.Warn("target down: its scrape failed (up 0; its series are marked stale); --log-level debug shows why",
-			"job", ts.job, "target", ts.target)
-	case nowUp == 1 && wasUp == 0:
-		ap.a.logger.Info("target up again", "job", ts.job, "target", ts.target)
-	}
+	return wasUp, nowUp
+}
 
-	for si, s := range ap.a.sinks {
-		ap.req.Series = ap.req.Series[:0]
-		for i := range ap.pend[:ap.n] {
-			p := &ap.pend[i]
-			l := p.entry.out[si]
-			if l == nil {
-				continue
-			}
-			series := wire.TimeSeries{Labels: l, Samples: p.samples}
-			if s.histograms {
-				series.Histograms = p.hists
-			}
-			if len(series.Samples) == 0 && len(series.Histograms) == 0 {
-				continue
-			}
-			if s.exemplars {
-				series.Exemplars = p.exemplars
-			}
-			if s.metadata {
-				series.Metadata = p.meta
-			}
-			ap.req.Series = append(ap.req.Series, series)
+// entry is p's series in its target (made, with each sink's labels, for
+// a new one) updated with p's last sample at the scrape's timestamp defT.
+// p keeps only the exemplars newer than the series' last one.
+func (ap *appender) entry(p *pending, defT int64) *seriesEntry {
+	e := lookup(ap.ts.series, p.hash, p.lset)
+	if e == nil {
+		e = &seriesEntry{lset: p.lset, out: make([][]wire.Label, len(ap.a.sinks))}
+		for si, s := range ap.a.sinks {
+			e.out[si] = s.outLabels(ap.b, p.lset, ap.a.external)
 		}
-		ap.a.send(s, &ap.req, ts.job)
 	}
-	return nil
+	e.t, e.float, e.bits = p.t, p.float, p.bits
+	e.tracked = p.t == defT
+	e.live = !(p.float && value.IsStaleNaN(math.Float64frombits(p.bits)))
+	e.seen = defT
+	// Prometheus' exemplar storage keeps an exemplar once and refuses
+	// older ones: an exposition repeats its exemplars on every scrape.
+	kept := p.exemplars[:0]
+	for _, x := range p.exemplars {
+		if x.Timestamp > e.exT {
+			kept = append(kept, x)
+		}
+	}
+	for _, x := range kept {
+		e.exT = max(e.exT, x.Timestamp)
+	}
+	p.exemplars = kept
+	return e
+}
+
+// sendTo hands the scrape to sink s, the si-th: each series with the
+// sink's labels (none: write_relabel_configs dropped it), histograms,
+// exemplars and metadata only where the sink sends them.
+func (ap *appender) sendTo(si int, s *sink) {
+	ap.req.Series = ap.req.Series[:0]
+	for i := range ap.pend[:ap.n] {
+		p := &ap.pend[i]
+		l := p.entry.out[si]
+		if l == nil {
+			continue
+		}
+		series := wire.TimeSeries{Labels: l, Samples: p.samples}
+		if s.histograms {
+			series.Histograms = p.hists
+		}
+		if len(series.Samples) == 0 && len(series.Histograms) == 0 {
+			continue
+		}
+		if s.exemplars {
+			series.Exemplars = p.exemplars
+		}
+		if s.metadata {
+			series.Metadata = p.meta
+		}
+		ap.req.Series = append(ap.req.Series, series)
+	}
+	ap.a.send(s, &ap.req, ap.ts.job)
 }
 
 // upValue is the value of the scrape's own up series (the report the

@@ -3,8 +3,6 @@ package cloudwatch_test
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/rwkit/rwkit/cloudwatch"
 	"github.com/rwkit/rwkit/cloudwatch/cwtest"
+	"github.com/rwkit/rwkit/internal/awstest"
 	"github.com/rwkit/rwkit/remotewrite/sigv4"
 )
 
@@ -21,16 +20,7 @@ import (
 // hint push gives (sigv4.ChainHint), not the SDK's chain of wrappers; and
 // nothing reaches CloudWatch.
 func TestDiscardsWithoutCredentials(t *testing.T) {
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "AWS_") {
-			t.Setenv(k, "")
-			os.Unsetenv(k)
-		}
-	}
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(home, "config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(home, "credentials"))
+	awstest.ClearEnv(t)
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
 	srv := cwtest.NewServer(t, "testdata/seed")
 	cfg, err := sigv4.LoadDefaultConfig(context.Background(), "us-west-2", nil)

@@ -126,13 +126,33 @@ func (f *finder) report(total int) *Report {
 			Series: len(w.Series),
 		}
 	}
-
-	type found struct {
-		c      Collision
-		writer []int32
-		need   need
+	allNeed := f.reportByMetric(r, f.collisions(r))
+	r.Suggest = append(r.Suggest, allNeed.labels()...)
+	r.Advice = advice(allNeed)
+	f.reportDuplicates(r)
+	switch {
+	case len(r.Collisions) > 0:
+		r.Result = ResultCollisions
+	case len(r.Duplicates) > 0:
+		r.Result = ResultDuplicates
+	default:
+		r.Result = ResultNone
 	}
-	all := make([]found, len(f.colls))
+	return r
+}
+
+// foundCollision is a shared series on its way into a Report: the
+// collision, its writers' indexes and the labels that would separate them.
+type foundCollision struct {
+	c      Collision
+	writer []int32
+	need   need
+}
+
+// collisions are the shared series, sorted by metric and labels; each
+// writer's Colliding and the report's Excess count them.
+func (f *finder) collisions(r *Report) []foundCollision {
+	all := make([]foundCollision, len(f.colls))
 	for i, c := range f.colls {
 		e := f.entries[c.entry]
 		ls := f.labels(e.writer, e.series)
@@ -142,14 +162,20 @@ func (f *finder) report(total int) *Report {
 			r.Writers[w].Colliding++
 		}
 		r.Excess += len(c.writers) - 1
-		all[i] = found{
+		all[i] = foundCollision{
 			c:      Collision{Metric: metricName(ls), Labels: slices.Clone(ls), Writers: names},
 			writer: c.writers,
 			need:   f.need(ls, c.writers),
 		}
 	}
-	slices.SortFunc(all, func(a, b found) int { return compareSeries(a.c.Metric, a.c.Labels, b.c.Metric, b.c.Labels) })
+	slices.SortFunc(all, func(a, b foundCollision) int { return compareSeries(a.c.Metric, a.c.Labels, b.c.Metric, b.c.Labels) })
+	return all
+}
 
+// reportByMetric fills the report's Collisions from all, sorted, and
+// ByMetric, one row per metric with its writers and the labels that would
+// separate them. It returns the labels needed across every metric.
+func (f *finder) reportByMetric(r *Report, all []foundCollision) need {
 	var allNeed need
 	r.Collisions = make([]Collision, len(all))
 	for i := 0; i < len(all); {
@@ -175,9 +201,13 @@ func (f *finder) report(total int) *Report {
 		allNeed.instance = allNeed.instance || n.instance
 		i = j
 	}
-	r.Suggest = append(r.Suggest, allNeed.labels()...)
-	r.Advice = advice(allNeed)
+	return allNeed
+}
 
+// reportDuplicates fills the report's Duplicates, series one writer
+// exposes more than once, sorted by writer and series, and counts them in
+// each writer's summary.
+func (f *finder) reportDuplicates(r *Report) {
 	for k, count := range f.dups {
 		e := f.entries[k[1]]
 		ls := f.labels(e.writer, e.series)
@@ -187,15 +217,6 @@ func (f *finder) report(total int) *Report {
 	slices.SortFunc(r.Duplicates, func(a, b Duplicate) int {
 		return cmp.Or(strings.Compare(a.Writer, b.Writer), compareSeries(a.Metric, a.Labels, b.Metric, b.Labels))
 	})
-	switch {
-	case len(r.Collisions) > 0:
-		r.Result = ResultCollisions
-	case len(r.Duplicates) > 0:
-		r.Result = ResultDuplicates
-	default:
-		r.Result = ResultNone
-	}
-	return r
 }
 
 // need decides which identity labels would separate the writers of one

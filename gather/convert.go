@@ -254,16 +254,7 @@ func (c *Converter) metric(req *wire.WriteRequest, fam *dto.MetricFamily, fc *fa
 	if c.opts.HonorTimestamps && m.TimestampMs != nil {
 		ts = m.GetTimestampMs()
 	}
-	reserved := ""
-	switch fam.GetType() {
-	case dto.MetricType_SUMMARY:
-		reserved = model.QuantileLabel
-	case dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
-		reserved = model.BucketLabel
-	}
-	if c.lookup(fc, j, m) {
-		c.conflicted = false
-	} else if err := c.setBase(name, m, reserved); err != nil {
+	if err := c.labelsOf(fam, fc, j, m); err != nil {
 		return false, err
 	}
 	missing := func(kind string) error {
@@ -277,55 +268,25 @@ func (c *Converter) metric(req *wire.WriteRequest, fam *dto.MetricFamily, fc *fa
 		if v == nil {
 			return false, missing("counter")
 		}
-		s, err := c.series(req, md, name, "", "")
-		if err != nil {
-			return false, err
-		}
-		c.sample(s, v.GetValue(), ts, c.start(v.GetCreatedTimestamp()))
-		c.exemplar(s, v.GetExemplar(), ts)
+		return false, c.counter(req, md, name, v, ts)
 	case dto.MetricType_GAUGE:
 		v := m.GetGauge()
 		if v == nil {
 			return false, missing("gauge")
 		}
-		s, err := c.series(req, md, name, "", "")
-		if err != nil {
-			return false, err
-		}
-		c.sample(s, v.GetValue(), ts, 0)
+		return false, c.simple(req, md, name, v.GetValue(), ts, 0)
 	case dto.MetricType_UNTYPED:
 		v := m.GetUntyped()
 		if v == nil {
 			return false, missing("untyped")
 		}
-		s, err := c.series(req, md, name, "", "")
-		if err != nil {
-			return false, err
-		}
-		c.sample(s, v.GetValue(), ts, 0)
+		return false, c.simple(req, md, name, v.GetValue(), ts, 0)
 	case dto.MetricType_SUMMARY:
 		v := m.GetSummary()
 		if v == nil {
 			return false, missing("summary")
 		}
-		st := c.start(v.GetCreatedTimestamp())
-		for _, q := range v.GetQuantile() {
-			if q == nil {
-				continue
-			}
-			s, err := c.series(req, md, name, model.QuantileLabel, c.formatFloat(q.GetQuantile()))
-			if err != nil {
-				return false, err
-			}
-			c.sample(s, q.GetValue(), ts, st)
-		}
-		n := c.familyNames(name)
-		if err := c.simple(req, md, n.sum, v.GetSampleSum(), ts, st); err != nil {
-			return false, err
-		}
-		if err := c.simple(req, md, n.count, float64(v.GetSampleCount()), ts, st); err != nil {
-			return false, err
-		}
+		return false, c.summary(req, md, name, v, ts)
 	case dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
 		v := m.GetHistogram()
 		if v == nil {
@@ -336,6 +297,58 @@ func (c *Converter) metric(req *wire.WriteRequest, fam *dto.MetricFamily, fc *fa
 	return false, nil
 }
 
+// labelsOf readies m's labels for the series it makes: the family's cache
+// when it holds them (lookup), else setBase checks and builds them,
+// reserving the label the family's type adds to its series.
+func (c *Converter) labelsOf(fam *dto.MetricFamily, fc *famCache, j int, m *dto.Metric) error {
+	if c.lookup(fc, j, m) {
+		c.conflicted = false
+		return nil
+	}
+	reserved := ""
+	switch fam.GetType() {
+	case dto.MetricType_SUMMARY:
+		reserved = model.QuantileLabel
+	case dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
+		reserved = model.BucketLabel
+	}
+	return c.setBase(fam.GetName(), m, reserved)
+}
+
+// counter converts a counter: its sample, started at its created
+// timestamp, and its exemplar.
+func (c *Converter) counter(req *wire.WriteRequest, md *wire.Metadata, name string, v *dto.Counter, ts int64) error {
+	s, err := c.series(req, md, name, "", "")
+	if err != nil {
+		return err
+	}
+	c.sample(s, v.GetValue(), ts, c.start(v.GetCreatedTimestamp()))
+	c.exemplar(s, v.GetExemplar(), ts)
+	return nil
+}
+
+// summary converts a summary: a series per quantile, then _sum and
+// _count, all started at its created timestamp.
+func (c *Converter) summary(req *wire.WriteRequest, md *wire.Metadata, name string, v *dto.Summary, ts int64) error {
+	st := c.start(v.GetCreatedTimestamp())
+	for _, q := range v.GetQuantile() {
+		if q == nil {
+			continue
+		}
+		s, err := c.series(req, md, name, model.QuantileLabel, c.formatFloat(q.GetQuantile()))
+		if err != nil {
+			return err
+		}
+		c.sample(s, q.GetValue(), ts, st)
+	}
+	n := c.familyNames(name)
+	if err := c.simple(req, md, n.sum, v.GetSampleSum(), ts, st); err != nil {
+		return err
+	}
+	return c.simple(req, md, n.count, float64(v.GetSampleCount()), ts, st)
+}
+
+// simple converts one sample of a series without an added label.
 func (c *Converter) simple(req *wire.WriteRequest, md *wire.Metadata, name string, v float64, ts, st int64) error {
 	s, err := c.series(req, md, name, "", "")
 	if err != nil {

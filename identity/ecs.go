@@ -87,102 +87,134 @@ type ecsContainer struct {
 // application container, since each of them may push (container names are
 // unique within a task definition).
 func (r *resolver) fromECS(ctx context.Context) {
-	base := r.o.Getenv(EnvECSMetadataURI)
-	if base == "" {
-		r.note(sourceECS, "%s not set (not on ECS)", EnvECSMetadataURI)
+	base, ok := r.ecsMetadataURI()
+	if !ok {
 		return
 	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		r.note(sourceECS, "%s=%q is not an http URL", EnvECSMetadataURI, base)
-		return
-	}
-	base = strings.TrimRight(base, "/")
 	client := r.o.HTTPClient
 	if client == nil {
 		client = defaultHTTPClient()
 	}
-
-	var said []string
-	var task ecsTask
-	if err := getJSON(ctx, client, base+"/task", &task); err != nil {
-		said = append(said, err.Error())
-	}
-	var ctr ecsContainer
-	if ctx.Err() == nil {
-		if err := getJSON(ctx, client, base, &ctr); err != nil {
-			said = append(said, err.Error())
-		}
-	}
-
-	type candidate struct{ value, source string }
-	pick := func(what string, dst *Value, cands ...candidate) {
-		for _, c := range cands {
-			if c.value == "" {
-				continue
-			}
-			v, why := clean(c.value)
-			if v == "" {
-				said = append(said, fmt.Sprintf("%s from %s: %s", what, c.source, why))
-				continue
-			}
-			said = append(said, offer(dst, v, c.source)+" from "+c.source)
-			return
-		}
-		said = append(said, "no "+what)
-	}
-	pick("service", &r.id.Service,
-		candidate{task.ServiceName, sourceECS + " (ServiceName)"},
-		candidate{task.Family, sourceECS + " (task definition family)"},
-		candidate{ctr.Labels[ecsLabelFamily], "ECS container metadata (" + ecsLabelFamily + " label)"},
+	e := readECS(ctx, client, base)
+	e.pick("service", &r.id.Service,
+		ecsCandidate{e.task.ServiceName, sourceECS + " (ServiceName)"},
+		ecsCandidate{e.task.Family, sourceECS + " (task definition family)"},
+		ecsCandidate{e.ctr.Labels[ecsLabelFamily], "ECS container metadata (" + ecsLabelFamily + " label)"},
 	)
-	// Several application containers in one task share its ID: each gets
-	// "<task ID>/<container Name>" so that two of them pushing never
-	// write one series.
-	apps := ecsAppContainers(task.Containers)
-	ctrName, _ := clean(ctr.Name)
+	r.ecsInstance(e)
+	for _, x := range []struct{ label, value, source string }{
+		{ExtraCluster, clusterName(e.task.Cluster), sourceECS + " (Cluster)"},
+		{ExtraCluster, clusterName(e.ctr.Labels[ecsLabelCluster]), "ECS container metadata (" + ecsLabelCluster + " label)"},
+		{ExtraContainer, e.ctr.Name, "ECS container metadata (Name)"},
+		{ExtraAvailabilityZone, e.task.AvailabilityZone, sourceECS + " (AvailabilityZone)"},
+	} {
+		if v, _ := clean(x.value); v != "" {
+			r.addExtra(x.label, v, x.source)
+		}
+	}
+	r.note(sourceECS, "%s", strings.Join(e.said, ", "))
+}
+
+// ecsMetadataURI is the task metadata v4 base URL, without a trailing
+// slash; false, with a note saying why, when it is not set or not an http
+// URL.
+func (r *resolver) ecsMetadataURI() (string, bool) {
+	base := r.o.Getenv(EnvECSMetadataURI)
+	if base == "" {
+		r.note(sourceECS, "%s not set (not on ECS)", EnvECSMetadataURI)
+		return "", false
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		r.note(sourceECS, "%s=%q is not an http URL", EnvECSMetadataURI, base)
+		return "", false
+	}
+	return strings.TrimRight(base, "/"), true
+}
+
+// ecsMetadata is what fromECS read from the task metadata endpoint, and
+// what it has to say, in order, about what it read and offered.
+type ecsMetadata struct {
+	task ecsTask
+	ctr  ecsContainer
+	said []string
+}
+
+// readECS reads the task's and this container's metadata from base; what
+// cannot be read is said, and left empty.
+func readECS(ctx context.Context, client *http.Client, base string) *ecsMetadata {
+	e := &ecsMetadata{}
+	if err := getJSON(ctx, client, base+"/task", &e.task); err != nil {
+		e.said = append(e.said, err.Error())
+	}
+	if ctx.Err() == nil {
+		if err := getJSON(ctx, client, base, &e.ctr); err != nil {
+			e.said = append(e.said, err.Error())
+		}
+	}
+	return e
+}
+
+// ecsCandidate is a value the metadata offers for the service or the
+// instance, and where it came from.
+type ecsCandidate struct{ value, source string }
+
+// pick offers dst the first candidate with a usable value, and says
+// which, or why each one it passed over was unusable.
+func (e *ecsMetadata) pick(what string, dst *Value, cands ...ecsCandidate) {
+	for _, c := range cands {
+		if c.value == "" {
+			continue
+		}
+		v, why := clean(c.value)
+		if v == "" {
+			e.said = append(e.said, fmt.Sprintf("%s from %s: %s", what, c.source, why))
+			continue
+		}
+		e.said = append(e.said, offer(dst, v, c.source)+" from "+c.source)
+		return
+	}
+	e.said = append(e.said, "no "+what)
+}
+
+// ecsInstance offers the instance: the task ID, from the task's ARN or
+// this container's label. Several application containers in one task
+// share its ID: each gets "<task ID>/<container Name>" so that two of them
+// pushing never write one series; without this container's Name that is
+// impossible, and said.
+func (r *resolver) ecsInstance(e *ecsMetadata) {
+	apps := ecsAppContainers(e.task.Containers)
+	ctrName, _ := clean(e.ctr.Name)
 	var perContainer string // how the source says why, when the name is added
 	if len(apps) > 1 && ctrName != "" {
 		perContainer = fmt.Sprintf(" and container Name: the task has %d application containers", len(apps))
 	}
-	var ids []candidate
+	var ids []ecsCandidate
 	for _, a := range []struct{ value, source, what string }{
-		{task.TaskARN, sourceECS, "task ARN"},
-		{ctr.Labels[ecsLabelTaskARN], "ECS container metadata", ecsLabelTaskARN + " label"},
+		{e.task.TaskARN, sourceECS, "task ARN"},
+		{e.ctr.Labels[ecsLabelTaskARN], "ECS container metadata", ecsLabelTaskARN + " label"},
 	} {
 		if a.value == "" {
 			continue
 		}
 		id, err := taskIDFromARN(a.value)
 		if err != nil {
-			said = append(said, fmt.Sprintf("%s (%s): %v", a.source, a.what, err))
+			e.said = append(e.said, fmt.Sprintf("%s (%s): %v", a.source, a.what, err))
 			continue
 		}
 		if perContainer != "" {
 			id += "/" + ctrName
 		}
-		ids = append(ids, candidate{id, a.source + " (" + a.what + perContainer + ")"})
+		ids = append(ids, ecsCandidate{id, a.source + " (" + a.what + perContainer + ")"})
 	}
 	hadInstance := r.id.Instance.Value != ""
-	pick("instance", &r.id.Instance, ids...)
+	e.pick("instance", &r.id.Instance, ids...)
 	if len(apps) > 1 && ctrName == "" && !hadInstance && r.id.Instance.Value != "" {
-		said = append(said, fmt.Sprintf("the task has %d application containers (%s) but this container's Name is unavailable, "+
+		e.said = append(e.said, fmt.Sprintf("the task has %d application containers (%s) but this container's Name is unavailable, "+
 			"so the instance is the task ID alone and containers of this task that push may collide "+
 			"(set %s per container, e.g. %s=%s/<container name>)",
 			len(apps), strings.Join(apps, ", "), EnvInstance, EnvInstance, r.id.Instance.Value))
 	}
-
-	for _, x := range []struct{ label, value, source string }{
-		{ExtraCluster, clusterName(task.Cluster), sourceECS + " (Cluster)"},
-		{ExtraCluster, clusterName(ctr.Labels[ecsLabelCluster]), "ECS container metadata (" + ecsLabelCluster + " label)"},
-		{ExtraContainer, ctr.Name, "ECS container metadata (Name)"},
-		{ExtraAvailabilityZone, task.AvailabilityZone, sourceECS + " (AvailabilityZone)"},
-	} {
-		if v, _ := clean(x.value); v != "" {
-			r.addExtra(x.label, v, x.source)
-		}
-	}
-	r.note(sourceECS, "%s", strings.Join(said, ", "))
 }
 
 // getJSON GETs url and decodes a JSON body of at most maxECSBody bytes

@@ -4,17 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rwkit/rwkit/internal/awstest"
 	"github.com/rwkit/rwkit/remotewrite"
 	"github.com/rwkit/rwkit/remotewrite/sigv4"
 )
@@ -25,19 +21,7 @@ import (
 // to stderr. IMDS is a local server that answers 404, as an instance
 // without a role's metadata would, which is what makes the SDK warn.
 func TestAMPWithoutCredentials(t *testing.T) {
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "AWS_") {
-			t.Setenv(k, "")
-			os.Unsetenv(k)
-		}
-	}
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(home, "config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(home, "credentials"))
-	imds := httptest.NewServer(http.NotFoundHandler())
-	defer imds.Close()
-	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.URL)
+	awstest.WithoutCredentials(t)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "c_total", Help: "h"}))
@@ -46,21 +30,14 @@ func TestAMPWithoutCredentials(t *testing.T) {
 	var logged bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	saved := os.Stderr
-	os.Stderr = w
-	stderr := make(chan string)
-	go func() { b, _ := io.ReadAll(r); stderr <- string(b) }()
-	p, err := New(amp, reg, WithIdentityOptions(noEnv), WithService("a"), WithInstance("b"), WithTransport(rt), WithLogger(log))
-	if err == nil {
-		err = p.Push(context.Background())
-	}
-	os.Stderr = saved
-	w.Close()
-	if s := <-stderr; s != "" {
+	var err error
+	if s := awstest.Stderr(t, func() {
+		var p *Pusher
+		p, err = New(amp, reg, WithIdentityOptions(noEnv), WithService("a"), WithInstance("b"), WithTransport(rt), WithLogger(log))
+		if err == nil {
+			err = p.Push(context.Background())
+		}
+	}); s != "" {
 		t.Errorf("stderr: %s", s)
 	}
 

@@ -93,6 +93,37 @@ var flagModeOnly = map[string]string{
 }
 
 func (c *agentCommand) Run(ctx context.Context, args []string) error {
+	fs := c.flagSet()
+	if err := parseFlags(fs, args, c.getenv); err != nil {
+		return err
+	}
+	logger, err := c.checkCommonFlags()
+	if err != nil {
+		return err
+	}
+	cfg, err := c.config(ctx, fs)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	a, err := agent.New(cfg, agent.Options{Logger: logger, Registerer: reg, StaleMarkersOnShutdown: c.staleMarkers})
+	if err != nil {
+		return fmt.Errorf("agent: %w", err)
+	}
+	c.describe(cfg)
+	if c.listen != "" {
+		stop, err := c.serveSelfMetrics(reg)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	c.runUntilSignal(ctx, a, logger)
+	return c.shutdown(a)
+}
+
+// flagSet is agent's command line: both modes' flags.
+func (c *agentCommand) flagSet() *flag.FlagSet {
 	fs := newFlagSet("agent (--config.file prometheus.yml | --url URL --scrape [SERVICE=]URL...)",
 		"Scrapes /metrics endpoints as a Prometheus agent does (Prometheus' own scrape code: up and scrape_* series,\n"+
 			"stale markers, honor_labels, relabelling) and remote-writes every scrape through rwkit's queue (bounded\n"+
@@ -130,48 +161,45 @@ func (c *agentCommand) Run(ctx context.Context, args []string) error {
 	fs.BoolVar(&c.staleMarkers, "stale-markers", true, "on shutdown, mark every series stale so queries stop showing it at once (a sidecar dies with its service)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "time allowed to deliver what is queued on shutdown")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
-	if err := parseFlags(fs, args, c.getenv); err != nil {
-		return err
-	}
+	return fs
+}
+
+// checkCommonFlags checks the flags of both modes and returns the logger
+// --log-level asks for.
+func (c *agentCommand) checkCommonFlags() (*slog.Logger, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return flagUsagef("--log-level", "agent: --log-level %q: want debug, info, warn or error", c.logLevel)
+		return nil, flagUsagef("--log-level", "agent: --log-level %q: want debug, info, warn or error", c.logLevel)
 	}
 	if err := checkPositive("agent", durationFlag{"--shutdown-timeout", c.shutdownTimeout}); err != nil {
-		return err
+		return nil, err
 	}
-	logger := slog.New(redact.Handler(slog.NewTextHandler(c.err, &slog.HandlerOptions{Level: level})))
+	return slog.New(redact.Handler(slog.NewTextHandler(c.err, &slog.HandlerOptions{Level: level}))), nil
+}
 
-	cfg, err := c.config(ctx, fs)
+// serveSelfMetrics serves reg at http://--web.listen-address/metrics until
+// the returned stop is called.
+func (c *agentCommand) serveSelfMetrics(reg *prometheus.Registry) (stop func() error, err error) {
+	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("agent: --web.listen-address: %w", err)
 	}
-	reg := prometheus.NewRegistry()
-	a, err := agent.New(cfg, agent.Options{Logger: logger, Registerer: reg, StaleMarkersOnShutdown: c.staleMarkers})
-	if err != nil {
-		return fmt.Errorf("agent: %w", err)
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	fmt.Fprintf(c.out, "agent: own metrics at http://%s/metrics\n", ln.Addr())
+	if c.ready != nil {
+		c.ready <- ln.Addr().String()
 	}
-	c.describe(cfg)
+	return srv.Close, nil
+}
 
-	if c.listen != "" {
-		ln, err := net.Listen("tcp", c.listen)
-		if err != nil {
-			return fmt.Errorf("agent: --web.listen-address: %w", err)
-		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go srv.Serve(ln)
-		defer srv.Close()
-		fmt.Fprintf(c.out, "agent: own metrics at http://%s/metrics\n", ln.Addr())
-		if c.ready != nil {
-			c.ready <- ln.Addr().String()
-		}
-	}
-
-	// Run gets a context of its own: a signal asks for Shutdown, which
-	// lets a request in flight finish rather than aborting it (an aborted
-	// request the backend already stored would be sent twice).
+// runUntilSignal runs the agent until ctx ends or the agent stops on its
+// own. Run gets a context of its own: a signal asks for Shutdown, which
+// lets a request in flight finish rather than aborting it (an aborted
+// request the backend already stored would be sent twice).
+func (c *agentCommand) runUntilSignal(ctx context.Context, a *agent.Agent, logger *slog.Logger) {
 	runErr := make(chan error, 1)
 	go func() { runErr <- a.Run(context.Background()) }()
 	select {
@@ -181,6 +209,11 @@ func (c *agentCommand) Run(ctx context.Context, args []string) error {
 			logger.Error("agent: stopped", "err", err)
 		}
 	}
+}
+
+// shutdown delivers what is queued within --shutdown-timeout and says
+// whether everything was.
+func (c *agentCommand) shutdown(a *agent.Agent) error {
 	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
 	defer cancel()
 	if err := a.Shutdown(sctx); err != nil {

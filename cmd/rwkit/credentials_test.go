@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,52 +9,20 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/rwkit/rwkit/internal/awstest"
 	"github.com/rwkit/rwkit/remotewrite/sigv4"
 )
 
-// withoutAWSCredentials clears every AWS_* variable, points HOME and the
-// shared files at an empty directory and IMDS at a local server that
-// answers 404 (an instance without a role, and what makes the SDK warn
-// "falling back to IMDSv1"). It returns a server that counts the requests
-// that reach it: none should, unsigned.
+// withoutAWSCredentials puts the process in the state of a host without
+// AWS credentials (awstest.WithoutCredentials) and returns a server that
+// counts the requests that reach it: none should, unsigned.
 func withoutAWSCredentials(t *testing.T) (*httptest.Server, *atomic.Int32) {
 	t.Helper()
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "AWS_") {
-			t.Setenv(k, "")
-			os.Unsetenv(k)
-		}
-	}
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(home, "config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(home, "credentials"))
-	imds := httptest.NewServer(http.NotFoundHandler())
-	t.Cleanup(imds.Close)
-	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.URL)
+	awstest.WithoutCredentials(t)
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { n.Add(1) }))
 	t.Cleanup(srv.Close)
 	return srv, &n
-}
-
-// processStderr runs f with the process's stderr captured: the AWS SDK's
-// default logger writes there, past the command's own stdio.
-func processStderr(t *testing.T, f func()) string {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	saved := os.Stderr
-	os.Stderr = w
-	done := make(chan string)
-	go func() { b, _ := io.ReadAll(r); done <- string(b) }()
-	defer func() { os.Stderr = saved }()
-	f()
-	os.Stderr = saved
-	w.Close()
-	return <-done
 }
 
 // Missing AWS credentials are their own class in every command that signs
@@ -81,7 +48,7 @@ func TestMissingAWSCredentials(t *testing.T) {
 			before := received.Load()
 			var stdout, stderr string
 			var code int
-			sdk := processStderr(t, func() { stdout, stderr, code = runCLI(t, nil, nil, tc.args...) })
+			sdk := awstest.Stderr(t, func() { stdout, stderr, code = runCLI(t, nil, nil, tc.args...) })
 			out := stdout + stderr
 			if code == exitOK {
 				t.Errorf("exit 0 without credentials:\n%s", out)

@@ -268,26 +268,23 @@ func formatHistogram(h *wire.Histogram) string {
 		fmt.Fprintf(&b, "{count:%d, sum:%s, schema:%d, zero_threshold:%s, zero_count:%d",
 			h.CountInt, formatFloat(h.Sum), h.Schema, formatFloat(h.ZeroThreshold), h.ZeroCountInt)
 	}
-	if len(h.PositiveSpans) > 0 {
-		fmt.Fprintf(&b, ", positive_spans:%v", h.PositiveSpans)
-	}
-	if len(h.PositiveDeltas) > 0 {
-		fmt.Fprintf(&b, ", positive_deltas:%v", h.PositiveDeltas)
-	}
-	if len(h.PositiveCounts) > 0 {
-		fmt.Fprintf(&b, ", positive_counts:%v", h.PositiveCounts)
-	}
-	if len(h.NegativeSpans) > 0 {
-		fmt.Fprintf(&b, ", negative_spans:%v", h.NegativeSpans)
-	}
-	if len(h.NegativeDeltas) > 0 {
-		fmt.Fprintf(&b, ", negative_deltas:%v", h.NegativeDeltas)
-	}
-	if len(h.NegativeCounts) > 0 {
-		fmt.Fprintf(&b, ", negative_counts:%v", h.NegativeCounts)
-	}
-	if len(h.CustomValues) > 0 {
-		fmt.Fprintf(&b, ", custom_values:%v", h.CustomValues)
+	// The bucket fields, each printed only when the histogram has it.
+	for _, f := range []struct {
+		name string
+		n    int
+		v    any
+	}{
+		{"positive_spans", len(h.PositiveSpans), h.PositiveSpans},
+		{"positive_deltas", len(h.PositiveDeltas), h.PositiveDeltas},
+		{"positive_counts", len(h.PositiveCounts), h.PositiveCounts},
+		{"negative_spans", len(h.NegativeSpans), h.NegativeSpans},
+		{"negative_deltas", len(h.NegativeDeltas), h.NegativeDeltas},
+		{"negative_counts", len(h.NegativeCounts), h.NegativeCounts},
+		{"custom_values", len(h.CustomValues), h.CustomValues},
+	} {
+		if f.n > 0 {
+			fmt.Fprintf(&b, ", %s:%v", f.name, f.v)
+		}
 	}
 	if h.ResetHint != wire.ResetHintUnknown {
 		fmt.Fprintf(&b, ", reset_hint:%d", h.ResetHint)

@@ -49,18 +49,22 @@ latency_seconds{} {count:3, sum:1.5, schema:1, zero_threshold:0.001, zero_count:
 # exemplar latency_seconds{} {trace_id="abc"} 0.7 1700000000000
 `
 
+// writeFile writes b to dir/name and returns the path.
+func writeFile(t *testing.T, dir, name string, b []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func TestDecode(t *testing.T) {
 	req := decodeFixture()
 	rw1 := wire.AppendWriteRequest(nil, req)
 	rw2 := wire.AppendRequestV2(nil, req)
 	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name string, b []byte) string { return writeFile(t, dir, name, b) }
 	for _, tc := range []struct {
 		name   string
 		body   []byte

@@ -144,16 +144,7 @@ func writeDemoText(w io.Writer, r *demo.Report) {
 	}
 
 	fmt.Fprintln(w, "\nchecks")
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "  CHECK\tRESULT\tGOT\n")
-	for _, ch := range r.Checks {
-		res := "pass"
-		if !ch.Pass {
-			res = "FAIL"
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", ch.Name, res, ch.Got)
-	}
-	tw.Flush()
+	writeCheckTable(w, "CHECK", r.Checks, func(ch demo.Check) (string, bool, string) { return ch.Name, ch.Pass, ch.Got })
 	verdict := "the story holds: identical series from six writers were refused, identity labels fixed it"
 	if !r.Pass {
 		verdict = "the story did NOT hold (see FAIL above)"
@@ -164,10 +155,19 @@ func writeDemoText(w io.Writer, r *demo.Report) {
 func writePhaseText(w io.Writer, n int, p *demo.PhaseReport) {
 	fmt.Fprintf(w, "\nphase %d: %s\n", n, p.Name)
 	fmt.Fprintf(w, "  %s; batch timestamps %s\n", strings.Join(p.Options, ", "), joinInts(p.Timestamps))
+	writePhaseServices(w, p)
+	writePhaseDiscards(w, p)
+	writePhaseCollisions(w, p)
+	if q := p.Query; q != nil {
+		writePhaseQuery(w, q, p.Identity)
+	}
+}
 
-	// The services' own view, from each pusher's self-metrics. A refused
-	// write's samples are all counted by its reason: the client cannot know
-	// that the backend kept the valid rest (the workspace's counts below).
+// writePhaseServices prints the services' own view, from each pusher's
+// self-metrics. A refused write's samples are all counted by its reason:
+// the client cannot know that the backend kept the valid rest (the
+// workspace's counts, writePhaseDiscards).
+func writePhaseServices(w io.Writer, p *demo.PhaseReport) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  SERVICE\tWRITES OK\tREFUSED (400)\tSAMPLES IN REFUSED WRITES\n")
 	for _, s := range append(p.Services, p.Total) {
@@ -189,80 +189,84 @@ func writePhaseText(w io.Writer, n int, p *demo.PhaseReport) {
 			fmt.Fprintf(w, "    %s\n", truncate(line, 220))
 		}
 	}
+}
 
+// writePhaseDiscards prints what the workspace received, accepted and
+// discarded, by reason.
+func writePhaseDiscards(w io.Writer, p *demo.PhaseReport) {
 	fmt.Fprintf(w, "\n  workspace: %s samples received, %s accepted; discards by reason (AMP: CloudWatch DiscardedSamples by Reason):",
 		formatSampleValue(p.Received), formatSampleValue(p.Accepted))
 	if len(p.Discards) == 0 {
 		fmt.Fprintln(w, " none")
-	} else {
-		fmt.Fprintln(w)
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "  REASON\tSAMPLES\tHINT\n")
-		for _, d := range p.Discards {
-			fmt.Fprintf(tw, "  %s\t%s\t%s\n", d.Reason, formatSampleValue(d.Samples), orDefault(d.Hint, "-"))
-		}
-		tw.Flush()
+		return
 	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  REASON\tSAMPLES\tHINT\n")
+	for _, d := range p.Discards {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", d.Reason, formatSampleValue(d.Samples), orDefault(d.Hint, "-"))
+	}
+	tw.Flush()
+}
 
+// writePhaseCollisions prints the collisions the workspace attributed to
+// writers, by kind, and the top series.
+func writePhaseCollisions(w io.Writer, p *demo.PhaseReport) {
 	if len(p.Collisions) == 0 {
 		fmt.Fprintln(w, "  collisions: none")
-	} else {
-		var kinds []string
-		if n := p.CollisionsByKind[workspace.KindNewValueForTimestamp]; n > 0 {
-			kinds = append(kinds, fmt.Sprintf("%d refused (%s)", n, workspace.KindNewValueForTimestamp))
-		}
-		if n := p.CollisionsByKind[workspace.KindAlternatingWriters]; n > 0 {
-			kinds = append(kinds, fmt.Sprintf("%d accepted, the stored series zig-zagging between writers (%s)", n, workspace.KindAlternatingWriters))
-		}
-		fmt.Fprintf(w, "\n  collisions, attributed to writers (AMP names none); pairs of writers on one series: %s. Top series:\n", strings.Join(kinds, ", "))
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "  SERIES\tKIND\tSERVICES\tPAIRS\tLATEST\n")
-		for i, c := range p.Collisions {
-			if i == maxCollisionRows {
-				break
-			}
-			then := "refused"
-			if c.Kind == workspace.KindAlternatingWriters {
-				then = "accepted"
-			}
-			fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%s wrote %s, then %s sent %s: %s\n", c.Series, c.Kind, len(c.Services), c.Pairs,
-				orDefault(c.ExistingService, "?"), c.ExistingValue, orDefault(c.NewService, "?"), c.NewValue, then)
-		}
-		tw.Flush()
-		if c := p.Collisions[0]; c.ExistingWriter != "" {
-			fmt.Fprintf(w, "  writers as the workspace names them: %s, then %s\n", c.ExistingWriter, c.NewWriter)
-		}
+		return
 	}
+	var kinds []string
+	if n := p.CollisionsByKind[workspace.KindNewValueForTimestamp]; n > 0 {
+		kinds = append(kinds, fmt.Sprintf("%d refused (%s)", n, workspace.KindNewValueForTimestamp))
+	}
+	if n := p.CollisionsByKind[workspace.KindAlternatingWriters]; n > 0 {
+		kinds = append(kinds, fmt.Sprintf("%d accepted, the stored series zig-zagging between writers (%s)", n, workspace.KindAlternatingWriters))
+	}
+	fmt.Fprintf(w, "\n  collisions, attributed to writers (AMP names none); pairs of writers on one series: %s. Top series:\n", strings.Join(kinds, ", "))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  SERIES\tKIND\tSERVICES\tPAIRS\tLATEST\n")
+	for i, c := range p.Collisions {
+		if i == maxCollisionRows {
+			break
+		}
+		then := "refused"
+		if c.Kind == workspace.KindAlternatingWriters {
+			then = "accepted"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%s wrote %s, then %s sent %s: %s\n", c.Series, c.Kind, len(c.Services), c.Pairs,
+			orDefault(c.ExistingService, "?"), c.ExistingValue, orDefault(c.NewService, "?"), c.NewValue, then)
+	}
+	tw.Flush()
+	if c := p.Collisions[0]; c.ExistingWriter != "" {
+		fmt.Fprintf(w, "  writers as the workspace names them: %s, then %s\n", c.ExistingWriter, c.NewWriter)
+	}
+}
 
-	if q := p.Query; q != nil {
-		fmt.Fprintf(w, "\n  PromQL  %s\n", q.Query)
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "  SERIES\tVALUE\n")
-		samples := append([]verify.Sample(nil), q.Samples...)
-		sort.Slice(samples, func(i, j int) bool {
-			return verify.LabelString(samples[i].Labels) < verify.LabelString(samples[j].Labels)
-		})
-		for _, s := range samples {
-			note := ""
-			if s.Labels["service"] == "" {
-				note = "one series for all six services: no service label"
-				if p.Identity {
-					note = "phase 1's series (no service label), still within the 5m lookback"
-				}
+// writePhaseQuery prints the phase's PromQL query, its series sorted, a
+// note on each series without a service label, and its expectations.
+// identity says whether the phase pushed with identity labels.
+func writePhaseQuery(w io.Writer, q *demo.QueryProof, identity bool) {
+	fmt.Fprintf(w, "\n  PromQL  %s\n", q.Query)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  SERIES\tVALUE\n")
+	samples := append([]verify.Sample(nil), q.Samples...)
+	sort.Slice(samples, func(i, j int) bool {
+		return verify.LabelString(samples[i].Labels) < verify.LabelString(samples[j].Labels)
+	})
+	for _, s := range samples {
+		note := ""
+		if s.Labels["service"] == "" {
+			note = "\tone series for all six services: no service label"
+			if identity {
+				note = "\tphase 1's series (no service label), still within the 5m lookback"
 			}
-			if note != "" {
-				note = "\t" + note
-			}
-			fmt.Fprintf(tw, "  %s\t%s%s\n", verify.LabelString(s.Labels), formatSampleValue(s.Value), note)
 		}
-		tw.Flush()
-		for _, o := range q.Checks {
-			res := "pass"
-			if !o.Pass {
-				res = "FAIL"
-			}
-			fmt.Fprintf(w, "  expect %s: %s (%s)\n", o.Expectation, res, o.Got)
-		}
+		fmt.Fprintf(tw, "  %s\t%s%s\n", verify.LabelString(s.Labels), formatSampleValue(s.Value), note)
+	}
+	tw.Flush()
+	for _, o := range q.Checks {
+		fmt.Fprintf(w, "  expect %s: %s (%s)\n", o.Expectation, passText(o.Pass), o.Got)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awscw "github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/rwkit/rwkit/cloudwatch"
 	"github.com/rwkit/rwkit/internal/redact"
@@ -251,59 +252,8 @@ func (c *discardsCommand) local(ctx context.Context) (*discardsReport, error) {
 		return nil, fmt.Errorf("discards: read %s/metrics: %w", redact.URL(base), redact.Error(err))
 	}
 	rep := &discardsReport{Source: "workspace", From: redact.URL(base), WorkspaceID: c.workspaceID, Reasons: []discardRow{}}
-	// known holds every workspace the counters name, whatever was asked:
-	// an ID that is not among them is a typo or the wrong server, and
-	// reporting "0 discarded" for it would pass a CI gate.
-	known := map[string]bool{}
-	rwkitMetrics := false
-	for _, mf := range fams {
-		switch mf.GetName() {
-		case "rwkit_discarded_samples_total", "rwkit_received_samples_total":
-		default:
-			continue
-		}
-		rwkitMetrics = true
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, lp := range m.GetLabel() {
-				labels[lp.GetName()] = lp.GetValue()
-			}
-			ws := labels["workspace"]
-			if ws != "" {
-				known[ws] = true
-			}
-			if c.workspaceID != "" && ws != c.workspaceID {
-				continue
-			}
-			v := m.GetCounter().GetValue()
-			if m.GetCounter() == nil {
-				v = m.GetUntyped().GetValue()
-			}
-			if mf.GetName() == "rwkit_received_samples_total" {
-				if rep.Received == nil {
-					rep.Received = new(float64)
-				}
-				*rep.Received += v
-				continue
-			}
-			if v == 0 {
-				continue
-			}
-			rep.Total += v
-			rep.Reasons = append(rep.Reasons, discardRow{Workspace: ws, Reason: labels["reason"], Total: v,
-				Hint: validate.Reason(labels["reason"]).Hint()})
-		}
-	}
-	sort.Slice(rep.Reasons, func(i, j int) bool {
-		a, b := rep.Reasons[i], rep.Reasons[j]
-		if a.Total != b.Total {
-			return a.Total > b.Total
-		}
-		if a.Reason != b.Reason {
-			return a.Reason < b.Reason
-		}
-		return a.Workspace < b.Workspace
-	})
+	known, rwkitMetrics := rep.addCounters(fams, c.workspaceID)
+	rep.sortReasons()
 	workspaces := slices.Sorted(maps.Keys(known))
 	switch {
 	case !rwkitMetrics:
@@ -327,6 +277,75 @@ func (c *discardsCommand) local(ctx context.Context) (*discardsReport, error) {
 		rep.Note = "no discards counted since the workspace started"
 	}
 	return rep, nil
+}
+
+// addCounters adds the workspace's received and discarded samples to
+// rep, for workspaceID or, when it is empty, for every workspace. known
+// holds every workspace the counters name, whatever was asked: an ID that
+// is not among them is a typo or the wrong server, and reporting "0
+// discarded" for it would pass a CI gate. rwkitMetrics says whether fams
+// hold rwkit's counters at all.
+func (rep *discardsReport) addCounters(fams []*dto.MetricFamily, workspaceID string) (known map[string]bool, rwkitMetrics bool) {
+	known = map[string]bool{}
+	for _, mf := range fams {
+		switch mf.GetName() {
+		case "rwkit_discarded_samples_total", "rwkit_received_samples_total":
+		default:
+			continue
+		}
+		rwkitMetrics = true
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				labels[lp.GetName()] = lp.GetValue()
+			}
+			ws := labels["workspace"]
+			if ws != "" {
+				known[ws] = true
+			}
+			if workspaceID != "" && ws != workspaceID {
+				continue
+			}
+			v := m.GetCounter().GetValue()
+			if m.GetCounter() == nil {
+				v = m.GetUntyped().GetValue()
+			}
+			rep.addCounter(mf.GetName() == "rwkit_received_samples_total", ws, labels["reason"], v)
+		}
+	}
+	return known, rwkitMetrics
+}
+
+// addCounter adds one workspace's counter: of received samples, or of
+// samples discarded for reason (a row, unless none were).
+func (rep *discardsReport) addCounter(received bool, ws, reason string, v float64) {
+	if received {
+		if rep.Received == nil {
+			rep.Received = new(float64)
+		}
+		*rep.Received += v
+		return
+	}
+	if v == 0 {
+		return
+	}
+	rep.Total += v
+	rep.Reasons = append(rep.Reasons, discardRow{Workspace: ws, Reason: reason, Total: v,
+		Hint: validate.Reason(reason).Hint()})
+}
+
+// sortReasons puts the most discarded first, then by reason and workspace.
+func (rep *discardsReport) sortReasons() {
+	sort.Slice(rep.Reasons, func(i, j int) bool {
+		a, b := rep.Reasons[i], rep.Reasons[j]
+		if a.Total != b.Total {
+			return a.Total > b.Total
+		}
+		if a.Reason != b.Reason {
+			return a.Reason < b.Reason
+		}
+		return a.Workspace < b.Workspace
+	})
 }
 
 // knownList names the workspaces for an error: all of them, or the first

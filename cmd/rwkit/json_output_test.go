@@ -5,7 +5,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -38,13 +37,7 @@ type jsonCase struct {
 func TestJSONOutputMatchesSchema(t *testing.T) {
 	ss := loadSchemas(t, "schema")
 	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name string, b []byte) string { return writeFile(t, dir, name, b) }
 
 	ws := startWorkspace(t)
 	writeURL := ws.URL + "/workspaces/ws-json/api/v1/remote_write"

@@ -59,6 +59,43 @@ const pushExample = `  # capture /metrics from a task and push it to AMP, as one
   rwkit push --url http://127.0.0.1:9090/api/v1/write --file metrics.txt --timestamp 1700000000000`
 
 func (c *pushCommand) Run(ctx context.Context, args []string) error {
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	if err := c.checkFlags(); err != nil {
+		return err
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.timestamp == 0 {
+		c.timestamp = c.now().UnixMilli()
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	rep := &pushReport{URL: redact.URL(c.url), Timestamp: c.timestamp, Labels: c.labels}
+	opts, err := c.options(ctx)
+	if err != nil {
+		return err
+	}
+	if err := c.checkIdentity(ctx); err != nil {
+		return err
+	}
+	fams, err := c.load(ctx, rep)
+	if err != nil {
+		return err
+	}
+	if empty(fams) && !c.allowEmpty {
+		return c.nothingToPush(rep, fams)
+	}
+	c.noteMissingIdentity(rep)
+	return c.send(ctx, rep, fams, opts)
+}
+
+// parse parses the command line and the environment into c; the
+// identity variables, or --service or --instance, turn on --identity.
+func (c *pushCommand) parse(args []string) error {
 	fs := newFlagSet("push --url URL (--file F | --scrape URL) [--label k=v]...",
 		"Pushes one exposition (a file, or a scrape of /metrics) by remote write, every sample stamped with one\n"+
 			"batch timestamp, and prints a report: requests, series, samples, bytes, duration and, for a refusal,\n"+
@@ -101,50 +138,42 @@ func (c *pushCommand) Run(ctx context.Context, args []string) error {
 	if c.getenv(identity.EnvService) != "" || c.getenv(identity.EnvInstance) != "" || c.service != "" || c.instance != "" {
 		c.withIdentity = true
 	}
-	if err := c.checkFlags(); err != nil {
-		return err
-	}
-	if c.now == nil {
-		c.now = time.Now
-	}
-	if c.timestamp == 0 {
-		c.timestamp = c.now().UnixMilli()
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
+	return nil
+}
 
-	rep := &pushReport{URL: redact.URL(c.url), Timestamp: c.timestamp, Labels: c.labels}
-	opts, err := c.options(ctx)
-	if err != nil {
-		return err
-	}
-	if c.withIdentity {
-		// Resolved here, before anything is read or sent, so that a
-		// missing service is a usage error in flag words; push.Once
-		// resolves it again from the same options.
-		if _, err := identity.Resolve(ctx, identity.Options{Service: c.service, Instance: c.instance, Getenv: c.getenv}); err != nil {
-			return identityUsage("push", "--service", err)
-		}
-	}
-	fams, err := c.load(ctx, rep)
-	if err != nil {
-		return err
-	}
-	if empty(fams) && !c.allowEmpty {
-		return c.nothingToPush(rep, fams)
-	}
+// checkIdentity resolves the identity, when one is asked for, before
+// anything is read or sent, so that a missing service is a usage error in
+// flag words; push.Once resolves it again from the same options.
+func (c *pushCommand) checkIdentity(ctx context.Context) error {
 	if !c.withIdentity {
-		var missing []string
-		for _, name := range []string{identity.DefaultServiceLabel, identity.DefaultInstanceLabel} {
-			if c.labels[name] == "" {
-				missing = append(missing, name)
-			}
-		}
-		if len(missing) > 0 {
-			rep.Notes = append(rep.Notes, fmt.Sprintf("no %s label: several writers pushing these series will collide (new-value-for-timestamp); add --identity, or --service/--instance",
-				strings.Join(missing, " or ")))
+		return nil
+	}
+	if _, err := identity.Resolve(ctx, identity.Options{Service: c.service, Instance: c.instance, Getenv: c.getenv}); err != nil {
+		return identityUsage("push", "--service", err)
+	}
+	return nil
+}
+
+// noteMissingIdentity warns, in the report, of series that name no writer:
+// several writers pushing them collide.
+func (c *pushCommand) noteMissingIdentity(rep *pushReport) {
+	if c.withIdentity {
+		return
+	}
+	var missing []string
+	for _, name := range []string{identity.DefaultServiceLabel, identity.DefaultInstanceLabel} {
+		if c.labels[name] == "" {
+			missing = append(missing, name)
 		}
 	}
+	if len(missing) > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("no %s label: several writers pushing these series will collide (new-value-for-timestamp); add --identity, or --service/--instance",
+			strings.Join(missing, " or ")))
+	}
+}
+
+// send pushes the loaded families once and prints the report.
+func (c *pushCommand) send(ctx context.Context, rep *pushReport, fams []*dto.MetricFamily, opts []push.Option) error {
 	gatherer := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return fams, nil })
 	res, err := push.Once(ctx, c.url, gatherer, opts...)
 	if err != nil {

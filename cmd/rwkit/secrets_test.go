@@ -25,14 +25,21 @@ const (
 	secretServe  = "rwkitSERVEsecretZZ6bLd1"
 )
 
-// TestSecretsNeverPrinted runs push (against a failing server), doctor,
-// agent, serve with auth (debug logs, good and forged requests) and decode
-// in-process with the secrets configured, and greps every byte they print.
-func TestSecretsNeverPrinted(t *testing.T) {
+// withSecretAWSEnv gives the AWS SDK's environment chain static
+// credentials whose secret is secretAWS, and turns instance metadata off.
+func withSecretAWSEnv(t *testing.T) {
+	t.Helper()
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDRWKITSECRETSTEST")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", secretAWS)
 	t.Setenv("AWS_REGION", "us-west-2")
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+}
+
+// TestSecretsNeverPrinted runs push (against a failing server), doctor,
+// agent, serve with auth (debug logs, good and forged requests) and decode
+// in-process with the secrets configured, and greps every byte they print.
+func TestSecretsNeverPrinted(t *testing.T) {
+	withSecretAWSEnv(t)
 
 	// A backend that refuses everything, echoing nothing of the request.
 	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -119,20 +126,10 @@ remote_write:
 			t.Fatalf("serve: %v\n%s", err, errOut)
 		}
 		base := "http://" + addr + "/api/v1/write"
-		body := wire.Compress(nil, wire.AppendWriteRequest(nil, &wire.WriteRequest{Series: []wire.TimeSeries{{
-			Labels: []wire.Label{{Name: "__name__", Value: "up"}}, Samples: []wire.Sample{{Value: 1, Timestamp: time.Now().UnixMilli()}}}}}))
+		body := oneSampleBody("up")
 		for _, authz := range []string{"Bearer " + secretBearer, "Bearer " + secretBearer + "x", secretBearer, "AWS4-HMAC-SHA256 Credential=" + secretServe} {
-			req, _ := http.NewRequest("POST", base, bytes.NewReader(body))
-			req.Header.Set("Content-Encoding", "snappy")
-			req.Header.Set("Authorization", authz)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var b bytes.Buffer
-			b.ReadFrom(resp.Body)
-			resp.Body.Close()
-			add("serve answer to "+authz[:6], b.String())
+			_, answer := postWrite(t, base, body, "Authorization", authz)
+			add("serve answer to "+authz[:6], answer)
 		}
 		// rwkit push with a bearer header is not a flag: the SigV4 path is.
 		o, e, _ := runCLI(t, nil, nil, "push", "--url", base, "--file", metrics, "--sigv4", "--sigv4-region", "us-east-1", "--timeout", "3s", "--service", "s", "--instance", "i")
@@ -191,10 +188,7 @@ func withSecrets(base, path string) string {
 // work and on the error paths (refused, no answer, failing, unparsable),
 // and greps all they print.
 func TestSecretURLsNeverPrinted(t *testing.T) {
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDRWKITSECRETSTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", secretAWS)
-	t.Setenv("AWS_REGION", "us-west-2")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	withSecretAWSEnv(t)
 
 	metricsSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("# TYPE up gauge\nup 1\n"))

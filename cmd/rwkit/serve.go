@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -65,6 +66,50 @@ const serveExample = `  rwkit serve                                   # http://1
   rwkit push --url http://127.0.0.1:9095/workspaces/ws-1/api/v1/remote_write --file metrics.txt`
 
 func (c *serveCommand) Run(ctx context.Context, args []string) error {
+	if err := parseFlags(c.flagSet(), args, c.getenv); err != nil {
+		return err
+	}
+	if err := c.checkFlags(); err != nil {
+		return err
+	}
+	lim, logger, err := c.settings()
+	if err != nil {
+		return err
+	}
+	wsOpts, err := c.workspaceOptions()
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	st, err := c.openStore(lim, logger, reg)
+	if err != nil {
+		return err
+	}
+	ws, err := workspace.New(st, append([]workspace.Option{workspace.WithLimits(lim), workspace.WithRegistry(reg), workspace.WithLogger(logger)}, wsOpts...)...)
+	if err != nil {
+		_ = st.Close()
+		return fmt.Errorf("serve: %w", err)
+	}
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		_ = st.Close()
+		return fmt.Errorf("serve: --listen: %w", err)
+	}
+	srv := c.httpServer(ws.Handler())
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	c.announce(logger, lim, ln.Addr())
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-served:
+	}
+	return c.shutdown(logger, srv, ws, st, serveErr)
+}
+
+// flagSet is serve's command line.
+func (c *serveCommand) flagSet() *flag.FlagSet {
 	fs := newFlagSet("serve [--listen ADDR] [--data DIR] [--limits amp|cortex|prometheus]",
 		"Runs the local workspace: a remote-write receiver that refuses exactly what Amazon Managed Service for\n"+
 			"Prometheus (Cortex) refuses, with the same status codes and texts, keeps what it accepts in an embedded\n"+
@@ -96,34 +141,39 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	fs.DurationVar(&c.readTimeout, "read-timeout", time.Minute, "time to read a whole request, body included")
 	fs.DurationVar(&c.writeTimeout, "write-timeout", 3*time.Minute, "time from the end of the headers to the end of the answer (queries included)")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection is kept")
-	if err := parseFlags(fs, args, c.getenv); err != nil {
-		return err
-	}
-	if err := c.checkFlags(); err != nil {
-		return err
-	}
+	return fs
+}
+
+// settings turns the flags that need more than parsing into the values
+// they name: the limits profile, the logger, and the data directory.
+func (c *serveCommand) settings() (validate.Limits, *slog.Logger, error) {
 	lim, err := validate.Profile(c.limits)
 	if err != nil {
-		return flagUsagef("--limits", "serve: --limits %q: want one of %s", c.limits, strings.Join(validate.ProfileNames(), ", "))
+		return lim, nil, flagUsagef("--limits", "serve: --limits %q: want one of %s", c.limits, strings.Join(validate.ProfileNames(), ", "))
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return flagUsagef("--log-level", "serve: --log-level %q: want debug, info, warn or error", c.logLevel)
+		return lim, nil, flagUsagef("--log-level", "serve: --log-level %q: want debug, info, warn or error", c.logLevel)
 	}
 	logger := slog.New(redact.Handler(slog.NewTextHandler(c.err, &slog.HandlerOptions{Level: level})))
 	if c.data == "" {
 		dir, err := os.UserCacheDir()
 		if err != nil {
-			return flagUsagef("--data", "serve: no user cache directory (%v); give --data DIR", err)
+			return lim, nil, flagUsagef("--data", "serve: no user cache directory (%v); give --data DIR", err)
 		}
 		c.data = filepath.Join(dir, "rwkit", "workspace")
 	}
+	return lim, logger, nil
+}
 
+// workspaceOptions are the workspace's authentication and limits, set by
+// the flags.
+func (c *serveCommand) workspaceOptions() ([]workspace.Option, error) {
 	wsOpts, err := c.authAndLimits()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	wsOpts = append(wsOpts,
+	return append(wsOpts,
 		workspace.WithMaxTenants(c.maxWorkspaces),
 		// Refusals name the flags, which are what serve's users set.
 		workspace.WithLimitNames(workspace.LimitNames{
@@ -132,9 +182,12 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 			MaxDecodedBytes:     "rwkit serve --max-decoded-bytes",
 			MaxSeriesPerRequest: "rwkit serve --max-series-per-request",
 			MaxConcurrentWrites: "rwkit serve --max-concurrent-writes",
-		}))
+		})), nil
+}
 
-	reg := prometheus.NewRegistry()
+// openStore opens the workspace's store in --data with the profile's
+// storage limits and the query flags.
+func (c *serveCommand) openStore(lim validate.Limits, logger *slog.Logger, reg prometheus.Registerer) (*store.Store, error) {
 	st, err := store.Open(c.data, store.Options{
 		OutOfOrderWindow: lim.OutOfOrderTimeWindow,
 		MaxExemplars:     int64(lim.MaxExemplars),
@@ -154,34 +207,31 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	})
 	if errors.Is(err, store.ErrInUse) {
 		// The store's text says "another process"; here it is a serve.
-		return fmt.Errorf("serve: another rwkit serve is using %s (it holds %s); stop it, or give this one another --data",
+		return nil, fmt.Errorf("serve: another rwkit serve is using %s (it holds %s); stop it, or give this one another --data",
 			c.data, filepath.Join(c.data, store.LockFile))
 	}
 	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return nil, fmt.Errorf("serve: %w", err)
 	}
-	ws, err := workspace.New(st, append([]workspace.Option{workspace.WithLimits(lim), workspace.WithRegistry(reg), workspace.WithLogger(logger)}, wsOpts...)...)
-	if err != nil {
-		_ = st.Close()
-		return fmt.Errorf("serve: %w", err)
-	}
-	ln, err := net.Listen("tcp", c.listen)
-	if err != nil {
-		_ = st.Close()
-		return fmt.Errorf("serve: --listen: %w", err)
-	}
-	srv := &http.Server{
-		Handler:           ws.Handler(),
+	return st, nil
+}
+
+// httpServer serves h with the HTTP flags' sizes and timeouts.
+func (c *serveCommand) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
 		MaxHeaderBytes:    c.maxHeaderBytes,
 		ReadHeaderTimeout: c.readHeaderTimeout,
 		ReadTimeout:       c.readTimeout,
 		WriteTimeout:      c.writeTimeout,
 		IdleTimeout:       c.idleTimeout,
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+}
 
-	base := "http://" + ln.Addr().String()
+// announce logs where the workspace serves each protocol and tells a test
+// waiting on c.ready the address.
+func (c *serveCommand) announce(logger *slog.Logger, lim validate.Limits, addr net.Addr) {
+	base := "http://" + addr.String()
 	logger.Info("workspace serving",
 		"limits", lim.Name, "data", c.data, "auth", c.authSummary(),
 		"push_amp", base+"/workspaces/<id>/api/v1/remote_write",
@@ -191,17 +241,15 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 		"collisions", base+"/workspaces/<id>/api/v1/collisions",
 		"metrics", base+"/metrics")
 	if c.ready != nil {
-		c.ready <- ln.Addr().String()
+		c.ready <- addr.String()
 	}
+}
 
-	var serveErr error
-	select {
-	case <-ctx.Done():
-	case serveErr = <-served:
-	}
-	// Let requests in flight finish, then stop taking writes, then close
-	// the TSDBs (which flushes nothing: the WAL already has every committed
-	// sample, and Open replays it).
+// shutdown lets requests in flight finish, then stops taking writes, then
+// closes the TSDBs (which flushes nothing: the WAL already has every
+// committed sample, and Open replays it). serveErr is what ended Serve, if
+// it ended on its own.
+func (c *serveCommand) shutdown(logger *slog.Logger, srv *http.Server, ws *workspace.Workspace, st *store.Store, serveErr error) error {
 	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
 	defer cancel()
 	shutdownErr := srv.Shutdown(sctx)

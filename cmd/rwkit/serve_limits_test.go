@@ -68,27 +68,8 @@ func TestServeWriteLimitFlags(t *testing.T) {
 	addr, _ := startServe(t, "--data", t.TempDir(), "--max-request-bytes", "1024", "--max-decoded-bytes", "4096",
 		"--max-series-per-request", "1", "--max-concurrent-writes", "1")
 	url := "http://" + addr + "/api/v1/push"
-	oneSeries := func(name string) []byte {
-		return wire.Compress(nil, wire.AppendWriteRequest(nil, &wire.WriteRequest{Series: []wire.TimeSeries{{
-			Labels:  []wire.Label{{Name: "__name__", Value: name}},
-			Samples: []wire.Sample{{Value: 1, Timestamp: time.Now().UnixMilli()}},
-		}}}))
-	}
 	write := func(body []byte) (int, string) {
-		req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(string(body)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/x-protobuf")
-		req.Header.Set("Content-Encoding", "snappy")
-		req.Header.Set("X-Scope-OrgID", "ws-1")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return postWrite(t, url, body, "Content-Type", "application/x-protobuf", "X-Scope-OrgID", "ws-1")
 	}
 	for _, tc := range []struct {
 		flag string
@@ -119,7 +100,7 @@ func TestServeWriteLimitFlags(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		code, b := write(oneSeries("up"))
+		code, b := write(oneSampleBody("up"))
 		if code == http.StatusServiceUnavailable {
 			if !strings.Contains(b, "(the limit is set by rwkit serve --max-concurrent-writes)") || hasGoName(b) {
 				t.Errorf("--max-concurrent-writes: %q, want the flag alone", b)
@@ -232,24 +213,9 @@ func tree(t *testing.T, dir string) string {
 // to, and a write over it is refused, and logged, naming the flag.
 func TestServeMaxWorkspaces(t *testing.T) {
 	addr, stop := startServeEnv(t, map[string]string{"RWKIT_MAX_WORKSPACES": "2"}, "--data", t.TempDir())
-	body := wire.Compress(nil, wire.AppendWriteRequest(nil, &wire.WriteRequest{Series: []wire.TimeSeries{{
-		Labels:  []wire.Label{{Name: "__name__", Value: "up"}},
-		Samples: []wire.Sample{{Value: 1, Timestamp: time.Now().UnixMilli()}},
-	}}}))
+	body := oneSampleBody("up")
 	write := func(id string) (int, string) {
-		req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/workspaces/"+id+"/api/v1/remote_write", strings.NewReader(string(body)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/x-protobuf")
-		req.Header.Set("Content-Encoding", "snappy")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return postWrite(t, "http://"+addr+"/workspaces/"+id+"/api/v1/remote_write", body, "Content-Type", "application/x-protobuf")
 	}
 	for _, id := range []string{"ws-1", "ws-2"} {
 		if code, b := write(id); code != http.StatusOK {

@@ -2,12 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -120,29 +118,8 @@ func (w *restartWriter) run(ctx context.Context, stopping *atomic.Bool) {
 // series count by value.
 func countValues(t *testing.T, base, q string, ts int64) map[string]string {
 	t.Helper()
-	resp, err := http.Get(base + "/api/v1/query?" + url.Values{
-		"query": {`count_values("n", ` + q + `)`},
-		"time":  {strconv.FormatFloat(float64(ts)/1000, 'f', 3, 64)},
-	}.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var out struct {
-		Status string
-		Data   struct {
-			Result []struct {
-				Metric map[string]string
-				Value  []any
-			}
-		}
-	}
-	if err := json.Unmarshal(b, &out); err != nil || out.Status != "success" {
-		t.Fatalf("query %q: %s (%v)", q, b, err)
-	}
 	got := map[string]string{}
-	for _, r := range out.Data.Result {
+	for _, r := range instantQuery(t, base, `count_values("n", `+q+`)`, ts) {
 		got[r.Metric["n"]] = r.Value[1].(string)
 	}
 	return got

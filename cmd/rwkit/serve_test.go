@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -62,7 +63,15 @@ func startServeEnv(t *testing.T, env map[string]string, args ...string) (string,
 	return addr, stop
 }
 
-func queryValue(t *testing.T, base, q string, ts int64) string {
+// vectorSample is one series of an instant query's vector result.
+type vectorSample struct {
+	Metric map[string]string
+	Value  []any // [time, "value"]
+}
+
+// instantQuery evaluates q on the query API at base at ts (milliseconds)
+// and returns the vector; a failed query fails the test.
+func instantQuery(t *testing.T, base, q string, ts int64) []vectorSample {
 	t.Helper()
 	resp, err := http.Get(base + "/api/v1/query?" + url.Values{"query": {q}, "time": {strconv.FormatFloat(float64(ts)/1000, 'f', 3, 64)}}.Encode())
 	if err != nil {
@@ -73,16 +82,54 @@ func queryValue(t *testing.T, base, q string, ts int64) string {
 	var out struct {
 		Status string
 		Data   struct {
-			Result []struct{ Value []any }
+			Result []vectorSample
 		}
 	}
 	if err := json.Unmarshal(b, &out); err != nil || out.Status != "success" {
 		t.Fatalf("query %q: %s (%v)", q, b, err)
 	}
-	if len(out.Data.Result) != 1 {
+	return out.Data.Result
+}
+
+// queryValue is the value of q at ts when q gives one series, else "".
+func queryValue(t *testing.T, base, q string, ts int64) string {
+	t.Helper()
+	res := instantQuery(t, base, q, ts)
+	if len(res) != 1 {
 		return ""
 	}
-	return out.Data.Result[0].Value[1].(string)
+	return res[0].Value[1].(string)
+}
+
+// oneSampleBody is a Snappy-compressed RW 1.0 request of one sample, now,
+// of the series name.
+func oneSampleBody(name string) []byte {
+	return wire.Compress(nil, wire.AppendWriteRequest(nil, &wire.WriteRequest{Series: []wire.TimeSeries{{
+		Labels:  []wire.Label{{Name: "__name__", Value: name}},
+		Samples: []wire.Sample{{Value: 1, Timestamp: time.Now().UnixMilli()}},
+	}}}))
+}
+
+// postWrite POSTs a Snappy-compressed remote-write body to url with the
+// headers given as name, value pairs, and returns the answer's status and
+// body.
+func postWrite(t *testing.T, url string, body []byte, header ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Encoding", "snappy")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // TestServePushQueryRestart starts the workspace, pushes with the rwkit

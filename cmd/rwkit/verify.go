@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -56,6 +57,47 @@ const verifyExample = `  # the seed's bar: six services, each series with servic
   rwkit verify --query-url http://127.0.0.1:9095/workspaces/ws-1 --query 'count by (service) (up)' --expect-distinct service=6`
 
 func (c *verifyCommand) Run(ctx context.Context, args []string) error {
+	if err := parseFlags(c.flagSet(), args, c.getenv); err != nil {
+		return err
+	}
+	if err := c.checkFlags(); err != nil {
+		return err
+	}
+	exps, err := c.expectations()
+	if err != nil {
+		return err
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	at, err := parseEvalTime(c.at, c.now())
+	if err != nil {
+		return flagUsagef("--time", "verify: --time %q: %v", c.at, err)
+	}
+	if c.loadAWS == nil {
+		c.loadAWS = loadAWSConfig
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+
+	endpoint, _ := verify.QueryEndpoint(c.queryURL)
+	rep := &verifyReport{Query: c.query, URL: redact.URL(endpoint), Time: at.UTC().Truncate(time.Millisecond), Tenant: c.auth.tenant, Signing: "none"}
+	client, err := c.client(ctx, rep)
+	if err != nil {
+		return err
+	}
+	res, qerr := verify.Query(ctx, client, c.queryURL, c.query, at, nil)
+	rep.fill(res, qerr, exps)
+	if c.output == "json" {
+		c.setResult(rep)
+	} else {
+		rep.writeText(c.out, c.maxRows)
+	}
+	return rep.outcome()
+}
+
+// flagSet is verify's command line.
+func (c *verifyCommand) flagSet() *flag.FlagSet {
 	fs := newFlagSet("verify --query-url URL --query PROMQL [--expect-...]",
 		"Runs one instant PromQL query against a Prometheus-compatible query API and checks what came back:\n"+
 			"that pushed data was stored, with the labels that keep writers apart. --query-url is the API base,\n"+
@@ -79,9 +121,12 @@ func (c *verifyCommand) Run(ctx context.Context, args []string) error {
 	fs.IntVar(&c.maxRows, "max-rows", 50, "print at most this many series in text output (0: all)")
 	c.output = "text"
 	fs.Var(&c.output, "output", "report format: text or json")
-	if err := parseFlags(fs, args, c.getenv); err != nil {
-		return err
-	}
+	return fs
+}
+
+// checkFlags checks the flags that need no parsing beyond the flag
+// package's before anything is sent.
+func (c *verifyCommand) checkFlags() error {
 	if c.queryURL == "" {
 		return flagUsagef("--query-url", "verify: --query-url is required (or RWKIT_QUERY_URL)")
 	}
@@ -94,72 +139,62 @@ func (c *verifyCommand) Run(ctx context.Context, args []string) error {
 	if err := checkPositive("verify", durationFlag{"--timeout", c.timeout}); err != nil {
 		return err
 	}
-	if err := checkAtLeast("verify", "--max-rows", c.maxRows, 0); err != nil {
-		return err
-	}
-	exps, err := c.expectations()
-	if err != nil {
-		return err
-	}
-	if c.now == nil {
-		c.now = time.Now
-	}
-	at, err := parseEvalTime(c.at, c.now())
-	if err != nil {
-		return flagUsagef("--time", "verify: --time %q: %v", c.at, err)
-	}
-	if c.loadAWS == nil {
-		c.loadAWS = loadAWSConfig
-	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
+	return checkAtLeast("verify", "--max-rows", c.maxRows, 0)
+}
 
-	endpoint, _ := verify.QueryEndpoint(c.queryURL)
-	rep := &verifyReport{Query: c.query, URL: redact.URL(endpoint), Time: at.UTC().Truncate(time.Millisecond), Tenant: c.auth.tenant, Signing: "none"}
+// client is the HTTP client of the query: the auth flags' transport,
+// signed with SigV4 when the URL or the flags ask for it (rep says which).
+func (c *verifyCommand) client(ctx context.Context, rep *verifyReport) (*http.Client, error) {
 	authRT, err := c.auth.transport()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	client := &http.Client{Transport: authRT}
 	region, sign, err := sigv4.Signing(c.queryURL, c.sigv4Region, c.sigv4)
 	if err != nil {
-		return flagUsagef("--sigv4-region", "verify: --sigv4-region: %s", strings.TrimPrefix(err.Error(), "sigv4: "))
+		return nil, flagUsagef("--sigv4-region", "verify: --sigv4-region: %s", strings.TrimPrefix(err.Error(), "sigv4: "))
 	}
 	if sign && c.auth.usesAuthorization() {
-		return flagUsagef("--bearer-token-file", "verify: SigV4 signing and --bearer-token-file / --basic-auth-username both set Authorization: give one (an AMP URL is always signed)")
+		return nil, flagUsagef("--bearer-token-file", "verify: SigV4 signing and --bearer-token-file / --basic-auth-username both set Authorization: give one (an AMP URL is always signed)")
 	}
-	if sign {
-		cfg, err := c.loadAWS(ctx, region)
-		if err != nil {
-			return fmt.Errorf("verify: load AWS config: %w", err)
-		}
-		tr, err := sigv4.New(cfg.Region, cfg.Credentials, sigv4.WithNext(authRT))
-		if err != nil {
-			return fmt.Errorf("verify: %w", err)
-		}
-		client.Transport = tr
-		rep.Signing = "sigv4 " + tr.Region()
+	if !sign {
+		return client, nil
 	}
-	res, qerr := verify.Query(ctx, client, c.queryURL, c.query, at, nil)
+	cfg, err := c.loadAWS(ctx, region)
+	if err != nil {
+		return nil, fmt.Errorf("verify: load AWS config: %w", err)
+	}
+	tr, err := sigv4.New(cfg.Region, cfg.Credentials, sigv4.WithNext(authRT))
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	client.Transport = tr
+	rep.Signing = "sigv4 " + tr.Region()
+	return client, nil
+}
+
+// fill records the query's answer, or its error, and the expectations
+// checked against it: Result is ok with no expectation, else pass or fail.
+func (rep *verifyReport) fill(res *verify.Result, qerr error, exps []verify.Expectation) {
 	if qerr != nil {
 		rep.fillError(qerr)
-	} else {
-		rep.Type, rep.Warnings = res.Type, res.Warnings
-		rep.Series = res.Samples
-		rep.Checks = verify.Check(res, exps)
-		rep.Result = "ok"
-		if len(exps) > 0 {
-			rep.Result = "pass"
-			if !verify.Passed(rep.Checks) {
-				rep.Result = "fail"
-			}
+		return
+	}
+	rep.Type, rep.Warnings = res.Type, res.Warnings
+	rep.Series = res.Samples
+	rep.Checks = verify.Check(res, exps)
+	rep.Result = "ok"
+	if len(exps) > 0 {
+		rep.Result = "pass"
+		if !verify.Passed(rep.Checks) {
+			rep.Result = "fail"
 		}
 	}
-	if c.output == "json" {
-		c.setResult(rep)
-	} else {
-		rep.writeText(c.out, c.maxRows)
-	}
+}
+
+// outcome is the command's error for a report already printed: exit 1
+// for a failed query, 3 for a failed expectation.
+func (rep *verifyReport) outcome() error {
 	switch rep.Result {
 	case "error":
 		return reportedError(exitFailed, fmt.Errorf("verify: the query failed: %s", rep.Error.Message))
@@ -323,17 +358,28 @@ func (r *verifyReport) writeText(w io.Writer, maxRows int) {
 	}
 	if len(r.Checks) > 0 {
 		fmt.Fprintln(w)
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintf(tw, "  EXPECTATION\tRESULT\tGOT\n")
-		for _, o := range r.Checks {
-			res := "pass"
-			if !o.Pass {
-				res = "FAIL"
-			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\n", o.Expectation, res, o.Got)
-		}
-		tw.Flush()
+		writeCheckTable(w, "EXPECTATION", r.Checks, func(o verify.Outcome) (string, bool, string) { return o.Expectation, o.Pass, o.Got })
 	}
+}
+
+// writeCheckTable prints checks (verify's expectations, the demo's story)
+// as one table: what was checked under heading, pass or FAIL, what was got.
+func writeCheckTable[T any](w io.Writer, heading string, checks []T, row func(T) (name string, pass bool, got string)) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  %s\tRESULT\tGOT\n", heading)
+	for _, c := range checks {
+		name, pass, got := row(c)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", name, passText(pass), got)
+	}
+	tw.Flush()
+}
+
+// passText is how a check's result reads in text output.
+func passText(pass bool) string {
+	if pass {
+		return "pass"
+	}
+	return "FAIL"
 }
 
 func seriesCountText(n int) string {

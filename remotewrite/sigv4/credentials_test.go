@@ -4,72 +4,21 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/rwkit/rwkit/internal/awstest"
 	"github.com/rwkit/rwkit/remotewrite"
 	"github.com/rwkit/rwkit/wire"
 )
 
-// noCredentials clears every AWS_* variable and points HOME and the shared
-// files at an empty directory, so the default chain finds nothing. IMDS is
-// an httptest server that answers 404 to everything, as a host without an
-// instance role's metadata would: the token request's 404 is what makes the
-// SDK log "falling back to IMDSv1". It returns the count of IMDS requests.
-func noCredentials(t *testing.T) *atomic.Int32 {
-	t.Helper()
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "AWS_") {
-			t.Setenv(k, "")
-			os.Unsetenv(k)
-		}
-	}
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(home, "config"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(home, "credentials"))
-	var calls atomic.Int32
-	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		http.NotFound(w, r)
-	}))
-	t.Cleanup(imds.Close)
-	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.URL)
-	return &calls
-}
-
-// captureStderr returns what the process wrote on its stderr while f ran:
-// the AWS SDK's default logger writes there, not to any writer rwkit has.
-func captureStderr(t *testing.T, f func()) string {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	saved := os.Stderr
-	os.Stderr = w
-	done := make(chan string)
-	go func() {
-		b, _ := io.ReadAll(r)
-		done <- string(b)
-	}()
-	defer func() { os.Stderr = saved }()
-	f()
-	w.Close()
-	os.Stderr = saved
-	return <-done
-}
-
 func TestDefaultChainWithoutCredentials(t *testing.T) {
-	imdsCalls := noCredentials(t)
+	imdsCalls := awstest.WithoutCredentials(t)
 	var logged bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	for _, tc := range []struct {
@@ -83,7 +32,7 @@ func TestDefaultChainWithoutCredentials(t *testing.T) {
 			sent := false
 			next := roundTripFunc(func(*http.Request) (*http.Response, error) { sent = true; return nil, errors.New("sent") })
 			var err error
-			stderr := captureStderr(t, func() {
+			stderr := awstest.Stderr(t, func() {
 				var tr *Transport
 				tr, err = NewDefault(context.Background(), "us-west-2", append(tc.opts, WithNext(next))...)
 				if err != nil {
@@ -123,7 +72,7 @@ func TestDefaultChainWithoutCredentials(t *testing.T) {
 }
 
 func TestLoadDefaultConfigWrapsCredentialErrors(t *testing.T) {
-	noCredentials(t)
+	awstest.WithoutCredentials(t)
 	cfg, err := LoadDefaultConfig(context.Background(), "eu-west-1", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +88,7 @@ func TestLoadDefaultConfigWrapsCredentialErrors(t *testing.T) {
 // nothing: the error is the credentials class, not retried and not called
 // a network problem, and lists the chain.
 func TestRemoteWriteWithoutCredentials(t *testing.T) {
-	noCredentials(t)
+	awstest.WithoutCredentials(t)
 	var received atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { received.Add(1) }))
 	defer srv.Close()
@@ -153,7 +102,7 @@ func TestRemoteWriteWithoutCredentials(t *testing.T) {
 	}
 	var stderr string
 	var res *remotewrite.Result
-	stderr = captureStderr(t, func() {
+	stderr = awstest.Stderr(t, func() {
 		res, err = c.Write(context.Background(), &wire.WriteRequest{Series: []wire.TimeSeries{{
 			Labels: []wire.Label{{Name: "__name__", Value: "up"}}, Samples: []wire.Sample{{Value: 1, Timestamp: 1}}}}})
 	})

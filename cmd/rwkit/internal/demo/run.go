@@ -72,13 +72,7 @@ type pusher struct {
 }
 
 func (d *Demo) phase(ctx context.Context, services []*service, name string, identity bool, round *int) (*PhaseReport, error) {
-	pr := &PhaseReport{Name: name, Identity: identity}
-	pr.Options = []string{"push.WithoutIdentity()"}
-	if identity {
-		pr.Options = []string{`push.WithService(name)`, `push.WithInstance(name+"-task-1")`}
-	}
-	pr.Options = append(pr.Options, "push.WithAlignedTimestamps()", fmt.Sprintf("push.WithInterval(%s)", d.opts.Interval))
-
+	pr := &PhaseReport{Name: name, Identity: identity, Options: d.phaseOptions(identity)}
 	pushers := make([]*pusher, len(services))
 	defer func() {
 		for _, p := range pushers {
@@ -96,7 +90,6 @@ func (d *Demo) phase(ctx context.Context, services []*service, name string, iden
 	}
 	before := d.workspaceCounts()
 	seen := collisionCounts(d.ws.Collisions(WorkspaceID))
-
 	for r := 0; r < d.opts.Rounds; r++ {
 		for _, s := range services {
 			s.work(*round)
@@ -107,24 +100,52 @@ func (d *Demo) phase(ctx context.Context, services []*service, name string, iden
 			return nil, err
 		}
 		pr.Timestamps = append(pr.Timestamps, ts)
-		// All six at once, as a fleet on one schedule does: which one the
-		// workspace hears first at a timestamp is up to the network.
-		var wg sync.WaitGroup
-		for _, p := range pushers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := p.p.Push(ctx); err != nil && p.err == nil {
-					p.err = err
-				}
-			}()
-		}
-		wg.Wait()
-		if err := ctx.Err(); err != nil {
+		if err := pushAll(ctx, pushers); err != nil {
 			return nil, err
 		}
 	}
+	d.recordWorkspace(pr, before, seen)
+	recordPushers(pr, pushers)
+	q, err := d.queryProof(ctx, identity)
+	if err != nil {
+		return nil, err
+	}
+	pr.Query = q
+	return pr, nil
+}
 
+// phaseOptions are the push options a phase's services use, as the report
+// names them.
+func (d *Demo) phaseOptions(identity bool) []string {
+	opts := []string{"push.WithoutIdentity()"}
+	if identity {
+		opts = []string{`push.WithService(name)`, `push.WithInstance(name+"-task-1")`}
+	}
+	return append(opts, "push.WithAlignedTimestamps()", fmt.Sprintf("push.WithInterval(%s)", d.opts.Interval))
+}
+
+// pushAll pushes every service's metrics at once, as a fleet on one
+// schedule does: which one the workspace hears first at a timestamp is up
+// to the network. A pusher keeps its first error.
+func pushAll(ctx context.Context, pushers []*pusher) error {
+	var wg sync.WaitGroup
+	for _, p := range pushers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.p.Push(ctx); err != nil && p.err == nil {
+				p.err = err
+			}
+		}()
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+// recordWorkspace reports what the workspace counted during the phase:
+// samples received and accepted and discards since before, and the
+// collisions new since seen.
+func (d *Demo) recordWorkspace(pr *PhaseReport, before counts, seen map[string]int64) {
 	after := d.workspaceCounts()
 	pr.Received = after.received - before.received
 	pr.Accepted = after.accepted - before.accepted
@@ -137,6 +158,11 @@ func (d *Demo) phase(ctx context.Context, services []*service, name string, iden
 		pr.TwoServices = twoServices(rows)
 	}
 	pr.Collisions = pr.Collisions[:min(len(pr.Collisions), MaxCollisions)]
+}
+
+// recordPushers reports each service's own view, the total, the first
+// refusal a service saw and every error that was not a refusal.
+func recordPushers(pr *PhaseReport, pushers []*pusher) {
 	for _, p := range pushers {
 		sp := p.counts()
 		pr.Services = append(pr.Services, sp)
@@ -152,18 +178,22 @@ func (d *Demo) phase(ctx context.Context, services []*service, name string, iden
 		}
 	}
 	pr.Total.Service = "total"
+}
 
+// queryProof runs the story's query on the workspace; with identity
+// labels, it expects one series per service.
+func (d *Demo) queryProof(ctx context.Context, identity bool) (*QueryProof, error) {
 	qctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	res, err := verify.Query(qctx, &http.Client{}, d.QueryURL(), Query, time.Now(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("demo: query %s: %w", Query, err)
 	}
-	pr.Query = &QueryProof{Query: Query, Samples: res.Samples}
+	q := &QueryProof{Query: Query, Samples: res.Samples}
 	if identity {
-		pr.Query.Checks = verify.Check(res, []verify.Expectation{verify.ExpectDistinct("service", len(Services))})
+		q.Checks = verify.Check(res, []verify.Expectation{verify.ExpectDistinct("service", len(Services))})
 	}
-	return pr, nil
+	return q, nil
 }
 
 // userAgent is how a service's requests name it. Without identity labels
