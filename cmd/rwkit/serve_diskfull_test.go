@@ -66,7 +66,7 @@ func TestServeDiskFullKeepsAcknowledgedWrites(t *testing.T) {
 			after := -1
 			for r := 0; r < 5000 && after != 0; r++ {
 				req := fillRequest("disk_fill", w, r, 200, t0+int64(r))
-				code, body := postWrite(t, writeURL, req)
+				code, body := postWriteRequest(t, writeURL, req)
 				record(code, body, req)
 				if code/100 == 5 {
 					full.Do(func() { close(fullc) })
@@ -111,7 +111,7 @@ func TestServeDiskFullKeepsAcknowledgedWrites(t *testing.T) {
 			for r := 0; r < 100; r++ {
 				req := fillRequest("disk_after", w, r, 50, t0+10_000+int64(r))
 				for {
-					code, body := postWrite(t, writeURL, req)
+					code, body := postWriteRequest(t, writeURL, req)
 					record(code, body, req)
 					if code/100 != 5 || time.Now().After(deadline) {
 						break
@@ -196,7 +196,9 @@ func sampleKey(ls []wire.Label, s wire.Sample) string {
 	return b.String()
 }
 
-func postWrite(t *testing.T, u string, req *wire.WriteRequest) (int, string) {
+// postWriteRequest posts req and reports a failure with t.Error, not
+// t.Fatal: the writers call it from their own goroutines.
+func postWriteRequest(t *testing.T, u string, req *wire.WriteRequest) (int, string) {
 	t.Helper()
 	body := wire.Compress(nil, wire.AppendWriteRequest(nil, req))
 	hr, err := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
