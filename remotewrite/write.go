@@ -16,13 +16,6 @@ import (
 	"github.com/rwkit/rwkit/wire"
 )
 
-// Response headers of RW 2.0 ("Required Written Response Headers").
-const (
-	headerSamplesWritten    = "X-Prometheus-Remote-Write-Samples-Written"
-	headerHistogramsWritten = "X-Prometheus-Remote-Write-Histograms-Written"
-	headerExemplarsWritten  = "X-Prometheus-Remote-Write-Exemplars-Written"
-)
-
 // Write sends one logical write and returns what was delivered.
 //
 // The write is split into requests of at most WithMaxRequestBytes
@@ -313,9 +306,9 @@ func (c *Client) do(ctx context.Context, v wire.Version, body *bodyTracker) (*re
 	for k, vs := range c.cfg.headers {
 		hreq.Header[k] = append([]string(nil), vs...)
 	}
-	hreq.Header.Set("Content-Encoding", "snappy")
+	hreq.Header.Set("Content-Encoding", wire.ContentEncoding)
 	hreq.Header.Set("Content-Type", v.ContentType())
-	hreq.Header.Set("X-Prometheus-Remote-Write-Version", v.HeaderValue())
+	hreq.Header.Set(wire.HeaderVersion, v.HeaderValue())
 	hreq.Header.Set("User-Agent", c.cfg.userAgent)
 
 	resp, err := c.http.Do(hreq)
@@ -353,35 +346,10 @@ func stripURL(err error) error {
 	return err
 }
 
-// writtenCounts reads the RW 2.0 Written headers. ok is false when none is
-// present (or none parses).
+// writtenCounts reads the RW 2.0 Written headers (wire.ParseWriteStats).
 func writtenCounts(h http.Header) (Counts, bool) {
-	var c Counts
-	ok := false
-	for _, f := range []struct {
-		name string
-		dst  *int
-	}{
-		{headerSamplesWritten, &c.Samples},
-		{headerHistogramsWritten, &c.Histograms},
-		{headerExemplarsWritten, &c.Exemplars},
-	} {
-		// "Upon receiving a 2xx or a 4xx status code, Senders CAN assume
-		// that any missing X-Prometheus-Remote-Write-*-Written response
-		// header means no element from this category (e.g. Sample) was
-		// written by the Receiver (count of 0)." (RW 2.0 spec)
-		s := h.Get(f.name)
-		if s == "" {
-			continue
-		}
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 0 {
-			continue
-		}
-		*f.dst = int(n)
-		ok = true
-	}
-	return c, ok
+	w, ok := wire.ParseWriteStats(h)
+	return Counts{Samples: w.Samples, Histograms: w.Histograms, Exemplars: w.Exemplars}, ok
 }
 
 // shortfall is what was sent but not confirmed written.
