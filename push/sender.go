@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strconv"
 
 	"github.com/rwkit/rwkit/identity"
@@ -42,16 +41,6 @@ type writeResult struct {
 	kind writeKind
 	from int
 	err  error
-}
-
-// retryLater reports whether the failed write may succeed later, so that
-// its snapshot is kept. e.Retryable says whether the client may retry
-// within this write: not when ctx ended, even after a 503 or a 429 whose
-// Retry-After passes the push's deadline. Those are still outages, not
-// refusals: refusing them would drop the snapshot as if the backend had
-// said it will never take it.
-func retryLater(e *remotewrite.Error) bool {
-	return e.StatusCode == 0 || e.Retryable() || e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500
 }
 
 func points(c remotewrite.Counts) int { return c.Samples + c.Histograms }
@@ -188,7 +177,7 @@ func (p *sender) send(ctx context.Context, req *wire.WriteRequest, tally *Result
 			return writeResult{kind: writeRetry, from: from, err: errors.Join(append(refusals, err)...)}
 		}
 		bytes += e.BytesCompressed
-		if retryLater(e) {
+		if e.RetryLater() {
 			tally.fail(err)
 			done := seriesDone(sub.Series, e.Delivered.Series)
 			return writeResult{kind: writeRetry, from: from + done, err: errors.Join(append(refusals, err)...)}
