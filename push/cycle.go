@@ -11,10 +11,6 @@ import (
 	"github.com/rwkit/rwkit/wire"
 )
 
-// staleNaN is the value Prometheus uses to mark a series stale
-// (model/value.StaleNaN): a NaN no arithmetic produces.
-var staleNaN = math.Float64frombits(0x7ff0000000000002)
-
 // push runs one push: build a snapshot, deliver the buffer oldest first,
 // then the snapshot. final is Shutdown's push: what cannot be delivered is
 // dropped, and stale markers follow when asked for.
@@ -193,7 +189,7 @@ func (p *Pusher) sendStale(ctx context.Context, after int64) error {
 	req.Metadata = req.Metadata[:0]
 	for i := range req.Series {
 		s := &req.Series[i]
-		s.Samples = append(s.Samples[:0], wire.Sample{Value: staleNaN, Timestamp: ts})
+		s.Samples = append(s.Samples[:0], wire.Sample{Value: math.Float64frombits(wire.StaleNaN), Timestamp: ts})
 		s.Histograms, s.Exemplars = nil, nil
 	}
 	r := p.send(ctx, req, nil)
