@@ -2,7 +2,6 @@ package workspace
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/rwkit/rwkit/validate"
@@ -11,17 +10,6 @@ import (
 
 // Package validate holds the distributor's rules (ValidateRequest) and the
 // rate limiter; the workspace plays the ingester, whose texts are here.
-
-const metricNameLabel = "__name__"
-
-func metricName(ls []wire.Label) string {
-	for _, l := range ls {
-		if l.Name == metricNameLabel {
-			return l.Value
-		}
-	}
-	return ""
-}
 
 // Cortex's ingester texts (pkg/ingester/ingester.go, errors.go, limiter.go
 // at v1.21.1).
@@ -34,5 +22,3 @@ func tsdbText(err error, reason validate.Reason, ts int64, ls []wire.Label) stri
 	}
 	return fmt.Sprintf("err: %v. timestamp=%s, series=%s", err, time.UnixMilli(ts).UTC().Format(time.RFC3339Nano), validate.LabelsString(ls))
 }
-
-func compareLabels(a, b wire.Label) int { return strings.Compare(a.Name, b.Name) }
