@@ -6,28 +6,28 @@ package wire
 
 // Field tags (field number << 3 | wire type) of RW 1.0 messages.
 const (
-	tagWRTimeSeries = 1<<3 | wtBytes // WriteRequest.timeseries
-	tagWRMetadata   = 3<<3 | wtBytes // WriteRequest.metadata
+	tagWRTimeSeries = fieldWRTimeSeries<<3 | wtBytes // WriteRequest.timeseries
+	tagWRMetadata   = fieldWRMetadata<<3 | wtBytes   // WriteRequest.metadata
 
-	tagTSLabels     = 1<<3 | wtBytes // TimeSeries.labels
-	tagTSSamples    = 2<<3 | wtBytes // TimeSeries.samples
-	tagTSExemplars  = 3<<3 | wtBytes // TimeSeries.exemplars
-	tagTSHistograms = 4<<3 | wtBytes // TimeSeries.histograms
+	tagTSLabels     = fieldTSLabels<<3 | wtBytes     // TimeSeries.labels
+	tagTSSamples    = fieldTSSamples<<3 | wtBytes    // TimeSeries.samples
+	tagTSExemplars  = fieldTSExemplars<<3 | wtBytes  // TimeSeries.exemplars
+	tagTSHistograms = fieldTSHistograms<<3 | wtBytes // TimeSeries.histograms
 
-	tagLabelName  = 1<<3 | wtBytes
-	tagLabelValue = 2<<3 | wtBytes
+	tagLabelName  = fieldLabelName<<3 | wtBytes
+	tagLabelValue = fieldLabelValue<<3 | wtBytes
 
-	tagSampleValue     = 1<<3 | wtFixed64
-	tagSampleTimestamp = 2<<3 | wtVarint
+	tagSampleValue     = fieldSampleValue<<3 | wtFixed64
+	tagSampleTimestamp = fieldSampleTimestamp<<3 | wtVarint
 
-	tagExemplarLabels    = 1<<3 | wtBytes
-	tagExemplarValue     = 2<<3 | wtFixed64
-	tagExemplarTimestamp = 3<<3 | wtVarint
+	tagExemplarLabels    = fieldExemplarLabels<<3 | wtBytes
+	tagExemplarValue     = fieldExemplarValue<<3 | wtFixed64
+	tagExemplarTimestamp = fieldExemplarTimestamp<<3 | wtVarint
 
-	tagMDType   = 1<<3 | wtVarint
-	tagMDFamily = 2<<3 | wtBytes
-	tagMDHelp   = 4<<3 | wtBytes
-	tagMDUnit   = 5<<3 | wtBytes
+	tagMDType   = fieldMDType<<3 | wtVarint
+	tagMDFamily = fieldMDFamily<<3 | wtBytes
+	tagMDHelp   = fieldMDHelp<<3 | wtBytes
+	tagMDUnit   = fieldMDUnit<<3 | wtBytes
 )
 
 // AppendWriteRequest appends the RW 1.0 encoding of req (a whole

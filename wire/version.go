@@ -39,9 +39,9 @@ func DetectVersion(body []byte) (Version, error) {
 	}
 	if wt == wtBytes {
 		switch num {
-		case 1, 3:
+		case fieldWRTimeSeries, fieldWRMetadata:
 			return V1, nil
-		case 4, 5:
+		case fieldReqSymbols, fieldReqTimeSeries:
 			return V2, nil
 		}
 	}
