@@ -98,12 +98,20 @@ func (p *sender) enqueue(ts int64, req *wire.WriteRequest, from int) bool {
 	return kept
 }
 
-func (p *sender) countRetry(kept bool) {
-	if kept {
-		p.m.requests.WithLabelValues(resultRetried).Inc()
-	} else {
-		p.m.requests.WithLabelValues(resultFailed).Inc()
+// countRequest counts a write in rwkit_push_requests_total by its
+// outcome; a retryable failure counts as retried when its data was kept
+// for later (kept), else as failed.
+func (p *sender) countRequest(kind writeKind, kept bool) {
+	result := resultFailed
+	switch {
+	case kind == writeDelivered:
+		result = resultSuccess
+	case kind == writeRefused:
+		result = resultRejected
+	case kept:
+		result = resultRetried
 	}
+	p.m.requests.WithLabelValues(result).Inc()
 }
 
 // dropUnsent counts req.Series[from:] as failed samples.
@@ -118,7 +126,7 @@ func (p *sender) noteDrops(drops []drop) {
 		p.m.samples.WithLabelValues(resultFailed).Add(float64(d.s.samples))
 	}
 	if len(drops) > 0 {
-		p.ls.noteDrops(p, drops)
+		p.ls.noteDrops(drops, p.buf.len(), p.buf.bytes)
 	}
 }
 
@@ -168,7 +176,7 @@ func (p *sender) send(ctx context.Context, req *wire.WriteRequest, tally *Result
 			if len(refusals) > 0 {
 				return writeResult{kind: writeRefused, err: errors.Join(refusals...)}
 			}
-			p.ls.noteAccepted(p)
+			p.ls.noteAccepted()
 			return writeResult{kind: writeDelivered}
 		}
 		var e *remotewrite.Error
@@ -193,7 +201,7 @@ func (p *sender) send(ctx context.Context, req *wire.WriteRequest, tally *Result
 		p.m.rejectedSamples.WithLabelValues(reasonLabel(e)).Add(float64(n))
 		p.m.samples.WithLabelValues(resultRejected).Add(float64(n))
 		p.ls.reached = true
-		p.ls.noteRefusal(p, e, &sub)
+		p.ls.noteRefusal(e, &sub)
 		refusals = append(refusals, err)
 		after := e.Delivered.Series + e.Counts.Series
 		if rest := len(req.Series) - from - after; !exact || after == 0 || rest <= 0 {
