@@ -167,7 +167,13 @@ func sizeSampleV1(s *Sample) int {
 }
 
 func sizeExemplarV1(e *Exemplar) int {
-	n := sizeLabels(e.Labels)
+	return sizeLabels(e.Labels) + sizeExemplarPoint(e)
+}
+
+// sizeExemplarPoint is the size of an exemplar's value and timestamp
+// fields, the same in both versions.
+func sizeExemplarPoint(e *Exemplar) int {
+	n := 0
 	if e.Value != 0 {
 		n += 9
 	}
@@ -175,6 +181,20 @@ func sizeExemplarV1(e *Exemplar) int {
 		n += 1 + sizeVarint(uint64(e.Timestamp))
 	}
 	return n
+}
+
+// appendExemplarPoint appends an exemplar's value and timestamp fields,
+// the same in both versions; zero values are omitted, as gogo does.
+func appendExemplarPoint(dst []byte, e *Exemplar) []byte {
+	if e.Value != 0 {
+		dst = append(dst, tagExemplarValue)
+		dst = appendFixed64(dst, e.Value)
+	}
+	if e.Timestamp != 0 {
+		dst = append(dst, tagExemplarTimestamp)
+		dst = appendVarint(dst, uint64(e.Timestamp))
+	}
+	return dst
 }
 
 // sizeSeriesData is the size of everything in an RW 1.0 TimeSeries but its
@@ -205,14 +225,7 @@ func appendSeriesData(dst []byte, ts *TimeSeries) []byte {
 		dst = append(dst, tagTSExemplars)
 		dst = appendVarint(dst, uint64(sizeExemplarV1(e)))
 		dst = appendLabelFields(dst, tagExemplarLabels, e.Labels)
-		if e.Value != 0 {
-			dst = append(dst, tagExemplarValue)
-			dst = appendFixed64(dst, e.Value)
-		}
-		if e.Timestamp != 0 {
-			dst = append(dst, tagExemplarTimestamp)
-			dst = appendVarint(dst, uint64(e.Timestamp))
-		}
+		dst = appendExemplarPoint(dst, e)
 	}
 	for i := range ts.Histograms {
 		h := &ts.Histograms[i]

@@ -157,15 +157,7 @@ func appendExemplarV2(b []byte, ex *Exemplar, refs []uint32) []byte {
 	if len(refs) > 0 {
 		b = appendPackedUint32(b, tagV2ExemplarRefs, refs)
 	}
-	if ex.Value != 0 {
-		b = append(b, tagExemplarValue)
-		b = appendFixed64(b, ex.Value)
-	}
-	if ex.Timestamp != 0 {
-		b = append(b, tagExemplarTimestamp)
-		b = appendVarint(b, uint64(ex.Timestamp))
-	}
-	return b
+	return appendExemplarPoint(b, ex)
 }
 
 // appendMetadataV2 appends an RW 2.0 TimeSeries.metadata field. gogo
@@ -242,13 +234,7 @@ func sizeExemplarV2(ex *Exemplar, refs []uint32) int {
 	if len(refs) > 0 {
 		n += sizeField(sizePackedUint32(refs))
 	}
-	if ex.Value != 0 {
-		n += 9
-	}
-	if ex.Timestamp != 0 {
-		n += 1 + sizeVarint(uint64(ex.Timestamp))
-	}
-	return n
+	return n + sizeExemplarPoint(ex)
 }
 
 func sizeMetadataV2(t MetricType, help, unit uint32) int {
