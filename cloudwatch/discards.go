@@ -15,6 +15,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/rwkit/rwkit/remotewrite/sigv4"
+	"github.com/rwkit/rwkit/validate"
 )
 
 // Names of AMP's vended metric
@@ -59,8 +60,11 @@ type Report struct {
 
 // Reason is the discards for one Reason dimension value.
 type Reason struct {
-	Reason string  `json:"reason"`
-	Total  float64 `json:"total"`
+	// Name is the Reason dimension's value: AMP uses Cortex's reason names,
+	// so it is one of validate's constants (Name.Hint() gives the fix), or
+	// a name rwkit does not know yet.
+	Name  validate.Reason `json:"reason"`
+	Total float64         `json:"total"`
 	// Values holds one sum per bucket from the report's Start; a bucket
 	// CloudWatch has no data point for is 0.
 	Values []float64 `json:"values"`
@@ -108,7 +112,7 @@ func Discards(ctx context.Context, api API, workspaceID string, r Range) (*Repor
 			continue // not broken down by reason: nothing to attribute
 		}
 		if byReason[reason] == nil {
-			byReason[reason] = &Reason{Reason: reason, Values: make([]float64, rep.Buckets)}
+			byReason[reason] = &Reason{Name: validate.Reason(reason), Values: make([]float64, rep.Buckets)}
 		}
 		id := "m" + strconv.Itoa(i)
 		queryReason[id] = reason
@@ -149,7 +153,7 @@ func Discards(ctx context.Context, api API, workspaceID string, r Range) (*Repor
 		if a.Total != b.Total {
 			return a.Total > b.Total
 		}
-		return a.Reason < b.Reason
+		return a.Name < b.Name
 	})
 	return rep, nil
 }

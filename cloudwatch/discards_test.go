@@ -83,8 +83,8 @@ func TestDiscardsRecorded(t *testing.T) {
 		t.Fatalf("report: %d buckets from %s, %d reasons", rep.Buckets, rep.Start, len(rep.Reasons))
 	}
 	nv, oo := rep.Reasons[0], rep.Reasons[1]
-	if nv.Reason != "new-value-for-timestamp" || nv.Total != 10662 || oo.Reason != "sample-out-of-order" || oo.Total != 40 {
-		t.Errorf("reasons: %s %v, %s %v", nv.Reason, nv.Total, oo.Reason, oo.Total)
+	if nv.Name != "new-value-for-timestamp" || nv.Total != 10662 || oo.Name != "sample-out-of-order" || oo.Total != 40 {
+		t.Errorf("reasons: %s %v, %s %v", nv.Name, nv.Total, oo.Name, oo.Total)
 	}
 	// Both pages of m0 land in their buckets; after the fix, nothing.
 	if nv.Values[0] != 312 || nv.Values[17] != 409 || nv.Values[18] != 385 || nv.Values[26] != 419 || nv.Values[27] != 0 || nv.Values[35] != 0 {

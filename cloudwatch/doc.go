@@ -13,7 +13,8 @@
 //		return err
 //	}
 //	for _, r := range rep.Reasons {
-//		fmt.Println(r.Reason, r.Total) // new-value-for-timestamp 4211
+//		fmt.Println(r.Name, r.Total) // new-value-for-timestamp 4211
+//		fmt.Println(r.Name.Hint())  // the fix, from package validate
 //	}
 //
 // Discards first lists the DiscardedSamples metrics of the workspace

@@ -46,7 +46,7 @@ func ExampleDiscards() {
 		return
 	}
 	for _, r := range rep.Reasons {
-		fmt.Printf("%s %.0f from %s to %s: %v\n", r.Reason, r.Total, r.First.Format("15:04"), r.Last.Format("15:04"), r.Values)
+		fmt.Printf("%s %.0f from %s to %s: %v\n", r.Name, r.Total, r.First.Format("15:04"), r.Last.Format("15:04"), r.Values)
 	}
 	// Output:
 	// new-value-for-timestamp 1066 from 09:00 to 09:10: [312 348 406 0 0 0]

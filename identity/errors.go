@@ -35,11 +35,16 @@ func (e *UnresolvedError) Error() string {
 	b.WriteString(" could be resolved; tried: ")
 	b.WriteString(strings.Join(e.Tried, "; "))
 	for _, m := range e.Missing {
+		// The advice names this package's sources only: a package that
+		// sets Options from its own API (push.WithService, a CLI flag)
+		// wraps the error to name it.
 		switch m {
 		case "service":
-			b.WriteString(`; set the service with push.WithService("auth"), RWKIT_SERVICE=auth or OTEL_SERVICE_NAME=auth`)
+			b.WriteString(`; set the service with Options.Service, RWKIT_SERVICE=auth, OTEL_SERVICE_NAME=auth or OTEL_RESOURCE_ATTRIBUTES=service.name=auth ` +
+				`(on ECS the task's service or family gives it, on Kubernetes a pod name a controller made)`)
 		case "instance":
-			b.WriteString(`; set the instance with push.WithInstance("auth-1"), RWKIT_INSTANCE=auth-1 or OTEL_RESOURCE_ATTRIBUTES=service.instance.id=auth-1`)
+			b.WriteString(`; set the instance with Options.Instance, RWKIT_INSTANCE=auth-1 or OTEL_RESOURCE_ATTRIBUTES=service.instance.id=auth-1 ` +
+				`(on ECS the task ID gives it, on Kubernetes the pod name, else the host name)`)
 		}
 	}
 	return b.String()

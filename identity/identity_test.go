@@ -209,8 +209,8 @@ func TestUnresolved(t *testing.T) {
 			"ECS task metadata: ECS_CONTAINER_METADATA_URI_V4 not set (not on ECS)",
 			"Kubernetes: KUBERNETES_SERVICE_HOST not set (not in a Kubernetes pod)",
 			"hostname: no hostname in this test",
-			`set the service with push.WithService("auth"), RWKIT_SERVICE=auth or OTEL_SERVICE_NAME=auth`,
-			`set the instance with push.WithInstance("auth-1"), RWKIT_INSTANCE=auth-1`,
+			`set the service with Options.Service, RWKIT_SERVICE=auth, OTEL_SERVICE_NAME=auth or OTEL_RESOURCE_ATTRIBUTES=service.name=auth`,
+			`set the instance with Options.Instance, RWKIT_INSTANCE=auth-1`,
 		},
 	}, {
 		name:        "service only, custom label",
@@ -220,7 +220,7 @@ func TestUnresolved(t *testing.T) {
 		wantIn: []string{
 			`identity: no service (label "job") could be resolved; tried: `,
 			`hostname: instance "h1"`,
-			`push.WithService("auth"), RWKIT_SERVICE=auth or OTEL_SERVICE_NAME=auth`,
+			`Options.Service, RWKIT_SERVICE=auth, OTEL_SERVICE_NAME=auth`,
 		},
 	}, {
 		name:        "instance only, hostname disabled",

@@ -169,6 +169,25 @@ func assemble(url string, g prometheus.Gatherer, opts []Option) (*Pusher, []wire
 	return p, extra, nil
 }
 
+// identityFix names push's options for the values identity could not
+// resolve; identity's own error names its sources (Options, the
+// environment), which push's users reach through these options.
+func identityFix(ue *identity.UnresolvedError) string {
+	fix := "give"
+	for i, m := range ue.Missing {
+		if i > 0 {
+			fix += " and"
+		}
+		switch m {
+		case "service":
+			fix += ` push.WithService("auth")`
+		case "instance":
+			fix += ` push.WithInstance("auth-1")`
+		}
+	}
+	return fix
+}
+
 // resolveLabels returns the labels added to every series: identity, then
 // WithLabels.
 func (p *Pusher) resolveLabels() ([]wire.Label, error) {
@@ -193,7 +212,7 @@ func (p *Pusher) resolveLabels() ([]wire.Label, error) {
 		if err != nil {
 			var ue *identity.UnresolvedError
 			if errors.As(err, &ue) {
-				return nil, fmt.Errorf("push: refusing to start without an identity, or writers sharing this workspace would overwrite each other's series (use WithoutIdentity() if this is the only writer): %w", err)
+				return nil, fmt.Errorf("push: refusing to start without an identity, or writers sharing this workspace would overwrite each other's series: %s (use WithoutIdentity() if this is the only writer): %w", identityFix(ue), err)
 			}
 			return nil, fmt.Errorf("push: %w", err)
 		}

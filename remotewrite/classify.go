@@ -103,34 +103,15 @@ var rules = []rule{
 // empty body (the seed incident).
 const discardsHint = "the receiver gave no reason; AMP answers 400 with an empty body and counts the discards by reason: run `rwkit discards --workspace-id <id> --region <region>` or read CloudWatch AWS/Prometheus DiscardedSamples by Reason"
 
-var hints = map[validate.Reason]string{
-	validate.NewValueForTimestamp:    "another writer sends the same series at the same timestamp with a different value; add a per-writer label such as instance (e.g. rwkit push --label instance=$HOSTNAME)",
-	validate.SampleOutOfOrder:        "a sample is older than the newest one stored for its series: another writer sends the same series, or this one went back in time; add a per-writer label such as instance, and keep each series' timestamps increasing",
-	validate.SampleOutOfBounds:       "the timestamp is older than the receiver's head block accepts (about the last hour); send current timestamps and do not replay old buffers",
-	validate.SampleTooOld:            "the sample is older than the receiver's out-of-order window; send current timestamps or widen the window (out_of_order_time_window)",
-	validate.GreaterThanMaxSampleAge: "the timestamp is older than the receiver's max sample age (reject_old_samples_max_age); send current timestamps",
-	validate.TooFarInFuture:          "the timestamp is ahead of the receiver's clock by more than its creation grace period; check this host's clock (NTP) and that timestamps are milliseconds",
-	validate.MaxLabelNamesPerSeries:  "a series has more labels than the receiver's max_label_names_per_series limit (AMP: 70 by default); drop labels or raise the limit",
-	validate.LabelNameTooLong:        "a label name is longer than the receiver's max_label_name_length limit (Cortex default 1024); shorten it",
-	validate.LabelValueTooLong:       "a label value is longer than the receiver's max_label_value_length limit (Cortex default 2048); shorten or drop it",
-	validate.InvalidLabel:            "a label name is not valid ([a-zA-Z_][a-zA-Z0-9_]*); rename it",
-	validate.InvalidMetricName:       "a metric name is not valid ([a-zA-Z_:][a-zA-Z0-9_:]*); rename it",
-	validate.MissingMetricName:       "a series has no __name__ label; every series needs a metric name",
-	validate.DuplicateLabelNames:     "a series has the same label name twice; remove the duplicate",
-	validate.LabelsNotSorted:         "a series' labels are not sorted by name; sort them before sending",
-	validate.PerUserSeriesLimit:      "the tenant/workspace has reached its active series limit (max_global_series_per_user; AMP: active series per workspace quota); reduce cardinality or ask for a higher limit",
-	validate.PerMetricSeriesLimit:    "one metric name has reached the per-metric series limit (max_global_series_per_metric; AMP: active series per metric name quota); reduce that metric's cardinality or ask for a higher limit",
-	validate.PerLabelsetSeriesLimit:  "a label set has reached its series limit (limits_per_label_set); reduce cardinality under it or raise the limit",
-	validate.RateLimited:             "the tenant's ingestion rate or burst limit is exceeded (ingestion_rate, ingestion_burst_size; AMP: ingestion rate quota); send less often, send fewer samples, or ask for a higher limit",
-}
-
 // Classify returns the discard reason a refusal body names and a one-line
-// hint on how to fix it. It recognises the texts of Cortex (and AMP, which
-// runs it), Mimir, Prometheus' remote-write receiver and rwkit's workspace;
-// see the rules' sources. With no known text, the hint follows the status:
-// an empty 400 (AMP's answer) points at the discards by reason, 401/403 at
-// credentials and SigV4, 404 at the URL path, 413 at the request size, 415
-// at the protocol version, 429 and 5xx at retrying.
+// hint on how to fix it: the reason's validate.Reason.Hint, so that advice
+// has one home. Only the text-to-reason rules above live here. It
+// recognises the texts of Cortex (and AMP, which runs it), Mimir,
+// Prometheus' remote-write receiver and rwkit's workspace; see the rules'
+// sources. With no known text, the hint follows the status: an empty 400
+// (AMP's answer) points at the discards by reason, 401/403 at credentials
+// and SigV4, 404 at the URL path, 413 at the request size, 415 at the
+// protocol version, 429 and 5xx at retrying.
 func Classify(status int, body string) (validate.Reason, string) {
 	if body != "" {
 		lower := strings.ToLower(body)
@@ -138,13 +119,13 @@ func Classify(status int, body string) (validate.Reason, string) {
 		// out-of-order window, ErrTooOldSample; its message tells them apart.
 		if strings.Contains(lower, "err-mimir-sample-timestamp-too-old") {
 			if strings.Contains(lower, "out-of-order time window") {
-				return validate.SampleTooOld, hints[validate.SampleTooOld]
+				return validate.SampleTooOld, validate.SampleTooOld.Hint()
 			}
-			return validate.SampleOutOfBounds, hints[validate.SampleOutOfBounds]
+			return validate.SampleOutOfBounds, validate.SampleOutOfBounds.Hint()
 		}
 		for _, r := range rules {
 			if strings.Contains(lower, r.text) {
-				return r.reason, hints[r.reason]
+				return r.reason, r.reason.Hint()
 			}
 		}
 	}
@@ -175,7 +156,7 @@ func statusHint(status int, body string) string {
 	case status == http.StatusUnsupportedMediaType:
 		return "the receiver does not accept this protocol version or encoding; use Remote-Write 1.0 (WithVersion(wire.V1))"
 	case status == http.StatusTooManyRequests:
-		return hints[validate.RateLimited]
+		return validate.RateLimited.Hint()
 	case status >= 500:
 		return "the receiver failed; it was retried with backoff: check the receiver's health and retry later"
 	case status >= 400:

@@ -118,7 +118,7 @@ func TestClassifyHints(t *testing.T) {
 
 func TestEveryReasonHasAHint(t *testing.T) {
 	for _, r := range rules {
-		if hints[r.reason] == "" {
+		if r.reason.Hint() == "" {
 			t.Errorf("reason %q (from %q) has no hint", r.reason, r.text)
 		}
 		if r.text != strings.ToLower(r.text) {
@@ -133,7 +133,7 @@ func FuzzClassify(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, status int, body string) {
 		reason, hint := Classify(status, body)
-		if reason != validate.Unknown && hints[reason] == "" {
+		if reason != validate.Unknown && reason.Hint() == "" {
 			t.Errorf("reason %q without a hint", reason)
 		}
 		if strings.Contains(hint, "\n") {

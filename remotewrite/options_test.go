@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/rwkit/rwkit/internal/version"
 	"github.com/rwkit/rwkit/wire"
 )
 
@@ -57,7 +58,7 @@ func TestNewValidates(t *testing.T) {
 func TestDefaults(t *testing.T) {
 	c := mustNew(t, "http://localhost/api/v1/write")
 	got := []any{c.Version(), c.cfg.maxBytes, c.cfg.maxSamples, c.cfg.minBackoff, c.cfg.maxBackoff, c.cfg.maxAttempts, c.cfg.userAgent, c.http.Timeout}
-	want := []any{wire.V1, 768 << 10, 2000, 30 * time.Millisecond, 5 * time.Second, 5, "rwkit/dev", 30 * time.Second}
+	want := []any{wire.V1, 768 << 10, 2000, 30 * time.Millisecond, 5 * time.Second, 5, version.UserAgent(), 30 * time.Second}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}

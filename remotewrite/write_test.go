@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/rwkit/rwkit/internal/version"
 	"github.com/rwkit/rwkit/validate"
 	"github.com/rwkit/rwkit/wire"
 )
@@ -38,7 +39,7 @@ func TestHeaders(t *testing.T) {
 				"Content-Encoding":                  "snappy",
 				"Content-Type":                      v.ContentType(),
 				"X-Prometheus-Remote-Write-Version": v.HeaderValue(),
-				"User-Agent":                        "rwkit/dev",
+				"User-Agent":                        version.UserAgent(),
 				"X-Scope-Orgid":                     "tenant-1",
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
@@ -174,7 +175,7 @@ func Test400NotRetried(t *testing.T) {
 	got := rc.requests()[0]
 	want := Error{
 		StatusCode: 400, Status: "400 Bad Request", Body: body,
-		Reason: validate.NewValueForTimestamp, Hint: hints[validate.NewValueForTimestamp],
+		Reason: validate.NewValueForTimestamp, Hint: validate.NewValueForTimestamp.Hint(),
 		URL: rc.url(), Version: wire.V1, Request: 1, Requests: 1,
 		BytesCompressed: got.Compressed, BytesUncompressed: got.RawLen,
 		Counts: Counts{Series: 12, Samples: 12}, Total: Counts{Series: 12, Samples: 12},

@@ -39,10 +39,10 @@
 // asked for RateCost tokens, only when something passed; a refusal drops
 // everything that passed and answers 429 (Result.RateLimited). What the
 // TSDB then refuses (new-value-for-timestamp, sample-out-of-order,
-// sample-out-of-bounds, sample-too-old, series limits) is the store's to
-// find; IngesterMessage, PerUserSeriesLimitMessage and
-// PerMetricSeriesLimitMessage give Cortex's texts, and the ingester's first
-// error replaces the distributor's in the answer.
+// sample-out-of-bounds, sample-too-old) and the series limits are the
+// ingester's, which rwkit's workspace plays; their texts are made here
+// (ingester.go), and the ingester's first error replaces the distributor's
+// in the answer.
 //
 // Not modelled: native_histogram_sample_size_bytes_exceeded (off by
 // default), HA deduplication, relabelling, drop_labels, and the native
@@ -52,5 +52,54 @@
 //
 // Limits with BackendPrometheus follow Prometheus v0.316's RW 1.0 receiver:
 // bad label sets are skipped without an error, and the first refused sample
-// fails the whole request with 400 (see PrometheusMessage).
+// fails the whole request with 400 and the TSDB's own text
+// (prometheusSeries in validate.go, then workspace/ingest.go
+// Workspace.rolledBack).
+//
+// # Where each reason is decided
+//
+// Every reason is a constant in reason.go and its advice is Reason.Hint
+// (hint.go). A backend's refusal text is turned back into a reason by
+// remotewrite.Classify (remotewrite/classify.go, the rules list). Where
+// each is decided and where its text is made:
+//
+//	reason                                decided in                                  text made in
+//	missing_metric_name,                  rules.go missingMetricName,                 the rule (rules.go)
+//	metric_name_invalid                   invalidMetricName (nameRules), run by
+//	                                      validate.go cortexSeries
+//	max_label_names_per_series,           rules.go tooManyLabels, invalidLabelName,   the rule (rules.go)
+//	label_invalid, label_name_too_long,   labelNameTooLong, labelValueTooLong,
+//	label_value_too_long,                 duplicateLabelName, labelsNotSorted,
+//	duplicate_label_names,                labelsTooBig, run by validate.go
+//	labels_not_sorted,                    checkLabels
+//	labels_size_bytes_exceeded
+//	greater_than_max_sample_age,          rules.go tooOld, tooFarInFuture             the rule (rules.go)
+//	too_far_in_future                     (timestampRules)
+//	exemplar_labels_missing,              rules.go exemplarLabelsMissing,             the rule (rules.go)
+//	exemplar_timestamp_invalid,           exemplarTimestampMissing,
+//	exemplar_labels_too_long              exemplarLabelsTooLong
+//	native_histogram_invalid_schema,      rules.go histogramSchema, histogram.go      the rule
+//	native_histogram_invalid,             histogramInvalid (ValidateHistogram),
+//	native_histogram_buckets_exceeded     rules.go histogramBuckets
+//	user_label_removal_configuration      validate.go cortexSeries                    none (silent)
+//	metric_name_too_long, help_too_long,  validate.go ValidateMetadata                validate.go metadataTooLong
+//	unit_too_long
+//	rate_limited                          ratelimit.go RateLimiter.Allow, asked by    ratelimit.go RateLimitedMessage
+//	                                      workspace/ingest.go Workspace.ingest        (validate.go Result.RateLimited)
+//	new-value-for-timestamp,              workspace/store/errors.go reasonOf (the     ingester.go IngesterMessage
+//	sample-out-of-order                   TSDB's refusal); workspace/store/pending.go
+//	                                      pendingSample.conflict (a sample against
+//	                                      a batch still being committed)
+//	sample-out-of-bounds, sample-too-old  workspace/store/errors.go reasonOf;         ingester.go IngesterMessage;
+//	                                      prometheus profile, a sample too far        validate.go outOfBoundsAhead
+//	                                      ahead: validate.go outOfBoundsAhead
+//	per_user_series_limit,                workspace/ingest.go tenant.admit            ingester.go PerUserSeriesLimitMessage,
+//	per_metric_series_limit                                                           PerMetricSeriesLimitMessage
+//	native-histogram-sample               workspace/ingest.go Workspace.ingest        none (silent)
+//	                                      (Limits.EnableNativeHistograms off)
+//	request_refused_whole (rwkit's own)   workspace/ingest.go Workspace.refuseAll     the refusal that caused it
+//
+// The other constants (per_labelset_series_limit, too_many_ha_clusters,
+// native_histogram_rate_limited, ...) are names rwkit recognises in a
+// backend's answer or AMP's CloudWatch metric but does not decide itself.
 package validate

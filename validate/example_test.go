@@ -1,6 +1,7 @@
 package validate_test
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -29,7 +30,10 @@ func Example() {
 
 func ExampleIngesterMessage() {
 	series := []wire.Label{{Name: "__name__", Value: "m"}, {Name: "job", Value: "j"}}
-	msg := validate.IngesterMessage(validate.NewValueForTimestamp, 1795611126435, series, 1, 2)
+	// What Prometheus' TSDB says when a float sample has another value at
+	// a stored timestamp (storage.NewDuplicateFloatErr).
+	cause := errors.New("duplicate sample for timestamp 1795611126435; overrides not allowed: existing 1, new value 2")
+	msg := validate.IngesterMessage(cause, validate.NewValueForTimestamp, 1795611126435, series)
 	fmt.Println(validate.UserMessage("T", msg))
 	// Output:
 	// user=T: err: duplicate sample for timestamp 1795611126435; overrides not allowed: existing 1, new value 2. series={__name__="m", job="j"}

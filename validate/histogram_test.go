@@ -190,9 +190,8 @@ func cortexLimit(t testing.TB, h *wire.Histogram, max int) (wire.Histogram, bool
 }
 
 // compareWithPrometheus checks ValidateHistogram, ReduceResolution to
-// every lower schema, LimitHistogramBuckets for limits from 1 bucket to all
-// of them and
-// HistogramSchemaWithin against Prometheus', and that h is not modified.
+// every lower schema and LimitHistogramBuckets for limits from 1 bucket to
+// all of them against Prometheus', and that h is not modified.
 func compareWithPrometheus(t testing.TB, h *wire.Histogram) {
 	t.Helper()
 	orig := deepCopy(h)
@@ -226,9 +225,6 @@ func compareWithPrometheus(t testing.TB, h *wire.Histogram) {
 		want, wantOK := cortexLimit(t, h, max)
 		if ok != wantOK {
 			t.Fatalf("LimitHistogramBuckets(%+v, %d): ok %v, want %v", h, max, ok, wantOK)
-		}
-		if s, sOK := HistogramSchemaWithin(h, max); sOK != ok || ok && s != got.Schema {
-			t.Fatalf("HistogramSchemaWithin(%+v, %d) = %d, %v; LimitHistogramBuckets reached %d, %v", h, max, s, sOK, got.Schema, ok)
 		}
 		if !ok {
 			continue

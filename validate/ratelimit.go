@@ -36,9 +36,6 @@ func NewRateLimiterFor(l *Limits) *RateLimiter {
 // Limit is the rate Cortex prints in its 429 text.
 func (r *RateLimiter) Limit() float64 { return r.rate }
 
-// Burst is the bucket size.
-func (r *RateLimiter) Burst() int { return r.burst }
-
 func (r *RateLimiter) unlimited() bool { return r.rate <= 0 || math.IsInf(r.rate, 1) }
 
 // Allow takes n tokens at now and reports whether they were there.

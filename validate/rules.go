@@ -237,53 +237,6 @@ func histogramBuckets(l *Limits, ls []wire.Label, h *wire.Histogram) (wire.Histo
 		l.MaxNativeHistogramBuckets, formatLabelSet(ls)))
 }
 
-// HistogramSchemaWithin returns the schema Cortex stores h at so that it
-// has at most max buckets, and false when no schema down to -4 is enough
-// (or h uses custom buckets and has too many). It counts without building
-// the histogram; LimitHistogramBuckets builds it.
-func HistogramSchemaWithin(h *wire.Histogram, max int) (int32, bool) {
-	pos, neg := len(h.PositiveDeltas), len(h.NegativeDeltas)
-	if h.IsFloat {
-		pos, neg = len(h.PositiveCounts), len(h.NegativeCounts)
-	}
-	if max <= 0 || pos+neg <= max {
-		return h.Schema, true
-	}
-	if h.Schema == customBucketsSchema || h.Schema <= exponentialSchemaMin {
-		return h.Schema, false
-	}
-	for s := h.Schema - 1; s >= exponentialSchemaMin; s-- {
-		if reducedBuckets(h.PositiveSpans, pos, h.Schema, s)+reducedBuckets(h.NegativeSpans, neg, h.Schema, s) <= max {
-			return s, true
-		}
-	}
-	return exponentialSchemaMin, false
-}
-
-// reducedBuckets counts the buckets left when the first n buckets described
-// by spans go from schema from to schema to, following reduceResolution in
-// prometheus' model/histogram/generic.go.
-func reducedBuckets(spans []wire.BucketSpan, n int, from, to int32) int {
-	count, seen := 0, 0
-	var idx, last int32
-	for _, sp := range spans {
-		idx += sp.Offset
-		for j := uint32(0); j < sp.Length; j++ {
-			if seen == n {
-				return count
-			}
-			t := ((idx - 1) >> (from - to)) + 1
-			if count == 0 || t > last {
-				count++
-				last = t
-			}
-			idx++
-			seen++
-		}
-	}
-	return count
-}
-
 // sortedCopy returns ls sorted by name (stable, so duplicates keep their
 // order) without labels whose value is empty when dropEmpty is set. It
 // returns ls itself when nothing changes.

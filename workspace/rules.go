@@ -1,24 +1,16 @@
 package workspace
 
 import (
-	"fmt"
-	"time"
-
 	"github.com/rwkit/rwkit/validate"
 	"github.com/rwkit/rwkit/wire"
 )
 
-// Package validate holds the distributor's rules (ValidateRequest) and the
-// rate limiter; the workspace plays the ingester, whose texts are here.
+// Package validate holds the distributor's rules (ValidateRequest), the
+// rate limiter and the texts of the ingester, which the workspace plays
+// (validate/ingester.go).
 
-// Cortex's ingester texts (pkg/ingester/ingester.go, errors.go, limiter.go
-// at v1.21.1).
-
-// tsdbText is wrappedTSDBIngestErr: "err: %v. timestamp=%s, series=%s", or
-// without the timestamp for a duplicate (the TSDB's text carries it).
+// tsdbText is the ingester's text for a sample the TSDB refused, made by
+// validate.IngesterMessage (Cortex's wrappedTSDBIngestErr).
 func tsdbText(err error, reason validate.Reason, ts int64, ls []wire.Label) string {
-	if reason == validate.NewValueForTimestamp {
-		return fmt.Sprintf("err: %v. series=%s", err, validate.LabelsString(ls))
-	}
-	return fmt.Sprintf("err: %v. timestamp=%s, series=%s", err, time.UnixMilli(ts).UTC().Format(time.RFC3339Nano), validate.LabelsString(ls))
+	return validate.IngesterMessage(err, reason, ts, ls)
 }

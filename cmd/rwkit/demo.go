@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/rwkit/rwkit/internal/demo"
+	"github.com/rwkit/rwkit/cmd/rwkit/internal/demo"
 	"github.com/rwkit/rwkit/verify"
 	"github.com/rwkit/rwkit/workspace"
 )

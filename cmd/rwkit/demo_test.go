@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rwkit/rwkit/internal/demo"
+	"github.com/rwkit/rwkit/cmd/rwkit/internal/demo"
 	"github.com/rwkit/rwkit/verify"
 )
 

@@ -21,7 +21,6 @@ import (
 	"github.com/rwkit/rwkit/cloudwatch"
 	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/internal/version"
-	"github.com/rwkit/rwkit/remotewrite"
 	"github.com/rwkit/rwkit/remotewrite/sigv4"
 	"github.com/rwkit/rwkit/scrape"
 	"github.com/rwkit/rwkit/validate"
@@ -201,7 +200,7 @@ func (c *discardsCommand) cloudWatch(ctx context.Context) (*discardsReport, erro
 		if c.endpointURL != "" {
 			o.BaseEndpoint = aws.String(c.endpointURL)
 		}
-		o.AppID = "rwkit-" + version.Version
+		o.AppID = "rwkit-" + version.Version()
 	})
 	end := c.now()
 	cwRep, err := cloudwatch.Discards(ctx, client, wsID, cloudwatch.Range{Start: end.Add(-c.since), End: end, Period: c.period})
@@ -214,8 +213,8 @@ func (c *discardsCommand) cloudWatch(ctx context.Context) (*discardsReport, erro
 	}
 	for _, r := range cwRep.Reasons {
 		rep.Total += r.Total
-		rep.Reasons = append(rep.Reasons, discardRow{Reason: r.Reason, Total: r.Total, Values: r.Values, First: r.First, Last: r.Last,
-			Hint: remotewrite.Hint(validate.Reason(r.Reason))})
+		rep.Reasons = append(rep.Reasons, discardRow{Reason: string(r.Name), Total: r.Total, Values: r.Values, First: r.First, Last: r.Last,
+			Hint: r.Name.Hint()})
 	}
 	if len(cwRep.Reasons) == 0 {
 		rep.Note = fmt.Sprintf("CloudWatch lists no DiscardedSamples metric for %s in %s: nothing discarded in about the last two weeks, or another workspace or region", wsID, cfg.Region)
@@ -292,7 +291,7 @@ func (c *discardsCommand) local(ctx context.Context) (*discardsReport, error) {
 			}
 			rep.Total += v
 			rep.Reasons = append(rep.Reasons, discardRow{Workspace: ws, Reason: labels["reason"], Total: v,
-				Hint: remotewrite.Hint(validate.Reason(labels["reason"]))})
+				Hint: validate.Reason(labels["reason"]).Hint()})
 		}
 	}
 	sort.Slice(rep.Reasons, func(i, j int) bool {

@@ -9,8 +9,8 @@ import (
 )
 
 // identityUsage says, in CLI words, how to give the identity values that
-// no source gave: the library's error names its options
-// (push.WithService), which a CLI user cannot call. Other errors (a value
+// no source gave: the library's errors name Go options (identity's
+// Options.Service, push's WithService), which a CLI user cannot set. Other errors (a value
 // that is not UTF-8, a bad label name) pass through as usage errors too:
 // they are all configuration. serviceFlag is how this command takes a
 // service (agent also takes SERVICE=URL per target).

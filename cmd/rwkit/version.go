@@ -19,6 +19,6 @@ func (c *versionCommand) Run(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, args, c.getenv); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.out, "rwkit %s (%s %s/%s)\n", version.Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(c.out, "rwkit %s (%s %s/%s)\n", version.Version(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/rwkit/rwkit/remotewrite"
 	"github.com/rwkit/rwkit/validate"
 	"github.com/rwkit/rwkit/verify"
 	"github.com/rwkit/rwkit/workspace"
@@ -255,7 +254,7 @@ func discardDeltas(before, after map[string]float64) []Discard {
 	out := []Discard{}
 	for r, n := range after {
 		if d := n - before[r]; d > 0 {
-			out = append(out, Discard{Reason: r, Samples: d, Hint: remotewrite.Hint(validate.Reason(r))})
+			out = append(out, Discard{Reason: r, Samples: d, Hint: validate.Reason(r).Hint()})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {
