@@ -13,7 +13,6 @@ import (
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/metadata"
-	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/scrape"
 	"github.com/prometheus/prometheus/storage"
 
@@ -149,7 +148,7 @@ func (a *appendable) staleAll(t int64) {
 				// was stamped this very millisecond: a second sample at its
 				// timestamp is a duplicate a backend refuses
 				// (new-value-for-timestamp).
-				samples = append(samples, wire.Sample{Value: math.Float64frombits(value.StaleNaN), Timestamp: max(t, e.t+1)})
+				samples = append(samples, wire.Sample{Value: math.Float64frombits(wire.StaleNaN), Timestamp: max(t, e.t+1)})
 			}
 			e.live = false
 		}
@@ -396,7 +395,7 @@ func (ap *appender) entry(p *pending, defT int64) *seriesEntry {
 	}
 	e.t, e.float, e.bits = p.t, p.float, p.bits
 	e.tracked = p.t == defT
-	e.live = !(p.float && value.IsStaleNaN(math.Float64frombits(p.bits)))
+	e.live = !(p.float && wire.IsStaleNaN(math.Float64frombits(p.bits)))
 	e.seen = defT
 	// Prometheus' exemplar storage keeps an exemplar once and refuses
 	// older ones: an exposition repeats its exemplars on every scrape.

@@ -257,7 +257,7 @@ func FleetSeries(n int) []wire.TimeSeries {
 			ls = append(ls, wire.Label{Name: ln, Value: p.values[i]})
 		}
 		ls = append(ls, FleetIdentity...)
-		slices.SortFunc(ls[1:], func(a, b wire.Label) int { return strings.Compare(a.Name, b.Name) })
+		slices.SortFunc(ls[1:], wire.CompareLabels)
 		out = append(out, wire.TimeSeries{Labels: ls, Samples: []wire.Sample{{Value: p.value, Timestamp: FleetTimestamp}}})
 	}
 	slices.SortStableFunc(out, func(a, b wire.TimeSeries) int {

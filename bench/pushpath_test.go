@@ -122,8 +122,8 @@ type ppEncoder struct {
 }
 
 var ppEncoders = []ppEncoder{
-	{"rwkit-rw1-stable", "wire.StableBody: SetSamples patches values and timestamp in the body kept from the last push; wire.Compress", func(tb testing.TB, f *ppFixture) (func(int) []byte, func() int) {
-		var sb wire.StableBody
+	{"rwkit-rw1-stable", "StableBody (this package): SetSamples patches values and timestamp in the body kept from the last push; wire.Compress", func(tb testing.TB, f *ppFixture) (func(int) []byte, func() int) {
+		var sb StableBody
 		sb.Reset(FleetTimestamp)
 		for i := range f.blocks {
 			sb.AppendSeries(f.blocks[i], f.series[i].Samples[0].Value)

@@ -3,7 +3,6 @@ package collide
 import (
 	"hash/maphash"
 	"slices"
-	"strings"
 
 	"github.com/rwkit/rwkit/wire"
 )
@@ -96,8 +95,6 @@ func newFinder(writers []Writer, total int) *finder {
 	}
 }
 
-func compareName(a, b wire.Label) int { return strings.Compare(a.Name, b.Name) }
-
 func (f *finder) labels(w, i int32) []wire.Label {
 	if f.sorted != nil {
 		if ls, ok := f.sorted[[2]int32{w, i}]; ok {
@@ -112,7 +109,7 @@ func (f *finder) add(w, i int32) {
 	h, sorted := f.sum(ls)
 	if !sorted {
 		ls = slices.Clone(ls)
-		slices.SortStableFunc(ls, compareName)
+		slices.SortStableFunc(ls, wire.CompareLabels)
 		if f.sorted == nil {
 			f.sorted = map[[2]int32][]wire.Label{}
 		}
@@ -167,19 +164,6 @@ func (f *finder) sum(ls []wire.Label) (h uint64, sorted bool) {
 	f.buf = b
 	// One call over the whole set: faster than maphash.Hash's per-string writes.
 	return maphash.Bytes(f.seed, b), sorted
-}
-
-// metricName is the value of __name__ in sorted labels.
-func metricName(ls []wire.Label) string {
-	for _, l := range ls {
-		if l.Name == "__name__" {
-			return l.Value
-		}
-		if l.Name > "__name__" {
-			break
-		}
-	}
-	return ""
 }
 
 func hasLabel(ls []wire.Label, name string) bool {

@@ -35,7 +35,7 @@ func (ls *Labels) UnmarshalJSON(b []byte) error {
 	for k, v := range m {
 		out = append(out, wire.Label{Name: k, Value: v})
 	}
-	slices.SortFunc(out, compareName)
+	slices.SortFunc(out, wire.CompareLabels)
 	*ls = out
 	return nil
 }

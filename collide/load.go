@@ -58,7 +58,7 @@ func load(ctx context.Context, client *http.Client, s Source, w *Writer) error {
 	}
 	if len(s.Labels) > 0 {
 		w.Labels = slices.Clone(s.Labels)
-		slices.SortStableFunc(w.Labels, compareName)
+		slices.SortStableFunc(w.Labels, wire.CompareLabels)
 	}
 	fams, err := read(ctx, client, s)
 	if err != nil {

@@ -162,8 +162,9 @@ func (f *finder) collisions(r *Report) []foundCollision {
 			r.Writers[w].Colliding++
 		}
 		r.Excess += len(c.writers) - 1
+		name, _ := wire.MetricName(ls)
 		all[i] = foundCollision{
-			c:      Collision{Metric: metricName(ls), Labels: slices.Clone(ls), Writers: names},
+			c:      Collision{Metric: name, Labels: slices.Clone(ls), Writers: names},
 			writer: c.writers,
 			need:   f.need(ls, c.writers),
 		}
@@ -211,7 +212,8 @@ func (f *finder) reportDuplicates(r *Report) {
 	for k, count := range f.dups {
 		e := f.entries[k[1]]
 		ls := f.labels(e.writer, e.series)
-		r.Duplicates = append(r.Duplicates, Duplicate{Writer: f.writers[k[0]].Name, Metric: metricName(ls), Labels: slices.Clone(ls), Count: count})
+		name, _ := wire.MetricName(ls)
+		r.Duplicates = append(r.Duplicates, Duplicate{Writer: f.writers[k[0]].Name, Metric: name, Labels: slices.Clone(ls), Count: count})
 		r.Writers[k[0]].Duplicates++
 	}
 	slices.SortFunc(r.Duplicates, func(a, b Duplicate) int {

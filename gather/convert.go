@@ -379,7 +379,7 @@ func (c *Converter) exemplar(s *wire.TimeSeries, e *dto.Exemplar, ts int64) {
 			ls = append(ls, wire.Label{Name: l.GetName(), Value: l.GetValue()})
 		}
 	}
-	slices.SortFunc(ls, compareLabels)
+	slices.SortFunc(ls, wire.CompareLabels)
 	s.Exemplars = append(s.Exemplars, wire.Exemplar{Labels: ls, Value: e.GetValue(), Timestamp: ts})
 	c.report.Exemplars++
 }

@@ -3,15 +3,12 @@ package gather
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/model"
 
 	"github.com/rwkit/rwkit/wire"
 )
-
-func compareLabels(a, b wire.Label) int { return strings.Compare(a.Name, b.Name) }
 
 // setBase validates the labels of m and computes c.base: its labels with
 // empty values dropped (an empty label is an absent label in Prometheus)
@@ -38,7 +35,7 @@ func (c *Converter) setBase(family string, m *dto.Metric, reserved string) error
 		}
 		c.own = append(c.own, wire.Label{Name: n, Value: v})
 	}
-	slices.SortFunc(c.own, compareLabels)
+	slices.SortFunc(c.own, wire.CompareLabels)
 	for i := 1; i < len(c.own); i++ {
 		if c.own[i].Name == c.own[i-1].Name {
 			return fmt.Errorf("gather: family %q series %s: duplicate label name %q", family, metricString(family, m), c.own[i].Name)
@@ -86,7 +83,7 @@ func (c *Converter) setBase(family string, m *dto.Metric, reserved string) error
 		}
 		c.base = append(c.base, wire.Label{Name: n, Value: l.Value})
 	}
-	slices.SortFunc(c.base, compareLabels)
+	slices.SortFunc(c.base, wire.CompareLabels)
 	return nil
 }
 
@@ -116,7 +113,7 @@ func (c *Converter) conflict(family string, own, extra wire.Label) {
 	series := make([]wire.Label, 0, len(c.own)+1)
 	series = append(series, wire.Label{Name: model.MetricNameLabel, Value: family})
 	series = append(series, c.own...)
-	slices.SortFunc(series, compareLabels)
+	slices.SortFunc(series, wire.CompareLabels)
 	c.conflicts = append(c.conflicts, LabelConflict{
 		Family: family, Series: series, Label: own.Name, Existing: own.Value, Extra: extra.Value, Count: 1,
 	})
@@ -232,6 +229,6 @@ func nextSeries(req *wire.WriteRequest) *wire.TimeSeries {
 
 // insertLabel inserts l into the sorted ls.
 func insertLabel(ls []wire.Label, l wire.Label) []wire.Label {
-	i, _ := slices.BinarySearchFunc(ls, l, compareLabels)
+	i, _ := slices.BinarySearchFunc(ls, l, wire.CompareLabels)
 	return slices.Insert(ls, i, l)
 }

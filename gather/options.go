@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/prometheus/common/model"
 
@@ -108,7 +107,7 @@ func (o *Options) validate() ([]wire.Label, error) {
 	}
 	scheme := o.scheme()
 	extra := slices.Clone(o.ExtraLabels)
-	slices.SortFunc(extra, func(a, b wire.Label) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(extra, wire.CompareLabels)
 	for i, l := range extra {
 		switch {
 		case l.Name == model.MetricNameLabel || l.Name == model.BucketLabel || l.Name == model.QuantileLabel:

@@ -40,7 +40,7 @@ func (id *Identity) Labels() []wire.Label {
 			ls = append(ls, wire.Label{Name: v.Label, Value: v.Value})
 		}
 	}
-	slices.SortFunc(ls, func(a, b wire.Label) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(ls, wire.CompareLabels)
 	return ls
 }
 

@@ -11,10 +11,6 @@ import (
 	"github.com/rwkit/rwkit/wire"
 )
 
-// staleNaN is the value Prometheus uses to mark a series stale
-// (model/value.StaleNaN): a NaN no arithmetic produces.
-var staleNaN = math.Float64frombits(0x7ff0000000000002)
-
 // push runs one push: build a snapshot, deliver the buffer oldest first,
 // then the snapshot. final is Shutdown's push: what cannot be delivered is
 // dropped, and stale markers follow when asked for.
@@ -39,67 +35,82 @@ func (p *Pusher) push(ctx context.Context, final bool) error {
 		defer cancel()
 	}
 
-	var errs []error
 	ts := p.timestamp(start)
-	built, err := p.build(ts)
-	if err != nil {
-		errs = append(errs, err)
-	}
-
-	blocked, err := p.flushBuffer(ctx, start)
-	if err != nil {
-		errs = append(errs, err)
-	}
-
-	delivered, retrying := false, blocked
+	built, buildErr := p.build(ts)
+	blocked, flushErr := p.flushBuffer(ctx, start)
+	out := delivery{retrying: blocked}
+	var sendErr, staleErr, endErr error
 	if built {
-		if blocked {
-			// Older snapshots wait: sending this one first would make
-			// theirs out of order.
-			p.enqueue(ts, &p.req, 0)
-		} else {
-			r := p.send(ctx, &p.req, nil)
-			switch r.kind {
-			case writeDelivered:
-				p.m.requests.WithLabelValues(resultSuccess).Inc()
-				delivered = true
-			case writeRefused:
-				p.m.requests.WithLabelValues(resultRejected).Inc()
-				errs = append(errs, r.err)
-			case writeRetry:
-				if final {
-					p.m.requests.WithLabelValues(resultFailed).Inc()
-					p.dropUnsent(&p.req, r.from, dropShutdown)
-				} else {
-					p.countRetry(p.enqueue(ts, &p.req, r.from))
-				}
-				retrying = true
-				p.ls.noteOutage(&p.sender, r.err)
-				errs = append(errs, fmt.Errorf("push: snapshot at %d not delivered (%d snapshots buffered): %w", ts, p.buf.len(), r.err))
-			}
-		}
+		out, sendErr = p.deliverSnapshot(ctx, ts, blocked, final)
 	}
-
 	if final {
-		drops := p.buf.clear(dropShutdown, nil)
-		p.noteDrops(drops)
-		if p.cfg.stale && built && !retrying && ctx.Err() == nil {
-			if err := p.sendStale(ctx, ts); err != nil {
-				errs = append(errs, err)
-			}
+		staleErr = p.finishShutdown(ctx, ts, built && !out.retrying)
+	}
+	p.settle(out)
+	if final && ctx.Err() != nil {
+		endErr = fmt.Errorf("push: shutdown: %w", ctx.Err())
+	}
+	return errors.Join(buildErr, flushErr, sendErr, staleErr, endErr)
+}
+
+// delivery is what became of this push's snapshot.
+type delivery struct {
+	delivered bool
+	retrying  bool // kept for later (or dropped at shutdown) after a retryable failure, or waiting behind the buffer
+}
+
+// deliverSnapshot sends the snapshot built at ts, or buffers it behind the
+// snapshots still waiting (blocked). A retryable failure keeps what was not
+// delivered, except at shutdown (final), which drops it.
+func (p *Pusher) deliverSnapshot(ctx context.Context, ts int64, blocked, final bool) (delivery, error) {
+	if blocked {
+		// Older snapshots wait: sending this one first would make
+		// theirs out of order.
+		p.enqueue(ts, &p.req, 0)
+		return delivery{retrying: true}, nil
+	}
+	r := p.send(ctx, &p.req, nil)
+	kept := false
+	if r.kind == writeRetry {
+		if final {
+			p.dropUnsent(&p.req, r.from, dropShutdown)
+		} else {
+			kept = p.enqueue(ts, &p.req, r.from)
 		}
 	}
-	p.m.buffered.Set(float64(p.buf.len()))
-	if !retrying {
-		p.ls.noteReachable(&p.sender, delivered, len(p.req.Series))
+	p.countRequest(r.kind, kept)
+	switch r.kind {
+	case writeDelivered:
+		return delivery{delivered: true}, nil
+	case writeRefused:
+		return delivery{}, r.err
 	}
-	if delivered && p.buf.len() == 0 {
+	p.ls.noteOutage(r.err)
+	return delivery{retrying: true}, fmt.Errorf("push: snapshot at %d not delivered (%d snapshots buffered): %w", ts, p.buf.len(), r.err)
+}
+
+// finishShutdown ends the last push: what the buffer still holds is
+// dropped, and stale markers follow the snapshot when asked for and it
+// went out (sent).
+func (p *Pusher) finishShutdown(ctx context.Context, ts int64, sent bool) error {
+	p.noteDrops(p.buf.clear(dropShutdown, nil))
+	if p.cfg.stale && sent && ctx.Err() == nil {
+		return p.sendStale(ctx, ts)
+	}
+	return nil
+}
+
+// settle records where the push left things: the buffer gauge, the end of
+// an outage or the first delivery in the log, the time of the last push
+// that left nothing behind.
+func (p *Pusher) settle(out delivery) {
+	p.m.buffered.Set(float64(p.buf.len()))
+	if !out.retrying {
+		p.ls.noteReachable(out.delivered, len(p.req.Series), p.client.Version())
+	}
+	if out.delivered && p.buf.len() == 0 {
 		p.m.lastSuccess.Set(float64(p.clock.Now().UnixNano()) / 1e9)
 	}
-	if final && ctx.Err() != nil {
-		errs = append(errs, fmt.Errorf("push: shutdown: %w", ctx.Err()))
-	}
-	return errors.Join(errs...)
 }
 
 // timestamp returns the batch timestamp for a push starting at now: the
@@ -131,12 +142,12 @@ func (p *Pusher) build(ts int64) (bool, error) {
 	var ge *gather.GatherError
 	switch {
 	case err == nil:
-		p.ls.noteBuild(&p.sender, nil, false)
+		p.ls.noteBuild(nil, false)
 	case errors.As(err, &ge) && ge.Families > 0:
-		p.ls.noteBuild(&p.sender, err, true)
+		p.ls.noteBuild(err, true)
 	default:
 		p.m.requests.WithLabelValues(resultFailed).Inc()
-		p.ls.noteBuild(&p.sender, err, false)
+		p.ls.noteBuild(err, false)
 		return false, fmt.Errorf("push: snapshot at %d not sent: %w", ts, err)
 	}
 	p.lastTS = ts
@@ -157,24 +168,23 @@ func (p *Pusher) flushBuffer(ctx context.Context, now time.Time) (blocked bool, 
 			continue
 		}
 		r := p.send(ctx, &p.scratch, nil)
+		// A retryable failure keeps the snapshot at the front of the buffer.
+		p.countRequest(r.kind, true)
 		switch r.kind {
 		case writeDelivered:
-			p.m.requests.WithLabelValues(resultSuccess).Inc()
 			p.buf.popFront()
 			p.ls.fromBuffer++
 		case writeRefused:
-			p.m.requests.WithLabelValues(resultRejected).Inc()
 			p.buf.popFront()
 			errs = append(errs, r.err)
 		case writeRetry:
-			p.m.requests.WithLabelValues(resultRetried).Inc()
 			if r.from > 0 {
 				rest := wire.WriteRequest{Series: p.scratch.Series[r.from:]}
 				var ns *snapshot
 				ns, p.raw = encodeSnapshot(s.ts, s.version, &rest, p.raw)
 				p.buf.replaceFront(ns)
 			}
-			p.ls.noteOutage(&p.sender, r.err)
+			p.ls.noteOutage(r.err)
 			errs = append(errs, fmt.Errorf("push: buffered snapshot at %d not delivered: %w", s.ts, r.err))
 			p.m.buffered.Set(float64(p.buf.len()))
 			return true, errors.Join(errs...)
@@ -193,18 +203,16 @@ func (p *Pusher) sendStale(ctx context.Context, after int64) error {
 	req.Metadata = req.Metadata[:0]
 	for i := range req.Series {
 		s := &req.Series[i]
-		s.Samples = append(s.Samples[:0], wire.Sample{Value: staleNaN, Timestamp: ts})
+		s.Samples = append(s.Samples[:0], wire.Sample{Value: math.Float64frombits(wire.StaleNaN), Timestamp: ts})
 		s.Histograms, s.Exemplars = nil, nil
 	}
 	r := p.send(ctx, req, nil)
+	// Stale markers are the last write: nothing is kept for later.
+	p.countRequest(r.kind, false)
 	switch r.kind {
 	case writeDelivered:
-		p.m.requests.WithLabelValues(resultSuccess).Inc()
 		return nil
-	case writeRefused:
-		p.m.requests.WithLabelValues(resultRejected).Inc()
-	default:
-		p.m.requests.WithLabelValues(resultFailed).Inc()
+	case writeRetry:
 		p.dropUnsent(req, r.from, dropShutdown)
 	}
 	return fmt.Errorf("push: stale markers: %w", r.err)

@@ -147,6 +147,7 @@ func assemble(url string, g prometheus.Gatherer, opts []Option) (*Pusher, []wire
 	if p.client, p.signedFor, err = newClient(url, &cfg, log); err != nil {
 		return nil, nil, err
 	}
+	p.ls = newLogState(log, cfg.clock, p.client.URL(), p.id, &p.buf)
 	policy := gather.ConflictError
 	if cfg.rename {
 		policy = gather.ConflictRename

@@ -102,6 +102,7 @@ func NewQueue(url string, opts ...Option) (*Queue, error) {
 	if q.client, q.signedFor, err = newClient(url, &cfg, log); err != nil {
 		return nil, err
 	}
+	q.ls = newLogState(log, cfg.clock, q.client.URL(), nil, &q.buf)
 	if err := q.m.registerQueue(cfg.registerer); err != nil {
 		return nil, fmt.Errorf("push: %w", err)
 	}
@@ -287,7 +288,7 @@ func (q *Queue) deliver(ctx context.Context, stop <-chan struct{}, s *snapshot) 
 				q.m.requests.WithLabelValues(resultRejected).Inc()
 			}
 			q.backoff = q.cfg.minBackoff
-			q.ls.noteReachable(&q.sender, r.kind == writeDelivered, s.series)
+			q.ls.noteReachable(r.kind == writeDelivered, s.series, q.client.Version())
 			q.mu.Lock()
 			q.dropSeen = false
 			empty := q.buf.len() == 0
@@ -311,7 +312,7 @@ func (q *Queue) deliver(ctx context.Context, stop <-chan struct{}, s *snapshot) 
 			q.putBack(s)
 			return false
 		}
-		q.ls.noteOutage(&q.sender, r.err)
+		q.ls.noteOutage(r.err)
 		q.retryAt = q.clock.Now().Add(q.retryWait(r.err))
 	}
 }

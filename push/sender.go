@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strconv"
 
 	"github.com/rwkit/rwkit/identity"
@@ -42,16 +41,6 @@ type writeResult struct {
 	kind writeKind
 	from int
 	err  error
-}
-
-// retryLater reports whether the failed write may succeed later, so that
-// its snapshot is kept. e.Retryable says whether the client may retry
-// within this write: not when ctx ended, even after a 503 or a 429 whose
-// Retry-After passes the push's deadline. Those are still outages, not
-// refusals: refusing them would drop the snapshot as if the backend had
-// said it will never take it.
-func retryLater(e *remotewrite.Error) bool {
-	return e.StatusCode == 0 || e.Retryable() || e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500
 }
 
 func points(c remotewrite.Counts) int { return c.Samples + c.Histograms }
@@ -109,12 +98,20 @@ func (p *sender) enqueue(ts int64, req *wire.WriteRequest, from int) bool {
 	return kept
 }
 
-func (p *sender) countRetry(kept bool) {
-	if kept {
-		p.m.requests.WithLabelValues(resultRetried).Inc()
-	} else {
-		p.m.requests.WithLabelValues(resultFailed).Inc()
+// countRequest counts a write in rwkit_push_requests_total by its
+// outcome; a retryable failure counts as retried when its data was kept
+// for later (kept), else as failed.
+func (p *sender) countRequest(kind writeKind, kept bool) {
+	result := resultFailed
+	switch {
+	case kind == writeDelivered:
+		result = resultSuccess
+	case kind == writeRefused:
+		result = resultRejected
+	case kept:
+		result = resultRetried
 	}
+	p.m.requests.WithLabelValues(result).Inc()
 }
 
 // dropUnsent counts req.Series[from:] as failed samples.
@@ -129,7 +126,7 @@ func (p *sender) noteDrops(drops []drop) {
 		p.m.samples.WithLabelValues(resultFailed).Add(float64(d.s.samples))
 	}
 	if len(drops) > 0 {
-		p.ls.noteDrops(p, drops)
+		p.ls.noteDrops(drops, p.buf.len(), p.buf.bytes)
 	}
 }
 
@@ -179,7 +176,7 @@ func (p *sender) send(ctx context.Context, req *wire.WriteRequest, tally *Result
 			if len(refusals) > 0 {
 				return writeResult{kind: writeRefused, err: errors.Join(refusals...)}
 			}
-			p.ls.noteAccepted(p)
+			p.ls.noteAccepted()
 			return writeResult{kind: writeDelivered}
 		}
 		var e *remotewrite.Error
@@ -188,7 +185,7 @@ func (p *sender) send(ctx context.Context, req *wire.WriteRequest, tally *Result
 			return writeResult{kind: writeRetry, from: from, err: errors.Join(append(refusals, err)...)}
 		}
 		bytes += e.BytesCompressed
-		if retryLater(e) {
+		if e.RetryLater() {
 			tally.fail(err)
 			done := seriesDone(sub.Series, e.Delivered.Series)
 			return writeResult{kind: writeRetry, from: from + done, err: errors.Join(append(refusals, err)...)}
@@ -204,7 +201,7 @@ func (p *sender) send(ctx context.Context, req *wire.WriteRequest, tally *Result
 		p.m.rejectedSamples.WithLabelValues(reasonLabel(e)).Add(float64(n))
 		p.m.samples.WithLabelValues(resultRejected).Add(float64(n))
 		p.ls.reached = true
-		p.ls.noteRefusal(p, e, &sub)
+		p.ls.noteRefusal(e, &sub)
 		refusals = append(refusals, err)
 		after := e.Delivered.Series + e.Counts.Series
 		if rest := len(req.Series) - from - after; !exact || after == 0 || rest <= 0 {

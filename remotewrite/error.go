@@ -76,17 +76,30 @@ type Error struct {
 // Unwrap returns Err, so errors.Is(err, context.Canceled) works.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Retryable reports whether sending the same request again may succeed: a
-// network error, a 5xx or a 429 (RW 1.0 and 2.0 specs, "Retries & Backoff");
-// not missing credentials (CredentialsMissing).
-// A write cancelled before any answer is not retryable; one whose last
-// answer was a 429 or 5xx is, whatever ended the wait.
+// RetryLater reports whether the request may be accepted if it is sent
+// again later, so that a caller that keeps data across writes (push's
+// outage buffer) keeps it. It is the one "retry later?" decision: yes
+// unless the receiver answered with a status that says it never will, a
+// 4xx other than 429 (RW 1.0 and 2.0 specs, "Retries & Backoff"). So a 429
+// or 5xx stays "later" when the caller's context ran out while waiting to
+// retry it (a Retry-After past the deadline, a backoff cut short), and so
+// does a write that got no answer: a network error, a context that ended
+// first, missing credentials (which may be set up by the next write).
+func (e *Error) RetryLater() bool {
+	return e.StatusCode == 0 || retryableStatus(e.StatusCode)
+}
+
+// Retryable reports whether the client itself sends the request again
+// within the write: RetryLater, except when no answer came because the
+// context ended (the caller stopped the write) or there were no
+// credentials to sign with (CredentialsMissing): sending again at once
+// cannot help there.
 func (e *Error) Retryable() bool {
-	// A 429 or 5xx stays retryable when the caller's context ran out while
-	// waiting to retry it: the receiver said "later", not "never", and a
-	// caller with a new context (push's outage buffer) may send it again.
+	if !e.RetryLater() {
+		return false
+	}
 	if e.StatusCode != 0 {
-		return retryableStatus(e.StatusCode)
+		return true
 	}
 	if errors.Is(e.Err, context.Canceled) || errors.Is(e.Err, context.DeadlineExceeded) || credentialsMissing(e.Err) {
 		return false

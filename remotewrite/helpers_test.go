@@ -103,9 +103,9 @@ func written(got *received) map[string]string {
 		e += len(ts.Exemplars)
 	}
 	return map[string]string{
-		headerSamplesWritten:    fmt.Sprint(s),
-		headerHistogramsWritten: fmt.Sprint(h),
-		headerExemplarsWritten:  fmt.Sprint(e),
+		wire.HeaderSamplesWritten:    fmt.Sprint(s),
+		wire.HeaderHistogramsWritten: fmt.Sprint(h),
+		wire.HeaderExemplarsWritten:  fmt.Sprint(e),
 	}
 }
 

@@ -39,10 +39,17 @@ type batch struct {
 }
 
 // plan fills c.items and c.batches for req in version v, skipping the first
-// skipParts series parts (already delivered before a fallback). RW 1.0
-// metadata goes first, so it rides in the first request, or fills requests
-// of its own when it is larger than the byte limit.
+// skipParts series parts (already delivered before a fallback).
 func (c *Client) plan(req *wire.WriteRequest, v wire.Version, skipParts int, withMetadata bool) {
+	c.planItems(req, v, skipParts, withMetadata)
+	c.planBatches(v)
+}
+
+// planItems fills c.items: RW 1.0 metadata first, so it rides in the first
+// request, or fills requests of its own when it is larger than the byte
+// limit; then every series in parts of at most the sample limit and the
+// byte limit, the first skipParts parts left out.
+func (c *Client) planItems(req *wire.WriteRequest, v wire.Version, skipParts int, withMetadata bool) {
 	c.items = c.items[:0]
 	if v == wire.V1 && withMetadata {
 		for i := range req.Metadata {
@@ -50,7 +57,6 @@ func (c *Client) plan(req *wire.WriteRequest, v wire.Version, skipParts int, wit
 			c.items = append(c.items, item{md: int32(i), size: len(c.scratch)})
 		}
 	}
-	limit := c.cfg.maxSamples
 	// Chunks are cut with the RW 2.0 bound whatever the version, so that a
 	// fallback to RW 1.0 in the middle of a write cuts the same chunks and
 	// skipParts lines up with what was delivered.
@@ -62,52 +68,61 @@ func (c *Client) plan(req *wire.WriteRequest, v wire.Version, skipParts int, wit
 	}
 	for si := range req.Series {
 		ts := &req.Series[si]
-		ns, nh, ne := len(ts.Samples), len(ts.Histograms), len(ts.Exemplars)
-		points := ns + nh + ne
+		points := len(ts.Samples) + len(ts.Histograms) + len(ts.Exemplars)
 		block := -1 // RW 1.0 bytes of the series' labels, when cached
 		if cache && c.labels.check(si, ts.Labels) && v == wire.V1 {
 			block = len(c.labels.block(si))
 		}
-		from := 0
-		for {
-			// A chunk takes up to limit points, halved while it is over the
-			// byte limit; a single point over it is sent alone anyway.
-			to := min(from+limit, points)
-			var it item
-			var p wire.TimeSeries
-			for {
-				it = item{
-					md: -1, series: int32(si),
-					s0: int32(clamp(from, 0, ns)), s1: int32(clamp(to, 0, ns)),
-					h0: int32(clamp(from-ns, 0, nh)), h1: int32(clamp(to-ns, 0, nh)),
-					e0: int32(clamp(from-ns-nh, 0, ne)), e1: int32(clamp(to-ns-nh, 0, ne)),
-				}
-				p = it.slice(req)
-				// Sizes are called directly, not through a func value: &p
-				// passed to one escapes, a heap allocation per series.
-				if to-from <= 1 || sizeV2Bound(&p) <= room {
-					switch {
-					case v == wire.V2:
-						it.size = sizeV2Bound(&p)
-					case block >= 0:
-						it.size = wire.TimeSeriesSizeLabels(block, &p)
-					default:
-						it.size = wire.TimeSeriesSize(&p)
-					}
-					break
-				}
-				to = from + (to-from)/2
-			}
+		// A series without points is still one part: its labels are sent.
+		for from := 0; ; {
+			it, to := cutPart(req, v, si, from, min(from+c.cfg.maxSamples, points), block, room)
 			if part++; part > skipParts {
 				c.items = append(c.items, it)
 			}
-			from = to
-			if from >= points {
+			if from = to; from >= points {
 				break
 			}
 		}
 	}
+}
 
+// cutPart returns the part of series si from point from to point to (its
+// samples, then histograms, then exemplars), halved while it is over room
+// bytes; a single point over it is sent alone anyway. It returns where the
+// part ends.
+func cutPart(req *wire.WriteRequest, v wire.Version, si, from, to, block, room int) (item, int) {
+	ts := &req.Series[si]
+	ns, nh, ne := len(ts.Samples), len(ts.Histograms), len(ts.Exemplars)
+	for {
+		it := item{
+			md: -1, series: int32(si),
+			s0: int32(clamp(from, 0, ns)), s1: int32(clamp(to, 0, ns)),
+			h0: int32(clamp(from-ns, 0, nh)), h1: int32(clamp(to-ns, 0, nh)),
+			e0: int32(clamp(from-ns-nh, 0, ne)), e1: int32(clamp(to-ns-nh, 0, ne)),
+		}
+		p := it.slice(req)
+		// Sizes are called directly, not through a func value: &p passed
+		// to one escapes, a heap allocation per series.
+		if to-from > 1 && sizeV2Bound(&p) > room {
+			to = from + (to-from)/2
+			continue
+		}
+		switch {
+		case v == wire.V2:
+			it.size = sizeV2Bound(&p)
+		case block >= 0:
+			it.size = wire.TimeSeriesSizeLabels(block, &p)
+		default:
+			it.size = wire.TimeSeriesSize(&p)
+		}
+		return it, to
+	}
+}
+
+// planBatches groups c.items into c.batches, one per request: a request
+// is closed when the next item would take it over the byte or the sample
+// limit.
+func (c *Client) planBatches(v wire.Version) {
 	c.batches = c.batches[:0]
 	cur := batch{}
 	if v == wire.V2 {
@@ -117,7 +132,7 @@ func (c *Client) plan(req *wire.WriteRequest, v wire.Version, skipParts int, wit
 	for i := range c.items {
 		it := &c.items[i]
 		n := it.counts()
-		if cur.end > cur.start && (cur.bytes+it.size > c.cfg.maxBytes || cur.counts.points()+n.points() > limit) {
+		if cur.end > cur.start && (cur.bytes+it.size > c.cfg.maxBytes || cur.counts.points()+n.points() > c.cfg.maxSamples) {
 			c.batches = append(c.batches, cur)
 			cur = batch{start: i, end: i, bytes: empty}
 		}

@@ -16,13 +16,6 @@ import (
 	"github.com/rwkit/rwkit/wire"
 )
 
-// Response headers of RW 2.0 ("Required Written Response Headers").
-const (
-	headerSamplesWritten    = "X-Prometheus-Remote-Write-Samples-Written"
-	headerHistogramsWritten = "X-Prometheus-Remote-Write-Histograms-Written"
-	headerExemplarsWritten  = "X-Prometheus-Remote-Write-Exemplars-Written"
-)
-
 // Write sends one logical write and returns what was delivered.
 //
 // The write is split into requests of at most WithMaxRequestBytes
@@ -165,9 +158,9 @@ func (c *Client) encode(req *wire.WriteRequest, v wire.Version, b *batch) {
 	c.comp = wire.Compress(c.comp[:0], raw)
 }
 
-// send delivers c.comp with retries.
+// send delivers c.comp: a retry loop over one classified attempt, as
+// client_golang's exp/api/remote Write and attemptWrite.
 func (c *Client) send(ctx context.Context, v wire.Version, st *sendState) (outcome, error) {
-	b := st.batch
 	body := &bodyTracker{data: c.comp}
 	defer func() {
 		// A RoundTripper may close the request body after RoundTrip returns
@@ -178,89 +171,138 @@ func (c *Client) send(ctx context.Context, v wire.Version, st *sendState) (outco
 		}
 	}()
 	var prev *Error
-	for attempt := 1; ; attempt++ {
-		st.res.Attempts++
-		c.log.Debug("remote write request", "url", c.redacted, "request", st.index, "of", st.of, "version", v.String(),
-			"series", b.counts.Series, "samples", b.counts.Samples, "bytes", len(c.comp), "raw_bytes", len(c.raw), "attempt", attempt)
-		r, err := c.do(ctx, v, body)
-		hasRetryAfter := false
-		e := &Error{
-			URL: c.redacted, Version: v, Request: st.index, Requests: st.of,
-			BytesCompressed: len(c.comp), BytesUncompressed: len(c.raw),
-			Counts: b.counts, Total: st.total, Delivered: st.res.Counts, DeliveredRequests: st.res.Requests,
-			Attempts: attempt,
+	for n := 1; ; n++ {
+		a := c.attempt(ctx, v, st, body, n)
+		switch {
+		case a.outcome != failed:
+			return a.outcome, nil
+		case a.cancelled != nil:
+			return failed, cancelled(a.err, prev, ctx.Err(), a.cancelled)
 		}
+		wait, err := c.retryWait(ctx, st, a, n)
 		if err != nil {
-			if ctx.Err() != nil {
-				return failed, cancelled(e, prev, ctx.Err(), err)
-			}
-			e.Err = err
-			if credentialsMissing(err) {
-				e.Hint = credentialsHint
-			} else {
-				e.Hint = "the request did not reach the receiver or got no answer; it was retried with backoff: check the URL, DNS, network and proxies"
-			}
-		} else {
-			st.lastStatus = r.status
-			e.StatusCode, e.Status = r.status, r.statusText
-			e.Body, e.BodyTruncated = r.body, r.truncated
-			written, hasWritten := writtenCounts(r.header)
-			switch {
-			case r.status >= 200 && r.status < 300:
-				if v == wire.V2 {
-					if !hasWritten {
-						st.fallbackWhy = "2xx without X-Prometheus-Remote-Write-*-Written headers"
-						return fallback, nil
-					}
-					st.res.WrittenRequests++
-					st.res.Written.add(written)
-					st.res.Unconfirmed.add(shortfall(b.counts, written))
-					if short := shortfall(b.counts, written); short.points() > 0 {
-						c.log.Warn("remote write: receiver answered 2xx but confirmed fewer samples than sent",
-							"url", c.redacted, "request", st.index, "samples_sent", b.counts.Samples, "samples_written", written.Samples,
-							"histograms_sent", b.counts.Histograms, "histograms_written", written.Histograms,
-							"exemplars_sent", b.counts.Exemplars, "exemplars_written", written.Exemplars)
-					}
-				}
-				c.streak = 0
-				return delivered, nil
-			case r.status == http.StatusUnsupportedMediaType && v == wire.V2:
-				st.fallbackWhy = "415 Unsupported Media Type"
-				return fallback, nil
-			}
-			if v == wire.V2 && hasWritten {
-				e.Written = &written
-			}
-			e.Reason, e.Hint = Classify(r.status, r.body)
-			if ra, ok := parseRetryAfter(r.header.Get("Retry-After"), c.cfg.now()); ok && retryableStatus(r.status) {
-				e.RetryAfter, hasRetryAfter = ra, true
-			}
+			return failed, err
 		}
-		if !e.Retryable() || attempt >= c.cfg.maxAttempts {
-			if e.Retryable() {
-				c.log.Warn("remote write: giving up", "url", c.redacted, "request", st.index, "status", e.StatusCode, "attempts", attempt, "err", e.Err)
-			}
-			return failed, e
-		}
-		c.streak++
-		wait := e.RetryAfter
-		if !hasRetryAfter {
-			// Never below the minimum: a jittered wait of a millisecond
-			// is a second attempt at once.
-			wait = max(c.cfg.jitter(c.backoff(c.streak)), c.cfg.minBackoff)
-		}
-		if deadline, ok := ctx.Deadline(); ok && c.cfg.now().Add(wait).After(deadline) {
-			e.Err = joinCause(fmt.Errorf("waiting %s to retry would pass the context deadline: %w", wait, context.DeadlineExceeded), e.Err)
-			return failed, e
-		}
-		c.log.Warn("remote write: retrying", "url", c.redacted, "request", st.index, "status", e.StatusCode, "reason", string(e.Reason),
-			"attempt", attempt, "wait", wait, "err", e.Err)
 		if err := c.cfg.sleep(ctx, wait); err != nil {
-			e.Err = joinCause(err, e.Err)
-			return failed, e
+			a.err.Err = joinCause(err, a.err.Err)
+			return failed, a.err
 		}
-		prev = e
+		prev = a.err
 	}
+}
+
+// attemptResult is one attempt, classified.
+type attemptResult struct {
+	outcome outcome
+	// err describes a failed attempt.
+	err *Error
+	// cancelled is the transport's error when the context ended during
+	// the attempt.
+	cancelled error
+	// retryAfter: the receiver said how long to wait (err.RetryAfter,
+	// which may be 0).
+	retryAfter bool
+}
+
+// attempt sends the request once and classifies the answer: delivered,
+// fallback to RW 1.0, or failed.
+func (c *Client) attempt(ctx context.Context, v wire.Version, st *sendState, body *bodyTracker, n int) attemptResult {
+	b := st.batch
+	st.res.Attempts++
+	c.log.Debug("remote write request", "url", c.redacted, "request", st.index, "of", st.of, "version", v.String(),
+		"series", b.counts.Series, "samples", b.counts.Samples, "bytes", len(c.comp), "raw_bytes", len(c.raw), "attempt", n)
+	r, err := c.do(ctx, v, body)
+	e := &Error{
+		URL: c.redacted, Version: v, Request: st.index, Requests: st.of,
+		BytesCompressed: len(c.comp), BytesUncompressed: len(c.raw),
+		Counts: b.counts, Total: st.total, Delivered: st.res.Counts, DeliveredRequests: st.res.Requests,
+		Attempts: n,
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return attemptResult{err: e, cancelled: err}
+		}
+		e.Err = err
+		e.Hint = "the request did not reach the receiver or got no answer; it was retried with backoff: check the URL, DNS, network and proxies"
+		if credentialsMissing(err) {
+			e.Hint = credentialsHint
+		}
+		return attemptResult{err: e}
+	}
+	st.lastStatus = r.status
+	e.StatusCode, e.Status = r.status, r.statusText
+	e.Body, e.BodyTruncated = r.body, r.truncated
+	written, hasWritten := wire.ParseWriteStats(r.header)
+	switch {
+	case r.status >= 200 && r.status < 300:
+		return attemptResult{outcome: c.accepted(v, st, written, hasWritten)}
+	case r.status == http.StatusUnsupportedMediaType && v == wire.V2:
+		st.fallbackWhy = "415 Unsupported Media Type"
+		return attemptResult{outcome: fallback}
+	}
+	if v == wire.V2 && hasWritten {
+		e.Written = &Counts{Samples: written.Samples, Histograms: written.Histograms, Exemplars: written.Exemplars}
+	}
+	e.Reason, e.Hint = Classify(r.status, r.body)
+	a := attemptResult{err: e}
+	if ra, ok := parseRetryAfter(r.header.Get("Retry-After"), c.cfg.now()); ok && retryableStatus(r.status) {
+		e.RetryAfter, a.retryAfter = ra, true
+	}
+	return a
+}
+
+// accepted accounts a 2xx. On RW 2.0 the Written headers say what the
+// receiver stored; a 2xx without any is an RW 1.0 receiver that read the
+// body as an empty RW 1.0 request, which the RW 2.0 spec says to treat as
+// a 415.
+func (c *Client) accepted(v wire.Version, st *sendState, w wire.WriteStats, hasWritten bool) outcome {
+	if v == wire.V2 {
+		if !hasWritten {
+			st.fallbackWhy = "2xx without X-Prometheus-Remote-Write-*-Written headers"
+			return fallback
+		}
+		b := st.batch
+		written := Counts{Samples: w.Samples, Histograms: w.Histograms, Exemplars: w.Exemplars}
+		short := shortfall(b.counts, written)
+		st.res.WrittenRequests++
+		st.res.Written.add(written)
+		st.res.Unconfirmed.add(short)
+		if short.points() > 0 {
+			c.log.Warn("remote write: receiver answered 2xx but confirmed fewer samples than sent",
+				"url", c.redacted, "request", st.index, "samples_sent", b.counts.Samples, "samples_written", written.Samples,
+				"histograms_sent", b.counts.Histograms, "histograms_written", written.Histograms,
+				"exemplars_sent", b.counts.Exemplars, "exemplars_written", written.Exemplars)
+		}
+	}
+	c.streak = 0
+	return delivered
+}
+
+// retryWait decides whether failed attempt n is retried and how long to
+// wait first: what Retry-After asked for, else the backoff of the failure
+// streak. An error means the write ends with it.
+func (c *Client) retryWait(ctx context.Context, st *sendState, a attemptResult, n int) (time.Duration, error) {
+	e := a.err
+	if !e.Retryable() || n >= c.cfg.maxAttempts {
+		if e.Retryable() {
+			c.log.Warn("remote write: giving up", "url", c.redacted, "request", st.index, "status", e.StatusCode, "attempts", n, "err", e.Err)
+		}
+		return 0, e
+	}
+	c.streak++
+	wait := e.RetryAfter
+	if !a.retryAfter {
+		// Never below the minimum: a jittered wait of a millisecond
+		// is a second attempt at once.
+		wait = max(c.cfg.jitter(c.backoff(c.streak)), c.cfg.minBackoff)
+	}
+	if deadline, ok := ctx.Deadline(); ok && c.cfg.now().Add(wait).After(deadline) {
+		e.Err = joinCause(fmt.Errorf("waiting %s to retry would pass the context deadline: %w", wait, context.DeadlineExceeded), e.Err)
+		return 0, e
+	}
+	c.log.Warn("remote write: retrying", "url", c.redacted, "request", st.index, "status", e.StatusCode, "reason", string(e.Reason),
+		"attempt", n, "wait", wait, "err", e.Err)
+	return wait, nil
 }
 
 // cancelled reports a write whose context ended during an attempt, with the
@@ -313,9 +355,9 @@ func (c *Client) do(ctx context.Context, v wire.Version, body *bodyTracker) (*re
 	for k, vs := range c.cfg.headers {
 		hreq.Header[k] = append([]string(nil), vs...)
 	}
-	hreq.Header.Set("Content-Encoding", "snappy")
+	hreq.Header.Set("Content-Encoding", wire.ContentEncoding)
 	hreq.Header.Set("Content-Type", v.ContentType())
-	hreq.Header.Set("X-Prometheus-Remote-Write-Version", v.HeaderValue())
+	hreq.Header.Set(wire.HeaderVersion, v.HeaderValue())
 	hreq.Header.Set("User-Agent", c.cfg.userAgent)
 
 	resp, err := c.http.Do(hreq)
@@ -351,37 +393,6 @@ func stripURL(err error) error {
 		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
 	}
 	return err
-}
-
-// writtenCounts reads the RW 2.0 Written headers. ok is false when none is
-// present (or none parses).
-func writtenCounts(h http.Header) (Counts, bool) {
-	var c Counts
-	ok := false
-	for _, f := range []struct {
-		name string
-		dst  *int
-	}{
-		{headerSamplesWritten, &c.Samples},
-		{headerHistogramsWritten, &c.Histograms},
-		{headerExemplarsWritten, &c.Exemplars},
-	} {
-		// "Upon receiving a 2xx or a 4xx status code, Senders CAN assume
-		// that any missing X-Prometheus-Remote-Write-*-Written response
-		// header means no element from this category (e.g. Sample) was
-		// written by the Receiver (count of 0)." (RW 2.0 spec)
-		s := h.Get(f.name)
-		if s == "" {
-			continue
-		}
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 0 {
-			continue
-		}
-		*f.dst = int(n)
-		ok = true
-	}
-	return c, ok
 }
 
 // shortfall is what was sent but not confirmed written.

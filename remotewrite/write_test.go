@@ -300,7 +300,7 @@ func TestRW2Written(t *testing.T) {
 		{
 			name: "fewer written than sent",
 			header: func(*received) map[string]string {
-				return map[string]string{headerSamplesWritten: "3"}
+				return map[string]string{wire.HeaderSamplesWritten: "3"}
 			},
 			wantVersions:    []wire.Version{wire.V2},
 			wantWritten:     Counts{Samples: 3},
@@ -346,7 +346,7 @@ func TestRW2Written(t *testing.T) {
 
 func TestRW2PartialWriteRefused(t *testing.T) {
 	rc := newReceiver(t, func(n int, got *received) (int, map[string]string, string) {
-		return 400, map[string]string{headerSamplesWritten: "4"}, "out of order sample for series {__name__=\"up\", id=\"2\"}"
+		return 400, map[string]string{wire.HeaderSamplesWritten: "4"}, "out of order sample for series {__name__=\"up\", id=\"2\"}"
 	})
 	c := mustNew(t, rc.url(), WithVersion(wire.V2))
 	_, err := c.Write(context.Background(), &wire.WriteRequest{Series: series("up", 5, 1000)})

@@ -96,14 +96,3 @@ func metricString(ls []wire.Label) string {
 func formatTimestamp(ms int64) string {
 	return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano)
 }
-
-// metricName returns the value of the first __name__ label, as Cortex's
-// extract.UnsafeMetricNameFromLabelAdapters does.
-func metricName(ls []wire.Label) (string, bool) {
-	for _, l := range ls {
-		if l.Name == metricNameLabel {
-			return l.Value, true
-		}
-	}
-	return "", false
-}

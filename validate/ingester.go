@@ -58,7 +58,7 @@ func PerUserSeriesLimitMessage(l *Limits) string {
 // series has MaxSeriesPerMetric series and a new one arrives (without
 // "user=T: "). series are the stored labels of the refused series.
 func PerMetricSeriesLimitMessage(l *Limits, series []wire.Label) string {
-	name, _ := metricName(series)
+	name, _ := wire.MetricName(series)
 	return fmt.Sprintf("per-metric series limit of %d exceeded for metric %s, %s (local limit: %d global limit: %d actual local limit: %d) for series %s",
 		l.MaxSeriesPerMetric, name, adminLimitMessage, l.MaxSeriesPerMetric, 0, actualLimit(l.MaxSeriesPerMetric), LabelsString(series))
 }

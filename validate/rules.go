@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -61,14 +60,14 @@ func bad(r Reason, msg string) *Discard {
 }
 
 func missingMetricName(_ *Limits, ls []wire.Label) *Discard {
-	if _, ok := metricName(ls); !ok {
+	if _, ok := wire.MetricName(ls); !ok {
 		return bad(MissingMetricName, "sample missing metric name")
 	}
 	return nil
 }
 
 func invalidMetricName(l *Limits, ls []wire.Label) *Discard {
-	if name, _ := metricName(ls); !l.NameValidation.ValidMetricName(name) {
+	if name, _ := wire.MetricName(ls); !l.NameValidation.ValidMetricName(name) {
 		return bad(InvalidMetricName, fmt.Sprintf("sample invalid metric name: %.200q", name))
 	}
 	return nil
@@ -161,7 +160,7 @@ func fieldSize(n int) int {
 
 func tooOld(l *Limits, ls []wire.Label, ts int64, now time.Time) *Discard {
 	if l.RejectOldSamples && ts < now.Add(-l.RejectOldSamplesMaxAge).UnixMilli() {
-		name, _ := metricName(ls)
+		name, _ := wire.MetricName(ls)
 		return bad(GreaterThanMaxSampleAge, fmt.Sprintf("timestamp too old: %d metric: %.200q", ts, name))
 	}
 	return nil
@@ -169,7 +168,7 @@ func tooOld(l *Limits, ls []wire.Label, ts int64, now time.Time) *Discard {
 
 func tooFarInFuture(l *Limits, ls []wire.Label, ts int64, now time.Time) *Discard {
 	if l.CreationGracePeriod > 0 && ts > now.Add(l.CreationGracePeriod).UnixMilli() {
-		name, _ := metricName(ls)
+		name, _ := wire.MetricName(ls)
 		return bad(TooFarInFuture, fmt.Sprintf("timestamp too new: %d metric: %.200q", ts, name))
 	}
 	return nil
@@ -262,7 +261,7 @@ func sortedCopy(ls []wire.Label, dropEmpty bool) []wire.Label {
 		out = append(out, l)
 	}
 	if !sorted {
-		slices.SortStableFunc(out, func(a, b wire.Label) int { return strings.Compare(a.Name, b.Name) })
+		slices.SortStableFunc(out, wire.CompareLabels)
 	}
 	return out
 }

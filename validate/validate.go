@@ -162,7 +162,7 @@ func prometheusSeries(l *Limits, ts *wire.TimeSeries, now time.Time) (wire.TimeS
 // prometheusLabels returns the reason a sorted label set is skipped, or
 // Unknown when it is fine.
 func prometheusLabels(l *Limits, ls []wire.Label) Reason {
-	name, ok := metricName(ls)
+	name, ok := wire.MetricName(ls)
 	if !ok {
 		return MissingMetricName
 	}

@@ -267,38 +267,3 @@ func BenchmarkRatios(b *testing.B) {
 	b.ReportMetric(ratios.baseline/1e6, "prompb_ms/op")
 	b.ReportMetric(ratios.snappy/1e6, "snappy_ms/op")
 }
-
-// benchStable is the steady-state push with a StableBody: patch every
-// series' value and the batch timestamp in place, then compress.
-func benchStable(b *testing.B, n int) {
-	f := fixture(n)
-	sb, values := stableFixture(f)
-	out := make([]byte, 0, MaxCompressedLen(len(sb.Bytes())))
-	ts := int64(1700000000000)
-	b.SetBytes(int64(len(sb.Bytes())))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		ts += 15000
-		sb.SetSamples(ts, values)
-		out = Compress(out, sb.Bytes())
-	}
-	b.ReportMetric(float64(len(out)), "compressed_bytes")
-}
-
-func stableFixture(f *benchFixture) (*StableBody, []float64) {
-	sb := new(StableBody)
-	sb.Reset(1700000000000)
-	values := make([]float64, len(f.series))
-	for i := range f.series {
-		values[i] = f.series[i].Samples[0].Value
-		sb.AppendSeries(f.blocks[i], values[i])
-	}
-	return sb, values
-}
-
-func BenchmarkStableBody(b *testing.B) {
-	for _, s := range benchSizes {
-		b.Run(s.name, func(b *testing.B) { benchStable(b, s.n) })
-	}
-}

@@ -255,7 +255,7 @@ func topTables(b []byte, series, other uint64, v2 bool, maxSeries int) (nSeries,
 // request in d.b, refuses them past the limits, and sizes req's slices for
 // them.
 func (d *decoder) sizeRequestV1(req *WriteRequest) error {
-	nSeries, nMeta, first, err := topTables(d.b, 1, 3, false, d.lim.maxSeries)
+	nSeries, nMeta, first, err := topTables(d.b, fieldWRTimeSeries, fieldWRMetadata, false, d.lim.maxSeries)
 	if err != nil {
 		return err
 	}
@@ -274,7 +274,7 @@ func (d *decoder) sizeRequestV1(req *WriteRequest) error {
 // and refuses them past the limits; it returns the number of symbols and
 // of series.
 func (d *decoder) sizeRequestV2() (nSymbols, nSeries int, err error) {
-	nSeries, nSymbols, first, err := topTables(d.b, 5, 4, true, d.lim.maxSeries)
+	nSeries, nSymbols, first, err := topTables(d.b, fieldReqTimeSeries, fieldReqSymbols, true, d.lim.maxSeries)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -316,8 +316,8 @@ func (d *decoder) sizeSeriesV1(end int, ts *TimeSeries) error {
 		if !ok {
 			break
 		}
-		if wt == wtBytes && num >= 1 && num <= 4 {
-			n[num-1]++
+		if wt == wtBytes && num >= fieldTSLabels && num <= fieldTSHistograms {
+			n[num-fieldTSLabels]++
 		}
 	}
 	if err := d.chargeTables(d.i, n[:], seriesV1Sizes, seriesV1Tables); err != nil {
@@ -343,10 +343,10 @@ func (d *decoderV2) sizeSeriesV2(end int, ts *TimeSeries) error {
 			break
 		}
 		switch {
-		case num == 1:
+		case num == fieldV2LabelsRefs:
 			refs += repeatedCount(d.b, wt, wtVarint, p, e)
-		case wt == wtBytes && num >= 2 && num <= 4:
-			n[num-2]++
+		case wt == wtBytes && num >= fieldV2Samples && num <= fieldV2Exemplars:
+			n[num-fieldV2Samples]++
 		}
 	}
 	if err := d.chargeRefs(refs, &d.lim.refsPeak); err != nil {
@@ -365,7 +365,7 @@ func (d *decoderV2) sizeSeriesV2(end int, ts *TimeSeries) error {
 // sizeExemplarV1 charges and sizes the labels of the RW 1.0 Exemplar
 // d.b[d.i:end].
 func (d *decoder) sizeExemplarV1(end int, ex *Exemplar) error {
-	n := countFields(d.b, d.i, end, 1)
+	n := countFields(d.b, d.i, end, fieldExemplarLabels)
 	if err := d.lim.charge(d.i, n, memLabel); err != nil {
 		return inField(err, "labels", -1)
 	}
@@ -395,7 +395,7 @@ func (d *decoderV2) sizeExemplarV2(end int, ex *Exemplar) error {
 		if !ok {
 			break
 		}
-		if num == 1 {
+		if num == fieldExemplarLabels {
 			refs += repeatedCount(d.b, wt, wtVarint, p, e)
 		}
 	}
@@ -418,31 +418,31 @@ func (d *decoder) sizeHistogram(end int, h *Histogram) error {
 			break
 		}
 		switch num {
-		case 8, 11: // spans
+		case fieldHNegSpans, fieldHPosSpans:
 			if wt == wtBytes {
 				n[num-1]++
 			}
-		case 9, 12: // deltas
+		case fieldHNegDeltas, fieldHPosDeltas:
 			n[num-1] += repeatedCount(d.b, wt, wtVarint, p, e)
-		case 10, 13, 16: // counts, custom values
+		case fieldHNegCounts, fieldHPosCounts, fieldHCustomValues:
 			n[num-1] += repeatedCount(d.b, wt, wtFixed64, p, e)
 		}
 	}
-	for _, num := range [...]uint64{8, 9, 10, 11, 12, 13, 16} {
+	for _, num := range [...]uint64{fieldHNegSpans, fieldHNegDeltas, fieldHNegCounts, fieldHPosSpans, fieldHPosDeltas, fieldHPosCounts, fieldHCustomValues} {
 		size := memBucket
-		if num == 8 || num == 11 {
+		if num == fieldHNegSpans || num == fieldHPosSpans {
 			size = memSpan
 		}
 		if err := d.lim.charge(d.i, n[num-1], size); err != nil {
 			return inField(err, histogramFieldName(num), -1)
 		}
 	}
-	h.NegativeSpans = reuse(h.NegativeSpans, n[7])
-	h.NegativeDeltas = reuse(h.NegativeDeltas, n[8])
-	h.NegativeCounts = reuse(h.NegativeCounts, n[9])
-	h.PositiveSpans = reuse(h.PositiveSpans, n[10])
-	h.PositiveDeltas = reuse(h.PositiveDeltas, n[11])
-	h.PositiveCounts = reuse(h.PositiveCounts, n[12])
-	h.CustomValues = reuse(h.CustomValues, n[15])
+	h.NegativeSpans = reuse(h.NegativeSpans, n[fieldHNegSpans-1])
+	h.NegativeDeltas = reuse(h.NegativeDeltas, n[fieldHNegDeltas-1])
+	h.NegativeCounts = reuse(h.NegativeCounts, n[fieldHNegCounts-1])
+	h.PositiveSpans = reuse(h.PositiveSpans, n[fieldHPosSpans-1])
+	h.PositiveDeltas = reuse(h.PositiveDeltas, n[fieldHPosDeltas-1])
+	h.PositiveCounts = reuse(h.PositiveCounts, n[fieldHPosCounts-1])
+	h.CustomValues = reuse(h.CustomValues, n[fieldHCustomValues-1])
 	return nil
 }

@@ -8,9 +8,9 @@
 //		Samples: []wire.Sample{{Value: 1, Timestamp: 1700000000000}},
 //	})
 //	compressed = wire.Compress(compressed, body)
-//	// POST compressed with Content-Type wire.V1.ContentType(),
-//	// Content-Encoding: snappy and
-//	// X-Prometheus-Remote-Write-Version: wire.V1.HeaderValue().
+//	// POST compressed with Content-Type: wire.V1.ContentType(),
+//	// Content-Encoding: wire.ContentEncoding and
+//	// wire.HeaderVersion: wire.V1.HeaderValue() (http.go).
 //
 //	// Receiving:
 //	raw, err := wire.Decompress(nil, compressed, 32<<20)
@@ -27,13 +27,6 @@
 // AppendTimeSeriesLabels. The bytes produced are exactly those of gogo
 // protobuf's Marshal of prompb (field order, omitted zero scalars, packed
 // repeated scalars); tests hold this against prompb.
-//
-// A pusher whose series set does not change between pushes can go further
-// with a StableBody: the RW 1.0 body of single-sample series is encoded
-// once, and each push patches only the sample values and the batch
-// timestamp in place (the sample field has a fixed size there), so a push
-// costs little more than Compress; Range(i, j) cuts requests out of it
-// without copying.
 //
 // RW 2.0 requests are built with an EncoderV2, which owns the symbol table.
 //

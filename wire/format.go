@@ -10,19 +10,13 @@ import (
 // unsorted labels (which a backend refuses) stay visible. A second
 // __name__ with another value is shown as a label.
 func SeriesString(ls []Label) string {
-	name := ""
-	for _, l := range ls {
-		if l.Name == "__name__" {
-			name = l.Value
-			break
-		}
-	}
+	name, _ := MetricName(ls)
 	var b strings.Builder
 	b.WriteString(name)
 	b.WriteByte('{')
 	first := true
 	for _, l := range ls {
-		if l.Name == "__name__" && l.Value == name && name != "" {
+		if l.Name == MetricNameLabel && l.Value == name && name != "" {
 			continue
 		}
 		if !first {

@@ -5,27 +5,27 @@ package wire
 
 // Histogram field tags.
 const (
-	tagHCountInt       = 1<<3 | wtVarint
-	tagHCountFloat     = 2<<3 | wtFixed64
-	tagHSum            = 3<<3 | wtFixed64
-	tagHSchema         = 4<<3 | wtVarint
-	tagHZeroThreshold  = 5<<3 | wtFixed64
-	tagHZeroCountInt   = 6<<3 | wtVarint
-	tagHZeroCountFloat = 7<<3 | wtFixed64
-	tagHNegSpans       = 8<<3 | wtBytes
-	tagHNegDeltas      = 9<<3 | wtBytes
-	tagHNegCounts      = 10<<3 | wtBytes
-	tagHPosSpans       = 11<<3 | wtBytes
-	tagHPosDeltas      = 12<<3 | wtBytes
-	tagHPosCounts      = 13<<3 | wtBytes
-	tagHResetHint      = 14<<3 | wtVarint
-	tagHTimestamp      = 15<<3 | wtVarint
+	tagHCountInt       = fieldHCountInt<<3 | wtVarint
+	tagHCountFloat     = fieldHCountFloat<<3 | wtFixed64
+	tagHSum            = fieldHSum<<3 | wtFixed64
+	tagHSchema         = fieldHSchema<<3 | wtVarint
+	tagHZeroThreshold  = fieldHZeroThreshold<<3 | wtFixed64
+	tagHZeroCountInt   = fieldHZeroCountInt<<3 | wtVarint
+	tagHZeroCountFloat = fieldHZeroCountFloat<<3 | wtFixed64
+	tagHNegSpans       = fieldHNegSpans<<3 | wtBytes
+	tagHNegDeltas      = fieldHNegDeltas<<3 | wtBytes
+	tagHNegCounts      = fieldHNegCounts<<3 | wtBytes
+	tagHPosSpans       = fieldHPosSpans<<3 | wtBytes
+	tagHPosDeltas      = fieldHPosDeltas<<3 | wtBytes
+	tagHPosCounts      = fieldHPosCounts<<3 | wtBytes
+	tagHResetHint      = fieldHResetHint<<3 | wtVarint
+	tagHTimestamp      = fieldHTimestamp<<3 | wtVarint
 	// Fields 16 and 17 need two-byte tags.
-	tagHCustomValues   = 16<<3 | wtBytes  // 0x82 0x01
-	tagHStartTimestamp = 17<<3 | wtVarint // 0x88 0x01
+	tagHCustomValues   = fieldHCustomValues<<3 | wtBytes    // 0x82 0x01
+	tagHStartTimestamp = fieldHStartTimestamp<<3 | wtVarint // 0x88 0x01
 
-	tagSpanOffset = 1<<3 | wtVarint
-	tagSpanLength = 2<<3 | wtVarint
+	tagSpanOffset = fieldSpanOffset<<3 | wtVarint
+	tagSpanLength = fieldSpanLength<<3 | wtVarint
 )
 
 func sizeSpan(s *BucketSpan) int {

@@ -35,8 +35,8 @@ func (d *decoder) histogram(end int, h *Histogram, v2 bool) error {
 			return err
 		}
 		switch num {
-		case 1, 6, 4, 14, 15, 17:
-			if num == 17 && !v2 {
+		case fieldHCountInt, fieldHZeroCountInt, fieldHSchema, fieldHResetHint, fieldHTimestamp, fieldHStartTimestamp:
+			if num == fieldHStartTimestamp && !v2 {
 				if err := d.skip(num, wt, end, 0); err != nil {
 					return err
 				}
@@ -51,20 +51,20 @@ func (d *decoder) histogram(end int, h *Histogram, v2 bool) error {
 				return inField(err, name, -1)
 			}
 			switch num {
-			case 1:
+			case fieldHCountInt:
 				h.CountInt, h.CountFloat, countKind = v, 0, isInt
-			case 6:
+			case fieldHZeroCountInt:
 				h.ZeroCountInt, h.ZeroCountFloat, zeroKind = v, 0, isInt
-			case 4:
+			case fieldHSchema:
 				h.Schema = unzigzag32(v)
-			case 14:
+			case fieldHResetHint:
 				h.ResetHint = ResetHint(int32(v))
-			case 15:
+			case fieldHTimestamp:
 				h.Timestamp = int64(v)
-			case 17:
+			case fieldHStartTimestamp:
 				h.StartTimestamp = int64(v)
 			}
-		case 2, 3, 5, 7:
+		case fieldHCountFloat, fieldHSum, fieldHZeroThreshold, fieldHZeroCountFloat:
 			name := histogramFieldName(num)
 			if err := d.wantType(start, name, wt, wtFixed64); err != nil {
 				return err
@@ -74,18 +74,18 @@ func (d *decoder) histogram(end int, h *Histogram, v2 bool) error {
 				return inField(err, name, -1)
 			}
 			switch num {
-			case 2:
+			case fieldHCountFloat:
 				h.CountFloat, h.CountInt, countKind = v, 0, isFloat
-			case 3:
+			case fieldHSum:
 				h.Sum = v
-			case 5:
+			case fieldHZeroThreshold:
 				h.ZeroThreshold = v
-			case 7:
+			case fieldHZeroCountFloat:
 				h.ZeroCountFloat, h.ZeroCountInt, zeroKind = v, 0, isFloat
 			}
-		case 8, 11:
+		case fieldHNegSpans, fieldHPosSpans:
 			spans := &h.NegativeSpans
-			if num == 11 {
+			if num == fieldHPosSpans {
 				spans = &h.PositiveSpans
 			}
 			name := histogramFieldName(num)
@@ -102,20 +102,20 @@ func (d *decoder) histogram(end int, h *Histogram, v2 bool) error {
 				return inField(err, name, idx)
 			}
 			*spans = append(*spans, s)
-		case 9, 12:
+		case fieldHNegDeltas, fieldHPosDeltas:
 			deltas := &h.NegativeDeltas
-			if num == 12 {
+			if num == fieldHPosDeltas {
 				deltas = &h.PositiveDeltas
 			}
 			if err := d.packedZigzag(wt, end, deltas); err != nil {
 				return inField(err, histogramFieldName(num), -1)
 			}
-		case 10, 13, 16:
+		case fieldHNegCounts, fieldHPosCounts, fieldHCustomValues:
 			counts := &h.NegativeCounts
 			switch num {
-			case 13:
+			case fieldHPosCounts:
 				counts = &h.PositiveCounts
-			case 16:
+			case fieldHCustomValues:
 				counts = &h.CustomValues
 			}
 			if err := d.packedDoubles(wt, end, counts); err != nil {
@@ -139,39 +139,39 @@ func (d *decoder) histogram(end int, h *Histogram, v2 bool) error {
 
 func histogramFieldName(num uint64) string {
 	switch num {
-	case 1:
+	case fieldHCountInt:
 		return "count_int"
-	case 2:
+	case fieldHCountFloat:
 		return "count_float"
-	case 3:
+	case fieldHSum:
 		return "sum"
-	case 4:
+	case fieldHSchema:
 		return "schema"
-	case 5:
+	case fieldHZeroThreshold:
 		return "zero_threshold"
-	case 6:
+	case fieldHZeroCountInt:
 		return "zero_count_int"
-	case 7:
+	case fieldHZeroCountFloat:
 		return "zero_count_float"
-	case 8:
+	case fieldHNegSpans:
 		return "negative_spans"
-	case 9:
+	case fieldHNegDeltas:
 		return "negative_deltas"
-	case 10:
+	case fieldHNegCounts:
 		return "negative_counts"
-	case 11:
+	case fieldHPosSpans:
 		return "positive_spans"
-	case 12:
+	case fieldHPosDeltas:
 		return "positive_deltas"
-	case 13:
+	case fieldHPosCounts:
 		return "positive_counts"
-	case 14:
+	case fieldHResetHint:
 		return "reset_hint"
-	case 15:
+	case fieldHTimestamp:
 		return "timestamp"
-	case 16:
+	case fieldHCustomValues:
 		return "custom_values"
-	case 17:
+	case fieldHStartTimestamp:
 		return "start_timestamp"
 	}
 	return "unknown"
@@ -185,9 +185,9 @@ func (d *decoder) span(end int, s *BucketSpan) error {
 			return err
 		}
 		switch num {
-		case 1, 2:
+		case fieldSpanOffset, fieldSpanLength:
 			name := "offset"
-			if num == 2 {
+			if num == fieldSpanLength {
 				name = "length"
 			}
 			if err := d.wantType(start, name, wt, wtVarint); err != nil {
@@ -197,7 +197,7 @@ func (d *decoder) span(end int, s *BucketSpan) error {
 			if err != nil {
 				return err
 			}
-			if num == 1 {
+			if num == fieldSpanOffset {
 				s.Offset = unzigzag32(v)
 			} else {
 				s.Length = uint32(v)

@@ -33,7 +33,7 @@ func decodeWriteRequest(d decoder, req *WriteRequest) error {
 			return err
 		}
 	} else {
-		req.Series = reuse(req.Series, countFields(data, 0, end, 1))
+		req.Series = reuse(req.Series, countFields(data, 0, end, fieldWRTimeSeries))
 		req.Metadata = req.Metadata[:0]
 	}
 	for d.i < end {
@@ -43,7 +43,7 @@ func decodeWriteRequest(d decoder, req *WriteRequest) error {
 			return err
 		}
 		switch num {
-		case 1:
+		case fieldWRTimeSeries:
 			idx := len(req.Series)
 			if err := d.wantType(start, "timeseries", wt, wtBytes); err != nil {
 				return inField(err, "timeseries", idx)
@@ -58,7 +58,7 @@ func decodeWriteRequest(d decoder, req *WriteRequest) error {
 			if err := d.timeSeriesV1(e, ts); err != nil {
 				return inField(err, "timeseries", idx)
 			}
-		case 3:
+		case fieldWRMetadata:
 			idx := len(req.Metadata)
 			if err := d.wantType(start, "metadata", wt, wtBytes); err != nil {
 				return inField(err, "metadata", idx)
@@ -116,7 +116,7 @@ func (d *decoder) timeSeriesV1(end int, ts *TimeSeries) error {
 		if err := d.sizeSeriesV1(end, ts); err != nil {
 			return err
 		}
-	} else if n := countFields(d.b, d.i, end, 1); n > cap(ts.Labels) {
+	} else if n := countFields(d.b, d.i, end, fieldTSLabels); n > cap(ts.Labels) {
 		ts.Labels = make([]Label, 0, n)
 	}
 	for d.i < end {
@@ -126,15 +126,15 @@ func (d *decoder) timeSeriesV1(end int, ts *TimeSeries) error {
 			return err
 		}
 		switch num {
-		case 1:
+		case fieldTSLabels:
 			if err := d.appendLabel(start, wt, end, &ts.Labels); err != nil {
 				return err
 			}
-		case 2:
+		case fieldTSSamples:
 			if err := d.appendSample(start, wt, end, &ts.Samples, false); err != nil {
 				return err
 			}
-		case 3:
+		case fieldTSExemplars:
 			idx := len(ts.Exemplars)
 			e, err := d.element(start, "exemplars", wt, end, idx)
 			if err != nil {
@@ -146,7 +146,7 @@ func (d *decoder) timeSeriesV1(end int, ts *TimeSeries) error {
 			if err := d.exemplarV1(e, ex); err != nil {
 				return inField(err, "exemplars", idx)
 			}
-		case 4:
+		case fieldTSHistograms:
 			if err := d.appendHistogram(start, wt, end, &ts.Histograms, false); err != nil {
 				return err
 			}
@@ -188,14 +188,14 @@ func (d *decoder) labelField(start, wt, end int, l *Label) error {
 			return err
 		}
 		switch num {
-		case 1:
+		case fieldLabelName:
 			if err := d.wantType(start, "name", wt, wtBytes); err != nil {
 				return err
 			}
 			if l.Name, err = d.str(e); err != nil {
 				return inField(err, "name", -1)
 			}
-		case 2:
+		case fieldLabelValue:
 			if err := d.wantType(start, "value", wt, wtBytes); err != nil {
 				return err
 			}
@@ -211,7 +211,7 @@ func (d *decoder) labelField(start, wt, end int, l *Label) error {
 	return nil
 }
 
-// sample decodes a Sample message; v2 also reads start_timestamp (field 3).
+// sample decodes a Sample message; v2 also reads start_timestamp.
 func (d *decoder) sample(end int, s *Sample, v2 bool) error {
 	for d.i < end {
 		start := d.i
@@ -220,17 +220,17 @@ func (d *decoder) sample(end int, s *Sample, v2 bool) error {
 			return err
 		}
 		switch {
-		case num == 1:
+		case num == fieldSampleValue:
 			if s.Value, err = d.doubleField(start, "value", wt, end); err != nil {
 				return err
 			}
-		case num == 2:
+		case num == fieldSampleTimestamp:
 			v, err := d.varintField(start, "timestamp", wt, end)
 			if err != nil {
 				return err
 			}
 			s.Timestamp = int64(v)
-		case num == 3 && v2:
+		case num == fieldSampleStartTimestamp && v2:
 			v, err := d.varintField(start, "start_timestamp", wt, end)
 			if err != nil {
 				return err
@@ -258,15 +258,15 @@ func (d *decoder) exemplarV1(end int, ex *Exemplar) error {
 			return err
 		}
 		switch num {
-		case 1:
+		case fieldExemplarLabels:
 			if err := d.appendLabel(start, wt, end, &ex.Labels); err != nil {
 				return err
 			}
-		case 2:
+		case fieldExemplarValue:
 			if ex.Value, err = d.doubleField(start, "value", wt, end); err != nil {
 				return err
 			}
-		case 3:
+		case fieldExemplarTimestamp:
 			v, err := d.varintField(start, "timestamp", wt, end)
 			if err != nil {
 				return err
@@ -289,14 +289,14 @@ func (d *decoder) metadataV1(end int, md *Metadata) error {
 			return err
 		}
 		switch num {
-		case 1:
+		case fieldMDType:
 			v, err := d.varintField(start, "type", wt, end)
 			if err != nil {
 				return err
 			}
 			md.Type = MetricType(int32(v))
-		case 2, 4, 5:
-			name := [...]string{2: "metric_family_name", 4: "help", 5: "unit"}[num]
+		case fieldMDFamily, fieldMDHelp, fieldMDUnit:
+			name := [...]string{fieldMDFamily: "metric_family_name", fieldMDHelp: "help", fieldMDUnit: "unit"}[num]
 			if err := d.wantType(start, name, wt, wtBytes); err != nil {
 				return err
 			}
@@ -305,11 +305,11 @@ func (d *decoder) metadataV1(end int, md *Metadata) error {
 				return inField(err, name, -1)
 			}
 			switch num {
-			case 2:
+			case fieldMDFamily:
 				md.FamilyName = s
-			case 4:
+			case fieldMDHelp:
 				md.Help = s
-			case 5:
+			case fieldMDUnit:
 				md.Unit = s
 			}
 		default:

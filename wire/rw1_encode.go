@@ -6,28 +6,28 @@ package wire
 
 // Field tags (field number << 3 | wire type) of RW 1.0 messages.
 const (
-	tagWRTimeSeries = 1<<3 | wtBytes // WriteRequest.timeseries
-	tagWRMetadata   = 3<<3 | wtBytes // WriteRequest.metadata
+	tagWRTimeSeries = fieldWRTimeSeries<<3 | wtBytes // WriteRequest.timeseries
+	tagWRMetadata   = fieldWRMetadata<<3 | wtBytes   // WriteRequest.metadata
 
-	tagTSLabels     = 1<<3 | wtBytes // TimeSeries.labels
-	tagTSSamples    = 2<<3 | wtBytes // TimeSeries.samples
-	tagTSExemplars  = 3<<3 | wtBytes // TimeSeries.exemplars
-	tagTSHistograms = 4<<3 | wtBytes // TimeSeries.histograms
+	tagTSLabels     = fieldTSLabels<<3 | wtBytes     // TimeSeries.labels
+	tagTSSamples    = fieldTSSamples<<3 | wtBytes    // TimeSeries.samples
+	tagTSExemplars  = fieldTSExemplars<<3 | wtBytes  // TimeSeries.exemplars
+	tagTSHistograms = fieldTSHistograms<<3 | wtBytes // TimeSeries.histograms
 
-	tagLabelName  = 1<<3 | wtBytes
-	tagLabelValue = 2<<3 | wtBytes
+	tagLabelName  = fieldLabelName<<3 | wtBytes
+	tagLabelValue = fieldLabelValue<<3 | wtBytes
 
-	tagSampleValue     = 1<<3 | wtFixed64
-	tagSampleTimestamp = 2<<3 | wtVarint
+	tagSampleValue     = fieldSampleValue<<3 | wtFixed64
+	tagSampleTimestamp = fieldSampleTimestamp<<3 | wtVarint
 
-	tagExemplarLabels    = 1<<3 | wtBytes
-	tagExemplarValue     = 2<<3 | wtFixed64
-	tagExemplarTimestamp = 3<<3 | wtVarint
+	tagExemplarLabels    = fieldExemplarLabels<<3 | wtBytes
+	tagExemplarValue     = fieldExemplarValue<<3 | wtFixed64
+	tagExemplarTimestamp = fieldExemplarTimestamp<<3 | wtVarint
 
-	tagMDType   = 1<<3 | wtVarint
-	tagMDFamily = 2<<3 | wtBytes
-	tagMDHelp   = 4<<3 | wtBytes
-	tagMDUnit   = 5<<3 | wtBytes
+	tagMDType   = fieldMDType<<3 | wtVarint
+	tagMDFamily = fieldMDFamily<<3 | wtBytes
+	tagMDHelp   = fieldMDHelp<<3 | wtBytes
+	tagMDUnit   = fieldMDUnit<<3 | wtBytes
 )
 
 // AppendWriteRequest appends the RW 1.0 encoding of req (a whole
@@ -167,7 +167,13 @@ func sizeSampleV1(s *Sample) int {
 }
 
 func sizeExemplarV1(e *Exemplar) int {
-	n := sizeLabels(e.Labels)
+	return sizeLabels(e.Labels) + sizeExemplarPoint(e)
+}
+
+// sizeExemplarPoint is the size of an exemplar's value and timestamp
+// fields, the same in both versions.
+func sizeExemplarPoint(e *Exemplar) int {
+	n := 0
 	if e.Value != 0 {
 		n += 9
 	}
@@ -175,6 +181,20 @@ func sizeExemplarV1(e *Exemplar) int {
 		n += 1 + sizeVarint(uint64(e.Timestamp))
 	}
 	return n
+}
+
+// appendExemplarPoint appends an exemplar's value and timestamp fields,
+// the same in both versions; zero values are omitted, as gogo does.
+func appendExemplarPoint(dst []byte, e *Exemplar) []byte {
+	if e.Value != 0 {
+		dst = append(dst, tagExemplarValue)
+		dst = appendFixed64(dst, e.Value)
+	}
+	if e.Timestamp != 0 {
+		dst = append(dst, tagExemplarTimestamp)
+		dst = appendVarint(dst, uint64(e.Timestamp))
+	}
+	return dst
 }
 
 // sizeSeriesData is the size of everything in an RW 1.0 TimeSeries but its
@@ -205,14 +225,7 @@ func appendSeriesData(dst []byte, ts *TimeSeries) []byte {
 		dst = append(dst, tagTSExemplars)
 		dst = appendVarint(dst, uint64(sizeExemplarV1(e)))
 		dst = appendLabelFields(dst, tagExemplarLabels, e.Labels)
-		if e.Value != 0 {
-			dst = append(dst, tagExemplarValue)
-			dst = appendFixed64(dst, e.Value)
-		}
-		if e.Timestamp != 0 {
-			dst = append(dst, tagExemplarTimestamp)
-			dst = appendVarint(dst, uint64(e.Timestamp))
-		}
+		dst = appendExemplarPoint(dst, e)
 	}
 	for i := range ts.Histograms {
 		h := &ts.Histograms[i]

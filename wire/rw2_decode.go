@@ -41,7 +41,7 @@ func decodeRequestV2(d decoder, req *WriteRequest) error {
 			return err
 		}
 	} else {
-		nSymbols = countFields(data, 0, end, 4)
+		nSymbols = countFields(data, 0, end, fieldReqSymbols)
 	}
 	symbols := make([]string, 0, nSymbols)
 	for d.i < end {
@@ -50,7 +50,7 @@ func decodeRequestV2(d decoder, req *WriteRequest) error {
 		if err != nil {
 			return err
 		}
-		if num != 4 {
+		if num != fieldReqSymbols {
 			if err := d.skip(num, wt, end, 0); err != nil {
 				return err
 			}
@@ -75,7 +75,7 @@ func decodeRequestV2(d decoder, req *WriteRequest) error {
 	}
 
 	if d.lim == nil {
-		nSeries = countFields(data, 0, end, 5)
+		nSeries = countFields(data, 0, end, fieldReqTimeSeries)
 	}
 	req.Series = reuse(req.Series, nSeries)
 	req.Metadata = req.Metadata[:0]
@@ -86,7 +86,7 @@ func decodeRequestV2(d decoder, req *WriteRequest) error {
 		if err != nil {
 			return err
 		}
-		if num != 5 {
+		if num != fieldReqTimeSeries {
 			if err := v2.skip(num, wt, end, 0); err != nil {
 				return err
 			}
@@ -173,7 +173,7 @@ func (d *decoderV2) timeSeries(end int, ts *TimeSeries) error {
 			return err
 		}
 		switch num {
-		case 1:
+		case fieldV2LabelsRefs:
 			// Repeated: an unpacked or split field appends.
 			if refsAt < 0 {
 				refsAt = start
@@ -181,15 +181,15 @@ func (d *decoderV2) timeSeries(end int, ts *TimeSeries) error {
 			if err := d.labelsRefs(start, wt, end, &d.refs); err != nil {
 				return err
 			}
-		case 2:
+		case fieldV2Samples:
 			if err := d.appendSample(start, wt, end, &ts.Samples, true); err != nil {
 				return err
 			}
-		case 3:
+		case fieldV2Histograms:
 			if err := d.appendHistogram(start, wt, end, &ts.Histograms, true); err != nil {
 				return err
 			}
-		case 4:
+		case fieldV2Exemplars:
 			idx := len(ts.Exemplars)
 			e, err := d.element(start, "exemplars", wt, end, idx)
 			if err != nil {
@@ -201,7 +201,7 @@ func (d *decoderV2) timeSeries(end int, ts *TimeSeries) error {
 			if err := d.exemplar(e, ex); err != nil {
 				return inField(err, "exemplars", idx)
 			}
-		case 5:
+		case fieldV2Metadata:
 			if err := d.wantType(start, "metadata", wt, wtBytes); err != nil {
 				return err
 			}
@@ -212,7 +212,7 @@ func (d *decoderV2) timeSeries(end int, ts *TimeSeries) error {
 			if err != nil {
 				return inField(err, "metadata", -1)
 			}
-		case 6:
+		case fieldV2CreatedTimestamp:
 			// created_timestamp of Prometheus 3.0-3.4; reserved since.
 			if wt != wtVarint {
 				if err := d.skip(num, wt, end, 0); err != nil {
@@ -242,7 +242,7 @@ func (d *decoderV2) timeSeries(end int, ts *TimeSeries) error {
 	}
 	if md := &ts.Metadata; md.Type != 0 || md.Help != "" || md.Unit != "" {
 		for _, l := range ts.Labels {
-			if l.Name == "__name__" {
+			if l.Name == MetricNameLabel {
 				md.FamilyName = l.Value
 				break
 			}
@@ -278,18 +278,18 @@ func (d *decoderV2) exemplar(end int, ex *Exemplar) error {
 			return err
 		}
 		switch num {
-		case 1:
+		case fieldExemplarLabels:
 			if refsAt < 0 {
 				refsAt = start
 			}
 			if err := d.labelsRefs(start, wt, end, &d.exRefs); err != nil {
 				return err
 			}
-		case 2:
+		case fieldExemplarValue:
 			if ex.Value, err = d.doubleField(start, "value", wt, end); err != nil {
 				return err
 			}
-		case 3:
+		case fieldExemplarTimestamp:
 			v, err := d.varintField(start, "timestamp", wt, end)
 			if err != nil {
 				return err
@@ -314,8 +314,8 @@ func (d *decoderV2) metadata(end int, md *Metadata) error {
 			return err
 		}
 		switch num {
-		case 1, 3, 4:
-			name := [...]string{1: "type", 3: "help_ref", 4: "unit_ref"}[num]
+		case fieldV2MDType, fieldV2MDHelpRef, fieldV2MDUnitRef:
+			name := [...]string{fieldV2MDType: "type", fieldV2MDHelpRef: "help_ref", fieldV2MDUnitRef: "unit_ref"}[num]
 			if err := d.wantType(start, name, wt, wtVarint); err != nil {
 				return err
 			}
@@ -324,11 +324,11 @@ func (d *decoderV2) metadata(end int, md *Metadata) error {
 				return inField(err, name, -1)
 			}
 			switch num {
-			case 1:
+			case fieldV2MDType:
 				md.Type = MetricType(int32(v))
-			case 3:
+			case fieldV2MDHelpRef:
 				md.Help, err = d.symbol(start, uint64(uint32(v)), name)
-			case 4:
+			case fieldV2MDUnitRef:
 				md.Unit, err = d.symbol(start, uint64(uint32(v)), name)
 			}
 			if err != nil {

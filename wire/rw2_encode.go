@@ -13,22 +13,22 @@ import "sync"
 
 // RW 2.0 field tags.
 const (
-	tagReqSymbols    = 4<<3 | wtBytes
-	tagReqTimeSeries = 5<<3 | wtBytes
+	tagReqSymbols    = fieldReqSymbols<<3 | wtBytes
+	tagReqTimeSeries = fieldReqTimeSeries<<3 | wtBytes
 
-	tagV2LabelsRefs = 1<<3 | wtBytes
-	tagV2Samples    = 2<<3 | wtBytes
-	tagV2Histograms = 3<<3 | wtBytes
-	tagV2Exemplars  = 4<<3 | wtBytes
-	tagV2Metadata   = 5<<3 | wtBytes
+	tagV2LabelsRefs = fieldV2LabelsRefs<<3 | wtBytes
+	tagV2Samples    = fieldV2Samples<<3 | wtBytes
+	tagV2Histograms = fieldV2Histograms<<3 | wtBytes
+	tagV2Exemplars  = fieldV2Exemplars<<3 | wtBytes
+	tagV2Metadata   = fieldV2Metadata<<3 | wtBytes
 
-	tagV2SampleStart = 3<<3 | wtVarint
+	tagV2SampleStart = fieldSampleStartTimestamp<<3 | wtVarint
 
-	tagV2ExemplarRefs = 1<<3 | wtBytes
+	tagV2ExemplarRefs = fieldExemplarLabels<<3 | wtBytes
 
-	tagV2MDType    = 1<<3 | wtVarint
-	tagV2MDHelpRef = 3<<3 | wtVarint
-	tagV2MDUnitRef = 4<<3 | wtVarint
+	tagV2MDType    = fieldV2MDType<<3 | wtVarint
+	tagV2MDHelpRef = fieldV2MDHelpRef<<3 | wtVarint
+	tagV2MDUnitRef = fieldV2MDUnitRef<<3 | wtVarint
 )
 
 // EncoderV2 builds one RW 2.0 Request series by series. It is reusable:
@@ -142,27 +142,32 @@ func (e *EncoderV2) appendSeries(ts *TimeSeries) {
 	for i := range ts.Exemplars {
 		ex := &ts.Exemplars[i]
 		n := 2 * len(ex.Labels)
-		b = append(b, tagV2Exemplars)
-		b = appendVarint(b, uint64(sizeExemplarV2(ex, exRefs[:n])))
-		if n > 0 {
-			b = appendPackedUint32(b, tagV2ExemplarRefs, exRefs[:n])
-		}
-		if ex.Value != 0 {
-			b = append(b, tagExemplarValue)
-			b = appendFixed64(b, ex.Value)
-		}
-		if ex.Timestamp != 0 {
-			b = append(b, tagExemplarTimestamp)
-			b = appendVarint(b, uint64(ex.Timestamp))
-		}
+		b = appendExemplarV2(b, ex, exRefs[:n])
 		exRefs = exRefs[n:]
 	}
-	// gogo always emits the non-nullable metadata message, even empty.
+	e.series = appendMetadataV2(b, mdType, help, unit)
+	e.n++
+}
+
+// appendExemplarV2 appends an RW 2.0 TimeSeries.exemplars field: ex with
+// its label references refs.
+func appendExemplarV2(b []byte, ex *Exemplar, refs []uint32) []byte {
+	b = append(b, tagV2Exemplars)
+	b = appendVarint(b, uint64(sizeExemplarV2(ex, refs)))
+	if len(refs) > 0 {
+		b = appendPackedUint32(b, tagV2ExemplarRefs, refs)
+	}
+	return appendExemplarPoint(b, ex)
+}
+
+// appendMetadataV2 appends an RW 2.0 TimeSeries.metadata field. gogo
+// always emits the non-nullable metadata message, even empty.
+func appendMetadataV2(b []byte, t MetricType, help, unit uint32) []byte {
 	b = append(b, tagV2Metadata)
-	b = appendVarint(b, uint64(sizeMetadataV2(mdType, help, unit)))
-	if mdType != 0 {
+	b = appendVarint(b, uint64(sizeMetadataV2(t, help, unit)))
+	if t != 0 {
 		b = append(b, tagV2MDType)
-		b = appendVarint(b, uint64(mdType))
+		b = appendVarint(b, uint64(t))
 	}
 	if help != 0 {
 		b = append(b, tagV2MDHelpRef)
@@ -172,8 +177,7 @@ func (e *EncoderV2) appendSeries(ts *TimeSeries) {
 		b = append(b, tagV2MDUnitRef)
 		b = appendVarint(b, uint64(unit))
 	}
-	e.series = b
-	e.n++
+	return b
 }
 
 // Len is the exact size of the Request AppendRequest would produce now, so
@@ -230,13 +234,7 @@ func sizeExemplarV2(ex *Exemplar, refs []uint32) int {
 	if len(refs) > 0 {
 		n += sizeField(sizePackedUint32(refs))
 	}
-	if ex.Value != 0 {
-		n += 9
-	}
-	if ex.Timestamp != 0 {
-		n += 1 + sizeVarint(uint64(ex.Timestamp))
-	}
-	return n
+	return n + sizeExemplarPoint(ex)
 }
 
 func sizeMetadataV2(t MetricType, help, unit uint32) int {

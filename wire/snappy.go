@@ -79,15 +79,3 @@ func Decompress(dst, src []byte, maxDecodedLen int) ([]byte, error) {
 	}
 	return out, nil
 }
-
-// IsSnappy reports whether body looks like a Snappy block: its declared
-// length parses and it decodes. It is a best-effort guess (used by
-// `rwkit decode` to auto-detect), and decodes body to find out.
-func IsSnappy(body []byte) bool {
-	n, err := snappy.DecodedLen(body)
-	if err != nil || n > len(body)*maxSnappyRatio {
-		return false
-	}
-	_, err = snappy.Decode(nil, body)
-	return err == nil
-}

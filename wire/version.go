@@ -25,23 +25,6 @@ func (v Version) String() string {
 	return "Version(" + strconv.Itoa(int(v)) + ")"
 }
 
-// ContentType is the Content-Type header of a request body of version v.
-// See https://prometheus.io/docs/specs/prw/remote_write_spec_2_0/#protocol.
-func (v Version) ContentType() string {
-	if v == V2 {
-		return "application/x-protobuf;proto=io.prometheus.write.v2.Request"
-	}
-	return "application/x-protobuf"
-}
-
-// HeaderValue is the X-Prometheus-Remote-Write-Version header value.
-func (v Version) HeaderValue() string {
-	if v == V2 {
-		return "2.0.0"
-	}
-	return "0.1.0"
-}
-
 // DetectVersion guesses the protocol of an uncompressed body from its first
 // field: WriteRequest uses fields 1 and 3, Request fields 4 and 5, both
 // length-delimited. An empty body is an empty RW 1.0 request.
@@ -56,9 +39,9 @@ func DetectVersion(body []byte) (Version, error) {
 	}
 	if wt == wtBytes {
 		switch num {
-		case 1, 3:
+		case fieldWRTimeSeries, fieldWRMetadata:
 			return V1, nil
-		case 4, 5:
+		case fieldReqSymbols, fieldReqTimeSeries:
 			return V2, nil
 		}
 	}

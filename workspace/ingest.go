@@ -121,7 +121,7 @@ func (w *Workspace) ingest(ctx context.Context, t *tenant, req *wire.WriteReques
 		for i := range req.Series {
 			s := &req.Series[i]
 			if len(s.Samples) == 0 && len(s.Histograms) == 0 {
-				ls := slices.SortedStableFunc(slices.Values(s.Labels), compareLabels)
+				ls := slices.SortedStableFunc(slices.Values(s.Labels), wire.CompareLabels)
 				o.fail(http.StatusBadRequest, "TimeSeries must contain at least one sample or histogram for series "+validate.LabelsString(ls))
 				w.refuseAll(t, &o, req)
 				return o, nil
@@ -417,7 +417,7 @@ func (t *tenant) admit(lim *validate.Limits, h uint64, ls []wire.Label) (validat
 	if lim.MaxSeriesPerUser > 0 && t.db.numSeries() >= lim.MaxSeriesPerUser {
 		return validate.PerUserSeriesLimit, validate.PerUserSeriesLimitMessage(lim)
 	}
-	name := metricName(ls)
+	name, _ := wire.MetricName(ls)
 	if lim.MaxSeriesPerMetric > 0 && t.perMetric[name] >= lim.MaxSeriesPerMetric {
 		return validate.PerMetricSeriesLimit, validate.PerMetricSeriesLimitMessage(lim, ls)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,18 +13,6 @@ import (
 
 	"github.com/rwkit/rwkit/validate"
 	"github.com/rwkit/rwkit/wire"
-)
-
-// Remote-write content types (RW 2.0 spec, "Protocol"; Cortex's
-// pkg/util/push/push.go and client_golang's exp/api/remote ParseProtoMsg).
-const (
-	protoMediaType = "application/x-protobuf"
-	protoV1        = "prometheus.WriteRequest"
-	protoV2        = "io.prometheus.write.v2.Request"
-
-	headerSamplesWritten    = "X-Prometheus-Remote-Write-Samples-Written"
-	headerHistogramsWritten = "X-Prometheus-Remote-Write-Histograms-Written"
-	headerExemplarsWritten  = "X-Prometheus-Remote-Write-Exemplars-Written"
 )
 
 // pooledBufferMax: buffers larger than this are not kept for reuse, so one
@@ -237,10 +224,7 @@ func (w *Workspace) respond(rw http.ResponseWriter, t *tenant, o *outcome, v wir
 }
 
 func setWritten(rw http.ResponseWriter, c counts) {
-	h := rw.Header()
-	h.Set(headerSamplesWritten, strconv.Itoa(c.samples))
-	h.Set(headerHistogramsWritten, strconv.Itoa(c.histograms))
-	h.Set(headerExemplarsWritten, strconv.Itoa(c.exemplars))
+	wire.WriteStats{Samples: c.samples, Histograms: c.histograms, Exemplars: c.exemplars}.SetHeaders(rw.Header())
 }
 
 // refuse answers status with the backend's text and, on a line of its
@@ -253,39 +237,18 @@ func refuse(rw http.ResponseWriter, status int, msg, hint string) int {
 	return status
 }
 
-// parseContentType follows client_golang's remote.ParseProtoMsg, which
-// Cortex and Prometheus use: no Content-Type means RW 1.0; the media type
-// must be application/x-protobuf; a proto parameter picks the message.
-// It returns the version, or a 415 text and rwkit's hint.
+// parseContentType returns the version Content-Type names (wire.ParseContentType,
+// as Cortex and Prometheus decide it), or a 415 text and rwkit's hint.
 func parseContentType(ct string) (wire.Version, string, string) {
-	if strings.TrimSpace(ct) == "" {
-		return wire.V1, "", ""
+	v, err := wire.ParseContentType(ct)
+	if err == nil {
+		return v, "", ""
 	}
-	ct = strings.TrimSpace(ct)
-	parts := strings.Split(ct, ";")
 	hint := "rwkit: send Content-Type: " + wire.V1.ContentType() + " (RW 1.0) or " + wire.V2.ContentType() + " (RW 2.0)"
-	if parts[0] != protoMediaType {
-		if mt, _, err := mime.ParseMediaType(ct); err == nil && mt == protoMediaType {
-			hint = "rwkit: write the media type exactly as application/x-protobuf, without spaces around ';'"
-		}
-		return 0, fmt.Sprintf("expected %v as the first (media) part, got %v content-type", protoMediaType, ct), hint
+	if cte, ok := err.(*wire.ContentTypeError); ok && cte.Loose {
+		hint = "rwkit: write the media type exactly as application/x-protobuf, without spaces around ';'"
 	}
-	for _, p := range parts[1:] {
-		pair := strings.Split(p, "=")
-		if len(pair) != 2 {
-			return 0, fmt.Sprintf("as per https://www.rfc-editor.org/rfc/rfc9110#parameter expected parameters to be key-values, got %v in %v content-type", p, ct), hint
-		}
-		if pair[0] == "proto" {
-			switch pair[1] {
-			case protoV1:
-				return wire.V1, "", ""
-			case protoV2:
-				return wire.V2, "", ""
-			}
-			return 0, fmt.Sprintf("got %v content type; unknown type for remote write protobuf message %v, supported: %v", ct, pair[1], protoV1+", "+protoV2), hint
-		}
-	}
-	return wire.V1, "", ""
+	return 0, err.Error(), hint
 }
 
 // readBody reads all of r into dst, growing it once to the declared length.

@@ -1,8 +1,6 @@
 package workspace
 
 import (
-	"strings"
-
 	"github.com/rwkit/rwkit/validate"
 	"github.com/rwkit/rwkit/wire"
 )
@@ -11,21 +9,8 @@ import (
 // rate limiter and the texts of the ingester, which the workspace plays
 // (validate/ingester.go).
 
-const metricNameLabel = "__name__"
-
-func metricName(ls []wire.Label) string {
-	for _, l := range ls {
-		if l.Name == metricNameLabel {
-			return l.Value
-		}
-	}
-	return ""
-}
-
 // tsdbText is the ingester's text for a sample the TSDB refused, made by
 // validate.IngesterMessage (Cortex's wrappedTSDBIngestErr).
 func tsdbText(err error, reason validate.Reason, ts int64, ls []wire.Label) string {
 	return validate.IngesterMessage(err, reason, ts, ls)
 }
-
-func compareLabels(a, b wire.Label) int { return strings.Compare(a.Name, b.Name) }

@@ -244,7 +244,7 @@ func seriesName(ls []wire.Label) string {
 
 func formatFloat(v float64) string {
 	switch {
-	case math.Float64bits(v) == staleNaN:
+	case wire.IsStaleNaN(v):
 		return "StaleNaN"
 	case math.IsNaN(v):
 		return "NaN"
@@ -255,9 +255,6 @@ func formatFloat(v float64) string {
 	}
 	return strconv.FormatFloat(v, 'g', -1, 64)
 }
-
-// staleNaN is Prometheus's stale marker (value.StaleNaN).
-const staleNaN uint64 = 0x7ff0000000000002
 
 func formatHistogram(h *wire.Histogram) string {
 	var b strings.Builder

@@ -24,7 +24,7 @@ func decodeFixture() *wire.WriteRequest {
 			},
 			{
 				Labels:  []wire.Label{{Name: "__name__", Value: "up"}, {Name: "path", Value: `C:\tmp "x"`}},
-				Samples: []wire.Sample{{Value: math.Inf(1), Timestamp: 1700000000000}, {Value: math.Float64frombits(staleNaN), Timestamp: 1700000015000}},
+				Samples: []wire.Sample{{Value: math.Inf(1), Timestamp: 1700000000000}, {Value: math.Float64frombits(wire.StaleNaN), Timestamp: 1700000015000}},
 			},
 			{
 				Labels: []wire.Label{{Name: "__name__", Value: "latency_seconds"}},

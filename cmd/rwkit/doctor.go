@@ -398,9 +398,9 @@ func (c *doctorCommand) checkEmptyWrite(ctx context.Context, u *url.URL, tr http
 		s.status, s.detail = "FAIL", err.Error()
 		return s
 	}
-	req.Header.Set("Content-Encoding", "snappy")
+	req.Header.Set("Content-Encoding", wire.ContentEncoding)
 	req.Header.Set("Content-Type", v.ContentType())
-	req.Header.Set("X-Prometheus-Remote-Write-Version", v.HeaderValue())
+	req.Header.Set(wire.HeaderVersion, v.HeaderValue())
 	req.Header.Set("User-Agent", version.UserAgent())
 	start := time.Now()
 	resp, err := (&http.Client{Transport: tr}).Do(req)

@@ -19,7 +19,7 @@ func sample(name, target string, ts int64, v float64) Sample {
 }
 
 func TestObserveAlignsToScrapes(t *testing.T) {
-	stale := math.Float64frombits(staleNaN)
+	stale := math.Float64frombits(wire.StaleNaN)
 	// Target a is scraped at 1000, 2000, 3000, 4000; target b at 1500, 2500.
 	in := []Sample{
 		sample("up", "a", 1000, 1), sample("m", "a", 1000, 1), sample("m", "a", 1000, 2),

@@ -17,9 +17,6 @@ import (
 // it, so honor_labels cannot take it away.
 const TargetLabel = "target"
 
-// staleNaN is Prometheus's staleness marker (model/value.StaleNaN).
-const staleNaN = 0x7ff0000000000002
-
 // maxDuration bounds a plausible scrape_duration_seconds: the scrape
 // timeout with room for a loaded machine.
 const maxDuration = 10
@@ -174,7 +171,7 @@ func formatValue(s Sample) string {
 	}
 	bits := math.Float64bits(s.Value)
 	switch {
-	case bits == staleNaN:
+	case bits == wire.StaleNaN:
 		return "stale"
 	case bits == normalNaN:
 		return "NaN"

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -122,9 +121,7 @@ func (r *Receiver) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	samples, histograms, exemplars := r.record(v, &wr)
 	if v == wire.V2 {
-		w.Header().Set("X-Prometheus-Remote-Write-Samples-Written", strconv.Itoa(samples))
-		w.Header().Set("X-Prometheus-Remote-Write-Histograms-Written", strconv.Itoa(histograms))
-		w.Header().Set("X-Prometheus-Remote-Write-Exemplars-Written", strconv.Itoa(exemplars))
+		wire.WriteStats{Samples: samples, Histograms: histograms, Exemplars: exemplars}.SetHeaders(w.Header())
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}

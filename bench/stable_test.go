@@ -1,4 +1,4 @@
-package wire
+package bench
 
 import (
 	"bytes"
@@ -6,42 +6,44 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/rwkit/rwkit/wire"
 )
 
-func stableFrom(series []TimeSeries, ts int64) *StableBody {
+func stableFrom(series []wire.TimeSeries, ts int64) *StableBody {
 	var sb StableBody
 	sb.Reset(ts)
 	for i := range series {
-		sb.AppendSeries(AppendLabels(nil, series[i].Labels), series[i].Samples[0].Value)
+		sb.AppendSeries(wire.AppendLabels(nil, series[i].Labels), series[i].Samples[0].Value)
 	}
 	return &sb
 }
 
-func withSamples(series []TimeSeries, ts int64, value func(i int) float64) []TimeSeries {
-	out := make([]TimeSeries, len(series))
+func withSamples(series []wire.TimeSeries, ts int64, value func(i int) float64) []wire.TimeSeries {
+	out := make([]wire.TimeSeries, len(series))
 	for i := range series {
-		out[i] = TimeSeries{Labels: series[i].Labels, Samples: []Sample{{Value: value(i), Timestamp: ts}}}
+		out[i] = wire.TimeSeries{Labels: series[i].Labels, Samples: []wire.Sample{{Value: value(i), Timestamp: ts}}}
 	}
 	return out
 }
 
-func decodeSeries(t *testing.T, body []byte) []TimeSeries {
+func decodeSeries(t *testing.T, body []byte) []wire.TimeSeries {
 	t.Helper()
-	var req WriteRequest
-	if err := DecodeWriteRequest(body, &req); err != nil {
+	var req wire.WriteRequest
+	if err := wire.DecodeWriteRequest(body, &req); err != nil {
 		t.Fatalf("decode: %v", err)
 	}
 	return req.Series
 }
 
 // TestStableBodyBytes: with no zero values, a StableBody is byte for byte
-// what AppendWriteRequest (and so gogo's Marshal) produces, before and after
+// what wire.AppendWriteRequest (and so gogo's Marshal) produces, before and after
 // patching.
 func TestStableBodyBytes(t *testing.T) {
 	const ts0, ts1 = 1700000000000, 1700000015000
-	series := withSamples(benchSeries(500), ts0, func(i int) float64 { return float64(i) + 0.5 })
+	series := withSamples(FleetSeries(500), ts0, func(i int) float64 { return float64(i) + 0.5 })
 	sb := stableFrom(series, ts0)
-	checkBytes(t, "built", sb.Bytes(), AppendWriteRequest(nil, &WriteRequest{Series: series}))
+	checkSame(t, "built", sb.Bytes(), wire.AppendWriteRequest(nil, &wire.WriteRequest{Series: series}))
 
 	next := withSamples(series, ts1, func(i int) float64 { return -float64(i) - 1e9 })
 	values := make([]float64, len(next))
@@ -51,7 +53,7 @@ func TestStableBodyBytes(t *testing.T) {
 	if !sb.SetSamples(ts1, values) {
 		t.Fatal("SetSamples refused a timestamp of the same width")
 	}
-	checkBytes(t, "patched", sb.Bytes(), AppendWriteRequest(nil, &WriteRequest{Series: next}))
+	checkSame(t, "patched", sb.Bytes(), wire.AppendWriteRequest(nil, &wire.WriteRequest{Series: next}))
 	if sb.Timestamp() != ts1 || sb.NumSeries() != len(series) {
 		t.Errorf("Timestamp, NumSeries = %d, %d; want %d, %d", sb.Timestamp(), sb.NumSeries(), int64(ts1), len(series))
 	}
@@ -61,7 +63,7 @@ func TestStableBodyBytes(t *testing.T) {
 // negative-zero values (written, not omitted), SetValue, SetTimestamp,
 // Range and timestamps of every varint width.
 func TestStableBodyDecodes(t *testing.T) {
-	base := benchSeries(50)
+	base := FleetSeries(50)
 	for _, ts := range []int64{1, 200, 1700000000000, 1 << 50, math.MaxInt64, -5} {
 		series := withSamples(base, ts, func(i int) float64 {
 			switch i % 4 {
@@ -78,7 +80,7 @@ func TestStableBodyDecodes(t *testing.T) {
 		}
 		// The same width: the varint of ts+1 or ts-1 (one of them).
 		next := ts + 1
-		if sizeVarint(uint64(next)) != sizeVarint(uint64(ts)) {
+		if varintLen(uint64(next)) != varintLen(uint64(ts)) {
 			next = ts - 1
 		}
 		values := make([]float64, len(series))
@@ -103,7 +105,7 @@ func TestStableBodyDecodes(t *testing.T) {
 		}
 		for _, r := range [][2]int{{0, 0}, {0, 1}, {10, 20}, {49, 50}, {0, 50}} {
 			got := decodeSeries(t, sb.Range(r[0], r[1]))
-			if diff := cmp.Diff(want[r[0]:r[1]], got, cmp.Comparer(func(a, b []TimeSeries) bool {
+			if diff := cmp.Diff(want[r[0]:r[1]], got, cmp.Comparer(func(a, b []wire.TimeSeries) bool {
 				return len(a) == 0 && len(b) == 0 || cmp.Equal(a, b)
 			})); diff != "" {
 				t.Errorf("ts %d: Range(%d, %d) (-want +got):\n%s", ts, r[0], r[1], diff)
@@ -119,7 +121,7 @@ func TestStableBodyDecodes(t *testing.T) {
 }
 
 func TestStableBodyWidthChange(t *testing.T) {
-	series := withSamples(benchSeries(3), 1000, func(i int) float64 { return 1 })
+	series := withSamples(FleetSeries(3), 1000, func(i int) float64 { return 1 })
 	sb := stableFrom(series, 1000)
 	before := bytes.Clone(sb.Bytes())
 	for _, ts := range []int64{100, 1 << 30, -1} {
@@ -127,7 +129,7 @@ func TestStableBodyWidthChange(t *testing.T) {
 			t.Errorf("SetSamples/SetTimestamp(%d) accepted a different varint width", ts)
 		}
 	}
-	checkBytes(t, "after refusals", sb.Bytes(), before)
+	checkSame(t, "after refusals", sb.Bytes(), before)
 	var empty StableBody
 	empty.Reset(1000)
 	if !empty.SetSamples(1001, nil) || len(empty.Bytes()) != 0 || len(empty.Range(0, 0)) != 0 {
@@ -136,23 +138,23 @@ func TestStableBodyWidthChange(t *testing.T) {
 }
 
 func TestStableBodySteadyStateAllocs(t *testing.T) {
-	series := benchSeries(1000)
+	series := FleetSeries(1000)
 	sb := stableFrom(series, 1700000000000)
 	values := make([]float64, len(series))
-	out := make([]byte, 0, MaxCompressedLen(len(sb.Bytes())))
+	out := make([]byte, 0, wire.MaxCompressedLen(len(sb.Bytes())))
 	ts := int64(1700000000000)
 	allocs := testing.AllocsPerRun(20, func() {
 		ts += 15000
 		sb.SetSamples(ts, values)
-		out = Compress(out, sb.Bytes())
+		out = wire.Compress(out, sb.Bytes())
 	})
 	if allocs != 0 {
-		t.Errorf("SetSamples + Compress allocate %v times per push, want 0", allocs)
+		t.Errorf("SetSamples + wire.Compress allocate %v times per push, want 0", allocs)
 	}
 	// Rebuilding into the kept memory does not allocate either.
 	blocks := make([][]byte, len(series))
 	for i := range series {
-		blocks[i] = AppendLabels(nil, series[i].Labels)
+		blocks[i] = wire.AppendLabels(nil, series[i].Labels)
 	}
 	allocs = testing.AllocsPerRun(5, func() {
 		sb.Reset(ts)
@@ -162,5 +164,12 @@ func TestStableBodySteadyStateAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("Reset + AppendSeries allocate %v times, want 0", allocs)
+	}
+}
+
+func checkSame(t *testing.T, what string, got, want []byte) {
+	t.Helper()
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s: bodies differ (%d and %d bytes)", what, len(got), len(want))
 	}
 }
