@@ -14,12 +14,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rwkit/rwkit/validate"
+	"github.com/rwkit/rwkit/workspace/store"
 )
 
 // Workspace is the local remote-write receiver. Create it with New, serve
 // Handler, and Close it before closing its store. Safe for concurrent use.
 type Workspace struct {
-	db                database
+	db                *store.Store
 	limits            validate.Limits
 	log               *slog.Logger
 	registry          *prometheus.Registry
@@ -52,7 +53,7 @@ type Workspace struct {
 // ErrClosed is returned for requests after Close.
 var ErrClosed = errors.New("workspace: closed")
 
-func newWorkspace(db database, opts ...Option) (*Workspace, error) {
+func newWorkspace(db *store.Store, opts ...Option) (*Workspace, error) {
 	c := defaultConfig()
 	for _, o := range opts {
 		if o == nil {
@@ -141,7 +142,7 @@ func (w *Workspace) Collisions(id string) []Collision {
 // appender's without telling anyone.
 type tenant struct {
 	id      string
-	db      tenantDB
+	db      *store.Tenant
 	limiter *validate.RateLimiter
 
 	mu         sync.Mutex
@@ -208,7 +209,7 @@ func (w *Workspace) tenant(id string) (*tenant, error) {
 	if len(w.tenants) >= w.maxTenants {
 		return nil, &tooManyTenants{id: id, limit: w.maxTenants, setting: w.limitNames.MaxTenants}
 	}
-	db, err := w.db.tenant(id)
+	db, err := w.db.Tenant(id)
 	if err != nil {
 		return nil, err
 	}
