@@ -112,7 +112,7 @@ func putPrepared(p *prepared) {
 // distribute, then appendSeries under the tenant's lock, then commit. It
 // returns an *errStorage when the store failed.
 func (w *Workspace) ingest(ctx context.Context, t *tenant, req *wire.WriteRequest, v wire.Version, wr Writer) (outcome, error) {
-	b := batch{w: w, t: t, req: req, v: v, wr: wr, now: w.now(), policy: policyFor(w.limits.Backend)}
+	b := batch{w: w, t: t, req: req, v: v, wr: wr, now: w.cfg.now(), policy: policyFor(w.cfg.limits.Backend)}
 	res, ok := b.distribute()
 	if !ok {
 		return b.o, nil
@@ -191,7 +191,7 @@ func (b *batch) distribute() (validate.Result, bool) {
 		}
 	}
 
-	lim := &b.w.limits
+	lim := &b.w.cfg.limits
 	res := validate.ValidateRequest(lim, b.req, b.now)
 	for i := range res.Discards {
 		d := &res.Discards[i]
@@ -273,14 +273,14 @@ func (b *batch) admit(s *wire.TimeSeries, h uint64) bool {
 	if !b.policy.distributor {
 		return true
 	}
-	r, msg := b.t.admit(&b.w.limits, h, s.Labels)
+	r, msg := b.t.admit(&b.w.cfg.limits, h, s.Labels)
 	if r == validate.Unknown {
 		return true
 	}
 	n := len(s.Samples) + len(s.Histograms)
 	b.discard(r, n, n)
 	if b.ingesterErr == "" {
-		b.ingesterErr, b.ingesterStatus = validate.UserMessage(b.t.id, msg), b.w.limits.SeriesLimitStatus
+		b.ingesterErr, b.ingesterStatus = validate.UserMessage(b.t.id, msg), b.w.cfg.limits.SeriesLimitStatus
 	}
 	return false
 }
@@ -316,7 +316,7 @@ func (b *batch) appendSamples(s *wire.TimeSeries, h uint64, ref *store.Ref) erro
 // appendHistograms appends s's native histograms, as appendSamples does
 // its floats (without writer attribution).
 func (b *batch) appendHistograms(s *wire.TimeSeries, ref *store.Ref) error {
-	if len(s.Histograms) > 0 && !b.w.limits.EnableNativeHistograms {
+	if len(s.Histograms) > 0 && !b.w.cfg.limits.EnableNativeHistograms {
 		// Cortex's ingester drops them quietly and counts them.
 		b.discard(validate.NativeHistogramSample, len(s.Histograms), len(s.Histograms))
 		return nil
@@ -369,9 +369,9 @@ func (b *batch) committed() {
 	t := b.t
 	t.countAccepted(b.o.written.samples + b.o.written.histograms)
 	for _, p := range b.pending {
-		t.wrote(p, b.wid, b.wr, b.now, b.w.alternationWindow.Milliseconds())
+		t.wrote(p, b.wid, b.wr, b.now, b.w.cfg.alternationWindow.Milliseconds())
 	}
-	t.pruneWriters(b.w.maxWriters)
+	t.pruneWriters(maxWriters)
 	if b.ingesterErr != "" {
 		b.o.fail(b.ingesterStatus, b.ingesterErr)
 		return

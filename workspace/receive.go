@@ -73,7 +73,7 @@ func (w *Workspace) write(rw http.ResponseWriter, r *http.Request, id string) (i
 	}
 	rd := getReading()
 	defer rd.release()
-	if rf := w.readRequest(rd, http.MaxBytesReader(rw, r.Body, int64(w.maxBody)), r.ContentLength, version); rf != nil {
+	if rf := w.readRequest(rd, http.MaxBytesReader(rw, r.Body, int64(w.cfg.maxBody)), r.ContentLength, version); rf != nil {
 		return rf.answer(rw), id
 	}
 	req := rd.req
@@ -83,7 +83,7 @@ func (w *Workspace) write(rw http.ResponseWriter, r *http.Request, id string) (i
 	}
 	t.received.Add(float64(received))
 
-	wr := requestWriter(req.Series, w.identity, r.UserAgent(), r.RemoteAddr)
+	wr := requestWriter(req.Series, w.cfg.identity, r.UserAgent(), r.RemoteAddr)
 	o, err := w.ingest(r.Context(), t, req, version, wr)
 	if err != nil {
 		if version == wire.V2 {
@@ -131,7 +131,7 @@ func (w *Workspace) tenantRefusal(id string, err error) (*refusal, string) {
 	}
 	// The error names the server's directories: the operator's log gets
 	// it, the writer a sentence.
-	w.log.Error("opening workspace", "workspace", id, "err", err)
+	w.cfg.logger.Error("opening workspace", "workspace", id, "err", err)
 	return &refusal{http.StatusInternalServerError, "the workspace could not open its storage; nothing of this request was stored, retry it", ""}, id
 }
 
@@ -147,7 +147,7 @@ func (w *Workspace) storageFailed(id string, err error) *refusal {
 		// both.
 		return &refusal{http.StatusServiceUnavailable, cannotWriteText, "rwkit: /-/ready answers 503 until the workspace can write again"}
 	}
-	w.log.Error("storing remote write", "workspace", id, "err", err)
+	w.cfg.logger.Error("storing remote write", "workspace", id, "err", err)
 	return &refusal{http.StatusInternalServerError, "the workspace's storage failed; nothing of this request was stored, retry it", "rwkit: the server's log says why"}
 }
 
@@ -178,10 +178,10 @@ func (rd *reading) release() {
 // limit refused unread, an undeclared one read up to the limit and no
 // further.
 func (w *Workspace) readRequest(rd *reading, body io.Reader, declared int64, version wire.Version) *refusal {
-	if declared > int64(w.maxBody) {
+	if declared > int64(w.cfg.maxBody) {
 		return &refusal{http.StatusRequestEntityTooLarge,
-			fmt.Sprintf("received message larger than max (%d vs %d)", declared, w.maxBody),
-			splitHint(w.limitNames.MaxRequestBytes)}
+			fmt.Sprintf("received message larger than max (%d vs %d)", declared, w.cfg.maxBody),
+			splitHint(w.cfg.limitNames.MaxRequestBytes)}
 	}
 	compressed, err := readBody((*rd.compressed)[:0], body, declared)
 	*rd.compressed = compressed
@@ -189,18 +189,18 @@ func (w *Workspace) readRequest(rd *reading, body io.Reader, declared int64, ver
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return &refusal{http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("received message larger than max (more than %d vs %d)", mbe.Limit, w.maxBody),
-				splitHint(w.limitNames.MaxRequestBytes)}
+				fmt.Sprintf("received message larger than max (more than %d vs %d)", mbe.Limit, w.cfg.maxBody),
+				splitHint(w.cfg.limitNames.MaxRequestBytes)}
 		}
 		return &refusal{http.StatusBadRequest, err.Error(), "rwkit: reading the request body failed"}
 	}
-	raw, err := wire.Decompress((*rd.decoded)[:cap(*rd.decoded)], compressed, w.maxDecoded)
+	raw, err := wire.Decompress((*rd.decoded)[:cap(*rd.decoded)], compressed, w.cfg.maxDecoded)
 	if err != nil {
 		var tl *wire.TooLargeError
 		if errors.As(err, &tl) {
 			return &refusal{http.StatusRequestEntityTooLarge,
 				fmt.Sprintf("received message larger than max (%d vs %d)", tl.Declared, tl.Limit),
-				"rwkit: the Snappy block declares more decoded bytes than this workspace takes; split the write into smaller requests (the limit is set by " + w.limitNames.MaxDecodedBytes + ")"}
+				"rwkit: the Snappy block declares more decoded bytes than this workspace takes; split the write into smaller requests (the limit is set by " + w.cfg.limitNames.MaxDecodedBytes + ")"}
 		}
 		return &refusal{http.StatusBadRequest, "snappy: corrupt input", "rwkit: the body is not a Snappy block (" + err.Error() + "); " + notSnappyHint(compressed)}
 	}
@@ -235,7 +235,7 @@ func (w *Workspace) respond(rw http.ResponseWriter, t *tenant, o *outcome, v wir
 		setWritten(rw, o.written)
 	}
 	if o.status == 0 {
-		code := policyFor(w.limits.Backend).acceptedV1
+		code := policyFor(w.cfg.limits.Backend).acceptedV1
 		if v == wire.V2 {
 			code = http.StatusNoContent
 		}

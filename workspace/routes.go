@@ -41,7 +41,7 @@ func (w *Workspace) routes() http.Handler {
 	mux.Handle("/prometheus/api/v1/", query)
 	mux.HandleFunc("GET /workspaces/{id}/api/v1/collisions", w.serveCollisions)
 
-	mux.Handle("GET /metrics", promhttp.HandlerFor(w.registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(w.cfg.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /-/ready", w.serveReady)
 	mux.HandleFunc("GET /-/healthy", func(rw http.ResponseWriter, _ *http.Request) {
 		rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -80,7 +80,7 @@ func (w *Workspace) serveCollisions(rw http.ResponseWriter, r *http.Request) {
 	enc := json.NewEncoder(rw)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(list); err != nil && !errors.Is(err, http.ErrHandlerTimeout) {
-		w.log.Debug("writing collisions", "workspace", id, "err", err)
+		w.cfg.logger.Debug("writing collisions", "workspace", id, "err", err)
 	}
 }
 
