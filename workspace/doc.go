@@ -12,7 +12,9 @@
 //	defer ws.Close() // and its store
 //	return http.ListenAndServe("127.0.0.1:9095", ws.Handler())
 //
-// New serves a store the caller opened and shares (workspace/store).
+// New serves a store the caller opened and shares (workspace/store). In
+// tests, workspacetest.Start (workspace/workspacetest) runs one on a
+// loopback port in one line.
 //
 // # Endpoints
 //
