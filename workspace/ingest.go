@@ -3,7 +3,6 @@ package workspace
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -15,72 +14,12 @@ import (
 	"github.com/rwkit/rwkit/workspace/store"
 )
 
-// counts are the RW 2.0 X-Prometheus-Remote-Write-*-Written values.
-type counts struct{ samples, histograms, exemplars int }
-
-type reasonCount struct {
-	reason validate.Reason
-	n      int
-}
-
-// outcome is what one request did: its answer, what was written and what
-// was refused.
-type outcome struct {
-	status  int    // 0: success
-	message string // the backend's text for status (Cortex's or Prometheus')
-	written counts
-	refused []reasonCount // samples and histograms removed, by reason, in order of first refusal
-	notes   []string      // rwkit's lines: which writers collided
-	hidden  int           // notes not shown
-	// collisions: at least one new-value-for-timestamp was recorded.
-	collisions bool
-}
-
-// maxNotes bounds the attribution lines of one refusal body.
-const maxNotes = 5
-
-func (o *outcome) refuse(r validate.Reason, n int) {
-	if n <= 0 {
-		return
-	}
-	for i := range o.refused {
-		if o.refused[i].reason == r {
-			o.refused[i].n += n
-			return
-		}
-	}
-	o.refused = append(o.refused, reasonCount{r, n})
-}
-
-func (o *outcome) note(s string) {
-	if len(o.notes) >= maxNotes {
-		o.hidden++
-		return
-	}
-	o.notes = append(o.notes, s)
-}
-
-func (o *outcome) fail(status int, msg string) {
-	if o.status == 0 {
-		o.status, o.message = status, msg
-	}
-}
-
 // errStorage is a failure of the store itself: the request is rolled back
 // and answered 500, as Cortex's ingester does for an unknown append error.
 type errStorage struct{ err error }
 
 func (e *errStorage) Error() string { return e.err.Error() }
 func (e *errStorage) Unwrap() error { return e.err }
-
-// pendingWrite is an accepted sample whose writer is recorded once the
-// request is committed.
-type pendingWrite struct {
-	hash uint64
-	ls   []wire.Label
-	ts   int64
-	v    float64
-}
 
 // prepared is the per-request scratch of ingest, reused across requests.
 type prepared struct {
@@ -417,93 +356,6 @@ func (w *Workspace) rolledBack(t *tenant, o *outcome, req *wire.WriteRequest, ae
 	w.refuseAll(t, o, req)
 }
 
-// explain adds the rwkit lines for a refused sample: for
-// new-value-for-timestamp, the writer of the stored value and the refused
-// one (and logs the collision); for sample-out-of-order, the writer of the
-// newest sample.
-func (t *tenant) explain(o *outcome, ae *store.AppendError, ls []wire.Label, h uint64, smp *wire.Sample, wid uint32, wr Writer, now time.Time) {
-	e, known := t.series.get(h)
-	switch ae.Reason {
-	case validate.NewValueForTimestamp:
-		var existingID uint32
-		var at int64
-		switch {
-		case known && e.ts == smp.Timestamp:
-			existingID, at = e.writer, e.at
-		case known && e.prevTs == smp.Timestamp:
-			existingID = e.prevWriter
-		}
-		existing := ae.Existing
-		if !ae.HasExisting && known && e.ts == smp.Timestamp {
-			existing = e.val
-		}
-		var ew *Writer
-		if x, ok := t.writers.get(existingID); ok {
-			ew = &x
-		}
-		t.collisionsTotal.Inc()
-		o.collisions = true
-		t.collisions.record(collisionKey{series: h, existing: existingID, newer: wid}, KindNewValueForTimestamp,
-			ls, smp.Timestamp, existing, smp.Value, ew, wr, now)
-		var b strings.Builder
-		fmt.Fprintf(&b, "rwkit: new-value-for-timestamp series=%s at %s (%d): value %s ", validate.LabelsString(ls),
-			formatTime(time.UnixMilli(smp.Timestamp)), smp.Timestamp, formatValue(existing))
-		switch {
-		case ew == nil:
-			b.WriteString("written by a writer this workspace does not remember")
-		case at != 0:
-			fmt.Fprintf(&b, "written by writer %s at %s", ew, formatTime(time.Unix(0, at)))
-		default:
-			fmt.Fprintf(&b, "written by writer %s", ew)
-		}
-		if existingID == wid {
-			fmt.Fprintf(&b, "; value %s refused from the same writer, which sent two values for one timestamp", formatValue(smp.Value))
-		} else {
-			fmt.Fprintf(&b, "; value %s refused from writer %s", formatValue(smp.Value), wr)
-		}
-		o.note(b.String())
-	case validate.SampleOutOfOrder, validate.SampleTooOld:
-		if !known {
-			return
-		}
-		ew, ok := t.writers.get(e.writer)
-		if !ok {
-			return
-		}
-		who := fmt.Sprintf("writer %s", ew)
-		if e.writer == wid {
-			who = "this same writer"
-		}
-		o.note(fmt.Sprintf("rwkit: %s series=%s: timestamp %d is older than the newest sample (%d, value %s) written by %s",
-			ae.Reason, validate.LabelsString(ls), smp.Timestamp, e.ts, formatValue(e.val), who))
-	}
-}
-
-// wrote records an accepted sample's writer, and two writers taking turns
-// on the series (A, B, then A again within window ms of sample time).
-func (t *tenant) wrote(p pendingWrite, wid uint32, wr Writer, now time.Time, window int64) {
-	e, ok := t.series.get(p.hash)
-	switch {
-	case !ok:
-		e = lastWrite{writer: wid, ts: p.ts, val: p.v, at: now.UnixNano()}
-	case e.writer == wid:
-		e.ts, e.val, e.at = p.ts, p.v, now.UnixNano()
-	default:
-		if e.prevWriter == wid && p.ts-e.prevTs <= window {
-			var ew *Writer
-			if x, ok := t.writers.get(e.writer); ok {
-				ew = &x
-			}
-			t.collisions.record(collisionKey{series: p.hash, existing: e.writer, newer: wid, alternatingWrite: true},
-				KindAlternatingWriters, p.ls, p.ts, e.val, p.v, ew, wr, now)
-			t.alternationsTotal.Inc()
-		}
-		e.prevWriter, e.prevTs, e.prevVal = e.writer, e.ts, e.val
-		e.writer, e.ts, e.val, e.at = wid, p.ts, p.v, now.UnixNano()
-	}
-	t.series.put(p.hash, e)
-}
-
 // admit applies the ingester's series limits to a series the tenant has not
 // seen: per_user_series_limit against the TSDB head's series count and
 // per_metric_series_limit against the series created per metric name. It
@@ -529,18 +381,4 @@ func (t *tenant) admit(lim *validate.Limits, h uint64, ls []wire.Label) (validat
 		t.perMetric[strings.Clone(name)] = 1 // name may be a view of the request buffer
 	}
 	return validate.Unknown, ""
-}
-
-// pruneWriters forgets writers no tracked series refers to once there are
-// more than max.
-func (t *tenant) pruneWriters(max int) {
-	if t.writers.len() <= max {
-		return
-	}
-	used := map[uint32]struct{}{}
-	t.series.each(func(e lastWrite) {
-		used[e.writer] = struct{}{}
-		used[e.prevWriter] = struct{}{}
-	})
-	t.writers.retain(func(id uint32) bool { _, ok := used[id]; return ok })
 }
