@@ -51,7 +51,7 @@ func putPrepared(p *prepared) {
 // distribute, then appendSeries under the tenant's lock, then commit. It
 // returns an *errStorage when the store failed.
 func (w *Workspace) ingest(ctx context.Context, t *tenant, req *wire.WriteRequest, v wire.Version, wr Writer) (outcome, error) {
-	b := batch{w: w, t: t, req: req, v: v, wr: wr, now: w.cfg.now(), policy: policyFor(w.cfg.limits.Backend)}
+	b := batch{w: w, t: t, req: req, v: v, wr: wr, now: w.cfg.now(), policy: w.policy, ingesterStatus: http.StatusBadRequest}
 	res, ok := b.distribute()
 	if !ok {
 		return b.o, nil
@@ -77,7 +77,6 @@ func (w *Workspace) ingest(ctx context.Context, t *tenant, req *wire.WriteReques
 	b.app = t.db.Appender(ctx)
 	b.pending = p.pending
 	defer func() { p.pending = b.pending }()
-	b.ingesterStatus = http.StatusBadRequest
 	if err := b.appendSeries(&res, p); err != nil {
 		_ = b.app.Rollback()
 		if errors.Is(err, errRolledBack) {

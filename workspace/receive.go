@@ -235,7 +235,7 @@ func (w *Workspace) respond(rw http.ResponseWriter, t *tenant, o *outcome, v wir
 		setWritten(rw, o.written)
 	}
 	if o.status == 0 {
-		code := policyFor(w.cfg.limits.Backend).acceptedV1
+		code := w.policy.acceptedV1
 		if v == wire.V2 {
 			code = http.StatusNoContent
 		}

@@ -22,7 +22,8 @@ import (
 type Workspace struct {
 	cfg       config // the options, with LimitNames filled in
 	db        *store.Store
-	ownsStore bool // opened by Open: Close closes it
+	ownsStore bool   // opened by Open: Close closes it
+	policy    policy // rules.go: how the limits' backend treats a request
 	metrics   *metrics
 	seed      maphash.Seed
 	handler   http.Handler
@@ -62,6 +63,7 @@ func newWorkspace(db *store.Store, c config) (*Workspace, error) {
 	w := &Workspace{
 		cfg:     c,
 		db:      db,
+		policy:  policyFor(c.limits.Backend),
 		seed:    maphash.MakeSeed(),
 		tenants: map[string]*tenant{},
 		writes:  newWriteLimiter(c.maxConcurrent),
