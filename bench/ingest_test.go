@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"runtime"
 	"strconv"
@@ -17,13 +16,11 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/rwkit/rwkit/internal/promtest"
 	"github.com/rwkit/rwkit/validate"
 	"github.com/rwkit/rwkit/wire"
 	"github.com/rwkit/rwkit/workspace"
-	"github.com/rwkit/rwkit/workspace/store"
+	"github.com/rwkit/rwkit/workspace/workspacetest"
 )
 
 // TestIngestComparison measures the samples/s that N concurrent writers get
@@ -210,16 +207,8 @@ func startReceiver(t *testing.T, target string) *receiver {
 		}
 		// AMP's 70,000 samples/s quota would measure the rate limiter.
 		lim.IngestionRate, lim.IngestionBurstSize = math.MaxInt32, math.MaxInt32
-		reg := prometheus.NewRegistry()
-		st, err := store.Open(t.TempDir(), store.Options{OutOfOrderWindow: lim.OutOfOrderTimeWindow, Registerer: reg})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ws, err := workspace.New(st, workspace.WithLimits(lim), workspace.WithRegistry(reg))
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(ws.Handler())
+		ws := workspacetest.Start(t, workspace.WithLimits(lim))
+		srv := ws.HTTP
 		return &receiver{
 			writeURL: srv.URL + "/api/v1/write",
 			metrics: func() map[string]float64 {
@@ -232,11 +221,7 @@ func startReceiver(t *testing.T, target string) *receiver {
 				m["rss"] = selfRSS()
 				return m
 			},
-			close: func() {
-				srv.Close()
-				_ = ws.Close()
-				_ = st.Close()
-			},
+			close: func() { _ = ws.Close() },
 		}
 	}
 	t.Fatalf("unknown target %q: use prometheus, workspace-prometheus or workspace-amp", target)

@@ -85,7 +85,7 @@
 //	metric_name_too_long, help_too_long,  validate.go ValidateMetadata                validate.go metadataTooLong
 //	unit_too_long
 //	rate_limited                          ratelimit.go RateLimiter.Allow, asked by    ratelimit.go RateLimitedMessage
-//	                                      workspace/ingest.go Workspace.ingest        (validate.go Result.RateLimited)
+//	                                      workspace/ingest.go batch.distribute        (validate.go Result.RateLimited)
 //	new-value-for-timestamp,              workspace/store/errors.go reasonOf (the     ingester.go IngesterMessage
 //	sample-out-of-order                   TSDB's refusal); workspace/store/pending.go
 //	                                      pendingSample.conflict (a sample against
@@ -95,7 +95,7 @@
 //	                                      ahead: validate.go outOfBoundsAhead
 //	per_user_series_limit,                workspace/ingest.go tenant.admit            ingester.go PerUserSeriesLimitMessage,
 //	per_metric_series_limit                                                           PerMetricSeriesLimitMessage
-//	native-histogram-sample               workspace/ingest.go Workspace.ingest        none (silent)
+//	native-histogram-sample               workspace/ingest.go batch.appendHistograms  none (silent)
 //	                                      (Limits.EnableNativeHistograms off)
 //	request_refused_whole (rwkit's own)   workspace/ingest.go Workspace.refuseAll     the refusal that caused it
 //

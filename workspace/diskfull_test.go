@@ -36,7 +36,7 @@ func TestDiskFullAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(ws.Handler())
-	e := &env{ws: ws, st: st, srv: srv}
+	e := &env{ws: ws, srv: srv}
 	defer func() {
 		srv.Close()
 		_ = ws.Close()

@@ -4,19 +4,17 @@
 // Prometheus TSDB (package store), answers PromQL, and names the writers
 // that collided, which Cortex never does.
 //
-//	reg := prometheus.NewRegistry()
 //	lim, _ := validate.Profile("amp")
-//	st, err := store.Open(dir, store.Options{OutOfOrderWindow: lim.OutOfOrderTimeWindow, Registerer: reg})
+//	ws, err := workspace.Open(dir, workspace.WithLimits(lim)) // the store's settings come from the limits
 //	if err != nil {
 //		return err
 //	}
-//	defer st.Close()
-//	ws, err := workspace.New(st, workspace.WithLimits(lim), workspace.WithRegistry(reg))
-//	if err != nil {
-//		return err
-//	}
-//	defer ws.Close()
+//	defer ws.Close() // and its store
 //	return http.ListenAndServe("127.0.0.1:9095", ws.Handler())
+//
+// New serves a store the caller opened and shares (workspace/store). In
+// tests, workspacetest.Start (workspace/workspacetest) runs one on a
+// loopback port in one line.
 //
 // # Endpoints
 //
@@ -26,7 +24,7 @@
 //	GET|POST /workspaces/{id}/api/v1/{query,query_range,series,labels,label/{name}/values,metadata}
 //	GET|POST /prometheus/api/v1/...             the same for X-Scope-OrgID (else "default")
 //	GET /workspaces/{id}/api/v1/collisions      JSON list of Collision, most recent first
-//	GET /metrics                                the workspace's registry only
+//	GET /metrics                                the workspace's registry (with Open, the TSDB's metrics too)
 //	GET /-/ready, GET /-/healthy
 //
 // A tenant is a workspace: X-Scope-OrgID x and /workspaces/x address the

@@ -20,13 +20,12 @@ import (
 	"github.com/rwkit/rwkit/validate"
 	"github.com/rwkit/rwkit/wire"
 	"github.com/rwkit/rwkit/workspace"
-	"github.com/rwkit/rwkit/workspace/store"
+	"github.com/rwkit/rwkit/workspace/workspacetest"
 )
 
 // env is a real workspace over a real store behind a real HTTP server.
 type env struct {
 	ws  *workspace.Workspace
-	st  *store.Store
 	srv *httptest.Server
 	reg *prometheus.Registry
 	dir string // the store's
@@ -43,23 +42,8 @@ func newEnv(t testing.TB, profile string, opts ...workspace.Option) *env {
 
 func newEnvLimits(t testing.TB, lim validate.Limits, opts ...workspace.Option) *env {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	dir := t.TempDir()
-	st, err := store.Open(dir, store.Options{OutOfOrderWindow: lim.OutOfOrderTimeWindow, Registerer: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws, err := workspace.New(st, append([]workspace.Option{workspace.WithLimits(lim), workspace.WithRegistry(reg)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(ws.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		_ = ws.Close()
-		_ = st.Close()
-	})
-	return &env{ws: ws, st: st, srv: srv, reg: reg, dir: dir}
+	s := workspacetest.Start(t, append([]workspace.Option{workspace.WithLimits(lim)}, opts...)...)
+	return &env{ws: s.Workspace, srv: s.HTTP, reg: s.Workspace.Registry(), dir: s.Dir}
 }
 
 // series builds one float series with one sample.

@@ -3,7 +3,6 @@ package workspace
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -12,58 +11,8 @@ import (
 
 	"github.com/rwkit/rwkit/validate"
 	"github.com/rwkit/rwkit/wire"
+	"github.com/rwkit/rwkit/workspace/store"
 )
-
-// counts are the RW 2.0 X-Prometheus-Remote-Write-*-Written values.
-type counts struct{ samples, histograms, exemplars int }
-
-type reasonCount struct {
-	reason validate.Reason
-	n      int
-}
-
-// outcome is what one request did: its answer, what was written and what
-// was refused.
-type outcome struct {
-	status  int    // 0: success
-	message string // the backend's text for status (Cortex's or Prometheus')
-	written counts
-	refused []reasonCount // samples and histograms removed, by reason, in order of first refusal
-	notes   []string      // rwkit's lines: which writers collided
-	hidden  int           // notes not shown
-	// collisions: at least one new-value-for-timestamp was recorded.
-	collisions bool
-}
-
-// maxNotes bounds the attribution lines of one refusal body.
-const maxNotes = 5
-
-func (o *outcome) refuse(r validate.Reason, n int) {
-	if n <= 0 {
-		return
-	}
-	for i := range o.refused {
-		if o.refused[i].reason == r {
-			o.refused[i].n += n
-			return
-		}
-	}
-	o.refused = append(o.refused, reasonCount{r, n})
-}
-
-func (o *outcome) note(s string) {
-	if len(o.notes) >= maxNotes {
-		o.hidden++
-		return
-	}
-	o.notes = append(o.notes, s)
-}
-
-func (o *outcome) fail(status int, msg string) {
-	if o.status == 0 {
-		o.status, o.message = status, msg
-	}
-}
 
 // errStorage is a failure of the store itself: the request is rolled back
 // and answered 500, as Cortex's ingester does for an unknown append error.
@@ -72,19 +21,10 @@ type errStorage struct{ err error }
 func (e *errStorage) Error() string { return e.err.Error() }
 func (e *errStorage) Unwrap() error { return e.err }
 
-// pendingWrite is an accepted sample whose writer is recorded once the
-// request is committed.
-type pendingWrite struct {
-	hash uint64
-	ls   []wire.Label
-	ts   int64
-	v    float64
-}
-
 // prepared is the per-request scratch of ingest, reused across requests.
 type prepared struct {
 	hashes  []uint64
-	refs    []seriesRef
+	refs    []store.Ref
 	pending []pendingWrite
 }
 
@@ -107,54 +47,14 @@ func putPrepared(p *prepared) {
 }
 
 // ingest validates req as the limits' backend does and appends what
-// passes to t. It returns an *errStorage when the store failed.
+// passes to t, in the steps of Cortex's distributor and ingester:
+// distribute, then appendSeries under the tenant's lock, then commit. It
+// returns an *errStorage when the store failed.
 func (w *Workspace) ingest(ctx context.Context, t *tenant, req *wire.WriteRequest, v wire.Version, wr Writer) (outcome, error) {
-	var o outcome
-	lim := &w.limits
-	now := w.now()
-	cortex := lim.Backend == validate.BackendCortex
-
-	if cortex && v == wire.V2 {
-		// Cortex converts RW 2.0 to 1.0 first and refuses the whole request
-		// for a series without data (convertV2RequestToV1 in
-		// pkg/util/push/push.go).
-		for i := range req.Series {
-			s := &req.Series[i]
-			if len(s.Samples) == 0 && len(s.Histograms) == 0 {
-				ls := slices.SortedStableFunc(slices.Values(s.Labels), wire.CompareLabels)
-				o.fail(http.StatusBadRequest, "TimeSeries must contain at least one sample or histogram for series "+validate.LabelsString(ls))
-				w.refuseAll(t, &o, req)
-				return o, nil
-			}
-		}
-	}
-
-	res := validate.ValidateRequest(lim, req, now)
-	for i := range res.Discards {
-		d := &res.Discards[i]
-		o.refuse(d.Reason, d.Samples+d.Histograms)
-		t.countDiscard(d.Reason, d.Counted)
-		if d.WholeRequest {
-			o.fail(http.StatusBadRequest, d.Message)
-			// Nothing else of the request is stored.
-			w.refuseAll(t, &o, req)
-			return o, nil
-		}
-	}
-	distributorErr := res.FirstError()
-
-	if cortex && res.RateCost() > 0 && !t.limiter.Allow(now, res.RateCost()) {
-		d := res.RateLimited(t.limiter.Limit())
-		o.refuse(d.Reason, d.Samples+d.Histograms)
-		t.countDiscard(d.Reason, d.Counted)
-		o.fail(d.Status, d.Message)
-		return o, nil
-	}
-	if len(res.Series) == 0 && len(res.Metadata) == 0 {
-		if distributorErr != nil {
-			o.fail(distributorErr.Status, distributorErr.Message)
-		}
-		return o, nil
+	b := batch{w: w, t: t, req: req, v: v, wr: wr, now: w.cfg.now(), policy: w.policy, ingesterStatus: http.StatusBadRequest}
+	res, ok := b.distribute()
+	if !ok {
+		return b.o, nil
 	}
 
 	// What does not depend on other requests is done before the tenant's
@@ -165,124 +65,263 @@ func (w *Workspace) ingest(ctx context.Context, t *tenant, req *wire.WriteReques
 	for i := range res.Series {
 		p.hashes = append(p.hashes, seriesHash(w.seed, res.Series[i].Labels))
 	}
-	p.refs = t.db.resolve(ctx, res.Series, p.refs)
+	p.refs = t.db.Resolve(ctx, res.Series, p.refs)
 	// A tenant that cannot write to its disk tries to recover here,
 	// outside its lock (the recovery replays the WAL). If it is still
 	// failed, the appender below refuses the request and counts it.
-	_ = t.db.writable()
+	_ = t.db.Writable()
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	wid := t.writers.id(wr)
-	app := t.db.appender(ctx)
-	pending := p.pending
-	defer func() { p.pending = pending }()
-	var ingesterErr string
-	ingesterStatus := http.StatusBadRequest
+	b.wid = t.writers.id(wr)
+	b.app = t.db.Appender(ctx)
+	b.pending = p.pending
+	defer func() { p.pending = b.pending }()
+	if err := b.appendSeries(&res, p); err != nil {
+		_ = b.app.Rollback()
+		if errors.Is(err, errRolledBack) {
+			return b.o, nil
+		}
+		return b.o, err
+	}
+	if err := b.app.Commit(); err != nil {
+		return outcome{}, &errStorage{err}
+	}
+	b.committed()
+	return b.o, nil
+}
 
+// batch is one request on its way to a tenant's store.
+type batch struct {
+	w      *Workspace
+	t      *tenant
+	req    *wire.WriteRequest
+	v      wire.Version
+	wr     Writer
+	now    time.Time
+	policy policy
+
+	o              outcome
+	distributorErr *validate.Discard // the first validation refusal
+	ingesterErr    string            // the text of the first refusal appending
+	ingesterStatus int
+
+	// Set under the tenant's lock.
+	wid     uint32
+	app     *store.Appender
+	pending []pendingWrite
+}
+
+// errRolledBack: a refused sample rolled the request back (policy.rollBack);
+// the outcome says why.
+var errRolledBack = errors.New("request rolled back")
+
+// distribute is the distributor's part: validation and the rate limit. It
+// reports whether anything is left to append; when not, b.o is the answer.
+func (b *batch) distribute() (validate.Result, bool) {
+	t, o := b.t, &b.o
+	if b.policy.distributor && b.v == wire.V2 {
+		if s := seriesWithoutData(b.req); s != nil {
+			ls := slices.SortedStableFunc(slices.Values(s.Labels), wire.CompareLabels)
+			o.fail(http.StatusBadRequest, "TimeSeries must contain at least one sample or histogram for series "+validate.LabelsString(ls))
+			b.w.refuseAll(t, o, b.req)
+			return validate.Result{}, false
+		}
+	}
+
+	lim := &b.w.cfg.limits
+	res := validate.ValidateRequest(lim, b.req, b.now)
+	for i := range res.Discards {
+		d := &res.Discards[i]
+		b.discard(d.Reason, d.Samples+d.Histograms, d.Counted)
+		if d.WholeRequest {
+			o.fail(http.StatusBadRequest, d.Message)
+			// Nothing else of the request is stored.
+			b.w.refuseAll(t, o, b.req)
+			return res, false
+		}
+	}
+	b.distributorErr = res.FirstError()
+
+	if b.policy.distributor && res.RateCost() > 0 && !t.limiter.Allow(b.now, res.RateCost()) {
+		d := res.RateLimited(t.limiter.Limit())
+		b.discard(d.Reason, d.Samples+d.Histograms, d.Counted)
+		o.fail(d.Status, d.Message)
+		return res, false
+	}
+	if len(res.Series) == 0 && len(res.Metadata) == 0 {
+		b.answerFirstError()
+		return res, false
+	}
+	return res, true
+}
+
+// seriesWithoutData is the first series of req with neither samples nor
+// histograms, or nil.
+func seriesWithoutData(req *wire.WriteRequest) *wire.TimeSeries {
+	for i := range req.Series {
+		if s := &req.Series[i]; len(s.Samples) == 0 && len(s.Histograms) == 0 {
+			return s
+		}
+	}
+	return nil
+}
+
+// discard refuses n samples for r in the answer and counts counted of them.
+func (b *batch) discard(r validate.Reason, n, counted int) {
+	b.o.refuse(r, n)
+	b.t.countDiscard(r, counted)
+}
+
+// appendSeries is the ingester's part: each validated series is admitted,
+// then its samples, histograms, exemplars and metadata appended.
+func (b *batch) appendSeries(res *validate.Result, p *prepared) error {
 	for i := range res.Series {
 		s := &res.Series[i]
 		h, ref := p.hashes[i], &p.refs[i]
-		if cortex {
-			if r, msg := t.admit(lim, h, s.Labels); r != validate.Unknown {
-				n := len(s.Samples) + len(s.Histograms)
-				o.refuse(r, n)
-				t.countDiscard(r, n)
-				if ingesterErr == "" {
-					ingesterErr, ingesterStatus = validate.UserMessage(t.id, msg), lim.SeriesLimitStatus
-				}
-				continue
-			}
+		if !b.admit(s, h) {
+			continue
 		}
-		for j := range s.Samples {
-			smp := &s.Samples[j]
-			err := app.appendRef(ref, smp.Timestamp, smp.Value)
-			if err == nil {
-				o.written.samples++
-				pending = append(pending, pendingWrite{h, s.Labels, smp.Timestamp, smp.Value})
-				continue
-			}
-			var f *appendFailure
-			if !errors.As(err, &f) {
-				_ = app.rollback()
-				return o, &errStorage{err}
-			}
-			if !cortex {
-				// Prometheus rolls the whole request back at the first
-				// refused sample and answers with the TSDB's text.
-				_ = app.rollback()
-				t.explain(&o, f, s.Labels, h, smp, wid, wr, now)
-				w.rolledBack(t, &o, req, f)
-				return o, nil
-			}
-			o.refuse(f.reason, 1)
-			t.countDiscard(f.reason, 1)
-			if ingesterErr == "" {
-				ingesterErr = validate.UserMessage(t.id, tsdbText(f.err, f.reason, smp.Timestamp, s.Labels))
-			}
-			t.explain(&o, f, s.Labels, h, smp, wid, wr, now)
+		if err := b.appendSamples(s, h, ref); err != nil {
+			return err
 		}
-		if len(s.Histograms) > 0 && !lim.EnableNativeHistograms {
-			// Cortex's ingester drops them quietly and counts them.
-			o.refuse(validate.NativeHistogramSample, len(s.Histograms))
-			t.countDiscard(validate.NativeHistogramSample, len(s.Histograms))
-		} else {
-			for j := range s.Histograms {
-				hs := &s.Histograms[j]
-				err := app.appendHistogramRef(ref, hs)
-				if err == nil {
-					o.written.histograms++
-					continue
-				}
-				var f *appendFailure
-				if !errors.As(err, &f) {
-					_ = app.rollback()
-					return o, &errStorage{err}
-				}
-				if !cortex {
-					_ = app.rollback()
-					w.rolledBack(t, &o, req, f)
-					return o, nil
-				}
-				o.refuse(f.reason, 1)
-				t.countDiscard(f.reason, 1)
-				if ingesterErr == "" {
-					ingesterErr = validate.UserMessage(t.id, tsdbText(f.err, f.reason, hs.Timestamp, s.Labels))
-				}
-			}
+		if err := b.appendHistograms(s, ref); err != nil {
+			return err
 		}
 		for j := range s.Exemplars {
 			// Exemplar failures do not fail the request (Prometheus drops
 			// them quietly; Cortex stores none by default).
-			if err := app.appendExemplar(s.Labels, &s.Exemplars[j]); err == nil {
-				o.written.exemplars++
+			if err := b.app.AppendExemplar(s.Labels, &s.Exemplars[j]); err == nil {
+				b.o.written.exemplars++
 			}
 		}
-		if v == wire.V2 && s.Metadata != (wire.Metadata{}) {
-			_ = app.appendMetadata(s.Labels, &s.Metadata)
+		if b.v == wire.V2 && s.Metadata != (wire.Metadata{}) {
+			_ = b.app.UpdateMetadata(s.Labels, s.Metadata)
 		}
 	}
 	for i := range res.Metadata {
-		_ = app.appendMetadata(nil, &res.Metadata[i])
+		_ = b.app.UpdateMetadata(nil, res.Metadata[i])
 	}
-	if err := app.commit(); err != nil {
-		return outcome{}, &errStorage{err}
-	}
-	t.countAccepted(o.written.samples + o.written.histograms)
-	for _, p := range pending {
-		t.wrote(p, wid, wr, now, w.alternationWindow.Milliseconds())
-	}
-	t.pruneWriters(w.maxWriters)
+	return nil
+}
 
-	// Cortex answers with the ingester's first error when there is one,
-	// else with the distributor's (Distributor.Push).
-	switch {
-	case ingesterErr != "":
-		o.fail(ingesterStatus, ingesterErr)
-	case distributorErr != nil:
-		o.fail(distributorErr.Status, distributorErr.Message)
+// admit applies the ingester's series limits (policy.distributor) and
+// reports whether the series may be appended.
+func (b *batch) admit(s *wire.TimeSeries, h uint64) bool {
+	if !b.policy.distributor {
+		return true
 	}
-	return o, nil
+	r, msg := b.t.admit(&b.w.cfg.limits, h, s.Labels)
+	if r == validate.Unknown {
+		return true
+	}
+	n := len(s.Samples) + len(s.Histograms)
+	b.discard(r, n, n)
+	if b.ingesterErr == "" {
+		b.ingesterErr, b.ingesterStatus = validate.UserMessage(b.t.id, msg), b.w.cfg.limits.SeriesLimitStatus
+	}
+	return false
+}
+
+// appendSamples appends s's float samples. A refused one is counted and
+// explained and the series goes on, or the request is rolled back
+// (policy.rollBack: errRolledBack).
+func (b *batch) appendSamples(s *wire.TimeSeries, h uint64, ref *store.Ref) error {
+	for j := range s.Samples {
+		smp := &s.Samples[j]
+		ae, err := appended(b.app.AppendRef(ref, smp.Timestamp, smp.Value))
+		switch {
+		case err != nil:
+			return err
+		case ae == nil:
+			b.o.written.samples++
+			b.pending = append(b.pending, pendingWrite{h, s.Labels, smp.Timestamp, smp.Value})
+			continue
+		}
+		if b.policy.rollBack {
+			// Prometheus rolls the whole request back at the first
+			// refused sample and answers with the TSDB's text.
+			b.t.explain(&b.o, ae, s.Labels, h, smp, b.wid, b.wr, b.now)
+			b.w.rolledBack(b.t, &b.o, b.req, ae)
+			return errRolledBack
+		}
+		b.refused(ae, smp.Timestamp, s.Labels)
+		b.t.explain(&b.o, ae, s.Labels, h, smp, b.wid, b.wr, b.now)
+	}
+	return nil
+}
+
+// appendHistograms appends s's native histograms, as appendSamples does
+// its floats (without writer attribution).
+func (b *batch) appendHistograms(s *wire.TimeSeries, ref *store.Ref) error {
+	if len(s.Histograms) > 0 && !b.w.cfg.limits.EnableNativeHistograms {
+		// Cortex's ingester drops them quietly and counts them.
+		b.discard(validate.NativeHistogramSample, len(s.Histograms), len(s.Histograms))
+		return nil
+	}
+	for j := range s.Histograms {
+		hs := &s.Histograms[j]
+		ae, err := appended(b.app.AppendHistogramRef(ref, hs))
+		switch {
+		case err != nil:
+			return err
+		case ae == nil:
+			b.o.written.histograms++
+		case b.policy.rollBack:
+			b.w.rolledBack(b.t, &b.o, b.req, ae)
+			return errRolledBack
+		default:
+			b.refused(ae, hs.Timestamp, s.Labels)
+		}
+	}
+	return nil
+}
+
+// refused counts a sample the TSDB refused and keeps the ingester's text
+// for the first one, which Cortex answers with.
+func (b *batch) refused(ae *store.AppendError, ts int64, ls []wire.Label) {
+	b.discard(ae.Reason, 1, 1)
+	if b.ingesterErr == "" {
+		b.ingesterErr = validate.UserMessage(b.t.id, validate.IngesterMessage(ae.Err, ae.Reason, ts, ls))
+	}
+}
+
+// appended sorts an append's error: a sample the TSDB refused (the request
+// goes on), or a failure of the store, an *errStorage (the request is
+// rolled back and answered 500, or 503 when the disk cannot be written).
+func appended(err error) (*store.AppendError, error) {
+	if err == nil {
+		return nil, nil
+	}
+	var ae *store.AppendError
+	if !errors.Is(err, store.ErrCannotWrite) && errors.As(err, &ae) {
+		return ae, nil
+	}
+	return nil, &errStorage{err}
+}
+
+// committed is what follows a commit: the writers of the accepted samples
+// are recorded, and the answer is the ingester's first refusal when there
+// is one, else the distributor's (Cortex's Distributor.Push).
+func (b *batch) committed() {
+	t := b.t
+	t.countAccepted(b.o.written.samples + b.o.written.histograms)
+	for _, p := range b.pending {
+		t.wrote(p, b.wid, b.wr, b.now, b.w.cfg.alternationWindow.Milliseconds())
+	}
+	t.pruneWriters(maxWriters)
+	if b.ingesterErr != "" {
+		b.o.fail(b.ingesterStatus, b.ingesterErr)
+		return
+	}
+	b.answerFirstError()
+}
+
+// answerFirstError answers with the first validation refusal, if any.
+func (b *batch) answerFirstError() {
+	if d := b.distributorErr; d != nil {
+		b.o.fail(d.Status, d.Message)
+	}
 }
 
 // refuseAll records every sample of req not yet refused as refused with
@@ -308,99 +347,12 @@ const reasonRolledBack validate.Reason = "request_refused_whole"
 
 // rolledBack makes o Prometheus' answer to a request with a refused
 // sample: 400 with the TSDB's text, nothing stored.
-func (w *Workspace) rolledBack(t *tenant, o *outcome, req *wire.WriteRequest, f *appendFailure) {
+func (w *Workspace) rolledBack(t *tenant, o *outcome, req *wire.WriteRequest, ae *store.AppendError) {
 	o.written = counts{}
-	o.fail(http.StatusBadRequest, f.err.Error())
-	o.refuse(f.reason, 1)
-	t.countDiscard(f.reason, 1)
+	o.fail(http.StatusBadRequest, ae.Err.Error())
+	o.refuse(ae.Reason, 1)
+	t.countDiscard(ae.Reason, 1)
 	w.refuseAll(t, o, req)
-}
-
-// explain adds the rwkit lines for a refused sample: for
-// new-value-for-timestamp, the writer of the stored value and the refused
-// one (and logs the collision); for sample-out-of-order, the writer of the
-// newest sample.
-func (t *tenant) explain(o *outcome, f *appendFailure, ls []wire.Label, h uint64, smp *wire.Sample, wid uint32, wr Writer, now time.Time) {
-	e, known := t.series.get(h)
-	switch f.reason {
-	case validate.NewValueForTimestamp:
-		var existingID uint32
-		var at int64
-		switch {
-		case known && e.ts == smp.Timestamp:
-			existingID, at = e.writer, e.at
-		case known && e.prevTs == smp.Timestamp:
-			existingID = e.prevWriter
-		}
-		existing := f.existing
-		if !f.hasExisting && known && e.ts == smp.Timestamp {
-			existing = e.val
-		}
-		var ew *Writer
-		if x, ok := t.writers.get(existingID); ok {
-			ew = &x
-		}
-		t.collisionsTotal.Inc()
-		o.collisions = true
-		t.collisions.record(collisionKey{series: h, existing: existingID, newer: wid}, KindNewValueForTimestamp,
-			ls, smp.Timestamp, existing, smp.Value, ew, wr, now)
-		var b strings.Builder
-		fmt.Fprintf(&b, "rwkit: new-value-for-timestamp series=%s at %s (%d): value %s ", validate.LabelsString(ls),
-			formatTime(time.UnixMilli(smp.Timestamp)), smp.Timestamp, formatValue(existing))
-		switch {
-		case ew == nil:
-			b.WriteString("written by a writer this workspace does not remember")
-		case at != 0:
-			fmt.Fprintf(&b, "written by writer %s at %s", ew, formatTime(time.Unix(0, at)))
-		default:
-			fmt.Fprintf(&b, "written by writer %s", ew)
-		}
-		if existingID == wid {
-			fmt.Fprintf(&b, "; value %s refused from the same writer, which sent two values for one timestamp", formatValue(smp.Value))
-		} else {
-			fmt.Fprintf(&b, "; value %s refused from writer %s", formatValue(smp.Value), wr)
-		}
-		o.note(b.String())
-	case validate.SampleOutOfOrder, validate.SampleTooOld:
-		if !known {
-			return
-		}
-		ew, ok := t.writers.get(e.writer)
-		if !ok {
-			return
-		}
-		who := fmt.Sprintf("writer %s", ew)
-		if e.writer == wid {
-			who = "this same writer"
-		}
-		o.note(fmt.Sprintf("rwkit: %s series=%s: timestamp %d is older than the newest sample (%d, value %s) written by %s",
-			f.reason, validate.LabelsString(ls), smp.Timestamp, e.ts, formatValue(e.val), who))
-	}
-}
-
-// wrote records an accepted sample's writer, and two writers taking turns
-// on the series (A, B, then A again within window ms of sample time).
-func (t *tenant) wrote(p pendingWrite, wid uint32, wr Writer, now time.Time, window int64) {
-	e, ok := t.series.get(p.hash)
-	switch {
-	case !ok:
-		e = lastWrite{writer: wid, ts: p.ts, val: p.v, at: now.UnixNano()}
-	case e.writer == wid:
-		e.ts, e.val, e.at = p.ts, p.v, now.UnixNano()
-	default:
-		if e.prevWriter == wid && p.ts-e.prevTs <= window {
-			var ew *Writer
-			if x, ok := t.writers.get(e.writer); ok {
-				ew = &x
-			}
-			t.collisions.record(collisionKey{series: p.hash, existing: e.writer, newer: wid, alternatingWrite: true},
-				KindAlternatingWriters, p.ls, p.ts, e.val, p.v, ew, wr, now)
-			t.alternationsTotal.Inc()
-		}
-		e.prevWriter, e.prevTs, e.prevVal = e.writer, e.ts, e.val
-		e.writer, e.ts, e.val, e.at = wid, p.ts, p.v, now.UnixNano()
-	}
-	t.series.put(p.hash, e)
 }
 
 // admit applies the ingester's series limits to a series the tenant has not
@@ -414,7 +366,7 @@ func (t *tenant) admit(lim *validate.Limits, h uint64, ls []wire.Label) (validat
 	if _, ok := t.known[h]; ok {
 		return validate.Unknown, ""
 	}
-	if lim.MaxSeriesPerUser > 0 && t.db.numSeries() >= lim.MaxSeriesPerUser {
+	if lim.MaxSeriesPerUser > 0 && int(t.db.NumSeries()) >= lim.MaxSeriesPerUser {
 		return validate.PerUserSeriesLimit, validate.PerUserSeriesLimitMessage(lim)
 	}
 	name, _ := wire.MetricName(ls)
@@ -428,18 +380,4 @@ func (t *tenant) admit(lim *validate.Limits, h uint64, ls []wire.Label) (validat
 		t.perMetric[strings.Clone(name)] = 1 // name may be a view of the request buffer
 	}
 	return validate.Unknown, ""
-}
-
-// pruneWriters forgets writers no tracked series refers to once there are
-// more than max.
-func (t *tenant) pruneWriters(max int) {
-	if t.writers.len() <= max {
-		return
-	}
-	used := map[uint32]struct{}{}
-	t.series.each(func(e lastWrite) {
-		used[e.writer] = struct{}{}
-		used[e.prevWriter] = struct{}{}
-	})
-	t.writers.retain(func(id uint32) bool { _, ok := used[id]; return ok })
 }

@@ -68,19 +68,19 @@ func WithMaxConcurrentWrites(n int) Option {
 // views of the body (see write), and the series and decoded-memory limits
 // apply.
 func (w *Workspace) decoder() wire.Decoder {
-	return wire.Decoder{View: true, MaxSeries: w.maxSeries, MaxMemory: int64(w.maxDecoded) * decodedMemoryFactor}
+	return wire.Decoder{View: true, MaxSeries: w.cfg.maxSeries, MaxMemory: int64(w.cfg.maxDecoded) * decodedMemoryFactor}
 }
 
 // overLimit is the 413 text and rwkit's hint for a body the decoder
 // refused past a limit.
 func (w *Workspace) overLimit(le *wire.LimitError) (string, string) {
 	if le.Limit == wire.LimitSeries {
-		return fmt.Sprintf("received message with more than %d series (limit %d)", w.maxSeries, w.maxSeries),
-			splitHint(w.limitNames.MaxSeriesPerRequest)
+		return fmt.Sprintf("received message with more than %d series (limit %d)", w.cfg.maxSeries, w.cfg.maxSeries),
+			splitHint(w.cfg.limitNames.MaxSeriesPerRequest)
 	}
-	maxMemory := int64(w.maxDecoded) * decodedMemoryFactor
+	maxMemory := int64(w.cfg.maxDecoded) * decodedMemoryFactor
 	return fmt.Sprintf("received message that decodes to more than %d bytes of series, labels and samples (limit %d: %d times the decoded size limit)", maxMemory, maxMemory, decodedMemoryFactor),
-		"rwkit: the body holds unusually many tiny series, labels, samples or histograms for its size; split the write into smaller requests (the decoded size limit is set by " + w.limitNames.MaxDecodedBytes + ")"
+		"rwkit: the body holds unusually many tiny series, labels, samples or histograms for its size; split the write into smaller requests (the decoded size limit is set by " + w.cfg.limitNames.MaxDecodedBytes + ")"
 }
 
 // splitHint is rwkit's line for a write over the limit that setting sets.
@@ -109,6 +109,6 @@ func (l writeLimiter) release() { <-l }
 func (w *Workspace) refuseBusy(rw http.ResponseWriter) int {
 	rw.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 	return refuse(rw, http.StatusServiceUnavailable,
-		fmt.Sprintf("too many concurrent remote writes (limit %d)", w.maxConcurrent),
-		"rwkit: the workspace is handling as many writes as it takes at once (the limit is set by "+w.limitNames.MaxConcurrentWrites+"); retry after the Retry-After seconds")
+		fmt.Sprintf("too many concurrent remote writes (limit %d)", w.cfg.maxConcurrent),
+		"rwkit: the workspace is handling as many writes as it takes at once (the limit is set by "+w.cfg.limitNames.MaxConcurrentWrites+"); retry after the Retry-After seconds")
 }

@@ -164,7 +164,7 @@ func TestMaxSeriesPerRequestOption(t *testing.T) {
 		t.Fatalf("3 series: %d %s", r.status, r.body)
 	}
 	for _, o := range []workspace.Option{workspace.WithMaxSeriesPerRequest(0), workspace.WithMaxConcurrentWrites(-1)} {
-		if _, err := workspace.New(e.st, o); err == nil {
+		if _, err := workspace.Open(t.TempDir(), o); err == nil {
 			t.Error("a non-positive limit was accepted")
 		}
 	}

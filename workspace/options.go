@@ -63,6 +63,8 @@ type config struct {
 	maxSeries     int
 	maxConcurrent int
 	auth          *authConfig
+	// query bounds the queries of the store Open opens (store.go).
+	query QueryLimits
 }
 
 func defaultConfig() config {
@@ -84,8 +86,9 @@ func defaultConfig() config {
 }
 
 // WithLimits sets the rules and limits the workspace applies (default:
-// validate.Profile("amp")). Its OutOfOrderTimeWindow must also be given to
-// the store (store.Options.OutOfOrderWindow): the TSDB applies it.
+// validate.Profile("amp")). Open gives the store its OutOfOrderTimeWindow
+// and MaxExemplars, which the TSDB applies; a store given to New must have
+// been opened with them.
 func WithLimits(l validate.Limits) Option {
 	return optionFunc(func(c *config) error {
 		c.limits = l
@@ -93,7 +96,8 @@ func WithLimits(l validate.Limits) Option {
 	})
 }
 
-// WithLogger logs refusals at Debug and store failures at Error. Default:
+// WithLogger logs refusals at Debug and store failures at Error (and, for
+// Open, the store's and the TSDB's lines, with component=store). Default:
 // nothing is logged.
 func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) error {
@@ -106,8 +110,9 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithRegistry puts the workspace's metrics on reg, which GET /metrics
-// serves. Pass the registry given to the store (store.Options.Registerer)
-// to serve its TSDB metrics too. Default: a new registry of its own.
+// serves. Open puts the store's TSDB metrics on it too; with New, pass the
+// registry given to the store (store.Options.Registerer) to serve them.
+// Default: a new registry of its own.
 func WithRegistry(reg *prometheus.Registry) Option {
 	return optionFunc(func(c *config) error {
 		if reg == nil {
@@ -198,13 +203,19 @@ func WithMaxTenants(n int) Option {
 // request over one: rwkit serve gives its flags ("rwkit serve
 // --max-workspaces"), so that its users read the setting they know and no
 // Go identifier. An empty field names the Option, for library users. The
-// store's query limits are named by store.Options.LimitNames.
+// query names reach the store Open opens; a store given to New is named by
+// its own store.Options.LimitNames.
 type LimitNames struct {
 	MaxTenants          string // WithMaxTenants
 	MaxRequestBytes     string // WithMaxRequestBytes, the compressed body
 	MaxDecodedBytes     string // WithMaxRequestBytes, the decoded body
 	MaxSeriesPerRequest string // WithMaxSeriesPerRequest
 	MaxConcurrentWrites string // WithMaxConcurrentWrites
+
+	QueryTimeout        string // WithQueryLimits, QueryLimits.Timeout
+	QueryMaxSamples     string // WithQueryLimits, QueryLimits.MaxSamples
+	QueryMaxConcurrency string // WithQueryLimits, QueryLimits.MaxConcurrency
+	QueryMaxLength      string // WithQueryLimits, QueryLimits.MaxLength
 }
 
 // orOptions fills the empty names with the Options'.
@@ -215,6 +226,11 @@ func (n LimitNames) orOptions() LimitNames {
 		MaxDecodedBytes:     cmp.Or(n.MaxDecodedBytes, "workspace.WithMaxRequestBytes"),
 		MaxSeriesPerRequest: cmp.Or(n.MaxSeriesPerRequest, "workspace.WithMaxSeriesPerRequest"),
 		MaxConcurrentWrites: cmp.Or(n.MaxConcurrentWrites, "workspace.WithMaxConcurrentWrites"),
+		// The store Open opens fills these (config.storeOptions).
+		QueryTimeout:        n.QueryTimeout,
+		QueryMaxSamples:     n.QueryMaxSamples,
+		QueryMaxConcurrency: n.QueryMaxConcurrency,
+		QueryMaxLength:      n.QueryMaxLength,
 	}
 }
 
@@ -235,6 +251,28 @@ func WithClock(now func() time.Time) Option {
 			return errors.New("workspace: WithClock(nil)")
 		}
 		c.now = now
+		return nil
+	})
+}
+
+// QueryLimits bound the PromQL queries of the store Open opens (the
+// store.Options fields of the same names, Prometheus' --query.* flags); a
+// zero field means the store's default (store.DefaultQueryTimeout, ...).
+type QueryLimits struct {
+	Timeout        time.Duration // store.Options.QueryTimeout
+	MaxSamples     int           // store.Options.QueryMaxSamples
+	MaxConcurrency int           // store.Options.QueryMaxConcurrency
+	MaxLength      int           // store.Options.QueryMaxLength
+}
+
+// WithQueryLimits bounds the queries of the store Open opens. It does
+// nothing for New: a shared store has the limits it was opened with.
+func WithQueryLimits(q QueryLimits) Option {
+	return optionFunc(func(c *config) error {
+		if q.Timeout < 0 || q.MaxSamples < 0 || q.MaxConcurrency < 0 || q.MaxLength < 0 {
+			return fmt.Errorf("workspace: WithQueryLimits(%+v): no field may be negative; 0 means the store's default", q)
+		}
+		c.query = q
 		return nil
 	})
 }

@@ -50,7 +50,7 @@ func TestWritesStayFastUnderQueryLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(ws.Handler())
-	e := &env{ws: ws, st: st, srv: srv, reg: reg}
+	e := &env{ws: ws, srv: srv, reg: reg}
 	defer func() {
 		srv.Close()
 		_ = ws.Close()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rwkit/rwkit/validate"
 	"github.com/rwkit/rwkit/wire"
+	"github.com/rwkit/rwkit/workspace/store"
 )
 
 // pooledBufferMax: buffers larger than this are not kept for reuse, so one
@@ -50,122 +51,179 @@ func (w *Workspace) serveWrite(rw http.ResponseWriter, r *http.Request, id strin
 }
 
 // write answers one remote write; it returns the status and the workspace
-// label to count it under ("" until the tenant is known to be valid).
+// label to count it under ("" until the tenant is known to be valid). Its
+// steps: the headers, the tenant, readRequest (the body), ingest, and the
+// answer.
 func (w *Workspace) write(rw http.ResponseWriter, r *http.Request, id string) (int, string) {
 	if r.Method != http.MethodPost {
 		rw.Header().Set("Allow", http.MethodPost)
 		return refuse(rw, http.StatusMethodNotAllowed, "method not allowed", "rwkit: remote write takes POST, got "+r.Method), ""
 	}
-	if err := w.db.validTenant(id); err != nil {
+	if err := store.ValidateTenantID(id); err != nil {
 		return refuse(rw, http.StatusBadRequest, err.Error(), "rwkit: name the workspace with /workspaces/{id}/api/v1/remote_write or X-Scope-OrgID: {id}"), ""
 	}
-	version, msg, hint := parseContentType(r.Header.Get("Content-Type"))
-	if msg != "" {
-		return refuse(rw, http.StatusUnsupportedMediaType, msg, hint), id
-	}
-	if enc := r.Header.Get("Content-Encoding"); enc != "" && enc != "snappy" {
-		return refuse(rw, http.StatusUnsupportedMediaType,
-			fmt.Sprintf("%v encoding (compression) is not accepted by this server; only snappy is acceptable", enc),
-			"rwkit: remote write bodies are Snappy block-compressed protobuf with Content-Encoding: snappy"), id
+	version, rf := readHeaders(r.Header)
+	if rf != nil {
+		return rf.answer(rw), id
 	}
 	t, err := w.tenant(id)
 	if err != nil {
-		if errors.Is(err, ErrClosed) {
-			return refuse(rw, http.StatusServiceUnavailable, "rwkit workspace is shutting down", ""), id
-		}
-		var tm *tooManyTenants
-		if errors.As(err, &tm) {
-			w.logTenantLimit(tm)
-			return refuse(rw, http.StatusBadRequest, tm.Error(), tm.hint()), ""
-		}
-		// The error names the server's directories: the operator's log
-		// gets it, the writer a sentence.
-		w.log.Error("opening workspace", "workspace", id, "err", err)
-		return refuse(rw, http.StatusInternalServerError, "the workspace could not open its storage; nothing of this request was stored, retry it", ""), id
+		rf, label := w.tenantRefusal(id, err)
+		return rf.answer(rw), label
 	}
-
-	// The body, bounded before anything is read: a declared length over
-	// the limit is refused unread, an undeclared one is read up to the
-	// limit and no further.
-	if r.ContentLength > int64(w.maxBody) {
-		return refuse(rw, http.StatusRequestEntityTooLarge,
-			fmt.Sprintf("received message larger than max (%d vs %d)", r.ContentLength, w.maxBody),
-			splitHint(w.limitNames.MaxRequestBytes)), id
+	rd := getReading()
+	defer rd.release()
+	if rf := w.readRequest(rd, http.MaxBytesReader(rw, r.Body, int64(w.cfg.maxBody)), r.ContentLength, version); rf != nil {
+		return rf.answer(rw), id
 	}
-	compressed := getBuf()
-	defer putBuf(compressed)
-	body, err := readBody((*compressed)[:0], http.MaxBytesReader(rw, r.Body, int64(w.maxBody)), r.ContentLength)
-	*compressed = body
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return refuse(rw, http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("received message larger than max (more than %d vs %d)", mbe.Limit, w.maxBody),
-				splitHint(w.limitNames.MaxRequestBytes)), id
-		}
-		return refuse(rw, http.StatusBadRequest, err.Error(), "rwkit: reading the request body failed"), id
-	}
-	decoded := getBuf()
-	defer putBuf(decoded)
-	raw, err := wire.Decompress((*decoded)[:cap(*decoded)], body, w.maxDecoded)
-	if err != nil {
-		var tl *wire.TooLargeError
-		if errors.As(err, &tl) {
-			return refuse(rw, http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("received message larger than max (%d vs %d)", tl.Declared, tl.Limit),
-				"rwkit: the Snappy block declares more decoded bytes than this workspace takes; split the write into smaller requests (the limit is set by "+w.limitNames.MaxDecodedBytes+")"), id
-		}
-		return refuse(rw, http.StatusBadRequest, "snappy: corrupt input", "rwkit: the body is not a Snappy block ("+err.Error()+"); "+notSnappyHint(body)), id
-	}
-	if cap(raw) > cap(*decoded) {
-		*decoded = raw[:0]
-	}
-
-	req := reqPool.Get().(*wire.WriteRequest)
-	defer reqPool.Put(req)
-	// The strings of req are views of raw (no copy per label), which lives
-	// until this function returns; what outlives the request (writers,
-	// collisions, series-limit names, the TSDB's new series) is copied
-	// where it is kept. The decoder refuses a body over the series or
-	// decoded-memory limit before allocating for it (limits.go).
-	dec := w.decoder()
-	if version == wire.V2 {
-		err = dec.DecodeRequestV2(raw, req)
-	} else {
-		err = dec.DecodeWriteRequest(raw, req)
-	}
-	if err != nil {
-		var le *wire.LimitError
-		if errors.As(err, &le) {
-			msg, hint := w.overLimit(le)
-			return refuse(rw, http.StatusRequestEntityTooLarge, msg, hint), id
-		}
-		return refuse(rw, http.StatusBadRequest, err.Error(), notProtobufHint(raw, version)), id
-	}
-
+	req := rd.req
 	received := 0
 	for i := range req.Series {
 		received += len(req.Series[i].Samples) + len(req.Series[i].Histograms)
 	}
 	t.received.Add(float64(received))
 
-	wr := requestWriter(req.Series, w.identity, r.UserAgent(), r.RemoteAddr)
+	wr := requestWriter(req.Series, w.cfg.identity, r.UserAgent(), r.RemoteAddr)
 	o, err := w.ingest(r.Context(), t, req, version, wr)
 	if err != nil {
 		if version == wire.V2 {
 			setWritten(rw, counts{})
 		}
-		var de *diskError
-		if errors.As(err, &de) {
-			// The store logs the failure once and the recovery once, with
-			// the count of writes refused in between; a line per write
-			// would bury both.
-			return refuse(rw, http.StatusServiceUnavailable, cannotWriteText, "rwkit: /-/ready answers 503 until the workspace can write again"), id
-		}
-		w.log.Error("storing remote write", "workspace", id, "err", err)
-		return refuse(rw, http.StatusInternalServerError, "the workspace's storage failed; nothing of this request was stored, retry it", "rwkit: the server's log says why"), id
+		return w.storageFailed(id, err).answer(rw), id
 	}
 	return w.respond(rw, t, &o, version, received), id
+}
+
+// refusal is a request refused before its samples reached the store: the
+// status, the backend's text and rwkit's line.
+type refusal struct {
+	status    int
+	msg, hint string
+}
+
+func (f *refusal) answer(rw http.ResponseWriter) int { return refuse(rw, f.status, f.msg, f.hint) }
+
+// readHeaders returns the protocol version of a write, or the refusal of
+// a Content-Type or Content-Encoding the backends refuse.
+func readHeaders(h http.Header) (wire.Version, *refusal) {
+	version, msg, hint := parseContentType(h.Get("Content-Type"))
+	if msg != "" {
+		return 0, &refusal{http.StatusUnsupportedMediaType, msg, hint}
+	}
+	if enc := h.Get("Content-Encoding"); enc != "" && enc != "snappy" {
+		return 0, &refusal{http.StatusUnsupportedMediaType,
+			fmt.Sprintf("%v encoding (compression) is not accepted by this server; only snappy is acceptable", enc),
+			"rwkit: remote write bodies are Snappy block-compressed protobuf with Content-Encoding: snappy"}
+	}
+	return version, nil
+}
+
+// tenantRefusal answers a tenant that could not be opened, and the label
+// to count the request under.
+func (w *Workspace) tenantRefusal(id string, err error) (*refusal, string) {
+	if errors.Is(err, ErrClosed) {
+		return &refusal{http.StatusServiceUnavailable, "rwkit workspace is shutting down", ""}, id
+	}
+	var tm *tooManyTenants
+	if errors.As(err, &tm) {
+		w.logTenantLimit(tm)
+		return &refusal{http.StatusBadRequest, tm.Error(), tm.hint()}, ""
+	}
+	// The error names the server's directories: the operator's log gets
+	// it, the writer a sentence.
+	w.cfg.logger.Error("opening workspace", "workspace", id, "err", err)
+	return &refusal{http.StatusInternalServerError, "the workspace could not open its storage; nothing of this request was stored, retry it", ""}, id
+}
+
+// cannotWriteText answers a write refused because the tenant cannot write
+// to its disk, without the server's paths (the store logs those).
+const cannotWriteText = "the workspace cannot write to its disk; nothing of this request was stored, retry it"
+
+// storageFailed answers a write the store failed: nothing of it was stored.
+func (w *Workspace) storageFailed(id string, err error) *refusal {
+	if errors.Is(err, store.ErrCannotWrite) {
+		// The store logs the failure once and the recovery once, with the
+		// count of writes refused in between; a line per write would bury
+		// both.
+		return &refusal{http.StatusServiceUnavailable, cannotWriteText, "rwkit: /-/ready answers 503 until the workspace can write again"}
+	}
+	w.cfg.logger.Error("storing remote write", "workspace", id, "err", err)
+	return &refusal{http.StatusInternalServerError, "the workspace's storage failed; nothing of this request was stored, retry it", "rwkit: the server's log says why"}
+}
+
+// reading holds the buffers of one request. The strings of req are views
+// of decoded (no copy per label), so it is released only once the request
+// is answered; what outlives the request (writers, collisions,
+// series-limit names, the TSDB's new series) is copied where it is kept.
+type reading struct {
+	compressed, decoded *[]byte
+	req                 *wire.WriteRequest
+}
+
+func getReading() *reading {
+	return &reading{compressed: getBuf(), decoded: getBuf(), req: reqPool.Get().(*wire.WriteRequest)}
+}
+
+func (rd *reading) release() {
+	reqPool.Put(rd.req)
+	putBuf(rd.decoded)
+	putBuf(rd.compressed)
+}
+
+// readRequest reads one remote-write body of the given version into
+// rd.req, within the workspace's limits, or returns the backend's refusal.
+// It knows nothing of HTTP but the *http.MaxBytesError that body returns
+// past the limit (http.MaxBytesReader, which also closes the connection):
+// body is bounded before anything is read, a declared length over the
+// limit refused unread, an undeclared one read up to the limit and no
+// further.
+func (w *Workspace) readRequest(rd *reading, body io.Reader, declared int64, version wire.Version) *refusal {
+	if declared > int64(w.cfg.maxBody) {
+		return &refusal{http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("received message larger than max (%d vs %d)", declared, w.cfg.maxBody),
+			splitHint(w.cfg.limitNames.MaxRequestBytes)}
+	}
+	compressed, err := readBody((*rd.compressed)[:0], body, declared)
+	*rd.compressed = compressed
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &refusal{http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("received message larger than max (more than %d vs %d)", mbe.Limit, w.cfg.maxBody),
+				splitHint(w.cfg.limitNames.MaxRequestBytes)}
+		}
+		return &refusal{http.StatusBadRequest, err.Error(), "rwkit: reading the request body failed"}
+	}
+	raw, err := wire.Decompress((*rd.decoded)[:cap(*rd.decoded)], compressed, w.cfg.maxDecoded)
+	if err != nil {
+		var tl *wire.TooLargeError
+		if errors.As(err, &tl) {
+			return &refusal{http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("received message larger than max (%d vs %d)", tl.Declared, tl.Limit),
+				"rwkit: the Snappy block declares more decoded bytes than this workspace takes; split the write into smaller requests (the limit is set by " + w.cfg.limitNames.MaxDecodedBytes + ")"}
+		}
+		return &refusal{http.StatusBadRequest, "snappy: corrupt input", "rwkit: the body is not a Snappy block (" + err.Error() + "); " + notSnappyHint(compressed)}
+	}
+	if cap(raw) > cap(*rd.decoded) {
+		*rd.decoded = raw[:0]
+	}
+	// The decoder refuses a body over the series or decoded-memory limit
+	// before allocating for it (limits.go).
+	dec := w.decoder()
+	if version == wire.V2 {
+		err = dec.DecodeRequestV2(raw, rd.req)
+	} else {
+		err = dec.DecodeWriteRequest(raw, rd.req)
+	}
+	if err != nil {
+		var le *wire.LimitError
+		if errors.As(err, &le) {
+			msg, hint := w.overLimit(le)
+			return &refusal{http.StatusRequestEntityTooLarge, msg, hint}
+		}
+		return &refusal{http.StatusBadRequest, err.Error(), notProtobufHint(raw, version)}
+	}
+	return nil
 }
 
 // respond writes the answer to an ingested request: Cortex's 200 with an
@@ -177,8 +235,8 @@ func (w *Workspace) respond(rw http.ResponseWriter, t *tenant, o *outcome, v wir
 		setWritten(rw, o.written)
 	}
 	if o.status == 0 {
-		code := http.StatusOK
-		if v == wire.V2 || w.limits.Backend == validate.BackendPrometheus {
+		code := w.policy.acceptedV1
+		if v == wire.V2 {
 			code = http.StatusNoContent
 		}
 		rw.WriteHeader(code)

@@ -1,6 +1,8 @@
 package workspace
 
 import (
+	"github.com/rwkit/rwkit/workspace/store"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,12 +34,14 @@ func (w *Workspace) routes() http.Handler {
 		w.serveWrite(rw, r, defaultTenant)
 	})
 
-	query := w.db.queryAPI()
+	// The store routes on what follows /api/v1/ and finds the tenant in a
+	// /workspaces/{id}/ path, else in X-Scope-OrgID, else "default".
+	query := w.db.APIHandler(store.TenantFromRequest)
 	mux.Handle("/workspaces/{id}/api/v1/", query)
 	mux.Handle("/prometheus/api/v1/", query)
 	mux.HandleFunc("GET /workspaces/{id}/api/v1/collisions", w.serveCollisions)
 
-	mux.Handle("GET /metrics", promhttp.HandlerFor(w.registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(w.cfg.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /-/ready", w.serveReady)
 	mux.HandleFunc("GET /-/healthy", func(rw http.ResponseWriter, _ *http.Request) {
 		rw.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -54,7 +58,7 @@ func (w *Workspace) serveReady(rw http.ResponseWriter, _ *http.Request) {
 		http.Error(rw, "rwkit workspace is shutting down.", http.StatusServiceUnavailable)
 		return
 	}
-	if ids := w.db.unwritable(); len(ids) > 0 {
+	if ids := w.db.Unwritable(); len(ids) > 0 {
 		http.Error(rw, fmt.Sprintf("rwkit workspace is not ready: %s cannot write to disk; its writes are refused until it can (the server's log says why).",
 			joinIDs(ids)), http.StatusServiceUnavailable)
 		return
@@ -67,7 +71,7 @@ func (w *Workspace) serveReady(rw http.ResponseWriter, _ *http.Request) {
 // tenant's collision log as a JSON list, most recently seen first.
 func (w *Workspace) serveCollisions(rw http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if err := w.db.validTenant(id); err != nil {
+	if err := store.ValidateTenantID(id); err != nil {
 		http.Error(rw, err.Error(), http.StatusBadRequest)
 		return
 	}
@@ -76,7 +80,7 @@ func (w *Workspace) serveCollisions(rw http.ResponseWriter, r *http.Request) {
 	enc := json.NewEncoder(rw)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(list); err != nil && !errors.Is(err, http.ErrHandlerTimeout) {
-		w.log.Debug("writing collisions", "workspace", id, "err", err)
+		w.cfg.logger.Debug("writing collisions", "workspace", id, "err", err)
 	}
 }
 

@@ -1,16 +1,43 @@
 package workspace
 
 import (
+	"net/http"
+
 	"github.com/rwkit/rwkit/validate"
-	"github.com/rwkit/rwkit/wire"
 )
 
 // Package validate holds the distributor's rules (ValidateRequest), the
 // rate limiter and the texts of the ingester, which the workspace plays
-// (validate/ingester.go).
+// (validate/ingester.go). policy is what differs between the backends the
+// workspace plays once a request has been validated.
 
-// tsdbText is the ingester's text for a sample the TSDB refused, made by
-// validate.IngesterMessage (Cortex's wrappedTSDBIngestErr).
-func tsdbText(err error, reason validate.Reason, ts int64, ls []wire.Label) string {
-	return validate.IngesterMessage(err, reason, ts, ls)
+// policy is how one backend profile treats a request past validation.
+type policy struct {
+	// distributor: Cortex's distributor and ingester are played. An RW 2.0
+	// series without data refuses the whole request (Cortex converts RW
+	// 2.0 to 1.0 first: convertV2RequestToV1 in pkg/util/push/push.go), and
+	// the ingestion rate limit and the ingester's series limits apply.
+	distributor bool
+	// rollBack: the first sample the TSDB refuses rolls the whole request
+	// back and is answered with the TSDB's own text (Prometheus). Without
+	// it the refused sample is counted and the request goes on; the answer
+	// is the ingester's text for the first refusal (Cortex).
+	rollBack bool
+	// acceptedV1 is the status of an RW 1.0 write accepted whole: Cortex
+	// answers 200 with an empty body, Prometheus 204. RW 2.0 is always 204.
+	acceptedV1 int
+}
+
+// policyFor is the policy of the limits' backend.
+func policyFor(b validate.Backend) policy {
+	p := policy{acceptedV1: http.StatusOK}
+	if b == validate.BackendCortex {
+		p.distributor = true
+	} else {
+		p.rollBack = true
+	}
+	if b == validate.BackendPrometheus {
+		p.acceptedV1 = http.StatusNoContent
+	}
+	return p
 }

@@ -9,36 +9,25 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rwkit/rwkit/validate"
+	"github.com/rwkit/rwkit/workspace/store"
 )
 
-// Workspace is the local remote-write receiver. Create it with New, serve
-// Handler, and Close it before closing its store. Safe for concurrent use.
+// Workspace is the local remote-write receiver. Create it with Open (or
+// New, on a store the caller shares), serve Handler, and Close it. Safe
+// for concurrent use.
 type Workspace struct {
-	db                database
-	limits            validate.Limits
-	log               *slog.Logger
-	registry          *prometheus.Registry
-	metrics           *metrics
-	identity          []string
-	maxBody           int
-	maxDecoded        int
-	maxTracked        int
-	maxCollisions     int
-	maxTenants        int
-	limitNames        LimitNames // the Options' names where the program gave none
-	maxWriters        int
-	alternationWindow time.Duration
-	now               func() time.Time
-	seed              maphash.Seed
-	handler           http.Handler
-	maxSeries         int          // limits.go
-	maxConcurrent     int          // limits.go
-	writes            writeLimiter // limits.go
+	cfg       config // the options, with LimitNames filled in
+	db        *store.Store
+	ownsStore bool   // opened by Open: Close closes it
+	policy    policy // rules.go: how the limits' backend treats a request
+	metrics   *metrics
+	seed      maphash.Seed
+	handler   http.Handler
+	writes    writeLimiter // limits.go
 
 	// tenantLimitLogged: the first write refused by WithMaxTenants is
 	// logged at Warn, the others at Debug (any writer can send them).
@@ -52,39 +41,32 @@ type Workspace struct {
 // ErrClosed is returned for requests after Close.
 var ErrClosed = errors.New("workspace: closed")
 
-func newWorkspace(db database, opts ...Option) (*Workspace, error) {
+// configure applies opts to the defaults.
+func configure(opts []Option) (config, error) {
 	c := defaultConfig()
 	for _, o := range opts {
 		if o == nil {
 			continue
 		}
 		if err := o.apply(&c); err != nil {
-			return nil, err
+			return c, err
 		}
 	}
 	if c.registry == nil {
 		c.registry = prometheus.NewRegistry()
 	}
+	c.limitNames = c.limitNames.orOptions()
+	return c, nil
+}
+
+func newWorkspace(db *store.Store, c config) (*Workspace, error) {
 	w := &Workspace{
-		db:                db,
-		limits:            c.limits,
-		log:               c.logger,
-		registry:          c.registry,
-		identity:          c.identity,
-		maxBody:           c.maxBody,
-		maxDecoded:        c.maxDecoded,
-		maxTracked:        c.maxTracked,
-		maxCollisions:     c.maxCollisions,
-		maxTenants:        c.maxTenants,
-		limitNames:        c.limitNames.orOptions(),
-		maxWriters:        maxWriters,
-		alternationWindow: c.alternationWindow,
-		now:               c.now,
-		seed:              maphash.MakeSeed(),
-		tenants:           map[string]*tenant{},
-		maxSeries:         c.maxSeries,
-		maxConcurrent:     c.maxConcurrent,
-		writes:            newWriteLimiter(c.maxConcurrent),
+		cfg:     c,
+		db:      db,
+		policy:  policyFor(c.limits.Backend),
+		seed:    maphash.MakeSeed(),
+		tenants: map[string]*tenant{},
+		writes:  newWriteLimiter(c.maxConcurrent),
 	}
 	m, err := newMetrics(c.registry)
 	if err != nil {
@@ -93,7 +75,7 @@ func newWorkspace(db database, opts ...Option) (*Workspace, error) {
 	w.metrics = m
 	w.handler = w.routes()
 	if c.auth != nil {
-		h, err := newAuthHandler(w.handler, c.auth, c.registry, w.maxBody, w.limitNames.MaxRequestBytes, c.now)
+		h, err := newAuthHandler(w.handler, c.auth, c.registry, c.maxBody, c.limitNames.MaxRequestBytes, c.now)
 		if err != nil {
 			return nil, err
 		}
@@ -106,18 +88,23 @@ func newWorkspace(db database, opts ...Option) (*Workspace, error) {
 func (w *Workspace) Handler() http.Handler { return w.handler }
 
 // Registry is the registry GET /metrics serves.
-func (w *Workspace) Registry() *prometheus.Registry { return w.registry }
+func (w *Workspace) Registry() *prometheus.Registry { return w.cfg.registry }
 
 // Limits are the rules and limits the workspace applies.
-func (w *Workspace) Limits() validate.Limits { return w.limits }
+func (w *Workspace) Limits() validate.Limits { return w.cfg.limits }
 
-// Close stops accepting writes. It does not close the store: the caller
-// opened it and closes it after Close (and after http.Server.Shutdown).
+// Close stops accepting writes and, for a workspace Open opened, closes
+// its store; call it after http.Server.Shutdown. A store given to New is
+// the caller's to close, after Close. Closing again does nothing.
 func (w *Workspace) Close() error {
 	w.mu.Lock()
-	defer w.mu.Unlock()
+	closed := w.closed
 	w.closed = true
-	return nil
+	w.mu.Unlock()
+	if closed || !w.ownsStore {
+		return nil
+	}
+	return w.db.Close()
 }
 
 // Collisions returns tenant id's collision log, most recently seen first
@@ -141,7 +128,7 @@ func (w *Workspace) Collisions(id string) []Collision {
 // appender's without telling anyone.
 type tenant struct {
 	id      string
-	db      tenantDB
+	db      *store.Tenant
 	limiter *validate.RateLimiter
 
 	mu         sync.Mutex
@@ -191,7 +178,7 @@ func (w *Workspace) logTenantLimit(e *tooManyTenants) {
 	if w.tenantLimitLogged.CompareAndSwap(false, true) {
 		level = slog.LevelWarn
 	}
-	w.log.Log(context.Background(), level, "refused a write for a new workspace: the limit on workspaces is reached (refusals after the first are logged at debug level)",
+	w.cfg.logger.Log(context.Background(), level, "refused a write for a new workspace: the limit on workspaces is reached (refusals after the first are logged at debug level)",
 		"workspace", e.id, "limit", e.limit, "setting", e.setting)
 }
 
@@ -205,20 +192,20 @@ func (w *Workspace) tenant(id string) (*tenant, error) {
 	if t, ok := w.tenants[id]; ok {
 		return t, nil
 	}
-	if len(w.tenants) >= w.maxTenants {
-		return nil, &tooManyTenants{id: id, limit: w.maxTenants, setting: w.limitNames.MaxTenants}
+	if len(w.tenants) >= w.cfg.maxTenants {
+		return nil, &tooManyTenants{id: id, limit: w.cfg.maxTenants, setting: w.cfg.limitNames.MaxTenants}
 	}
-	db, err := w.db.tenant(id)
+	db, err := w.db.Tenant(id)
 	if err != nil {
 		return nil, err
 	}
 	t := &tenant{
 		id:                id,
 		db:                db,
-		limiter:           validate.NewRateLimiterFor(&w.limits),
+		limiter:           validate.NewRateLimiterFor(&w.cfg.limits),
 		writers:           newWriterTable(),
-		series:            newSeriesTable(w.maxTracked),
-		collisions:        newCollisionLog(w.maxCollisions),
+		series:            newSeriesTable(w.cfg.maxTracked),
+		collisions:        newCollisionLog(w.cfg.maxCollisions),
 		known:             map[uint64]struct{}{},
 		perMetric:         map[string]int{},
 		received:          w.metrics.received.WithLabelValues(id),

@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"hash/maphash"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -59,23 +60,29 @@ func requestWriter(series []wire.TimeSeries, identity []string, userAgent, remot
 		return w
 	}
 	for i := range series {
-		for _, l := range series[i].Labels {
-			for _, n := range identity {
-				if l.Name == n && l.Value != "" {
-					if w.Labels == nil {
-						w.Labels = make(map[string]string, len(identity))
-					}
-					// Cloned: the writer outlives the request, whose
-					// strings may be views of its buffer.
-					w.Labels[n] = strings.Clone(l.Value)
-				}
-			}
-		}
-		if w.Labels != nil {
+		if w.Labels = identityLabels(series[i].Labels, identity); w.Labels != nil {
 			return w
 		}
 	}
 	return w
+}
+
+// identityLabels are the non-empty identity labels of one series, nil when
+// it has none. The names are identity's and the values cloned: the writer
+// outlives the request, whose strings may be views of its buffer.
+func identityLabels(ls []wire.Label, identity []string) map[string]string {
+	var m map[string]string
+	for _, l := range ls {
+		k := slices.Index(identity, l.Name)
+		if k < 0 || l.Value == "" {
+			continue
+		}
+		if m == nil {
+			m = make(map[string]string, len(identity))
+		}
+		m[identity[k]] = strings.Clone(l.Value)
+	}
+	return m
 }
 
 // writerTable interns writers to small ids so the series table stores 4

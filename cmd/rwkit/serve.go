@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/validate"
 	"github.com/rwkit/rwkit/workspace"
@@ -80,19 +78,13 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	reg := prometheus.NewRegistry()
-	st, err := c.openStore(lim, logger, reg)
+	ws, err := c.openWorkspace(append([]workspace.Option{workspace.WithLimits(lim), workspace.WithLogger(logger)}, wsOpts...))
 	if err != nil {
 		return err
 	}
-	ws, err := workspace.New(st, append([]workspace.Option{workspace.WithLimits(lim), workspace.WithRegistry(reg), workspace.WithLogger(logger)}, wsOpts...)...)
-	if err != nil {
-		_ = st.Close()
-		return fmt.Errorf("serve: %w", err)
-	}
 	ln, err := net.Listen("tcp", c.listen)
 	if err != nil {
-		_ = st.Close()
+		_ = ws.Close()
 		return fmt.Errorf("serve: --listen: %w", err)
 	}
 	srv := c.httpServer(ws.Handler())
@@ -105,7 +97,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	case <-ctx.Done():
 	case serveErr = <-served:
 	}
-	return c.shutdown(logger, srv, ws, st, serveErr)
+	return c.shutdown(logger, srv, ws, serveErr)
 }
 
 // flagSet is serve's command line.
@@ -166,8 +158,8 @@ func (c *serveCommand) settings() (validate.Limits, *slog.Logger, error) {
 	return lim, logger, nil
 }
 
-// workspaceOptions are the workspace's authentication and limits, set by
-// the flags.
+// workspaceOptions are the workspace's authentication, limits and query
+// limits, set by the flags.
 func (c *serveCommand) workspaceOptions() ([]workspace.Option, error) {
 	wsOpts, err := c.authAndLimits()
 	if err != nil {
@@ -175,6 +167,12 @@ func (c *serveCommand) workspaceOptions() ([]workspace.Option, error) {
 	}
 	return append(wsOpts,
 		workspace.WithMaxTenants(c.maxWorkspaces),
+		workspace.WithQueryLimits(workspace.QueryLimits{
+			Timeout:        c.queryTimeout,
+			MaxSamples:     c.queryMaxSamples,
+			MaxConcurrency: c.queryMaxConcurrency,
+			MaxLength:      c.queryMaxLength,
+		}),
 		// Refusals name the flags, which are what serve's users set.
 		workspace.WithLimitNames(workspace.LimitNames{
 			MaxTenants:          "rwkit serve --max-workspaces",
@@ -182,29 +180,17 @@ func (c *serveCommand) workspaceOptions() ([]workspace.Option, error) {
 			MaxDecodedBytes:     "rwkit serve --max-decoded-bytes",
 			MaxSeriesPerRequest: "rwkit serve --max-series-per-request",
 			MaxConcurrentWrites: "rwkit serve --max-concurrent-writes",
-		})), nil
-}
-
-// openStore opens the workspace's store in --data with the profile's
-// storage limits and the query flags.
-func (c *serveCommand) openStore(lim validate.Limits, logger *slog.Logger, reg prometheus.Registerer) (*store.Store, error) {
-	st, err := store.Open(c.data, store.Options{
-		OutOfOrderWindow: lim.OutOfOrderTimeWindow,
-		MaxExemplars:     int64(lim.MaxExemplars),
-		Logger:           logger.With("component", "store"),
-		Registerer:       reg,
-
-		QueryTimeout:        c.queryTimeout,
-		QueryMaxSamples:     c.queryMaxSamples,
-		QueryMaxConcurrency: c.queryMaxConcurrency,
-		QueryMaxLength:      c.queryMaxLength,
-		LimitNames: store.LimitNames{
 			QueryTimeout:        "rwkit serve --query-timeout",
 			QueryMaxSamples:     "rwkit serve --query-max-samples",
 			QueryMaxConcurrency: "rwkit serve --query-max-concurrency",
 			QueryMaxLength:      "rwkit serve --query-max-length",
-		},
-	})
+		})), nil
+}
+
+// openWorkspace opens the workspace and its store in --data; its own
+// registry serves the workspace's and the TSDB's metrics.
+func (c *serveCommand) openWorkspace(opts []workspace.Option) (*workspace.Workspace, error) {
+	ws, err := workspace.Open(c.data, opts...)
 	if errors.Is(err, store.ErrInUse) {
 		// The store's text says "another process"; here it is a serve.
 		return nil, fmt.Errorf("serve: another rwkit serve is using %s (it holds %s); stop it, or give this one another --data",
@@ -213,7 +199,7 @@ func (c *serveCommand) openStore(lim validate.Limits, logger *slog.Logger, reg p
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
-	return st, nil
+	return ws, nil
 }
 
 // httpServer serves h with the HTTP flags' sizes and timeouts.
@@ -249,12 +235,12 @@ func (c *serveCommand) announce(logger *slog.Logger, lim validate.Limits, addr n
 // closes the TSDBs (which flushes nothing: the WAL already has every
 // committed sample, and Open replays it). serveErr is what ended Serve, if
 // it ended on its own.
-func (c *serveCommand) shutdown(logger *slog.Logger, srv *http.Server, ws *workspace.Workspace, st *store.Store, serveErr error) error {
+func (c *serveCommand) shutdown(logger *slog.Logger, srv *http.Server, ws *workspace.Workspace, serveErr error) error {
 	sctx, cancel := context.WithTimeout(context.Background(), c.shutdownTimeout)
 	defer cancel()
 	shutdownErr := srv.Shutdown(sctx)
-	_ = ws.Close()
-	closeErr := st.Close()
+	closeErr := ws.Close() // and its store
+
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", serveErr)
 	}

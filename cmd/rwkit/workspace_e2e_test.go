@@ -9,38 +9,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/rwkit/rwkit/remotewrite"
 	"github.com/rwkit/rwkit/validate"
 	"github.com/rwkit/rwkit/wire"
-	"github.com/rwkit/rwkit/workspace"
-	"github.com/rwkit/rwkit/workspace/store"
+	"github.com/rwkit/rwkit/workspace/workspacetest"
 )
 
 // startWorkspace serves a real workspace (amp limits) on loopback.
 func startWorkspace(t *testing.T) *httptest.Server {
 	t.Helper()
-	lim, err := validate.Profile("amp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := prometheus.NewRegistry()
-	st, err := store.Open(t.TempDir(), store.Options{OutOfOrderWindow: lim.OutOfOrderTimeWindow, Registerer: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws, err := workspace.New(st, workspace.WithLimits(lim), workspace.WithRegistry(reg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(ws.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		_ = ws.Close()
-		_ = st.Close()
-	})
-	return srv
+	return workspacetest.Start(t).HTTP
 }
 
 func pushSeries(t *testing.T, url, userAgent string, req *wire.WriteRequest) error {

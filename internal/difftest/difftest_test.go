@@ -26,7 +26,7 @@ import (
 	"github.com/rwkit/rwkit/validate"
 	"github.com/rwkit/rwkit/wire"
 	"github.com/rwkit/rwkit/workspace"
-	"github.com/rwkit/rwkit/workspace/store"
+	"github.com/rwkit/rwkit/workspace/workspacetest"
 )
 
 // An env is one Cortex and one workspace configured with the same limits.
@@ -81,22 +81,8 @@ func startEnv(t *testing.T, cortexLimits map[string]string, tweak func(*validate
 	if tweak != nil {
 		tweak(&lim)
 	}
-	reg := prometheus.NewRegistry()
-	st, err := store.Open(t.TempDir(), store.Options{OutOfOrderWindow: lim.OutOfOrderTimeWindow, Registerer: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ws, err := workspace.New(st, workspace.WithLimits(lim), workspace.WithRegistry(reg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(ws.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		_ = ws.Close()
-		_ = st.Close()
-	})
-	return &env{cortex: c, srv: srv, reg: reg}
+	ws := workspacetest.Start(t, workspace.WithLimits(lim))
+	return &env{cortex: c, srv: ws.HTTP, reg: ws.Workspace.Registry()}
 }
 
 // A request is one remote write, sent identically to both.

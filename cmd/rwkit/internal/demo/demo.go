@@ -26,11 +26,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/rwkit/rwkit/validate"
 	"github.com/rwkit/rwkit/workspace"
-	"github.com/rwkit/rwkit/workspace/store"
 )
 
 // WorkspaceID is the tenant the services write to, as in an AMP URL.
@@ -63,7 +60,6 @@ type Options struct {
 type Demo struct {
 	opts   Options
 	dir    string
-	st     *store.Store
 	ws     *workspace.Workspace
 	srv    *http.Server
 	served chan error
@@ -94,22 +90,14 @@ func Start(ctx context.Context, opts Options) (*Demo, error) {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
 	d := &Demo{opts: opts, dir: dir, served: make(chan error, 1)}
-	reg := prometheus.NewRegistry()
-	d.st, err = store.Open(dir, store.Options{OutOfOrderWindow: lim.OutOfOrderTimeWindow, MaxExemplars: int64(lim.MaxExemplars), Registerer: reg})
+	d.ws, err = workspace.Open(dir, workspace.WithLimits(lim)) // its registry serves the TSDB metrics too
 	if err != nil {
-		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("demo: %w", err)
-	}
-	d.ws, err = workspace.New(d.st, workspace.WithLimits(lim), workspace.WithRegistry(reg))
-	if err != nil {
-		_ = d.st.Close()
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("demo: %w", err)
 	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		_ = d.ws.Close()
-		_ = d.st.Close()
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("demo: %w", err)
 	}
@@ -139,10 +127,9 @@ func (d *Demo) Close() error {
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
-	wsErr := d.ws.Close()
-	stErr := d.st.Close()
+	wsErr := d.ws.Close() // and its store
 	rmErr := os.RemoveAll(d.dir)
-	if err := errors.Join(shutdownErr, serveErr, wsErr, stErr, rmErr); err != nil {
+	if err := errors.Join(shutdownErr, serveErr, wsErr, rmErr); err != nil {
 		return fmt.Errorf("demo: closing the workspace: %w", err)
 	}
 	return nil
