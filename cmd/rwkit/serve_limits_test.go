@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -87,17 +88,12 @@ func TestServeWriteLimitFlags(t *testing.T) {
 		}
 	}
 
-	// A write whose body has not all arrived holds the only slot; the
-	// server takes it when the headers are in, so writes are sent until
-	// one is refused.
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// A write whose body has not all arrived holds the only slot once the
+	// server has its headers. It is in place when it has had no answer for
+	// a while: an answer (a 503) means the slot was busy when it came, and
+	// it is sent again. Then writes are sent until one is refused.
+	conn := holdWriteSlot(t, addr)
 	defer conn.Close()
-	if _, err := fmt.Fprintf(conn, "POST /api/v1/push HTTP/1.1\r\nHost: %s\r\nX-Scope-OrgID: ws-1\r\nContent-Encoding: snappy\r\nContent-Length: 100\r\n\r\nx", addr); err != nil {
-		t.Fatal(err)
-	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		code, b := write(oneSampleBody("up"))
@@ -251,4 +247,30 @@ func TestServeMaxWorkspacesUsage(t *testing.T) {
 			t.Errorf("serve %v %v: exit %d, want %d saying %q (%s)", tc.args, tc.env, code, exitUsage, tc.want, errOut.String())
 		}
 	}
+}
+
+// holdWriteSlot sends a remote write whose body never all arrives, so that
+// it holds one of serve's write slots, and returns its connection once it
+// has gone 300ms without an answer (one answered came while the slot was
+// busy, and is sent again).
+func holdWriteSlot(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	for range 20 {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fmt.Fprintf(conn, "POST /api/v1/push HTTP/1.1\r\nHost: %s\r\nX-Scope-OrgID: ws-1\r\nContent-Encoding: snappy\r\nContent-Length: 100\r\n\r\nx", addr); err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		var b [1]byte
+		if _, err := conn.Read(b[:]); errors.Is(err, os.ErrDeadlineExceeded) {
+			_ = conn.SetReadDeadline(time.Time{})
+			return conn
+		}
+		conn.Close()
+	}
+	t.Fatal("a write that never finishes was answered 20 times: it never held a write slot")
+	return nil
 }
