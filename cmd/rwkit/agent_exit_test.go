@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,13 +22,10 @@ func TestAgentExitsZeroWhenTheFinalFlushFails(t *testing.T) {
 		http.Error(w, "down", http.StatusServiceUnavailable)
 	}))
 	defer down.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 800*time.Millisecond)
-	defer cancel()
-	out, errOut := &lockedBuffer{}, &lockedBuffer{}
-	cmd := &agentCommand{stdio: stdio{in: strings.NewReader(""), out: out, err: errOut, getenv: func(string) string { return "" }}}
-	err := cmd.Run(ctx, []string{"--url", down.URL + "/api/v1/write", "--scrape", "svc=" + target.URL, "--instance", "i-1",
-		"--interval", "100ms", "--shutdown-timeout", "300ms"})
-	if code := exitCode(stdio{out: out, err: errOut}, err); code != exitOK {
+	s, out, errOut, err := runFor(800*time.Millisecond, func(s stdio) command { return &agentCommand{stdio: s} },
+		"--url", down.URL+"/api/v1/write", "--scrape", "svc="+target.URL, "--instance", "i-1",
+		"--interval", "100ms", "--shutdown-timeout", "300ms")
+	if code := exitCode(s, err); code != exitOK {
 		t.Fatalf("exit %d (%v), want 0 after a requested shutdown\n%s", code, err, errOut)
 	}
 	if !strings.Contains(out.String(), "not everything was delivered") {
@@ -83,21 +79,15 @@ func TestAgentTargetLabelsClashingWithIdentity(t *testing.T) {
 		{true, `app_info{instance="x",service="other"}`},
 	} {
 		rc := agentdiff.NewReceiver(t)
-		ctx, cancel := context.WithCancel(context.Background())
-		out, errOut := &lockedBuffer{}, &lockedBuffer{}
-		cmd := &agentCommand{stdio: stdio{in: strings.NewReader(""), out: out, err: errOut, getenv: func(string) string { return "" }}}
-		done := make(chan error, 1)
-		go func() {
-			done <- cmd.Run(ctx, []string{"--url", rc.URL, "--scrape", "auth=" + target.URL, "--instance", "i-1",
-				"--interval", "100ms", "--honor-labels=" + map[bool]string{false: "false", true: "true"}[tc.honor]})
-		}()
+		agent := start(t, nil, func(s stdio) command { return &agentCommand{stdio: s} },
+			"--url", rc.URL, "--scrape", "auth="+target.URL, "--instance", "i-1",
+			"--interval", "100ms", "--honor-labels="+map[bool]string{false: "false", true: "true"}[tc.honor])
 		deadline := time.Now().Add(20 * time.Second)
 		for rc.CountWhere(func(l map[string]string) bool { return l["__name__"] == "app_info" }) == 0 && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond)
 		}
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatalf("agent: %v\n%s", err, errOut)
+		if err := agent.stop(t, time.Minute); err != nil {
+			t.Fatalf("agent: %v\n%s", err, agent.errOut)
 		}
 		found := false
 		for _, s := range rc.Samples() {
@@ -109,7 +99,7 @@ func TestAgentTargetLabelsClashingWithIdentity(t *testing.T) {
 			}
 		}
 		if !found {
-			t.Errorf("honor_labels %v: app_info never arrived\n%s", tc.honor, errOut)
+			t.Errorf("honor_labels %v: app_info never arrived\n%s", tc.honor, agent.errOut)
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net/http/httptest"
 	"slices"
@@ -33,13 +32,9 @@ func runAgentFor(t *testing.T, rc *agentdiff.Receiver, fault faultproxy.Fault, f
 	}
 	t.Cleanup(func() { px.Close() })
 
-	ctx, cancel := context.WithCancel(context.Background())
-	out, errOut := &lockedBuffer{}, &lockedBuffer{}
-	cmd := &agentCommand{stdio: stdio{in: strings.NewReader(""), out: out, err: errOut, getenv: func(string) string { return "" }}}
-	done := make(chan error, 1)
 	args := append([]string{"--url", px.URL() + "/api/v1/write", "--scrape", "app=" + target.URL, "--instance", "i-1",
 		"--interval", "200ms", "--stale-markers=false", "--shutdown-timeout", "20s"}, extra...)
-	go func() { done <- cmd.Run(ctx, args) }()
+	agent := start(t, nil, func(s stdio) command { return &agentCommand{stdio: s} }, args...)
 	time.Sleep(600 * time.Millisecond)
 	if err := px.Set(fault); err != nil {
 		t.Fatal(err)
@@ -49,16 +44,11 @@ func runAgentFor(t *testing.T, rc *agentdiff.Receiver, fault faultproxy.Fault, f
 		px.Clear()
 		time.Sleep(600 * time.Millisecond)
 	}
-	cancel() // a long Delay is still on: a request is in flight
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("agent exited with %v\n%s", err, errOut)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatalf("agent did not stop\n%s", errOut)
+	// A long Delay is still on: a request is in flight as the agent stops.
+	if err := agent.stop(t, 60*time.Second); err != nil {
+		t.Fatalf("agent exited with %v\n%s", err, agent.errOut)
 	}
-	return out.String(), errOut.String()
+	return agent.out.String(), agent.errOut.String()
 }
 
 // upTimestamps returns the timestamps of every up sample received, and

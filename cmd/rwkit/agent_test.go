@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,24 +15,6 @@ import (
 
 	"github.com/rwkit/rwkit/internal/promtest"
 )
-
-// lockedBuffer is a bytes.Buffer safe for the agent's logger and the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestAgentPushesTargetsToPrometheus runs the agent in flag mode against
 // two processes serving /metrics (client_golang registries behind
@@ -60,23 +40,12 @@ func TestAgentPushesTargetsToPrometheus(t *testing.T) {
 	}
 	auth, bff := target(21), target(14)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	out, errOut := &lockedBuffer{}, &lockedBuffer{}
 	ready := make(chan string, 1)
-	cmd := &agentCommand{stdio: stdio{in: strings.NewReader(""), out: out, err: errOut, getenv: func(string) string { return "" }}, ready: ready}
-	done := make(chan error, 1)
-	go func() {
-		done <- cmd.Run(ctx, []string{"--url", prom.WriteURL, "--instance", "host-1", "--interval", "200ms",
-			"--scrape", "auth=" + auth.URL, "--scrape", "bff=" + bff.URL, "--listen", "127.0.0.1:0"})
-	}()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("agent exited early: %v\n%s\n%s", err, out, errOut)
-	case <-time.After(30 * time.Second):
-		t.Fatalf("agent not ready\n%s\n%s", out, errOut)
-	}
+	agent := start(t, nil, func(s stdio) command { return &agentCommand{stdio: s, ready: ready} },
+		"--url", prom.WriteURL, "--instance", "host-1", "--interval", "200ms",
+		"--scrape", "auth="+auth.URL, "--scrape", "bff="+bff.URL, "--listen", "127.0.0.1:0")
+	addr := agent.await(t, "agent", ready, 30*time.Second)
+	out, errOut := agent.out, agent.errOut
 
 	query := func(q string, want int) []promtest.Result {
 		t.Helper()
@@ -129,14 +98,8 @@ func TestAgentPushesTargetsToPrometheus(t *testing.T) {
 		t.Errorf("self-metrics lack the queue's request counter:\n%s", body)
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("agent: %v\n%s", err, errOut)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("agent did not stop within 30s of cancellation")
+	if err := agent.stop(t, 30*time.Second); err != nil {
+		t.Fatalf("agent: %v\n%s", err, errOut)
 	}
 	if !strings.Contains(out.String(), "stopped after delivering everything queued") || !strings.Contains(out.String(), `service="auth"`) {
 		t.Errorf("stdout:\n%s", out)

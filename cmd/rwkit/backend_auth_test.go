@@ -129,11 +129,8 @@ func probeTarget(t *testing.T) string {
 // sent, then stops it; it fails the test on a non-zero exit.
 func runAgentBriefly(t *testing.T, args []string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
-	defer cancel()
-	out, errOut := &lockedBuffer{}, &lockedBuffer{}
-	cmd := &agentCommand{stdio: stdio{in: strings.NewReader(""), out: out, err: errOut, getenv: func(string) string { return "" }}}
-	if err := cmd.Run(ctx, args); err != nil {
+	_, out, errOut, err := runFor(1500*time.Millisecond, func(s stdio) command { return &agentCommand{stdio: s} }, args...)
+	if err != nil {
 		t.Fatalf("agent: %v\n%s", err, errOut)
 	}
 	if strings.Contains(errOut.String(), "refused") || !strings.Contains(out.String(), "stopped after delivering everything") {

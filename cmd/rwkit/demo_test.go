@@ -129,23 +129,11 @@ func TestDemoKeep(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a workspace and six pushers for a few seconds")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	out, errOut := &lockedBuffer{}, &lockedBuffer{}
 	kept := make(chan string, 1)
-	s := stdio{in: strings.NewReader(""), out: out, err: errOut, getenv: func(string) string { return "" }}
-	cmd := &demoCommand{stdio: s, kept: kept}
-	done := make(chan int, 1)
-	go func() { done <- exitCode(s, cmd.Run(ctx, []string{"--rounds", "1", "--keep"})) }()
-	var base string
-	select {
-	case base = <-kept:
-	case code := <-done:
-		t.Fatalf("demo ended (exit %d) before serving\n%s\n%s", code, errOut, out)
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("demo not serving after 2 minutes\n%s", out)
-	}
-	qctx, qcancel := context.WithTimeout(ctx, 30*time.Second)
+	d := start(t, nil, func(s stdio) command { return &demoCommand{stdio: s, kept: kept} }, "--rounds", "1", "--keep")
+	base := d.await(t, "demo", kept, 2*time.Minute)
+	out := d.out
+	qctx, qcancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer qcancel()
 	res, err := verify.Query(qctx, &http.Client{}, base, demo.Query, time.Now(), nil)
 	if err != nil {
@@ -157,14 +145,8 @@ func TestDemoKeep(t *testing.T) {
 	if !strings.Contains(out.String(), "workspace still serving (--keep)") {
 		t.Errorf("no --keep notice:\n%s", out)
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != exitOK {
-			t.Errorf("exit code %d after interrupt, want 0 (the story held)\n%s", code, errOut)
-		}
-	case <-time.After(time.Minute):
-		t.Fatal("demo did not stop after its context ended")
+	if code := exitCode(d.stdio, d.stop(t, time.Minute)); code != exitOK {
+		t.Errorf("exit code %d after interrupt, want 0 (the story held)\n%s", code, d.errOut)
 	}
 }
 

@@ -1,28 +1,10 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"io"
 	"regexp"
 	"strings"
 	"testing"
 )
-
-// runCLI runs rwkit in-process with args, the given environment and stdin,
-// and returns what it printed and its exit code.
-func runCLI(t *testing.T, env map[string]string, stdin io.Reader, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	if stdin == nil {
-		stdin = strings.NewReader("")
-	}
-	var out, errOut bytes.Buffer
-	code = run(context.Background(), args, stdio{
-		in: stdin, out: &out, err: &errOut,
-		getenv: func(k string) string { return env[k] },
-	})
-	return out.String(), errOut.String(), code
-}
 
 func TestUsageExitCodes(t *testing.T) {
 	for _, tc := range []struct {

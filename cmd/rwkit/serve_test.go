@@ -26,38 +26,18 @@ func startServe(t *testing.T, args ...string) (string, func() string) {
 // startServeEnv is startServe with RWKIT_* variables.
 func startServeEnv(t *testing.T, env map[string]string, args ...string) (string, func() string) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	out, errOut := &lockedBuffer{}, &lockedBuffer{}
 	ready := make(chan string, 1)
-	cmd := &serveCommand{stdio: stdio{in: strings.NewReader(""), out: out, err: errOut, getenv: func(k string) string { return env[k] }}, ready: ready}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Run(ctx, append([]string{"--listen", "127.0.0.1:0"}, args...)) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("serve exited early: %v\n%s", err, errOut)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatalf("serve not ready\n%s", errOut)
-	}
-	stopped := false
+	srv := start(t, env, func(s stdio) command { return &serveCommand{stdio: s, ready: ready} },
+		append([]string{"--listen", "127.0.0.1:0"}, args...)...)
+	addr := srv.await(t, "serve", ready, 30*time.Second)
+	checked := false
 	stop := func() string {
-		if stopped {
-			return errOut.String()
+		err := srv.stop(t, 30*time.Second)
+		if err != nil && !checked {
+			t.Errorf("serve: %v\n%s", err, srv.errOut)
 		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v\n%s", err, errOut)
-			}
-		case <-time.After(30 * time.Second):
-			t.Fatalf("serve did not stop\n%s", errOut)
-		}
-		return errOut.String()
+		checked = true
+		return srv.errOut.String()
 	}
 	t.Cleanup(func() { stop() })
 	return addr, stop

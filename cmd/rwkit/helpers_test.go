@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// runCLI runs rwkit in-process with args, the given environment and stdin,
+// and returns what it printed and its exit code.
+func runCLI(t *testing.T, env map[string]string, stdin io.Reader, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, stdio{
+		in: stdin, out: &out, err: &errOut,
+		getenv: func(k string) string { return env[k] },
+	})
+	return out.String(), errOut.String(), code
+}
+
+// lockedBuffer is a bytes.Buffer safe for a command's logger, writing from
+// the command's goroutines, and the test reading it meanwhile.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// bufferedStdio is a command's stdio over two fresh lockedBuffers, with
+// env as its environment and nothing on stdin.
+func bufferedStdio(env map[string]string) (stdio, *lockedBuffer, *lockedBuffer) {
+	out, errOut := &lockedBuffer{}, &lockedBuffer{}
+	return stdio{in: strings.NewReader(""), out: out, err: errOut, getenv: func(k string) string { return env[k] }}, out, errOut
+}
+
+// runFor runs the command newCmd makes with args until it ends or d has
+// passed (its context's deadline, as a signal would stop it), and returns
+// its stdio, its stdout and stderr, and what Run returned.
+func runFor(d time.Duration, newCmd func(stdio) command, args ...string) (s stdio, out, errOut *lockedBuffer, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	s, out, errOut = bufferedStdio(nil)
+	return s, out, errOut, newCmd(s).Run(ctx, args)
+}
+
+// running is a command run in-process in its own goroutine until its
+// context ends, as `rwkit serve`, `rwkit agent` and `rwkit demo --keep`
+// run until SIGTERM.
+type running struct {
+	stdio       stdio
+	out, errOut *lockedBuffer
+	cancel      context.CancelFunc
+	done        chan error
+	ended       bool
+	err         error // what Run returned, once ended
+}
+
+// start runs the command newCmd makes with args, env as its environment,
+// in a goroutine; the test's end stops it if the test did not.
+func start(t *testing.T, env map[string]string, newCmd func(stdio) command, args ...string) *running {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{cancel: cancel, done: make(chan error, 1)}
+	r.stdio, r.out, r.errOut = bufferedStdio(env)
+	cmd := newCmd(r.stdio)
+	go func() { r.done <- cmd.Run(ctx, args) }()
+	t.Cleanup(func() { r.stop(t, time.Minute) })
+	return r
+}
+
+// await returns what ready delivers (the address the command serves on)
+// and fails the test, with what the command printed, if the command ends
+// first or nothing comes within d.
+func (r *running) await(t *testing.T, what string, ready <-chan string, d time.Duration) string {
+	t.Helper()
+	select {
+	case v := <-ready:
+		return v
+	case err := <-r.done:
+		r.ended, r.err = true, err
+		t.Fatalf("%s ended before it was ready: %v\nstdout:\n%s\nstderr:\n%s", what, err, r.out, r.errOut)
+	case <-time.After(d):
+		t.Fatalf("%s not ready after %s\nstdout:\n%s\nstderr:\n%s", what, d, r.out, r.errOut)
+	}
+	return ""
+}
+
+// stop cancels the command's context, as SIGTERM does, waits up to d for
+// Run to return and returns what it returned; it fails the test if Run has
+// not returned by then. Stopping again returns the first result.
+func (r *running) stop(t *testing.T, d time.Duration) error {
+	t.Helper()
+	if r.ended {
+		return r.err
+	}
+	r.cancel()
+	select {
+	case r.err = <-r.done:
+		r.ended = true
+	case <-time.After(d):
+		t.Fatalf("did not stop within %s of its context ending\nstderr:\n%s", d, r.errOut)
+	}
+	return r.err
+}
