@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -88,13 +87,8 @@ func TestAgentPushesTargetsToPrometheus(t *testing.T) {
 	}
 
 	// The agent's own metrics: the queue's, per remote write.
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(body), `rwkit_push_requests_total{remote_write="`) {
+	_, body := get(t, "http://"+addr+"/metrics")
+	if !strings.Contains(body, `rwkit_push_requests_total{remote_write="`) {
 		t.Errorf("self-metrics lack the queue's request counter:\n%s", body)
 	}
 

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -196,62 +193,17 @@ func sampleKey(ls []wire.Label, s wire.Sample) string {
 	return b.String()
 }
 
-// postWriteRequest posts req and reports a failure with t.Error, not
-// t.Fatal: the writers call it from their own goroutines.
-func postWriteRequest(t *testing.T, u string, req *wire.WriteRequest) (int, string) {
-	t.Helper()
-	body := wire.Compress(nil, wire.AppendWriteRequest(nil, req))
-	hr, err := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
-	if err != nil {
-		t.Error(err)
-		return 0, ""
-	}
-	hr.Header.Set("Content-Type", wire.V1.ContentType())
-	hr.Header.Set("Content-Encoding", "snappy")
-	resp, err := http.DefaultClient.Do(hr)
-	if err != nil {
-		t.Error(err)
-		return 0, ""
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
-func get(t *testing.T, u string) (int, string) {
-	t.Helper()
-	resp, err := http.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
 // querySamples runs a range-vector instant query and returns the keys
 // (as sampleKey makes them) of every sample in its answer.
 func querySamples(t *testing.T, base, q string, ts int64) map[string]bool {
 	t.Helper()
-	resp, err := http.Get(base + "/api/v1/query?" + url.Values{"query": {q}, "time": {strconv.FormatFloat(float64(ts)/1000, 'f', 3, 64)}}.Encode())
-	if err != nil {
-		t.Fatal(err)
+	var result []struct {
+		Metric map[string]string
+		Values [][2]json.RawMessage
 	}
-	defer resp.Body.Close()
-	var out struct {
-		Status string
-		Data   struct {
-			Result []struct {
-				Metric map[string]string
-				Values [][2]json.RawMessage
-			}
-		}
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Status != "success" {
-		t.Fatalf("query %q: status %q (%v)", q, out.Status, err)
-	}
+	queryAt(t, base, q, ts, &result)
 	keys := map[string]bool{}
-	for _, s := range out.Data.Result {
+	for _, s := range result {
 		ls := []wire.Label{{Value: s.Metric["__name__"]}, {Value: s.Metric["r"]}, {Value: s.Metric["s"]}, {Value: s.Metric["w"]}}
 		for _, p := range s.Values {
 			var sec float64

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -258,13 +257,8 @@ func TestLoadServeRestart(t *testing.T) {
 
 	// Resending a round that was stored but not acknowledged writes the same
 	// values at the same timestamps: a duplicate, not a discard.
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, line := range strings.Split(string(metrics), "\n") {
+	_, metrics := get(t, "http://"+addr+"/metrics")
+	for _, line := range strings.Split(metrics, "\n") {
 		if strings.HasPrefix(line, "rwkit_discarded_samples_total{") {
 			t.Errorf("after the last restart: %s", line)
 		}

@@ -49,26 +49,32 @@ type vectorSample struct {
 	Value  []any // [time, "value"]
 }
 
-// instantQuery evaluates q on the query API at base at ts (milliseconds)
-// and returns the vector; a failed query fails the test.
-func instantQuery(t *testing.T, base, q string, ts int64) []vectorSample {
+// queryAt evaluates q on the query API at base at ts (milliseconds) and
+// decodes the answer's data.result into result; a failed query fails the
+// test.
+func queryAt(t *testing.T, base, q string, ts int64, result any) {
 	t.Helper()
-	resp, err := http.Get(base + "/api/v1/query?" + url.Values{"query": {q}, "time": {strconv.FormatFloat(float64(ts)/1000, 'f', 3, 64)}}.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	_, b := get(t, base+"/api/v1/query?"+url.Values{"query": {q}, "time": {strconv.FormatFloat(float64(ts)/1000, 'f', 3, 64)}}.Encode())
 	var out struct {
 		Status string
 		Data   struct {
-			Result []vectorSample
+			Result json.RawMessage
 		}
 	}
-	if err := json.Unmarshal(b, &out); err != nil || out.Status != "success" {
+	if err := json.Unmarshal([]byte(b), &out); err != nil || out.Status != "success" {
 		t.Fatalf("query %q: %s (%v)", q, b, err)
 	}
-	return out.Data.Result
+	if err := json.Unmarshal(out.Data.Result, result); err != nil {
+		t.Fatalf("query %q: result: %v\n%s", q, err, b)
+	}
+}
+
+// instantQuery evaluates q at ts (milliseconds) and returns the vector.
+func instantQuery(t *testing.T, base, q string, ts int64) []vectorSample {
+	t.Helper()
+	var res []vectorSample
+	queryAt(t, base, q, ts, &res)
+	return res
 }
 
 // queryValue is the value of q at ts when q gives one series, else "".
@@ -95,15 +101,46 @@ func oneSampleBody(name string) []byte {
 // body.
 func postWrite(t *testing.T, url string, body []byte, header ...string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	code, answer, err := sendWrite(url, body, header...)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return code, answer
+}
+
+// postWriteRequest posts req as RW 1.0 and reports a failure with t.Error,
+// not t.Fatal: writers call it from their own goroutines.
+func postWriteRequest(t *testing.T, u string, req *wire.WriteRequest) (int, string) {
+	t.Helper()
+	code, answer, err := sendWrite(u, wire.Compress(nil, wire.AppendWriteRequest(nil, req)), "Content-Type", wire.V1.ContentType())
+	if err != nil {
+		t.Error(err)
+	}
+	return code, answer
+}
+
+func sendWrite(url string, body []byte, header ...string) (int, string, error) {
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, "", err
 	}
 	req.Header.Set("Content-Encoding", "snappy")
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), nil
+}
+
+// get GETs u and returns the answer's status and body.
+func get(t *testing.T, u string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
