@@ -101,8 +101,7 @@ func TestDemoStoryFails(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a workspace and six pushers for a few seconds")
 	}
-	out, errOut := &lockedBuffer{}, &lockedBuffer{}
-	s := stdio{in: strings.NewReader(""), out: out, err: errOut, getenv: func(string) string { return "" }}
+	s, out, errOut := bufferedStdio(nil)
 	cmd := &demoCommand{stdio: s, phase1Identity: true}
 	code := exitCode(s, cmd.Run(context.Background(), []string{"--rounds", "1"}))
 	if code != exitFailed {
@@ -181,9 +180,8 @@ func TestDemoKeepJSON(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	out, errOut := &lockedBuffer{}, &lockedBuffer{}
 	kept := make(chan string, 1)
-	s := stdio{in: strings.NewReader(""), out: out, err: errOut, getenv: func(string) string { return "" }}
+	s, out, errOut := bufferedStdio(nil)
 	done := make(chan int, 1)
 	go func() {
 		done <- runCommand(ctx, s, "demo", func(s stdio) command { return &demoCommand{stdio: s, kept: kept} },

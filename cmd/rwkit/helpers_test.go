@@ -5,9 +5,10 @@ import (
 	"context"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/rwkit/rwkit/internal/syncbuf"
 )
 
 // runCLI runs rwkit in-process with args, the given environment and stdin,
@@ -25,36 +26,17 @@ func runCLI(t *testing.T, env map[string]string, stdin io.Reader, args ...string
 	return out.String(), errOut.String(), code
 }
 
-// lockedBuffer is a bytes.Buffer safe for a command's logger, writing from
-// the command's goroutines, and the test reading it meanwhile.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// bufferedStdio is a command's stdio over two fresh lockedBuffers, with
+// bufferedStdio is a command's stdio over two fresh syncbuf.Buffers, with
 // env as its environment and nothing on stdin.
-func bufferedStdio(env map[string]string) (stdio, *lockedBuffer, *lockedBuffer) {
-	out, errOut := &lockedBuffer{}, &lockedBuffer{}
+func bufferedStdio(env map[string]string) (stdio, *syncbuf.Buffer, *syncbuf.Buffer) {
+	out, errOut := &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	return stdio{in: strings.NewReader(""), out: out, err: errOut, getenv: func(k string) string { return env[k] }}, out, errOut
 }
 
 // runFor runs the command newCmd makes with args until it ends or d has
 // passed (its context's deadline, as a signal would stop it), and returns
 // its stdio, its stdout and stderr, and what Run returned.
-func runFor(d time.Duration, newCmd func(stdio) command, args ...string) (s stdio, out, errOut *lockedBuffer, err error) {
+func runFor(d time.Duration, newCmd func(stdio) command, args ...string) (s stdio, out, errOut *syncbuf.Buffer, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	s, out, errOut = bufferedStdio(nil)
@@ -66,7 +48,7 @@ func runFor(d time.Duration, newCmd func(stdio) command, args ...string) (s stdi
 // run until SIGTERM.
 type running struct {
 	stdio       stdio
-	out, errOut *lockedBuffer
+	out, errOut *syncbuf.Buffer
 	cancel      context.CancelFunc
 	done        chan error
 	ended       bool

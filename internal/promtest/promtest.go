@@ -29,6 +29,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/rwkit/rwkit/internal/syncbuf"
 )
 
 // Server is a running Prometheus.
@@ -40,8 +42,8 @@ type Server struct {
 	WriteURL string
 
 	cmd    *exec.Cmd
-	log    *lockedBuffer
-	exited chan struct{} // closed when the process has been reaped
+	log    *syncbuf.Buffer // the process's stdout and stderr: os/exec copies into it while tests read it
+	exited chan struct{}   // closed when the process has been reaped
 	stop   sync.Once
 
 	user, password string // basic auth of every request (StartWithBasicAuth)
@@ -163,7 +165,7 @@ func startAs(t testing.TB, user, password string, args func(attempt int, addr st
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := &Server{URL: "http://" + addr, log: new(lockedBuffer), exited: make(chan struct{}), user: user, password: password}
+		s := &Server{URL: "http://" + addr, log: new(syncbuf.Buffer), exited: make(chan struct{}), user: user, password: password}
 		if withWriteURL {
 			s.WriteURL = "http://" + addr + "/api/v1/write"
 		}
@@ -260,25 +262,6 @@ func (s *Server) kill() {
 		_ = s.cmd.Process.Kill()
 		<-s.exited
 	})
-}
-
-// lockedBuffer is the process's stdout and stderr: os/exec copies into it
-// from its own goroutine while tests read it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // Result is one element of an instant-query vector.
