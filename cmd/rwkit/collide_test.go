@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -301,14 +303,7 @@ func TestCollideJSONShape(t *testing.T) {
 	if err := unmarshalResult([]byte(out), &v); err != nil {
 		t.Fatal(err)
 	}
-	keys := func(m map[string]json.RawMessage) []string {
-		var ks []string
-		for k := range m {
-			ks = append(ks, k)
-		}
-		sort.Strings(ks)
-		return ks
-	}
+	keys := func(m map[string]json.RawMessage) []string { return slices.Sorted(maps.Keys(m)) }
 	if diff := cmp.Diff([]string{"advice", "by_metric", "collisions", "distinct", "duplicates", "excess_samples", "result", "series", "suggest", "writers"}, keys(top)); diff != "" {
 		t.Errorf("report keys (-want +got):\n%s", diff)
 	}

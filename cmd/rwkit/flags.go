@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"github.com/rwkit/rwkit/internal/redact"
 	"io"
+	"maps"
 	"net/url"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -250,11 +251,7 @@ func (l *labelsFlag) String() string {
 	if l == nil || len(*l) == 0 {
 		return ""
 	}
-	keys := make([]string, 0, len(*l))
-	for k := range *l {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(*l))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = k + "=" + (*l)[k]

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -240,12 +242,7 @@ func (ss *schemaSet) validate(file string, s map[string]any, v any, path string)
 				errs = append(errs, fmt.Sprintf("%s: required key %q missing", path, r))
 			}
 		}
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			if p, ok := props[k]; ok {
 				if !snakeCase.MatchString(k) {
 					errs = append(errs, fmt.Sprintf("%s: key %q is not snake_case", path, k))

@@ -2,6 +2,7 @@ package agentdiff
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -211,14 +212,7 @@ func labelMap(ls []wire.Label) map[string]string {
 	return m
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // familySuffixes are the endings by which a series name belongs to a
 // metric family other than its own name (OpenMetrics 1.0, "Metric types").

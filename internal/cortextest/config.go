@@ -2,8 +2,9 @@ package cortextest
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -88,13 +89,8 @@ limits:
 }
 
 func (c Config) limits() string {
-	keys := make([]string, 0, len(c.Limits))
-	for k := range c.Limits {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var b strings.Builder
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(c.Limits)) {
 		fmt.Fprintf(&b, "  %s: %s\n", k, c.Limits[k])
 	}
 	return b.String()

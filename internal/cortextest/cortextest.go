@@ -374,9 +374,28 @@ func tail(file string, n int) string {
 // Push POSTs a remote-write body (snappy-compressed protobuf; rw2 selects
 // the RW 2.0 content type) for tenant and returns the status and body.
 func (c *Cortex) Push(ctx context.Context, tenant string, body []byte, rw2 bool) (int, string, error) {
-	req, err := http.NewRequestWithContext(ctx, "POST", c.PushURL, bytes.NewReader(body))
+	req, err := NewPushRequest(ctx, c.PushURL, tenant, body, rw2)
 	if err != nil {
 		return 0, "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+// NewPushRequest is the request Push sends: a POST of body to u for tenant
+// with the headers a Prometheus remote write sends (snappy; RW 1.0's or,
+// with rw2, RW 2.0's content type and version). Tests that send the same
+// request to Cortex and to another receiver build it here, so that both
+// see the same headers.
+func NewPushRequest(ctx context.Context, u, tenant string, body []byte, rw2 bool) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, "POST", u, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
 	}
 	req.Header.Set("Content-Encoding", "snappy")
 	if rw2 {
@@ -387,13 +406,7 @@ func (c *Cortex) Push(ctx context.Context, tenant string, body []byte, rw2 bool)
 		req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
 	}
 	req.Header.Set("X-Scope-OrgID", tenant)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), err
+	return req, nil
 }
 
 // Query runs an instant PromQL query for tenant at time ts and returns the

@@ -7,13 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -263,19 +263,10 @@ func cortexCore(body string) string {
 // cortextest's Push), overridden by r.headers.
 func post(t *testing.T, ctx context.Context, u, tenant string, body []byte, r request) (int, string) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	req, err := cortextest.NewPushRequest(ctx, u, tenant, body, r.rw2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Content-Encoding", "snappy")
-	if r.rw2 {
-		req.Header.Set("Content-Type", "application/x-protobuf;proto=io.prometheus.write.v2.Request")
-		req.Header.Set("X-Prometheus-Remote-Write-Version", "2.0.0")
-	} else {
-		req.Header.Set("Content-Type", "application/x-protobuf")
-		req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
-	}
-	req.Header.Set("X-Scope-OrgID", tenant)
 	req.Header.Set("User-Agent", "rwkit-difftest")
 	for i := 0; i+1 < len(r.headers); i += 2 {
 		if r.headers[i+1] == "" {
@@ -356,11 +347,7 @@ func point(t *testing.T, t0 int64, ts, v json.RawMessage) string {
 }
 
 func metricKey(m map[string]string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		v := m[k]
