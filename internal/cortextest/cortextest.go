@@ -378,13 +378,19 @@ func (c *Cortex) Push(ctx context.Context, tenant string, body []byte, rw2 bool)
 	if err != nil {
 		return 0, "", err
 	}
+	status, b, err := send(req)
+	return status, string(b), err
+}
+
+// send sends req and returns the answer's status and body.
+func send(req *http.Request) (int, []byte, error) {
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, "", err
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), err
+	return resp.StatusCode, b, err
 }
 
 // NewPushRequest is the request Push sends: a POST of body to u for tenant
@@ -421,17 +427,12 @@ func (c *Cortex) Query(ctx context.Context, tenant, query string, ts time.Time) 
 		return nil, err
 	}
 	req.Header.Set("X-Scope-OrgID", tenant)
-	resp, err := http.DefaultClient.Do(req)
+	status, b, err := send(req)
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return b, fmt.Errorf("query %q: %d %s", query, resp.StatusCode, b)
+	if status != http.StatusOK {
+		return b, fmt.Errorf("query %q: %d %s", query, status, b)
 	}
 	return b, nil
 }
@@ -442,14 +443,9 @@ func (p *Process) Metrics(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err == nil && resp.StatusCode != http.StatusOK {
-		err = fmt.Errorf("GET %s/metrics: %d", p.URL, resp.StatusCode)
+	status, b, err := send(req)
+	if err == nil && status != http.StatusOK {
+		err = fmt.Errorf("GET %s/metrics: %d", p.URL, status)
 	}
 	return string(b), err
 }
