@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rwkit/rwkit/internal/waitfor"
 )
 
 // backend answers 200 "ok:<body>" and counts requests.
@@ -191,7 +193,7 @@ func TestStallReleasedBySet(t *testing.T) {
 	set(t, px, Fault{Mode: Stall})
 	errc := make(chan error, 1)
 	go func() { _, _, _, err := post(c, px.URL(), "x"); errc <- err }()
-	waitFor(t, "the stalled request", func() bool { return px.Stats().Requests == 1 })
+	waitfor.True(t, "the stalled request", func() bool { return px.Stats().Requests == 1 })
 	set(t, px, Fault{})
 	if err := <-errc; err == nil {
 		t.Error("a released stall answered")
@@ -224,12 +226,12 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	_, _, _, _ = post(c, px.URL(), "a")
 	set(t, px, Fault{Mode: Stall})
 	go func() { _, _, _, _ = post(c, px.URL(), "b") }()
-	waitFor(t, "the stalled request", func() bool { return px.Stats().Requests == 2 })
+	waitfor.True(t, "the stalled request", func() bool { return px.Stats().Requests == 2 })
 	_ = px.Close()
 	_ = px.Close() // idempotent
 	tr.CloseIdleConnections()
 	srv.CloseClientConnections()
-	waitFor(t, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
+	waitfor.True(t, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
 	if err := px.Set(Fault{}); err == nil {
 		t.Error("Set after Close: no error")
 	}
@@ -257,16 +259,5 @@ func TestConcurrentSet(t *testing.T) {
 
 func waitOpen(t *testing.T, px *Proxy, n int) {
 	t.Helper()
-	waitFor(t, "open connections", func() bool { return px.Stats().Open == n })
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitfor.True(t, "open connections", func() bool { return px.Stats().Open == n })
 }
