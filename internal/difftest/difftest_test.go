@@ -473,6 +473,16 @@ func setStatus(i int, s string) func(*observation) {
 	return func(o *observation) { o.Statuses[i] = s }
 }
 
+// refusedOne patches request i to a 400 that discards one sample for
+// reason: where Cortex answers 200 and drops a sample at commit,
+// uncounted, and the workspace refuses and counts it.
+func refusedOne(i int, reason string) func(*observation) {
+	return func(o *observation) {
+		o.Statuses[i] = "400"
+		o.Discards[reason] = 1
+	}
+}
+
 func scenarios() []scenario {
 	const m = int64(time.Minute / time.Millisecond)
 	job := func(name string, kv ...string) []string {
@@ -507,10 +517,7 @@ func scenarios() []scenario {
 		}, known: &known{
 			why: "a sample older than an earlier one of its series in the same request: Cortex answers 200 and its TSDB drops it at commit, " +
 				"uncounted; the workspace stores the same samples but refuses the dropped one (400, sample-out-of-order) so that nothing it accepts is lost",
-			patch: func(o *observation) {
-				o.Statuses[0] = "400"
-				o.Discards["sample-out-of-order"] = 1
-			},
+			patch: refusedOne(0, "sample-out-of-order"),
 		}},
 		{name: "sample-out-of-bounds-new-series", reqs: func(b int64) []request {
 			// The head's lower bound is its max time minus half the 2h block
@@ -683,10 +690,7 @@ func scenarios() []scenario {
 		}, known: &known{
 			why: "two values for one series and timestamp in one request: Cortex answers 200 and keeps the first, dropping the second at commit, " +
 				"uncounted; the workspace keeps the first too but refuses the second (400, new-value-for-timestamp)",
-			patch: func(o *observation) {
-				o.Statuses[1] = "400"
-				o.Discards["new-value-for-timestamp"] = 1
-			},
+			patch: refusedOne(1, "new-value-for-timestamp"),
 		}},
 		{name: "stale-marker-then-value", reqs: func(b int64) []request {
 			stale := wire.Sample{Timestamp: b, Value: math.Float64frombits(0x7ff0000000000002)}
