@@ -16,14 +16,12 @@ import (
 // shutdown was asked for), says on stdout that not everything was
 // delivered, and the log counts what was lost, once.
 func TestAgentExitsZeroWhenTheFinalFlushFails(t *testing.T) {
-	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("up_gauge 1\n")) }))
-	defer target.Close()
-	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	targetURL := serveHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("up_gauge 1\n")) }))
+	downURL := serveHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "down", http.StatusServiceUnavailable)
 	}))
-	defer down.Close()
 	s, out, errOut, err := runFor(800*time.Millisecond, func(s stdio) command { return &agentCommand{stdio: s} },
-		"--url", down.URL+"/api/v1/write", "--scrape", "svc="+target.URL, "--instance", "i-1",
+		"--url", downURL+"/api/v1/write", "--scrape", "svc="+targetURL, "--instance", "i-1",
 		"--interval", "100ms", "--shutdown-timeout", "300ms")
 	if code := exitCode(s, err); code != exitOK {
 		t.Fatalf("exit %d (%v), want 0 after a requested shutdown\n%s", code, err, errOut)

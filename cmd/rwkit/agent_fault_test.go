@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -24,15 +23,14 @@ func runAgentFor(t *testing.T, rc *agentdiff.Receiver, fault faultproxy.Fault, f
 	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "app_temperature", Help: "A gauge."})
 	g.Set(21)
 	reg.MustRegister(g)
-	target := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	t.Cleanup(target.Close)
+	targetURL := serveHTTP(t, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	px, err := faultproxy.New(strings.TrimSuffix(rc.URL, "/api/v1/write"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { px.Close() })
 
-	args := append([]string{"--url", px.URL() + "/api/v1/write", "--scrape", "app=" + target.URL, "--instance", "i-1",
+	args := append([]string{"--url", px.URL() + "/api/v1/write", "--scrape", "app=" + targetURL, "--instance", "i-1",
 		"--interval", "200ms", "--stale-markers=false", "--shutdown-timeout", "20s"}, extra...)
 	agent := start(t, nil, func(s stdio) command { return &agentCommand{stdio: s} }, args...)
 	time.Sleep(600 * time.Millisecond)

@@ -118,11 +118,10 @@ func runCLIOut(t *testing.T, args ...string) (stderr, stdout string, code int) {
 // probeTarget serves one gauge, probe_up 1, and returns its URL.
 func probeTarget(t *testing.T) string {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srvURL := serveHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("# TYPE probe_up gauge\nprobe_up 1\n"))
 	}))
-	t.Cleanup(srv.Close)
-	return srv.URL
+	return srvURL
 }
 
 // runAgentBriefly runs the agent with args until its first scrapes were

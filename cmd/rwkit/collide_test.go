@@ -170,9 +170,8 @@ func TestCollideScrape(t *testing.T) {
 		dur.Observe(0.3)
 		own := prometheus.NewCounter(prometheus.CounterOpts{Name: extra + "_jobs_total", Help: "Jobs of this worker."})
 		reg.MustRegister(queued, dur, own)
-		srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		t.Cleanup(srv.Close)
-		return srv.URL + "/metrics"
+		srvURL := serveHTTP(t, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		return srvURL + "/metrics"
 	}
 	a, b := serve("billing"), serve("mailer")
 	v := collideJSON(t, nil, 3, "billing="+a, b)

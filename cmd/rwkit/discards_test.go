@@ -280,12 +280,11 @@ func TestDiscardsLocalNotAWorkspace(t *testing.T) {
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("# TYPE go_goroutines gauge\ngo_goroutines 12\nrwkit_accepted_samples_total{workspace=\"ws-1\"} 5\n"))
 	})
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
+	srvURL := serveHTTP(t, mux)
 	for _, args := range [][]string{nil, {"--workspace-id", "ws-1"}, {"--fail-on-discards", "--output", "json"}} {
-		out, stderr, code := runCLI(t, nil, nil, append([]string{"discards", "--from", srv.URL}, args...)...)
+		out, stderr, code := runCLI(t, nil, nil, append([]string{"discards", "--from", srvURL}, args...)...)
 		json := len(args) > 0 && args[len(args)-1] == "json"
-		if code != exitFailed || (out != "") != json || (json && !strings.Contains(out, `"exit_code": 1`)) || !strings.Contains(stderr, srv.URL+"/metrics has no rwkit_received_samples_total or rwkit_discarded_samples_total: not an rwkit workspace") {
+		if code != exitFailed || (out != "") != json || (json && !strings.Contains(out, `"exit_code": 1`)) || !strings.Contains(stderr, srvURL+"/metrics has no rwkit_received_samples_total or rwkit_discarded_samples_total: not an rwkit workspace") {
 			t.Errorf("%v: exit %d (want 1)\nstdout:\n%s\nstderr:\n%s", args, code, out, stderr)
 		}
 	}

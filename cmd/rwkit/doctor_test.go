@@ -67,7 +67,7 @@ func TestDoctorSignsTheEmptyWrite(t *testing.T) {
 	const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 	var gotAuth, gotHash string
 	var gotBody []byte
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srvURL := serveHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gotAuth = r.Header.Get("Authorization")
 		gotHash = r.Header.Get("X-Amz-Content-Sha256")
 		buf := new(bytes.Buffer)
@@ -78,11 +78,10 @@ func TestDoctorSignsTheEmptyWrite(t *testing.T) {
 			return
 		}
 	}))
-	defer srv.Close()
 	load := func(ctx context.Context, region string) (aws.Config, error) {
 		return aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE12345", secret, "")}, nil
 	}
-	out, code := runDoctor(t, load, "--url", srv.URL+"/api/v1/push", "--sigv4-region", "us-west-2")
+	out, code := runDoctor(t, load, "--url", srvURL+"/api/v1/push", "--sigv4-region", "us-west-2")
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}

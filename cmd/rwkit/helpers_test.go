@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -101,4 +103,22 @@ func (r *running) stop(t *testing.T, d time.Duration) error {
 		t.Fatalf("did not stop within %s of its context ending\nstderr:\n%s", d, r.errOut)
 	}
 	return r.err
+}
+
+// serveHTTP serves h on a loopback port until the test ends and returns
+// the server's URL.
+func serveHTTP(t *testing.T, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// closedURL is the URL of a loopback server that has already stopped:
+// connecting to it is refused.
+func closedURL(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	srv.Close()
+	return srv.URL
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -41,16 +40,12 @@ func TestJSONOutputMatchesSchema(t *testing.T) {
 
 	ws := startWorkspace(t)
 	writeURL := ws.URL + "/workspaces/ws-json/api/v1/remote_write"
-	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	refusingURL := serveHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "out of order sample", http.StatusBadRequest)
 	}))
-	defer refusing.Close()
-	dead := httptest.NewServer(http.NotFoundHandler())
-	deadURL := dead.URL
-	dead.Close()
+	deadURL := closedURL(t)
 	query, _, _ := queryRecorder(t)
-	notFound := httptest.NewServer(http.NotFoundHandler())
-	defer notFound.Close()
+	notFoundURL := serveHTTP(t, http.NotFoundHandler())
 	local := localWorkspace(t, true)
 
 	rw1 := write("body.snappy", wire.Compress(nil, wire.AppendWriteRequest(nil, decodeFixture())))
@@ -61,7 +56,7 @@ func TestJSONOutputMatchesSchema(t *testing.T) {
 	cases := map[string][]jsonCase{
 		"push": {
 			{name: "delivered", args: append([]string{"--url", writeURL, "--file", "testdata/auth-service.txt"}, id...), code: exitOK, result: true},
-			{name: "refused", args: append([]string{"--url", refusing.URL, "--file", "testdata/auth-service.txt"}, id...), code: exitFailed, result: true, remoteWrite: true},
+			{name: "refused", args: append([]string{"--url", refusingURL, "--file", "testdata/auth-service.txt"}, id...), code: exitFailed, result: true, remoteWrite: true},
 			{name: "failed", args: append([]string{"--url", deadURL, "--file", "testdata/auth-service.txt", "--timeout", "2s"}, id...), code: exitFailed, result: true, remoteWrite: true},
 			{name: "empty", args: []string{"--url", writeURL, "--file", "testdata/comments-only.txt"}, code: exitFailed, result: true},
 			{name: "missing file", args: []string{"--url", writeURL, "--file", filepath.Join(dir, "nope.txt")}, code: exitFailed},
@@ -93,7 +88,7 @@ func TestJSONOutputMatchesSchema(t *testing.T) {
 			{name: "ok", args: []string{"--query-url", query.URL, "--query", "up"}, code: exitOK, result: true},
 			{name: "pass", args: []string{"--query-url", query.URL, "--query", "up", "--expect-series", "2", "--expect-label", "service"}, code: exitOK, result: true},
 			{name: "fail", args: []string{"--query-url", query.URL, "--query", "up", "--expect-series", "5"}, code: exitFound, result: true},
-			{name: "query error", args: []string{"--query-url", notFound.URL, "--query", "up"}, code: exitFailed, result: true},
+			{name: "query error", args: []string{"--query-url", notFoundURL, "--query", "up"}, code: exitFailed, result: true},
 			{name: "unreachable", args: []string{"--query-url", deadURL, "--query", "up"}, code: exitFailed, result: true},
 			{name: "no query", args: []string{"--query-url", query.URL}, code: exitUsage, flag: "--query"},
 			{name: "bad url", args: []string{"--query-url", "ht!tp://x", "--query", "up"}, code: exitUsage, flag: "--query-url"},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
@@ -206,8 +205,7 @@ func TestPushWithIdentity(t *testing.T) {
 func TestPushNothingToPush(t *testing.T) {
 	ws := startWorkspace(t)
 	write := ws.URL + "/workspaces/ws-1/api/v1/remote_write"
-	blank := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-	defer blank.Close()
+	blankURL := serveHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	for _, tc := range []struct {
 		name   string
 		args   []string
@@ -218,7 +216,7 @@ func TestPushNothingToPush(t *testing.T) {
 			"rwkit: push: nothing to push: testdata/comments-only.txt has no samples (it is empty, or only comments, HELP and TYPE); nothing was sent (--allow-empty sends an empty write)"},
 		{"empty stdin", []string{"--file", "-"}, "", "rwkit: push: nothing to push: stdin has no samples"},
 		{"blank lines on stdin", []string{"--file", "-"}, "\n\n", "nothing to push: stdin has no samples"},
-		{"empty scrape", []string{"--scrape", blank.URL + "/metrics"}, "", "nothing to push: " + blank.URL + "/metrics has no samples"},
+		{"empty scrape", []string{"--scrape", blankURL + "/metrics"}, "", "nothing to push: " + blankURL + "/metrics has no samples"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"push", "--url", write, "--label", "service=auth"}, tc.args...)

@@ -41,11 +41,10 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	withSecretAWSEnv(t)
 
 	// A backend that refuses everything, echoing nothing of the request.
-	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	failingURL := serveHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "backend is failing on purpose", http.StatusInternalServerError)
 	}))
-	defer failing.Close()
-	withPass := strings.Replace(failing.URL, "http://", "http://user:"+secretURL+"@", 1) + "/api/v1/write"
+	withPass := strings.Replace(failingURL, "http://", "http://user:"+secretURL+"@", 1) + "/api/v1/write"
 	metrics := filepath.Join(t.TempDir(), "metrics.txt")
 	os.WriteFile(metrics, []byte("# TYPE up gauge\nup 1\n"), 0o644)
 
@@ -57,7 +56,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		add("push "+output, o, e)
 	}
 	// A password with a '%' that is not an escape: the URL does not parse.
-	badEscape := strings.Replace(failing.URL, "http://", "http://user:"+secretURL+"%zz@", 1) + "/api/v1/write"
+	badEscape := strings.Replace(failingURL, "http://", "http://user:"+secretURL+"%zz@", 1) + "/api/v1/write"
 	for _, output := range []string{"text", "json"} {
 		o, e, _ := runCLI(t, nil, nil, "push", "--url", badEscape, "--file", metrics, "--output", output, "--timeout", "3s")
 		add("push, unparseable URL, "+output, o, e)
@@ -65,10 +64,9 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	o, e, _ := runCLI(t, nil, nil, "doctor", "--url", withPass, "--sigv4", "--sigv4-region", "us-west-2", "--timeout", "2s")
 	add("doctor", o, e)
 
-	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("up 1\n")) }))
-	defer target.Close()
+	targetURL := serveHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("up 1\n")) }))
 	{
-		scrapeWithPass := strings.Replace(target.URL, "http://", "http://scraper:"+secretURL+"@", 1)
+		scrapeWithPass := strings.Replace(targetURL, "http://", "http://scraper:"+secretURL+"@", 1)
 		_, out, errOut, err := runFor(1500*time.Millisecond, func(s stdio) command { return &agentCommand{stdio: s} },
 			"--url", withPass, "--scrape", "svc="+scrapeWithPass, "--instance", "i", "--interval", "200ms", "--log-level", "debug", "--shutdown-timeout", "1s")
 		if err != nil {
@@ -84,12 +82,12 @@ func TestSecretsNeverPrinted(t *testing.T) {
 scrape_configs:
 - job_name: svc
   authorization: {credentials: `+secretBearer+`}
-  static_configs: [{targets: [`+strings.TrimPrefix(target.URL, "http://")+`]}]
+  static_configs: [{targets: [`+strings.TrimPrefix(targetURL, "http://")+`]}]
 - job_name: dead
   basic_auth: {username: u, password: `+secretURL+`}
   static_configs: [{targets: ['127.0.0.1:1']}]
 remote_write:
-- url: `+failing.URL+`/api/v1/write
+- url: `+failingURL+`/api/v1/write
   basic_auth: {username: u, password: `+secretURL+`}
 `), 0o600)
 		_, out, errOut, err := runFor(1500*time.Millisecond, func(s stdio) command { return &agentCommand{stdio: s} },
@@ -172,10 +170,9 @@ func withSecrets(base, path string) string {
 func TestSecretURLsNeverPrinted(t *testing.T) {
 	withSecretAWSEnv(t)
 
-	metricsSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	metricsURL := serveHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("# TYPE up gauge\nup 1\n"))
 	}))
-	defer metricsSrv.Close()
 	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "failing on purpose", http.StatusInternalServerError)
 	}))
@@ -224,10 +221,10 @@ func TestSecretURLsNeverPrinted(t *testing.T) {
 				add("doctor --url "+tc.name, "doctor", "--url", tc.url, "--timeout", "1s")
 			}
 		}
-		add("push --scrape ok "+output, append([]string{"push", "--url", withSecrets(failing.URL, "/api/v1/write"), "--scrape", withSecrets(metricsSrv.URL, "/metrics"), "--timeout", "1s", "--service", "s", "--instance", "i"}, o...)...)
-		add("collide ok "+output, append([]string{"collide"}, append(o, withSecrets(metricsSrv.URL, "/metrics"), "b=testdata/collide/auth.txt")...)...)
+		add("push --scrape ok "+output, append([]string{"push", "--url", withSecrets(failing.URL, "/api/v1/write"), "--scrape", withSecrets(metricsURL, "/metrics"), "--timeout", "1s", "--service", "s", "--instance", "i"}, o...)...)
+		add("collide ok "+output, append([]string{"collide"}, append(o, withSecrets(metricsURL, "/metrics"), "b=testdata/collide/auth.txt")...)...)
 		add("discards --workspace-id URL "+output, append([]string{"discards", "--workspace-id", withSecrets("https://aps-workspaces.us-west-2.amazonaws.com", "/workspaces/ws-1"), "--endpoint-url", refused, "--timeout", "1s"}, o...)...)
-		add("decode URL "+output, append([]string{"decode"}, append(o, withSecrets(metricsSrv.URL, "/metrics"))...)...)
+		add("decode URL "+output, append([]string{"decode"}, append(o, withSecrets(metricsURL, "/metrics"))...)...)
 	}
 
 	var outputs []string
@@ -252,9 +249,9 @@ func TestSecretURLsNeverPrinted(t *testing.T) {
 		record(name, out.String(), errOut.String(), e)
 	}
 	runAgent("agent flags", "--url", withSecrets(refused, "/api/v1/write"), "--instance", "i", "--interval", "200ms", "--scrape-timeout", "100ms",
-		"--scrape", "ok="+withSecrets(metricsSrv.URL, "/metrics"), "--scrape", "refused="+withSecrets(refused, "/metrics"), "--scrape", "hang="+withSecrets(hanging, "/metrics"))
+		"--scrape", "ok="+withSecrets(metricsURL, "/metrics"), "--scrape", "refused="+withSecrets(refused, "/metrics"), "--scrape", "hang="+withSecrets(hanging, "/metrics"))
 	runAgent("agent bad --scrape", "--url", withSecrets(refused, "/api/v1/write"), "--instance", "i", "--scrape", "svc="+bad)
-	runAgent("agent bad --url", "--url", bad, "--instance", "i", "--scrape", "svc="+withSecrets(metricsSrv.URL, "/metrics"))
+	runAgent("agent bad --url", "--url", bad, "--instance", "i", "--scrape", "svc="+withSecrets(metricsURL, "/metrics"))
 	{
 		cfg := filepath.Join(t.TempDir(), "prometheus.yml")
 		os.WriteFile(cfg, []byte(`global: {scrape_interval: 200ms, scrape_timeout: 100ms}
@@ -262,7 +259,7 @@ scrape_configs:
 - job_name: ok
   params: {token: [`+secretToken+`], module: [m]}
   basic_auth: {username: u, password: `+secretPass+`}
-  static_configs: [{targets: [`+strings.TrimPrefix(metricsSrv.URL, "http://")+`]}]
+  static_configs: [{targets: [`+strings.TrimPrefix(metricsURL, "http://")+`]}]
 - job_name: dead
   params: {token: [`+secretToken+`]}
   static_configs: [{targets: ['127.0.0.1:1', '`+hang.Addr().String()+`']}]

@@ -22,12 +22,11 @@ var goWords = regexp.MustCompile(`\bWith[A-Z]|\b(push|remotewrite|gather|identit
 // scraped, pushed, queried or listened on, no data directory made.
 func TestUsageErrorsNameTheFlag(t *testing.T) {
 	var hits atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srvURL := serveHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
 		w.Write([]byte("up 1\n"))
 	}))
-	defer srv.Close()
-	write, metrics := srv.URL+"/api/v1/write", srv.URL+"/metrics"
+	write, metrics := srvURL+"/api/v1/write", srvURL+"/metrics"
 	data := filepath.Join(t.TempDir(), "data")
 	noID := map[string]string{} // no RWKIT_SERVICE: the identity is missing
 
@@ -36,8 +35,8 @@ func TestUsageErrorsNameTheFlag(t *testing.T) {
 		"agent":    {"--url", write, "--scrape", metrics, "--service", "s", "--instance", "i", "--web.listen-address", "127.0.0.1:0"},
 		"serve":    {"--data", data, "--listen", "127.0.0.1:0"},
 		"collide":  {"a=testdata/collide/auth.txt"},
-		"verify":   {"--query-url", srv.URL, "--query", "up"},
-		"discards": {"--from", srv.URL},
+		"verify":   {"--query-url", srvURL, "--query", "up"},
+		"discards": {"--from", srvURL},
 		"doctor":   {"--url", write},
 		"decode":   {"testdata/auth-service.txt"},
 		"demo":     {"--rounds", "1"},

@@ -119,11 +119,8 @@ func TestVerifyAgainstPrometheus(t *testing.T) {
 }
 
 func TestVerifyErrorsAndUsage(t *testing.T) {
-	dead := httptest.NewServer(http.NotFoundHandler())
-	deadURL := dead.URL
-	dead.Close()
-	notFound := httptest.NewServer(http.NotFoundHandler())
-	defer notFound.Close()
+	deadURL := closedURL(t)
+	notFoundURL := serveHTTP(t, http.NotFoundHandler())
 	for _, tc := range []struct {
 		name   string
 		args   []string
@@ -138,7 +135,7 @@ func TestVerifyErrorsAndUsage(t *testing.T) {
 		{"bad series", []string{"--query-url", "http://h", "--query", "up", "--expect-series", "-1"}, exitUsage, "", "whole number"},
 		{"bad time", []string{"--query-url", "http://h", "--query", "up", "--time", "yesterday"}, exitUsage, "", "--time \"yesterday\""},
 		{"unreachable", []string{"--query-url", deadURL, "--query", "up"}, exitFailed, "connection refused", ""},
-		{"404", []string{"--query-url", notFound.URL, "--query", "up"}, exitFailed, "the part before /api/v1/query", ""},
+		{"404", []string{"--query-url", notFoundURL, "--query", "up"}, exitFailed, "the part before /api/v1/query", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, stderr, code := runCLI(t, nil, nil, append([]string{"verify"}, tc.args...)...)
