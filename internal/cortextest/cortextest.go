@@ -418,7 +418,15 @@ func NewPushRequest(ctx context.Context, u, tenant string, body []byte, rw2 bool
 // Query runs an instant PromQL query for tenant at time ts and returns the
 // raw Prometheus API JSON.
 func (c *Cortex) Query(ctx context.Context, tenant, query string, ts time.Time) ([]byte, error) {
-	u := c.QueryURL + "/api/v1/query?" + url.Values{
+	return QueryAPI(ctx, c.QueryURL, tenant, query, ts)
+}
+
+// QueryAPI runs an instant PromQL query for tenant at time ts on the
+// Prometheus query API at base (the part before /api/v1/query: Cortex's,
+// or another backend's that a test compares with it) and returns the raw
+// JSON; an answer other than 200 is an error that carries the body.
+func QueryAPI(ctx context.Context, base, tenant, query string, ts time.Time) ([]byte, error) {
+	u := base + "/api/v1/query?" + url.Values{
 		"query": {query},
 		"time":  {strconv.FormatFloat(float64(ts.UnixMilli())/1000, 'f', 3, 64)},
 	}.Encode()

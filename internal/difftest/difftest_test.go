@@ -11,7 +11,6 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -291,21 +290,10 @@ func post(t *testing.T, ctx context.Context, u, tenant string, body []byte, r re
 // with PromQL from a Prometheus API base (the part before /api/v1/query).
 func stored(t *testing.T, ctx context.Context, base, tenant string, at time.Time, t0 int64) map[string][]string {
 	t.Helper()
-	u := base + "/api/v1/query?" + url.Values{
-		"query": {`{__name__=~".+"}[4h]`},
-		"time":  {strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64)},
-	}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	raw, err := cortextest.QueryAPI(ctx, base, tenant, `{__name__=~".+"}[4h]`, at)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("query %s: %v", base, err)
 	}
-	req.Header.Set("X-Scope-OrgID", tenant)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
 	var out struct {
 		Status string
 		Data   struct {
@@ -318,7 +306,7 @@ func stored(t *testing.T, ctx context.Context, base, tenant string, at time.Time
 		}
 	}
 	if err := json.Unmarshal(raw, &out); err != nil || out.Status != "success" {
-		t.Fatalf("query %s: %d %s (%v)", base, resp.StatusCode, raw, err)
+		t.Fatalf("query %s: %s (%v)", base, raw, err)
 	}
 	got := map[string][]string{}
 	for _, r := range out.Data.Result {
