@@ -40,21 +40,33 @@ func TestServeQueryLimitFlags(t *testing.T) {
 		{"under the limits", "query", url.Values{"query": {"vector(1)"}}, 200, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp, err := http.PostForm(base+tc.endpoint, tc.params)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			var out struct{ Status, ErrorType, Error string }
-			if err := json.Unmarshal(b, &out); err != nil {
-				t.Fatalf("%s: %v", b, err)
-			}
-			if resp.StatusCode != tc.code || out.ErrorType != tc.errType || !strings.Contains(out.Error, tc.contains) || hasGoName(out.Error) {
-				t.Errorf("got %d %s", resp.StatusCode, b)
+			code, out, b := postQuery(t, base+tc.endpoint, tc.params)
+			if code != tc.code || out.ErrorType != tc.errType || !strings.Contains(out.Error, tc.contains) || hasGoName(out.Error) {
+				t.Errorf("got %d %s", code, b)
 			}
 		})
 	}
+}
+
+// apiAnswer is the envelope of a query API's answer.
+type apiAnswer struct{ Status, ErrorType, Error string }
+
+// postQuery POSTs the form params to the query endpoint u and returns the
+// status, the decoded envelope and the body; a body that is not the API's
+// JSON fails the test.
+func postQuery(t *testing.T, u string, params url.Values) (int, apiAnswer, string) {
+	t.Helper()
+	resp, err := http.PostForm(u, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out apiAnswer
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	return resp.StatusCode, out, string(b)
 }
 
 // hasGoName reports whether s names a Go option or field, which users of
@@ -114,20 +126,11 @@ func TestServeWriteLimitFlags(t *testing.T) {
 func TestServeQueryTimeoutFlag(t *testing.T) {
 	addr, _ := startServe(t, "--data", t.TempDir(), "--query-timeout", "30s")
 	// 3.6 million steps, with 1ms to take them.
-	resp, err := http.PostForm("http://"+addr+"/workspaces/ws-1/api/v1/query",
+	code, out, b := postQuery(t, "http://"+addr+"/workspaces/ws-1/api/v1/query",
 		url.Values{"query": {"count_over_time(vector(1)[1h:1ms])"}, "timeout": {"0.001"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var out struct{ ErrorType, Error string }
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatalf("%s: %v", b, err)
-	}
-	if resp.StatusCode != 503 || out.ErrorType != "timeout" || hasGoName(out.Error) ||
+	if code != 503 || out.ErrorType != "timeout" || hasGoName(out.Error) ||
 		!strings.Contains(out.Error, "(limit 30s, set by rwkit serve --query-timeout, or the request's timeout parameter if shorter)") {
-		t.Errorf("got %d %s", resp.StatusCode, b)
+		t.Errorf("got %d %s", code, b)
 	}
 }
 
