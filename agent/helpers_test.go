@@ -287,3 +287,9 @@ remote_write:
     name: rw
 `, tg.host(), extra)
 }
+
+// jobKey is the key, as sinks name series, of the metric name scraped by
+// job j from the target at host.
+func jobKey(name, host string) string {
+	return fmt.Sprintf("{__name__=%q, instance=%q, job=\"j\"}", name, host)
+}
