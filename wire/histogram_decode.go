@@ -82,15 +82,12 @@ func (d *decoder) histogram(end int, h *Histogram, v2 bool) error {
 			}
 			name := histogramFieldName(num)
 			idx := len(*spans)
-			if err := d.wantType(start, name, wt, wtBytes); err != nil {
-				return inField(err, name, idx)
+			e, err := d.element(start, name, wt, end, idx)
+			if err != nil {
+				return err
 			}
 			var s BucketSpan
-			e, err := d.length(end)
-			if err == nil {
-				err = d.span(e, &s)
-			}
-			if err != nil {
+			if err := d.span(e, &s); err != nil {
 				return inField(err, name, idx)
 			}
 			*spans = append(*spans, s)

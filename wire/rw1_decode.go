@@ -54,12 +54,9 @@ func decodeWriteRequest(d decoder, req *WriteRequest) error {
 			}
 		case fieldWRMetadata:
 			idx := len(req.Metadata)
-			if err := d.wantType(start, "metadata", wt, wtBytes); err != nil {
-				return inField(err, "metadata", idx)
-			}
-			e, err := d.length(end)
+			e, err := d.element(start, "metadata", wt, end, idx)
 			if err != nil {
-				return inField(err, "metadata", idx)
+				return err
 			}
 			var md Metadata
 			if err := d.metadataV1(e, &md); err != nil {
