@@ -188,16 +188,7 @@ func appendLabels(b []byte, ls labels.Labels) []byte {
 	return append(b, '}')
 }
 
-func appendStrings(b []byte, ss []string) []byte {
-	b = append(b, '[')
-	for i, s := range ss {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, s)
-	}
-	return append(b, ']')
-}
+func appendStrings(b []byte, ss []string) []byte { return appendList(b, ss, appendString) }
 
 const hexDigits = "0123456789abcdef"
 
