@@ -380,28 +380,29 @@ outer:
 	return sets, nil
 }
 
-// timeRange parses the optional start and end of the metadata endpoints.
-func timeRange(r *http.Request) (mint, maxt int64, apiErr *apiError) {
+// metadataParams parses the limit and the optional start and end of the
+// metadata endpoints (/series, /labels, /label/{name}/values).
+func metadataParams(r *http.Request) (limit int, mint, maxt int64, apiErr *apiError) {
+	limit, err := parseLimit(r.FormValue("limit"))
+	if err != nil {
+		return 0, 0, 0, invalidParam(err, "limit")
+	}
 	start, err := parseTimeParam(r, "start", minTime)
 	if err != nil {
-		return 0, 0, invalidParam(err, "start")
+		return 0, 0, 0, invalidParam(err, "start")
 	}
 	end, err := parseTimeParam(r, "end", maxTime)
 	if err != nil {
-		return 0, 0, invalidParam(err, "end")
+		return 0, 0, 0, invalidParam(err, "end")
 	}
-	return timestamp.FromTime(start), timestamp.FromTime(end), nil
+	return limit, timestamp.FromTime(start), timestamp.FromTime(end), nil
 }
 
 func (h *apiHandler) series(r *http.Request, q storage.Queryable) result {
 	if len(r.Form["match[]"]) == 0 {
 		return result{err: badData(errors.New("no match[] parameter provided"))}
 	}
-	limit, err := parseLimit(r.FormValue("limit"))
-	if err != nil {
-		return result{err: invalidParam(err, "limit")}
-	}
-	mint, maxt, apiErr := timeRange(r)
+	limit, mint, maxt, apiErr := metadataParams(r)
 	if apiErr != nil {
 		return result{err: apiErr}
 	}
@@ -476,11 +477,7 @@ func (h *apiHandler) labelValues(r *http.Request, q storage.Queryable, name stri
 // and get run per matcher set.
 func (h *apiHandler) labelStrings(r *http.Request, q storage.Queryable, querierErr func(error) *apiError,
 	get func(context.Context, storage.Querier, *storage.LabelHints, []*labels.Matcher) ([]string, annotations.Annotations, error)) result {
-	limit, err := parseLimit(r.FormValue("limit"))
-	if err != nil {
-		return result{err: invalidParam(err, "limit")}
-	}
-	mint, maxt, apiErr := timeRange(r)
+	limit, mint, maxt, apiErr := metadataParams(r)
 	if apiErr != nil {
 		return result{err: apiErr}
 	}
