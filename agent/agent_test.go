@@ -47,8 +47,8 @@ func TestVanishedSeriesGetsStaleMarker(t *testing.T) {
 	tg := newTarget(t, "a 1\nb 2\n")
 	r := startAgent(t, mustLoad(t, oneJob(tg, "")), Options{})
 	s := r.sink(t)
-	kb := fmt.Sprintf("{__name__=\"b\", instance=%q, job=\"j\"}", tg.host())
-	ka := fmt.Sprintf("{__name__=\"a\", instance=%q, job=\"j\"}", tg.host())
+	kb := jobKey("b", tg.host())
+	ka := jobKey("a", tg.host())
 	waitFor(t, "b", func() bool { return hasValue(s, kb, 2) })
 	tg.set("a 1\n")
 	waitFor(t, "b's stale marker", func() bool { p, ok := last(s, kb); return ok && p.stale() })
@@ -78,8 +78,8 @@ func TestFailingTargetGoesStaleAndRecovers(t *testing.T) {
 	logs := &syncBuffer{}
 	r := startAgent(t, mustLoad(t, oneJob(tg, "")), Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	s := r.sink(t)
-	ka := fmt.Sprintf("{__name__=\"a\", instance=%q, job=\"j\"}", tg.host())
-	kup := fmt.Sprintf("{__name__=\"up\", instance=%q, job=\"j\"}", tg.host())
+	ka := jobKey("a", tg.host())
+	kup := jobKey("up", tg.host())
 	waitFor(t, "a", func() bool { return hasValue(s, ka, 1) })
 
 	tg.setStatus(http.StatusInternalServerError)
@@ -121,7 +121,7 @@ func TestUnreachableTargetIsUpZero(t *testing.T) {
 	tg.Close() // nothing listens there any more
 	r := startAgent(t, mustLoad(t, strings.Replace(oneJob(tg, ""), tg.host(), addr, 1)), Options{})
 	s := r.sink(t)
-	kup := fmt.Sprintf("{__name__=\"up\", instance=%q, job=\"j\"}", addr)
+	kup := jobKey("up", addr)
 	waitFor(t, "up 0", func() bool { p, ok := last(s, kup); return ok && p.v == 0 })
 }
 
@@ -145,8 +145,8 @@ func TestBodiesPrometheusAccepts(t *testing.T) {
 			tg.contentType = tc.contentType
 			r := startAgent(t, mustLoad(t, oneJob(tg, "")), Options{})
 			s := r.sink(t)
-			k := fmt.Sprintf("{__name__=%q, instance=%q, job=\"j\"}", tc.series, tg.host())
-			kup := fmt.Sprintf("{__name__=\"up\", instance=%q, job=\"j\"}", tg.host())
+			k := jobKey(tc.series, tg.host())
+			kup := jobKey("up", tg.host())
 			waitFor(t, k, func() bool { return hasValue(s, k, tc.value) })
 			if p, _ := last(s, kup); p.v != 1 {
 				t.Errorf("up = %v, want 1", p.v)
@@ -162,10 +162,10 @@ func TestDuplicateSeriesKeepTheFirst(t *testing.T) {
 	tg := newTarget(t, "n 1\nn 2\nm{a=\"1\",b=\"2\"} 10\nm{b=\"2\",a=\"1\"} 20\nlast 1\n")
 	r := startAgent(t, mustLoad(t, oneJob(tg, "")), Options{})
 	s := r.sink(t)
-	kn := fmt.Sprintf("{__name__=\"n\", instance=%q, job=\"j\"}", tg.host())
+	kn := jobKey("n", tg.host())
 	km := fmt.Sprintf("{__name__=\"m\", a=\"1\", b=\"2\", instance=%q, job=\"j\"}", tg.host())
-	kl := fmt.Sprintf("{__name__=\"last\", instance=%q, job=\"j\"}", tg.host())
-	kadded := fmt.Sprintf("{__name__=\"scrape_samples_post_metric_relabeling\", instance=%q, job=\"j\"}", tg.host())
+	kl := jobKey("last", tg.host())
+	kadded := jobKey("scrape_samples_post_metric_relabeling", tg.host())
 	waitFor(t, "two scrapes", func() bool { return len(s.series()[kl]) >= 2 })
 	for _, k := range []string{kn, km} {
 		for _, p := range s.series()[k] {
@@ -220,8 +220,8 @@ func TestHonorTimestamps(t *testing.T) {
 			tg := newTarget(t, body)
 			r := startAgent(t, mustLoad(t, oneJob(tg, "    honor_timestamps: "+tc.honor)), Options{})
 			s := r.sink(t)
-			k := fmt.Sprintf("{__name__=\"m\", instance=%q, job=\"j\"}", tg.host())
-			ko := fmt.Sprintf("{__name__=\"other\", instance=%q, job=\"j\"}", tg.host())
+			k := jobKey("m", tg.host())
+			ko := jobKey("other", tg.host())
 			waitFor(t, "two scrapes", func() bool { return len(s.series()[ko]) >= 2 })
 			ps := s.series()[k]
 			if tc.same {

@@ -36,7 +36,7 @@ remote_write:
   - url: http://127.0.0.1:1/plain
     name: plain
 `, host)), Options{})
-	k := fmt.Sprintf("{__name__=\"latency_seconds\", instance=%q, job=\"j\"}", host)
+	k := jobKey("latency_seconds", host)
 	nh, plain := r.sinks["nh"], r.sinks["plain"]
 	waitFor(t, "the native histogram", func() bool { _, ok := last(nh, k); return ok })
 	p, _ := last(nh, k)
@@ -47,7 +47,7 @@ remote_write:
 		t.Errorf("metadata %+v, want histogram, help h", p.meta)
 	}
 	waitFor(t, "up in plain", func() bool {
-		_, ok := last(plain, fmt.Sprintf("{__name__=\"up\", instance=%q, job=\"j\"}", host))
+		_, ok := last(plain, jobKey("up", host))
 		return ok
 	})
 	if ps := plain.series()[k]; len(ps) > 0 {
@@ -73,7 +73,7 @@ remote_write:
   - url: http://127.0.0.1:1/plain
     name: plain
 `, tg.host())), Options{})
-	k := fmt.Sprintf("{__name__=\"c_total\", instance=%q, job=\"j\"}", tg.host())
+	k := jobKey("c_total", tg.host())
 	ex, plain := r.sinks["ex"], r.sinks["plain"]
 	waitFor(t, "c_total in both", func() bool { return hasValue(ex, k, 1) && hasValue(plain, k, 1) })
 	ps := ex.series()[k]

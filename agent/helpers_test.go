@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -15,8 +14,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/config"
-	"github.com/prometheus/prometheus/model/value"
 
+	"github.com/rwkit/rwkit/validate"
 	"github.com/rwkit/rwkit/wire"
 )
 
@@ -67,21 +66,11 @@ type point struct {
 	meta      wire.Metadata
 }
 
-func (p point) stale() bool { return p.hist == nil && math.Float64bits(p.v) == value.StaleNaN }
+func (p point) stale() bool { return p.hist == nil && wire.IsStaleNaN(p.v) }
 
-// key renders labels as {a="1", b="2"} in their order (sorted by the agent).
-func key(ls []wire.Label) string {
-	var b strings.Builder
-	b.WriteString("{")
-	for i, l := range ls {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%s=%q", l.Name, l.Value)
-	}
-	b.WriteString("}")
-	return b.String()
-}
+// key renders labels as {a="1", b="2"} in their order (sorted by the
+// agent), as validate renders a series for Cortex's errors.
+func key(ls []wire.Label) string { return validate.LabelsString(ls) }
 
 // series returns every series received, by key, points in arrival order.
 func (s *recordingSink) series() map[string][]point {
@@ -286,4 +275,10 @@ remote_write:
   - url: http://127.0.0.1:1/write
     name: rw
 `, tg.host(), extra)
+}
+
+// jobKey is the key, as sinks name series, of the metric name scraped by
+// job j from the target at host.
+func jobKey(name, host string) string {
+	return fmt.Sprintf("{__name__=%q, instance=%q, job=\"j\"}", name, host)
 }

@@ -14,10 +14,7 @@ func TestConverterReuseAllocs(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, share := range []bool{false, true} {
-		c, err := NewConverter(Options{Timestamp: ts0, ExtraLabels: []wire.Label{{Name: "service", Value: "a"}}, ShareLabels: share})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := mustConverter(t, Options{Timestamp: ts0, ExtraLabels: []wire.Label{{Name: "service", Value: "a"}}, ShareLabels: share})
 		req := &wire.WriteRequest{}
 		for range 2 {
 			req.Series, req.Metadata = req.Series[:0], req.Metadata[:0]
@@ -42,10 +39,7 @@ func BenchmarkConverterAppend(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c, err := NewConverter(Options{Timestamp: ts0, ExtraLabels: []wire.Label{{Name: "service", Value: "a"}, {Name: "instance", Value: "i"}}})
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := mustConverter(b, Options{Timestamp: ts0, ExtraLabels: []wire.Label{{Name: "service", Value: "a"}, {Name: "instance", Value: "i"}}})
 	req := &wire.WriteRequest{}
 	b.ReportAllocs()
 	for b.Loop() {

@@ -44,10 +44,7 @@ func TestCacheMatchesFreshConverter(t *testing.T) {
 	}{{ConflictError, false}, {ConflictRename, false}, {ConflictError, true}, {ConflictRename, true}} {
 		policy := cfg.policy
 		opts := Options{Timestamp: ts0, ExtraLabels: extra, ConflictPolicy: policy, ShareLabels: cfg.share}
-		kept, err := NewConverter(opts)
-		if err != nil {
-			t.Fatal(err)
-		}
+		kept := mustConverter(t, opts)
 		req := &wire.WriteRequest{}
 		for round := range 2 {
 			for _, st := range steps {
@@ -125,10 +122,7 @@ func TestCacheRegistryMatchesFreshConverter(t *testing.T) {
 	}
 	extra := ls("service", "svc", "instance", "i-1")
 	opts := Options{Timestamp: ts0, ExtraLabels: extra, ShareLabels: true}
-	kept, err := NewConverter(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kept := mustConverter(t, opts)
 	req := &wire.WriteRequest{}
 	for round := range 2 {
 		for _, st := range steps {
@@ -172,10 +166,7 @@ func TestShareLabelsTwoAppendsIntoOneRequest(t *testing.T) {
 	a := "# TYPE a counter\na{x=\"1\"} 1\na{x=\"2\"} 2\n# TYPE b gauge\nb 3\n"
 	b := "# TYPE c counter\nc{y=\"1\"} 1\n# TYPE d gauge\nd{z=\"9\"} 3\nd{z=\"8\"} 4\n"
 	opts := Options{Timestamp: ts0, ExtraLabels: ls("service", "svc"), ShareLabels: true}
-	kept, err := NewConverter(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	kept := mustConverter(t, opts)
 	req := &wire.WriteRequest{}
 	for round := range 4 {
 		first, second := a, b
@@ -211,10 +202,7 @@ func TestShareLabelsTwoAppendsIntoOneRequest(t *testing.T) {
 func TestCacheHitStillValidatesEmptyLabels(t *testing.T) {
 	for _, bad := range []string{"bad-name", "__name__", ""} {
 		opts := Options{Timestamp: ts0, ExtraLabels: ls("service", "svc")}
-		kept, err := NewConverter(opts)
-		if err != nil {
-			t.Fatal(err)
-		}
+		kept := mustConverter(t, opts)
 		req := &wire.WriteRequest{}
 		matchFresh(t, kept, req, mustParse(t, "# TYPE a counter\na{x=\"1\"} 1\n"), opts)
 		fams := mustParse(t, "# TYPE a counter\na{x=\"1\"} 2\n")
@@ -232,10 +220,7 @@ func TestCacheHitsDoNotAllocate(t *testing.T) {
 	f1 := mustParse(t, "# TYPE a counter\na{x=\"1\"} 1\n# TYPE b counter\nb{y=\"1\"} 1\n")
 	f2 := mustParse(t, "# TYPE a counter\na{x=\"0\"} 1\na{x=\"1\"} 1\n# TYPE b counter\nb{y=\"1\"} 1\n")
 	for _, share := range []bool{false, true} {
-		c, err := NewConverter(Options{Timestamp: ts0, ExtraLabels: ls("service", "svc"), ShareLabels: share})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := mustConverter(t, Options{Timestamp: ts0, ExtraLabels: ls("service", "svc"), ShareLabels: share})
 		req := &wire.WriteRequest{}
 		for _, f := range [][]*dto.MetricFamily{f1, f1, f2, f2, f2} {
 			req.Series, req.Metadata = req.Series[:0], req.Metadata[:0]

@@ -25,6 +25,16 @@ func mustParse(t *testing.T, text string) []*dto.MetricFamily {
 	return fams
 }
 
+// mustConverter is NewConverter(opts), which the test needs to succeed.
+func mustConverter(t testing.TB, opts Options) *Converter {
+	t.Helper()
+	c, err := NewConverter(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // ls builds labels from name/value pairs, in the order given: the golden
 // expectations below are written sorted by hand.
 func ls(kv ...string) []wire.Label {
@@ -326,10 +336,7 @@ func TestUTF8Names(t *testing.T) {
 }
 
 func TestErrorLeavesRequestUntouched(t *testing.T) {
-	c, err := NewConverter(Options{Timestamp: ts0, ExtraLabels: ls("a", "x")})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustConverter(t, Options{Timestamp: ts0, ExtraLabels: ls("a", "x")})
 	req := &wire.WriteRequest{}
 	if _, err := c.Append(req, mustParse(t, "ok 1\n")); err != nil {
 		t.Fatal(err)

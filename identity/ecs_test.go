@@ -65,15 +65,7 @@ func TestECSRecordedResponses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.wantService, id.Service); diff != "" {
-				t.Errorf("Service (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(tt.wantInstance, id.Instance); diff != "" {
-				t.Errorf("Instance (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(tt.wantExtra, id.Extra); diff != "" {
-				t.Errorf("Extra (-want +got):\n%s", diff)
-			}
+			checkValues(t, id, tt.wantService, tt.wantInstance, tt.wantExtra)
 			if n := s.Requests.Load(); n != 2 {
 				t.Errorf("%d requests, want 2 (task and container)", n)
 			}

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // env returns a Getenv over m.
@@ -79,4 +81,19 @@ func nsFile(t *testing.T, ns string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// checkValues reports how id's service, instance and extra values differ
+// from the wanted ones, each as a cmp diff.
+func checkValues(t *testing.T, id *Identity, service, instance Value, extra []Value) {
+	t.Helper()
+	if diff := cmp.Diff(service, id.Service); diff != "" {
+		t.Errorf("Service (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(instance, id.Instance); diff != "" {
+		t.Errorf("Instance (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(extra, id.Extra); diff != "" {
+		t.Errorf("Extra (-want +got):\n%s", diff)
+	}
 }

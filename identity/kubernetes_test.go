@@ -4,8 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 func TestKubernetes(t *testing.T) {
@@ -80,15 +78,7 @@ func TestKubernetes(t *testing.T) {
 			for i := range tt.wantExtra {
 				tt.wantExtra[i].Source = strings.ReplaceAll(tt.wantExtra[i].Source, "NSFILE", path)
 			}
-			if diff := cmp.Diff(tt.wantService, id.Service); diff != "" {
-				t.Errorf("Service (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(tt.wantInstance, id.Instance); diff != "" {
-				t.Errorf("Instance (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(tt.wantExtra, id.Extra); diff != "" {
-				t.Errorf("Extra (-want +got):\n%s", diff)
-			}
+			checkValues(t, id, tt.wantService, tt.wantInstance, tt.wantExtra)
 			line := triedLine(id.Tried, "Kubernetes: ")
 			if want := strings.ReplaceAll(tt.wantTried, "NSFILE", path); !strings.Contains(line, want) {
 				t.Errorf("Tried line\n got %s\nwant it to contain %s", line, want)

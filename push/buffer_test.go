@@ -38,16 +38,12 @@ func TestOutageBuffersAndDeliversOldestFirst(t *testing.T) {
 		}
 		clk.Advance(15 * time.Second)
 	}
-	if v := testutil.ToFloat64(p.m.buffered); v != 3 {
-		t.Errorf("buffered = %v, want 3", v)
-	}
+	wantMetric(t, "buffered", p.m.buffered, 3)
 	// The first attempt fails; later pushes only try the oldest snapshot.
 	if n := rc.requests(); n != 3 {
 		t.Errorf("%d requests during the outage, want 3", n)
 	}
-	if v := testutil.ToFloat64(p.m.requests.WithLabelValues(resultRetried)); v != 3 {
-		t.Errorf("requests{retried} = %v, want 3", v)
-	}
+	wantMetric(t, "requests{retried}", p.m.requests.WithLabelValues(resultRetried), 3)
 
 	rc.setRespond(nil)
 	want = append(want, clk.Now().UnixMilli())
@@ -62,15 +58,9 @@ func TestOutageBuffersAndDeliversOldestFirst(t *testing.T) {
 			t.Errorf("request %d: %d series, want 4", i, len(r.Series))
 		}
 	}
-	if v := testutil.ToFloat64(p.m.buffered); v != 0 {
-		t.Errorf("buffered = %v, want 0", v)
-	}
-	if v := testutil.ToFloat64(p.m.samples.WithLabelValues(resultSuccess)); v != 16 {
-		t.Errorf("samples{success} = %v, want 16", v)
-	}
-	if v := testutil.ToFloat64(p.m.samples.WithLabelValues(resultRetried)); v != 12 {
-		t.Errorf("samples{retried} = %v, want 12", v)
-	}
+	wantMetric(t, "buffered", p.m.buffered, 0)
+	wantMetric(t, "samples{success}", p.m.samples.WithLabelValues(resultSuccess), 16)
+	wantMetric(t, "samples{retried}", p.m.samples.WithLabelValues(resultRetried), 12)
 	if n := logs.count("cannot deliver to the backend"); n != 1 {
 		t.Errorf("%d outage lines, want 1:\n%s", n, logs.String())
 	}
@@ -96,9 +86,7 @@ func TestOutageServerDown(t *testing.T) {
 	if err := p.Push(context.Background()); err == nil {
 		t.Fatal("no error")
 	}
-	if v := testutil.ToFloat64(p.m.buffered); v != 1 {
-		t.Errorf("buffered = %v, want 1", v)
-	}
+	wantMetric(t, "buffered", p.m.buffered, 1)
 }
 
 func TestBufferBounds(t *testing.T) {
@@ -125,12 +113,8 @@ func TestBufferBounds(t *testing.T) {
 			_ = p.Push(context.Background())
 			clk.Advance(time.Second)
 		}
-		if v := testutil.ToFloat64(p.m.dropped.WithLabelValues(dropFull)); v != 3 {
-			t.Errorf("dropped{buffer_full} = %v, want 3", v)
-		}
-		if v := testutil.ToFloat64(p.m.samples.WithLabelValues(resultFailed)); v != 12 {
-			t.Errorf("samples{failed} = %v, want 12", v)
-		}
+		wantMetric(t, "dropped{buffer_full}", p.m.dropped.WithLabelValues(dropFull), 3)
+		wantMetric(t, "samples{failed}", p.m.samples.WithLabelValues(resultFailed), 12)
 		if n := logs.count("dropping buffered snapshots"); n != 1 {
 			t.Errorf("%d drop lines, want 1:\n%s", n, logs.String())
 		}
@@ -164,9 +148,7 @@ func TestBufferBounds(t *testing.T) {
 		if err := p.Push(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if v := testutil.ToFloat64(p.m.dropped.WithLabelValues(dropTooOld)); v != 2 {
-			t.Errorf("dropped{too_old} = %v, want 2", v)
-		}
+		wantMetric(t, "dropped{too_old}", p.m.dropped.WithLabelValues(dropTooOld), 2)
 		if diff := cmp.Diff(ts[2:], rc.timestamps()); diff != "" {
 			t.Errorf("delivered (-want +got):\n%s", diff)
 		}
@@ -177,12 +159,8 @@ func TestBufferBounds(t *testing.T) {
 		rc.setRespond(unavailable)
 		p := newPusher(t, rc.url(), reg, testOptions(newFakeClock(), WithBuffer(0, 0))...)
 		_ = p.Push(context.Background())
-		if v := testutil.ToFloat64(p.m.requests.WithLabelValues(resultFailed)); v != 1 {
-			t.Errorf("requests{failed} = %v, want 1", v)
-		}
-		if v := testutil.ToFloat64(p.m.dropped.WithLabelValues(dropUnbuffered)); v != 1 {
-			t.Errorf("dropped{buffering_off} = %v, want 1", v)
-		}
+		wantMetric(t, "requests{failed}", p.m.requests.WithLabelValues(resultFailed), 1)
+		wantMetric(t, "dropped{buffering_off}", p.m.dropped.WithLabelValues(dropUnbuffered), 1)
 	})
 }
 

@@ -496,12 +496,8 @@ func TestRetryableStatusPastDeadlineIsBuffered(t *testing.T) {
 			if err := p.Push(context.Background()); err == nil {
 				t.Fatal("no error")
 			}
-			if v := testutil.ToFloat64(p.m.buffered); v != 1 {
-				t.Errorf("buffered = %v, want 1", v)
-			}
-			if v := testutil.ToFloat64(p.m.requests.WithLabelValues(resultRejected)); v != 0 {
-				t.Errorf("requests{rejected} = %v, want 0", v)
-			}
+			wantMetric(t, "buffered", p.m.buffered, 1)
+			wantMetric(t, "requests{rejected}", p.m.requests.WithLabelValues(resultRejected), 0)
 			_ = px.Clear()
 			clk.Advance(faultInterval)
 			if err := p.Push(context.Background()); err != nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/rwkit/rwkit/identity"
 	"github.com/rwkit/rwkit/remotewrite"
@@ -337,3 +338,12 @@ func labelValue(ls []wire.Label, name string) string {
 }
 
 func maxSamples(n int) remotewrite.Option { return remotewrite.WithMaxSamplesPerRequest(n) }
+
+// wantMetric checks that the single-valued metric c, called name in the
+// error, is want.
+func wantMetric(t *testing.T, name string, c prometheus.Collector, want float64) {
+	t.Helper()
+	if v := testutil.ToFloat64(c); v != want {
+		t.Errorf("%s = %v, want %v", name, v, want)
+	}
+}

@@ -47,12 +47,8 @@ func TestPushAddsIdentityAndOneTimestamp(t *testing.T) {
 	if n := len(got[0].Series); n != 4 {
 		t.Errorf("got %d series, want 4", n)
 	}
-	if v := testutil.ToFloat64(p.m.requests.WithLabelValues(resultSuccess)); v != 1 {
-		t.Errorf("requests{success} = %v, want 1", v)
-	}
-	if v := testutil.ToFloat64(p.m.samples.WithLabelValues(resultSuccess)); v != 4 {
-		t.Errorf("samples{success} = %v, want 4", v)
-	}
+	wantMetric(t, "requests{success}", p.m.requests.WithLabelValues(resultSuccess), 1)
+	wantMetric(t, "samples{success}", p.m.samples.WithLabelValues(resultSuccess), 4)
 	if v := testutil.ToFloat64(p.m.lastSuccess); v != float64(clk.Now().UnixNano())/1e9 {
 		t.Errorf("last success = %v, want %v", v, float64(clk.Now().UnixNano())/1e9)
 	}
@@ -192,9 +188,7 @@ func TestLabelConflictAfterNew(t *testing.T) {
 	if n := rc.requests(); n != 0 {
 		t.Errorf("%d requests sent, want none", n)
 	}
-	if v := testutil.ToFloat64(p.m.requests.WithLabelValues(resultFailed)); v != 3 {
-		t.Errorf("requests{failed} = %v, want 3", v)
-	}
+	wantMetric(t, "requests{failed}", p.m.requests.WithLabelValues(resultFailed), 3)
 	if n := logs.count("cannot build a snapshot"); n != 1 {
 		t.Errorf("%d error lines, want 1:\n%s", n, logs.String())
 	}
@@ -280,15 +274,9 @@ func TestRefusedIsNotBuffered(t *testing.T) {
 		}
 		clk.Advance(time.Second)
 	}
-	if v := testutil.ToFloat64(p.m.rejectedSamples.WithLabelValues("new-value-for-timestamp")); v != 12 {
-		t.Errorf("rejected samples = %v, want 12", v)
-	}
-	if v := testutil.ToFloat64(p.m.requests.WithLabelValues(resultRejected)); v != 3 {
-		t.Errorf("requests{rejected} = %v, want 3", v)
-	}
-	if v := testutil.ToFloat64(p.m.buffered); v != 0 {
-		t.Errorf("buffered = %v, want 0", v)
-	}
+	wantMetric(t, "rejected samples", p.m.rejectedSamples.WithLabelValues("new-value-for-timestamp"), 12)
+	wantMetric(t, "requests{rejected}", p.m.requests.WithLabelValues(resultRejected), 3)
+	wantMetric(t, "buffered", p.m.buffered, 0)
 	if n := rc.requests(); n != 3 {
 		t.Errorf("%d requests, want 3 (no retries)", n)
 	}
@@ -331,9 +319,7 @@ func TestRefusedRequestOthersDelivered(t *testing.T) {
 	if n != 3 || rc.requests() != 4 {
 		t.Errorf("delivered %d series in %d requests, want 3 of 4", n, rc.requests())
 	}
-	if v := testutil.ToFloat64(p.m.rejectedSamples.WithLabelValues("sample-out-of-order")); v != 1 {
-		t.Errorf("rejected = %v, want 1", v)
-	}
+	wantMetric(t, "rejected", p.m.rejectedSamples.WithLabelValues("sample-out-of-order"), 1)
 }
 
 type countingTransport struct {

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -203,39 +201,23 @@ func TestQueueShutdownKeepsTheRetryWait(t *testing.T) {
 		{"Retry-After", "1", http.StatusTooManyRequests, time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var n atomic.Int32
-			var times [2]atomic.Int64
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				i := n.Add(1) - 1
-				if i < 2 {
-					times[i].Store(time.Now().UnixNano())
-				}
-				if i == 0 {
-					if tc.retryAfter != "" {
-						w.Header().Set("Retry-After", tc.retryAfter)
-					}
-					http.Error(w, "later", tc.status)
-					return
-				}
-				w.WriteHeader(http.StatusNoContent)
-			}))
-			defer srv.Close()
+			srv := newRetryServer(t, tc.status, tc.retryAfter)
 			q, err := NewQueue(srv.URL, WithBackoff(600*time.Millisecond, time.Second))
 			if err != nil {
 				t.Fatal(err)
 			}
 			go q.Run(context.Background())
 			q.Append(batch("m", 1, 1000, 1))
-			waitFor(t, "the first attempt", func() bool { return n.Load() >= 1 })
+			waitFor(t, "the first attempt", func() bool { return srv.requests() >= 1 })
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			if err := q.Shutdown(ctx); err != nil {
 				t.Fatal(err)
 			}
-			if got := n.Load(); got != 2 {
+			if got := srv.requests(); got != 2 {
 				t.Fatalf("%d requests, want 2", got)
 			}
-			if gap := time.Duration(times[1].Load() - times[0].Load()); gap < tc.want {
+			if gap := srv.gap(); gap < tc.want {
 				t.Errorf("retried after %s, want at least %s", gap, tc.want)
 			}
 		})

@@ -248,23 +248,48 @@ func TestNewQueueRefusesPusherOptions(t *testing.T) {
 // requests, once they have come.
 func retryAfterServer(t *testing.T, status int, retryAfter string) (url string, gap func() time.Duration) {
 	t.Helper()
-	var n atomic.Int32
-	var times [2]atomic.Int64
+	s := newRetryServer(t, status, retryAfter)
+	return s.URL, func() time.Duration {
+		waitFor(t, "the retry", func() bool { return s.requests() >= 2 })
+		return s.gap()
+	}
+}
+
+// retryServer answers its first request status, with Retry-After
+// retryAfter unless that is empty, and 204 after that, and keeps the times
+// of the first two requests.
+type retryServer struct {
+	URL   string
+	n     atomic.Int32
+	times [2]atomic.Int64
+}
+
+func newRetryServer(t *testing.T, status int, retryAfter string) *retryServer {
+	t.Helper()
+	s := &retryServer{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		i := n.Add(1) - 1
+		i := s.n.Add(1) - 1
 		if i < 2 {
-			times[i].Store(time.Now().UnixNano())
+			s.times[i].Store(time.Now().UnixNano())
 		}
 		if i == 0 {
-			w.Header().Set("Retry-After", retryAfter)
+			if retryAfter != "" {
+				w.Header().Set("Retry-After", retryAfter)
+			}
 			http.Error(w, "slow down", status)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	t.Cleanup(srv.Close)
-	return srv.URL, func() time.Duration {
-		waitFor(t, "the retry", func() bool { return n.Load() >= 2 })
-		return time.Duration(times[1].Load() - times[0].Load())
-	}
+	s.URL = srv.URL
+	return s
+}
+
+func (s *retryServer) requests() int32 { return s.n.Load() }
+
+// gap is the time between the first two requests (meaningful once both
+// have come).
+func (s *retryServer) gap() time.Duration {
+	return time.Duration(s.times[1].Load() - s.times[0].Load())
 }

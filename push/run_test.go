@@ -78,9 +78,7 @@ func TestRunSlowBackendNoOverlap(t *testing.T) {
 	rc.mu.Unlock()
 	close(block)
 	clk.waitTimers(t, 2)
-	if v := testutil.ToFloat64(p.m.skipped); v != 5 {
-		t.Errorf("skipped = %v, want 5", v)
-	}
+	wantMetric(t, "skipped", p.m.skipped, 5)
 	// The next push runs at the next tick, on schedule.
 	clk.Advance(10 * time.Second)
 	clk.waitTimers(t, 3)

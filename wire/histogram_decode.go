@@ -42,13 +42,9 @@ func (d *decoder) histogram(end int, h *Histogram, v2 bool) error {
 				}
 				continue
 			}
-			name := histogramFieldName(num)
-			if err := d.wantType(start, name, wt, wtVarint); err != nil {
-				return err
-			}
-			v, err := d.varint(end)
+			v, err := d.namedVarint(start, histogramFieldName(num), wt, end)
 			if err != nil {
-				return inField(err, name, -1)
+				return err
 			}
 			switch num {
 			case fieldHCountInt:
@@ -65,13 +61,9 @@ func (d *decoder) histogram(end int, h *Histogram, v2 bool) error {
 				h.StartTimestamp = int64(v)
 			}
 		case fieldHCountFloat, fieldHSum, fieldHZeroThreshold, fieldHZeroCountFloat:
-			name := histogramFieldName(num)
-			if err := d.wantType(start, name, wt, wtFixed64); err != nil {
-				return err
-			}
-			v, err := d.fixed64(end)
+			v, err := d.namedDouble(start, histogramFieldName(num), wt, end)
 			if err != nil {
-				return inField(err, name, -1)
+				return err
 			}
 			switch num {
 			case fieldHCountFloat:
@@ -90,15 +82,12 @@ func (d *decoder) histogram(end int, h *Histogram, v2 bool) error {
 			}
 			name := histogramFieldName(num)
 			idx := len(*spans)
-			if err := d.wantType(start, name, wt, wtBytes); err != nil {
-				return inField(err, name, idx)
+			e, err := d.element(start, name, wt, end, idx)
+			if err != nil {
+				return err
 			}
 			var s BucketSpan
-			e, err := d.length(end)
-			if err == nil {
-				err = d.span(e, &s)
-			}
-			if err != nil {
+			if err := d.span(e, &s); err != nil {
 				return inField(err, name, idx)
 			}
 			*spans = append(*spans, s)

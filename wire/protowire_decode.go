@@ -148,6 +148,44 @@ func (d *decoder) doubleField(start int, name string, wt, end int) (float64, err
 	return d.fixed64(end)
 }
 
+// The named readers read a field whose tag started at start, as
+// varintField and doubleField do, but an error in the value itself is
+// wrapped in the field's name (a wire-type error names it already): the
+// form label, metadata and histogram fields have always reported.
+
+func (d *decoder) namedVarint(start int, name string, wt, end int) (uint64, error) {
+	if err := d.wantType(start, name, wt, wtVarint); err != nil {
+		return 0, err
+	}
+	v, err := d.varint(end)
+	if err != nil {
+		return 0, inField(err, name, -1)
+	}
+	return v, nil
+}
+
+func (d *decoder) namedDouble(start int, name string, wt, end int) (float64, error) {
+	if err := d.wantType(start, name, wt, wtFixed64); err != nil {
+		return 0, err
+	}
+	v, err := d.fixed64(end)
+	if err != nil {
+		return 0, inField(err, name, -1)
+	}
+	return v, nil
+}
+
+func (d *decoder) namedString(start int, name string, wt, end int) (string, error) {
+	if err := d.wantType(start, name, wt, wtBytes); err != nil {
+		return "", err
+	}
+	s, err := d.str(end)
+	if err != nil {
+		return "", inField(err, name, -1)
+	}
+	return s, nil
+}
+
 // appendSample decodes a samples element (RW 1.0 TimeSeries field 2, RW 2.0
 // field 2: the same message but for start_timestamp) onto dst.
 func (d *decoder) appendSample(start, wt, end int, dst *[]Sample, v2 bool) error {
@@ -166,17 +204,28 @@ func (d *decoder) appendSample(start, wt, end int, dst *[]Sample, v2 bool) error
 
 // appendHistogram decodes a histograms element onto dst.
 func (d *decoder) appendHistogram(start, wt, end int, dst *[]Histogram, v2 bool) error {
-	idx := len(*dst)
-	e, err := d.element(start, "histograms", wt, end, idx)
+	e, h, err := nextElement(d, start, "histograms", wt, end, dst)
 	if err != nil {
 		return err
 	}
-	var h *Histogram
-	*dst, h = extend(*dst)
 	if err := d.histogram(e, h, v2); err != nil {
-		return inField(err, "histograms", idx)
+		return inField(err, "histograms", len(*dst)-1)
 	}
 	return nil
+}
+
+// nextElement checks element len(*dst) of the repeated message field name,
+// whose tag started at start, and appends a slot for it to *dst with
+// extend (the slot may hold a stale element: the caller resets it); it
+// returns where the element ends. Errors name the field and the element.
+func nextElement[T any](d *decoder, start int, name string, wt, end int, dst *[]T) (int, *T, error) {
+	e, err := d.element(start, name, wt, end, len(*dst))
+	if err != nil {
+		return 0, nil, err
+	}
+	var p *T
+	*dst, p = extend(*dst)
+	return e, p, nil
 }
 
 // skip skips the payload of an unknown field.

@@ -44,28 +44,19 @@ func decodeWriteRequest(d decoder, req *WriteRequest) error {
 		}
 		switch num {
 		case fieldWRTimeSeries:
-			idx := len(req.Series)
-			if err := d.wantType(start, "timeseries", wt, wtBytes); err != nil {
-				return inField(err, "timeseries", idx)
-			}
-			e, err := d.length(end)
+			e, ts, err := nextElement(&d, start, "timeseries", wt, end, &req.Series)
 			if err != nil {
-				return inField(err, "timeseries", idx)
+				return err
 			}
-			var ts *TimeSeries
-			req.Series, ts = extend(req.Series)
 			resetSeries(ts)
 			if err := d.timeSeriesV1(e, ts); err != nil {
-				return inField(err, "timeseries", idx)
+				return inField(err, "timeseries", len(req.Series)-1)
 			}
 		case fieldWRMetadata:
 			idx := len(req.Metadata)
-			if err := d.wantType(start, "metadata", wt, wtBytes); err != nil {
-				return inField(err, "metadata", idx)
-			}
-			e, err := d.length(end)
+			e, err := d.element(start, "metadata", wt, end, idx)
 			if err != nil {
-				return inField(err, "metadata", idx)
+				return err
 			}
 			var md Metadata
 			if err := d.metadataV1(e, &md); err != nil {
@@ -135,16 +126,12 @@ func (d *decoder) timeSeriesV1(end int, ts *TimeSeries) error {
 				return err
 			}
 		case fieldTSExemplars:
-			idx := len(ts.Exemplars)
-			e, err := d.element(start, "exemplars", wt, end, idx)
+			e, ex, err := d.nextExemplar(start, wt, end, &ts.Exemplars)
 			if err != nil {
 				return err
 			}
-			var ex *Exemplar
-			ts.Exemplars, ex = extend(ts.Exemplars)
-			ex.Labels, ex.Value, ex.Timestamp = ex.Labels[:0], 0, 0
 			if err := d.exemplarV1(e, ex); err != nil {
-				return inField(err, "exemplars", idx)
+				return inField(err, "exemplars", len(ts.Exemplars)-1)
 			}
 		case fieldTSHistograms:
 			if err := d.appendHistogram(start, wt, end, &ts.Histograms, false); err != nil {
@@ -189,18 +176,12 @@ func (d *decoder) labelField(start, wt, end int, l *Label) error {
 		}
 		switch num {
 		case fieldLabelName:
-			if err := d.wantType(start, "name", wt, wtBytes); err != nil {
+			if l.Name, err = d.namedString(start, "name", wt, e); err != nil {
 				return err
-			}
-			if l.Name, err = d.str(e); err != nil {
-				return inField(err, "name", -1)
 			}
 		case fieldLabelValue:
-			if err := d.wantType(start, "value", wt, wtBytes); err != nil {
+			if l.Value, err = d.namedString(start, "value", wt, e); err != nil {
 				return err
-			}
-			if l.Value, err = d.str(e); err != nil {
-				return inField(err, "value", -1)
 			}
 		default:
 			if err := d.skip(num, wt, e, 0); err != nil {
@@ -257,26 +238,49 @@ func (d *decoder) exemplarV1(end int, ex *Exemplar) error {
 		if err != nil {
 			return err
 		}
-		switch num {
-		case fieldExemplarLabels:
-			if err := d.appendLabel(start, wt, end, &ex.Labels); err != nil {
-				return err
-			}
-		case fieldExemplarValue:
-			if ex.Value, err = d.doubleField(start, "value", wt, end); err != nil {
-				return err
-			}
-		case fieldExemplarTimestamp:
-			v, err := d.varintField(start, "timestamp", wt, end)
-			if err != nil {
-				return err
-			}
-			ex.Timestamp = int64(v)
-		default:
-			if err := d.skip(num, wt, end, 0); err != nil {
-				return err
-			}
+		if num == fieldExemplarLabels {
+			err = d.appendLabel(start, wt, end, &ex.Labels)
+		} else {
+			err = d.exemplarField(num, start, wt, end, ex)
 		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nextExemplar checks the exemplars element whose tag started at start (the
+// same field in both versions) and appends a slot for it to dst, emptied
+// but keeping a stale element's label capacity; it returns where the
+// element ends.
+func (d *decoder) nextExemplar(start, wt, end int, dst *[]Exemplar) (int, *Exemplar, error) {
+	e, ex, err := nextElement(d, start, "exemplars", wt, end, dst)
+	if err != nil {
+		return 0, nil, err
+	}
+	ex.Labels, ex.Value, ex.Timestamp = ex.Labels[:0], 0, 0
+	return e, ex, nil
+}
+
+// exemplarField decodes an Exemplar field other than its labels: value and
+// timestamp are the same in both versions, and unknown fields are skipped.
+func (d *decoder) exemplarField(num uint64, start, wt, end int, ex *Exemplar) error {
+	switch num {
+	case fieldExemplarValue:
+		v, err := d.doubleField(start, "value", wt, end)
+		if err != nil {
+			return err
+		}
+		ex.Value = v
+	case fieldExemplarTimestamp:
+		v, err := d.varintField(start, "timestamp", wt, end)
+		if err != nil {
+			return err
+		}
+		ex.Timestamp = int64(v)
+	default:
+		return d.skip(num, wt, end, 0)
 	}
 	return nil
 }
@@ -297,12 +301,9 @@ func (d *decoder) metadataV1(end int, md *Metadata) error {
 			md.Type = MetricType(int32(v))
 		case fieldMDFamily, fieldMDHelp, fieldMDUnit:
 			name := [...]string{fieldMDFamily: "metric_family_name", fieldMDHelp: "help", fieldMDUnit: "unit"}[num]
-			if err := d.wantType(start, name, wt, wtBytes); err != nil {
-				return err
-			}
-			s, err := d.str(end)
+			s, err := d.namedString(start, name, wt, end)
 			if err != nil {
-				return inField(err, name, -1)
+				return err
 			}
 			switch num {
 			case fieldMDFamily:

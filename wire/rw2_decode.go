@@ -92,19 +92,13 @@ func decodeRequestV2(d decoder, req *WriteRequest) error {
 			}
 			continue
 		}
-		idx := len(req.Series)
-		if err := v2.wantType(start, "timeseries", wt, wtBytes); err != nil {
-			return inField(err, "timeseries", idx)
-		}
-		e, err := v2.length(end)
+		e, ts, err := nextElement(&v2.decoder, start, "timeseries", wt, end, &req.Series)
 		if err != nil {
-			return inField(err, "timeseries", idx)
+			return err
 		}
-		var ts *TimeSeries
-		req.Series, ts = extend(req.Series)
 		resetSeries(ts)
 		if err := v2.timeSeries(e, ts); err != nil {
-			return inField(err, "timeseries", idx)
+			return inField(err, "timeseries", len(req.Series)-1)
 		}
 	}
 	return nil
@@ -118,8 +112,13 @@ type decoderV2 struct {
 }
 
 // labelsRefs appends a labels_refs field (TimeSeries and Exemplar field 1,
-// packed or not) whose tag started at start to *refs.
-func (d *decoderV2) labelsRefs(start, wt, end int, refs *[]uint32) error {
+// packed or not) whose tag started at start to *refs. *at keeps where the
+// first such field started (-1 before it), the offset resolve's errors
+// name.
+func (d *decoderV2) labelsRefs(start, wt, end int, refs *[]uint32, at *int) error {
+	if *at < 0 {
+		*at = start
+	}
 	if wt != wtVarint && wt != wtBytes {
 		return d.wantType(start, "labels_refs", wt, wtBytes)
 	}
@@ -175,10 +174,7 @@ func (d *decoderV2) timeSeries(end int, ts *TimeSeries) error {
 		switch num {
 		case fieldV2LabelsRefs:
 			// Repeated: an unpacked or split field appends.
-			if refsAt < 0 {
-				refsAt = start
-			}
-			if err := d.labelsRefs(start, wt, end, &d.refs); err != nil {
+			if err := d.labelsRefs(start, wt, end, &d.refs, &refsAt); err != nil {
 				return err
 			}
 		case fieldV2Samples:
@@ -190,16 +186,12 @@ func (d *decoderV2) timeSeries(end int, ts *TimeSeries) error {
 				return err
 			}
 		case fieldV2Exemplars:
-			idx := len(ts.Exemplars)
-			e, err := d.element(start, "exemplars", wt, end, idx)
+			e, ex, err := d.nextExemplar(start, wt, end, &ts.Exemplars)
 			if err != nil {
 				return err
 			}
-			var ex *Exemplar
-			ts.Exemplars, ex = extend(ts.Exemplars)
-			ex.Labels, ex.Value, ex.Timestamp = ex.Labels[:0], 0, 0
 			if err := d.exemplar(e, ex); err != nil {
-				return inField(err, "exemplars", idx)
+				return inField(err, "exemplars", len(ts.Exemplars)-1)
 			}
 		case fieldV2Metadata:
 			if err := d.wantType(start, "metadata", wt, wtBytes); err != nil {
@@ -277,28 +269,13 @@ func (d *decoderV2) exemplar(end int, ex *Exemplar) error {
 		if err != nil {
 			return err
 		}
-		switch num {
-		case fieldExemplarLabels:
-			if refsAt < 0 {
-				refsAt = start
-			}
-			if err := d.labelsRefs(start, wt, end, &d.exRefs); err != nil {
-				return err
-			}
-		case fieldExemplarValue:
-			if ex.Value, err = d.doubleField(start, "value", wt, end); err != nil {
-				return err
-			}
-		case fieldExemplarTimestamp:
-			v, err := d.varintField(start, "timestamp", wt, end)
-			if err != nil {
-				return err
-			}
-			ex.Timestamp = int64(v)
-		default:
-			if err := d.skip(num, wt, end, 0); err != nil {
-				return err
-			}
+		if num == fieldExemplarLabels {
+			err = d.labelsRefs(start, wt, end, &d.exRefs, &refsAt)
+		} else {
+			err = d.exemplarField(num, start, wt, end, ex)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	var err error
@@ -316,12 +293,9 @@ func (d *decoderV2) metadata(end int, md *Metadata) error {
 		switch num {
 		case fieldV2MDType, fieldV2MDHelpRef, fieldV2MDUnitRef:
 			name := [...]string{fieldV2MDType: "type", fieldV2MDHelpRef: "help_ref", fieldV2MDUnitRef: "unit_ref"}[num]
-			if err := d.wantType(start, name, wt, wtVarint); err != nil {
-				return err
-			}
-			v, err := d.varint(end)
+			v, err := d.namedVarint(start, name, wt, end)
 			if err != nil {
-				return inField(err, name, -1)
+				return err
 			}
 			switch num {
 			case fieldV2MDType:

@@ -1,7 +1,6 @@
 package workspace_test
 
 import (
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -48,9 +47,7 @@ func TestDiskFullAnswers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return response{resp.StatusCode, string(b), resp.Header}
+		return answer(resp)
 	}
 	// ws-2 writes once, before the disk fills: it is not named later.
 	if r := e.push(t, "/workspaces/ws-2/api/v1/remote_write", rw1Body(series(1, nowMs(), "__name__", "up"))); r.status/100 != 2 {

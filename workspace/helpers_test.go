@@ -93,6 +93,11 @@ func (e *env) post(t testing.TB, path string, body io.Reader, headers ...string)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return answer(resp)
+}
+
+// answer is resp as a response, its body read and closed.
+func answer(resp *http.Response) response {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return response{resp.StatusCode, string(b), resp.Header}

@@ -264,10 +264,7 @@ func (e *env) hostile(t *testing.T, tc hostileCase, body []byte) response {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	var b bytes.Buffer
-	b.ReadFrom(resp.Body)
-	return response{resp.StatusCode, b.String(), resp.Header}
+	return answer(resp)
 }
 
 // TestHostileMemoryBounded: 100 MiB of empty series (5 MiB of Snappy)
@@ -330,8 +327,5 @@ func (e *env) rawPost(t *testing.T, path, length string) response {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	var b bytes.Buffer
-	b.ReadFrom(resp.Body)
-	return response{resp.StatusCode, b.String(), resp.Header}
+	return answer(resp)
 }

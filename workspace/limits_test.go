@@ -126,9 +126,7 @@ func TestLimitNames(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				defer resp.Body.Close()
-				b, _ := io.ReadAll(resp.Body)
-				return response{status: resp.StatusCode, body: string(b)}
+				return answer(resp)
 			},
 			413, "workspace.WithMaxRequestBytes", names.MaxRequestBytes},
 	} {

@@ -240,25 +240,9 @@ func (h *apiHandler) query(r *http.Request, q storage.Queryable) result {
 	if err != nil {
 		return result{err: invalidParam(err, "time")}
 	}
-	ctx, cancel, apiErr := h.queryContext(r)
-	if apiErr != nil {
-		return result{err: apiErr}
-	}
-	defer cancel()
-	opts, apiErr := h.queryOpts(r)
-	if apiErr != nil {
-		return result{err: apiErr}
-	}
-	qs := r.FormValue("query")
-	if apiErr := h.s.limits.checkLength(qs); apiErr != nil {
-		return result{err: apiErr}
-	}
-	qry, err := h.s.engine.NewInstantQuery(ctx, q, opts, qs, ts)
-	if err != nil {
-		return result{err: h.queryConstructionError(err)}
-	}
-	defer qry.Close()
-	return h.execQuery(ctx, qry, qs, limit)
+	return h.runQuery(r, limit, func(ctx context.Context, opts promql.QueryOpts, qs string) (promql.Query, error) {
+		return h.s.engine.NewInstantQuery(ctx, q, opts, qs, ts)
+	})
 }
 
 func (h *apiHandler) queryRange(r *http.Request, q storage.Queryable) result {
@@ -289,6 +273,15 @@ func (h *apiHandler) queryRange(r *http.Request, q storage.Queryable) result {
 	if end.Sub(start)/step > 11000 {
 		return result{err: badData(errors.New("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)"))}
 	}
+	return h.runQuery(r, limit, func(ctx context.Context, opts promql.QueryOpts, qs string) (promql.Query, error) {
+		return h.s.engine.NewRangeQuery(ctx, q, opts, qs, start, end, step)
+	})
+}
+
+// runQuery is what /query and /query_range share once their own
+// parameters are read: the timeout, the query options and the query's
+// length limit, then the query newQuery builds, executed.
+func (h *apiHandler) runQuery(r *http.Request, limit int, newQuery func(ctx context.Context, opts promql.QueryOpts, qs string) (promql.Query, error)) result {
 	ctx, cancel, apiErr := h.queryContext(r)
 	if apiErr != nil {
 		return result{err: apiErr}
@@ -302,7 +295,7 @@ func (h *apiHandler) queryRange(r *http.Request, q storage.Queryable) result {
 	if apiErr := h.s.limits.checkLength(qs); apiErr != nil {
 		return result{err: apiErr}
 	}
-	qry, err := h.s.engine.NewRangeQuery(ctx, q, opts, qs, start, end, step)
+	qry, err := newQuery(ctx, opts, qs)
 	if err != nil {
 		return result{err: h.queryConstructionError(err)}
 	}
@@ -387,28 +380,29 @@ outer:
 	return sets, nil
 }
 
-// timeRange parses the optional start and end of the metadata endpoints.
-func timeRange(r *http.Request) (mint, maxt int64, apiErr *apiError) {
+// metadataParams parses the limit and the optional start and end of the
+// metadata endpoints (/series, /labels, /label/{name}/values).
+func metadataParams(r *http.Request) (limit int, mint, maxt int64, apiErr *apiError) {
+	limit, err := parseLimit(r.FormValue("limit"))
+	if err != nil {
+		return 0, 0, 0, invalidParam(err, "limit")
+	}
 	start, err := parseTimeParam(r, "start", minTime)
 	if err != nil {
-		return 0, 0, invalidParam(err, "start")
+		return 0, 0, 0, invalidParam(err, "start")
 	}
 	end, err := parseTimeParam(r, "end", maxTime)
 	if err != nil {
-		return 0, 0, invalidParam(err, "end")
+		return 0, 0, 0, invalidParam(err, "end")
 	}
-	return timestamp.FromTime(start), timestamp.FromTime(end), nil
+	return limit, timestamp.FromTime(start), timestamp.FromTime(end), nil
 }
 
 func (h *apiHandler) series(r *http.Request, q storage.Queryable) result {
 	if len(r.Form["match[]"]) == 0 {
 		return result{err: badData(errors.New("no match[] parameter provided"))}
 	}
-	limit, err := parseLimit(r.FormValue("limit"))
-	if err != nil {
-		return result{err: invalidParam(err, "limit")}
-	}
-	mint, maxt, apiErr := timeRange(r)
+	limit, mint, maxt, apiErr := metadataParams(r)
 	if apiErr != nil {
 		return result{err: apiErr}
 	}
@@ -483,11 +477,7 @@ func (h *apiHandler) labelValues(r *http.Request, q storage.Queryable, name stri
 // and get run per matcher set.
 func (h *apiHandler) labelStrings(r *http.Request, q storage.Queryable, querierErr func(error) *apiError,
 	get func(context.Context, storage.Querier, *storage.LabelHints, []*labels.Matcher) ([]string, annotations.Annotations, error)) result {
-	limit, err := parseLimit(r.FormValue("limit"))
-	if err != nil {
-		return result{err: invalidParam(err, "limit")}
-	}
-	mint, maxt, apiErr := timeRange(r)
+	limit, mint, maxt, apiErr := metadataParams(r)
 	if apiErr != nil {
 		return result{err: apiErr}
 	}

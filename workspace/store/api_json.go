@@ -17,37 +17,49 @@ import (
 func appendValue(b []byte, v parser.Value) []byte {
 	switch v := v.(type) {
 	case promql.Vector:
-		b = append(b, '[')
-		for i, s := range v {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendSample(b, s)
-		}
-		return append(b, ']')
+		return appendList(b, v, appendSample)
 	case promql.Matrix:
-		b = append(b, '[')
-		for i, s := range v {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendSeries(b, s)
-		}
-		return append(b, ']')
+		return appendList(b, v, appendSeries)
 	case promql.Scalar:
-		b = append(b, '[')
-		b = appendTimestamp(b, v.T)
-		b = append(b, ',')
-		b = appendFloat(b, v.V)
-		return append(b, ']')
+		return appendFPoint(b, promql.FPoint{T: v.T, F: v.V})
 	case promql.String:
-		b = append(b, '[')
-		b = appendTimestamp(b, v.T)
-		b = append(b, ',')
+		b = openPoint(b, v.T)
 		b = appendString(b, v.V)
 		return append(b, ']')
 	}
 	return append(b, "null"...)
+}
+
+// appendList writes xs as a JSON array, each element by appendElem.
+func appendList[T any](b []byte, xs []T, appendElem func([]byte, T) []byte) []byte {
+	b = append(b, '[')
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendElem(b, x)
+	}
+	return append(b, ']')
+}
+
+// openPoint writes the "[t," that opens every point: a float, a histogram,
+// a scalar or a string.
+func openPoint(b []byte, t int64) []byte {
+	b = append(b, '[')
+	b = appendTimestamp(b, t)
+	return append(b, ',')
+}
+
+// appendFPoint writes a float point as [t,"v"].
+func appendFPoint(b []byte, p promql.FPoint) []byte {
+	b = openPoint(b, p.T)
+	return append(appendFloat(b, p.F), ']')
+}
+
+// appendHPoint writes a histogram point as [t,{...}].
+func appendHPoint(b []byte, p promql.HPoint) []byte {
+	b = openPoint(b, p.T)
+	return append(appendHistogram(b, p.H), ']')
 }
 
 // appendSample writes {"metric":{...},"value":[t,"v"]} or, for a native
@@ -56,17 +68,13 @@ func appendSample(b []byte, s promql.Sample) []byte {
 	b = append(b, `{"metric":`...)
 	b = appendLabels(b, s.Metric)
 	if s.H == nil {
-		b = append(b, `,"value":[`...)
-		b = appendTimestamp(b, s.T)
-		b = append(b, ',')
-		b = appendFloat(b, s.F)
+		b = append(b, `,"value":`...)
+		b = appendFPoint(b, promql.FPoint{T: s.T, F: s.F})
 	} else {
-		b = append(b, `,"histogram":[`...)
-		b = appendTimestamp(b, s.T)
-		b = append(b, ',')
-		b = appendHistogram(b, s.H)
+		b = append(b, `,"histogram":`...)
+		b = appendHPoint(b, promql.HPoint{T: s.T, H: s.H})
 	}
-	return append(b, ']', '}')
+	return append(b, '}')
 }
 
 // appendSeries writes {"metric":{...},"values":[...],"histograms":[...]},
@@ -75,32 +83,12 @@ func appendSeries(b []byte, s promql.Series) []byte {
 	b = append(b, `{"metric":`...)
 	b = appendLabels(b, s.Metric)
 	if len(s.Floats) > 0 {
-		b = append(b, `,"values":[`...)
-		for i, p := range s.Floats {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, '[')
-			b = appendTimestamp(b, p.T)
-			b = append(b, ',')
-			b = appendFloat(b, p.F)
-			b = append(b, ']')
-		}
-		b = append(b, ']')
+		b = append(b, `,"values":`...)
+		b = appendList(b, s.Floats, appendFPoint)
 	}
 	if len(s.Histograms) > 0 {
-		b = append(b, `,"histograms":[`...)
-		for i, p := range s.Histograms {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, '[')
-			b = appendTimestamp(b, p.T)
-			b = append(b, ',')
-			b = appendHistogram(b, p.H)
-			b = append(b, ']')
-		}
-		b = append(b, ']')
+		b = append(b, `,"histograms":`...)
+		b = appendList(b, s.Histograms, appendHPoint)
 	}
 	return append(b, '}')
 }
@@ -200,16 +188,7 @@ func appendLabels(b []byte, ls labels.Labels) []byte {
 	return append(b, '}')
 }
 
-func appendStrings(b []byte, ss []string) []byte {
-	b = append(b, '[')
-	for i, s := range ss {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, s)
-	}
-	return append(b, ']')
-}
+func appendStrings(b []byte, ss []string) []byte { return appendList(b, ss, appendString) }
 
 const hexDigits = "0123456789abcdef"
 

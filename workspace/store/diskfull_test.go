@@ -56,16 +56,9 @@ func fillBatch(tn *Tenant, metric string, batch, n int) (*Appender, error) {
 // the TSDB was reopened (logged once with the count of refused writes),
 // and that every committed sample of both phases is there after a restart.
 func TestDiskFullFailsClosedAndRecovers(t *testing.T) {
-	fs := disktest.Mount(t, 2<<20)
-	dir := filepath.Join(fs.Dir, "data")
 	var logs syncBuffer
 	opts := Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
-	s, err := Open(dir, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = s.Close() }()
-	s.recoverEvery = 0
+	fs, dir, s := openSmallDisk(t, 2<<20, opts)
 	tn := tenant(t, s, "ws-1")
 
 	// A batch begun before the failure and committed after the disk has
@@ -123,13 +116,7 @@ func TestDiskFullFailsClosedAndRecovers(t *testing.T) {
 		}
 	}
 
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err = Open(dir, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = reopen(t, s, dir, opts)
 	tn = tenant(t, s, "ws-1")
 	checkFound(t, tn, committed)
 }
@@ -259,14 +246,7 @@ func TestRestoreInterruptedRepair(t *testing.T) {
 // the torn record of one that failed (commitMu orders them), and the
 // recovery waits for appenders in flight.
 func TestDiskFullConcurrentCommits(t *testing.T) {
-	fs := disktest.Mount(t, 2<<20)
-	dir := filepath.Join(fs.Dir, "data")
-	s, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = s.Close() }()
-	s.recoverEvery = 0
+	fs, dir, s := openSmallDisk(t, 2<<20, Options{})
 	tn := tenant(t, s, "ws-1")
 
 	var mu sync.Mutex
@@ -326,13 +306,7 @@ func TestDiskFullConcurrentCommits(t *testing.T) {
 			t.Errorf("goroutine %d: %d commits after the disk grew, want 5", g, n)
 		}
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err = Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = reopen(t, s, dir, Options{})
 	checkFound(t, tenant(t, s, "ws-1"), committed)
 }
 
@@ -341,20 +315,13 @@ func TestDiskFullConcurrentCommits(t *testing.T) {
 // nothing of it is stored; once the disk has room the tenant takes writes,
 // and only those are there after a restart.
 func TestDiskFullFirstSample(t *testing.T) {
-	fs := disktest.Mount(t, 1<<20)
-	dir := filepath.Join(fs.Dir, "data")
-	s, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = s.Close() }()
-	s.recoverEvery = 0
+	fs, dir, s := openSmallDisk(t, 1<<20, Options{})
 	filler := filepath.Join(fs.Dir, "filler")
 	fillDisk(t, filler)
 
 	tn := tenant(t, s, "ws-new")
 	a := tn.Appender(context.Background())
-	err = a.Append(series("up"), base, 1)
+	err := a.Append(series("up"), base, 1)
 	if err == nil {
 		err = a.Commit()
 	} else {
@@ -377,17 +344,22 @@ func TestDiskFullFirstSample(t *testing.T) {
 		t.Fatal(err)
 	}
 	commit(t, a)
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s2, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
+	s2 := reopen(t, s, dir, Options{})
 	if diff := cmp.Diff(map[string][]point{`{__name__="up"}`: {{T: base + 1, V: 2}}}, read(t, tenant(t, s2, "ws-new"), "up")); diff != "" {
 		t.Errorf("after restart (-want +got):\n%s", diff)
 	}
+}
+
+// openSmallDisk opens a store (closed when the test ends) in dir, the data
+// directory of a file system of size bytes, with a failed tenant's
+// recovery tried on every write instead of at most once a second.
+func openSmallDisk(t *testing.T, size int64, opts Options) (*disktest.FS, string, *Store) {
+	t.Helper()
+	fs := disktest.Mount(t, size)
+	dir := filepath.Join(fs.Dir, "data")
+	s := openStoreIn(t, dir, opts)
+	s.recoverEvery = 0
+	return fs, dir, s
 }
 
 // fillDisk writes name until its file system is full.

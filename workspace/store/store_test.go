@@ -28,12 +28,28 @@ const base = int64(1704067200000)
 func openStore(t testing.TB, opts Options) (*Store, string) {
 	t.Helper()
 	dir := t.TempDir()
+	return openStoreIn(t, dir, opts), dir
+}
+
+// openStoreIn opens a store in dir, closed when the test ends.
+func openStoreIn(t testing.TB, dir string, opts Options) *Store {
+	t.Helper()
 	s, err := Open(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	return s, dir
+	return s
+}
+
+// reopen closes s, failing the test on an error, and opens dir again with
+// opts (the new store closed when the test ends), as a restart does.
+func reopen(t testing.TB, s *Store, dir string, opts Options) *Store {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return openStoreIn(t, dir, opts)
 }
 
 func tenant(t testing.TB, s *Store, id string) *Tenant {
