@@ -1,14 +1,14 @@
 package agent
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/rwkit/rwkit/internal/syncbuf"
 )
 
 func TestFirstScrapeIsSent(t *testing.T) {
@@ -75,7 +75,7 @@ func TestVanishedSeriesGetsStaleMarker(t *testing.T) {
 
 func TestFailingTargetGoesStaleAndRecovers(t *testing.T) {
 	tg := newTarget(t, "a 1\n")
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	r := startAgent(t, mustLoad(t, oneJob(tg, "")), Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	s := r.sink(t)
 	ka := jobKey("a", tg.host())
@@ -95,24 +95,6 @@ func TestFailingTargetGoesStaleAndRecovers(t *testing.T) {
 	if down, back := strings.Count(logs.String(), "target down"), strings.Count(logs.String(), "target up again"); down != 1 || back != 1 {
 		t.Errorf("logged %d 'target down' and %d 'target up again' lines, want 1 and 1:\n%s", down, back, logs)
 	}
-}
-
-// syncBuffer is a bytes.Buffer for a logger and a test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestUnreachableTargetIsUpZero(t *testing.T) {

@@ -1,7 +1,6 @@
 package push
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -18,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/rwkit/rwkit/identity"
+	"github.com/rwkit/rwkit/internal/syncbuf"
 	"github.com/rwkit/rwkit/remotewrite"
 	"github.com/rwkit/rwkit/wire"
 )
@@ -281,22 +281,10 @@ func anonymousOptions(clk *fakeClock, extra ...Option) []Option {
 	}, extra...)
 }
 
-// logBuffer collects log lines.
+// logBuffer collects log lines; goroutines of the Pusher write while the
+// test reads.
 type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	syncbuf.Buffer
 }
 
 func (b *logBuffer) logger() *slog.Logger {

@@ -17,25 +17,8 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/rwkit/rwkit/internal/disktest"
+	"github.com/rwkit/rwkit/internal/syncbuf"
 )
-
-// syncBuffer is a log destination safe for the TSDB's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // fillBatch appends n new series (metric{batch, s}) with one sample each.
 func fillBatch(tn *Tenant, metric string, batch, n int) (*Appender, error) {
@@ -56,7 +39,7 @@ func fillBatch(tn *Tenant, metric string, batch, n int) (*Appender, error) {
 // the TSDB was reopened (logged once with the count of refused writes),
 // and that every committed sample of both phases is there after a restart.
 func TestDiskFullFailsClosedAndRecovers(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	opts := Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	fs, dir, s := openSmallDisk(t, 2<<20, opts)
 	tn := tenant(t, s, "ws-1")
