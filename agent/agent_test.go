@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rwkit/rwkit/internal/syncbuf"
+	"github.com/rwkit/rwkit/internal/waitfor"
 )
 
 func TestFirstScrapeIsSent(t *testing.T) {
@@ -23,7 +24,7 @@ func TestFirstScrapeIsSent(t *testing.T) {
 		"{__name__=\"scrape_samples_post_metric_relabeling\", " + inst: 1,
 		"{__name__=\"scrape_series_added\", " + inst:                   1,
 	}
-	waitFor(t, "the first scrape", func() bool {
+	waitfor.True(t, "the first scrape", func() bool {
 		for k, v := range want {
 			if !hasValue(s, k, v) {
 				return false
@@ -49,9 +50,9 @@ func TestVanishedSeriesGetsStaleMarker(t *testing.T) {
 	s := r.sink(t)
 	kb := jobKey("b", tg.host())
 	ka := jobKey("a", tg.host())
-	waitFor(t, "b", func() bool { return hasValue(s, kb, 2) })
+	waitfor.True(t, "b", func() bool { return hasValue(s, kb, 2) })
 	tg.set("a 1\n")
-	waitFor(t, "b's stale marker", func() bool { p, ok := last(s, kb); return ok && p.stale() })
+	waitfor.True(t, "b's stale marker", func() bool { p, ok := last(s, kb); return ok && p.stale() })
 	p, _ := last(s, kb)
 	// The marker comes with the next scrape of a (same timestamp).
 	found := false
@@ -66,8 +67,8 @@ func TestVanishedSeriesGetsStaleMarker(t *testing.T) {
 	// Later scrapes send nothing more for b.
 	n := len(s.series()[kb])
 	start := tg.scrapes.Load()
-	waitFor(t, "two more scrapes", func() bool { return tg.scrapes.Load() >= start+2 })
-	waitFor(t, "their commits", func() bool { p, _ := last(s, ka); return p.t > 0 })
+	waitfor.True(t, "two more scrapes", func() bool { return tg.scrapes.Load() >= start+2 })
+	waitfor.True(t, "their commits", func() bool { p, _ := last(s, ka); return p.t > 0 })
 	if got := len(s.series()[kb]); got != n {
 		t.Errorf("b got %d more points after its stale marker", got-n)
 	}
@@ -80,16 +81,16 @@ func TestFailingTargetGoesStaleAndRecovers(t *testing.T) {
 	s := r.sink(t)
 	ka := jobKey("a", tg.host())
 	kup := jobKey("up", tg.host())
-	waitFor(t, "a", func() bool { return hasValue(s, ka, 1) })
+	waitfor.True(t, "a", func() bool { return hasValue(s, ka, 1) })
 
 	tg.setStatus(http.StatusInternalServerError)
-	waitFor(t, "up 0", func() bool { p, ok := last(s, kup); return ok && p.v == 0 })
-	waitFor(t, "a's stale marker", func() bool { p, ok := last(s, ka); return ok && p.stale() })
+	waitfor.True(t, "up 0", func() bool { p, ok := last(s, kup); return ok && p.v == 0 })
+	waitfor.True(t, "a's stale marker", func() bool { p, ok := last(s, ka); return ok && p.stale() })
 
 	tg.setStatus(http.StatusOK)
 	tg.set("a 2\n")
-	waitFor(t, "up 1 again", func() bool { p, ok := last(s, kup); return ok && p.v == 1 })
-	waitFor(t, "a again", func() bool { p, ok := last(s, ka); return ok && p.v == 2 })
+	waitfor.True(t, "up 1 again", func() bool { p, ok := last(s, kup); return ok && p.v == 1 })
+	waitfor.True(t, "a again", func() bool { p, ok := last(s, ka); return ok && p.v == 2 })
 	// One line when the target went down, one when it came back: not one
 	// per failed scrape.
 	if down, back := strings.Count(logs.String(), "target down"), strings.Count(logs.String(), "target up again"); down != 1 || back != 1 {
@@ -104,7 +105,7 @@ func TestUnreachableTargetIsUpZero(t *testing.T) {
 	r := startAgent(t, mustLoad(t, strings.Replace(oneJob(tg, ""), tg.host(), addr, 1)), Options{})
 	s := r.sink(t)
 	kup := jobKey("up", addr)
-	waitFor(t, "up 0", func() bool { p, ok := last(s, kup); return ok && p.v == 0 })
+	waitfor.True(t, "up 0", func() bool { p, ok := last(s, kup); return ok && p.v == 0 })
 }
 
 // Bodies Prometheus scrapes although prometheus/common's text decoder
@@ -129,7 +130,7 @@ func TestBodiesPrometheusAccepts(t *testing.T) {
 			s := r.sink(t)
 			k := jobKey(tc.series, tg.host())
 			kup := jobKey("up", tg.host())
-			waitFor(t, k, func() bool { return hasValue(s, k, tc.value) })
+			waitfor.True(t, k, func() bool { return hasValue(s, k, tc.value) })
 			if p, _ := last(s, kup); p.v != 1 {
 				t.Errorf("up = %v, want 1", p.v)
 			}
@@ -148,7 +149,7 @@ func TestDuplicateSeriesKeepTheFirst(t *testing.T) {
 	km := fmt.Sprintf("{__name__=\"m\", a=\"1\", b=\"2\", instance=%q, job=\"j\"}", tg.host())
 	kl := jobKey("last", tg.host())
 	kadded := jobKey("scrape_samples_post_metric_relabeling", tg.host())
-	waitFor(t, "two scrapes", func() bool { return len(s.series()[kl]) >= 2 })
+	waitfor.True(t, "two scrapes", func() bool { return len(s.series()[kl]) >= 2 })
 	for _, k := range []string{kn, km} {
 		for _, p := range s.series()[k] {
 			if p.v != 1 && p.v != 10 {
@@ -186,7 +187,7 @@ func TestHonorLabels(t *testing.T) {
 			if strings.Contains(k, "%q") {
 				k = fmt.Sprintf(k, tg.host())
 			}
-			waitFor(t, k, func() bool { return hasValue(s, k, 1) })
+			waitfor.True(t, k, func() bool { return hasValue(s, k, 1) })
 		})
 	}
 }
@@ -204,7 +205,7 @@ func TestHonorTimestamps(t *testing.T) {
 			s := r.sink(t)
 			k := jobKey("m", tg.host())
 			ko := jobKey("other", tg.host())
-			waitFor(t, "two scrapes", func() bool { return len(s.series()[ko]) >= 2 })
+			waitfor.True(t, "two scrapes", func() bool { return len(s.series()[ko]) >= 2 })
 			ps := s.series()[k]
 			if tc.same {
 				// The body's timestamp, sent once: the same sample again is
@@ -254,8 +255,8 @@ remote_write:
 	all, some := r.sinks["all"], r.sinks["some"]
 	inst := fmt.Sprintf("cluster=\"c1\", instance=%q, job=\"j\"", tg.host())
 	kkeep := "{__name__=\"keep_me\", " + inst + ", team=\"a\"}"
-	waitFor(t, "keep_me in all", func() bool { return hasValue(all, kkeep, 1) })
-	waitFor(t, "keep_me in some", func() bool { return hasValue(some, "{__name__=\"keep_me\", "+inst+"}", 1) })
+	waitfor.True(t, "keep_me in all", func() bool { return hasValue(all, kkeep, 1) })
+	waitfor.True(t, "keep_me in some", func() bool { return hasValue(some, "{__name__=\"keep_me\", "+inst+"}", 1) })
 	for _, ls := range all.labelSets() {
 		if key(ls) == "{__name__=\"drop_me\", "+inst+", team=\"a\"}" {
 			t.Errorf("metric_relabel_configs did not drop drop_me")

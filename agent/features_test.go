@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/rwkit/rwkit/internal/waitfor"
 )
 
 // A native histogram, scraped over protobuf, reaches the remote write
@@ -38,7 +40,7 @@ remote_write:
 `, host)), Options{})
 	k := jobKey("latency_seconds", host)
 	nh, plain := r.sinks["nh"], r.sinks["plain"]
-	waitFor(t, "the native histogram", func() bool { _, ok := last(nh, k); return ok })
+	waitfor.True(t, "the native histogram", func() bool { _, ok := last(nh, k); return ok })
 	p, _ := last(nh, k)
 	if p.hist == nil || p.hist.CountInt != 4 || p.hist.Sum != 3.41 || p.hist.Schema != 3 {
 		t.Errorf("histogram %+v, want count 4, sum 3.41, schema 3", p.hist)
@@ -46,7 +48,7 @@ remote_write:
 	if p.meta.Type != 3 || p.meta.Help != "h" {
 		t.Errorf("metadata %+v, want histogram, help h", p.meta)
 	}
-	waitFor(t, "up in plain", func() bool {
+	waitfor.True(t, "up in plain", func() bool {
 		_, ok := last(plain, jobKey("up", host))
 		return ok
 	})
@@ -75,7 +77,7 @@ remote_write:
 `, tg.host())), Options{})
 	k := jobKey("c_total", tg.host())
 	ex, plain := r.sinks["ex"], r.sinks["plain"]
-	waitFor(t, "c_total in both", func() bool { return hasValue(ex, k, 1) && hasValue(plain, k, 1) })
+	waitfor.True(t, "c_total in both", func() bool { return hasValue(ex, k, 1) && hasValue(plain, k, 1) })
 	ps := ex.series()[k]
 	p := ps[0]
 	if len(p.exemplars) != 1 || key(p.exemplars[0].Labels) != `{trace_id="abc"}` || p.exemplars[0].Value != 0.5 || p.exemplars[0].Timestamp != 1700000000123 {
@@ -83,7 +85,7 @@ remote_write:
 	}
 	// Sent once, as Prometheus stores an exemplar once, though every
 	// scrape repeats it.
-	waitFor(t, "another scrape", func() bool { return len(ex.series()[k]) >= 3 })
+	waitfor.True(t, "another scrape", func() bool { return len(ex.series()[k]) >= 3 })
 	for _, q := range ex.series()[k][1:] {
 		if len(q.exemplars) > 0 {
 			t.Errorf("exemplar sent again: %+v", q.exemplars)

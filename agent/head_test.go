@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/rwkit/rwkit/internal/waitfor"
 )
 
 // A series whose sample the head rules refused stays remembered: with
@@ -26,7 +28,7 @@ func TestRefusedAndStaleSeriesStayRemembered(t *testing.T) {
 	tg.mu.Unlock()
 	r := startAgent(t, mustLoad(t, oneJob(tg, "    honor_timestamps: true")+"    send_exemplars: true\n"), Options{})
 	s := r.sink(t)
-	waitFor(t, "7 scrapes", func() bool { return tg.scrapes.Load() >= 7 })
+	waitfor.True(t, "7 scrapes", func() bool { return tg.scrapes.Load() >= 7 })
 	inst := fmt.Sprintf("instance=%q, job=\"j\"}", tg.host())
 	ps := s.series()
 	for _, name := range []string{"back", "same"} {

@@ -206,18 +206,6 @@ func mustLoad(t *testing.T, yml string) *config.Config {
 	return cfg
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // last returns the last point of series k, and whether there is one.
 func last(s *recordingSink, k string) (point, bool) {
 	ps := s.series()[k]

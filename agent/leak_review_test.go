@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/config"
 
+	"github.com/rwkit/rwkit/internal/waitfor"
 	"github.com/rwkit/rwkit/wire"
 )
 
@@ -52,7 +53,7 @@ func TestQueueSinkShutdownClosesConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-runDone
-	waitFor(t, "the sink's connections closed", func() bool { return transportGoroutines() <= before })
+	waitfor.True(t, "the sink's connections closed", func() bool { return transportGoroutines() <= before })
 }
 
 func mustURL(t *testing.T, s string) *config_util.URL {

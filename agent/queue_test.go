@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/sigv4"
 
+	"github.com/rwkit/rwkit/internal/waitfor"
 	"github.com/rwkit/rwkit/push"
 	"github.com/rwkit/rwkit/wire"
 )
@@ -117,14 +118,14 @@ remote_write:
 			done := make(chan error, 1)
 			go func() { done <- a.Run(ctx) }()
 			k := fmt.Sprintf("{__name__=\"app_up\", cluster=\"c1\", instance=%q, job=\"j\"}", tg.host())
-			waitFor(t, "app_up at the receiver", func() bool {
+			waitfor.True(t, "app_up at the receiver", func() bool {
 				mu.Lock()
 				defer mu.Unlock()
 				_, ok := received[k]
 				return ok
 			})
 			// Read while the agent runs: Shutdown unregisters its metrics.
-			waitFor(t, "rwkit_push_requests_total{remote_write=\"cortex\",result=\"success\"} >= 1", func() bool {
+			waitfor.True(t, "rwkit_push_requests_total{remote_write=\"cortex\",result=\"success\"} >= 1", func() bool {
 				return counterValue(t, reg, "rwkit_push_requests_total", map[string]string{"remote_write": "cortex", "result": "success"}) >= 1
 			})
 			sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/value"
 
+	"github.com/rwkit/rwkit/internal/waitfor"
 	"github.com/rwkit/rwkit/wire"
 )
 
@@ -75,7 +76,7 @@ remote_write:
 			}
 			runDone := make(chan error, 1)
 			go func() { runDone <- a.Run(context.Background()) }()
-			waitFor(t, "scrapes", func() bool { return tg.scrapes.Load() >= int64(3+seed) })
+			waitfor.True(t, "scrapes", func() bool { return tg.scrapes.Load() >= int64(3+seed) })
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			if err := a.Shutdown(ctx); err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/prometheus/config"
 
+	"github.com/rwkit/rwkit/internal/waitfor"
 	"github.com/rwkit/rwkit/wire"
 )
 
@@ -43,7 +44,7 @@ func TestShutdownExpiredContextStopsSinks(t *testing.T) {
 	}
 	runDone := make(chan error, 1)
 	go func() { runDone <- a.Run(context.Background()) }()
-	waitFor(t, "a scrape", func() bool { return len(s.labelSets()) > 0 })
+	waitfor.True(t, "a scrape", func() bool { return len(s.labelSets()) > 0 })
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

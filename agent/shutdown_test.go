@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/config"
+
+	"github.com/rwkit/rwkit/internal/waitfor"
 )
 
 func TestShutdownStaleMarkers(t *testing.T) {
@@ -18,7 +20,7 @@ func TestShutdownStaleMarkers(t *testing.T) {
 			r := startAgent(t, mustLoad(t, oneJob(tg, "")), Options{StaleMarkersOnShutdown: on})
 			s := r.sink(t)
 			inst := fmt.Sprintf("instance=%q, job=\"j\"}", tg.host())
-			waitFor(t, "a scrape", func() bool { return hasValue(s, "{__name__=\"b\", "+inst, 2) })
+			waitfor.True(t, "a scrape", func() bool { return hasValue(s, "{__name__=\"b\", "+inst, 2) })
 
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()

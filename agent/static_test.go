@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/rwkit/rwkit/internal/waitfor"
 	"github.com/rwkit/rwkit/wire"
 )
 
@@ -121,7 +122,7 @@ func TestStaticConfigScrapesWithBasicAuth(t *testing.T) {
 	r := startAgent(t, cfg, Options{})
 	s := r.sink(t)
 	k := `{__name__="app_requests_total", instance="task-1", service="auth"}`
-	waitFor(t, k, func() bool { return hasValue(s, k, 3) })
+	waitfor.True(t, k, func() bool { return hasValue(s, k, 3) })
 	if !hasValue(s, `{__name__="up", instance="task-1", service="auth"}`, 1) {
 		t.Errorf("no up 1 for the target: %v", s.series())
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/rwkit/rwkit/identity"
 	"github.com/rwkit/rwkit/internal/syncbuf"
+	"github.com/rwkit/rwkit/internal/waitfor"
 	"github.com/rwkit/rwkit/remotewrite"
 	"github.com/rwkit/rwkit/wire"
 )
@@ -95,24 +96,11 @@ func (c *fakeClock) Created() int {
 	return c.created
 }
 
-// waitFor polls cond until it holds; the bound is generous for a loaded
-// machine and only ends a test that would otherwise hang.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // waitTimers waits until the Run loop has created n timers: it is then
 // idle, waiting for the next tick.
 func (c *fakeClock) waitTimers(t testing.TB, n int) {
 	t.Helper()
-	waitFor(t, "timer "+strconv.Itoa(n), func() bool { return c.Created() >= n })
+	waitfor.True(t, "timer "+strconv.Itoa(n), func() bool { return c.Created() >= n })
 }
 
 // receiver is an httptest remote-write server that decodes every request

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/rwkit/rwkit/internal/waitfor"
 )
 
 // Shutdown whose context ends while Run's request is in flight: the
@@ -31,7 +33,7 @@ func TestQueueShutdownDuringInFlightStopsRun(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "the first request in flight", func() bool { return rc.inflight.Load() == 1 })
+	waitfor.True(t, "the first request in flight", func() bool { return rc.inflight.Load() == 1 })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -208,7 +210,7 @@ func TestQueueShutdownKeepsTheRetryWait(t *testing.T) {
 			}
 			go q.Run(context.Background())
 			q.Append(batch("m", 1, 1000, 1))
-			waitFor(t, "the first attempt", func() bool { return srv.requests() >= 1 })
+			waitfor.True(t, "the first attempt", func() bool { return srv.requests() >= 1 })
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			if err := q.Shutdown(ctx); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/rwkit/rwkit/internal/waitfor"
 	"github.com/rwkit/rwkit/wire"
 )
 
@@ -135,9 +136,9 @@ func TestQueueBackoffGrowsHoldsAndCarriesOver(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "8 failed attempts", func() bool { return rc.requests() >= 8 })
+	waitfor.True(t, "8 failed attempts", func() bool { return rc.requests() >= 8 })
 	down.Store(false)
-	waitFor(t, "3 delivered batches", func() bool { return len(rc.accepted()) == 3 })
+	waitfor.True(t, "3 delivered batches", func() bool { return len(rc.accepted()) == 3 })
 
 	at := rc.arrivals()
 	wantMin := []time.Duration{20, 40, 80, 160, 160, 160, 160}
@@ -214,7 +215,7 @@ func TestQueueShutdownReportsLoss(t *testing.T) {
 	q, reg := startQueue(t, rc.url(), WithBackoff(5*time.Millisecond, 20*time.Millisecond))
 	q.Append(batch("m", 2, 1000, 1))
 	q.Append(batch("m", 3, 1001, 1))
-	waitFor(t, "a failed attempt", func() bool { return rc.requests() >= 1 })
+	waitfor.True(t, "a failed attempt", func() bool { return rc.requests() >= 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	err := q.Shutdown(ctx)
@@ -250,7 +251,7 @@ func retryAfterServer(t *testing.T, status int, retryAfter string) (url string, 
 	t.Helper()
 	s := newRetryServer(t, status, retryAfter)
 	return s.URL, func() time.Duration {
-		waitFor(t, "the retry", func() bool { return s.requests() >= 2 })
+		waitfor.True(t, "the retry", func() bool { return s.requests() >= 2 })
 		return s.gap()
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/rwkit/rwkit/internal/waitfor"
 )
 
 func TestRunPushesEveryInterval(t *testing.T) {
@@ -64,7 +66,7 @@ func TestRunSlowBackendNoOverlap(t *testing.T) {
 	go func() { done <- p.Run(ctx) }()
 
 	clk.waitTimers(t, 1) // fired at once (no jitter)
-	waitFor(t, "the first request", func() bool { return rc.inflight.Load() == 1 })
+	waitfor.True(t, "the first request", func() bool { return rc.inflight.Load() == 1 })
 	before := runtime.NumGoroutine()
 	// Five intervals pass while the push hangs.
 	for range 5 {
@@ -103,7 +105,7 @@ func TestShutdownFinalPushAndStaleMarkers(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- p.Run(context.Background()) }()
 	clk.waitTimers(t, 1)
-	waitFor(t, "the first push", func() bool { return len(rc.accepted()) == 1 })
+	waitfor.True(t, "the first push", func() bool { return len(rc.accepted()) == 1 })
 	clk.waitTimers(t, 2)
 
 	reqs.WithLabelValues("200").Add(5)
@@ -200,7 +202,7 @@ func TestShutdownRespectsDeadline(t *testing.T) {
 	p := newPusher(t, rc.url(), reg, testOptions(clk, WithJitter(0), WithTimeout(time.Hour))...)
 	runDone := make(chan error)
 	go func() { runDone <- p.Run(context.Background()) }()
-	waitFor(t, "a hung push", func() bool { return rc.inflight.Load() == 1 })
+	waitfor.True(t, "a hung push", func() bool { return rc.inflight.Load() == 1 })
 
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()

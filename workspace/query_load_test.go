@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rwkit/rwkit/internal/waitfor"
 	"github.com/rwkit/rwkit/validate"
 	"github.com/rwkit/rwkit/workspace"
 	"github.com/rwkit/rwkit/workspace/store"
@@ -80,7 +81,7 @@ func TestWritesStayFastUnderQueryLoad(t *testing.T) {
 		})
 	}
 
-	waitFor(t, 10*time.Second, func() bool { return slotsHeld(t, dir) == slots })
+	waitfor.True(t, "the queries to hold every slot", func() bool { return slotsHeld(t, dir) == slots })
 	start := time.Now()
 	var slowest time.Duration
 	for i := range 20 {
@@ -130,15 +131,4 @@ func slotsHeld(t *testing.T, dir string) int {
 		t.Fatal(err)
 	}
 	return bytes.Count(b, []byte(`"query":`))
-}
-
-func waitFor(t *testing.T, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s", d)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
