@@ -14,11 +14,7 @@ type Labels []wire.Label
 
 // MarshalJSON writes ls as an object, its keys sorted.
 func (ls Labels) MarshalJSON() ([]byte, error) {
-	m := make(map[string]string, len(ls))
-	for _, l := range ls {
-		m[l.Name] = l.Value
-	}
-	return json.Marshal(m)
+	return json.Marshal(wire.LabelMap(ls))
 }
 
 // UnmarshalJSON reads an object written by MarshalJSON, sorted by name.

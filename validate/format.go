@@ -70,10 +70,7 @@ func LabelsString(ls []wire.Label) string {
 // map (the last of duplicate names wins), the name goes in front and the
 // rest are sorted as name="value" strings.
 func metricString(ls []wire.Label) string {
-	m := make(map[string]string, len(ls))
-	for _, l := range ls {
-		m[l.Name] = l.Value
-	}
+	m := wire.LabelMap(ls)
 	name, hasName := m[metricNameLabel]
 	parts := make([]string, 0, len(m))
 	for k, v := range m {

@@ -21,6 +21,18 @@ func MetricName(ls []Label) (string, bool) {
 	return "", false
 }
 
+// LabelMap returns ls as a map from name to value, the shape Prometheus'
+// HTTP API and prometheus/common's model.Metric give a label set. Should a
+// name repeat (remote write forbids it, but a request may carry it), the
+// last value wins, as it does in model.Metric.
+func LabelMap(ls []Label) map[string]string {
+	m := make(map[string]string, len(ls))
+	for _, l := range ls {
+		m[l.Name] = l.Value
+	}
+	return m
+}
+
 // CompareLabels orders labels by name, the order remote write requires
 // within a series (the spec: "Label names MUST be sorted in
 // lexicographical order"). Use it with slices.SortFunc or

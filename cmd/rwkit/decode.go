@@ -359,12 +359,12 @@ func (d *decoded) jsonView() jsonBody {
 	}
 	for i := range d.req.Series {
 		ts := &d.req.Series[i]
-		js := jsonSeries{Labels: labelMap(ts.Labels)}
+		js := jsonSeries{Labels: wire.LabelMap(ts.Labels)}
 		for j := range ts.Histograms {
 			js.Histograms = append(js.Histograms, formatHistogram(&ts.Histograms[j]))
 		}
 		for _, e := range ts.Exemplars {
-			js.Exemplars = append(js.Exemplars, jsonExemplar{labelMap(e.Labels), formatFloat(e.Value), e.Timestamp})
+			js.Exemplars = append(js.Exemplars, jsonExemplar{wire.LabelMap(e.Labels), formatFloat(e.Value), e.Timestamp})
 		}
 		for _, s := range ts.Samples {
 			js.Samples = append(js.Samples, [2]any{s.Timestamp, formatFloat(s.Value)})
@@ -375,12 +375,4 @@ func (d *decoded) jsonView() jsonBody {
 		out.Series = append(out.Series, js)
 	}
 	return out
-}
-
-func labelMap(ls []wire.Label) map[string]string {
-	m := make(map[string]string, len(ls))
-	for _, l := range ls {
-		m[l.Name] = l.Value
-	}
-	return m
 }

@@ -204,14 +204,6 @@ func labelValue(ls []wire.Label, name string) string {
 	return v
 }
 
-func labelMap(ls []wire.Label) map[string]string {
-	m := make(map[string]string, len(ls))
-	for _, l := range ls {
-		m[l.Name] = l.Value
-	}
-	return m
-}
-
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // familySuffixes are the endings by which a series name belongs to a

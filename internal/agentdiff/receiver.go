@@ -230,7 +230,7 @@ func (r *Receiver) CountWhere(match func(labels map[string]string) bool) int {
 	defer r.mu.Unlock()
 	n := 0
 	for key, ls := range r.labels {
-		if match(labelMap(ls)) {
+		if match(wire.LabelMap(ls)) {
 			n += r.counts[key]
 		}
 	}
