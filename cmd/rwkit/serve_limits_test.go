@@ -10,11 +10,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rwkit/rwkit/internal/disktest"
 	"github.com/rwkit/rwkit/remotewrite"
 	"github.com/rwkit/rwkit/wire"
 )
@@ -166,7 +166,7 @@ func TestServeDataInUse(t *testing.T) {
 	}}}); err != nil {
 		t.Fatal(err)
 	}
-	before := tree(t, data)
+	before := disktest.Listing(t, data)
 
 	var errOut strings.Builder
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -182,30 +182,9 @@ func TestServeDataInUse(t *testing.T) {
 	if strings.Contains(errOut.String(), "lockfile") || strings.Contains(errOut.String(), "workspace serving") {
 		t.Errorf("the second serve went on:\n%s", errOut.String())
 	}
-	if after := tree(t, data); after != before {
+	if after := disktest.Listing(t, data); after != before {
 		t.Errorf("the second serve changed %s:\nbefore:\n%s\nafter:\n%s", data, before, after)
 	}
-}
-
-// tree lists every path under dir with its size and modification time.
-func tree(t *testing.T, dir string) string {
-	t.Helper()
-	var b strings.Builder
-	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		b.WriteString(p + " " + fi.ModTime().Format(time.RFC3339Nano))
-		if !fi.IsDir() {
-			b.WriteString(" " + fi.Mode().String())
-		}
-		b.WriteString("\n")
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
 }
 
 // --max-workspaces (or RWKIT_MAX_WORKSPACES) caps the workspaces written

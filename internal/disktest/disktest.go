@@ -1,7 +1,8 @@
 // Package disktest mounts small tmpfs file systems for tests of what rwkit
 // does when its disk fills up: Mount gives a directory of a fixed size that
 // a test fills through the code under test, and Resize grows it as an
-// operator who frees space would.
+// operator who frees space would. Listing describes a directory's
+// contents, for a test that checks a refused step left it untouched.
 //
 // Mounting needs root (CAP_SYS_ADMIN) on Linux. Elsewhere the calling test
 // is skipped, unless CI=true or RWKIT_REQUIRE_ROOT=1, in which case it

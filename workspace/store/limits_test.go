@@ -8,12 +8,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rwkit/rwkit/internal/disktest"
 )
 
 // apiAnswer is a decoded Prometheus API answer.
@@ -192,13 +191,13 @@ func TestOpenDirectoryInUse(t *testing.T) {
 		}
 		return a
 	}())
-	before := listDir(t, dir)
+	before := disktest.Listing(t, dir)
 
 	_, err := Open(dir, Options{})
 	if !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), "another process is using "+dir) {
 		t.Fatalf("second Open: %v, want ErrInUse naming %s", err, dir)
 	}
-	if after := listDir(t, dir); after != before {
+	if after := disktest.Listing(t, dir); after != before {
 		t.Errorf("the refused Open changed the directory:\nbefore %s\nafter  %s", before, after)
 	}
 
@@ -213,26 +212,4 @@ func TestOpenDirectoryInUse(t *testing.T) {
 	if got := read(t, tenant(t, s2, "ws-1"), "up"); len(got) != 1 {
 		t.Errorf("after reopening: %v", got)
 	}
-}
-
-// listDir lists names, sizes and modification times under dir.
-func listDir(t *testing.T, dir string) string {
-	t.Helper()
-	var b strings.Builder
-	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		b.WriteString(rel + " " + fi.ModTime().Format(time.RFC3339Nano) + " " + fi.Mode().String())
-		if !fi.IsDir() {
-			b.WriteString(" " + strconv.FormatInt(fi.Size(), 10))
-		}
-		b.WriteString("\n")
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b.String()
 }
