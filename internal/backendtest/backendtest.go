@@ -49,9 +49,14 @@ type Server struct {
 	// QueryURL is the Prometheus HTTP API base, the part before
 	// /api/v1/query.
 	QueryURL string
-	// Tenant is the X-Scope-OrgID a multi-tenant backend (Mimir, Thanos)
-	// stores writes under and Query sends; "" for a single-tenant one.
-	Tenant string
+	// Tenant is the tenant a multi-tenant backend (Mimir, Thanos) stores
+	// writes under, sent in the TenantHeader on writes and by Query; "" for
+	// a single-tenant one.
+	Tenant       string
+	TenantHeader string
+	// AddedLabels are labels the server adds to every series a query
+	// returns (Thanos announces the tenant as tenant_id).
+	AddedLabels map[string]string
 	// Dir holds the processes' configuration, logs and data.
 	Dir string
 
@@ -271,7 +276,7 @@ func (s *Server) Query(ctx context.Context, query string, ts time.Time) ([]Sampl
 		return nil, err
 	}
 	if s.Tenant != "" {
-		req.Header.Set("X-Scope-OrgID", s.Tenant)
+		req.Header.Set(s.TenantHeader, s.Tenant)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

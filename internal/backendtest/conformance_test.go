@@ -1,9 +1,11 @@
 package backendtest_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"testing"
@@ -25,6 +27,9 @@ type expect struct {
 	// rw2 is the protocol a push asked as RW 2.0 ends on: wire.V2 where the
 	// server takes RW 2.0, wire.V1 after its 415 and rwkit's fallback.
 	rw2 wire.Version
+	// fallbackStatus is the status of the RW 2.0 answer rwkit fell back
+	// on (415, or a 2xx without the written-count headers); 0 for none.
+	fallbackStatus int
 	// The refusal cases, each in requests of its own after a first
 	// accepted one where the case needs it:
 	duplicate  answer // the same series and timestamp, another value
@@ -60,7 +65,7 @@ func conform(t *testing.T, s *backendtest.Server, want expect) {
 
 	for _, v := range []wire.Version{wire.V1, wire.V2} {
 		t.Run(fmt.Sprintf("push RW %v", v), func(t *testing.T) {
-			roundTrip(ctx, t, s, v, now, want.rw2)
+			roundTrip(ctx, t, s, v, now, want.rw2, want.fallbackStatus)
 		})
 	}
 
@@ -159,7 +164,7 @@ func checkAnswer(t *testing.T, what string, err error, want answer) {
 func newClient(t *testing.T, s *backendtest.Server, opts ...remotewrite.Option) *remotewrite.Client {
 	t.Helper()
 	if s.Tenant != "" {
-		opts = append(opts, remotewrite.WithHeader("X-Scope-OrgID", s.Tenant))
+		opts = append(opts, remotewrite.WithHeader(s.TenantHeader, s.Tenant))
 	}
 	// One attempt: a refusal is never retried anyway, and a 5xx should
 	// fail the test at once rather than be retried for seconds.
@@ -173,7 +178,9 @@ func newClient(t *testing.T, s *backendtest.Server, opts ...remotewrite.Option) 
 
 // roundTrip pushes a registry's gauges with push.Once as RW version v and
 // reads them back with PromQL: the same series, labels and values.
-func roundTrip(ctx context.Context, t *testing.T, s *backendtest.Server, v wire.Version, ts time.Time, rw2 wire.Version) {
+// On RW 2.0 the push ends on rw2, after a fallback on fallbackStatus when
+// rw2 is RW 1.0.
+func roundTrip(ctx context.Context, t *testing.T, s *backendtest.Server, v wire.Version, ts time.Time, rw2 wire.Version, fallbackStatus int) {
 	name := fmt.Sprintf("rwkit_bt_roundtrip_v%d", v)
 	reg := prometheus.NewRegistry()
 	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: "backendtest round trip"}, []string{"k"})
@@ -182,9 +189,12 @@ func roundTrip(ctx context.Context, t *testing.T, s *backendtest.Server, v wire.
 	for k, val := range want {
 		g.WithLabelValues(k).Set(val)
 	}
-	opts := []push.Option{push.WithoutIdentity(), push.WithBatchTimestamp(ts), push.WithRWVersion(v)}
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	opts := []push.Option{push.WithoutIdentity(), push.WithBatchTimestamp(ts), push.WithRWVersion(v),
+		push.WithLogger(logger), push.WithClientOptions(remotewrite.WithLogger(logger))}
 	if s.Tenant != "" {
-		opts = append(opts, push.WithTenant(s.Tenant))
+		opts = append(opts, push.WithHeader(s.TenantHeader, s.Tenant))
 	}
 	res, err := push.Once(ctx, s.WriteURL, reg, opts...)
 	if err != nil {
@@ -200,7 +210,13 @@ func roundTrip(ctx context.Context, t *testing.T, s *backendtest.Server, v wire.
 	if res.Version != wantVersion {
 		t.Errorf("push asked RW %v ended on RW %v, want RW %v", v, res.Version, wantVersion)
 	}
-	t.Logf("push RW %v: %d requests, ended on RW %v, stored %+v", v, res.Requests, res.Version, res.Stored)
+	t.Logf("push RW %v: %d requests, ended on RW %v, stored %+v; log:\n%s", v, res.Requests, res.Version, res.Stored, logs.String())
+	fellBack := res.Version == wire.V1 && strings.Contains(logs.String(), "falling back to 1.0")
+	if wantFallback := v == wire.V2 && rw2 == wire.V1; fellBack != wantFallback {
+		t.Errorf("fell back to RW 1.0: %v, want %v", fellBack, wantFallback)
+	} else if fellBack && !strings.Contains(logs.String(), fmt.Sprintf("status=%d ", fallbackStatus)) {
+		t.Errorf("fell back, but not on status %d", fallbackStatus)
+	}
 	if err := s.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -211,6 +227,9 @@ func roundTrip(ctx context.Context, t *testing.T, s *backendtest.Server, v wire.
 	gotByK := map[string]float64{}
 	for _, smp := range got {
 		wantLabels := map[string]string{"__name__": name, "k": smp.Metric["k"]}
+		for k, v := range s.AddedLabels {
+			wantLabels[k] = v
+		}
 		if diff := cmp.Diff(wantLabels, smp.Metric); diff != "" {
 			t.Errorf("series labels (-want +got):\n%s", diff)
 		}

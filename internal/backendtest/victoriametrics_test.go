@@ -19,7 +19,8 @@ func TestVictoriaMetrics(t *testing.T) {
 		// answers an RW 2.0 request 204 without the
 		// X-Prometheus-Remote-Write-*-Written headers, which rwkit takes as
 		// a 415 (as the RW 2.0 spec says) and resends as RW 1.0.
-		rw2: wire.V1,
+		rw2:            wire.V1,
+		fallbackStatus: 204,
 		// Both values are stored (no deduplication without
 		// -dedup.minScrapeInterval): two raw samples at one timestamp.
 		duplicate: answer{read: "2", readQuery: "count_over_time(%s[1s])"},
