@@ -35,6 +35,7 @@ type expect struct {
 	duplicate  answer // the same series and timestamp, another value
 	outOfOrder answer // a sample ten minutes older than the series' last one
 	badName    answer // a label name Prometheus' legacy rules refuse ("bad-name")
+	badUTF8    answer // a label name that is not valid UTF-8
 	longValue  answer // a label value of 5000 bytes
 	tooOld     answer // a sample forty days old
 }
@@ -94,6 +95,9 @@ func conform(t *testing.T, s *backendtest.Server, want expect) {
 		}},
 		{"bad label name", []step{
 			{"bad-name", metric("rwkit_bt_badname", wire.Label{Name: "bad-name", Value: "x"}), 1, now, &want.badName},
+		}},
+		{"label name not UTF-8", []step{
+			{"bad\\xffname", metric("rwkit_bt_badutf8", wire.Label{Name: "bad\xffname", Value: "x"}), 1, now, &want.badUTF8},
 		}},
 		{"long label value", []step{
 			{"5000 bytes", metric("rwkit_bt_longvalue", wire.Label{Name: "long", Value: strings.Repeat("v", 5000)}), 1, now, &want.longValue},

@@ -26,8 +26,9 @@ func TestVictoriaMetrics(t *testing.T) {
 		duplicate: answer{read: "2", readQuery: "count_over_time(%s[1s])"},
 		// Stored: VictoriaMetrics takes samples in any order.
 		outOfOrder: answer{read: "2"},
-		// Stored: any label name is taken.
+		// Stored: any label name is taken, valid UTF-8 or not.
 		badName: answer{read: "1"},
+		badUTF8: answer{read: "1"},
 		// Dropped, series and all, over -maxLabelValueLen (4096 bytes),
 		// with a warning in its log ("ignoring series with long=... label
 		// ... exceeds -maxLabelValueLen").
