@@ -264,9 +264,15 @@ type Sample struct {
 	Value  float64
 }
 
+// QueryTimeout bounds one Query, so that a server that never answers
+// fails the test instead of hanging it.
+var QueryTimeout = 30 * time.Second
+
 // Query runs an instant PromQL query at ts (with the server's tenant) and
 // returns the vector.
 func (s *Server) Query(ctx context.Context, query string, ts time.Time) ([]Sample, error) {
+	ctx, cancel := context.WithTimeout(ctx, QueryTimeout)
+	defer cancel()
 	u := s.QueryURL + "/api/v1/query?" + url.Values{
 		"query": {query},
 		"time":  {strconv.FormatFloat(float64(ts.UnixMilli())/1000, 'f', 3, 64)},
