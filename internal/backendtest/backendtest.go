@@ -165,8 +165,9 @@ func (s *Server) launch(name, bin string, args ...string) (*process, error) {
 	p.cmd.Dir = s.Dir
 	p.cmd.Stdout, p.cmd.Stderr = f, f
 	// Its own process group, so a signal to the test's group (Ctrl-C) does
-	// not race the orderly stop.
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// not race the orderly stop; and killed with the test binary (go
+	// test's timeout kills it with no cleanup), so no server outlives it.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("starting %s: %w", name, err)
