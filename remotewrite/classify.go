@@ -31,7 +31,10 @@ type rule struct {
 //   - Prometheus: storage/interface.go and storage/errors.go (v3.x: "out of
 //     order sample", "out of bounds", "too old sample", "duplicate sample for
 //     timestamp[ %d; overrides not allowed: existing %g, new value %g]"),
-//     which its remote-write receiver returns with 400.
+//     which its remote-write receiver returns with 400, and Thanos Receive
+//     with 409 Conflict after its own context ("writing locally: add 1
+//     samples: out of bounds"). Both held against the real servers by
+//     internal/backendtest.
 //   - Cortex before TSDB blocks (chunks storage): "sample timestamp out of
 //     order", "sample with repeated timestamp but different value".
 var rules = []rule{
