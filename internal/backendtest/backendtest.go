@@ -17,8 +17,9 @@
 // in which case it fails: a suite that silently skips its real servers
 // proves nothing.
 //
-// What is shared lives here (finding the binary, ports, starting a
-// process, waiting until it is ready, stopping it, querying); each server's
+// What is shared lives here (the skip-or-fail rule, retrying a start that
+// lost a port race, querying) and in internal/proctest (finding the
+// binary, ports, starting, waiting until ready, stopping); each server's
 // file holds only its flags and configuration.
 package backendtest
 
@@ -27,17 +28,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rwkit/rwkit/internal/proctest"
 )
 
 // Server is a running backend.
@@ -60,7 +60,7 @@ type Server struct {
 	// Dir holds the processes' configuration, logs and data.
 	Dir string
 
-	procs []*process
+	procs proctest.Group
 	flush func(ctx context.Context) error // nil where writes are searchable at once
 }
 
@@ -71,15 +71,6 @@ func (s *Server) Flush(ctx context.Context) error {
 		return nil
 	}
 	return s.flush(ctx)
-}
-
-// process is one started server process.
-type process struct {
-	name    string
-	logFile string
-	cmd     *exec.Cmd
-	done    chan struct{}
-	err     error // Wait's result, set before done is closed
 }
 
 // StartTimeout bounds how long a Start waits for its server to be ready.
@@ -97,22 +88,13 @@ type backend struct {
 
 // Binary returns $RWKIT_<NAME>_BIN for a backend name of scripts/backend.
 func Binary(name string) (string, error) {
-	env := "RWKIT_" + strings.ToUpper(name) + "_BIN"
-	p := os.Getenv(env)
-	if p == "" {
-		return "", fmt.Errorf("%s is not set", env)
-	}
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("%s: %w", env, err)
-	}
-	return p, nil
+	return proctest.Binary("RWKIT_" + strings.ToUpper(name) + "_BIN")
 }
 
 // start finds b's binary (skipping or failing the test without it), runs
 // b in a temporary directory and stops it when the test ends, printing its
-// logs if the test failed. Ports are found by listening and closing, and
-// another process may take one in between, so a start that fails with
-// "address already in use" is tried again on other ports.
+// logs if the test failed; a start that lost a port to another process is
+// tried again (proctest.StartRetrying).
 func start(t testing.TB, b backend) *Server {
 	t.Helper()
 	bin, err := Binary(b.name)
@@ -124,140 +106,34 @@ func start(t testing.TB, b backend) *Server {
 		t.Skipf("no %s binary (%v); set RWKIT_%s_BIN=\"$(./scripts/backend build %s)\"", b.name, err, strings.ToUpper(b.name), b.name)
 	}
 	dir := t.TempDir()
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		s := &Server{Name: b.name, Dir: filepath.Join(dir, fmt.Sprintf("run%d", attempt))}
+	var s *Server
+	proctest.StartRetrying(t, b.name, func(attempt int) (*proctest.Group, error) {
+		s = &Server{Name: b.name, Dir: filepath.Join(dir, fmt.Sprintf("run%d", attempt))}
 		if err := os.MkdirAll(s.Dir, 0o755); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
-		ports, err := freePorts(b.ports)
+		ports, err := proctest.FreePorts(b.ports)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
-		err = b.run(s, bin, ports)
-		if err == nil {
-			t.Cleanup(func() {
-				s.stop()
-				if t.Failed() {
-					t.Logf("%s logs:\n%s", s.Name, s.Logs(100))
-				}
-			})
-			return s
-		}
-		lastErr = fmt.Errorf("%w\n%s", err, s.Logs(40))
-		s.stop()
-		if !strings.Contains(s.Logs(1000), "address already in use") {
-			break
-		}
-	}
-	t.Fatalf("starting %s: %v", b.name, lastErr)
-	return nil
+		return &s.procs, b.run(s, bin, ports)
+	})
+	return s
 }
 
-// launch starts one process of s, its output going to DIR/NAME.log.
-func (s *Server) launch(name, bin string, args ...string) (*process, error) {
-	p := &process{name: name, logFile: filepath.Join(s.Dir, name+".log"), done: make(chan struct{})}
-	f, err := os.Create(p.logFile)
-	if err != nil {
-		return nil, err
-	}
-	p.cmd = exec.Command(bin, args...)
-	p.cmd.Dir = s.Dir
-	p.cmd.Stdout, p.cmd.Stderr = f, f
-	// Its own process group, so a signal to the test's group (Ctrl-C) does
-	// not race the orderly stop; and killed with the test binary (go
-	// test's timeout kills it with no cleanup), so no server outlives it.
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := p.cmd.Start(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("starting %s: %w", name, err)
-	}
-	s.procs = append(s.procs, p)
-	go func() {
-		p.err = p.cmd.Wait()
-		f.Close()
-		close(p.done)
-	}()
-	return p, nil
+// launch starts one process of s in s.Dir, its output going to
+// DIR/NAME.log; s stops it.
+func (s *Server) launch(name, bin string, args ...string) (*proctest.Process, error) {
+	return s.procs.Launch(s.Dir, name, bin, args...)
 }
 
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// waitReady polls u until it answers 200, the process exits or the start
-// timeout passes.
-func (p *process) waitReady(u string, header http.Header) error {
-	deadline := time.Now().Add(StartTimeout)
-	var last string
-	for time.Now().Before(deadline) {
-		if p.exited() {
-			return fmt.Errorf("%s exited: %v", p.name, p.err)
-		}
-		req, _ := http.NewRequest("GET", u, nil)
-		for k, v := range header {
-			req.Header[k] = v
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			last = fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(b)))
-		} else {
-			last = err.Error()
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("%s not ready at %s after %v: %s", p.name, u, StartTimeout, last)
-}
-
-// stop sends SIGTERM to every process, the last started first (a querier
-// before the store it reads), and SIGKILL to any still running after 15
-// seconds.
-func (s *Server) stop() {
-	for i := len(s.procs) - 1; i >= 0; i-- {
-		p := s.procs[i]
-		if p.exited() {
-			continue
-		}
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(15 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-	}
+// waitReady waits until p answers 200 at u, for at most StartTimeout.
+func waitReady(p *proctest.Process, u string, header http.Header) error {
+	return p.WaitReady(u, header, time.Now().Add(StartTimeout))
 }
 
 // Logs returns the last n lines of each process's log.
-func (s *Server) Logs(n int) string {
-	var b strings.Builder
-	for _, p := range s.procs {
-		fmt.Fprintf(&b, "--- %s (%s)\n%s", p.name, p.logFile, tail(p.logFile, n))
-	}
-	return b.String()
-}
-
-func tail(file string, n int) string {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return err.Error() + "\n"
-	}
-	lines := strings.SplitAfter(string(b), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "")
-}
+func (s *Server) Logs(n int) string { return s.procs.Logs(n) }
 
 // Sample is one series of an instant query's answer.
 type Sample struct {
@@ -327,32 +203,5 @@ func (s *Server) Query(ctx context.Context, query string, ts time.Time) ([]Sampl
 	return out, nil
 }
 
-// freePorts returns n distinct loopback ports that were free for TCP and
-// UDP (memberlist, where a server uses it, listens on both).
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var closers []io.Closer
-	defer func() {
-		for _, c := range closers {
-			c.Close()
-		}
-	}()
-	for len(ports) < n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		closers = append(closers, l)
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			continue // UDP side taken: keep the TCP one held and pick another
-		}
-		closers = append(closers, u)
-		ports = append(ports, port)
-	}
-	return ports, nil
-}
-
 // hostPort is 127.0.0.1:port.
-func hostPort(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+func hostPort(port int) string { return proctest.HostPort(port) }

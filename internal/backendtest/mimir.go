@@ -73,6 +73,6 @@ func StartMimir(t testing.TB, extraArgs ...string) *Server {
 		if err != nil {
 			return err
 		}
-		return p.waitReady("http://"+addr+"/ready", http.Header{"X-Scope-Orgid": {Tenant}})
+		return waitReady(p, "http://"+addr+"/ready", http.Header{"X-Scope-Orgid": {Tenant}})
 	}})
 }

@@ -37,6 +37,6 @@ func StartPrometheus3(t testing.TB, extraArgs ...string) *Server {
 		if err != nil {
 			return err
 		}
-		return p.waitReady(s.QueryURL+"/-/ready", nil)
+		return waitReady(p, s.QueryURL+"/-/ready", nil)
 	}})
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/rwkit/rwkit/internal/proctest"
 )
 
 // StartThanos starts Thanos v0.42.4 (scripts/backend's thanos) as two
@@ -44,7 +46,7 @@ func StartThanos(t testing.TB) *Server {
 		if err != nil {
 			return err
 		}
-		if err := recv.waitReady("http://"+recvHTTP+"/-/ready", nil); err != nil {
+		if err := waitReady(recv, "http://"+recvHTTP+"/-/ready", nil); err != nil {
 			return err
 		}
 		query, err := s.launch("query", bin, "query",
@@ -57,17 +59,17 @@ func StartThanos(t testing.TB) *Server {
 		if err != nil {
 			return err
 		}
-		if err := query.waitReady(s.QueryURL+"/-/ready", nil); err != nil {
+		if err := waitReady(query, s.QueryURL+"/-/ready", nil); err != nil {
 			return err
 		}
-		s.flush = func(ctx context.Context) error { return query.waitStoreRange(ctx, s.QueryURL, time.Now()) }
-		return query.waitStores(s.QueryURL, 1)
+		s.flush = func(ctx context.Context) error { return waitStoreRange(ctx, query, s.QueryURL, time.Now()) }
+		return waitStores(query, s.QueryURL, 1)
 	}})
 }
 
 // waitStoreRange waits until a store of the Thanos Query at base announces
 // a time range that starts at or before t.
-func (p *process) waitStoreRange(ctx context.Context, base string, t time.Time) error {
+func waitStoreRange(ctx context.Context, p *proctest.Process, base string, t time.Time) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for {
@@ -82,7 +84,7 @@ func (p *process) waitStoreRange(ctx context.Context, base string, t time.Time) 
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s: no store's time range starts before %s: %+v", p.name, t.Format(time.RFC3339Nano), stores)
+			return fmt.Errorf("%s: no store's time range starts before %s: %+v", p.Name, t.Format(time.RFC3339Nano), stores)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
@@ -96,12 +98,12 @@ type storeInfo struct {
 
 // waitStores waits until a Thanos Query at base lists n stores in
 // /api/v1/stores: it finds its endpoints some time after it is ready.
-func (p *process) waitStores(base string, n int) error {
+func waitStores(p *proctest.Process, base string, n int) error {
 	deadline := time.Now().Add(StartTimeout)
 	var last string
 	for time.Now().Before(deadline) {
-		if p.exited() {
-			return fmt.Errorf("%s exited: %v", p.name, p.err)
+		if p.Exited() {
+			return fmt.Errorf("%s exited: %v", p.Name, p.Err())
 		}
 		stores, err := listStores(context.Background(), base)
 		if err == nil && len(stores) >= n {
@@ -110,7 +112,7 @@ func (p *process) waitStores(base string, n int) error {
 		last = fmt.Sprintf("%d stores, %v", len(stores), err)
 		time.Sleep(200 * time.Millisecond)
 	}
-	return fmt.Errorf("%s: not %d stores after %v: %s", p.name, n, StartTimeout, last)
+	return fmt.Errorf("%s: not %d stores after %v: %s", p.Name, n, StartTimeout, last)
 }
 
 // listStores returns the stores of a Thanos Query (/api/v1/stores), of

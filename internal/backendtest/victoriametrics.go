@@ -36,7 +36,7 @@ func StartVictoriaMetrics(t testing.TB) *Server {
 		if err != nil {
 			return err
 		}
-		return p.waitReady(s.QueryURL+"/health", nil)
+		return waitReady(p, s.QueryURL+"/health", nil)
 	}})
 }
 

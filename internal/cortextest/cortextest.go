@@ -29,17 +29,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rwkit/rwkit/internal/proctest"
 )
 
 // Cortex is a running two-process Cortex.
@@ -57,6 +56,8 @@ type Cortex struct {
 
 	// Dir holds both processes' config files, logs and data.
 	Dir string
+
+	procs proctest.Group
 }
 
 // Process is one Cortex process.
@@ -69,22 +70,11 @@ type Process struct {
 	// ConfigFile and LogFile are in Cortex.Dir.
 	ConfigFile, LogFile string
 
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error // Wait's result, set before done is closed
+	proc *proctest.Process // nil until started
 }
 
 // Binary returns $RWKIT_CORTEX_BIN.
-func Binary() (string, error) {
-	p := os.Getenv("RWKIT_CORTEX_BIN")
-	if p == "" {
-		return "", errors.New("RWKIT_CORTEX_BIN is not set")
-	}
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("RWKIT_CORTEX_BIN: %w", err)
-	}
-	return p, nil
-}
+func Binary() (string, error) { return proctest.Binary("RWKIT_CORTEX_BIN") }
 
 // StartTimeout bounds how long Start waits for both processes to be ready
 // and the ingester to be ACTIVE in the distributor's view of the ring.
@@ -119,37 +109,23 @@ func StartWith(t testing.TB, opts Options) *Cortex {
 		t.Skipf("no Cortex binary (%v); set RWKIT_CORTEX_BIN=\"$(./scripts/cortex build)\"", err)
 	}
 	dir := t.TempDir()
-	var lastErr error
-	// Ports are found by listening and closing; another process may take
-	// one in between, so try a few times.
-	for attempt := 0; attempt < 3; attempt++ {
-		c, err := start(bin, filepath.Join(dir, fmt.Sprintf("run%d", attempt)), opts)
-		if err == nil {
-			t.Cleanup(func() {
-				c.stop()
-				if t.Failed() {
-					t.Logf("cortex logs:\n%s", c.Logs(200))
-				}
-			})
-			return c
+	var c *Cortex
+	proctest.StartRetrying(t, "cortex", func(attempt int) (*proctest.Group, error) {
+		var err error
+		c, err = start(bin, filepath.Join(dir, fmt.Sprintf("run%d", attempt)), opts)
+		if c == nil {
+			return nil, err
 		}
-		lastErr = err
-		if c != nil {
-			c.stop()
-			if !strings.Contains(c.Logs(1000), "address already in use") {
-				break // not a port race: retrying will not help
-			}
-		}
-	}
-	t.Fatalf("cortex did not start: %v", lastErr)
-	return nil
+		return &c.procs, err
+	})
+	return c
 }
 
 func start(bin, dir string, opts Options) (*Cortex, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	ports, err := freePorts(6)
+	ports, err := proctest.FreePorts(6)
 	if err != nil {
 		return nil, err
 	}
@@ -170,10 +146,10 @@ func start(bin, dir string, opts Options) (*Cortex, error) {
 	}
 	// The ingester first: the distributor process's memberlist then joins
 	// it on its first try.
-	if err := c.Ingester.start(bin, "ingester"); err != nil {
+	if err := c.launch(c.Ingester, bin, "ingester"); err != nil {
 		return c, err
 	}
-	if err := c.Distributor.start(bin, "distributor,querier,store-gateway"); err != nil {
+	if err := c.launch(c.Distributor, bin, "distributor,querier,store-gateway"); err != nil {
 		return c, err
 	}
 	deadline := time.Now().Add(StartTimeout)
@@ -198,87 +174,34 @@ func newProcess(dir, name string, cfg Config) *Process {
 	}
 }
 
-func (p *Process) start(bin, target string) error {
-	logf, err := os.Create(p.LogFile)
+// launch starts p as the Cortex target in p's config directory (Cortex
+// writes some files relative to its working directory: the querier's
+// active-query tracker).
+func (c *Cortex) launch(p *Process, bin, target string) error {
+	proc, err := c.procs.Launch(filepath.Dir(p.ConfigFile), p.Name, bin, "-config.file="+p.ConfigFile, "-target="+target)
 	if err != nil {
 		return err
 	}
-	p.cmd = exec.Command(bin, "-config.file="+p.ConfigFile, "-target="+target)
-	// Cortex writes some files relative to its working directory (the
-	// querier's active-query-tracker): keep them in the test's temp dir.
-	p.cmd.Dir = filepath.Dir(p.ConfigFile)
-	p.cmd.Stdout = logf
-	p.cmd.Stderr = logf
-	if err := p.cmd.Start(); err != nil {
-		logf.Close()
-		return fmt.Errorf("start %s: %w", bin, err)
-	}
-	p.done = make(chan struct{})
-	go func() {
-		p.err = p.cmd.Wait()
-		logf.Close()
-		close(p.done)
-	}()
+	p.proc = proc
 	return nil
 }
 
-// Exited reports whether the process has exited.
-func (p *Process) Exited() bool {
-	if p.done == nil {
-		return true
-	}
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
+// Exited reports whether the process has exited (true when it was never
+// started).
+func (p *Process) Exited() bool { return p.proc.Exited() }
 
 // PID is the process id (0 when not started).
-func (p *Process) PID() int {
-	if p.cmd == nil || p.cmd.Process == nil {
-		return 0
-	}
-	return p.cmd.Process.Pid
-}
+func (p *Process) PID() int { return p.proc.PID() }
 
 // RSS returns the process's resident set size in bytes (from
 // /proc/PID/status; Linux only).
-func (p *Process) RSS() (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.PID()))
-	if err != nil {
-		return 0, err
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, errors.New("no VmRSS in /proc/PID/status")
-}
+func (p *Process) RSS() (int64, error) { return p.proc.RSS() }
 
 func (p *Process) waitReady(deadline time.Time) error {
-	var last string
-	for time.Now().Before(deadline) {
-		if p.Exited() {
-			return fmt.Errorf("cortex %s exited: %v\n%s", p.Name, p.err, tail(p.LogFile, 40))
-		}
-		resp, err := http.Get(p.URL + "/ready")
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			last = fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(b)))
-		} else {
-			last = err.Error()
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := p.proc.WaitReady(p.URL+"/ready", nil, deadline); err != nil {
+		return fmt.Errorf("cortex %w", err)
 	}
-	return fmt.Errorf("cortex %s not ready: %s\n%s", p.Name, last, tail(p.LogFile, 40))
+	return nil
 }
 
 // waitRing waits until the distributor process's view of the ingester ring
@@ -287,7 +210,7 @@ func (c *Cortex) waitRing(deadline time.Time) error {
 	var last string
 	for time.Now().Before(deadline) {
 		if c.Distributor.Exited() || c.Ingester.Exited() {
-			return fmt.Errorf("cortex exited while joining the ring\n%s", c.Logs(40))
+			return errors.New("cortex exited while joining the ring")
 		}
 		state, err := c.ingesterState()
 		if err == nil && state == "ACTIVE" {
@@ -300,7 +223,7 @@ func (c *Cortex) waitRing(deadline time.Time) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return fmt.Errorf("ingester not ACTIVE in the distributor's ring: %s\n%s", last, c.Logs(40))
+	return fmt.Errorf("ingester not ACTIVE in the distributor's ring: %s", last)
 }
 
 func (c *Cortex) ingesterState() (string, error) {
@@ -333,43 +256,8 @@ func (c *Cortex) ingesterState() (string, error) {
 	return "", fmt.Errorf("ingester %s not in the ring yet (%d members)", c.Ingester.GRPCAddr, len(ring.Shards))
 }
 
-// stop sends SIGTERM to both processes (the distributor first), and
-// SIGKILL to any still running after 15 seconds.
-func (c *Cortex) stop() {
-	for _, p := range []*Process{c.Distributor, c.Ingester} {
-		if p.Exited() {
-			continue
-		}
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(15 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-	}
-}
-
 // Logs returns the last n lines of each process's log.
-func (c *Cortex) Logs(n int) string {
-	var b strings.Builder
-	for _, p := range []*Process{c.Ingester, c.Distributor} {
-		fmt.Fprintf(&b, "--- %s (%s)\n%s", p.Name, p.LogFile, tail(p.LogFile, n))
-	}
-	return b.String()
-}
-
-func tail(file string, n int) string {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return err.Error() + "\n"
-	}
-	lines := strings.SplitAfter(string(b), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "")
-}
+func (c *Cortex) Logs(n int) string { return c.procs.Logs(n) }
 
 // Push POSTs a remote-write body (snappy-compressed protobuf; rw2 selects
 // the RW 2.0 content type) for tenant and returns the status and body.
@@ -495,31 +383,4 @@ func MetricLines(text, name string) []string {
 		}
 	}
 	return out
-}
-
-// freePorts returns n distinct loopback ports free for both TCP and UDP
-// (memberlist uses both on its port).
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var closers []io.Closer
-	defer func() {
-		for _, c := range closers {
-			c.Close()
-		}
-	}()
-	for len(ports) < n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		closers = append(closers, l)
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			continue // UDP side taken: keep the TCP one held and pick another
-		}
-		closers = append(closers, u)
-		ports = append(ports, port)
-	}
-	return ports, nil
 }

@@ -16,7 +16,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -30,7 +29,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/rwkit/rwkit/internal/syncbuf"
+	"github.com/rwkit/rwkit/internal/proctest"
 )
 
 // Server is a running Prometheus.
@@ -41,10 +40,8 @@ type Server struct {
 	// started by StartAgent has no receiver).
 	WriteURL string
 
-	cmd    *exec.Cmd
-	log    *syncbuf.Buffer // the process's stdout and stderr: os/exec copies into it while tests read it
-	exited chan struct{}   // closed when the process has been reaped
-	stop   sync.Once
+	proc *proctest.Process
+	stop sync.Once
 
 	user, password string // basic auth of every request (StartWithBasicAuth)
 }
@@ -157,28 +154,24 @@ func startAs(t testing.TB, user, password string, args func(attempt int, addr st
 		}
 		t.Skipf("no Prometheus binary (%v); run ./scripts/test to install one", err)
 	}
+	dir := t.TempDir() // the logs; each attempt's is prometheusN.log
 	var lastErr error
 	// The free port is found by listening and closing; another process may
 	// take it in between, so try a few times.
 	for attempt := 0; attempt < 3; attempt++ {
-		addr, err := freeAddr()
+		ports, err := proctest.FreePorts(1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := &Server{URL: "http://" + addr, log: new(syncbuf.Buffer), exited: make(chan struct{}), user: user, password: password}
+		addr := proctest.HostPort(ports[0])
+		s := &Server{URL: "http://" + addr, user: user, password: password}
 		if withWriteURL {
 			s.WriteURL = "http://" + addr + "/api/v1/write"
 		}
-		s.cmd = exec.Command(bin, args(attempt, addr)...)
-		s.cmd.Stdout = s.log
-		s.cmd.Stderr = s.log
-		if err := s.cmd.Start(); err != nil {
-			t.Fatalf("start %s: %v", bin, err)
+		s.proc, err = proctest.Launch(dir, fmt.Sprintf("prometheus%d", attempt), bin, args(attempt, addr)...)
+		if err != nil {
+			t.Fatal(err)
 		}
-		go func() {
-			_ = s.cmd.Wait()
-			close(s.exited)
-		}()
 		if lastErr = s.waitReady(30 * time.Second); lastErr == nil {
 			t.Cleanup(s.kill)
 			return s
@@ -189,37 +182,17 @@ func startAs(t testing.TB, user, password string, args func(attempt int, addr st
 	return nil
 }
 
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
 func (s *Server) waitReady(timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		select {
-		case <-s.exited:
-			return fmt.Errorf("prometheus exited: %v\n%s", s.cmd.ProcessState, s.Log())
-		default:
-		}
-		req, _ := http.NewRequest(http.MethodGet, s.URL+"/-/ready", nil)
-		if s.user != "" {
-			req.SetBasicAuth(s.user, s.password)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
+	var header http.Header
+	if s.user != "" {
+		req, _ := http.NewRequest(http.MethodGet, s.URL, nil)
+		req.SetBasicAuth(s.user, s.password)
+		header = req.Header
 	}
-	return fmt.Errorf("not ready after %s\n%s", timeout, s.Log())
+	if err := s.proc.WaitReady(s.URL+"/-/ready", header, time.Now().Add(timeout)); err != nil {
+		return fmt.Errorf("%w\n%s", err, s.Log())
+	}
+	return nil
 }
 
 // Stop asks Prometheus to shut down (SIGTERM: an agent flushes what its
@@ -229,18 +202,17 @@ func (s *Server) waitReady(timeout time.Duration) error {
 func (s *Server) Stop(ctx context.Context, timeout time.Duration) error {
 	var err error
 	s.stop.Do(func() {
-		if e := s.cmd.Process.Signal(syscall.SIGTERM); e != nil {
+		if e := s.proc.Signal(syscall.SIGTERM); e != nil {
 			err = fmt.Errorf("signal prometheus: %w", e)
-			_ = s.cmd.Process.Kill()
-			<-s.exited
+			s.proc.Kill()
 			return
 		}
 		tm := time.NewTimer(timeout)
 		defer tm.Stop()
 		select {
-		case <-s.exited:
-			if !s.cmd.ProcessState.Success() {
-				err = fmt.Errorf("prometheus exited with %v", s.cmd.ProcessState)
+		case <-s.proc.Done():
+			if e := s.proc.Err(); e != nil {
+				err = fmt.Errorf("prometheus exited with %v", e)
 			}
 			return
 		case <-tm.C:
@@ -248,20 +220,16 @@ func (s *Server) Stop(ctx context.Context, timeout time.Duration) error {
 		case <-ctx.Done():
 			err = fmt.Errorf("prometheus stop: %w; killed", ctx.Err())
 		}
-		_ = s.cmd.Process.Kill()
-		<-s.exited
+		s.proc.Kill()
 	})
 	return err
 }
 
 // Log returns what the process has written to stdout and stderr so far.
-func (s *Server) Log() string { return s.log.String() }
+func (s *Server) Log() string { return s.proc.Log() }
 
 func (s *Server) kill() {
-	s.stop.Do(func() {
-		_ = s.cmd.Process.Kill()
-		<-s.exited
-	})
+	s.stop.Do(s.proc.Kill)
 }
 
 // Result is one element of an instant-query vector.
