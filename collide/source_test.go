@@ -108,7 +108,7 @@ func FuzzParseSource(f *testing.F) {
 			if s.Name != redact.URL(spec) {
 				t.Fatalf("ParseSource(%q) = %+v: name is not the redacted URL", spec, s)
 			}
-			if u, err := url.Parse(s.Name); err == nil && u.User != nil && strings.Contains(u.User.String(), password) {
+			if u, err := url.Parse(s.Name); err == nil && u.User != nil && password != "" && strings.Contains(u.User.String(), password) {
 				t.Fatalf("ParseSource(%q) = %+v: name keeps user info", spec, s)
 			}
 		}
