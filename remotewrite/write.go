@@ -232,7 +232,8 @@ func (c *Client) attempt(ctx context.Context, v wire.Version, st *sendState, bod
 	st.lastStatus = r.status
 	e.StatusCode, e.Status = r.status, r.statusText
 	e.Body, e.BodyTruncated = r.body, r.truncated
-	written, hasWritten := wire.ParseWriteStats(r.header)
+	stats, hasWritten := wire.ParseWriteStats(r.header)
+	written := Counts{Samples: stats.Samples, Histograms: stats.Histograms, Exemplars: stats.Exemplars}
 	switch {
 	case r.status >= 200 && r.status < 300:
 		return attemptResult{outcome: c.accepted(v, st, written, hasWritten)}
@@ -241,7 +242,8 @@ func (c *Client) attempt(ctx context.Context, v wire.Version, st *sendState, bod
 		return attemptResult{outcome: fallback}
 	}
 	if v == wire.V2 && hasWritten {
-		e.Written = &Counts{Samples: written.Samples, Histograms: written.Histograms, Exemplars: written.Exemplars}
+		w := written // a copy, so that written stays on the stack when it is not kept
+		e.Written = &w
 	}
 	e.Reason, e.Hint = Classify(r.status, r.body)
 	a := attemptResult{err: e}
@@ -255,14 +257,13 @@ func (c *Client) attempt(ctx context.Context, v wire.Version, st *sendState, bod
 // receiver stored; a 2xx without any is an RW 1.0 receiver that read the
 // body as an empty RW 1.0 request, which the RW 2.0 spec says to treat as
 // a 415.
-func (c *Client) accepted(v wire.Version, st *sendState, w wire.WriteStats, hasWritten bool) outcome {
+func (c *Client) accepted(v wire.Version, st *sendState, written Counts, hasWritten bool) outcome {
 	if v == wire.V2 {
 		if !hasWritten {
 			st.fallbackWhy = "2xx without X-Prometheus-Remote-Write-*-Written headers"
 			return fallback
 		}
 		b := st.batch
-		written := Counts{Samples: w.Samples, Histograms: w.Histograms, Exemplars: w.Exemplars}
 		short := shortfall(b.counts, written)
 		st.res.WrittenRequests++
 		st.res.Written.add(written)
