@@ -21,7 +21,7 @@ func formatLabelSet(ls []wire.Label) string {
 	var b strings.Builder
 	n := 0
 	for _, l := range ls {
-		if l.Name == metricNameLabel && !hasName && l.Value != "" {
+		if l.Name == wire.MetricNameLabel && !hasName && l.Value != "" {
 			name, hasName = l.Value, true
 			continue
 		}
@@ -71,10 +71,10 @@ func LabelsString(ls []wire.Label) string {
 // rest are sorted as name="value" strings.
 func metricString(ls []wire.Label) string {
 	m := wire.LabelMap(ls)
-	name, hasName := m[metricNameLabel]
+	name, hasName := m[wire.MetricNameLabel]
 	parts := make([]string, 0, len(m))
 	for k, v := range m {
-		if k != metricNameLabel {
+		if k != wire.MetricNameLabel {
 			parts = append(parts, k+"="+strconv.Quote(v))
 		}
 	}

@@ -2,8 +2,6 @@ package validate
 
 import "unicode/utf8"
 
-const metricNameLabel = "__name__"
-
 // The checks below follow prometheus/common v0.67's
 // ValidationScheme.IsValidMetricName and IsValidLabelName (model/metric.go).
 
