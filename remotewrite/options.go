@@ -200,7 +200,7 @@ func WithUserAgent(ua string) Option {
 // let users set ("Protocol": Content-Encoding, Content-Type,
 // X-Prometheus-Remote-Write-Version, User-Agent); Content-Length and Host
 // belong to the HTTP client.
-var reserved = []string{"Content-Encoding", "Content-Type", "X-Prometheus-Remote-Write-Version", "User-Agent", "Content-Length", "Host"}
+var reserved = []string{"Content-Encoding", "Content-Type", wire.HeaderVersion, "User-Agent", "Content-Length", "Host"}
 
 // WithHeader adds a header to every request, e.g. X-Scope-OrgID for Cortex
 // and Mimir tenants. Reserved headers are refused (use WithUserAgent for
