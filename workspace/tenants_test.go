@@ -11,35 +11,18 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rwkit/rwkit/workspace"
+	"github.com/rwkit/rwkit/workspace/internal/costtest"
 	"github.com/rwkit/rwkit/workspace/store"
 )
 
 // maxEmptyWorkspaceBytes is what a workspace that holds no data may cost.
 const maxEmptyWorkspaceBytes = 256 << 10
-
-func heapInUse() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
-}
-
-func openFiles(t testing.TB) int {
-	t.Helper()
-	fds, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skipf("no /proc/self/fd to count open files: %v", err)
-	}
-	return len(fds)
-}
 
 // serveLocal answers one request in-process (no connection, so no file
 // descriptor comes and goes with it).
@@ -104,11 +87,11 @@ func TestEmptyWorkspacesAreCheap(t *testing.T) {
 	useEmpty(t, h, "warm-up") // builds what every workspace shares
 
 	const n = 64
-	heap0, fds0 := heapInUse(), openFiles(t)
+	heap0, fds0 := costtest.HeapInUse(), costtest.OpenFiles(t)
 	for i := range n {
 		useEmpty(t, h, fmt.Sprintf("ws-%d", i))
 	}
-	heap1, fds1 := heapInUse(), openFiles(t)
+	heap1, fds1 := costtest.HeapInUse(), costtest.OpenFiles(t)
 	perWorkspace := (int64(heap1) - int64(heap0)) / n
 	t.Logf("%d workspaces without data: %d bytes of heap and %.2f open files each", n, perWorkspace, float64(fds1-fds0)/n)
 	if perWorkspace > maxEmptyWorkspaceBytes {
@@ -126,7 +109,7 @@ func TestEmptyWorkspacesAreCheap(t *testing.T) {
 	if code, body := serveLocal(h, http.MethodPost, "/workspaces/ws-0/api/v1/remote_write", rw1Body(series(42, ts, "__name__", "up"))); code != http.StatusOK {
 		t.Fatalf("write: %d %s", code, body)
 	}
-	if fds := openFiles(t); fds <= fds1 {
+	if fds := costtest.OpenFiles(t); fds <= fds1 {
 		t.Errorf("open files %d after the first sample, %d before: the storage was not opened", fds, fds1)
 	}
 	if got := e.query(t, "/workspaces/ws-0", "up", ts); got["__name__=up"] != "42" {

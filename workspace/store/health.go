@@ -193,10 +193,8 @@ const probeSlack = 64 << 10
 // attempt is pointless).
 func probeDisk(dir string) error {
 	size := int64(probeSlack)
-	if _, last, err := wlog.Segments(filepath.Join(dir, "wal")); err == nil && last >= 0 {
-		if fi, err := os.Stat(wlog.SegmentName(filepath.Join(dir, "wal"), last)); err == nil {
-			size += fi.Size()
-		}
+	if end := walEndOf(filepath.Join(dir, "wal")); end.ok {
+		size += end.size
 	}
 	name := filepath.Join(dir, ".rwkit-disk-probe")
 	f, err := os.Create(name)

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -18,29 +17,11 @@ import (
 	"github.com/prometheus/prometheus/tsdb"
 
 	"github.com/rwkit/rwkit/wire"
+	"github.com/rwkit/rwkit/workspace/internal/costtest"
 )
 
 // maxEmptyTenantBytes is what a tenant that holds no data may cost.
 const maxEmptyTenantBytes = 256 << 10
-
-// heapInUse is the live heap after a collection.
-func heapInUse() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
-}
-
-// openFiles counts this process's file descriptors.
-func openFiles(t testing.TB) int {
-	t.Helper()
-	fds, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skipf("no /proc/self/fd to count open files: %v", err)
-	}
-	return len(fds)
-}
 
 // tsdbOf returns tn's TSDB, nil when it has none open.
 func tsdbOf(tn *Tenant) *tsdb.DB {
@@ -118,11 +99,11 @@ func TestEmptyTenantIsCheap(t *testing.T) {
 	touchEmpty(t, s, h, "warm-up") // the first query builds what every query shares
 
 	const n = 64
-	heap0, fds0 := heapInUse(), openFiles(t)
+	heap0, fds0 := costtest.HeapInUse(), costtest.OpenFiles(t)
 	for i := range n {
 		touchEmpty(t, s, h, fmt.Sprintf("ws-%d", i))
 	}
-	heap1, fds1 := heapInUse(), openFiles(t)
+	heap1, fds1 := costtest.HeapInUse(), costtest.OpenFiles(t)
 	perTenant := (int64(heap1) - int64(heap0)) / n
 	t.Logf("%d tenants without data: %d bytes of heap and %.2f open files each", n, perTenant, float64(fds1-fds0)/n)
 	if perTenant > maxEmptyTenantBytes {
@@ -169,7 +150,7 @@ func TestTenantOpensOnFirstSample(t *testing.T) {
 		t.Fatal(err)
 	}
 	tn := tenant(t, s, "ws-data")
-	fds0 := openFiles(t)
+	fds0 := costtest.OpenFiles(t)
 	a := tn.Appender(context.Background())
 	if err := a.AppendHistogram(series("rpc_seconds"), invalidHistogram(base)); err == nil {
 		t.Fatal("invalid histogram accepted")
@@ -181,8 +162,8 @@ func TestTenantOpensOnFirstSample(t *testing.T) {
 		t.Fatal(err)
 	}
 	commit(t, a)
-	if tsdbOf(tn) == nil || openFiles(t) <= fds0 {
-		t.Fatalf("the first accepted sample did not open the TSDB (open files %d, before %d)", openFiles(t), fds0)
+	if tsdbOf(tn) == nil || costtest.OpenFiles(t) <= fds0 {
+		t.Fatalf("the first accepted sample did not open the TSDB (open files %d, before %d)", costtest.OpenFiles(t), fds0)
 	}
 
 	// Metadata alone is kept beside the TSDB without opening it.
@@ -244,7 +225,7 @@ func TestTenantWithOneSeriesCost(t *testing.T) {
 	const maxBytes = 3 << 19 // 1.5 MiB
 	s, _ := openStore(t, Options{})
 	const n = 16
-	heap0 := heapInUse()
+	heap0 := costtest.HeapInUse()
 	for i := range n {
 		tn := tenant(t, s, fmt.Sprintf("ws-%d", i))
 		a := tn.Appender(context.Background())
@@ -258,7 +239,7 @@ func TestTenantWithOneSeriesCost(t *testing.T) {
 		commit(t, a)
 		tsdbOf(tn).ForceHeadMMap()
 	}
-	perTenant := (int64(heapInUse()) - int64(heap0)) / n
+	perTenant := (int64(costtest.HeapInUse()) - int64(heap0)) / n
 	t.Logf("a tenant with one series of 300 samples: %d bytes of heap", perTenant)
 	if perTenant > maxBytes {
 		t.Errorf("a tenant with one series costs %d bytes of heap; the bound is %d", perTenant, maxBytes)
