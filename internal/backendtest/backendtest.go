@@ -97,14 +97,9 @@ func Binary(name string) (string, error) {
 // tried again (proctest.StartRetrying).
 func start(t testing.TB, b backend) *Server {
 	t.Helper()
-	bin, err := Binary(b.name)
-	if err != nil {
-		if os.Getenv("RWKIT_REQUIRE_"+strings.ToUpper(b.name)) == "1" {
-			t.Fatalf("RWKIT_REQUIRE_%s=1 but no %s binary: %v (build it with ./scripts/backend build %s)",
-				strings.ToUpper(b.name), b.name, err, b.name)
-		}
-		t.Skipf("no %s binary (%v); set RWKIT_%s_BIN=\"$(./scripts/backend build %s)\"", b.name, err, strings.ToUpper(b.name), b.name)
-	}
+	upper := strings.ToUpper(b.name)
+	bin := proctest.NeedBinary(t, b.name, "RWKIT_"+upper+"_BIN", "RWKIT_REQUIRE_"+upper,
+		fmt.Sprintf("set RWKIT_%s_BIN=\"$(./scripts/backend build %s)\"", upper, b.name))
 	dir := t.TempDir()
 	var s *Server
 	proctest.StartRetrying(t, b.name, func(attempt int) (*proctest.Group, error) {

@@ -101,13 +101,8 @@ func Start(t testing.TB) *Cortex {
 // StartWith is Start with options.
 func StartWith(t testing.TB, opts Options) *Cortex {
 	t.Helper()
-	bin, err := Binary()
-	if err != nil {
-		if os.Getenv("RWKIT_REQUIRE_CORTEX") == "1" {
-			t.Fatalf("RWKIT_REQUIRE_CORTEX=1 but no Cortex binary: %v (RWKIT_CORTEX_BIN=\"$(./scripts/cortex build)\")", err)
-		}
-		t.Skipf("no Cortex binary (%v); set RWKIT_CORTEX_BIN=\"$(./scripts/cortex build)\"", err)
-	}
+	bin := proctest.NeedBinary(t, "Cortex", "RWKIT_CORTEX_BIN", "RWKIT_REQUIRE_CORTEX",
+		`set RWKIT_CORTEX_BIN="$(./scripts/cortex build)"`)
 	dir := t.TempDir()
 	var c *Cortex
 	proctest.StartRetrying(t, "cortex", func(attempt int) (*proctest.Group, error) {
