@@ -30,7 +30,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -309,16 +308,9 @@ func (c *Cortex) Query(ctx context.Context, tenant, query string, ts time.Time) 
 // or another backend's that a test compares with it) and returns the raw
 // JSON; an answer other than 200 is an error that carries the body.
 func QueryAPI(ctx context.Context, base, tenant, query string, ts time.Time) ([]byte, error) {
-	u := base + "/api/v1/query?" + url.Values{
-		"query": {query},
-		"time":  {strconv.FormatFloat(float64(ts.UnixMilli())/1000, 'f', 3, 64)},
-	}.Encode()
-	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("X-Scope-OrgID", tenant)
-	status, b, err := send(req)
+	header := http.Header{}
+	header.Set("X-Scope-OrgID", tenant)
+	status, b, err := proctest.Query(ctx, base, header, query, ts)
 	if err != nil {
 		return nil, err
 	}
