@@ -27,9 +27,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -97,14 +95,9 @@ func Binary(name string) (string, error) {
 // tried again (proctest.StartRetrying).
 func start(t testing.TB, b backend) *Server {
 	t.Helper()
-	bin, err := Binary(b.name)
-	if err != nil {
-		if os.Getenv("RWKIT_REQUIRE_"+strings.ToUpper(b.name)) == "1" {
-			t.Fatalf("RWKIT_REQUIRE_%s=1 but no %s binary: %v (build it with ./scripts/backend build %s)",
-				strings.ToUpper(b.name), b.name, err, b.name)
-		}
-		t.Skipf("no %s binary (%v); set RWKIT_%s_BIN=\"$(./scripts/backend build %s)\"", b.name, err, strings.ToUpper(b.name), b.name)
-	}
+	upper := strings.ToUpper(b.name)
+	bin := proctest.NeedBinary(t, b.name, "RWKIT_"+upper+"_BIN", "RWKIT_REQUIRE_"+upper,
+		fmt.Sprintf("set RWKIT_%s_BIN=\"$(./scripts/backend build %s)\"", upper, b.name))
 	dir := t.TempDir()
 	var s *Server
 	proctest.StartRetrying(t, b.name, func(attempt int) (*proctest.Group, error) {
@@ -150,28 +143,16 @@ var QueryTimeout = 30 * time.Second
 func (s *Server) Query(ctx context.Context, query string, ts time.Time) ([]Sample, error) {
 	ctx, cancel := context.WithTimeout(ctx, QueryTimeout)
 	defer cancel()
-	u := s.QueryURL + "/api/v1/query?" + url.Values{
-		"query": {query},
-		"time":  {strconv.FormatFloat(float64(ts.UnixMilli())/1000, 'f', 3, 64)},
-	}.Encode()
-	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
-	if err != nil {
-		return nil, err
-	}
+	header := http.Header{}
 	if s.Tenant != "" {
-		req.Header.Set(s.TenantHeader, s.Tenant)
+		header.Set(s.TenantHeader, s.Tenant)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	status, raw, err := proctest.Query(ctx, s.QueryURL, header, query, ts)
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s query %q: %d %s", s.Name, query, resp.StatusCode, raw)
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("%s query %q: %d %s", s.Name, query, status, raw)
 	}
 	var body struct {
 		Data struct {

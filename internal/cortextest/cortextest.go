@@ -30,7 +30,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -101,13 +100,8 @@ func Start(t testing.TB) *Cortex {
 // StartWith is Start with options.
 func StartWith(t testing.TB, opts Options) *Cortex {
 	t.Helper()
-	bin, err := Binary()
-	if err != nil {
-		if os.Getenv("RWKIT_REQUIRE_CORTEX") == "1" {
-			t.Fatalf("RWKIT_REQUIRE_CORTEX=1 but no Cortex binary: %v (RWKIT_CORTEX_BIN=\"$(./scripts/cortex build)\")", err)
-		}
-		t.Skipf("no Cortex binary (%v); set RWKIT_CORTEX_BIN=\"$(./scripts/cortex build)\"", err)
-	}
+	bin := proctest.NeedBinary(t, "Cortex", "RWKIT_CORTEX_BIN", "RWKIT_REQUIRE_CORTEX",
+		`set RWKIT_CORTEX_BIN="$(./scripts/cortex build)"`)
 	dir := t.TempDir()
 	var c *Cortex
 	proctest.StartRetrying(t, "cortex", func(attempt int) (*proctest.Group, error) {
@@ -314,16 +308,9 @@ func (c *Cortex) Query(ctx context.Context, tenant, query string, ts time.Time) 
 // or another backend's that a test compares with it) and returns the raw
 // JSON; an answer other than 200 is an error that carries the body.
 func QueryAPI(ctx context.Context, base, tenant, query string, ts time.Time) ([]byte, error) {
-	u := base + "/api/v1/query?" + url.Values{
-		"query": {query},
-		"time":  {strconv.FormatFloat(float64(ts.UnixMilli())/1000, 'f', 3, 64)},
-	}.Encode()
-	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("X-Scope-OrgID", tenant)
-	status, b, err := send(req)
+	header := http.Header{}
+	header.Set("X-Scope-OrgID", tenant)
+	status, b, err := proctest.Query(ctx, base, header, query, ts)
 	if err != nil {
 		return nil, err
 	}

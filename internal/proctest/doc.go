@@ -2,7 +2,8 @@
 // helpers (internal/cortextest, internal/promtest, internal/backendtest)
 // start: finding a binary, picking free loopback ports, launching a
 // process with its output in a log file, waiting until it answers ready,
-// and stopping it. Each helper keeps only what is particular to its
+// and stopping it; and asking a started server an instant PromQL query
+// (Query), which each helper then judges in its own way. Each helper keeps only what is particular to its
 // server: flags, configuration and what "started" means beyond ready.
 //
 //	ports, err := proctest.FreePorts(1)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"testing"
 )
 
 // Binary returns the path in the environment variable env, which must be
@@ -53,3 +54,20 @@ func FreePorts(n int) ([]int, error) {
 
 // HostPort is 127.0.0.1:port.
 func HostPort(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+
+// NeedBinary returns the binary Binary(env) finds for the server name, or
+// ends the test without it: skipped, unless the environment variable
+// require is "1" (scripts/test sets it, and so CI), in which case it fails,
+// since a suite that silently skips its real servers proves nothing. hint
+// says how to get the binary.
+func NeedBinary(t testing.TB, name, env, require, hint string) string {
+	t.Helper()
+	bin, err := Binary(env)
+	if err != nil {
+		if os.Getenv(require) == "1" {
+			t.Fatalf("%s=1 but no %s binary: %v (%s)", require, name, err, hint)
+		}
+		t.Skipf("no %s binary (%v); %s", name, err, hint)
+	}
+	return bin
+}
