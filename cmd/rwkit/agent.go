@@ -254,6 +254,10 @@ func (c *agentCommand) config(ctx context.Context, fs *flag.FlagSet) (*config.Co
 		return nil, err
 	}
 	var targets []agent.Target
+	// Targets of one service share its identity: it is resolved once per
+	// service, not once per target (resolving may ask the ECS metadata
+	// endpoint or read Kubernetes' files).
+	ids := map[string]*identity.Identity{}
 	for _, t := range c.targets {
 		service, target := splitTarget(t)
 		if service == "" {
@@ -264,12 +268,16 @@ func (c *agentCommand) config(ctx context.Context, fs *flag.FlagSet) (*config.Co
 			labels[k] = v
 		}
 		if !c.withoutIdentity {
-			id, err := identity.Resolve(ctx, identity.Options{Service: service, Instance: c.instance,
-				ServiceLabel: c.serviceLabel, InstanceLabel: c.instanceLabel, Getenv: c.getenv})
-			if err != nil {
-				ue := identityUsage("agent", "--service (or SERVICE=URL in --scrape)", err).(*usageError)
-				ue.msg += "; --without-identity if this agent is the only writer"
-				return nil, ue
+			id, ok := ids[service]
+			if !ok {
+				id, err = identity.Resolve(ctx, identity.Options{Service: service, Instance: c.instance,
+					ServiceLabel: c.serviceLabel, InstanceLabel: c.instanceLabel, Getenv: c.getenv})
+				if err != nil {
+					ue := identityUsage("agent", "--service (or SERVICE=URL in --scrape)", err).(*usageError)
+					ue.msg += "; --without-identity if this agent is the only writer"
+					return nil, ue
+				}
+				ids[service] = id
 			}
 			for _, l := range id.Labels() {
 				labels[l.Name] = l.Value
