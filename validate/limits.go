@@ -96,7 +96,34 @@ type Limits struct {
 	// SeriesLimitStatus is the HTTP status of per_user_series_limit and
 	// per_metric_series_limit refusals.
 	SeriesLimitStatus int
+
+	// HA deduplication, as Cortex's distributor does it with its HA
+	// tracker (pkg/ha/ha_tracker.go): a request whose first series carries
+	// both HAClusterLabel and HAReplicaLabel is stored only when its
+	// replica is the cluster's elected one, without HAReplicaLabel; the
+	// other replicas are answered 202 and nothing of theirs is stored. The
+	// elected replica is replaced by the next one to write once it has been
+	// silent for HAFailoverTimeout. Cortex only (BackendCortex).
+	AcceptHASamples bool   // accept_ha_samples
+	HAClusterLabel  string // ha_cluster_label
+	HAReplicaLabel  string // ha_replica_label
+	HAMaxClusters   int    // ha_max_clusters: clusters per tenant, 0 no limit
+	// HAUpdateTimeout: the elected replica's time is refreshed only when
+	// this much has passed since (ha_tracker_update_timeout), so a
+	// failover comes between HAFailoverTimeout-HAUpdateTimeout and
+	// HAFailoverTimeout after the elected replica's last write.
+	HAUpdateTimeout   time.Duration
+	HAFailoverTimeout time.Duration // ha_tracker_failover_timeout
 }
+
+// HA tracker defaults of Cortex v1.21.1 (pkg/ha/ha_tracker.go
+// RegisterFlagsWithPrefix, pkg/util/validation/limits.go), which AMP keeps.
+const (
+	DefaultHAClusterLabel    = "cluster"
+	DefaultHAReplicaLabel    = "__replica__"
+	DefaultHAUpdateTimeout   = 15 * time.Second
+	DefaultHAFailoverTimeout = 30 * time.Second
+)
 
 // Profile returns the limits of a named backend: "amp", "cortex" or
 // "prometheus". The error lists the known names.
@@ -146,6 +173,13 @@ func cortexLimits() Limits {
 		MaxNativeHistogramSeriesPerUser: 0,
 		OutOfOrderTimeWindow:            0,
 		SeriesLimitStatus:               http.StatusBadRequest,
+		// -distributor.ha-tracker.enable-for-all-users is off by default.
+		AcceptHASamples:   false,
+		HAClusterLabel:    DefaultHAClusterLabel,
+		HAReplicaLabel:    DefaultHAReplicaLabel,
+		HAMaxClusters:     0,
+		HAUpdateTimeout:   DefaultHAUpdateTimeout,
+		HAFailoverTimeout: DefaultHAFailoverTimeout,
 	}
 }
 
@@ -168,6 +202,10 @@ func ampLimits() Limits {
 	// rwkit models AMP with a 60 s out-of-order window, as the project's
 	// issue asks. AMP's quota page publishes no out-of-order window.
 	l.OutOfOrderTimeWindow = 60 * time.Second
+	// AMP deduplicates HA pairs for every workspace, on the cluster and
+	// __replica__ labels
+	// (https://docs.aws.amazon.com/prometheus/latest/userguide/AMP-ingest-dedupe.html).
+	l.AcceptHASamples = true
 	return l
 }
 
