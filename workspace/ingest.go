@@ -52,6 +52,9 @@ func putPrepared(p *prepared) {
 // returns an *errStorage when the store failed.
 func (w *Workspace) ingest(ctx context.Context, t *tenant, req *wire.WriteRequest, v wire.Version, wr Writer) (outcome, error) {
 	b := batch{w: w, t: t, req: req, v: v, wr: wr, now: w.cfg.now(), policy: w.policy, ingesterStatus: http.StatusBadRequest}
+	if !b.deduplicate() { // hatracker.go
+		return b.o, nil
+	}
 	res, ok := b.distribute()
 	if !ok {
 		return b.o, nil

@@ -56,6 +56,9 @@ func configure(opts []Option) (config, error) {
 		c.registry = prometheus.NewRegistry()
 	}
 	c.limitNames = c.limitNames.orOptions()
+	if err := checkHA(&c.limits, c.limitNames); err != nil {
+		return c, err
+	}
 	return c, nil
 }
 
@@ -146,6 +149,12 @@ type tenant struct {
 	discarded         *prometheus.CounterVec
 	collisionsTotal   prometheus.Counter
 	alternationsTotal prometheus.Counter
+
+	// HA deduplication (hatracker.go).
+	ha             *haTracker
+	haDeduplicated *prometheus.CounterVec
+	haElected      *prometheus.GaugeVec
+	haChanges      *prometheus.CounterVec
 }
 
 func (t *tenant) countDiscard(r validate.Reason, n int) {
@@ -213,6 +222,10 @@ func (w *Workspace) tenant(id string) (*tenant, error) {
 		discarded:         w.metrics.discarded,
 		collisionsTotal:   w.metrics.collisions.WithLabelValues(id, KindNewValueForTimestamp),
 		alternationsTotal: w.metrics.collisions.WithLabelValues(id, KindAlternatingWriters),
+		ha:                newHATracker(),
+		haDeduplicated:    w.metrics.haDeduplicated,
+		haElected:         w.metrics.haElected,
+		haChanges:         w.metrics.haChanges,
 	}
 	w.tenants[id] = t
 	return t, nil
