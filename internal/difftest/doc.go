@@ -25,6 +25,12 @@
 // the test fails when the difference disappears, so the marker is removed
 // then. README.md's "Where the workspace and Cortex differ" lists them.
 //
+// ha_test.go holds HA deduplication to the same standard against a Cortex
+// with its HA tracker on (cortextest.Options.HATracker, short timings on
+// both sides): exact statuses (200 and 202 differ), the answers' texts,
+// stored samples, discards, and cortex_distributor_deduped_samples_total
+// against rwkit_ha_deduplicated_samples_total by cluster.
+//
 // Without a Cortex binary the test is skipped, or fails with
 // RWKIT_REQUIRE_CORTEX=1:
 //
