@@ -98,8 +98,10 @@
 //	native-histogram-sample               workspace/ingest.go batch.appendHistograms  none (silent)
 //	                                      (Limits.EnableNativeHistograms off)
 //	request_refused_whole (rwkit's own)   workspace/ingest.go Workspace.refuseAll     the refusal that caused it
+//	too_many_ha_clusters                  workspace/hatracker.go batch.deduplicate    hatracker.go (Cortex's
+//	                                      (Limits.HAMaxClusters)                      TooManyReplicaGroupsError)
 //
-// The other constants (per_labelset_series_limit, too_many_ha_clusters,
+// The other constants (per_labelset_series_limit,
 // native_histogram_rate_limited, ...) are names rwkit recognises in a
 // backend's answer or AMP's CloudWatch metric but does not decide itself.
 package validate

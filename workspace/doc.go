@@ -24,6 +24,7 @@
 //	GET|POST /workspaces/{id}/api/v1/{query,query_range,series,labels,label/{name}/values,metadata}
 //	GET|POST /prometheus/api/v1/...             the same for X-Scope-OrgID (else "default")
 //	GET /workspaces/{id}/api/v1/collisions      JSON list of Collision, most recent first
+//	GET /workspaces/{id}/api/v1/ha              JSON HAStatus: the elected replica of each HA cluster
 //	GET /metrics                                the workspace's registry (with Open, the TSDB's metrics too)
 //	GET /-/ready, GET /-/healthy
 //
@@ -122,4 +123,7 @@
 //	rwkit_remote_write_requests_total{workspace,code}
 //	rwkit_remote_write_request_duration_seconds{code}
 //	rwkit_collisions_total{workspace,kind}
+//	rwkit_ha_deduplicated_samples_total{workspace,cluster}   HA pairs (hatracker.go): answered 202, not stored
+//	rwkit_ha_elected_replica_timestamp_seconds{workspace,cluster,replica}
+//	rwkit_ha_elected_replica_changes_total{workspace,cluster}
 package workspace

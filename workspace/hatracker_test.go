@@ -36,7 +36,7 @@ func (c *clock) advance(d time.Duration) {
 func haSeries(cluster, replica string, ts int64, v float64) wire.TimeSeries {
 	ls := []string{"__name__", "up"}
 	if replica != "" {
-		ls = append([]string{"__replica__", replica}, ls...)
+		ls = append(ls, "__replica__", replica)
 	}
 	if cluster != "" {
 		ls = append(ls, "cluster", cluster)
