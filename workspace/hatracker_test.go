@@ -146,6 +146,9 @@ func TestHARequestShapes(t *testing.T) {
 		{"ordinary first", []wire.TimeSeries{series(4, ts+3, "__name__", "plain"), series(4, ts+3, "__name__", "fourth", "__replica__", "b", "cluster", "prom-1")}, 200},
 		{"replica only", []wire.TimeSeries{series(5, ts+4, "__name__", "lonely", "__replica__", "b")}, 200},
 		{"cluster only", []wire.TimeSeries{series(6, ts+5, "__name__", "clustered", "cluster", "prom-1")}, 200},
+		// A replica value past max_label_value_length is not tracked:
+		// validation refuses it rather than a 202 (Cortex's checkSample).
+		{"replica too long", []wire.TimeSeries{haSeries("prom-1", strings.Repeat("r", 2049), ts+6, 7)}, 400},
 	}
 	for _, c := range cases {
 		if r := e.push(t, path, rw1Body(c.series...)); r.status != c.status {

@@ -219,6 +219,15 @@ func haScenarios() []haScenario {
 				step(0, ser(ls("__name__", "up", "__replica__", "a", "bad-label", "x", "cluster", "c1"), at(b, 3))),
 			}
 		}},
+		{name: "replica-too-long", steps: func(b int64) []haStep {
+			long := strings.Repeat("r", 2049) // past max_label_value_length (2048)
+			return []haStep{
+				step(0, ser(rep("c1", "a"), at(b, 1))),
+				// Not tracked (checkSample): validation refuses it, as
+				// label_value_too_long, instead of a 202.
+				step(0, ser(rep("c1", long), at(b, 2))),
+			}
+		}},
 		{name: "too-many-clusters", steps: func(b int64) []haStep {
 			return []haStep{
 				step(0, ser(rep("c1", "a"), at(b, 1))),
