@@ -31,8 +31,8 @@ import (
 //   - the elected replica's time is refreshed when HAUpdateTimeout has
 //     passed since it was last refreshed; once that time is
 //     HAFailoverTimeout old, the next replica to write is elected;
-//   - a cluster past HAMaxClusters is refused whole with 400 and counted as
-//     too_many_ha_clusters;
+//   - a cluster past HAMaxClusters (at most maxHAClusters, rwkit's own
+//     bound) is refused whole with 400 and counted as too_many_ha_clusters;
 //   - a replica value longer than MaxLabelValueLength is not tracked (the
 //     request goes on and validation refuses it).
 //
@@ -43,6 +43,21 @@ import (
 // accept_mixed_ha_samples (experimental). Cortex forgets a cluster that has
 // been silent for 30 minutes at its next cleanup, which runs every 30±6
 // minutes; the workspace forgets it after 30 minutes.
+
+// maxHAClusters bounds the clusters one tenant tracks when
+// Limits.HAMaxClusters does not (Cortex has no bound of its own): each
+// request may name a new cluster, and a hostile writer could otherwise grow
+// the map and the metrics for the 30 minutes before a cluster is forgotten.
+const maxHAClusters = 10000
+
+// haClusterLimit is the clusters a tenant may track and whether the limit
+// is rwkit's own bound rather than Limits.HAMaxClusters.
+func haClusterLimit(lim *validate.Limits) (int, bool) {
+	if lim.HAMaxClusters > 0 && lim.HAMaxClusters <= maxHAClusters {
+		return lim.HAMaxClusters, false
+	}
+	return maxHAClusters, true
+}
 
 // haForgetAfter: a cluster whose elected replica has not been refreshed
 // for this long is forgotten (Cortex's deletionTimeout).
@@ -105,7 +120,7 @@ func (h *haTracker) check(lim *validate.Limits, cluster, replica string, now tim
 		onElect(c, cluster, before)
 		return haAccept, c
 	}
-	if lim.HAMaxClusters > 0 && len(h.clusters)+1 > lim.HAMaxClusters {
+	if limit, _ := haClusterLimit(lim); len(h.clusters)+1 > limit {
 		return haTooManyClusters, nil
 	}
 	c = &haCluster{replica: strings.Clone(replica), electedAt: now, receivedAt: now}
@@ -201,10 +216,15 @@ func (b *batch) deduplicate() bool {
 		for i := range b.req.Series {
 			n += len(b.req.Series[i].Samples) + len(b.req.Series[i].Histograms)
 		}
+		limit, own := haClusterLimit(lim)
 		b.discard(validate.TooManyHAClusters, n, n)
-		b.o.fail(http.StatusBadRequest, fmt.Sprintf("too many HA replicaGroups (limit: %d)", lim.HAMaxClusters))
-		b.o.note(fmt.Sprintf("rwkit: %s=%q would be one more HA cluster than workspace %s tracks (the limit, %d, is set by %s); a cluster silent for %s is forgotten",
-			lim.HAClusterLabel, cluster, t.id, lim.HAMaxClusters, b.w.cfg.limitNames.HAMaxClusters, haForgetAfter))
+		b.o.fail(http.StatusBadRequest, fmt.Sprintf("too many HA replicaGroups (limit: %d)", limit))
+		setBy := "is set by " + b.w.cfg.limitNames.HAMaxClusters
+		if own {
+			setBy = "is rwkit's bound when " + b.w.cfg.limitNames.HAMaxClusters + " sets none lower"
+		}
+		b.o.note(fmt.Sprintf("rwkit: %s=%q would be one more HA cluster than workspace %s tracks (the limit, %d, %s); a cluster silent for %s is forgotten",
+			lim.HAClusterLabel, cluster, t.id, limit, setBy, haForgetAfter))
 		return false
 	}
 	// Stored without the replica label, so that the series stays one
