@@ -38,19 +38,33 @@ func TestInFlightConflicts(t *testing.T) {
 	commit(t, a2)
 	commit(t, a1)
 
-	// Within one batch.
+	// Within one batch: the TSDB's rule, the earlier sample is kept and
+	// the other dropped at Commit, reported as WithinBatch.
 	a := tn.Appender(ctx)
 	if err := a.Append(series("b"), base, 1); err != nil {
 		t.Fatal(err)
 	}
-	if ae := appendErr(t, a.Append(series("b"), base, 2)); ae.Reason != validate.NewValueForTimestamp || ae.Existing != 1 {
+	if ae := appendErr(t, a.Append(series("b"), base, 2)); ae.Reason != validate.NewValueForTimestamp || ae.Existing != 1 || ae.New != 2 || !ae.WithinBatch {
 		t.Errorf("same batch duplicate: %+v", ae)
 	}
 	if err := a.Append(series("b"), base+2000, 3); err != nil {
 		t.Fatal(err)
 	}
-	if ae := appendErr(t, a.Append(series("b"), base+1000, 2)); ae.Reason != validate.SampleOutOfOrder {
+	if ae := appendErr(t, a.Append(series("b"), base+1000, 2)); ae.Reason != validate.SampleOutOfOrder || !ae.WithinBatch {
 		t.Errorf("same batch out of order: %+v", ae)
+	}
+	commit(t, a)
+
+	// Within one batch, but committed data refuses it first: an ordinary
+	// refusal (the same value as the stored one passes, another value at
+	// that timestamp is the TSDB's duplicate), as Cortex's ingester
+	// refuses it at Append.
+	a = tn.Appender(ctx)
+	if err := a.Append(series("b"), base+2000, 3); err != nil {
+		t.Fatal(err)
+	}
+	if ae := appendErr(t, a.Append(series("b"), base+2000, 4)); ae.Reason != validate.NewValueForTimestamp || ae.WithinBatch || ae.Existing != 3 {
+		t.Errorf("same batch duplicate of a stored value: %+v", ae)
 	}
 	commit(t, a)
 
