@@ -759,6 +759,10 @@ func scenarios() []scenario {
 				rw1(hist(job("dt_nh"), b, 5, 0)),
 			}
 		}},
+		{name: "native-histogram-twice-in-request", env: envOverrides, reqs: func(b int64) []request {
+			// As floats: the first kept, the second dropped at commit.
+			return []request{rw1(hist(job("dt_nh_twice"), b, 2, 0), hist(job("dt_nh_twice"), b, 5, 0))}
+		}, dropped: map[string]float64{"new-value-for-timestamp": 1}},
 		{name: "native-histogram-invalid-schema", env: envOverrides, reqs: func(b int64) []request {
 			return []request{rw1(hist(job("dt_nh_schema"), b, 2, 9), ser(job("dt_nh_float"), at(b, 1)))}
 		}},
