@@ -135,3 +135,39 @@ func TestInFlightRaceNothingLost(t *testing.T) {
 		t.Errorf("accepted %d samples (%v), stored %d; want %d of each", total, accepted, stored, rounds)
 	}
 }
+
+// A sample dropped within its batch (WithinBatch) is in the WAL with the
+// batch; replaying it after a restart keeps the earlier sample, as the
+// commit did.
+func TestWithinBatchDropSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := tenant(t, s, "ws-1")
+	a := tn.Appender(context.Background())
+	for _, smp := range []point{{T: base, V: 1}, {T: base, V: 2}, {T: base + 2000, V: 3}, {T: base + 1000, V: 4}} {
+		err := a.Append(series("b"), smp.T, smp.V)
+		var ae *AppendError
+		if err != nil && (!errors.As(err, &ae) || !ae.WithinBatch) {
+			t.Fatalf("append %+v: %v", smp, err)
+		}
+	}
+	commit(t, a)
+	want := []point{{T: base, V: 1}, {T: base + 2000, V: 3}}
+	if diff := cmp.Diff(want, read(t, tn, "b")[`{__name__="b"}`]); diff != "" {
+		t.Errorf("after commit (-want +got):\n%s", diff)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if diff := cmp.Diff(want, read(t, tenant(t, s2, "ws-1"), "b")[`{__name__="b"}`]); diff != "" {
+		t.Errorf("after restart (-want +got):\n%s", diff)
+	}
+}
