@@ -194,3 +194,31 @@ func TestPrometheusProfileRefusesWithinRequest(t *testing.T) {
 		t.Errorf("stored %v, want the request rolled back", got)
 	}
 }
+
+// TestRefusedWholeIsNoDiscard: Cortex refuses a request with an empty
+// label set as a whole and counts no discard; the workspace counts the
+// valid samples it did not store on a counter of its own.
+func TestRefusedWholeIsNoDiscard(t *testing.T) {
+	e := newEnv(t, "cortex")
+	ts := nowMs()
+	ok := series(1, ts, "__name__", "x")
+	ok.Samples = append(ok.Samples, wire.Sample{Timestamp: ts + 1000, Value: 2})
+	r := e.push(t, "/api/v1/push", rw1Body(ok, wire.TimeSeries{Samples: []wire.Sample{{Timestamp: ts, Value: 3}}}))
+	if r.status != http.StatusBadRequest || !strings.Contains(r.body, "rwkit: stored none of the 3 samples (the request is refused as a whole: 2 valid samples not stored)") {
+		t.Fatalf("%d %q, want 400 and the whole request refused", r.status, r.body)
+	}
+	if got := metric(t, e, "rwkit_refused_whole_samples_total", "workspace", "default"); got != 2 {
+		t.Errorf("rwkit_refused_whole_samples_total = %v, want 2", got)
+	}
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "rwkit_discarded_samples_total" {
+			for _, m := range mf.GetMetric() {
+				t.Errorf("a discard counted: %v = %v, want none, as Cortex", m.GetLabel(), m.GetCounter().GetValue())
+			}
+		}
+	}
+}
