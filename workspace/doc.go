@@ -55,6 +55,16 @@
 //	                    retry it": a commit failed to write the WAL (a full disk); the tenant refuses
 //	                    writes until it has recovered (store.ErrCannotWrite; the body shows no path)
 //
+// A request that holds a second value for one series and timestamp, or a
+// sample older than an earlier one of its series, is answered as Cortex
+// answers it (profiles amp and cortex): the earlier sample is stored, the
+// other dropped without a refusal, as Cortex's TSDB drops it at commit. The
+// answer carries X-Rwkit-Dropped (DroppedHeader: "1
+// (new-value-for-timestamp=1)"), the sample is counted in
+// rwkit_dropped_samples_total and listed in the collisions log as
+// dropped-within-request. WithStrict refuses it instead (400); the
+// prometheus profile refuses it either way.
+//
 // GET /-/ready answers 503 while a tenant cannot write to its disk, naming
 // it ("workspace ws-1 cannot write to disk"), and tries the recovery.
 //
@@ -93,10 +103,11 @@
 // most 4096 of them beyond those its tracked series refer to.
 //
 // The collision log (WithMaxCollisions groups per tenant, default 1000)
-// groups by series, writer pair and kind: new-value-for-timestamp (refused)
-// and alternating-writers (accepted: writer A, then B, then A again on one
+// groups by series, writer pair and kind: new-value-for-timestamp (refused),
+// alternating-writers (accepted: writer A, then B, then A again on one
 // series within WithAlternationWindow of sample time, so the stored series
-// zig-zags between their values). A client that spreads one series over
+// zig-zags between their values) and dropped-within-request (one writer,
+// one request: its Reason and Note say what was dropped). A client that spreads one series over
 // several connections at once (Prometheus with many shards reusing pooled
 // connections) can look like alternating writers, since the remote port is
 // part of the writer.
@@ -122,4 +133,7 @@
 //	rwkit_remote_write_requests_total{workspace,code}
 //	rwkit_remote_write_request_duration_seconds{code}
 //	rwkit_collisions_total{workspace,kind}
+//	rwkit_dropped_samples_total{workspace,reason}     accepted with the request and dropped, as
+//	                                                  Cortex does without counting (not a discard)
+//	rwkit_refused_whole_samples_total{workspace}      valid samples of a request refused as a whole
 package workspace

@@ -28,9 +28,11 @@
 // (out-of-order window set) is SampleTooOld; native histograms get the same
 // reasons. The same value again at the same timestamp is accepted silently.
 // A refused sample does not spoil its batch: the others still commit.
-// Unlike the bare TSDB (and Cortex), a sample that a batch still in flight
-// would make the TSDB drop silently at Commit (another value at the same
-// timestamp, or an older sample in the same batch) is refused at Append.
+// Unlike the bare TSDB (and Cortex), a sample that another batch still in
+// flight would make the TSDB drop silently at Commit (another value at the
+// same timestamp, or an older sample) is refused at Append. Within one
+// batch the TSDB's rule stands (the earlier sample is kept, the other
+// dropped at Commit) and Append says so: an *AppendError with WithinBatch.
 //
 // # Query limits
 //
