@@ -174,3 +174,15 @@ func TestParseSizes(t *testing.T) {
 		}
 	}
 }
+
+func TestBehind(t *testing.T) {
+	vm := agentResult{agent: "vmagent", series: 1000, window: time.Minute, sent: counters{scrapes: 12, requests: 12, bytes: 12 * 1000 * 16}}
+	if notes := behind(vm, &vm, 5*time.Second); len(notes) != 0 {
+		t.Errorf("vmagent against itself: %q", notes)
+	}
+	slow := vm
+	slow.sent = counters{scrapes: 2, requests: 2, bytes: 1000 * 16} // scraped twice, delivered one scrape
+	if notes := behind(slow, &vm, 5*time.Second); len(notes) != 2 {
+		t.Errorf("2 of 12 scrapes, half delivered: notes %q, want 2", notes)
+	}
+}

@@ -247,17 +247,23 @@ func printAgents(w io.Writer, results []agentResult, o options) (failed bool) {
 		if r.err != nil {
 			failed = true
 			fmt.Fprintf(tw, "%s\t%s\tFAILED\t\t\t\t\t\t\t\t\t\t\n", count(r.series), r.agent)
-			reasons = append(reasons, fmt.Sprintf("  %s at %s series: %v", r.agent, count(r.series), r.err))
+			reasons = append(reasons, fmt.Sprintf("  FAILED %s at %s series: %v", r.agent, count(r.series), r.err))
 			continue
 		}
 		ratios := "-\t-\t-"
+		var vm *agentResult
 		if b, ok := base[r.series]; ok {
+			vm = &b
 			ratios = fmt.Sprintf("%.2fx\t%.2fx\t%.2fx", r.cpuPerSeries()/b.cpuPerSeries(), float64(r.peak)/float64(b.peak),
 				float64(r.sent.bytes)/float64(b.sent.bytes))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.2f\t%.2f\t%.0f\t%.1f\t%d\t%.1f\t%s\t\n", count(r.series), r.agent, r.sent.scrapes,
-			r.cpu.Seconds(), r.cpuPerSeries()/1e3, mb(r.peak), mb(r.sent.bytes), r.sent.requests,
-			float64(r.sent.bytes)/float64(r.samples()), ratios)
+		name := r.agent
+		if notes := behind(r, vm, o.interval); len(notes) > 0 {
+			name += " *"
+			reasons = append(reasons, fmt.Sprintf("  * %s at %s series: %s", r.agent, count(r.series), strings.Join(notes, "; ")))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.2f\t%.2f\t%.0f\t%.1f\t%d\t%.1f\t%s\t\n", count(r.series), name, r.sent.scrapes,
+			r.cpu.Seconds(), r.cpuPerSeries()/1e3, mb(r.peak), mb(r.sent.bytes), r.sent.requests, r.bytesPerSample(), ratios)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "  scrapes: complete scrapes the target served in the window (%d expected); B/sample: bytes received per scraped series\n",

@@ -95,6 +95,9 @@ type agentResult struct {
 	err    error         // set: no figures are printed for this agent
 }
 
+// bytesPerSample is what the receiver got per scraped sample.
+func (r agentResult) bytesPerSample() float64 { return float64(r.sent.bytes) / float64(r.samples()) }
+
 // samples is how many series the agent scraped in the window.
 func (r agentResult) samples() int64 { return r.sent.scrapes * int64(r.series) }
 
@@ -108,6 +111,22 @@ func (r agentResult) cpuPerSeries() float64 {
 // about 15 to 20 B/sample): an agent below it is not sending what it scrapes.
 const minBytesPerSample = 1
 
+// behind says how an agent that delivered fell behind: fewer scrapes than
+// the interval allows, or less sent per scraped sample than vmagent (base,
+// when it ran) sent for the same series. Its figures are kept: they are
+// per scrape it made, and what it sent.
+func behind(r agentResult, base *agentResult, interval time.Duration) []string {
+	var notes []string
+	if want := int64(r.window / interval); r.sent.scrapes < want*3/4 {
+		notes = append(notes, fmt.Sprintf("%d of %d scrapes: it does not keep up with a %s interval", r.sent.scrapes, want, interval))
+	}
+	if base != nil && r.bytesPerSample() < 0.75*base.bytesPerSample() {
+		notes = append(notes, fmt.Sprintf("received %.0f%% of vmagent's bytes per scraped sample: it did not deliver all it scraped within the window",
+			100*r.bytesPerSample()/base.bytesPerSample()))
+	}
+	return notes
+}
+
 // checkDelivery is nil when the agent scraped and sent what a working
 // agent would over the window.
 func checkDelivery(r agentResult) error {
@@ -120,8 +139,8 @@ func checkDelivery(r agentResult) error {
 	case c.notSnappy > 0:
 		return fmt.Errorf("%d of its %d requests had no Content-Encoding: snappy: it is not sending RW 1.0 with Snappy", c.notSnappy, c.requests)
 	case c.bytes < minBytesPerSample*r.samples():
-		return fmt.Errorf("sent %d bytes in %d requests for %d scraped samples (under %d B/sample): it is not delivering what it scrapes",
-			c.bytes, c.requests, r.samples(), minBytesPerSample)
+		return fmt.Errorf("sent %d bytes in %d requests for %d scraped samples (under %d B/sample): it is not delivering what it scrapes"+
+			" (if it is still catching up after its start, a longer -warmup may let it)", c.bytes, c.requests, r.samples(), minBytesPerSample)
 	}
 	return nil
 }
