@@ -73,6 +73,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	out := fs.String("out", "", "also write the report to this file")
 	keep := fs.Bool("keep", false, "keep the work directory (agents' logs, configurations, expositions)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -125,16 +128,26 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if *keep {
 		fmt.Fprintln(os.Stderr, "agents: work directory", o.workdir)
-	} else {
-		defer os.RemoveAll(o.workdir)
 	}
-	if err := o.findBinaries(ctx, root); err != nil {
-		return err
+	err = o.findBinaries(ctx, root)
+	if err == nil {
+		err = o.report(ctx, root, *out, stdout)
 	}
+	switch {
+	case errors.Is(err, errAgents) && !*keep:
+		fmt.Fprintln(os.Stderr, "agents: kept the work directory for the failed agents' logs:", o.workdir)
+	case !*keep:
+		os.RemoveAll(o.workdir)
+	}
+	return err
+}
 
+// report runs the benchmark and prints its report to stdout and the file
+// out (when given).
+func (o options) report(ctx context.Context, root, out string, stdout io.Writer) error {
 	w := stdout
-	if *out != "" {
-		f, err := os.Create(*out)
+	if out != "" {
+		f, err := os.Create(out)
 		if err != nil {
 			return err
 		}
