@@ -235,8 +235,8 @@ func TestAPIHandler(t *testing.T) {
 			code: 400, want: "bad_data", errPre: "limit must be a number",
 		},
 		{
-			name: "unknown endpoint", path: "rules",
-			code: 404, want: "not_found", errPre: `unknown endpoint "rules"`,
+			name: "unknown endpoint", path: "status/tsdb/blocks",
+			code: 404, want: "not_found", errPre: `unknown endpoint "status/tsdb/blocks"`,
 		},
 		{
 			name: "bad tenant", path: "/workspaces/a..b/api/v1/query", params: url.Values{"query": {"up"}},

@@ -1,12 +1,15 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/labels"
@@ -143,11 +146,19 @@ func countHeadChunks(ctx context.Context, head *tsdb.Head) (int64, error) {
 	return n, p.Err()
 }
 
+// fromIndexStats converts a top list, largest first as the TSDB gives it;
+// ties, which the TSDB leaves in no particular order, are sorted by name.
 func fromIndexStats(stats []index.Stat) []tsdbStat {
 	out := make([]tsdbStat, 0, len(stats))
 	for _, s := range stats {
 		out = append(out, tsdbStat{Name: s.Name, Value: s.Count})
 	}
+	slices.SortStableFunc(out, func(a, b tsdbStat) int {
+		if c := cmp.Compare(b.Value, a.Value); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
 	return out
 }
 
