@@ -102,7 +102,8 @@ func invalidParam(err error, name string) *apiError {
 	return badData(fmt.Errorf("invalid parameter %q: %w", name, err))
 }
 
-// result is what an endpoint produces: the encoded data, or an error.
+// result is what an endpoint produces: the encoded data, or an error;
+// neither answers 204 No Content.
 type result struct {
 	data     []byte
 	err      *apiError
@@ -190,6 +191,12 @@ func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *apiHandler) respond(w http.ResponseWriter, res result) {
 	if res.err != nil {
 		writeError(w, res.err.typ.status(), res.err)
+		return
+	}
+	if res.data == nil {
+		// Nothing to say (query_exemplars without a selector): 204, as
+		// web/api/v1/api.go answers a nil result.
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	warns, infos := res.warnings.AsStrings(res.query, 10, 10)

@@ -187,7 +187,7 @@ func (h *apiHandler) queryExemplars(r *http.Request, t *Tenant) result {
 	}
 	selectors := parser.ExtractSelectors(expr)
 	if len(selectors) == 0 {
-		return result{data: []byte("null")}
+		return result{} // 204
 	}
 	var res []exemplar.QueryResult
 	if t != nil {
