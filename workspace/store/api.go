@@ -179,7 +179,7 @@ func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case endpoint == "alerts":
 		res = result{data: []byte(`{"alerts":[]}`)}
 	case endpoint == "targets":
-		res = h.targets()
+		res = h.targets(r)
 	case endpoint == "targets/metadata":
 		res = h.targetMetadata(r)
 	default:

@@ -55,6 +55,7 @@ func TestAPIGrafanaCalls(t *testing.T) {
 		{name: "rules token", path: "rules", params: url.Values{"group_limit": {"1"}, "group_next_token": {"abc"}}, code: 400, want: "bad_data", errPre: `invalid parameter "group_next_token": invalid group_next_token 'abc'`},
 		{name: "alerts", path: "alerts", want: `{"status":"success","data":{"alerts":[]}}`},
 		{name: "targets", path: "targets", want: `{"status":"success","data":{"activeTargets":[],"droppedTargets":[],"droppedTargetCounts":{}}}`},
+		{name: "targets active", path: "targets", params: url.Values{"state": {"active"}}, want: `{"status":"success","data":{"activeTargets":[],"droppedTargets":[],"droppedTargetCounts":null}}`},
 		{name: "targets/metadata", path: "targets/metadata", want: `{"status":"success","data":[]}`},
 		{name: "targets/metadata bad limit", path: "targets/metadata", params: url.Values{"limit": {"x"}}, code: 400, want: "bad_data", errPre: "limit must be a number"},
 		{

@@ -209,9 +209,15 @@ func (h *apiHandler) rules(r *http.Request) result {
 	return result{data: []byte(`{"groups":[]}`)}
 }
 
-// targets answers targets: nothing is scraped.
-func (h *apiHandler) targets() result {
-	return result{data: []byte(`{"activeTargets":[],"droppedTargets":[],"droppedTargetCounts":{}}`)}
+// targets answers targets: nothing is scraped. As in Prometheus, the
+// dropped targets' counts are null when the state parameter leaves the
+// dropped targets out.
+func (h *apiHandler) targets(r *http.Request) result {
+	switch strings.ToLower(r.URL.Query().Get("state")) {
+	case "", "any", "dropped":
+		return result{data: []byte(`{"activeTargets":[],"droppedTargets":[],"droppedTargetCounts":{}}`)}
+	}
+	return result{data: []byte(`{"activeTargets":[],"droppedTargets":[],"droppedTargetCounts":null}`)}
 }
 
 // targetMetadata answers targets/metadata: no target, no metadata. Its
