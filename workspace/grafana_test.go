@@ -155,6 +155,25 @@ func TestGrafanaCallsMatchPrometheus3(t *testing.T) {
 			same(t, p, w)
 		}},
 		{name: "query_exemplars no selector", path: "query_exemplars", params: url.Values{"query": {`1+1`}}},
+		{name: "query_exemplars bad query", path: "query_exemplars", params: url.Values{"query": {`rate(`}}},
+		{name: "query_exemplars bad start", path: "query_exemplars", params: url.Values{"query": {`up`}, "start": {"x"}}},
+		{name: "query_exemplars end before start", path: "query_exemplars", params: url.Values{"query": {`up`}, "start": {"2"}, "end": {"1"}}},
+		{name: "tsdb limit over", path: "status/tsdb", params: url.Values{"limit": {"10001"}}},
+		{name: "tsdb limit 1", path: "status/tsdb", params: url.Values{"limit": {"1"}}, check: func(t *testing.T, p, w map[string]any) {
+			// Shape only (which of two tied entries is kept is the TSDB's
+			// choice); one entry per list.
+			for k, v := range data(w) {
+				if list, ok := v.([]any); ok && len(list) != 1 {
+					t.Errorf("%s: %v, want one entry", k, list)
+				}
+			}
+		}},
+		{name: "rules group_limit 0", path: "rules", params: url.Values{"group_limit": {"0"}}},
+		{name: "rules group_limit", path: "rules", params: url.Values{"group_limit": {"2"}}},
+		{name: "rules token without limit", path: "rules", params: url.Values{"group_next_token": {"x"}}},
+		{name: "rules bad match", path: "rules", params: url.Values{"match[]": {`{job=""}`}}},
+		{name: "targets/metadata bad limit", path: "targets/metadata", params: url.Values{"limit": {"x"}}},
+		{name: "targets/metadata bad match_target", path: "targets/metadata", params: url.Values{"match_target": {"{"}}},
 		{name: "query stats=all", path: "query", params: url.Values{"query": {`http_requests_total`}, "time": {ts(t0.Add(30 * time.Second))}, "stats": {"all"}},
 			check: sameBesideTimings},
 		{name: "query_range stats=all", path: "query_range", params: withParam(rangeParams, "stats", "all"), check: sameBesideTimings},
@@ -346,5 +365,39 @@ func sameBesideTimings(t *testing.T, p, w map[string]any) {
 	}
 	if diff := cmp.Diff(p, w); diff != "" {
 		t.Errorf("(-prometheus +workspace):\n%s", diff)
+	}
+}
+
+// Every API base reaches the same workspace's calls: the AMP path's id,
+// or X-Scope-OrgID under /prometheus and the root ("default" without it).
+func TestGrafanaCallsUnderEveryBase(t *testing.T) {
+	ws := workspacetest.Start(t)
+	remoteWrite(t, ws.WriteURL, nil, grafanaWrite(time.Now().Add(-time.Minute).Truncate(time.Second)))
+	tenant := http.Header{"X-Scope-OrgID": {workspacetest.WorkspaceID}}
+	for _, tc := range []struct {
+		name, base string
+		header     http.Header
+		series     float64
+	}{
+		{"AMP", ws.QueryURL, nil, 4},
+		{"Cortex", ws.URL + "/prometheus", tenant, 4},
+		{"Prometheus", ws.URL, tenant, 4},
+		{"Prometheus, default tenant", ws.URL, nil, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := apiCall(t, tc.base, tc.header, http.MethodGet, "status/tsdb", nil)
+			if code != http.StatusOK {
+				t.Fatalf("%d %s", code, body)
+			}
+			hs, _ := data(decode(t, body))["headStats"].(map[string]any)
+			if hs["numSeries"] != tc.series {
+				t.Errorf("numSeries %v, want %v: %s", hs["numSeries"], tc.series, body)
+			}
+			for _, path := range []string{"status/buildinfo", "rules", "alerts", "targets", "status/flags"} {
+				if code, body := apiCall(t, tc.base, tc.header, http.MethodGet, path, nil); code != http.StatusOK {
+					t.Errorf("%s: %d %s", path, code, body)
+				}
+			}
+		})
 	}
 }
