@@ -44,8 +44,11 @@ func TenantFromRequest(r *http.Request) (string, error) {
 }
 
 // APIHandler returns the Prometheus HTTP API (query, query_range, series,
-// labels, label/{name}/values, metadata; GET or form POST) for the tenant
-// tenantOf names; nil tenantOf means TenantFromRequest. It routes on the
+// labels, label/{name}/values, metadata, query_exemplars, format_query;
+// GET or form POST; and, GET only, the calls Grafana makes besides:
+// status/{buildinfo,runtimeinfo,config,flags,tsdb}, rules, alerts, targets,
+// targets/metadata) for the tenant tenantOf names; nil tenantOf means
+// TenantFromRequest. It routes on the
 // part of the path after the first "/api/v1/", so it can be mounted as is
 // under /workspaces/{id}/api/v1/ and /prometheus/api/v1/, or behind
 // http.StripPrefix. A tenant that has never been written to answers empty
