@@ -23,6 +23,10 @@
 //	POST /api/v1/write                          Prometheus: tenant "default"
 //	GET|POST /workspaces/{id}/api/v1/{query,query_range,series,labels,label/{name}/values,metadata}
 //	GET|POST /prometheus/api/v1/...             the same for X-Scope-OrgID (else "default")
+//	GET|POST /api/v1/...                        the same (Prometheus's base: a Grafana data source on the root)
+//	GET|POST .../api/v1/{query_exemplars,format_query}, and GET .../api/v1/{status/{buildinfo,runtimeinfo,
+//	         config,flags,tsdb},rules,alerts,targets,targets/metadata}: Grafana's calls under each base,
+//	         answered as Prometheus 3 answers them; stats=true|all on query and query_range
 //	GET /workspaces/{id}/api/v1/collisions      JSON list of Collision, most recent first
 //	GET /metrics                                the workspace's registry (with Open, the TSDB's metrics too)
 //	GET /-/ready, GET /-/healthy

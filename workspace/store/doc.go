@@ -1,7 +1,9 @@
 // Package store is the workspace's storage: one embedded Prometheus TSDB
 // per tenant and the PromQL engine over them, with the Prometheus HTTP API
-// v1 query endpoints. It is the only rwkit package that imports
-// github.com/prometheus/prometheus.
+// v1 query endpoints and the other calls Grafana's Prometheus data source
+// makes (status/*, query_exemplars, format_query, and empty rules, alerts
+// and targets: api_status.go, api_tsdb.go). It is the only rwkit package
+// that imports github.com/prometheus/prometheus.
 //
 //	s, err := store.Open(dir, store.Options{})
 //	if err != nil { ... }
@@ -60,7 +62,7 @@
 // samples are in the WAL before Commit returns and survive Close and a
 // process crash. Native histograms are always accepted (the TSDB of
 // Prometheus v3 has no switch for them). Exemplars are kept only with
-// Options.MaxExemplars > 0 and are not served by the API. <dir>/queries.active
+// Options.MaxExemplars > 0 (query_exemplars answers them). <dir>/queries.active
 // holds the queries running (Prometheus's active query tracker: those that
 // were running when the process died are logged at the next Open), and
 // <dir>/rwkit.lock is locked while the store is open: a second Open of the
