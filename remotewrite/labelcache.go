@@ -1,6 +1,7 @@
 package remotewrite
 
 import (
+	"bytes"
 	"slices"
 	"unsafe"
 
@@ -93,7 +94,7 @@ func (lc *labelCache) drop(e labelEnt) {
 func (lc *labelCache) check(si int, ls []wire.Label) bool {
 	if si < len(lc.ents) {
 		e := lc.ents[si]
-		if e.ok && slices.Equal(lc.labels[e.l0:e.l1], ls) {
+		if e.ok && sameLabels(lc.labels[e.l0:e.l1], ls) {
 			return true
 		}
 		lc.drop(e)
@@ -163,4 +164,24 @@ func (lc *labelCache) symbolIDs(si int) []uint32 {
 		lc.used += made
 	}
 	return lc.ids[e.i0:e.i1]
+}
+
+// sameLabels reports whether a and b hold equal labels. A pusher hands
+// over, write after write, labels whose headers are the very ones cached
+// (the same string pointers and lengths), so the headers are first
+// compared as memory, one vectorised comparison per series instead of a
+// string comparison per name and value; equal headers are equal strings.
+// Headers that differ may still hold equal strings (a copy): then the
+// strings are compared.
+func sameLabels(a, b []wire.Label) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 {
+		return true
+	}
+	n := len(a) * labelHeaderSize
+	ha := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(a))), n)
+	hb := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(b))), n)
+	return bytes.Equal(ha, hb) || slices.Equal(a, b)
 }

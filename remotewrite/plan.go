@@ -20,6 +20,13 @@ func (it *item) counts() Counts {
 	return Counts{Series: 1, Samples: int(it.s1 - it.s0), Histograms: int(it.h1 - it.h0), Exemplars: int(it.e1 - it.e0)}
 }
 
+// whole reports whether the item is all of its series.
+func (it *item) whole(req *wire.WriteRequest) bool {
+	ts := &req.Series[it.series]
+	return it.s0 == 0 && it.h0 == 0 && it.e0 == 0 &&
+		int(it.s1) == len(ts.Samples) && int(it.h1) == len(ts.Histograms) && int(it.e1) == len(ts.Exemplars)
+}
+
 // slice returns the part of its series that it names, sharing the
 // series' slices.
 func (it *item) slice(req *wire.WriteRequest) wire.TimeSeries {
@@ -93,6 +100,20 @@ func (c *Client) planItems(req *wire.WriteRequest, v wire.Version, skipParts int
 func cutPart(req *wire.WriteRequest, v wire.Version, si, from, to, block, room int) (item, int) {
 	ts := &req.Series[si]
 	ns, nh, ne := len(ts.Samples), len(ts.Histograms), len(ts.Exemplars)
+	if from == 0 && to == ns+nh+ne && (to <= 1 || sizeV2Bound(ts) <= room) {
+		// The whole series (what a pusher's series of one sample always
+		// is): no slicing.
+		it := item{md: -1, series: int32(si), s1: int32(ns), h1: int32(nh), e1: int32(ne)}
+		switch {
+		case v == wire.V2:
+			it.size = sizeV2Bound(ts)
+		case block >= 0:
+			it.size = wire.TimeSeriesSizeLabels(block, ts)
+		default:
+			it.size = wire.TimeSeriesSize(ts)
+		}
+		return it, to
+	}
 	for {
 		it := item{
 			md: -1, series: int32(si),
