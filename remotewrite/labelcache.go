@@ -37,11 +37,12 @@ type labelCache struct {
 }
 
 // labelEnt is one position's labels (labels[l0:l1], ok false: none),
-// RW 1.0 block (blocks[b0:b1], b1 < 0: not encoded yet) and RW 2.0 ids
-// (ids[i0:i1], i1 < 0: not yet).
+// RW 1.0 block (blocks[b0:b1], b1 < 0: not encoded yet; its length is
+// size) and RW 2.0 ids (ids[i0:i1], i1 < 0: not yet).
 type labelEnt struct {
 	ok                     bool
 	l0, l1, b0, b1, i0, i1 int
+	size                   int // wire.LabelsSize of the labels
 	need                   int // bound of the bytes the entry may come to hold
 }
 
@@ -89,16 +90,17 @@ func (lc *labelCache) drop(e labelEnt) {
 }
 
 // check makes the entry at position si hold ls, keeping what was encoded
-// when it already did, and reports whether ls is cached there (false when
-// the cache is full).
-func (lc *labelCache) check(si int, ls []wire.Label) bool {
+// when it already did, and returns the RW 1.0 size of ls
+// (wire.LabelsSize) when ls is cached there, -1 when not (the cache is
+// full).
+func (lc *labelCache) check(si int, ls []wire.Label) int {
 	if si < len(lc.ents) {
-		e := lc.ents[si]
+		e := &lc.ents[si]
 		if e.ok && sameLabels(lc.labels[e.l0:e.l1], ls) {
-			return true
+			return e.size
 		}
-		lc.drop(e)
-		lc.ents[si] = labelEnt{}
+		lc.drop(*e)
+		*e = labelEnt{}
 	}
 	for len(lc.ents) <= si {
 		lc.ents = append(lc.ents, labelEnt{})
@@ -112,14 +114,14 @@ func (lc *labelCache) check(si int, ls []wire.Label) bool {
 	}
 	if lc.used+need > maxCachedLabelBytes {
 		lc.refused = true
-		return false
+		return -1
 	}
 	lc.used += need
-	e := labelEnt{ok: true, l0: len(lc.labels), b1: -1, i1: -1, need: need}
+	e := labelEnt{ok: true, l0: len(lc.labels), b1: -1, i1: -1, size: wire.LabelsSize(ls), need: need}
 	lc.labels = append(lc.labels, ls...)
 	e.l1 = len(lc.labels)
 	lc.ents[si] = e
-	return true
+	return e.size
 }
 
 // block returns the RW 1.0 label block of position si, which check
