@@ -293,7 +293,7 @@ func ppTimeOp(f func(int), d time.Duration) float64 {
 }
 
 // BenchmarkPushPathRatios times every encoder on the 100k snapshot in
-// interleaved rounds (each encoder about 0.3 s per round, 5 rounds) and
+// interleaved rounds (each encoder about 0.2 s per round, 9 rounds) and
 // keeps each one's best round, so that load from other processes on this
 // 2-core machine does not favour whichever ran in a quiet moment. It
 // reports the targets' ratios (docs: DESIGN.md, "Targets"):
@@ -310,9 +310,9 @@ func BenchmarkPushPathRatios(b *testing.B) {
 		steps[i], _ = enc.setup(b, f)
 	}
 	best := map[string]float64{} // ns/op, best round
-	for round := 0; round < 5; round++ {
+	for round := 0; round < 9; round++ {
 		for i, enc := range ppEncoders {
-			ns := ppTimeOp(func(k int) { steps[i](k) }, 300*time.Millisecond)
+			ns := ppTimeOp(func(k int) { steps[i](k) }, 200*time.Millisecond)
 			if old, ok := best[enc.name]; !ok || ns < old {
 				best[enc.name] = ns
 			}
