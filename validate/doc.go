@@ -89,7 +89,9 @@
 //	new-value-for-timestamp,              workspace/store/errors.go reasonOf (the     ingester.go IngesterMessage
 //	sample-out-of-order                   TSDB's refusal); workspace/store/pending.go
 //	                                      pendingSample.conflict (a sample against
-//	                                      a batch still being committed)
+//	                                      a batch still being committed; within
+//	                                      one request Cortex drops it silently:
+//	                                      workspace/rules.go dropWithinRequest)
 //	sample-out-of-bounds, sample-too-old  workspace/store/errors.go reasonOf;         ingester.go IngesterMessage;
 //	                                      prometheus profile, a sample too far        validate.go outOfBoundsAhead
 //	                                      ahead: validate.go outOfBoundsAhead
@@ -97,7 +99,6 @@
 //	per_metric_series_limit                                                           PerMetricSeriesLimitMessage
 //	native-histogram-sample               workspace/ingest.go batch.appendHistograms  none (silent)
 //	                                      (Limits.EnableNativeHistograms off)
-//	request_refused_whole (rwkit's own)   workspace/ingest.go Workspace.refuseAll     the refusal that caused it
 //	too_many_ha_clusters                  workspace/hatracker.go batch.deduplicate    hatracker.go (Cortex's
 //	                                      (Limits.HAMaxClusters)                      TooManyReplicaGroupsError)
 //

@@ -34,6 +34,8 @@ func (t *tenant) explain(o *outcome, ae *store.AppendError, ls []wire.Label, h u
 		var existingID uint32
 		var at int64
 		switch {
+		case ae.WithinBatch:
+			existingID = wid // earlier in this request, recorded at commit
 		case known && e.ts == smp.Timestamp:
 			existingID, at = e.writer, e.at
 		case known && e.prevTs == smp.Timestamp:
@@ -84,6 +86,32 @@ func (t *tenant) explain(o *outcome, ae *store.AppendError, ls []wire.Label, h u
 			ae.Reason, validate.LabelsString(ls), smp.Timestamp, e.ts, formatValue(e.val), who))
 	}
 }
+
+// dropped records a sample dropped as the backend drops it
+// (policy.dropWithinRequest): counted in rwkit_dropped_samples_total,
+// added to the answer's X-Rwkit-Dropped, and logged as a collision of the
+// request's writer with itself.
+func (t *tenant) dropped(o *outcome, ae *store.AppendError, ls []wire.Label, h uint64, wid uint32, wr Writer, now time.Time) {
+	o.drop(ae.Reason, 1)
+	t.countDropped(ae.Reason, 1)
+	self := wr
+	c := t.collisions.record(collisionKey{series: h, existing: wid, newer: wid, dropped: ae.Reason}, KindDroppedWithinRequest,
+		ls, ae.Timestamp, ae.Existing, ae.New, &self, wr, now)
+	if c == nil {
+		return
+	}
+	c.Reason = string(ae.Reason)
+	if !ae.HasExisting {
+		c.ExistingValue = ""
+	}
+	if ae.Reason == validate.NewValueForTimestamp {
+		c.Note = "one request from this writer held two values for this series and timestamp; " + droppedNote
+	} else {
+		c.Note = "one request from this writer held a sample of this series older than an earlier one; " + droppedNote
+	}
+}
+
+const droppedNote = "the backend keeps the earlier sample and drops this one at commit, answering 2xx and counting nothing (rwkit_dropped_samples_total counts it)"
 
 // wrote records an accepted sample's writer, and two writers taking turns
 // on the series (A, B, then A again within window ms of sample time).

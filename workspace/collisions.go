@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rwkit/rwkit/validate"
 	"github.com/rwkit/rwkit/wire"
 )
 
@@ -20,6 +21,12 @@ const (
 	// sample is accepted, so no backend reports it, but the stored series
 	// zig-zags between the writers' values.
 	KindAlternatingWriters = "alternating-writers"
+	// KindDroppedWithinRequest: one request held a second value for a
+	// series and timestamp, or a sample older than an earlier one of its
+	// series (Reason says which). The backend answers 2xx and drops it
+	// without a word (Cortex keeps the earlier sample); the one writer is
+	// the request's, both ExistingWriter and NewWriter.
+	KindDroppedWithinRequest = "dropped-within-request"
 )
 
 // Collision is one entry of GET /workspaces/{id}/api/v1/collisions: a
@@ -33,15 +40,21 @@ type Collision struct {
 	NewValue       string            `json:"new_value"`
 	ExistingWriter *Writer           `json:"existing_writer"`
 	NewWriter      Writer            `json:"new_writer"`
-	Count          int64             `json:"count"`
-	FirstSeen      time.Time         `json:"first_seen"`
-	LastSeen       time.Time         `json:"last_seen"`
+	// Reason and Note are set for KindDroppedWithinRequest: the reason the
+	// sample would have had (new-value-for-timestamp, sample-out-of-order)
+	// and what happened, in words.
+	Reason    string    `json:"reason,omitempty"`
+	Note      string    `json:"note,omitempty"`
+	Count     int64     `json:"count"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
 }
 
 type collisionKey struct {
 	series           uint64
 	existing, newer  uint32
 	alternatingWrite bool
+	dropped          validate.Reason // KindDroppedWithinRequest
 }
 
 // collisionLog keeps the latest max collision groups of a tenant; when
@@ -56,17 +69,19 @@ func newCollisionLog(max int) *collisionLog {
 	return &collisionLog{max: max, groups: map[collisionKey]*Collision{}}
 }
 
+// record adds an occurrence to k's group and returns the group (nil when
+// the log keeps nothing).
 func (l *collisionLog) record(k collisionKey, kind string, ls []wire.Label, ts int64, existing, newValue float64,
-	existingWriter *Writer, newWriter Writer, now time.Time) {
+	existingWriter *Writer, newWriter Writer, now time.Time) *Collision {
 	if l.max <= 0 {
-		return
+		return nil
 	}
 	if c, ok := l.groups[k]; ok {
 		c.Count++
 		c.LastSeen = now
 		c.Timestamp = ts
 		c.ExistingValue, c.NewValue = formatValue(existing), formatValue(newValue)
-		return
+		return c
 	}
 	if len(l.groups) >= l.max {
 		var oldest collisionKey
@@ -85,12 +100,14 @@ func (l *collisionLog) record(k collisionKey, kind string, ls []wire.Label, ts i
 		// Cloned: ls may be a view of the request buffer.
 		series[strings.Clone(lb.Name)] = strings.Clone(lb.Value)
 	}
-	l.groups[k] = &Collision{
+	c := &Collision{
 		Kind: kind, Series: series, Timestamp: ts,
 		ExistingValue: formatValue(existing), NewValue: formatValue(newValue),
 		ExistingWriter: existingWriter, NewWriter: newWriter,
 		Count: 1, FirstSeen: now, LastSeen: now,
 	}
+	l.groups[k] = c
+	return c
 }
 
 // list returns copies of the groups, most recently seen first.

@@ -23,6 +23,10 @@
 //	POST /api/v1/write                          Prometheus: tenant "default"
 //	GET|POST /workspaces/{id}/api/v1/{query,query_range,series,labels,label/{name}/values,metadata}
 //	GET|POST /prometheus/api/v1/...             the same for X-Scope-OrgID (else "default")
+//	GET|POST /api/v1/...                        the same (Prometheus's base: a Grafana data source on the root)
+//	GET|POST .../api/v1/{query_exemplars,format_query}, and GET .../api/v1/{status/{buildinfo,runtimeinfo,
+//	         config,flags,tsdb},rules,alerts,targets,targets/metadata}: Grafana's calls under each base,
+//	         answered as Prometheus 3 answers them; stats=true|all on query and query_range
 //	GET /workspaces/{id}/api/v1/collisions      JSON list of Collision, most recent first
 //	GET /workspaces/{id}/api/v1/ha              JSON HAStatus: the elected replica of each HA cluster
 //	GET /metrics                                the workspace's registry (with Open, the TSDB's metrics too)
@@ -55,6 +59,16 @@
 //	503                 "the workspace cannot write to its disk; nothing of this request was stored,
 //	                    retry it": a commit failed to write the WAL (a full disk); the tenant refuses
 //	                    writes until it has recovered (store.ErrCannotWrite; the body shows no path)
+//
+// A request that holds a second value for one series and timestamp, or a
+// sample older than an earlier one of its series, is answered as Cortex
+// answers it (profiles amp and cortex): the earlier sample is stored, the
+// other dropped without a refusal, as Cortex's TSDB drops it at commit. The
+// answer carries X-Rwkit-Dropped (DroppedHeader: "1
+// (new-value-for-timestamp=1)"), the sample is counted in
+// rwkit_dropped_samples_total and listed in the collisions log as
+// dropped-within-request. WithStrict refuses it instead (400); the
+// prometheus profile refuses it either way.
 //
 // GET /-/ready answers 503 while a tenant cannot write to its disk, naming
 // it ("workspace ws-1 cannot write to disk"), and tries the recovery.
@@ -94,10 +108,11 @@
 // most 4096 of them beyond those its tracked series refer to.
 //
 // The collision log (WithMaxCollisions groups per tenant, default 1000)
-// groups by series, writer pair and kind: new-value-for-timestamp (refused)
-// and alternating-writers (accepted: writer A, then B, then A again on one
+// groups by series, writer pair and kind: new-value-for-timestamp (refused),
+// alternating-writers (accepted: writer A, then B, then A again on one
 // series within WithAlternationWindow of sample time, so the stored series
-// zig-zags between their values). A client that spreads one series over
+// zig-zags between their values) and dropped-within-request (one writer,
+// one request: its Reason and Note say what was dropped). A client that spreads one series over
 // several connections at once (Prometheus with many shards reusing pooled
 // connections) can look like alternating writers, since the remote port is
 // part of the writer.
@@ -123,6 +138,9 @@
 //	rwkit_remote_write_requests_total{workspace,code}
 //	rwkit_remote_write_request_duration_seconds{code}
 //	rwkit_collisions_total{workspace,kind}
+//	rwkit_dropped_samples_total{workspace,reason}     accepted with the request and dropped, as
+//	                                                  Cortex does without counting (not a discard)
+//	rwkit_refused_whole_samples_total{workspace}      valid samples of a request refused as a whole
 //	rwkit_ha_deduplicated_samples_total{workspace,cluster}   HA pairs (hatracker.go): answered 202, not stored
 //	rwkit_ha_elected_replica_timestamp_seconds{workspace,cluster,replica}
 //	rwkit_ha_elected_replica_changes_total{workspace,cluster}

@@ -188,7 +188,7 @@ func (b *batch) appendSeries(res *validate.Result, p *prepared) error {
 		if err := b.appendSamples(s, h, ref); err != nil {
 			return err
 		}
-		if err := b.appendHistograms(s, ref); err != nil {
+		if err := b.appendHistograms(s, h, ref); err != nil {
 			return err
 		}
 		for j := range s.Exemplars {
@@ -228,7 +228,8 @@ func (b *batch) admit(s *wire.TimeSeries, h uint64) bool {
 
 // appendSamples appends s's float samples. A refused one is counted and
 // explained and the series goes on, or the request is rolled back
-// (policy.rollBack: errRolledBack).
+// (policy.rollBack: errRolledBack); one the backend drops silently is
+// reported as dropped (policy.dropWithinRequest).
 func (b *batch) appendSamples(s *wire.TimeSeries, h uint64, ref *store.Ref) error {
 	for j := range s.Samples {
 		smp := &s.Samples[j]
@@ -239,6 +240,9 @@ func (b *batch) appendSamples(s *wire.TimeSeries, h uint64, ref *store.Ref) erro
 		case ae == nil:
 			b.o.written.samples++
 			b.pending = append(b.pending, pendingWrite{h, s.Labels, smp.Timestamp, smp.Value})
+			continue
+		case ae.WithinBatch && b.policy.dropWithinRequest:
+			b.t.dropped(&b.o, ae, s.Labels, h, b.wid, b.wr, b.now)
 			continue
 		}
 		if b.policy.rollBack {
@@ -256,7 +260,7 @@ func (b *batch) appendSamples(s *wire.TimeSeries, h uint64, ref *store.Ref) erro
 
 // appendHistograms appends s's native histograms, as appendSamples does
 // its floats (without writer attribution).
-func (b *batch) appendHistograms(s *wire.TimeSeries, ref *store.Ref) error {
+func (b *batch) appendHistograms(s *wire.TimeSeries, h uint64, ref *store.Ref) error {
 	if len(s.Histograms) > 0 && !b.w.cfg.limits.EnableNativeHistograms {
 		// Cortex's ingester drops them quietly and counts them.
 		b.discard(validate.NativeHistogramSample, len(s.Histograms), len(s.Histograms))
@@ -270,6 +274,8 @@ func (b *batch) appendHistograms(s *wire.TimeSeries, ref *store.Ref) error {
 			return err
 		case ae == nil:
 			b.o.written.histograms++
+		case ae.WithinBatch && b.policy.dropWithinRequest:
+			b.t.dropped(&b.o, ae, s.Labels, h, b.wid, b.wr, b.now)
 		case b.policy.rollBack:
 			b.w.rolledBack(b.t, &b.o, b.req, ae)
 			return errRolledBack
@@ -337,16 +343,14 @@ func (w *Workspace) refuseAll(t *tenant, o *outcome, req *wire.WriteRequest) {
 	for _, rc := range o.refused {
 		total -= rc.n
 	}
+	total -= o.refusedWhole
 	if total > 0 {
-		o.refuse(reasonRolledBack, total)
-		t.countDiscard(reasonRolledBack, total)
+		// No backend counts these as discarded: the sender hears the
+		// refusal. rwkit counts them on a counter of its own.
+		o.refusedWhole += total
+		t.refusedWhole.Add(float64(total))
 	}
 }
-
-// reasonRolledBack counts samples that were valid but not stored because
-// their request was refused as a whole (Prometheus' rollback, Cortex's
-// "empty labels found"). It is rwkit's, not Cortex's.
-const reasonRolledBack validate.Reason = "request_refused_whole"
 
 // rolledBack makes o Prometheus' answer to a request with a refused
 // sample: 400 with the TSDB's text, nothing stored.

@@ -249,8 +249,17 @@ func TestPrometheusProfile(t *testing.T) {
 	if r.status != 400 || !strings.HasPrefix(r.body, want+"\n") {
 		t.Fatalf("%d %q, want 400 %q", r.status, r.body, want)
 	}
-	if !strings.Contains(r.body, "new-value-for-timestamp=1, request_refused_whole=1") {
+	// The rolled-back valid sample is no discard (Prometheus counts none,
+	// the sender hears the 400): the body says so and rwkit counts it on a
+	// counter of its own.
+	if !strings.Contains(r.body, "rwkit: discarded 1 samples: new-value-for-timestamp=1\nrwkit: stored none of the 2 samples (the request is refused as a whole: 1 valid samples not stored)") {
 		t.Errorf("body does not count the rolled-back sample:\n%s", r.body)
+	}
+	if got := metric(t, e, "rwkit_refused_whole_samples_total", "workspace", "default"); got != 1 {
+		t.Errorf("rwkit_refused_whole_samples_total = %v, want 1", got)
+	}
+	if got := metric(t, e, "rwkit_discarded_samples_total", "reason", "request_refused_whole", "workspace", "default"); got != 0 {
+		t.Errorf("rwkit_discarded_samples_total{reason=request_refused_whole} = %v, want none: no backend has that reason", got)
 	}
 	if got := e.query(t, "/workspaces/default", "y", ts); len(got) != 0 {
 		t.Errorf("y stored (%v), want the whole request refused", got)

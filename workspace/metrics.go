@@ -15,6 +15,12 @@ type metrics struct {
 	requests   *prometheus.CounterVec // {workspace,code}
 	duration   *prometheus.HistogramVec
 	collisions *prometheus.CounterVec // {workspace,kind}
+	// dropped {workspace,reason}: accepted with the request and dropped
+	// without a word, as the backend does (policy.dropWithinRequest).
+	dropped *prometheus.CounterVec
+	// refusedWhole {workspace}: valid samples of requests refused as a
+	// whole.
+	refusedWhole *prometheus.CounterVec
 
 	// HA deduplication (hatracker.go).
 	haDeduplicated *prometheus.CounterVec // {workspace,cluster}
@@ -26,7 +32,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rwkit_received_samples_total",
-			Help: "Samples and native histogram samples received by remote write, before validation. Equals accepted plus discarded plus HA-deduplicated, except that a series refused by a label, timestamp or native histogram check is counted as Cortex counts it: one discarded sample, whatever its number of samples.",
+			Help: "Samples and native histogram samples received by remote write, before validation. Equals accepted plus discarded plus dropped plus refused whole plus HA-deduplicated, except that a series refused by a label, timestamp or native histogram check is counted as Cortex counts it: one discarded sample, whatever its number of samples.",
 		}, []string{"workspace"}),
 		discarded: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rwkit_discarded_samples_total",
@@ -48,6 +54,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			NativeHistogramMaxBucketNumber:  100,
 			NativeHistogramMinResetDuration: 0,
 		}, []string{"code"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rwkit_dropped_samples_total",
+			Help: "Samples the modelled backend accepts with 2xx and drops without counting them (Cortex: a second value for one series and timestamp, or an older sample, in the same request; the earlier sample is kept), by the reason it would have had. Not in rwkit_discarded_samples_total, as not in Cortex's discard counter; --strict refuses them instead.",
+		}, []string{"workspace", "reason"}),
+		refusedWhole: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rwkit_refused_whole_samples_total",
+			Help: "Valid samples not stored because their request was refused as a whole (the prometheus profile's rollback at the first refused sample; Cortex's empty label set). The sender hears the refusal; no backend counts these as discarded.",
+		}, []string{"workspace"}),
 		collisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rwkit_collisions_total",
 			Help: "Samples where two writers met on one series: new-value-for-timestamp (refused) or alternating-writers (accepted, the series zig-zags).",
@@ -65,7 +79,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Failovers: times an HA cluster's elected replica was replaced by another (Cortex's cortex_ha_tracker_elected_replica_changes_total).",
 		}, []string{"workspace", "cluster"}),
 	}
-	for _, c := range []prometheus.Collector{m.received, m.discarded, m.accepted, m.requests, m.duration, m.collisions, m.haDeduplicated, m.haElected, m.haChanges} {
+	for _, c := range []prometheus.Collector{m.received, m.discarded, m.accepted, m.requests, m.duration, m.collisions, m.dropped, m.refusedWhole, m.haDeduplicated, m.haElected, m.haChanges} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("workspace: registering metrics: %w (one registry per workspace)", err)
 		}

@@ -17,8 +17,14 @@ type outcome struct {
 	message string // the backend's text for status (Cortex's or Prometheus')
 	written counts
 	refused []reasonCount // samples and histograms removed, by reason, in order of first refusal
-	notes   []string      // rwkit's lines: which writers collided
-	hidden  int           // notes not shown
+	// dropped are samples the backend drops without a word
+	// (policy.dropWithinRequest), by reason: X-Rwkit-Dropped.
+	dropped []reasonCount
+	// refusedWhole: valid samples not stored because the request was
+	// refused as a whole.
+	refusedWhole int
+	notes        []string // rwkit's lines: which writers collided
+	hidden       int      // notes not shown
 	// collisions: at least one new-value-for-timestamp was recorded.
 	collisions bool
 }
@@ -26,17 +32,22 @@ type outcome struct {
 // maxNotes bounds the attribution lines of one refusal body.
 const maxNotes = 5
 
-func (o *outcome) refuse(r validate.Reason, n int) {
+func (o *outcome) refuse(r validate.Reason, n int) { o.refused = addCount(o.refused, r, n) }
+
+func (o *outcome) drop(r validate.Reason, n int) { o.dropped = addCount(o.dropped, r, n) }
+
+// addCount adds n to r's count in cs, in order of first appearance.
+func addCount(cs []reasonCount, r validate.Reason, n int) []reasonCount {
 	if n <= 0 {
-		return
+		return cs
 	}
-	for i := range o.refused {
-		if o.refused[i].reason == r {
-			o.refused[i].n += n
-			return
+	for i := range cs {
+		if cs[i].reason == r {
+			cs[i].n += n
+			return cs
 		}
 	}
-	o.refused = append(o.refused, reasonCount{r, n})
+	return append(cs, reasonCount{r, n})
 }
 
 func (o *outcome) note(s string) {

@@ -234,6 +234,9 @@ func (w *Workspace) respond(rw http.ResponseWriter, t *tenant, o *outcome, v wir
 	if v == wire.V2 {
 		setWritten(rw, o.written)
 	}
+	if len(o.dropped) > 0 {
+		rw.Header().Set(DroppedHeader, countsText(o.dropped))
+	}
 	if o.status == 0 {
 		code := w.policy.acceptedV1
 		if v == wire.V2 {
@@ -244,26 +247,23 @@ func (w *Workspace) respond(rw http.ResponseWriter, t *tenant, o *outcome, v wir
 	}
 	var b strings.Builder
 	b.WriteString(o.message)
+	n := 0
+	for _, rc := range o.refused {
+		n += rc.n
+	}
 	if len(o.refused) > 0 {
-		n := 0
-		for _, rc := range o.refused {
-			n += rc.n
-		}
-		fmt.Fprintf(&b, "\nrwkit: discarded %d samples:", n)
-		for i, rc := range o.refused {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			name := string(rc.reason)
-			if rc.reason == validate.Unknown {
-				name = "other"
-			}
-			fmt.Fprintf(&b, " %s=%d", name, rc.n)
-		}
+		fmt.Fprintf(&b, "\nrwkit: discarded %d samples: %s", n, reasonsText(o.refused))
+	}
+	if len(o.dropped) > 0 {
+		fmt.Fprintf(&b, "\nrwkit: dropped %s without a word, as the backend does (the earlier sample of the request is kept; header %s)", countsText(o.dropped), DroppedHeader)
+	}
+	if len(o.refused) > 0 || o.refusedWhole > 0 {
 		stored := o.written.samples + o.written.histograms
 		switch {
 		case stored > 0:
 			fmt.Fprintf(&b, "\nrwkit: stored the other %d of %d samples (partial ingestion: the valid samples of a refused request are kept)", stored, received)
+		case o.refusedWhole > 0:
+			fmt.Fprintf(&b, "\nrwkit: stored none of the %d samples (the request is refused as a whole: %d valid samples not stored)", received, o.refusedWhole)
 		case received > n:
 			fmt.Fprintf(&b, "\nrwkit: stored none of the %d samples", received)
 		}
@@ -279,6 +279,39 @@ func (w *Workspace) respond(rw http.ResponseWriter, t *tenant, o *outcome, v wir
 		fmt.Fprintf(&b, "\nrwkit: every collision with both writers: GET /workspaces/%s/api/v1/collisions", t.id)
 	}
 	return refuse(rw, o.status, b.String(), "")
+}
+
+// DroppedHeader is set on an answer to a request of which samples were
+// accepted and dropped without a word, as the modelled backend does
+// (Cortex: a second value for one series and timestamp, or an older
+// sample, in the same request): the count and the reasons, e.g.
+// "2 (new-value-for-timestamp=1, sample-out-of-order=1)". WithStrict
+// refuses them instead.
+const DroppedHeader = "X-Rwkit-Dropped"
+
+// countsText is "N (reason=n, ...)".
+func countsText(cs []reasonCount) string {
+	n := 0
+	for _, rc := range cs {
+		n += rc.n
+	}
+	return fmt.Sprintf("%d (%s)", n, reasonsText(cs))
+}
+
+// reasonsText is "reason=n, ...".
+func reasonsText(cs []reasonCount) string {
+	var b strings.Builder
+	for i, rc := range cs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		name := string(rc.reason)
+		if rc.reason == validate.Unknown {
+			name = "other"
+		}
+		fmt.Fprintf(&b, "%s=%d", name, rc.n)
+	}
+	return b.String()
 }
 
 func setWritten(rw http.ResponseWriter, c counts) {

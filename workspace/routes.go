@@ -35,10 +35,13 @@ func (w *Workspace) routes() http.Handler {
 	})
 
 	// The store routes on what follows /api/v1/ and finds the tenant in a
-	// /workspaces/{id}/ path, else in X-Scope-OrgID, else "default".
+	// /workspaces/{id}/ path, else in X-Scope-OrgID, else "default": the
+	// API bases of AMP, Cortex and Prometheus (the last one is what a
+	// Grafana data source pointed at the server's root calls).
 	query := w.db.APIHandler(store.TenantFromRequest)
 	mux.Handle("/workspaces/{id}/api/v1/", query)
 	mux.Handle("/prometheus/api/v1/", query)
+	mux.Handle("/api/v1/", query)
 	mux.HandleFunc("GET /workspaces/{id}/api/v1/collisions", w.serveCollisions)
 	mux.HandleFunc("GET /workspaces/{id}/api/v1/ha", w.serveHA)
 

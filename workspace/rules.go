@@ -26,13 +26,24 @@ type policy struct {
 	// acceptedV1 is the status of an RW 1.0 write accepted whole: Cortex
 	// answers 200 with an empty body, Prometheus 204. RW 2.0 is always 204.
 	acceptedV1 int
+	// dropWithinRequest: a sample that conflicts with an earlier sample of
+	// its series in the same request (a second value for one timestamp, or
+	// an older timestamp: store.AppendError.WithinBatch) is dropped as
+	// Cortex's TSDB drops it at commit, and the request is answered as if
+	// it were not there (Cortex: 200, nothing counted). rwkit tells what
+	// Cortex does not: rwkit_dropped_samples_total, the X-Rwkit-Dropped
+	// header and the collisions log. Without it (WithStrict, the
+	// prometheus profile) such a sample is refused like any other.
+	dropWithinRequest bool
 }
 
-// policyFor is the policy of the limits' backend.
-func policyFor(b validate.Backend) policy {
+// policyFor is the policy of the limits' backend; strict refuses what the
+// backend drops silently (WithStrict).
+func policyFor(b validate.Backend, strict bool) policy {
 	p := policy{acceptedV1: http.StatusOK}
 	if b == validate.BackendCortex {
 		p.distributor = true
+		p.dropWithinRequest = !strict
 	} else {
 		p.rollBack = true
 	}

@@ -66,7 +66,7 @@ func newWorkspace(db *store.Store, c config) (*Workspace, error) {
 	w := &Workspace{
 		cfg:     c,
 		db:      db,
-		policy:  policyFor(c.limits.Backend),
+		policy:  policyFor(c.limits.Backend, c.strict),
 		seed:    maphash.MakeSeed(),
 		tenants: map[string]*tenant{},
 		writes:  newWriteLimiter(c.maxConcurrent),
@@ -147,6 +147,8 @@ type tenant struct {
 	received          prometheus.Counter
 	accepted          prometheus.Counter
 	discarded         *prometheus.CounterVec
+	droppedTotal      *prometheus.CounterVec
+	refusedWhole      prometheus.Counter
 	collisionsTotal   prometheus.Counter
 	alternationsTotal prometheus.Counter
 
@@ -160,6 +162,12 @@ type tenant struct {
 func (t *tenant) countDiscard(r validate.Reason, n int) {
 	if n > 0 && r != validate.Unknown {
 		t.discarded.WithLabelValues(t.id, string(r)).Add(float64(n))
+	}
+}
+
+func (t *tenant) countDropped(r validate.Reason, n int) {
+	if n > 0 {
+		t.droppedTotal.WithLabelValues(t.id, string(r)).Add(float64(n))
 	}
 }
 
@@ -220,6 +228,8 @@ func (w *Workspace) tenant(id string) (*tenant, error) {
 		received:          w.metrics.received.WithLabelValues(id),
 		accepted:          w.metrics.accepted.WithLabelValues(id),
 		discarded:         w.metrics.discarded,
+		droppedTotal:      w.metrics.dropped,
+		refusedWhole:      w.metrics.refusedWhole.WithLabelValues(id),
 		collisionsTotal:   w.metrics.collisions.WithLabelValues(id, KindNewValueForTimestamp),
 		alternationsTotal: w.metrics.collisions.WithLabelValues(id, KindAlternatingWriters),
 		ha:                newHATracker(),

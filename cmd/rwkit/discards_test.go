@@ -214,7 +214,8 @@ func TestDiscardsLocal(t *testing.T) {
 		t.Errorf("rows (-want +got):\n%s", diff)
 	}
 	if rep.Total != 244 || rep.Received == nil || *rep.Received != 4820 || len(rep.Collisions) != 2 ||
-		rep.Collisions[0].Workspace != "default" || !rep.Collisions[0].Served || len(rep.Collisions[1].Entries) != 2 {
+		rep.Collisions[0].Workspace != "default" || !rep.Collisions[0].Served || len(rep.Collisions[1].Entries) != 3 ||
+		rep.Collisions[1].Entries[2].Reason != "new-value-for-timestamp" {
 		t.Errorf("report: %+v", rep)
 	}
 }

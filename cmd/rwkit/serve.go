@@ -29,6 +29,7 @@ type serveCommand struct {
 	listen          string
 	data            string
 	limits          string
+	strict          bool
 	logLevel        string
 	shutdownTimeout time.Duration
 
@@ -61,6 +62,7 @@ type serveCommand struct {
 
 const serveExample = `  rwkit serve                                   # http://127.0.0.1:9095, AMP's limits
   rwkit serve --limits cortex --data ./ws       # Cortex's defaults, data kept in ./ws
+  rwkit serve --strict                          # 400 where AMP answers 200 and drops a sample silently
   # then push, e.g.:
   rwkit push --url http://127.0.0.1:9095/workspaces/ws-1/api/v1/remote_write --file metrics.txt`
 
@@ -113,6 +115,7 @@ func (c *serveCommand) flagSet() *flag.FlagSet {
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:9095", "address to serve on")
 	fs.StringVar(&c.data, "data", "", "directory of the workspace's data (default: rwkit/workspace in the user cache dir)")
 	fs.StringVar(&c.limits, "limits", "amp", "rules and limits: "+strings.Join(validate.ProfileNames(), ", "))
+	fs.BoolVar(&c.strict, "strict", false, "refuse (400) what the backend accepts and drops without a word: a second value for one series and timestamp, or an older sample, in one request (default: 200 as AMP/Cortex, with an X-Rwkit-Dropped header and rwkit_dropped_samples_total)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "time allowed for requests in flight on shutdown")
 	fs.StringVar(&c.sigv4AccessKeyID, "sigv4-access-key-id", "", "verify AWS SigV4 (service aps) against this access key id; with --sigv4-secret-access-key")
@@ -171,6 +174,7 @@ func (c *serveCommand) workspaceOptions() ([]workspace.Option, error) {
 		return nil, err
 	}
 	return append(wsOpts,
+		workspace.WithStrict(c.strict),
 		workspace.WithMaxTenants(c.maxWorkspaces),
 		workspace.WithQueryLimits(workspace.QueryLimits{
 			Timeout:        c.queryTimeout,
@@ -227,7 +231,7 @@ func (c *serveCommand) httpServer(h http.Handler) *http.Server {
 func (c *serveCommand) announce(logger *slog.Logger, lim validate.Limits, addr net.Addr) {
 	base := "http://" + addr.String()
 	logger.Info("workspace serving",
-		"limits", lim.Name, "data", c.data, "auth", c.authSummary(),
+		"limits", lim.Name, "strict", c.strict, "data", c.data, "auth", c.authSummary(),
 		"push_amp", base+"/workspaces/<id>/api/v1/remote_write",
 		"push_cortex", base+"/api/v1/push (X-Scope-OrgID: <id>)",
 		"push_prometheus", base+"/api/v1/write",

@@ -215,7 +215,7 @@ var knownDifferences = []agentdiff.Known{
 		),
 	},
 	{
-		Why:   "a series exposed twice in one scrape: rwkit keeps the first sample, as Prometheus's head does, counting the other in rwkit_agent_duplicate_samples_total; Prometheus agents (2.42, and 3.16: tsdb/agent checks lastTs at Commit) send both, which a backend refuses",
+		Why:   "a series exposed twice in one scrape: rwkit keeps the first sample, as Prometheus's head does, counting the other in rwkit_agent_duplicate_samples_total; Prometheus agents (2.42, and 3.16: tsdb/agent checks lastTs at Commit) send both, which AMP/Cortex drop silently in one request and refuse across two",
 		Patch: agentdiff.SetScrapes(key("d", "duplicate", "plain", "a", "1"), 1, counting()...),
 	},
 	{

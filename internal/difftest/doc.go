@@ -16,6 +16,11 @@
 //     over Cortex's two processes against the workspace's
 //     rwkit_discarded_samples_total{workspace,reason};
 //
+// and, on the workspace alone, rwkit_dropped_samples_total against the
+// scenario's expectation: what Cortex answers 2xx for and drops without a
+// word (a second value or an older sample of a series in one request),
+// which the workspace must drop too and count there;
+//
 // and checks that the first line of each workspace refusal contains the
 // core of Cortex's text (without the gRPC "... desc = " prefix).
 //

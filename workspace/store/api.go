@@ -44,8 +44,11 @@ func TenantFromRequest(r *http.Request) (string, error) {
 }
 
 // APIHandler returns the Prometheus HTTP API (query, query_range, series,
-// labels, label/{name}/values, metadata; GET or form POST) for the tenant
-// tenantOf names; nil tenantOf means TenantFromRequest. It routes on the
+// labels, label/{name}/values, metadata, query_exemplars, format_query;
+// GET or form POST; and, GET only, the calls Grafana makes besides:
+// status/{buildinfo,runtimeinfo,config,flags,tsdb}, rules, alerts, targets,
+// targets/metadata) for the tenant tenantOf names; nil tenantOf means
+// TenantFromRequest. It routes on the
 // part of the path after the first "/api/v1/", so it can be mounted as is
 // under /workspaces/{id}/api/v1/ and /prometheus/api/v1/, or behind
 // http.StripPrefix. A tenant that has never been written to answers empty
@@ -102,7 +105,8 @@ func invalidParam(err error, name string) *apiError {
 	return badData(fmt.Errorf("invalid parameter %q: %w", name, err))
 }
 
-// result is what an endpoint produces: the encoded data, or an error.
+// result is what an endpoint produces: the encoded data, or an error;
+// neither answers 204 No Content.
 type result struct {
 	data     []byte
 	err      *apiError
@@ -155,8 +159,34 @@ func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		res = h.labelValues(r, q, endpoint[len("label/"):len(endpoint)-len("/values")])
 	case endpoint == "metadata":
 		res = h.metadata(r, t)
+	case getOnly[endpoint] && r.Method != http.MethodGet:
+		w.Header().Set("Allow", "GET")
+		writeError(w, http.StatusMethodNotAllowed, badData(fmt.Errorf("method %s not allowed for %s; use GET", r.Method, endpoint)))
+		return
+	case endpoint == "query_exemplars":
+		res = h.queryExemplars(r, t)
+	case endpoint == "format_query":
+		res = h.formatQuery(r)
+	case endpoint == "status/tsdb":
+		res = h.tsdbStatus(r, t)
+	case endpoint == "status/buildinfo":
+		res = jsonResult(buildInfoData())
+	case endpoint == "status/runtimeinfo":
+		res = h.runtimeInfo()
+	case endpoint == "status/config":
+		res = h.config()
+	case endpoint == "status/flags":
+		res = h.flags()
+	case endpoint == "rules":
+		res = h.rules(r)
+	case endpoint == "alerts":
+		res = result{data: []byte(`{"alerts":[]}`)}
+	case endpoint == "targets":
+		res = h.targets(r)
+	case endpoint == "targets/metadata":
+		res = h.targetMetadata(r)
 	default:
-		res = result{err: &apiError{errorNotFound, fmt.Errorf("unknown endpoint %q; this API serves query, query_range, series, labels, label/<name>/values and metadata", endpoint)}}
+		res = result{err: &apiError{errorNotFound, fmt.Errorf("unknown endpoint %q; this API serves query, query_range, series, labels, label/<name>/values, metadata, query_exemplars, format_query, rules, alerts, targets, targets/metadata and status/{buildinfo,runtimeinfo,config,flags,tsdb}", endpoint)}}
 	}
 	h.respond(w, res)
 }
@@ -164,6 +194,12 @@ func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *apiHandler) respond(w http.ResponseWriter, res result) {
 	if res.err != nil {
 		writeError(w, res.err.typ.status(), res.err)
+		return
+	}
+	if res.data == nil {
+		// Nothing to say (query_exemplars without a selector): 204, as
+		// web/api/v1/api.go answers a nil result.
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	warns, infos := res.warnings.AsStrings(res.query, 10, 10)
@@ -208,7 +244,7 @@ func (h *apiHandler) queryOpts(r *http.Request) (promql.QueryOpts, *apiError) {
 		}
 		lookback = d
 	}
-	return promql.NewPrometheusQueryOpts(false, lookback, nil), nil
+	return promql.NewPrometheusQueryOpts(r.FormValue("stats") == statsAll, lookback, nil), nil
 }
 
 // queryContext bounds a query by Options.QueryTimeout, or by the request's
@@ -300,10 +336,10 @@ func (h *apiHandler) runQuery(r *http.Request, limit int, newQuery func(ctx cont
 		return result{err: h.queryConstructionError(err)}
 	}
 	defer qry.Close()
-	return h.execQuery(ctx, qry, qs, limit)
+	return h.execQuery(ctx, qry, qs, limit, r.FormValue("stats"))
 }
 
-func (h *apiHandler) execQuery(ctx context.Context, qry promql.Query, qs string, limit int) result {
+func (h *apiHandler) execQuery(ctx context.Context, qry promql.Query, qs string, limit int, statsParam string) result {
 	res := qry.Exec(ctx)
 	if res.Err != nil {
 		return result{err: returnAPIError(h.s.limits.explain(res.Err)), warnings: res.Warnings, query: qs}
@@ -325,10 +361,20 @@ func (h *apiHandler) execQuery(ctx context.Context, qry promql.Query, qs string,
 			warnings = warnings.Add(errors.New("results truncated due to limit"))
 		}
 	}
+	if warn := statsParamWarning(statsParam); warn != nil {
+		warnings = warnings.Add(warn)
+	}
 	b := []byte(`{"resultType":`)
 	b = appendString(b, string(res.Value.Type()))
 	b = append(b, `,"result":`...)
 	b = appendValue(b, res.Value)
+	if statsParam != "" {
+		b = append(b, `,"stats":`...)
+		var err error
+		if b, err = appendQueryStats(b, qry); err != nil {
+			return result{err: &apiError{errorInternal, err}}
+		}
+	}
 	b = append(b, '}')
 	return result{data: b, warnings: warnings, query: qs}
 }

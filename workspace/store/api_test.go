@@ -235,8 +235,8 @@ func TestAPIHandler(t *testing.T) {
 			code: 400, want: "bad_data", errPre: "limit must be a number",
 		},
 		{
-			name: "unknown endpoint", path: "rules",
-			code: 404, want: "not_found", errPre: `unknown endpoint "rules"`,
+			name: "unknown endpoint", path: "status/tsdb/blocks",
+			code: 404, want: "not_found", errPre: `unknown endpoint "status/tsdb/blocks"`,
 		},
 		{
 			name: "bad tenant", path: "/workspaces/a..b/api/v1/query", params: url.Values{"query": {"up"}},
@@ -306,7 +306,7 @@ func serve(t testing.TB, h http.Handler, tc apiCase) (int, []byte) {
 	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
-	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json" && rec.Code != http.StatusNoContent {
 		t.Errorf("Content-Type %q", ct)
 	}
 	return rec.Code, rec.Body.Bytes()
@@ -346,7 +346,7 @@ func FuzzAPIHandler(f *testing.F) {
 	for _, seed := range []string{
 		"up", "up{", "rate(up[5m])", "sum by (service) (up)", "histogram_quantile(0.9, rpc_seconds)",
 		`{__name__=~".+"}`, "1/0", `"s"`, "up @ start()", "up offset -1m", "up[1m:1s]", "",
-		`label_replace(up, "a", "$1", "service", "(.*)")`, "\xff", "count_values(\"v\", up)",
+		`label_replace(up, "a", "$1", "service", "(.*)")`, "\xff", "count_values(\"v\", up)", "1+1",
 	} {
 		f.Add(seed, "1704067230", "15")
 	}
@@ -359,8 +359,20 @@ func FuzzAPIHandler(f *testing.F) {
 			{path: "series", params: url.Values{"match[]": {q}, "start": {ts}}},
 			{path: "labels", params: url.Values{"match[]": {q}}},
 			{path: "label/" + url.PathEscape(q) + "/values", params: url.Values{"end": {ts}}},
+			{path: "query", params: url.Values{"query": {q}, "time": {ts}, "stats": {step}, "timeout": {"5s"}}},
+			{path: "format_query", params: url.Values{"query": {q}}},
+			{path: "query_exemplars", params: url.Values{"query": {q}, "start": {ts}}},
+			{path: "status/tsdb", params: url.Values{"limit": {step}}},
+			{path: "rules", params: url.Values{"match[]": {q}, "type": {step}, "group_limit": {ts}}},
+			{path: "targets/metadata", params: url.Values{"match_target": {q}, "limit": {step}}},
 		} {
 			code, body := serve(t, h, tc)
+			if code == http.StatusNoContent {
+				if len(body) != 0 {
+					t.Fatalf("%s %v: 204 with a body: %s", tc.path, tc.params, body)
+				}
+				continue
+			}
 			var got struct {
 				Status    string `json:"status"`
 				ErrorType string `json:"errorType"`

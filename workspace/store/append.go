@@ -223,7 +223,11 @@ func (a *Appender) append(r Ref, ts int64, v float64, h *histogram.Histogram, fh
 		// Whether e's batch is still in flight is asked only on a
 		// conflict, which keeps the common path to one map lookup.
 		if ae, refused := e.conflict(s, a.t.outOfOrderAllowed); refused {
-			if e.owner == a.id || a.t.pending.active(e.owner) {
+			switch {
+			case e.owner == a.id:
+				sh.mu.Unlock()
+				return a.appendWithinBatch(ae, ref, lset, ts, v, h, fh)
+			case a.t.pending.active(e.owner):
 				sh.mu.Unlock()
 				return ae
 			}
@@ -244,6 +248,25 @@ func (a *Appender) append(r Ref, ts int64, v float64, h *histogram.Histogram, fh
 		return a.appendError(err, lset, ts, v, h != nil || fh != nil)
 	}
 	return nil
+}
+
+// appendWithinBatch hands the TSDB a sample that conflicts with an earlier
+// one of this batch (ae, AppendError.WithinBatch). The TSDB judges it
+// against committed data, as it judges any Append; if it takes it, its
+// Commit drops it (tsdb/head_append.go commitFloats: the series' newest
+// sample is then the earlier one), which is what Cortex's ingester does
+// with such a request. The pending entry stays the earlier sample's.
+func (a *Appender) appendWithinBatch(ae *AppendError, ref storage.SeriesRef, lset labels.Labels, ts int64, v float64,
+	h *histogram.Histogram, fh *histogram.FloatHistogram) error {
+	if _, err := a.app.Append(ref, lset, 0, ts, v, h, fh, storage.AOptions{}); err != nil {
+		return a.appendError(err, lset, ts, v, h != nil || fh != nil)
+	}
+	ae.WithinBatch = true
+	ae.Err = errBatchDuplicate
+	if ae.Reason == reasonOutOfOrder {
+		ae.Err = errBatchOutOfOrder
+	}
+	return ae
 }
 
 // Append adds a float sample. ls must be valid (the caller validates) and

@@ -1,7 +1,9 @@
 // Package store is the workspace's storage: one embedded Prometheus TSDB
 // per tenant and the PromQL engine over them, with the Prometheus HTTP API
-// v1 query endpoints. It is the only rwkit package that imports
-// github.com/prometheus/prometheus.
+// v1 query endpoints and the other calls Grafana's Prometheus data source
+// makes (status/*, query_exemplars, format_query, and empty rules, alerts
+// and targets: api_status.go, api_tsdb.go). It is the only rwkit package
+// that imports github.com/prometheus/prometheus.
 //
 //	s, err := store.Open(dir, store.Options{})
 //	if err != nil { ... }
@@ -28,9 +30,11 @@
 // (out-of-order window set) is SampleTooOld; native histograms get the same
 // reasons. The same value again at the same timestamp is accepted silently.
 // A refused sample does not spoil its batch: the others still commit.
-// Unlike the bare TSDB (and Cortex), a sample that a batch still in flight
-// would make the TSDB drop silently at Commit (another value at the same
-// timestamp, or an older sample in the same batch) is refused at Append.
+// Unlike the bare TSDB (and Cortex), a sample that another batch still in
+// flight would make the TSDB drop silently at Commit (another value at the
+// same timestamp, or an older sample) is refused at Append. Within one
+// batch the TSDB's rule stands (the earlier sample is kept, the other
+// dropped at Commit) and Append says so: an *AppendError with WithinBatch.
 //
 // # Query limits
 //
@@ -58,7 +62,7 @@
 // samples are in the WAL before Commit returns and survive Close and a
 // process crash. Native histograms are always accepted (the TSDB of
 // Prometheus v3 has no switch for them). Exemplars are kept only with
-// Options.MaxExemplars > 0 and are not served by the API. <dir>/queries.active
+// Options.MaxExemplars > 0 (query_exemplars answers them). <dir>/queries.active
 // holds the queries running (Prometheus's active query tracker: those that
 // were running when the process died are logged at the next Open), and
 // <dir>/rwkit.lock is locked while the store is open: a second Open of the

@@ -28,6 +28,15 @@ type AppendError struct {
 	New float64
 	// Err is the TSDB's error (storage.ErrOutOfOrderSample, ...).
 	Err error
+	// WithinBatch: the sample conflicts with an earlier sample of its
+	// series appended by the same Appender (a second value for one
+	// timestamp, NewValueForTimestamp, or an older timestamp,
+	// SampleOutOfOrder), and committed data allows it. The TSDB drops such
+	// a sample at Commit without a word, and so does Cortex's ingester,
+	// which answers the request 200: the earlier sample is the one stored.
+	// It is not stored whatever the caller does; the rest of the batch
+	// commits.
+	WithinBatch bool
 }
 
 func (e *AppendError) Error() string {
@@ -97,6 +106,10 @@ func existingFromDuplicate(err error) (existing float64, ok bool) {
 var (
 	errPendingDuplicate  = fmt.Errorf("%w: another value for this series and timestamp is being committed", storage.ErrDuplicateSampleForTimestamp)
 	errPendingOutOfOrder = fmt.Errorf("%w: a newer sample of this series is being committed", storage.ErrOutOfOrderSample)
+
+	// AppendError.WithinBatch.
+	errBatchDuplicate  = fmt.Errorf("%w: an earlier sample of this series in the same batch has this timestamp and another value", storage.ErrDuplicateSampleForTimestamp)
+	errBatchOutOfOrder = fmt.Errorf("%w: an earlier sample of this series in the same batch is newer", storage.ErrOutOfOrderSample)
 )
 
 const (

@@ -38,19 +38,33 @@ func TestInFlightConflicts(t *testing.T) {
 	commit(t, a2)
 	commit(t, a1)
 
-	// Within one batch.
+	// Within one batch: the TSDB's rule, the earlier sample is kept and
+	// the other dropped at Commit, reported as WithinBatch.
 	a := tn.Appender(ctx)
 	if err := a.Append(series("b"), base, 1); err != nil {
 		t.Fatal(err)
 	}
-	if ae := appendErr(t, a.Append(series("b"), base, 2)); ae.Reason != validate.NewValueForTimestamp || ae.Existing != 1 {
+	if ae := appendErr(t, a.Append(series("b"), base, 2)); ae.Reason != validate.NewValueForTimestamp || ae.Existing != 1 || ae.New != 2 || !ae.WithinBatch {
 		t.Errorf("same batch duplicate: %+v", ae)
 	}
 	if err := a.Append(series("b"), base+2000, 3); err != nil {
 		t.Fatal(err)
 	}
-	if ae := appendErr(t, a.Append(series("b"), base+1000, 2)); ae.Reason != validate.SampleOutOfOrder {
+	if ae := appendErr(t, a.Append(series("b"), base+1000, 2)); ae.Reason != validate.SampleOutOfOrder || !ae.WithinBatch {
 		t.Errorf("same batch out of order: %+v", ae)
+	}
+	commit(t, a)
+
+	// Within one batch, but committed data refuses it first: an ordinary
+	// refusal (the same value as the stored one passes, another value at
+	// that timestamp is the TSDB's duplicate), as Cortex's ingester
+	// refuses it at Append.
+	a = tn.Appender(ctx)
+	if err := a.Append(series("b"), base+2000, 3); err != nil {
+		t.Fatal(err)
+	}
+	if ae := appendErr(t, a.Append(series("b"), base+2000, 4)); ae.Reason != validate.NewValueForTimestamp || ae.WithinBatch || ae.Existing != 3 {
+		t.Errorf("same batch duplicate of a stored value: %+v", ae)
 	}
 	commit(t, a)
 
@@ -119,5 +133,41 @@ func TestInFlightRaceNothingLost(t *testing.T) {
 	stored := len(read(t, tn, "up")[`{__name__="up"}`])
 	if total != rounds || stored != rounds {
 		t.Errorf("accepted %d samples (%v), stored %d; want %d of each", total, accepted, stored, rounds)
+	}
+}
+
+// A sample dropped within its batch (WithinBatch) is in the WAL with the
+// batch; replaying it after a restart keeps the earlier sample, as the
+// commit did.
+func TestWithinBatchDropSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := tenant(t, s, "ws-1")
+	a := tn.Appender(context.Background())
+	for _, smp := range []point{{T: base, V: 1}, {T: base, V: 2}, {T: base + 2000, V: 3}, {T: base + 1000, V: 4}} {
+		err := a.Append(series("b"), smp.T, smp.V)
+		var ae *AppendError
+		if err != nil && (!errors.As(err, &ae) || !ae.WithinBatch) {
+			t.Fatalf("append %+v: %v", smp, err)
+		}
+	}
+	commit(t, a)
+	want := []point{{T: base, V: 1}, {T: base + 2000, V: 3}}
+	if diff := cmp.Diff(want, read(t, tn, "b")[`{__name__="b"}`]); diff != "" {
+		t.Errorf("after commit (-want +got):\n%s", diff)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if diff := cmp.Diff(want, read(t, tenant(t, s2, "ws-1"), "b")[`{__name__="b"}`]); diff != "" {
+		t.Errorf("after restart (-want +got):\n%s", diff)
 	}
 }

@@ -117,7 +117,10 @@ func newEngine(dir string, l queryLimits, p parser.Parser, logger *slog.Logger, 
 		// LookbackDelta 0 means promql's default of 5m.
 		EnableAtModifier:     true,
 		EnableNegativeOffset: true,
-		Parser:               p,
+		// stats=all's per-step sample counts (Prometheus's
+		// promql-per-step-stats feature); off unless a query asks.
+		EnablePerStepStats: true,
+		Parser:             p,
 	}), nil
 }
 

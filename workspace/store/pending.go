@@ -15,11 +15,15 @@ import (
 // The TSDB checks an Append against committed data only. Two batches in
 // flight with the same series and timestamp but different values both
 // pass, and the later Commit drops its sample silently (tsdb/head_append.go
-// commitFloats: "handleAppendableError"); so does a second sample at the
-// same timestamp, or an older one, in the same batch. Cortex behaves the
-// same and answers 200. rwkit promises that nothing accepted is lost, so
-// the store refuses such a sample at Append, with the reason it would have
-// got had the other batch committed first.
+// commitFloats: "handleAppendableError"). rwkit promises that nothing
+// accepted is lost, so the store refuses such a sample at Append, with the
+// reason it would have got had the other batch committed first.
+//
+// A second sample at the same timestamp, or an older one, in the same
+// batch is dropped at Commit too; Cortex's ingester answers 200 for it.
+// The store hands it to the TSDB and returns an AppendError with
+// WithinBatch set, so that the caller can answer as Cortex does and still
+// say what was dropped.
 //
 // One race remains: batch A holds t=5 of a series, batch B then appends
 // t=6 of it (legitimately newer) and commits first; A's t=5 is then

@@ -96,6 +96,8 @@ type Store struct {
 	reg    *promreg.Tracking // the engine's metrics; nil without Options.Registerer
 	limits queryLimits       // limits.go
 	lock   fileutil.Releaser // lock.go
+	// started is when Open opened the store (status/runtimeinfo).
+	started time.Time
 
 	// recoverEvery bounds the recovery attempts of a failed tenant
 	// (health.go); tests shorten it.
@@ -161,6 +163,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		lock:    lock,
 		tenants: map[string]*Tenant{},
 		engine:  engine,
+		started: opts.Now().UTC(),
 
 		recoverEvery: recoverEvery,
 	}
