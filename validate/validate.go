@@ -240,6 +240,9 @@ type Result struct {
 	// Discards are the refusals in request order: series first, then
 	// metadata, as Cortex checks them.
 	Discards []Discard
+	// Index is the request position of each of Series; only
+	// ValidateRequestV2 fills it, for BackendPrometheus.
+	Index []int
 }
 
 // ValidateRequest validates every series and metadata entry of req. When a

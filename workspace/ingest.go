@@ -105,6 +105,11 @@ type batch struct {
 	distributorErr *validate.Discard // the first validation refusal
 	ingesterErr    string            // the text of the first refusal appending
 	ingesterStatus int
+	// lines are the refusals of a request answered with all of them
+	// (policy.collectV2), by request position; series is the position of
+	// the series being appended.
+	lines  []line
+	series int
 
 	// Set under the tenant's lock.
 	wid     uint32
@@ -130,10 +135,19 @@ func (b *batch) distribute() (validate.Result, bool) {
 	}
 
 	lim := &b.w.cfg.limits
-	res := validate.ValidateRequest(lim, b.req, b.now)
+	var res validate.Result
+	if b.v == wire.V2 {
+		res = validate.ValidateRequestV2(lim, b.req, b.now)
+	} else {
+		res = validate.ValidateRequest(lim, b.req, b.now)
+	}
 	for i := range res.Discards {
 		d := &res.Discards[i]
 		b.discard(d.Reason, d.Samples+d.Histograms, d.Counted)
+		if b.collecting() {
+			b.lines = append(b.lines, line{d.Index, d.Message})
+			continue
+		}
 		if d.WholeRequest {
 			o.fail(http.StatusBadRequest, d.Message)
 			// Nothing else of the request is stored.
@@ -179,6 +193,9 @@ func (b *batch) appendSeries(res *validate.Result, p *prepared) error {
 	for i := range res.Series {
 		s := &res.Series[i]
 		h, ref := p.hashes[i], &p.refs[i]
+		if res.Index != nil {
+			b.series = res.Index[i]
+		}
 		if !b.admit(s, h) {
 			continue
 		}
@@ -238,6 +255,11 @@ func (b *batch) appendSamples(s *wire.TimeSeries, h uint64, ref *store.Ref) erro
 			b.pending = append(b.pending, pendingWrite{h, s.Labels, smp.Timestamp, smp.Value})
 			continue
 		}
+		if b.collecting() {
+			b.collect(ae, s.Labels)
+			b.t.explain(&b.o, ae, s.Labels, h, smp, b.wid, b.wr, b.now)
+			continue
+		}
 		if b.policy.rollBack {
 			// Prometheus rolls the whole request back at the first
 			// refused sample and answers with the TSDB's text.
@@ -267,6 +289,8 @@ func (b *batch) appendHistograms(s *wire.TimeSeries, ref *store.Ref) error {
 			return err
 		case ae == nil:
 			b.o.written.histograms++
+		case b.collecting():
+			b.collect(ae, s.Labels)
 		case b.policy.rollBack:
 			b.w.rolledBack(b.t, &b.o, b.req, ae)
 			return errRolledBack
@@ -275,6 +299,23 @@ func (b *batch) appendHistograms(s *wire.TimeSeries, ref *store.Ref) error {
 		}
 	}
 	return nil
+}
+
+// line is one refusal of a request answered with all of them, at the
+// request position of its series.
+type line struct {
+	index int
+	msg   string
+}
+
+// collecting reports whether the request's refusals are collected
+// (policy.collectV2) rather than answered with the first or rolled back.
+func (b *batch) collecting() bool { return b.policy.collectV2 && b.v == wire.V2 }
+
+// collect counts a sample the TSDB refused and adds its line.
+func (b *batch) collect(ae *store.AppendError, ls []wire.Label) {
+	b.discard(ae.Reason, 1, 1)
+	b.lines = append(b.lines, line{b.series, validate.PrometheusV2Message(ae.Err, ls)})
 }
 
 // refused counts a sample the TSDB refused and keeps the ingester's text
@@ -317,8 +358,18 @@ func (b *batch) committed() {
 	b.answerFirstError()
 }
 
-// answerFirstError answers with the first validation refusal, if any.
+// answerFirstError answers with the first validation refusal, if any, or
+// with every refusal when they are collected.
 func (b *batch) answerFirstError() {
+	if len(b.lines) > 0 {
+		slices.SortStableFunc(b.lines, func(x, y line) int { return x.index - y.index })
+		msgs := make([]string, len(b.lines))
+		for i, l := range b.lines {
+			msgs[i] = l.msg
+		}
+		b.o.fail(http.StatusBadRequest, strings.Join(msgs, "\n"))
+		return
+	}
 	if d := b.distributorErr; d != nil {
 		b.o.fail(d.Status, d.Message)
 	}

@@ -23,6 +23,11 @@ type policy struct {
 	// it the refused sample is counted and the request goes on; the answer
 	// is the ingester's text for the first refusal (Cortex).
 	rollBack bool
+	// collectV2: an RW 2.0 request is never rolled back; every refused
+	// series or sample adds its line to one 400, in series order, and
+	// the rest is written (Prometheus 3's writeHandler.appendV2, with the
+	// texts of validate.ValidateRequestV2 and PrometheusV2Message).
+	collectV2 bool
 	// acceptedV1 is the status of an RW 1.0 write accepted whole: Cortex
 	// answers 200 with an empty body, Prometheus 204. RW 2.0 is always 204.
 	acceptedV1 int
@@ -34,7 +39,7 @@ func policyFor(b validate.Backend) policy {
 	if b == validate.BackendCortex {
 		p.distributor = true
 	} else {
-		p.rollBack = true
+		p.rollBack, p.collectV2 = true, true
 	}
 	if b == validate.BackendPrometheus {
 		p.acceptedV1 = http.StatusNoContent
