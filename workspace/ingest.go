@@ -323,7 +323,7 @@ func (b *batch) collect(ae *store.AppendError, ls []wire.Label) {
 func (b *batch) refused(ae *store.AppendError, ts int64, ls []wire.Label) {
 	b.discard(ae.Reason, 1, 1)
 	if b.ingesterErr == "" {
-		b.ingesterErr = validate.UserMessage(b.t.id, validate.IngesterMessage(ae.Err, ae.Reason, ts, ls))
+		b.ingesterErr = validate.IngesterRefusal(&b.w.cfg.limits, b.t.id, ae.Err, ae.Reason, ts, ls)
 	}
 }
 

@@ -35,14 +35,12 @@ type policy struct {
 
 // policyFor is the policy of the limits' backend.
 func policyFor(b validate.Backend) policy {
-	p := policy{acceptedV1: http.StatusOK}
-	if b == validate.BackendCortex {
-		p.distributor = true
-	} else {
-		p.rollBack, p.collectV2 = true, true
+	switch b {
+	case validate.BackendPrometheus:
+		return policy{rollBack: true, collectV2: true, acceptedV1: http.StatusNoContent}
+	default:
+		// Cortex, and Mimir, which keeps Cortex's distributor and
+		// ingester shape.
+		return policy{distributor: true, acceptedV1: http.StatusOK}
 	}
-	if b == validate.BackendPrometheus {
-		p.acceptedV1 = http.StatusNoContent
-	}
-	return p
 }
