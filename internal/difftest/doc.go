@@ -25,6 +25,13 @@
 // the test fails when the difference disappears, so the marker is removed
 // then. README.md's "Where the workspace and Cortex differ" lists them.
 //
+// The same runner holds other profiles against the servers they model
+// (backends_test.go): `--limits prometheus` against a real Prometheus 3
+// (prometheus3_test.go, RW 1.0 and 2.0, with the RW 2.0 Written headers
+// compared too) and `--limits mimir` against a real Mimir (mimir_test.go,
+// Mimir's discard reasons read back through validate.MimirReason). Their
+// servers come from internal/backendtest.
+//
 // Without a Cortex binary the test is skipped, or fails with
 // RWKIT_REQUIRE_CORTEX=1:
 //
