@@ -107,12 +107,27 @@ func MimirErrors() []MimirError { return append([]MimirError(nil), mimirErrors..
 // Cortex's (new-value-for-timestamp). It returns the value itself as a
 // Reason when it is neither.
 func MimirReason(label string) Reason {
+	if r, ok := mimirIngesterReasons[label]; ok {
+		return r
+	}
 	for _, e := range mimirErrors {
 		if e.Label() == label {
 			return e.Reason
 		}
 	}
 	return Reason(label)
+}
+
+// mimirIngesterReasons are the reason labels of Mimir's counters that are
+// not Cortex's names (pkg/ingester/ingester.go; the distributor's
+// sample_duplicate_timestamp, whose ID names the ingester's refusal in
+// texts).
+var mimirIngesterReasons = map[string]Reason{
+	"sample-timestamp-too-old":       SampleOutOfBounds,
+	"sample-too-far-in-future":       TooFarInFuture,
+	"invalid-native-histogram":       NativeHistogramInvalid,
+	"labels-not-sorted":              LabelsNotSorted,
+	string(SampleDuplicateTimestamp): SampleDuplicateTimestamp,
 }
 
 // mimirMessage is globalerror's ID.Message: the text and the ID.

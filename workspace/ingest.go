@@ -125,7 +125,7 @@ var errRolledBack = errors.New("request rolled back")
 // reports whether anything is left to append; when not, b.o is the answer.
 func (b *batch) distribute() (validate.Result, bool) {
 	t, o := b.t, &b.o
-	if b.policy.distributor && b.v == wire.V2 {
+	if b.policy.v2NeedsData && b.v == wire.V2 {
 		if s := seriesWithoutData(b.req); s != nil {
 			ls := slices.SortedStableFunc(slices.Values(s.Labels), wire.CompareLabels)
 			o.fail(http.StatusBadRequest, "TimeSeries must contain at least one sample or histogram for series "+validate.LabelsString(ls))

@@ -18,6 +18,10 @@ type policy struct {
 	// 2.0 to 1.0 first: convertV2RequestToV1 in pkg/util/push/push.go), and
 	// the ingestion rate limit and the ingester's series limits apply.
 	distributor bool
+	// v2NeedsData: an RW 2.0 series without samples or histograms refuses
+	// the whole request (Cortex, which converts RW 2.0 to 1.0 first).
+	// Mimir takes a metadata-only series.
+	v2NeedsData bool
 	// rollBack: the first sample the TSDB refuses rolls the whole request
 	// back and is answered with the TSDB's own text (Prometheus). Without
 	// it the refused sample is counted and the request goes on; the answer
@@ -41,6 +45,6 @@ func policyFor(b validate.Backend) policy {
 	default:
 		// Cortex, and Mimir, which keeps Cortex's distributor and
 		// ingester shape.
-		return policy{distributor: true, acceptedV1: http.StatusOK}
+		return policy{distributor: true, v2NeedsData: b == validate.BackendCortex, acceptedV1: http.StatusOK}
 	}
 }
