@@ -113,6 +113,7 @@
 //	per_metric_series_limit                                                           PerMetricSeriesLimitMessage
 //	native-histogram-sample               workspace/ingest.go batch.appendHistograms  none (silent)
 //	                                      (Limits.EnableNativeHistograms off)
+//	sample_duplicate_timestamp (Mimir)    mimir.go mimirSeries                        none (200, counted)
 //	request_refused_whole (rwkit's own)   workspace/ingest.go Workspace.refuseAll     the refusal that caused it
 //
 // The other constants (per_labelset_series_limit, too_many_ha_clusters,
