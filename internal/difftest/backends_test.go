@@ -36,6 +36,9 @@ type server struct {
 	// core is the part of a refusal body the workspace's first line must
 	// contain.
 	core func(body string) string
+	// wholeBody: the workspace's body must also begin with every line of
+	// the server's (Prometheus 3 answers RW 2.0 with a line per refusal).
+	wholeBody bool
 }
 
 // backendObservation is what one side did with a scenario.
@@ -106,6 +109,8 @@ func runBackend(t *testing.T, lim validate.Limits, start func(t *testing.T) *ser
 				if ss/100 == 4 && wst/100 == 4 {
 					core := s.core(sb)
 					switch {
+					case s.wholeBody && strings.Contains(firstLine(wb), core) && !strings.HasPrefix(wb, strings.TrimSpace(sb)+"\n"):
+						t.Errorf("request %d: the workspace's body does not begin with %s's lines\n%s: %q\nworkspace: %q", j, s.name, s.name, sb, wb)
 					case strings.Contains(firstLine(wb), core):
 					case sc.known != nil && sc.known.bodies:
 						bodiesDiffer = true

@@ -22,7 +22,7 @@ func TestWorkspaceMatchesPrometheus3(t *testing.T) {
 	}
 	start := func(t *testing.T) *server {
 		s := backendtest.StartPrometheus3(t)
-		return &server{name: "prometheus", pushURL: s.WriteURL, queryURL: s.QueryURL, core: firstLine}
+		return &server{name: "prometheus", pushURL: s.WriteURL, queryURL: s.QueryURL, core: firstLine, wholeBody: true}
 	}
 	runBackend(t, lim, start, prometheus3Scenarios())
 }
