@@ -105,7 +105,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 
 // flagSet is serve's command line.
 func (c *serveCommand) flagSet() *flag.FlagSet {
-	fs := newFlagSet("serve [--listen ADDR] [--data DIR] [--limits amp|cortex|prometheus]",
+	fs := newFlagSet("serve [--listen ADDR] [--data DIR] [--limits amp|cortex|prometheus|mimir]",
 		"Runs the local workspace: a remote-write receiver that refuses exactly what Amazon Managed Service for\n"+
 			"Prometheus (Cortex) refuses, with the same status codes and texts, keeps what it accepts in an embedded\n"+
 			"Prometheus TSDB, answers PromQL, and names the writers that collided. Runs until interrupted; data\n"+

@@ -105,7 +105,7 @@ func TestUsageErrorsNameTheFlag(t *testing.T) {
 		"serve": {
 			{args: []string{"--listen", "9095"}, flag: "--listen"},
 			{args: []string{"--listen", "0.0.0.0:0"}, flag: "--listen"},
-			{args: []string{"--limits", "mimir"}, flag: "--limits"},
+			{args: []string{"--limits", "no-such-backend"}, flag: "--limits"},
 			{args: []string{"--log-level", "loud"}, flag: "--log-level"},
 			{args: []string{"--shutdown-timeout", "0s"}, flag: "--shutdown-timeout"},
 			{args: []string{"--read-header-timeout", "0s"}, flag: "--read-header-timeout"},

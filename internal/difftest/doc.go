@@ -36,6 +36,13 @@
 // stored samples, discards, and cortex_distributor_deduped_samples_total
 // against rwkit_ha_deduplicated_samples_total by cluster.
 //
+// The same runner holds other profiles against the servers they model
+// (backends_test.go): `--limits prometheus` against a real Prometheus 3
+// (prometheus3_test.go, RW 1.0 and 2.0, with the RW 2.0 Written headers
+// compared too) and `--limits mimir` against a real Mimir (mimir_test.go,
+// Mimir's discard reasons read back through validate.MimirReason). Their
+// servers come from internal/backendtest.
+//
 // Without a Cortex binary the test is skipped, or fails with
 // RWKIT_REQUIRE_CORTEX=1:
 //
