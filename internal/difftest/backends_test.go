@@ -162,8 +162,10 @@ func compareBackend(t *testing.T, name string, k *backendKnown, so, wo backendOb
 	}
 }
 
-// postWritten sends a remote write as post does and also returns the RW
-// 2.0 Written headers, "samples/histograms/exemplars" ("" when absent).
+// postWritten sends a remote write with Cortex's default headers (those
+// of cortextest's Push), overridden by r.headers, and returns the status,
+// the body and the RW 2.0 Written headers, "samples/histograms/exemplars"
+// ("" when absent).
 func postWritten(t *testing.T, ctx context.Context, u, tenant string, body []byte, r request) (int, string, string) {
 	t.Helper()
 	req, err := cortextest.NewPushRequest(ctx, u, tenant, body, r.rw2)

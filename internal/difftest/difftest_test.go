@@ -6,10 +6,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"math"
-	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"slices"
@@ -267,31 +265,11 @@ func cortexCore(body string) string {
 }
 
 // post sends a remote write with Cortex's default headers (those of
-// cortextest's Push), overridden by r.headers.
+// cortextest's Push), overridden by r.headers (postWritten).
 func post(t *testing.T, ctx context.Context, u, tenant string, body []byte, r request) (int, string) {
 	t.Helper()
-	req, err := cortextest.NewPushRequest(ctx, u, tenant, body, r.rw2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("User-Agent", "rwkit-difftest")
-	for i := 0; i+1 < len(r.headers); i += 2 {
-		if r.headers[i+1] == "" {
-			req.Header.Del(r.headers[i])
-			continue
-		}
-		req.Header.Set(r.headers[i], r.headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
+	status, text, _ := postWritten(t, ctx, u, tenant, body, r)
+	return status, text
 }
 
 // stored returns every raw sample of the tenant in the 4h before at, read
