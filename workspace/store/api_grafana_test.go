@@ -109,7 +109,8 @@ func jsonString(s string) string {
 	return string(b)
 }
 
-// checkCase serves tc and compares as TestAPIHandler does.
+// checkCase serves tc and compares the answer with tc's status and JSON,
+// or with its error type and the start of its error text.
 func checkCase(t *testing.T, h http.Handler, tc apiCase) {
 	t.Helper()
 	code, body := serve(t, h, tc)

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/rwkit/rwkit/wire"
 )
@@ -247,33 +246,7 @@ func TestAPIHandler(t *testing.T) {
 			code: 405, want: "bad_data", errPre: "method DELETE not allowed",
 		},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			code, body := serve(t, h, tc)
-			wantCode := tc.code
-			if wantCode == 0 {
-				wantCode = http.StatusOK
-			}
-			if code != wantCode {
-				t.Errorf("status %d, want %d; body %s", code, wantCode, body)
-			}
-			var got map[string]any
-			if err := json.Unmarshal(body, &got); err != nil {
-				t.Fatalf("body is not JSON: %v\n%s", err, body)
-			}
-			if tc.errPre != "" {
-				if got["status"] != "error" || got["errorType"] != tc.want || !strings.HasPrefix(got["error"].(string), tc.errPre) {
-					t.Errorf("got %s\nwant errorType %q and error starting %q", body, tc.want, tc.errPre)
-				}
-				return
-			}
-			var want map[string]any
-			if err := json.Unmarshal([]byte(tc.want), &want); err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("(-want +got):\n%s\nbody: %s", diff, body)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkCase(t, h, tc) })
 	}
 	if _, err := os.Stat(filepath.Join(s.dir, "ws-new")); err == nil {
 		t.Error("a query created the directory of a tenant never written")
