@@ -60,6 +60,27 @@ func Load(ctx context.Context, client *http.Client, sources []Source) ([]Writer,
 	return writers, nil
 }
 
+// FindSources is Load and Find in one, for expositions too large to hold
+// at once: it reads the sources one after another, in the order given, and
+// keeps of each writer's series only what Find keeps (an encoded label set
+// per distinct series), so that its memory is one exposition's plus about
+// 170 bytes per distinct series, where Load holds every writer's series.
+// The Report is the one Find(Load(...)) returns, and so is the error.
+func FindSources(ctx context.Context, client *http.Client, sources []Source) (*Report, error) {
+	f := newFinder(0)
+	errs := make([]error, len(sources))
+	for i, s := range sources {
+		var w Writer
+		if errs[i] = load(ctx, client, s, &w); errs[i] == nil {
+			f.fold(w)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return f.report(), nil
+}
+
 func load(ctx context.Context, client *http.Client, s Source, w *Writer) error {
 	*w = Writer{Name: s.Name, Service: s.Service, Source: redact.URL(s.Location)}
 	if w.Name == "" {
