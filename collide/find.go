@@ -119,13 +119,14 @@ func (f *finder) fold(w Writer) {
 
 // add records that writer w writes the series with labels ls, its i-th.
 func (f *finder) add(w, i int32, ls []wire.Label) {
-	sorted := slices.IsSortedFunc(ls, wire.CompareLabels)
+	var sorted bool
+	f.buf, sorted = appendKey(f.buf[:0], ls)
 	if !sorted {
 		f.scratch = append(f.scratch[:0], ls...)
 		slices.SortStableFunc(f.scratch, wire.CompareLabels)
 		ls = f.scratch
+		f.buf, _ = appendKey(f.buf[:0], ls)
 	}
-	f.buf = appendKey(f.buf[:0], ls)
 	// One call over the whole set: faster than maphash.Hash's per-string writes.
 	h := maphash.Bytes(f.seed, f.buf)
 	head := f.index[h]

@@ -8,15 +8,28 @@ import (
 
 // A key is a label set, sorted by name, encoded as each name and value
 // prefixed by its length (uvarint): unambiguous whatever bytes the values
-// hold, and about the size of the series in the text format.
-func appendKey(b []byte, ls []wire.Label) []byte {
-	for _, l := range ls {
-		b = binary.AppendUvarint(b, uint64(len(l.Name)))
-		b = append(b, l.Name...)
-		b = binary.AppendUvarint(b, uint64(len(l.Value)))
-		b = append(b, l.Value...)
+// hold, and about the size of the series in the text format. appendKey
+// also says whether ls is sorted by name (checked here rather than in a
+// pass of its own: this loop is Find's hot path).
+func appendKey(b []byte, ls []wire.Label) (_ []byte, sorted bool) {
+	sorted = true
+	for i, l := range ls {
+		if i > 0 && l.Name < ls[i-1].Name {
+			sorted = false
+		}
+		b = appendString(b, l.Name)
+		b = appendString(b, l.Value)
 	}
-	return b
+	return b, sorted
+}
+
+func appendString(b []byte, s string) []byte {
+	if len(s) < 0x80 {
+		b = append(b, byte(len(s))) // the uvarint of a short length
+	} else {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+	}
+	return append(b, s...)
 }
 
 // decodeKey is appendKey's inverse, for keys appendKey made.
