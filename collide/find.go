@@ -1,6 +1,7 @@
 package collide
 
 import (
+	"bytes"
 	"hash/maphash"
 	"slices"
 
@@ -44,12 +45,19 @@ type Writer struct {
 	Note string
 }
 
-// entry is one distinct series seen by Find.
+// entry is one distinct series seen by Find. Its label set is the
+// writer's own when Find holds the writers' series and it was sorted;
+// otherwise (FindSources, or labels that needed sorting) it is kept encoded
+// in the finder's arena, and nothing of the writer's series is: memory per
+// distinct series is then this entry, its place in the index and its
+// encoded labels, about 170 bytes for a series of 5 short labels (84 of
+// them the key).
 type entry struct {
-	writer, series int32 // where it was first seen
-	last           int32 // the last writer that wrote it
-	coll           int32 // 1 + index into finder.colls; 0 while one writer
-	next           int32 // 1 + index of the next entry with the same hash
+	key   keyRef
+	first int32 // the first writer that wrote it
+	last  int32 // the last writer that wrote it
+	coll  int32 // 1 + index into finder.colls; 0 while one writer
+	next  int32 // 1 + index of the next entry with the same hash
 }
 
 type coll struct {
@@ -58,68 +66,73 @@ type coll struct {
 }
 
 type finder struct {
-	writers []Writer
-	sorted  map[[2]int32][]wire.Label // (writer, series) -> sorted copy, for label sets not sorted by name
-	index   map[uint64]int32          // hash of the label set -> 1 + index into entries
+	writers []Writer         // each writer's summary fields; Series only while held
+	held    bool             // the writers' series stay in memory (Find): an entry may refer to them
+	counts  []int            // how many series each writer sends
+	index   map[uint64]int32 // hash of the encoded label set -> 1 + index into entries
 	entries []entry
+	keys    arena
 	colls   []coll
 	dups    map[[2]int32]int // (writer, entry) -> times written, for series a writer repeats
 	seed    maphash.Seed
-	buf     []byte // the label set being hashed, reused
+	buf     []byte       // the label set being encoded, reused
+	scratch []wire.Label // a sorted copy of an unsorted label set, reused
 }
 
 // Find returns the series that more than one writer would write, which
 // writers, and the labels that would tell them apart. It reads writers and
-// does not keep or modify them; the Report shares no memory with them except
-// label strings.
+// does not keep or modify them; the Report shares no memory with them.
 func Find(writers []Writer) *Report {
 	total := 0
 	for _, w := range writers {
 		total += len(w.Series)
 	}
-	f := newFinder(writers, total)
-	for w := range writers {
-		for i := range writers[w].Series {
-			f.add(int32(w), int32(i))
-		}
+	f := newFinder(total)
+	f.held = true
+	for _, w := range writers {
+		f.fold(w)
 	}
-	return f.report(total)
+	return f.report()
 }
 
-func newFinder(writers []Writer, total int) *finder {
+func newFinder(total int) *finder {
 	return &finder{
-		writers: writers,
 		index:   make(map[uint64]int32, total),
 		entries: make([]entry, 0, total),
 		seed:    maphash.MakeSeed(),
 	}
 }
 
-func (f *finder) labels(w, i int32) []wire.Label {
-	if f.sorted != nil {
-		if ls, ok := f.sorted[[2]int32{w, i}]; ok {
-			return ls
-		}
+// fold adds one writer and its series.
+func (f *finder) fold(w Writer) {
+	n := int32(len(f.writers))
+	f.counts = append(f.counts, len(w.Series))
+	series := w.Series
+	if !f.held {
+		w.Series = nil
 	}
-	return f.writers[w].Series[i].Labels
+	f.writers = append(f.writers, w)
+	for i := range series {
+		f.add(n, int32(i), series[i].Labels)
+	}
 }
 
-func (f *finder) add(w, i int32) {
-	ls := f.writers[w].Series[i].Labels
-	h, sorted := f.sum(ls)
+// add records that writer w writes the series with labels ls, its i-th.
+func (f *finder) add(w, i int32, ls []wire.Label) {
+	var sorted bool
+	f.buf, sorted = appendKey(f.buf[:0], ls)
 	if !sorted {
-		ls = slices.Clone(ls)
-		slices.SortStableFunc(ls, wire.CompareLabels)
-		if f.sorted == nil {
-			f.sorted = map[[2]int32][]wire.Label{}
-		}
-		f.sorted[[2]int32{w, i}] = ls
-		h, _ = f.sum(ls)
+		f.scratch = append(f.scratch[:0], ls...)
+		slices.SortStableFunc(f.scratch, wire.CompareLabels)
+		ls = f.scratch
+		f.buf, _ = appendKey(f.buf[:0], ls)
 	}
+	// One call over the whole set: faster than maphash.Hash's per-string writes.
+	h := maphash.Bytes(f.seed, f.buf)
 	head := f.index[h]
 	for n := head; n != 0; n = f.entries[n-1].next {
 		e := &f.entries[n-1]
-		if !slices.Equal(f.labels(e.writer, e.series), ls) {
+		if !f.equal(e.key, ls) {
 			continue // a 64-bit hash collision, not the same series
 		}
 		switch {
@@ -133,7 +146,7 @@ func (f *finder) add(w, i int32) {
 			}
 			f.dups[k]++
 		case e.coll == 0:
-			f.colls = append(f.colls, coll{entry: n - 1, writers: []int32{e.writer, w}})
+			f.colls = append(f.colls, coll{entry: n - 1, writers: []int32{e.first, w}})
 			e.coll = int32(len(f.colls))
 		default:
 			c := &f.colls[e.coll-1]
@@ -142,28 +155,29 @@ func (f *finder) add(w, i int32) {
 		e.last = w
 		return
 	}
-	f.entries = append(f.entries, entry{writer: w, series: i, last: w, next: head})
+	key := heldKey(w, i)
+	if !f.held || !sorted {
+		key = f.keys.put(f.buf)
+	}
+	f.entries = append(f.entries, entry{key: key, first: w, last: w, next: head})
 	f.index[h] = int32(len(f.entries))
 }
 
-// sum hashes a label set and says whether it is sorted by name (checked
-// here rather than in a pass of its own: this loop is the hot path).
-func (f *finder) sum(ls []wire.Label) (h uint64, sorted bool) {
-	sorted = true
-	b := f.buf[:0]
-	for i, l := range ls {
-		if i > 0 && l.Name < ls[i-1].Name {
-			sorted = false
-		}
-		// 0xff never occurs in UTF-8, so name/value boundaries are unambiguous.
-		b = append(b, l.Name...)
-		b = append(b, 0xff)
-		b = append(b, l.Value...)
-		b = append(b, 0xff)
+// equal says whether key holds the label set ls, encoded in f.buf.
+func (f *finder) equal(key keyRef, ls []wire.Label) bool {
+	if w, i, ok := key.held(); ok {
+		return slices.Equal(f.writers[w].Series[i].Labels, ls)
 	}
-	f.buf = b
-	// One call over the whole set: faster than maphash.Hash's per-string writes.
-	return maphash.Bytes(f.seed, b), sorted
+	return bytes.Equal(f.keys.get(key), f.buf)
+}
+
+// labels returns the label set of entry e, sorted by name, in new memory.
+func (f *finder) labels(e int32) []wire.Label {
+	key := f.entries[e].key
+	if w, i, ok := key.held(); ok {
+		return slices.Clone(f.writers[w].Series[i].Labels)
+	}
+	return decodeKey(f.keys.get(key))
 }
 
 func hasLabel(ls []wire.Label, name string) bool {

@@ -1,6 +1,7 @@
 package collide
 
 import (
+	"hash/maphash"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -155,7 +156,9 @@ func TestFindCounts(t *testing.T) {
 }
 
 // TestHashCollision forces two different series onto one hash: they must
-// stay two series, and each must still be found again by its labels.
+// stay two series, and each must still be found again by its labels, both
+// when the finder refers to the writers' labels (Find) and when it keeps
+// them encoded (FindSources).
 func TestHashCollision(t *testing.T) {
 	x, y := series("x"), series("y")
 	writers := []Writer{
@@ -163,25 +166,26 @@ func TestHashCollision(t *testing.T) {
 		{Name: "b", Series: []wire.TimeSeries{y}},
 		{Name: "c", Series: []wire.TimeSeries{x, y}},
 	}
-	f := newFinder(writers, 4)
-	f.add(0, 0)
-	// Pretend y hashes like x: y's bucket starts at x's entry.
-	hx, _ := f.sum(x.Labels)
-	hy, _ := f.sum(y.Labels)
-	f.index[hy] = f.index[hx]
-	f.add(1, 0)
-	if len(f.entries) != 2 || len(f.colls) != 0 {
-		t.Fatalf("x and y merged on a shared hash: %d entries, %d collisions", len(f.entries), len(f.colls))
-	}
-	f.add(2, 0)
-	f.add(2, 1)
-	r := f.report(4)
-	want := []Collision{
-		{Metric: "x", Labels: x.Labels, Writers: []string{"a", "c"}},
-		{Metric: "y", Labels: y.Labels, Writers: []string{"b", "c"}},
-	}
-	if diff := cmp.Diff(want, r.Collisions); diff != "" {
-		t.Errorf("collisions (-want +got):\n%s", diff)
+	for _, held := range []bool{true, false} {
+		f := newFinder(4)
+		f.held = held
+		f.fold(writers[0])
+		// Pretend y hashes like x: y's bucket starts at x's entry.
+		hash := func(ls []wire.Label) uint64 { k, _ := appendKey(nil, ls); return maphash.Bytes(f.seed, k) }
+		f.index[hash(y.Labels)] = f.index[hash(x.Labels)]
+		f.fold(writers[1])
+		if len(f.entries) != 2 || len(f.colls) != 0 {
+			t.Fatalf("held %v: x and y merged on a shared hash: %d entries, %d collisions", held, len(f.entries), len(f.colls))
+		}
+		f.fold(writers[2])
+		r := f.report()
+		want := []Collision{
+			{Metric: "x", Labels: x.Labels, Writers: []string{"a", "c"}},
+			{Metric: "y", Labels: y.Labels, Writers: []string{"b", "c"}},
+		}
+		if diff := cmp.Diff(want, r.Collisions); diff != "" {
+			t.Errorf("held %v: collisions (-want +got):\n%s", held, diff)
+		}
 	}
 }
 

@@ -110,7 +110,11 @@ func (n need) labels() []string {
 	return s
 }
 
-func (f *finder) report(total int) *Report {
+func (f *finder) report() *Report {
+	total := 0
+	for _, n := range f.counts {
+		total += n
+	}
 	r := &Report{
 		Writers:  make([]WriterSummary, len(f.writers)),
 		Series:   total,
@@ -123,7 +127,7 @@ func (f *finder) report(total int) *Report {
 	for i, w := range f.writers {
 		r.Writers[i] = WriterSummary{
 			Name: w.Name, Service: w.Service, Source: w.Source, Labels: slices.Clone(w.Labels), Families: w.Families, Note: w.Note,
-			Series: len(w.Series),
+			Series: f.counts[i],
 		}
 	}
 	allNeed := f.reportByMetric(r, f.collisions(r))
@@ -154,8 +158,7 @@ type foundCollision struct {
 func (f *finder) collisions(r *Report) []foundCollision {
 	all := make([]foundCollision, len(f.colls))
 	for i, c := range f.colls {
-		e := f.entries[c.entry]
-		ls := f.labels(e.writer, e.series)
+		ls := f.labels(c.entry)
 		names := make([]string, len(c.writers))
 		for j, w := range c.writers {
 			names[j] = f.writers[w].Name
@@ -164,7 +167,7 @@ func (f *finder) collisions(r *Report) []foundCollision {
 		r.Excess += len(c.writers) - 1
 		name, _ := wire.MetricName(ls)
 		all[i] = foundCollision{
-			c:      Collision{Metric: name, Labels: slices.Clone(ls), Writers: names},
+			c:      Collision{Metric: name, Labels: ls, Writers: names},
 			writer: c.writers,
 			need:   f.need(ls, c.writers),
 		}
@@ -210,10 +213,9 @@ func (f *finder) reportByMetric(r *Report, all []foundCollision) need {
 // each writer's summary.
 func (f *finder) reportDuplicates(r *Report) {
 	for k, count := range f.dups {
-		e := f.entries[k[1]]
-		ls := f.labels(e.writer, e.series)
+		ls := f.labels(k[1])
 		name, _ := wire.MetricName(ls)
-		r.Duplicates = append(r.Duplicates, Duplicate{Writer: f.writers[k[0]].Name, Metric: name, Labels: slices.Clone(ls), Count: count})
+		r.Duplicates = append(r.Duplicates, Duplicate{Writer: f.writers[k[0]].Name, Metric: name, Labels: ls, Count: count})
 		r.Writers[k[0]].Duplicates++
 	}
 	slices.SortFunc(r.Duplicates, func(a, b Duplicate) int {

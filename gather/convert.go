@@ -75,6 +75,7 @@ type Converter struct {
 	record      *famCache        // where series keeps the current metric's labels, on a miss
 	recordPairs []*dto.LabelPair // the current metric's label pairs, kept with them
 	caching     bool             // this Append uses the cache (not under ShareLabels into a non-empty req)
+	once        bool             // made by Convert or FromGatherer for one Append: a cache would never be read
 	// Duplicate checks: while the series of this conversion hash as a
 	// prefix of the last successful conversion's (which had no duplicate),
 	// seen is not filled; it is filled at the first difference.
@@ -121,6 +122,7 @@ func Convert(families []*dto.MetricFamily, opts Options) (*wire.WriteRequest, Re
 	if err != nil {
 		return nil, Report{}, err
 	}
+	c.once = true
 	req := &wire.WriteRequest{}
 	rep, err := c.Append(req, families)
 	if err != nil {
@@ -153,7 +155,12 @@ func (c *Converter) Append(req *wire.WriteRequest, families []*dto.MetricFamily)
 		clear(c.names)
 	}
 	nSeries, nMeta := len(req.Series), len(req.Metadata)
-	c.caching = nSeries == 0 || !c.opts.ShareLabels
+	c.caching = !c.once && (nSeries == 0 || !c.opts.ShareLabels)
+	// One series per counter, gauge or untyped metric at least: grown once
+	// rather than doubled along the way, which for a large exposition
+	// allocated twice the final array (issue 18's profile of push --file).
+	// Storage beyond len is kept, for reuse.
+	req.Series = slices.Grow(req.Series, metrics(families))
 	c.first, c.lazy, c.curHashes = nSeries, c.prevOK, c.curHashes[:0]
 	c.prevOK = false
 	if len(c.fams) > len(families) {
@@ -176,6 +183,15 @@ func (c *Converter) Append(req *wire.WriteRequest, families []*dto.MetricFamily)
 	c.prevHashes, c.curHashes = c.curHashes, c.prevHashes
 	c.prevOK = true
 	return c.report, nil
+}
+
+// metrics counts the metrics of families.
+func metrics(families []*dto.MetricFamily) int {
+	n := 0
+	for _, f := range families {
+		n += len(f.GetMetric())
+	}
+	return n
 }
 
 func metricType(t dto.MetricType) (wire.MetricType, bool) {

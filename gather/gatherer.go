@@ -22,6 +22,7 @@ func FromGatherer(g prometheus.Gatherer, opts Options) (*wire.WriteRequest, Repo
 	if err != nil {
 		return nil, Report{}, err
 	}
+	c.once = true
 	req := &wire.WriteRequest{}
 	rep, err := c.AppendGatherer(req, g)
 	var ge *GatherError

@@ -70,14 +70,18 @@ func Once(ctx context.Context, url string, g prometheus.Gatherer, opts ...Option
 	if err := p.conv.SetTimestamp(ts); err != nil {
 		return nil, fmt.Errorf("push: %w", err)
 	}
-	report, err := p.conv.AppendGatherer(&p.req, g)
+	// One-shot: a Converter's label cache, kept for the next push, would
+	// only hold every label a second time (issue 18's profile of push --file).
+	co := p.convOpts
+	co.Timestamp = ts
+	req, report, err := gather.FromGatherer(g, co)
 	var ge *gather.GatherError
 	if err != nil && !(errors.As(err, &ge) && ge.Families > 0) {
 		return nil, fmt.Errorf("push: nothing sent: %w", err)
 	}
 	res.Converted = report
 	start := p.clock.Now()
-	p.send(ctx, &p.req, res)
+	p.send(ctx, req, res)
 	res.Duration = p.clock.Now().Sub(start)
 	return res, nil
 }

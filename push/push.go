@@ -41,6 +41,7 @@ type Pusher struct {
 	// Guarded by sem.
 	sender
 	conv     *gather.Converter
+	convOpts gather.Options    // conv's, for Once's one-shot conversion
 	req      wire.WriteRequest // the newest snapshot; reused
 	lastTS   int64
 	finished bool // the final push ran
@@ -152,7 +153,7 @@ func assemble(url string, g prometheus.Gatherer, opts []Option) (*Pusher, []wire
 	if cfg.rename {
 		policy = gather.ConflictRename
 	}
-	p.conv, err = gather.NewConverter(gather.Options{
+	p.convOpts = gather.Options{
 		Timestamp:        cfg.clock.Now().UnixMilli(),
 		ExtraLabels:      extra,
 		ConflictPolicy:   policy,
@@ -162,8 +163,8 @@ func assemble(url string, g prometheus.Gatherer, opts []Option) (*Pusher, []wire
 		// p.req is sent (or encoded into the buffer) before the next
 		// build, and nothing keeps its series' labels.
 		ShareLabels: true,
-	})
-	if err != nil {
+	}
+	if p.conv, err = gather.NewConverter(p.convOpts); err != nil {
 		return nil, nil, fmt.Errorf("push: %w", err)
 	}
 	return p, extra, nil

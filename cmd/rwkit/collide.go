@@ -74,11 +74,11 @@ func (c *collideCommand) Run(ctx context.Context, args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	writers, err := collide.Load(ctx, nil, sources)
+	// One exposition in memory at a time, not every writer's series.
+	rep, err := collide.FindSources(ctx, nil, sources)
 	if err != nil {
 		return err
 	}
-	rep := collide.Find(writers)
 	if c.output == "json" {
 		c.setResult(rep)
 	} else {

@@ -1,0 +1,87 @@
+package collide
+
+import (
+	"encoding/binary"
+
+	"github.com/rwkit/rwkit/wire"
+)
+
+// A key is a label set, sorted by name, encoded as each name and value
+// prefixed by its length (uvarint): unambiguous whatever bytes the values
+// hold, and about the size of the series in the text format. appendKey
+// also says whether ls is sorted by name (checked here rather than in a
+// pass of its own: this loop is Find's hot path).
+func appendKey(b []byte, ls []wire.Label) (_ []byte, sorted bool) {
+	sorted = true
+	for i, l := range ls {
+		if i > 0 && l.Name < ls[i-1].Name {
+			sorted = false
+		}
+		b = appendString(b, l.Name)
+		b = appendString(b, l.Value)
+	}
+	return b, sorted
+}
+
+func appendString(b []byte, s string) []byte {
+	if len(s) < 0x80 {
+		b = append(b, byte(len(s))) // the uvarint of a short length
+	} else {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+	}
+	return append(b, s...)
+}
+
+// decodeKey is appendKey's inverse, for keys appendKey made.
+func decodeKey(b []byte) []wire.Label {
+	var ls []wire.Label
+	for len(b) > 0 {
+		var l wire.Label
+		l.Name, b = nextString(b)
+		l.Value, b = nextString(b)
+		ls = append(ls, l)
+	}
+	return ls
+}
+
+func nextString(b []byte) (string, []byte) {
+	n, k := binary.Uvarint(b)
+	return string(b[k : k+int(n)]), b[k+int(n):]
+}
+
+// arenaChunk is the size of the arena's blocks: large enough that their
+// headers cost nothing per key, small enough that the last one's unused
+// part does not matter. Blocks are never copied, unlike one growing slice,
+// whose doubling would hold the keys twice for a moment.
+const arenaChunk = 1 << 20
+
+// arena keeps keys in large blocks rather than one allocation each.
+type arena struct{ chunks [][]byte }
+
+// keyRef locates a key in an arena, or, when len is heldLen, names the
+// writer (chunk) and series (off) whose sorted labels are the key.
+type keyRef struct{ chunk, off, len uint32 }
+
+const heldLen = ^uint32(0)
+
+func heldKey(w, i int32) keyRef { return keyRef{chunk: uint32(w), off: uint32(i), len: heldLen} }
+
+func (r keyRef) held() (w, i int32, ok bool) {
+	return int32(r.chunk), int32(r.off), r.len == heldLen
+}
+
+func (a *arena) put(key []byte) keyRef {
+	n := len(a.chunks)
+	if n == 0 || cap(a.chunks[n-1])-len(a.chunks[n-1]) < len(key) {
+		a.chunks = append(a.chunks, make([]byte, 0, max(arenaChunk, len(key))))
+		n++
+	}
+	c := &a.chunks[n-1]
+	ref := keyRef{chunk: uint32(n - 1), off: uint32(len(*c)), len: uint32(len(key))}
+	*c = append(*c, key...)
+	return ref
+}
+
+func (a *arena) get(r keyRef) []byte {
+	return a.chunks[r.chunk][r.off : r.off+r.len]
+}
