@@ -43,6 +43,7 @@ func (w *Workspace) routes() http.Handler {
 	mux.Handle("/prometheus/api/v1/", query)
 	mux.Handle("/api/v1/", query)
 	mux.HandleFunc("GET /workspaces/{id}/api/v1/collisions", w.serveCollisions)
+	w.pageRoutes(mux) // page.go: / and /workspaces/{id}/
 
 	mux.Handle("GET /metrics", promhttp.HandlerFor(w.cfg.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /-/ready", w.serveReady)
