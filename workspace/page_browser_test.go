@@ -112,22 +112,7 @@ func noPageErrors(t *testing.T, view, dom string) {
 func TestPageInBrowser(t *testing.T) {
 	bin := chromium(t)
 	e := newEnv(t, "amp")
-	ts := nowMs() - 1000
-	const path = "/workspaces/shop/api/v1/remote_write"
-	// Two writers without a per-writer label on jvm_threads: their other
-	// series name them.
-	if r := e.push(t, path, rw1Body(series(1, ts, "__name__", "up", "instance", "b-1", "service", "billing"),
-		series(10, ts, "__name__", "jvm_threads")), "User-Agent", "billing-exporter/1.0"); r.status != http.StatusOK {
-		t.Fatalf("first writer: %d %s", r.status, r.body)
-	}
-	if r := e.push(t, path, rw1Body(series(1, ts, "__name__", "up", "instance", "o-1", "service", "orders"),
-		series(20, ts, "__name__", "jvm_threads")), "User-Agent", "orders-exporter/2.0"); r.status != http.StatusBadRequest {
-		t.Fatalf("second writer: %d %s, want 400 new-value-for-timestamp", r.status, r.body)
-	}
-	if r := e.push(t, path, rw1Body(series(5, ts, "__name__", "checkout_requests_total", "instance", "c-1", "service", "checkout")),
-		"User-Agent", "checkout/3.1"); r.status != http.StatusOK {
-		t.Fatalf("clean writer: %d %s", r.status, r.body)
-	}
+	twoWritersCollide(t, e)
 	dir := artifacts(t)
 
 	t.Run("workspaces", func(t *testing.T) {
@@ -171,4 +156,39 @@ func TestPageInBrowser(t *testing.T) {
 		browse(t, bin, view, filepath.Join(dir, "workspace.png"), 1280)
 		browse(t, bin, view, filepath.Join(dir, "workspace-phone.png"), 390)
 	})
+
+	t.Run("collision filter", func(t *testing.T) {
+		for filter, shown := range map[string]bool{"orders-exporter": true, "checkout": false} {
+			dom := browse(t, bin, e.srv.URL+"/workspaces/shop/?"+url.Values{"filter": {filter}}.Encode(), "", 1280)
+			noPageErrors(t, "/workspaces/shop/?filter="+filter, dom)
+			if got := strings.Contains(dom, `<tr class="collision new-value-for-timestamp">`); got != shown {
+				t.Errorf("filter %q: collision shown %v, want %v", filter, got, shown)
+			}
+			if !shown && !strings.Contains(dom, "No collision matches the filter.") {
+				t.Errorf("filter %q: no word that nothing matches", filter)
+			}
+		}
+	})
+}
+
+// twoWritersCollide pushes to workspace shop what the page tests look at:
+// two writers (billing and orders) without a per-writer label on
+// jvm_threads, so the second is refused with new-value-for-timestamp, and
+// a third (checkout) that writes cleanly.
+func twoWritersCollide(t *testing.T, e *env) {
+	t.Helper()
+	ts := nowMs() - 1000
+	const path = "/workspaces/shop/api/v1/remote_write"
+	if r := e.push(t, path, rw1Body(series(1, ts, "__name__", "up", "instance", "b-1", "service", "billing"),
+		series(10, ts, "__name__", "jvm_threads")), "User-Agent", "billing-exporter/1.0"); r.status != http.StatusOK {
+		t.Fatalf("first writer: %d %s", r.status, r.body)
+	}
+	if r := e.push(t, path, rw1Body(series(1, ts, "__name__", "up", "instance", "o-1", "service", "orders"),
+		series(20, ts, "__name__", "jvm_threads")), "User-Agent", "orders-exporter/2.0"); r.status != http.StatusBadRequest {
+		t.Fatalf("second writer: %d %s, want 400 new-value-for-timestamp", r.status, r.body)
+	}
+	if r := e.push(t, path, rw1Body(series(5, ts, "__name__", "checkout_requests_total", "instance", "c-1", "service", "checkout")),
+		"User-Agent", "checkout/3.1"); r.status != http.StatusOK {
+		t.Fatalf("clean writer: %d %s", r.status, r.body)
+	}
 }

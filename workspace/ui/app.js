@@ -16,6 +16,7 @@
   });
 
   var REFRESH_MS = 3000;
+  var MAX_ROWS = 100; // collision rows drawn at once
   var COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"];
   var main = document.getElementById("main");
   var statusEl = document.getElementById("status");
@@ -73,9 +74,18 @@
     return Math.round(v) === v ? v.toLocaleString("en-US") : v.toPrecision(6).replace(/\.?0+$/, "");
   }
   function time(s) {
-    var d = typeof s === "number" ? new Date(s) : new Date(s);
+    var d = new Date(s);
     if (isNaN(d.getTime()) || d.getTime() <= 0) return "never";
     return d.toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+  }
+  // when is a time element: the time of day (UTC) for today's, the date
+  // too for older ones; the full time in its title.
+  function when(s) {
+    var full = time(s);
+    if (full === "never") return el("td", {}, full);
+    var today = new Date().toISOString().slice(0, 10);
+    return el("td", {class: "when"}, el("time", {datetime: new Date(s).toISOString(), title: full},
+      full.slice(0, 10) === today ? full.slice(11) : full));
   }
   function labelsText(m) {
     var names = Object.keys(m || {}).sort();
@@ -229,7 +239,7 @@
     var queryForm = el("form", {id: "query-form", role: "search", onsubmit: function (e) { e.preventDefault(); runQuery(); }},
       el("label", {for: "query-input"}, "PromQL query"),
       el("div", {class: "inline"}, queryInput, el("button", {type: "submit"}, "Run query")));
-    var filterInput = el("input", {id: "collision-filter", type: "search", autocomplete: "off",
+    var filterInput = el("input", {id: "collision-filter", type: "search", autocomplete: "off", value: params.get("filter") || "",
       placeholder: "series, writer, kind…", oninput: function () { renderCollisions(); }});
 
     main.replaceChildren(
@@ -269,16 +279,19 @@
           (c.existing_writer || {}).user_agent || "", c.new_writer.user_agent || "", (c.existing_writer || {}).remote_addr || "",
           c.new_writer.remote_addr || ""].join(" ").toLowerCase().indexOf(f) >= 0;
       });
-      setSection("collision-table", table("Collisions" + (f ? " matching “" + filterInput.value.trim() + "”" : "") + ": " + shown.length + " of " + collisions.length,
+      var more = shown.length - MAX_ROWS;
+      setSection("collision-table", el("div", {},
+        table("Collisions" + (f ? " matching “" + filterInput.value.trim() + "”" : "") + ": " + shown.length + " of " + collisions.length + (more > 0 ? ", the " + MAX_ROWS + " seen last shown" : ""),
         ["Kind", "Series", "Sample time", "Existing value", "New value", "Existing writer", "New writer", "Count", "First seen", "Last seen"],
-        shown.map(function (c) {
+        shown.slice(0, MAX_ROWS).map(function (c) {
           var kind = el("td", {class: "kind"}, reasonLink(c.kind, hints));
           if (c.reason) { kind.appendChild(document.createTextNode(" (")); kind.appendChild(reasonLink(c.reason, hints)); kind.appendChild(document.createTextNode(")")); }
           if (c.note) kind.appendChild(el("span", {class: "note"}, c.note));
-          return row([kind, el("td", {class: "series"}, labelsText(c.series)), time(c.timestamp), el("td", {class: "num"}, c.existing_value),
-            el("td", {class: "num"}, c.new_value), writerCell(c.existing_writer), writerCell(c.new_writer), c.count, time(c.first_seen), time(c.last_seen)],
+          return row([kind, el("td", {class: "series"}, labelsText(c.series)), when(c.timestamp), el("td", {class: "num"}, c.existing_value),
+            el("td", {class: "num"}, c.new_value), writerCell(c.existing_writer), writerCell(c.new_writer), c.count, when(c.first_seen), when(c.last_seen)],
           {class: "collision " + c.kind});
-        }), {numeric: [3, 4, 7], empty: collisions.length ? "No collision matches the filter." : "No collisions: every series has one writer."}));
+        }), {numeric: [3, 4, 7], empty: collisions.length ? "No collision matches the filter." : "No collisions: every series has one writer."}),
+        more > 0 ? el("p", {class: "empty"}, more + " more: type in the filter to narrow the list, or read " + base + "/api/v1/collisions.") : null));
     }
 
     function renderWorkspace(p) {
@@ -307,7 +320,7 @@
         }), {numeric: [1], empty: "No samples dropped."})));
       setSection("writer-table", table("Writers: " + p.writers.length, ["Identity", "User-Agent", "Address", "Last seen", "Series written"],
         p.writers.map(function (w) {
-          return row([el("th", {scope: "row"}, writerIdentity(w)), w.user_agent || "(none)", w.remote_addr || "", time(w.last_seen), w.series], {class: "writer-row"});
+          return row([el("th", {scope: "row"}, writerIdentity(w)), w.user_agent || "(none)", w.remote_addr || "", when(w.last_seen), w.series], {class: "writer-row"});
         }), {numeric: [4], empty: "No writer yet."}));
       setSection("hint-list", el("dl", {}, Object.keys(hints).sort().map(function (r) {
         return [el("dt", {id: hintID(r)}, r), el("dd", {}, hints[r])];
