@@ -198,13 +198,22 @@
     lastJSON[key] = j;
     return true;
   }
+  // Focus inside the replaced node moves to the same place in the new one,
+  // so a refresh does not throw a keyboard user back to the top.
+  var FOCUSABLE = "a, button, input, [tabindex]";
   function setSection(id, node) {
     var old = document.getElementById(id);
     var active = document.activeElement;
-    var keep = old && active && old.contains(active) && active.id ? active.id : null;
+    var at = null;
+    if (active === old) at = -1;
+    else if (active && old.contains(active)) at = Array.prototype.indexOf.call(old.querySelectorAll(FOCUSABLE), active);
     node.id = id;
     old.replaceWith(node);
-    if (keep && document.getElementById(keep)) document.getElementById(keep).focus();
+    if (at === -1 && node.matches(FOCUSABLE)) node.focus();
+    else if (at !== null && at >= 0) {
+      var list = node.querySelectorAll(FOCUSABLE);
+      if (list.length) list[Math.min(at, list.length - 1)].focus();
+    }
   }
 
   // ---- all workspaces ----
