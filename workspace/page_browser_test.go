@@ -145,6 +145,9 @@ func TestPageInBrowser(t *testing.T) {
 			`<td class="series">checkout_requests_total{instance="c-1", service="checkout"}</td><td class="num">5</td>`,
 			// The top metric names.
 			`<td class="series">jvm_threads</td>`,
+			// Fields with labels, a real button.
+			`<label for="query-input">PromQL query</label>`, `<label for="collision-filter">Filter collisions</label>`,
+			`<button type="submit">Run query</button>`,
 		} {
 			if !strings.Contains(dom, want) {
 				t.Errorf("/workspaces/shop/ lacks %s", want)
