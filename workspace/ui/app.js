@@ -61,11 +61,13 @@
     });
   }
 
-  // loadFailed shows a failed refresh; an HTTP error (not the server
-  // being away) is the page's own mistake, so it is recorded too.
+  // loadFailed shows a failed refresh. Anything but the server being away
+  // (an HTTP error, a script error while drawing) is the page's own
+  // mistake, so it is recorded too.
+  var NETWORK_ERRORS = ["Failed to fetch", "NetworkError when attempting to fetch resource.", "Load failed"];
   function loadFailed(err) {
     statusEl.textContent = "refresh failed: " + err.message;
-    if (err.status) recordError(err.message);
+    if (err.status || NETWORK_ERRORS.indexOf(err.message) < 0) recordError(String(err.stack || err));
   }
 
   function num(v) {
