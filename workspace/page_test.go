@@ -3,6 +3,8 @@ package workspace_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -115,4 +117,33 @@ func TestPageData(t *testing.T) {
 	if e.get(t, "/workspaces/nobody/api/v1/writers", &none); none == nil || len(none) != 0 {
 		t.Errorf("an unknown workspace's writers: %v, want []", none)
 	}
+}
+
+// FuzzPageData: no workspace id makes the page or its data answer 5xx,
+// and what is answered 200 is JSON (or the page).
+func FuzzPageData(f *testing.F) {
+	for _, id := range []string{"shop", "", "a/b", "..", "%zz", "ws 1", strings.Repeat("x", 300), "\x00"} {
+		f.Add(id)
+	}
+	e := newEnv(f, "amp")
+	ts := nowMs()
+	e.push(f, "/workspaces/shop/api/v1/remote_write", rw1Body(series(1, ts, "__name__", "up", "service", "a")))
+	h := e.ws.Handler()
+	f.Fuzz(func(t *testing.T, id string) {
+		esc := url.PathEscape(id)
+		for _, p := range []string{"/ui/api/workspaces/" + esc, "/workspaces/" + esc + "/api/v1/writers", "/workspaces/" + esc + "/", "/workspaces/" + esc} {
+			req, err := http.NewRequest(http.MethodGet, "http://x"+p, nil)
+			if err != nil {
+				continue
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code >= 500 {
+				t.Fatalf("GET %q: %d %s", p, rec.Code, rec.Body)
+			}
+			if rec.Code == http.StatusOK && strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") && !json.Valid(rec.Body.Bytes()) {
+				t.Fatalf("GET %q: 200 with invalid JSON %q", p, rec.Body)
+			}
+		}
+	})
 }
