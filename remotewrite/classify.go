@@ -17,8 +17,8 @@ type rule struct {
 // read for these exact strings:
 //
 //   - Mimir: pkg/util/globalerror/user.go, whose IDs every message ends
-//     with as "(err-mimir-<id>)". They are the most specific, so they come
-//     first.
+//     with as "(err-mimir-<id>)" (validate.MimirErrors). They are the most
+//     specific, so they come first.
 //   - rwkit's own workspace and anything else that names Cortex's reason
 //     verbatim (validate's constants).
 //   - Cortex: pkg/util/validation/errors.go (distributor validation),
@@ -37,28 +37,7 @@ type rule struct {
 //     internal/backendtest.
 //   - Cortex before TSDB blocks (chunks storage): "sample timestamp out of
 //     order", "sample with repeated timestamp but different value".
-var rules = []rule{
-	{"err-mimir-sample-duplicate-timestamp", validate.NewValueForTimestamp},
-	{"err-mimir-sample-out-of-order", validate.SampleOutOfOrder},
-	{"err-mimir-too-far-in-past", validate.GreaterThanMaxSampleAge},
-	{"err-mimir-too-far-in-future", validate.TooFarInFuture},
-	{"err-mimir-max-label-names-per-series", validate.MaxLabelNamesPerSeries},
-	{"err-mimir-max-label-names-per-info-series", validate.MaxLabelNamesPerSeries},
-	{"err-mimir-label-name-too-long", validate.LabelNameTooLong},
-	{"err-mimir-label-value-too-long", validate.LabelValueTooLong},
-	{"err-mimir-label-invalid", validate.InvalidLabel},
-	{"err-mimir-label-value-invalid", validate.InvalidLabel},
-	{"err-mimir-duplicate-label-names", validate.DuplicateLabelNames},
-	{"err-mimir-labels-not-sorted", validate.LabelsNotSorted},
-	{"err-mimir-missing-metric-name", validate.MissingMetricName},
-	{"err-mimir-metric-name-invalid", validate.InvalidMetricName},
-	{"err-mimir-max-series-per-user", validate.PerUserSeriesLimit},
-	{"err-mimir-max-series-per-metric", validate.PerMetricSeriesLimit},
-	{"err-mimir-tenant-max-ingestion-rate", validate.RateLimited},
-	{"err-mimir-tenant-max-request-rate", validate.RateLimited},
-	{"err-mimir-distributor-max-ingestion-rate", validate.RateLimited},
-	{"err-mimir-ingester-max-ingestion-rate", validate.RateLimited},
-
+var rules = append(mimirRules(), []rule{
 	{string(validate.NewValueForTimestamp), validate.NewValueForTimestamp},
 	{string(validate.SampleOutOfOrder), validate.SampleOutOfOrder},
 	{string(validate.SampleOutOfBounds), validate.SampleOutOfBounds},
@@ -99,6 +78,19 @@ var rules = []rule{
 	{"per-labelset series limit", validate.PerLabelsetSeriesLimit},
 	{"ingestion rate limit", validate.RateLimited},
 	{"ingestion burst size limit", validate.RateLimited},
+}...)
+
+// mimirRules are Mimir's error IDs, whose one home is validate.MimirErrors,
+// as rules. sample-timestamp-too-old is left to Classify, which tells its two
+// meanings apart by the text.
+func mimirRules() []rule {
+	var out []rule
+	for _, e := range validate.MimirErrors() {
+		if e.ID != "sample-timestamp-too-old" {
+			out = append(out, rule{e.Text(), e.Reason})
+		}
+	}
+	return out
 }
 
 // discardsHint is where to look when the receiver says nothing: AMP counts

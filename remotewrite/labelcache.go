@@ -1,6 +1,7 @@
 package remotewrite
 
 import (
+	"bytes"
 	"slices"
 	"unsafe"
 
@@ -36,11 +37,12 @@ type labelCache struct {
 }
 
 // labelEnt is one position's labels (labels[l0:l1], ok false: none),
-// RW 1.0 block (blocks[b0:b1], b1 < 0: not encoded yet) and RW 2.0 ids
-// (ids[i0:i1], i1 < 0: not yet).
+// RW 1.0 block (blocks[b0:b1], b1 < 0: not encoded yet; its length is
+// size) and RW 2.0 ids (ids[i0:i1], i1 < 0: not yet).
 type labelEnt struct {
 	ok                     bool
 	l0, l1, b0, b1, i0, i1 int
+	size                   int // wire.LabelsSize of the labels
 	need                   int // bound of the bytes the entry may come to hold
 }
 
@@ -88,16 +90,17 @@ func (lc *labelCache) drop(e labelEnt) {
 }
 
 // check makes the entry at position si hold ls, keeping what was encoded
-// when it already did, and reports whether ls is cached there (false when
-// the cache is full).
-func (lc *labelCache) check(si int, ls []wire.Label) bool {
+// when it already did, and returns the RW 1.0 size of ls
+// (wire.LabelsSize) when ls is cached there, -1 when not (the cache is
+// full).
+func (lc *labelCache) check(si int, ls []wire.Label) int {
 	if si < len(lc.ents) {
-		e := lc.ents[si]
-		if e.ok && slices.Equal(lc.labels[e.l0:e.l1], ls) {
-			return true
+		e := &lc.ents[si]
+		if e.ok && sameLabels(lc.labels[e.l0:e.l1], ls) {
+			return e.size
 		}
-		lc.drop(e)
-		lc.ents[si] = labelEnt{}
+		lc.drop(*e)
+		*e = labelEnt{}
 	}
 	for len(lc.ents) <= si {
 		lc.ents = append(lc.ents, labelEnt{})
@@ -111,14 +114,14 @@ func (lc *labelCache) check(si int, ls []wire.Label) bool {
 	}
 	if lc.used+need > maxCachedLabelBytes {
 		lc.refused = true
-		return false
+		return -1
 	}
 	lc.used += need
-	e := labelEnt{ok: true, l0: len(lc.labels), b1: -1, i1: -1, need: need}
+	e := labelEnt{ok: true, l0: len(lc.labels), b1: -1, i1: -1, size: wire.LabelsSize(ls), need: need}
 	lc.labels = append(lc.labels, ls...)
 	e.l1 = len(lc.labels)
 	lc.ents[si] = e
-	return true
+	return e.size
 }
 
 // block returns the RW 1.0 label block of position si, which check
@@ -163,4 +166,24 @@ func (lc *labelCache) symbolIDs(si int) []uint32 {
 		lc.used += made
 	}
 	return lc.ids[e.i0:e.i1]
+}
+
+// sameLabels reports whether a and b hold equal labels. A pusher hands
+// over, write after write, labels whose headers are the very ones cached
+// (the same string pointers and lengths), so the headers are first
+// compared as memory, one vectorised comparison per series instead of a
+// string comparison per name and value; equal headers are equal strings.
+// Headers that differ may still hold equal strings (a copy): then the
+// strings are compared.
+func sameLabels(a, b []wire.Label) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 {
+		return true
+	}
+	n := len(a) * labelHeaderSize
+	ha := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(a))), n)
+	hb := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(b))), n)
+	return bytes.Equal(ha, hb) || slices.Equal(a, b)
 }

@@ -170,3 +170,32 @@ func TestLabelCacheChurnAndOptIn(t *testing.T) {
 		}
 	}
 }
+
+// sameLabels: equal headers, equal strings in other memory, and every way
+// labels can differ.
+func TestSameLabels(t *testing.T) {
+	ls := []wire.Label{{Name: "__name__", Value: "up"}, {Name: "job", Value: "api"}}
+	clone := func(s string) string { return string([]byte(s)) }
+	copied := []wire.Label{{Name: clone("__name__"), Value: clone("up")}, {Name: clone("job"), Value: clone("api")}}
+	for _, tc := range []struct {
+		name string
+		a, b []wire.Label
+		want bool
+	}{
+		{"same slice", ls, ls, true},
+		{"same headers, other slice", ls, append([]wire.Label(nil), ls...), true},
+		{"equal strings in other memory", ls, copied, true},
+		{"both empty", nil, []wire.Label{}, true},
+		{"other value", ls, []wire.Label{ls[0], {Name: "job", Value: "apj"}}, false},
+		{"other name", ls, []wire.Label{ls[0], {Name: "jobs", Value: "api"}}, false},
+		{"shorter", ls, ls[:1], false},
+		{"prefix of a value", ls, []wire.Label{ls[0], {Name: "job", Value: "ap"}}, false},
+	} {
+		if got := sameLabels(tc.a, tc.b); got != tc.want {
+			t.Errorf("%s: sameLabels = %v, want %v", tc.name, got, tc.want)
+		}
+		if got := sameLabels(tc.b, tc.a); got != tc.want {
+			t.Errorf("%s (swapped): sameLabels = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

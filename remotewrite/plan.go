@@ -20,6 +20,13 @@ func (it *item) counts() Counts {
 	return Counts{Series: 1, Samples: int(it.s1 - it.s0), Histograms: int(it.h1 - it.h0), Exemplars: int(it.e1 - it.e0)}
 }
 
+// whole reports whether the item is all of its series.
+func (it *item) whole(req *wire.WriteRequest) bool {
+	ts := &req.Series[it.series]
+	return it.s0 == 0 && it.h0 == 0 && it.e0 == 0 &&
+		int(it.s1) == len(ts.Samples) && int(it.h1) == len(ts.Histograms) && int(it.e1) == len(ts.Exemplars)
+}
+
 // slice returns the part of its series that it names, sharing the
 // series' slices.
 func (it *item) slice(req *wire.WriteRequest) wire.TimeSeries {
@@ -69,13 +76,13 @@ func (c *Client) planItems(req *wire.WriteRequest, v wire.Version, skipParts int
 	for si := range req.Series {
 		ts := &req.Series[si]
 		points := len(ts.Samples) + len(ts.Histograms) + len(ts.Exemplars)
-		block := -1 // RW 1.0 bytes of the series' labels, when cached
-		if cache && c.labels.check(si, ts.Labels) && v == wire.V1 {
-			block = len(c.labels.block(si))
+		lsize := -1 // RW 1.0 bytes of the series' labels, when cached
+		if cache {
+			lsize = c.labels.check(si, ts.Labels)
 		}
 		// A series without points is still one part: its labels are sent.
 		for from := 0; ; {
-			it, to := cutPart(req, v, si, from, min(from+c.cfg.maxSamples, points), block, room)
+			it, to := cutPart(req, v, si, from, min(from+c.cfg.maxSamples, points), lsize, room)
 			if part++; part > skipParts {
 				c.items = append(c.items, it)
 			}
@@ -89,10 +96,24 @@ func (c *Client) planItems(req *wire.WriteRequest, v wire.Version, skipParts int
 // cutPart returns the part of series si from point from to point to (its
 // samples, then histograms, then exemplars), halved while it is over room
 // bytes; a single point over it is sent alone anyway. It returns where the
-// part ends.
-func cutPart(req *wire.WriteRequest, v wire.Version, si, from, to, block, room int) (item, int) {
+// part ends. lsize is the RW 1.0 size of the series' labels
+// (wire.LabelsSize), or -1 when not known.
+func cutPart(req *wire.WriteRequest, v wire.Version, si, from, to, lsize, room int) (item, int) {
 	ts := &req.Series[si]
 	ns, nh, ne := len(ts.Samples), len(ts.Histograms), len(ts.Exemplars)
+	if from == 0 && to == ns+nh+ne {
+		// The whole series (what a pusher's series of one sample always
+		// is): sized without slicing it.
+		v2 := 0
+		if to > 1 || v == wire.V2 {
+			v2 = sizeV2Bound(lsize, ts)
+		}
+		if to <= 1 || v2 <= room {
+			it := item{md: -1, series: int32(si), s1: int32(ns), h1: int32(nh), e1: int32(ne)}
+			it.size = partSize(v, lsize, ts, v2)
+			return it, to
+		}
+	}
 	for {
 		it := item{
 			md: -1, series: int32(si),
@@ -103,19 +124,26 @@ func cutPart(req *wire.WriteRequest, v wire.Version, si, from, to, block, room i
 		p := it.slice(req)
 		// Sizes are called directly, not through a func value: &p passed
 		// to one escapes, a heap allocation per series.
-		if to-from > 1 && sizeV2Bound(&p) > room {
+		v2 := sizeV2Bound(lsize, &p)
+		if to-from > 1 && v2 > room {
 			to = from + (to-from)/2
 			continue
 		}
-		switch {
-		case v == wire.V2:
-			it.size = sizeV2Bound(&p)
-		case block >= 0:
-			it.size = wire.TimeSeriesSizeLabels(block, &p)
-		default:
-			it.size = wire.TimeSeriesSize(&p)
-		}
+		it.size = partSize(v, lsize, &p, v2)
 		return it, to
+	}
+}
+
+// partSize is the size of part p in version v: exact for RW 1.0, the
+// bound v2 (sizeV2Bound) for RW 2.0.
+func partSize(v wire.Version, lsize int, p *wire.TimeSeries, v2 int) int {
+	switch {
+	case v == wire.V2:
+		return v2
+	case lsize >= 0:
+		return wire.TimeSeriesSizeLabels(lsize, p)
+	default:
+		return wire.TimeSeriesSize(p)
 	}
 }
 
@@ -163,8 +191,17 @@ const v2RequestOverhead = 2
 //   - a sample or histogram with a start timestamp: up to 11 bytes more;
 //   - metadata: type, help and unit refs with framing (up to 16 bytes) plus
 //     the help and unit symbols.
-func sizeV2Bound(ts *wire.TimeSeries) int {
-	n := wire.TimeSeriesSize(ts) + 8*len(ts.Labels) + 6
+//
+// lsize is the RW 1.0 size of ts's labels (wire.LabelsSize), or -1 when
+// not known.
+func sizeV2Bound(lsize int, ts *wire.TimeSeries) int {
+	var n int
+	if lsize >= 0 {
+		n = wire.TimeSeriesSizeLabels(lsize, ts)
+	} else {
+		n = wire.TimeSeriesSize(ts)
+	}
+	n += 8*len(ts.Labels) + 6
 	for i := range ts.Exemplars {
 		n += 8*len(ts.Exemplars[i].Labels) + 6
 	}

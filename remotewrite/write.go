@@ -128,15 +128,21 @@ type sendState struct {
 func (c *Client) encode(req *wire.WriteRequest, v wire.Version, b *batch) {
 	raw := c.raw[:0]
 	items := c.items[b.start:b.end]
+	var part wire.TimeSeries
 	if v == wire.V2 {
 		c.enc.Reset()
 		for i := range items {
-			ts := items[i].slice(req)
-			if ids := c.labels.symbolIDs(int(items[i].series)); ids != nil {
-				c.enc.AppendSeriesIDs(&ts, &c.labels.syms, ids)
+			it := &items[i]
+			ts := &req.Series[it.series]
+			if !it.whole(req) {
+				part = it.slice(req)
+				ts = &part
+			}
+			if ids := c.labels.symbolIDs(int(it.series)); ids != nil {
+				c.enc.AppendSeriesIDs(ts, &c.labels.syms, ids)
 				continue
 			}
-			c.enc.AppendSeries(&ts)
+			c.enc.AppendSeries(ts)
 		}
 		raw = c.enc.AppendRequest(raw)
 	} else {
@@ -146,12 +152,16 @@ func (c *Client) encode(req *wire.WriteRequest, v wire.Version, b *batch) {
 				raw = wire.AppendMetadata(raw, &req.Metadata[it.md])
 				continue
 			}
-			ts := it.slice(req)
+			ts := &req.Series[it.series]
+			if !it.whole(req) {
+				part = it.slice(req)
+				ts = &part
+			}
 			if block := c.labels.block(int(it.series)); block != nil {
-				raw = wire.AppendTimeSeriesLabels(raw, block, &ts)
+				raw = wire.AppendTimeSeriesLabels(raw, block, ts)
 				continue
 			}
-			raw = wire.AppendTimeSeries(raw, &ts)
+			raw = wire.AppendTimeSeries(raw, ts)
 		}
 	}
 	c.raw = raw

@@ -54,7 +54,23 @@
 // bad label sets are skipped without an error, and the first refused sample
 // fails the whole request with 400 and the TSDB's own text
 // (prometheusSeries in validate.go, then workspace/ingest.go
-// Workspace.rolledBack).
+// Workspace.rolledBack). RW 2.0 is another rule in Prometheus 3: every bad
+// series (no __name__, an empty label set, invalid UTF-8, a duplicate
+// name, exemplars or metadata only) and every refused sample adds a line
+// to one 400, and the rest is written (ValidateRequestV2 and
+// PrometheusV2Message in prometheus.go).
+//
+// # Mimir
+//
+// Limits with BackendMimir (profile "mimir") follow Grafana Mimir's
+// distributor and ingester (mimir.go): Cortex's shape with Mimir's order
+// of checks, its defaults, and its texts ending in the error ID
+// ("(err-mimir-sample-duplicate-timestamp)"), which MimirErrors lists with
+// their reasons for remotewrite.Classify. Unlike Cortex, a series without
+// labels is dropped silently, a second sample at one timestamp in one
+// series is dropped and counted as sample_duplicate_timestamp without an
+// error, invalid exemplars are dropped silently and a HELP over the
+// metadata limit is cut.
 //
 // # Where each reason is decided
 //
@@ -99,8 +115,11 @@
 //	per_metric_series_limit                                                           PerMetricSeriesLimitMessage
 //	native-histogram-sample               workspace/ingest.go batch.appendHistograms  none (silent)
 //	                                      (Limits.EnableNativeHistograms off)
+//	too_many_ha_clusters                  workspace/hatracker.go batch.deduplicate    hatracker.go (Cortex's
+//	                                      (Limits.HAMaxClusters)                      TooManyReplicaGroupsError)
+//	sample_duplicate_timestamp (Mimir)    mimir.go mimirSeries                        none (200, counted)
 //
-// The other constants (per_labelset_series_limit, too_many_ha_clusters,
+// The other constants (per_labelset_series_limit,
 // native_histogram_rate_limited, ...) are names rwkit recognises in a
 // backend's answer or AMP's CloudWatch metric but does not decide itself.
 package validate

@@ -37,6 +37,16 @@ func IngesterMessage(cause error, reason Reason, ts int64, series []wire.Label) 
 	return fmt.Sprintf("err: %v. timestamp=%s, series=%s", cause, formatTimestamp(ts), LabelsString(series))
 }
 
+// IngesterRefusal is the ingester's answer, for the limits' backend, to a
+// sample its TSDB refused with cause: IngesterMessage prefixed with the
+// tenant for Cortex, Mimir's sampleError text for Mimir.
+func IngesterRefusal(l *Limits, tenant string, cause error, reason Reason, ts int64, series []wire.Label) string {
+	if l.Backend == BackendMimir {
+		return UserMessage(tenant, mimirIngesterMessage(l, cause, reason, ts, series))
+	}
+	return UserMessage(tenant, IngesterMessage(cause, reason, ts, series))
+}
+
 // UserMessage prefixes an ingester text with the tenant, as the ingester's
 // wrapWithUser does: "user=T: ...".
 func UserMessage(tenant, msg string) string {
@@ -50,6 +60,9 @@ const adminLimitMessage = "please contact administrator to raise it"
 // MaxSeriesPerUser series and a new one arrives (without "user=T: ").
 // Limits holds local limits only: the global limit prints as 0.
 func PerUserSeriesLimitMessage(l *Limits) string {
+	if l.Backend == BackendMimir {
+		return mimirPerUserSeriesLimitMessage(l)
+	}
 	return fmt.Sprintf("per-user series limit of %d exceeded, %s (local limit: %d global limit: %d actual local limit: %d)",
 		l.MaxSeriesPerUser, adminLimitMessage, l.MaxSeriesPerUser, 0, actualLimit(l.MaxSeriesPerUser))
 }
@@ -58,6 +71,9 @@ func PerUserSeriesLimitMessage(l *Limits) string {
 // series has MaxSeriesPerMetric series and a new one arrives (without
 // "user=T: "). series are the stored labels of the refused series.
 func PerMetricSeriesLimitMessage(l *Limits, series []wire.Label) string {
+	if l.Backend == BackendMimir {
+		return mimirPerMetricSeriesLimitMessage(l, series)
+	}
 	name, _ := wire.MetricName(series)
 	return fmt.Sprintf("per-metric series limit of %d exceeded for metric %s, %s (local limit: %d global limit: %d actual local limit: %d) for series %s",
 		l.MaxSeriesPerMetric, name, adminLimitMessage, l.MaxSeriesPerMetric, 0, actualLimit(l.MaxSeriesPerMetric), LabelsString(series))

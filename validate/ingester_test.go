@@ -108,7 +108,7 @@ func TestRateLimiter(t *testing.T) {
 }
 
 func TestProfiles(t *testing.T) {
-	if diff := cmp.Diff([]string{"amp", "cortex", "prometheus"}, ProfileNames()); diff != "" {
+	if diff := cmp.Diff([]string{"amp", "cortex", "prometheus", "mimir"}, ProfileNames()); diff != "" {
 		t.Error(diff)
 	}
 	for _, n := range ProfileNames() {
@@ -117,7 +117,7 @@ func TestProfiles(t *testing.T) {
 			t.Errorf("Profile(%q).Name = %q", n, l.Name)
 		}
 	}
-	if _, err := Profile("mimir"); err == nil {
+	if _, err := Profile("no-such-backend"); err == nil {
 		t.Error("unknown profile accepted")
 	}
 	type vals struct {

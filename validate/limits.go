@@ -20,6 +20,11 @@ const (
 	// invalid labels are dropped silently, and the first sample the TSDB
 	// refuses rolls the whole request back and answers 400.
 	BackendPrometheus
+	// BackendMimir follows Grafana Mimir's distributor and ingester
+	// (mimir.go): Cortex's shape (series refused one by one, partial
+	// ingestion, the ingester's first error wins) with Mimir's rules,
+	// texts and error IDs.
+	BackendMimir
 )
 
 // NameValidation is how metric and label names are checked.
@@ -37,7 +42,7 @@ const (
 // limit means "no limit" unless its comment says otherwise. Limits is a
 // plain value: copy it and change fields to build a custom profile.
 type Limits struct {
-	// Name is the profile's name ("amp", "cortex", "prometheus").
+	// Name is the profile's name ("amp", "cortex", "prometheus", "mimir").
 	Name    string
 	Backend Backend
 
@@ -96,10 +101,37 @@ type Limits struct {
 	// SeriesLimitStatus is the HTTP status of per_user_series_limit and
 	// per_metric_series_limit refusals.
 	SeriesLimitStatus int
+
+	// HA deduplication, as Cortex's distributor does it with its HA
+	// tracker (pkg/ha/ha_tracker.go): a request whose first series carries
+	// both HAClusterLabel and HAReplicaLabel is stored only when its
+	// replica is the cluster's elected one, without HAReplicaLabel; the
+	// other replicas are answered 202 and nothing of theirs is stored. The
+	// elected replica is replaced by the next one to write once it has been
+	// silent for HAFailoverTimeout. Not for BackendPrometheus.
+	AcceptHASamples bool   // accept_ha_samples
+	HAClusterLabel  string // ha_cluster_label
+	HAReplicaLabel  string // ha_replica_label
+	HAMaxClusters   int    // ha_max_clusters: clusters per tenant, 0 no limit
+	// HAUpdateTimeout: the elected replica's time is refreshed only when
+	// this much has passed since (ha_tracker_update_timeout), so a
+	// failover comes between HAFailoverTimeout-HAUpdateTimeout and
+	// HAFailoverTimeout after the elected replica's last write.
+	HAUpdateTimeout   time.Duration
+	HAFailoverTimeout time.Duration // ha_tracker_failover_timeout
 }
 
-// Profile returns the limits of a named backend: "amp", "cortex" or
-// "prometheus". The error lists the known names.
+// HA tracker defaults of Cortex v1.21.1 (pkg/ha/ha_tracker.go
+// RegisterFlagsWithPrefix, pkg/util/validation/limits.go), which AMP keeps.
+const (
+	DefaultHAClusterLabel    = "cluster"
+	DefaultHAReplicaLabel    = "__replica__"
+	DefaultHAUpdateTimeout   = 15 * time.Second
+	DefaultHAFailoverTimeout = 30 * time.Second
+)
+
+// Profile returns the limits of a named backend: "amp", "cortex",
+// "prometheus" or "mimir". The error lists the known names.
 func Profile(name string) (Limits, error) {
 	switch strings.ToLower(strings.TrimSpace(name)) {
 	case "amp":
@@ -108,12 +140,14 @@ func Profile(name string) (Limits, error) {
 		return cortexLimits(), nil
 	case "prometheus":
 		return prometheusLimits(), nil
+	case "mimir":
+		return mimirLimits(), nil
 	}
 	return Limits{}, fmt.Errorf("validate: unknown limits profile %q: use one of %s", name, strings.Join(ProfileNames(), ", "))
 }
 
 // ProfileNames lists the names Profile accepts.
-func ProfileNames() []string { return []string{"amp", "cortex", "prometheus"} }
+func ProfileNames() []string { return []string{"amp", "cortex", "prometheus", "mimir"} }
 
 // cortexLimits are Cortex v1.21.1's defaults: RegisterFlags in
 // pkg/util/validation/limits.go, -name-validation-scheme in
@@ -146,6 +180,13 @@ func cortexLimits() Limits {
 		MaxNativeHistogramSeriesPerUser: 0,
 		OutOfOrderTimeWindow:            0,
 		SeriesLimitStatus:               http.StatusBadRequest,
+		// -distributor.ha-tracker.enable-for-all-users is off by default.
+		AcceptHASamples:   false,
+		HAClusterLabel:    DefaultHAClusterLabel,
+		HAReplicaLabel:    DefaultHAReplicaLabel,
+		HAMaxClusters:     0,
+		HAUpdateTimeout:   DefaultHAUpdateTimeout,
+		HAFailoverTimeout: DefaultHAFailoverTimeout,
 	}
 }
 
@@ -168,6 +209,10 @@ func ampLimits() Limits {
 	// rwkit models AMP with a 60 s out-of-order window, as the project's
 	// issue asks. AMP's quota page publishes no out-of-order window.
 	l.OutOfOrderTimeWindow = 60 * time.Second
+	// AMP deduplicates HA pairs for every workspace, on the cluster and
+	// __replica__ labels
+	// (https://docs.aws.amazon.com/prometheus/latest/userguide/AMP-ingest-dedupe.html).
+	l.AcceptHASamples = true
 	return l
 }
 
@@ -185,5 +230,39 @@ func prometheusLimits() Limits {
 		EnableNativeHistograms: true,
 		MaxExemplars:           0,
 		SeriesLimitStatus:      http.StatusBadRequest,
+	}
+}
+
+// mimirLimits are Grafana Mimir's defaults (RegisterFlags in
+// pkg/util/validation/limits.go at the version e2e/mimir pins) for the
+// limits rwkit models. Mimir's series limits are global, before
+// replication; the workspace is one ingester, so they apply as they are.
+// Mimir has no labels-size limit, and no reject-old-samples:
+// -validation.past-grace-period (0, off) is RejectOldSamples here.
+func mimirLimits() Limits {
+	return Limits{
+		Name:                            "mimir",
+		Backend:                         BackendMimir,
+		NameValidation:                  LegacyNames, // -validation.name-validation-scheme
+		EnforceMetricName:               true,
+		MaxLabelNamesPerSeries:          30,               // -validation.max-label-names-per-series
+		MaxLabelNameLength:              1024,             // -validation.max-length-label-name
+		MaxLabelValueLength:             2048,             // -validation.max-length-label-value
+		CreationGracePeriod:             10 * time.Minute, // -validation.create-grace-period
+		MaxNativeHistogramBuckets:       0,                // -validation.max-native-histogram-buckets
+		EnableNativeHistograms:          true,             // -ingester.native-histograms-ingestion-enabled
+		MaxExemplars:                    0,                // -ingester.max-global-exemplars-per-user
+		MaxMetadataLength:               1024,             // -validation.max-metadata-length
+		EnforceMetadataMetricName:       true,
+		IngestionRate:                   10000,  // -distributor.ingestion-rate-limit
+		IngestionBurstSize:              200000, // -distributor.ingestion-burst-size
+		MaxSeriesPerUser:                150000, // -ingester.max-global-series-per-user
+		MaxSeriesPerMetric:              0,      // -ingester.max-global-series-per-metric
+		MaxMetricsWithMetadataPerUser:   0,
+		MaxMetadataPerMetric:            0,
+		MaxNativeHistogramSeriesPerUser: 0,
+		OutOfOrderTimeWindow:            0, // -ingester.out-of-order-time-window
+		// ERROR_CAUSE_TENANT_LIMIT answers 400 (errorCauseToHTTPStatusCode).
+		SeriesLimitStatus: http.StatusBadRequest,
 	}
 }

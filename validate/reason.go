@@ -90,6 +90,11 @@ const (
 	MetadataUnitTooLong       Reason = "unit_too_long"
 )
 
+// SampleDuplicateTimestamp: Mimir's distributor keeps the first of two
+// samples of one series at one timestamp in a request and counts the
+// others, without an error (validateSamples).
+const SampleDuplicateTimestamp Reason = "sample_duplicate_timestamp"
+
 // More reasons of Cortex v1.21's ingester (pkg/ingester/series.go,
 // user_state.go).
 const (

@@ -18,8 +18,15 @@ import (
 // label, one sample's timestamp, one exemplar or one histogram. ts is not
 // modified.
 func ValidateSeries(l *Limits, ts *wire.TimeSeries, now time.Time) (wire.TimeSeries, *Discard) {
-	if l.Backend == BackendPrometheus {
+	switch l.Backend {
+	case BackendPrometheus:
 		return prometheusSeries(l, ts, now)
+	case BackendMimir:
+		kept, d := mimirSeries(l, ts, now)
+		if d != nil && d.Status != 0 || kept == nil {
+			return wire.TimeSeries{}, d
+		}
+		return *kept, nil
 	}
 	return cortexSeries(l, ts, now)
 }
@@ -208,8 +215,12 @@ func countAll(d *Discard, ts *wire.TimeSeries) *Discard {
 // cortex_discarded_metadata_total; the Discard has Metadata and
 // CountedMetadata set to 1.
 func ValidateMetadata(l *Limits, m *wire.Metadata) *Discard {
-	if l.Backend != BackendCortex {
+	switch l.Backend {
+	case BackendPrometheus:
 		return nil
+	case BackendMimir:
+		_, d := mimirMetadata(l, m)
+		return d
 	}
 	var d *Discard
 	switch max := l.MaxMetadataLength; {
@@ -240,13 +251,23 @@ type Result struct {
 	// Discards are the refusals in request order: series first, then
 	// metadata, as Cortex checks them.
 	Discards []Discard
+	// Index is the request position of each of Series; only
+	// ValidateRequestV2 fills it, for BackendPrometheus.
+	Index []int
+
+	limits *Limits // whose texts RateLimited answers with
 }
 
 // ValidateRequest validates every series and metadata entry of req. When a
 // Discard has WholeRequest set, Series and Metadata are empty and
 // validation stopped there.
 func ValidateRequest(l *Limits, req *wire.WriteRequest, now time.Time) Result {
-	var r Result
+	if l.Backend == BackendMimir {
+		r := validateMimirRequest(l, req, now)
+		r.limits = l
+		return r
+	}
+	r := Result{limits: l}
 	r.Series = make([]wire.TimeSeries, 0, len(req.Series))
 	for i := range req.Series {
 		kept, d := ValidateSeries(l, &req.Series[i], now)
@@ -312,7 +333,7 @@ func (r *Result) RateLimited(limit float64) Discard {
 	d := Discard{
 		Reason:           RateLimited,
 		Status:           http.StatusTooManyRequests,
-		Message:          RateLimitedMessage(limit, s+h, len(r.Metadata)),
+		Message:          r.rateLimitedMessage(limit, s+h, len(r.Metadata)),
 		Samples:          s,
 		Histograms:       h,
 		Exemplars:        e,
@@ -324,4 +345,11 @@ func (r *Result) RateLimited(limit float64) Discard {
 	}
 	r.Series, r.Metadata = nil, nil
 	return d
+}
+
+func (r *Result) rateLimitedMessage(limit float64, samples, metadata int) string {
+	if r.limits != nil && r.limits.Backend == BackendMimir {
+		return mimirRateLimitedMessage(r.limits)
+	}
+	return RateLimitedMessage(limit, samples, metadata)
 }

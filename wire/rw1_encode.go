@@ -62,6 +62,9 @@ func AppendLabels(dst []byte, labels []Label) []byte {
 	return appendLabelFields(dst, tagTSLabels, labels)
 }
 
+// LabelsSize is len(AppendLabels(nil, labels)), computed without encoding.
+func LabelsSize(labels []Label) int { return sizeLabels(labels) }
+
 // AppendTimeSeriesLabels is AppendTimeSeries with the series' labels taken
 // from labelBlock, a block made by AppendLabels; ts.Labels is ignored.
 func AppendTimeSeriesLabels(dst []byte, labelBlock []byte, ts *TimeSeries) []byte {

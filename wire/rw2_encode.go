@@ -36,6 +36,8 @@ const (
 // steady-state encoder does not allocate. The zero value is ready to use.
 // An EncoderV2 is not safe for concurrent use.
 type EncoderV2 struct {
+	// symbols holds the request's strings that have no id in ids; strs is
+	// every string of the request in reference order.
 	symbols  map[string]uint32
 	strs     []string
 	symBytes int    // encoded size of the symbols fields
@@ -43,6 +45,9 @@ type EncoderV2 struct {
 	n        int
 	refs     []uint32 // scratch: label refs then exemplar label refs
 	gen      uint64   // counts Resets, for SymbolIDs' references
+	// ids is the SymbolIDs of AppendSeriesIDs since Reset: a string with
+	// an id there is found through it (ids.ref, ids.gen), not hashed.
+	ids *SymbolIDs
 }
 
 // Reset empties the encoder, keeping its memory.
@@ -59,15 +64,36 @@ func (e *EncoderV2) Reset() {
 	e.series = e.series[:0]
 	e.n = 0
 	e.gen++
+	e.ids = nil
 }
 
+// symbol returns s's reference in the request, adding s when it is new.
+// "" is always reference 0. A string with an id in e.ids is kept there,
+// so that AppendSeriesIDs finds it without hashing; others in e.symbols.
 func (e *EncoderV2) symbol(s string) uint32 {
+	if s == "" {
+		return 0
+	}
 	if ref, ok := e.symbols[s]; ok {
 		return ref
 	}
+	if t := e.ids; t != nil {
+		if id, ok := t.ids[s]; ok {
+			if t.gen[id] != e.gen {
+				t.ref[id], t.gen[id] = e.add(s), e.gen
+			}
+			return t.ref[id]
+		}
+	}
+	ref := e.add(s)
+	e.symbols[s] = ref
+	return ref
+}
+
+// add appends s to the request's symbols.
+func (e *EncoderV2) add(s string) uint32 {
 	ref := uint32(len(e.strs))
 	e.strs = append(e.strs, s)
-	e.symbols[s] = ref
 	e.symBytes += sizeString(s)
 	return ref
 }
@@ -310,7 +336,10 @@ func (t *SymbolIDs) Reset() {
 // AppendSeriesIDs is AppendSeries for a series whose labels have the ids
 // labelIDs in t (name then value for each label, as t.ID gave them):
 // the request's bytes are the same. Give an encoder the same t from one
-// Reset to the next.
+// Reset to the next, and do not Reset t in between (new ids are fine);
+// a second SymbolIDs in one request works but is hashed like
+// AppendSeries. A label string met first through its id is not hashed:
+// a request whose strings all come with ids builds no map.
 func (e *EncoderV2) AppendSeriesIDs(ts *TimeSeries, t *SymbolIDs, labelIDs []uint32) {
 	if e.symbols == nil {
 		e.Reset()
@@ -323,13 +352,37 @@ func (e *EncoderV2) AppendSeriesIDs(ts *TimeSeries, t *SymbolIDs, labelIDs []uin
 		t.owner = e
 		clear(t.gen) // e.gen is at least 1 after Reset
 	}
+	if e.ids != t {
+		if e.ids != nil {
+			// A second SymbolIDs in one request: its strings are
+			// looked up as strings.
+			e.AppendSeries(ts)
+			return
+		}
+		e.ids = t
+	}
 	refs := e.refs[:0]
 	for _, id := range labelIDs {
 		if t.gen[id] != e.gen {
-			t.ref[id], t.gen[id] = e.symbol(t.strs[id]), e.gen
+			t.ref[id], t.gen[id] = e.symbolNew(t.strs[id]), e.gen
 		}
 		refs = append(refs, t.ref[id])
 	}
 	e.refs = refs
 	e.appendSeries(ts)
+}
+
+// symbolNew returns the reference of s, a string of e.ids not yet met in
+// this request through its id: one added before it had an id is in
+// e.symbols, looked up only when e.symbols holds more than "".
+func (e *EncoderV2) symbolNew(s string) uint32 {
+	if s == "" {
+		return 0
+	}
+	if len(e.symbols) > 1 {
+		if ref, ok := e.symbols[s]; ok {
+			return ref
+		}
+	}
+	return e.add(s)
 }

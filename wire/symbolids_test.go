@@ -9,12 +9,17 @@ import (
 
 // AppendSeriesIDs gives the same bytes as AppendSeries, request after
 // request, with the ids kept across Resets, shared by two encoders in
-// turn, and mixed with AppendSeries and exemplar, help and unit symbols
-// that are also label strings.
+// turn, and mixed with AppendSeries, a second SymbolIDs, "" and exemplar,
+// help and unit symbols that are also label strings.
 func TestAppendSeriesIDsSameBytes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	word := func() string { return fmt.Sprintf("w%d", rng.IntN(40)) }
-	var ids SymbolIDs
+	word := func() string {
+		if rng.IntN(30) == 0 {
+			return "" // always reference 0, with or without an id
+		}
+		return fmt.Sprintf("w%d", rng.IntN(40))
+	}
+	var ids, other SymbolIDs
 	var plain, withIDs [2]EncoderV2
 	for round := range 30 {
 		k := round % 2 // alternate encoders: ids move between owners
@@ -34,11 +39,15 @@ func TestAppendSeriesIDsSameBytes(t *testing.T) {
 				withIDs[k].AppendSeries(&ts)
 				continue
 			}
+			tab := &ids
+			if rng.IntN(6) == 0 {
+				tab = &other // a second table in one request: looked up as strings
+			}
 			var lids []uint32
 			for _, l := range ts.Labels {
-				lids = append(lids, ids.ID(l.Name), ids.ID(l.Value))
+				lids = append(lids, tab.ID(l.Name), tab.ID(l.Value))
 			}
-			withIDs[k].AppendSeriesIDs(&ts, &ids, lids)
+			withIDs[k].AppendSeriesIDs(&ts, tab, lids)
 		}
 		want, got := plain[k].AppendRequest(nil), withIDs[k].AppendRequest(nil)
 		if !bytes.Equal(got, want) {

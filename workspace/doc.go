@@ -31,6 +31,7 @@
 //	GET /workspaces/{id}/api/v1/writers         JSON list of WriterStats, most recently seen first
 //	GET /, GET /workspaces/{id}/                the page (page.go, ui/: embedded, no outside
 //	                                            resource); its data: GET /ui/api/workspaces[/{id}]
+//	GET /workspaces/{id}/api/v1/ha              JSON HAStatus: the elected replica of each HA cluster
 //	GET /metrics                                the workspace's registry (with Open, the TSDB's metrics too)
 //	GET /-/ready, GET /-/healthy
 //
@@ -143,4 +144,7 @@
 //	rwkit_dropped_samples_total{workspace,reason}     accepted with the request and dropped, as
 //	                                                  Cortex does without counting (not a discard)
 //	rwkit_refused_whole_samples_total{workspace}      valid samples of a request refused as a whole
+//	rwkit_ha_deduplicated_samples_total{workspace,cluster}   HA pairs (hatracker.go): answered 202, not stored
+//	rwkit_ha_elected_replica_timestamp_seconds{workspace,cluster,replica}
+//	rwkit_ha_elected_replica_changes_total{workspace,cluster}
 package workspace

@@ -52,6 +52,9 @@ func putPrepared(p *prepared) {
 // returns an *errStorage when the store failed.
 func (w *Workspace) ingest(ctx context.Context, t *tenant, req *wire.WriteRequest, v wire.Version, wr Writer) (outcome, error) {
 	b := batch{w: w, t: t, req: req, v: v, wr: wr, now: w.cfg.now(), policy: w.policy, ingesterStatus: http.StatusBadRequest}
+	if !b.deduplicate() { // hatracker.go
+		return b.o, nil
+	}
 	res, ok := b.distribute()
 	if !ok {
 		return b.o, nil
@@ -105,6 +108,11 @@ type batch struct {
 	distributorErr *validate.Discard // the first validation refusal
 	ingesterErr    string            // the text of the first refusal appending
 	ingesterStatus int
+	// lines are the refusals of a request answered with all of them
+	// (policy.collectV2), by request position; series is the position of
+	// the series being appended.
+	lines  []line
+	series int
 
 	// Set under the tenant's lock.
 	wid     uint32
@@ -120,7 +128,7 @@ var errRolledBack = errors.New("request rolled back")
 // reports whether anything is left to append; when not, b.o is the answer.
 func (b *batch) distribute() (validate.Result, bool) {
 	t, o := b.t, &b.o
-	if b.policy.distributor && b.v == wire.V2 {
+	if b.policy.v2NeedsData && b.v == wire.V2 {
 		if s := seriesWithoutData(b.req); s != nil {
 			ls := slices.SortedStableFunc(slices.Values(s.Labels), wire.CompareLabels)
 			o.fail(http.StatusBadRequest, "TimeSeries must contain at least one sample or histogram for series "+validate.LabelsString(ls))
@@ -130,10 +138,19 @@ func (b *batch) distribute() (validate.Result, bool) {
 	}
 
 	lim := &b.w.cfg.limits
-	res := validate.ValidateRequest(lim, b.req, b.now)
+	var res validate.Result
+	if b.v == wire.V2 {
+		res = validate.ValidateRequestV2(lim, b.req, b.now)
+	} else {
+		res = validate.ValidateRequest(lim, b.req, b.now)
+	}
 	for i := range res.Discards {
 		d := &res.Discards[i]
 		b.discard(d.Reason, d.Samples+d.Histograms, d.Counted)
+		if b.collecting() {
+			b.lines = append(b.lines, line{d.Index, d.Message})
+			continue
+		}
 		if d.WholeRequest {
 			o.fail(http.StatusBadRequest, d.Message)
 			// Nothing else of the request is stored.
@@ -179,6 +196,9 @@ func (b *batch) appendSeries(res *validate.Result, p *prepared) error {
 	for i := range res.Series {
 		s := &res.Series[i]
 		h, ref := p.hashes[i], &p.refs[i]
+		if res.Index != nil {
+			b.series = res.Index[i]
+		}
 		if !b.admit(s, h) {
 			continue
 		}
@@ -242,6 +262,11 @@ func (b *batch) appendSamples(s *wire.TimeSeries, h uint64, ref *store.Ref) erro
 			b.t.dropped(&b.o, ae, s.Labels, h, b.wid, b.wr, b.now)
 			continue
 		}
+		if b.collecting() {
+			b.collect(ae, s.Labels)
+			b.t.explain(&b.o, ae, s.Labels, h, smp, b.wid, b.wr, b.now)
+			continue
+		}
 		if b.policy.rollBack {
 			// Prometheus rolls the whole request back at the first
 			// refused sample and answers with the TSDB's text.
@@ -273,6 +298,8 @@ func (b *batch) appendHistograms(s *wire.TimeSeries, h uint64, ref *store.Ref) e
 			b.o.written.histograms++
 		case ae.WithinBatch && b.policy.dropWithinRequest:
 			b.t.dropped(&b.o, ae, s.Labels, h, b.wid, b.wr, b.now)
+		case b.collecting():
+			b.collect(ae, s.Labels)
 		case b.policy.rollBack:
 			b.w.rolledBack(b.t, &b.o, b.req, ae)
 			return errRolledBack
@@ -283,12 +310,29 @@ func (b *batch) appendHistograms(s *wire.TimeSeries, h uint64, ref *store.Ref) e
 	return nil
 }
 
+// line is one refusal of a request answered with all of them, at the
+// request position of its series.
+type line struct {
+	index int
+	msg   string
+}
+
+// collecting reports whether the request's refusals are collected
+// (policy.collectV2) rather than answered with the first or rolled back.
+func (b *batch) collecting() bool { return b.policy.collectV2 && b.v == wire.V2 }
+
+// collect counts a sample the TSDB refused and adds its line.
+func (b *batch) collect(ae *store.AppendError, ls []wire.Label) {
+	b.discard(ae.Reason, 1, 1)
+	b.lines = append(b.lines, line{b.series, validate.PrometheusV2Message(ae.Err, ls)})
+}
+
 // refused counts a sample the TSDB refused and keeps the ingester's text
 // for the first one, which Cortex answers with.
 func (b *batch) refused(ae *store.AppendError, ts int64, ls []wire.Label) {
 	b.discard(ae.Reason, 1, 1)
 	if b.ingesterErr == "" {
-		b.ingesterErr = validate.UserMessage(b.t.id, validate.IngesterMessage(ae.Err, ae.Reason, ts, ls))
+		b.ingesterErr = validate.IngesterRefusal(&b.w.cfg.limits, b.t.id, ae.Err, ae.Reason, ts, ls)
 	}
 }
 
@@ -323,8 +367,18 @@ func (b *batch) committed() {
 	b.answerFirstError()
 }
 
-// answerFirstError answers with the first validation refusal, if any.
+// answerFirstError answers with the first validation refusal, if any, or
+// with every refusal when they are collected.
 func (b *batch) answerFirstError() {
+	if len(b.lines) > 0 {
+		slices.SortStableFunc(b.lines, func(x, y line) int { return x.index - y.index })
+		msgs := make([]string, len(b.lines))
+		for i, l := range b.lines {
+			msgs[i] = l.msg
+		}
+		b.o.fail(http.StatusBadRequest, strings.Join(msgs, "\n"))
+		return
+	}
 	if d := b.distributorErr; d != nil {
 		b.o.fail(d.Status, d.Message)
 	}

@@ -21,13 +21,18 @@ type metrics struct {
 	// refusedWhole {workspace}: valid samples of requests refused as a
 	// whole.
 	refusedWhole *prometheus.CounterVec
+
+	// HA deduplication (hatracker.go).
+	haDeduplicated *prometheus.CounterVec // {workspace,cluster}
+	haElected      *prometheus.GaugeVec   // {workspace,cluster,replica}
+	haChanges      *prometheus.CounterVec // {workspace,cluster}
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rwkit_received_samples_total",
-			Help: "Samples and native histogram samples received by remote write, before validation. Equals accepted plus discarded plus dropped plus refused whole, except that a series refused by a label, timestamp or native histogram check is counted as Cortex counts it: one discarded sample, whatever its number of samples.",
+			Help: "Samples and native histogram samples received by remote write, before validation. Equals accepted plus discarded plus dropped plus refused whole plus HA-deduplicated, except that a series refused by a label, timestamp or native histogram check is counted as Cortex counts it: one discarded sample, whatever its number of samples.",
 		}, []string{"workspace"}),
 		discarded: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rwkit_discarded_samples_total",
@@ -61,8 +66,20 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "rwkit_collisions_total",
 			Help: "Samples where two writers met on one series: new-value-for-timestamp (refused) or alternating-writers (accepted, the series zig-zags).",
 		}, []string{"workspace", "kind"}),
+		haDeduplicated: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rwkit_ha_deduplicated_samples_total",
+			Help: "Samples and native histogram samples of an HA cluster's non-elected replicas, answered 202 and not stored (Cortex's cortex_distributor_deduped_samples_total; not a discard).",
+		}, []string{"workspace", "cluster"}),
+		haElected: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "rwkit_ha_elected_replica_timestamp_seconds",
+			Help: "The elected replica of each HA cluster, and when its time was last refreshed; another replica takes over once this is the failover timeout old (Cortex's cortex_ha_tracker_elected_replica_timestamp_seconds, with the replica).",
+		}, []string{"workspace", "cluster", "replica"}),
+		haChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rwkit_ha_elected_replica_changes_total",
+			Help: "Failovers: times an HA cluster's elected replica was replaced by another (Cortex's cortex_ha_tracker_elected_replica_changes_total).",
+		}, []string{"workspace", "cluster"}),
 	}
-	for _, c := range []prometheus.Collector{m.received, m.discarded, m.accepted, m.requests, m.duration, m.collisions, m.dropped, m.refusedWhole} {
+	for _, c := range []prometheus.Collector{m.received, m.discarded, m.accepted, m.requests, m.duration, m.collisions, m.dropped, m.refusedWhole, m.haDeduplicated, m.haElected, m.haChanges} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("workspace: registering metrics: %w (one registry per workspace)", err)
 		}

@@ -229,6 +229,10 @@ type LimitNames struct {
 	MaxSeriesPerRequest string // WithMaxSeriesPerRequest
 	MaxConcurrentWrites string // WithMaxConcurrentWrites
 
+	HAMaxClusters     string // validate.Limits.HAMaxClusters
+	HAUpdateTimeout   string // validate.Limits.HAUpdateTimeout
+	HAFailoverTimeout string // validate.Limits.HAFailoverTimeout
+
 	QueryTimeout        string // WithQueryLimits, QueryLimits.Timeout
 	QueryMaxSamples     string // WithQueryLimits, QueryLimits.MaxSamples
 	QueryMaxConcurrency string // WithQueryLimits, QueryLimits.MaxConcurrency
@@ -243,6 +247,9 @@ func (n LimitNames) orOptions() LimitNames {
 		MaxDecodedBytes:     cmp.Or(n.MaxDecodedBytes, "workspace.WithMaxRequestBytes"),
 		MaxSeriesPerRequest: cmp.Or(n.MaxSeriesPerRequest, "workspace.WithMaxSeriesPerRequest"),
 		MaxConcurrentWrites: cmp.Or(n.MaxConcurrentWrites, "workspace.WithMaxConcurrentWrites"),
+		HAMaxClusters:       cmp.Or(n.HAMaxClusters, "validate.Limits.HAMaxClusters"),
+		HAUpdateTimeout:     cmp.Or(n.HAUpdateTimeout, "validate.Limits.HAUpdateTimeout"),
+		HAFailoverTimeout:   cmp.Or(n.HAFailoverTimeout, "validate.Limits.HAFailoverTimeout"),
 		// The store Open opens fills these (config.storeOptions).
 		QueryTimeout:        n.QueryTimeout,
 		QueryMaxSamples:     n.QueryMaxSamples,

@@ -43,6 +43,7 @@ func (w *Workspace) routes() http.Handler {
 	mux.Handle("/prometheus/api/v1/", query)
 	mux.Handle("/api/v1/", query)
 	mux.HandleFunc("GET /workspaces/{id}/api/v1/collisions", w.serveCollisions)
+	mux.HandleFunc("GET /workspaces/{id}/api/v1/ha", w.serveHA)
 	w.pageRoutes(mux) // page.go: / and /workspaces/{id}/
 
 	mux.Handle("GET /metrics", promhttp.HandlerFor(w.cfg.registry, promhttp.HandlerOpts{}))
@@ -85,6 +86,22 @@ func (w *Workspace) serveCollisions(rw http.ResponseWriter, r *http.Request) {
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(list); err != nil && !errors.Is(err, http.ErrHandlerTimeout) {
 		w.cfg.logger.Debug("writing collisions", "workspace", id, "err", err)
+	}
+}
+
+// serveHA answers GET /workspaces/{id}/api/v1/ha with the tenant's HA
+// deduplication state (Workspace.HA) as JSON.
+func (w *Workspace) serveHA(rw http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if err := store.ValidateTenantID(id); err != nil {
+		http.Error(rw, err.Error(), http.StatusBadRequest)
+		return
+	}
+	rw.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(rw)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(w.HA(id)); err != nil && !errors.Is(err, http.ErrHandlerTimeout) {
+		w.cfg.logger.Debug("writing HA status", "workspace", id, "err", err)
 	}
 }
 

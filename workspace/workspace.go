@@ -57,6 +57,9 @@ func configure(opts []Option) (config, error) {
 		c.registry = prometheus.NewRegistry()
 	}
 	c.limitNames = c.limitNames.orOptions()
+	if err := checkHA(&c.limits, c.limitNames); err != nil {
+		return c, err
+	}
 	return c, nil
 }
 
@@ -153,6 +156,12 @@ type tenant struct {
 	refusedWhole      prometheus.Counter
 	collisionsTotal   prometheus.Counter
 	alternationsTotal prometheus.Counter
+
+	// HA deduplication (hatracker.go).
+	ha             *haTracker
+	haDeduplicated *prometheus.CounterVec
+	haElected      *prometheus.GaugeVec
+	haChanges      *prometheus.CounterVec
 }
 
 func (t *tenant) countDiscard(r validate.Reason, n int) {
@@ -228,6 +237,10 @@ func (w *Workspace) tenant(id string) (*tenant, error) {
 		refusedWhole:      w.metrics.refusedWhole.WithLabelValues(id),
 		collisionsTotal:   w.metrics.collisions.WithLabelValues(id, KindNewValueForTimestamp),
 		alternationsTotal: w.metrics.collisions.WithLabelValues(id, KindAlternatingWriters),
+		ha:                newHATracker(),
+		haDeduplicated:    w.metrics.haDeduplicated,
+		haElected:         w.metrics.haElected,
+		haChanges:         w.metrics.haChanges,
 	}
 	w.tenants[id] = t
 	return t, nil

@@ -52,8 +52,10 @@ func (c *demoCommand) Run(ctx context.Context, args []string) error {
 			"Phase 1, as the seed's team did: push.WithoutIdentity() and push.WithAlignedTimestamps(): every service\n"+
 			"stamps the same millisecond on the same series: 400s, new-value-for-timestamp discards, collisions naming\n"+
 			"both writers. Phase 2: the default identity (service, instance), same schedule, same timestamps: no\n"+
-			"discards, and PromQL count by (service) shows six services.\n"+
-			"Exit codes: 0 both phases behaved as described, 1 one did not (the checks say which) or the demo could\n"+
+			"discards, and PromQL count by (service) shows six services. Phase 3, the right way to run two writers of\n"+
+			"one series: auth pushed by an HA pair (cluster and __replica__ labels, the same series from both), which\n"+
+			"the workspace deduplicates as AMP does: one replica stored without __replica__, the other answered 202.\n"+
+			"Exit codes: 0 every phase behaved as described, 1 one did not (the checks say which) or the demo could\n"+
 			"not run, 2 usage.",
 		demoExample, c.err)
 	fs.IntVar(&c.rounds, "rounds", demo.DefaultRounds, "pushes per service in each phase")
@@ -144,6 +146,9 @@ func writeDemoText(w io.Writer, r *demo.Report) {
 	for i := range r.Phases {
 		writePhaseText(w, i+1, &r.Phases[i])
 	}
+	if r.HAPair != nil {
+		writeHAText(w, len(r.Phases)+1, r.HAPair)
+	}
 
 	fmt.Fprintln(w, "\nchecks")
 	writeCheckTable(w, "CHECK", r.Checks, func(ch demo.Check) (string, bool, string) { return ch.Name, ch.Pass, ch.Got })
@@ -162,6 +167,46 @@ func writePhaseText(w io.Writer, n int, p *demo.PhaseReport) {
 	writePhaseCollisions(w, p)
 	if q := p.Query; q != nil {
 		writePhaseQuery(w, q, p.Identity)
+	}
+}
+
+// writeHAText prints the third act: what each replica of the HA pair was
+// answered, what the workspace kept, and the series PromQL sees.
+func writeHAText(w io.Writer, n int, h *demo.HAReport) {
+	fmt.Fprintf(w, "\nphase %d: %s\n", n, h.Name)
+	fmt.Fprintf(w, "  %s\n", strings.Join(h.Options, ", "))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  REPLICA\tANSWERS\n")
+	for _, r := range h.Replicas {
+		role := "deduplicated: answered 202, not stored"
+		if r.Replica == h.Elected {
+			role = "elected: stored, without __replica__"
+		}
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(r.Status)) {
+			parts = append(parts, fmt.Sprintf("%d x %s", r.Status[k], k))
+		}
+		fmt.Fprintf(tw, "  %s\t%s (%s)\n", r.Replica, strings.Join(parts, ", "), role)
+	}
+	tw.Flush()
+	discards := "none"
+	if len(h.Discards) > 0 {
+		var parts []string
+		for _, d := range h.Discards {
+			parts = append(parts, fmt.Sprintf("%s=%s", d.Reason, formatSampleValue(d.Samples)))
+		}
+		discards = strings.Join(parts, ", ")
+	}
+	fmt.Fprintf(w, "\n  workspace: %s samples received, %s accepted, %s deduplicated (rwkit_ha_deduplicated_samples_total; not discards); discards: %s; collisions: %d\n",
+		formatSampleValue(h.Received), formatSampleValue(h.Accepted), formatSampleValue(h.Deduplicated), discards, h.Collisions)
+	if q := h.Query; q != nil {
+		fmt.Fprintf(w, "\n  PromQL  %s\n", q.Query)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "  SERIES\tVALUE\n")
+		for _, s := range q.Samples {
+			fmt.Fprintf(tw, "  %s\t%s\n", verify.LabelString(s.Labels), formatSampleValue(s.Value))
+		}
+		tw.Flush()
 	}
 }
 

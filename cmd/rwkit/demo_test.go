@@ -37,6 +37,10 @@ func TestDemoStoryHolds(t *testing.T) {
 		`push.WithService(name), push.WithInstance(name+"-task-1")`,
 		"discards by reason (AMP: CloudWatch DiscardedSamples by Reason): none",
 		"expect distinct service = 6: pass (6 values: actor, audit, auth, bff, document, notification)",
+		"phase 3: an HA pair of auth: two replicas, the same series",
+		`push.WithLabels({cluster: "auth-ha", __replica__: replica})`,
+		"deduplicated (rwkit_ha_deduplicated_samples_total; not discards); discards: none; collisions: 0",
+		`PromQL  count by (cluster, __replica__) (jvm_threads_live_threads{cluster="auth-ha"})`,
 		"rwkit demo: the story holds",
 	} {
 		if !strings.Contains(out, want) {
@@ -49,6 +53,10 @@ func TestDemoStoryHolds(t *testing.T) {
 		`(?m)^  \{service="notification"\} +1 *$`,
 		`(?m)^  total +2 +10 +\d+ new-value-for-timestamp$`, // per round: one write stored first, five refused
 		`(?m)^  total +12 +0 +0$`,
+		// The HA pair: one replica elected, the other answered 202.
+		`(?m)^  replica-[12] +2 x 200 \(elected: stored, without __replica__\)$`,
+		`(?m)^  replica-[12] +2 x 202 \(deduplicated: answered 202, not stored\)$`,
+		`(?m)^  \{cluster="auth-ha"\} +1$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(out) {
 			t.Errorf("report has no line matching %s:\n%s", re, out)
@@ -71,8 +79,12 @@ func TestDemoJSON(t *testing.T) {
 	if err := unmarshalResult([]byte(out), &rep); err != nil {
 		t.Fatalf("not one JSON report: %v\n%s", err, out)
 	}
-	if !rep.Pass || len(rep.Phases) != 2 || len(rep.Checks) != 4 {
-		t.Fatalf("pass %v, %d phases, %d checks, want true, 2, 4:\n%s", rep.Pass, len(rep.Phases), len(rep.Checks), out)
+	if !rep.Pass || len(rep.Phases) != 2 || len(rep.Checks) != 6 || rep.HAPair == nil {
+		t.Fatalf("pass %v, %d phases, %d checks, HA pair %v, want true, 2, 6, one:\n%s", rep.Pass, len(rep.Phases), len(rep.Checks), rep.HAPair != nil, out)
+	}
+	if h := rep.HAPair; h.Elected == "" || h.Deduplicated == 0 || len(h.Discards) != 0 {
+		t.Errorf("HA pair: elected %q, %g deduplicated, %g accepted, discards %v; want one elected, some deduplicated, no discards",
+			h.Elected, h.Deduplicated, h.Accepted, h.Discards)
 	}
 	p1, p2 := rep.Phases[0], rep.Phases[1]
 	if p1.Identity || !p2.Identity {
@@ -111,6 +123,7 @@ func TestDemoStoryFails(t *testing.T) {
 		"phase 1: new-value-for-timestamp discards > 0                            FAIL    0",
 		"phase 1: a refused collision names two different services                FAIL    none",
 		"phase 2: no new discards                                                 pass",
+		"phase 3: HA pair: one replica stored, the other 202, no discards         pass",
 		"the story did NOT hold",
 	} {
 		if !strings.Contains(out.String(), want) {

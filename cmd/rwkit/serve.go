@@ -53,6 +53,7 @@ type serveCommand struct {
 	readTimeout          time.Duration
 	writeTimeout         time.Duration
 	idleTimeout          time.Duration
+	ha                   haFlags // serve_ha.go
 
 	// ready, when set (tests), receives the listen address once the
 	// workspace serves it.
@@ -104,7 +105,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 
 // flagSet is serve's command line.
 func (c *serveCommand) flagSet() *flag.FlagSet {
-	fs := newFlagSet("serve [--listen ADDR] [--data DIR] [--limits amp|cortex|prometheus]",
+	fs := newFlagSet("serve [--listen ADDR] [--data DIR] [--limits amp|cortex|prometheus|mimir]",
 		"Runs the local workspace: a remote-write receiver that refuses exactly what Amazon Managed Service for\n"+
 			"Prometheus (Cortex) refuses, with the same status codes and texts, keeps what it accepts in an embedded\n"+
 			"Prometheus TSDB, answers PromQL, and names the writers that collided. Runs until interrupted; data\n"+
@@ -136,6 +137,7 @@ func (c *serveCommand) flagSet() *flag.FlagSet {
 	fs.DurationVar(&c.readTimeout, "read-timeout", time.Minute, "time to read a whole request, body included")
 	fs.DurationVar(&c.writeTimeout, "write-timeout", 3*time.Minute, "time from the end of the headers to the end of the answer (queries included)")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection is kept")
+	c.ha.register(fs)
 	return fs
 }
 
@@ -145,6 +147,9 @@ func (c *serveCommand) settings() (validate.Limits, *slog.Logger, error) {
 	lim, err := validate.Profile(c.limits)
 	if err != nil {
 		return lim, nil, flagUsagef("--limits", "serve: --limits %q: want one of %s", c.limits, strings.Join(validate.ProfileNames(), ", "))
+	}
+	if err := c.ha.apply(&lim); err != nil {
+		return lim, nil, err
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
@@ -188,6 +193,9 @@ func (c *serveCommand) workspaceOptions() ([]workspace.Option, error) {
 			QueryMaxSamples:     "rwkit serve --query-max-samples",
 			QueryMaxConcurrency: "rwkit serve --query-max-concurrency",
 			QueryMaxLength:      "rwkit serve --query-max-length",
+			HAMaxClusters:       "rwkit serve --ha-max-clusters",
+			HAUpdateTimeout:     "rwkit serve --ha-update-timeout",
+			HAFailoverTimeout:   "rwkit serve --ha-failover-timeout",
 		})), nil
 }
 
@@ -230,10 +238,19 @@ func (c *serveCommand) announce(logger *slog.Logger, lim validate.Limits, addr n
 		"push_prometheus", base+"/api/v1/write",
 		"query", base+"/workspaces/<id>/api/v1/query",
 		"collisions", base+"/workspaces/<id>/api/v1/collisions",
+		"ha", haSummary(lim),
 		"metrics", base+"/metrics")
 	if c.ready != nil {
 		c.ready <- addr.String()
 	}
+}
+
+// haSummary says whether and how the workspace deduplicates HA pairs.
+func haSummary(lim validate.Limits) string {
+	if !lim.AcceptHASamples {
+		return "off"
+	}
+	return fmt.Sprintf("%s/%s, failover after %s", lim.HAClusterLabel, lim.HAReplicaLabel, lim.HAFailoverTimeout)
 }
 
 // shutdown lets requests in flight finish, then stops taking writes, then

@@ -193,7 +193,7 @@ func TestServePushQueryRestart(t *testing.T) {
 
 func TestServeUsage(t *testing.T) {
 	for _, args := range [][]string{
-		{"--limits", "mimir"},
+		{"--limits", "no-such-backend"},
 		{"--log-level", "loud"},
 		{"stray"},
 	} {

@@ -105,7 +105,7 @@ func TestUsageErrorsNameTheFlag(t *testing.T) {
 		"serve": {
 			{args: []string{"--listen", "9095"}, flag: "--listen"},
 			{args: []string{"--listen", "0.0.0.0:0"}, flag: "--listen"},
-			{args: []string{"--limits", "mimir"}, flag: "--limits"},
+			{args: []string{"--limits", "no-such-backend"}, flag: "--limits"},
 			{args: []string{"--log-level", "loud"}, flag: "--log-level"},
 			{args: []string{"--shutdown-timeout", "0s"}, flag: "--shutdown-timeout"},
 			{args: []string{"--read-header-timeout", "0s"}, flag: "--read-header-timeout"},
@@ -124,6 +124,12 @@ func TestUsageErrorsNameTheFlag(t *testing.T) {
 			{args: []string{"--max-workspaces", "0"}, flag: "--max-workspaces"},
 			{args: []string{"--sigv4-access-key-id", "AKID"}, flag: "--sigv4-secret-access-key"},
 			{args: []string{"--bearer-token-file", "testdata/none"}, flag: "--bearer-token-file"},
+			{args: []string{"--limits", "prometheus", "--accept-ha-samples"}, flag: "--accept-ha-samples"},
+			{args: []string{"--accept-ha-samples=maybe"}, flag: "--accept-ha-samples"},
+			{args: []string{"--ha-cluster-label", ""}, flag: "--ha-cluster-label"},
+			{args: []string{"--ha-replica-label", "cluster"}, flag: "--ha-replica-label"},
+			{args: []string{"--ha-max-clusters", "-1"}, flag: "--ha-max-clusters"},
+			{args: []string{"--ha-failover-timeout", "15s"}, flag: "--ha-failover-timeout", want: "--ha-failover-timeout 15s must be at least --ha-update-timeout (15s) + 1s"},
 		},
 		"collide": {
 			{args: []string{"--timeout", "0s"}, flag: "--timeout"},

@@ -20,6 +20,8 @@ type Config struct {
 	// Limits are set in the limits block after the defaults below (see
 	// Options.Limits).
 	Limits map[string]string
+	// HATracker, if set, is the distributor's ha_tracker block.
+	HATracker *HATracker
 }
 
 // YAML returns the Cortex config file. Every listener is on 127.0.0.1; the
@@ -80,12 +82,29 @@ store_gateway:
 
 querier:
   store_gateway_addresses: 127.0.0.1:%[2]d
-
+%[9]s
 limits:
   ingestion_rate: 100000000
   ingestion_burst_size: 100000000
 %[8]s`, c.HTTPPort, c.GRPCPort, c.MemberlistPort, c.JoinPort,
-		d("bucket"), d(fmt.Sprintf("tsdb-%d", c.HTTPPort)), d(fmt.Sprintf("store-gateway-%d", c.HTTPPort)), c.limits())
+		d("bucket"), d(fmt.Sprintf("tsdb-%d", c.HTTPPort)), d(fmt.Sprintf("store-gateway-%d", c.HTTPPort)), c.limits(), c.distributor())
+}
+
+// distributor is the distributor block: the HA tracker, when asked for.
+func (c Config) distributor() string {
+	if c.HATracker == nil {
+		return ""
+	}
+	return fmt.Sprintf(`
+distributor:
+  ha_tracker:
+    enable_ha_tracker: true
+    ha_tracker_update_timeout: %s
+    ha_tracker_update_timeout_jitter_max: 0s
+    ha_tracker_failover_timeout: %s
+    kvstore:
+      store: memberlist
+`, c.HATracker.UpdateTimeout, c.HATracker.FailoverTimeout)
 }
 
 func (c Config) limits() string {

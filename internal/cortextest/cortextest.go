@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -87,6 +88,20 @@ type Options struct {
 	// accepts native histograms with 200 and drops them, counting
 	// cortex_discarded_samples_total{reason="native-histogram-sample"}).
 	Limits map[string]string
+	// HATracker, when set, turns the distributor's HA tracker on with
+	// these timings and sets accept_ha_samples for every tenant.
+	HATracker *HATracker
+}
+
+// HATracker are the distributor's ha_tracker settings. Its KV store is
+// memberlist, the ring's: Cortex v1.21.1 refuses inmemory for the HA
+// tracker (HATrackerConfig.Validate allows consul, etcd, memberlist and
+// multi), and with one distributor memberlist's CAS is local, so an
+// election is seen by the next request. The update timeout's jitter is 0,
+// so that elections and failovers are reproducible; Cortex requires
+// FailoverTimeout >= UpdateTimeout + 1s.
+type HATracker struct {
+	UpdateTimeout, FailoverTimeout time.Duration
 }
 
 // Start starts Cortex for the test and stops it when the test ends; it
@@ -123,8 +138,16 @@ func start(bin, dir string, opts Options) (*Cortex, error) {
 	if err != nil {
 		return nil, err
 	}
-	ing := Config{Dir: dir, HTTPPort: ports[0], GRPCPort: ports[1], MemberlistPort: ports[2], JoinPort: ports[5], Limits: opts.Limits}
-	dist := Config{Dir: dir, HTTPPort: ports[3], GRPCPort: ports[4], MemberlistPort: ports[5], JoinPort: ports[2], Limits: opts.Limits}
+	limits := opts.Limits
+	if opts.HATracker != nil {
+		limits = maps.Clone(limits)
+		if limits == nil {
+			limits = map[string]string{}
+		}
+		limits["accept_ha_samples"] = "true"
+	}
+	ing := Config{Dir: dir, HTTPPort: ports[0], GRPCPort: ports[1], MemberlistPort: ports[2], JoinPort: ports[5], Limits: limits, HATracker: opts.HATracker}
+	dist := Config{Dir: dir, HTTPPort: ports[3], GRPCPort: ports[4], MemberlistPort: ports[5], JoinPort: ports[2], Limits: limits, HATracker: opts.HATracker}
 	c := &Cortex{
 		Dir:         dir,
 		PushURL:     fmt.Sprintf("http://127.0.0.1:%d/api/v1/push", dist.HTTPPort),

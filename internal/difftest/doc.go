@@ -30,6 +30,19 @@
 // the test fails when the difference disappears, so the marker is removed
 // then. README.md's "Where the workspace and Cortex differ" lists them.
 //
+// ha_test.go holds HA deduplication to the same standard against a Cortex
+// with its HA tracker on (cortextest.Options.HATracker, short timings on
+// both sides): exact statuses (200 and 202 differ), the answers' texts,
+// stored samples, discards, and cortex_distributor_deduped_samples_total
+// against rwkit_ha_deduplicated_samples_total by cluster.
+//
+// The same runner holds other profiles against the servers they model
+// (backends_test.go): `--limits prometheus` against a real Prometheus 3
+// (prometheus3_test.go, RW 1.0 and 2.0, with the RW 2.0 Written headers
+// compared too) and `--limits mimir` against a real Mimir (mimir_test.go,
+// Mimir's discard reasons read back through validate.MimirReason). Their
+// servers come from internal/backendtest.
+//
 // Without a Cortex binary the test is skipped, or fails with
 // RWKIT_REQUIRE_CORTEX=1:
 //

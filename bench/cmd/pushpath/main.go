@@ -161,7 +161,7 @@ func summarize(path string) error {
 	return nil
 }
 
-var encoders = []string{"rwkit-rw1-stable", "rwkit-rw1", "rwkit-rw2", "rwkit-rw2-ids", "prompb-alloc", "prompb-reuse", "exp-writev2", "snappy-only"}
+var encoders = []string{"rwkit-rw1-stable", "rwkit-rw1", "rwkit-rw2", "rwkit-rw2-ids", "push-rw1", "push-rw2", "prompb-alloc", "prompb-reuse", "exp-writev2", "snappy-only"}
 
 func get(res results, name, unit string) float64 {
 	if m, ok := res[name]; ok {
@@ -199,11 +199,13 @@ func printRatios(w io.Writer, res results) {
 	if !ok {
 		return
 	}
-	fmt.Fprintln(w, "Targets at 100k series, interleaved in one process (BenchmarkPushPathRatios, best of 5 rounds)")
+	fmt.Fprintln(w, "Targets at 100k series, interleaved in one process (BenchmarkPushPathRatios, best of 9 rounds)")
+	fmt.Fprintf(w, "  push-rw1 / snappy-only          = %.2fx  (target <= 1.3)\n", m["push_rw1_x_vs_snappy"])
+	fmt.Fprintf(w, "  push-rw2 / exp-writev2          = %.2fx  (target <= 1.0)\n", m["push_rw2_x_vs_exp"])
 	fmt.Fprintf(w, "  prompb-alloc / rwkit-rw1-stable = %.1fx   (target >= 3)\n", m["stable_x_vs_prompb"])
-	fmt.Fprintf(w, "  rwkit-rw1-stable / snappy-only  = %.2fx  (target <= 1.3)\n", m["stable_x_vs_snappy"])
-	fmt.Fprintf(w, "  prompb-reuse / rwkit-rw1-stable = %.1fx;  rwkit-rw1 (re-copy labels) / snappy-only = %.2fx\n",
-		m["stable_x_vs_prompb-reuse"], m["rw1_x_vs_snappy"])
+	fmt.Fprintf(w, "  rwkit-rw1-stable / snappy-only  = %.2fx\n", m["stable_x_vs_snappy"])
+	fmt.Fprintf(w, "  prompb-reuse / rwkit-rw1-stable = %.1fx;  rwkit-rw1 (re-copy labels) / snappy-only = %.2fx;  rwkit-rw2-ids / exp-writev2 = %.2fx\n",
+		m["stable_x_vs_prompb-reuse"], m["rw1_x_vs_snappy"], m["rw2_ids_x_vs_exp"])
 	var units []string
 	for u := range m {
 		if strings.HasSuffix(u, "_ms") {

@@ -3,7 +3,10 @@
 // the push library, first without identity labels and with aligned
 // timestamps (the 400s, new-value-for-timestamp discards, collisions that
 // name both writers), then with the default identity (no discards, six
-// services in PromQL). It backs `rwkit demo`.
+// services in PromQL), then one service pushed by an HA pair of replicas
+// (cluster and __replica__ labels), deduplicated as AMP does: one series
+// stored, the other replica answered 202, nothing discarded. It backs
+// `rwkit demo`.
 //
 //	d, err := demo.Start(ctx, demo.Options{Rounds: 3, Interval: time.Second})
 //	if err != nil {

@@ -22,8 +22,10 @@ type Report struct {
 	Rounds    int           `json:"rounds"`
 	Interval  string        `json:"interval"`
 	Phases    []PhaseReport `json:"phases"`
-	Checks    []Check       `json:"checks"`
-	Seconds   float64       `json:"seconds"`
+	// HAPair is the third act (ha.go).
+	HAPair  *HAReport `json:"ha_pair,omitempty"`
+	Checks  []Check   `json:"checks"`
+	Seconds float64   `json:"seconds"`
 }
 
 // PhaseReport is one phase: what the services saw (from each pusher's

@@ -24,7 +24,8 @@ const Query = `count by (service) (jvm_threads_live_threads)`
 // as such), not be cancelled and buffered.
 const pushTimeout = 30 * time.Second
 
-// Run plays both phases on the running workspace and checks the story. An
+// Run plays both phases on the running workspace, then the HA pair, and
+// checks the story. An
 // error means the demo could not run (a pusher could not be made, the query
 // API failed); a story that did not hold is a Report with Pass false.
 func (d *Demo) Run(ctx context.Context) (*Report, error) {
@@ -52,7 +53,12 @@ func (d *Demo) Run(ctx context.Context) (*Report, error) {
 		}
 		rep.Phases = append(rep.Phases, *pr)
 	}
-	rep.Checks = check(rep.Phases)
+	hr, err := d.haPair(ctx, &round) // ha.go
+	if err != nil {
+		return nil, err
+	}
+	rep.HAPair = hr
+	rep.Checks = append(check(rep.Phases), haChecks(hr, d.opts.Rounds)...)
 	rep.Pass = true
 	for _, c := range rep.Checks {
 		rep.Pass = rep.Pass && c.Pass
