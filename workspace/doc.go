@@ -65,13 +65,13 @@
 //
 // A request that holds a second value for one series and timestamp, or a
 // sample older than an earlier one of its series, is answered as Cortex
-// answers it (profiles amp and cortex): the earlier sample is stored, the
-// other dropped without a refusal, as Cortex's TSDB drops it at commit. The
+// answers it (Mimir and Prometheus 3 answer alike): the earlier sample is
+// stored, the other dropped without a refusal, as the TSDB drops it at
+// commit. The
 // answer carries X-Rwkit-Dropped (DroppedHeader: "1
 // (new-value-for-timestamp=1)"), the sample is counted in
 // rwkit_dropped_samples_total and listed in the collisions log as
-// dropped-within-request. WithStrict refuses it instead (400); the
-// prometheus profile refuses it either way.
+// dropped-within-request. WithStrict refuses it instead (400).
 //
 // GET /-/ready answers 503 while a tenant cannot write to its disk, naming
 // it ("workspace ws-1 cannot write to disk"), and tries the recovery.

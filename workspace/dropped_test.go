@@ -181,17 +181,29 @@ func TestStrictRefusesWithinRequest(t *testing.T) {
 	}
 }
 
-// TestPrometheusProfileRefusesWithinRequest: the prometheus profile keeps
-// its whole-request refusal for an in-request conflict, strict or not.
-func TestPrometheusProfileRefusesWithinRequest(t *testing.T) {
+// TestPrometheusProfileWithinRequest: Prometheus 3 answers 204 to an RW
+// 1.0 request holding in-request conflicts and keeps the earlier samples
+// (internal/difftest holds this against a real Prometheus 3); the
+// workspace answers the same and names the drop. With WithStrict it
+// refuses the request and rolls it back, as for any refused sample.
+func TestPrometheusProfileWithinRequest(t *testing.T) {
 	e := newEnv(t, "prometheus")
 	ts := nowMs()
 	r := e.push(t, "/api/v1/write", inRequestConflicts(ts))
-	if r.status != http.StatusBadRequest || r.header.Get(workspace.DroppedHeader) != "" {
-		t.Fatalf("%d %s=%q %q, want 400 and no header", r.status, workspace.DroppedHeader, r.header.Get(workspace.DroppedHeader), r.body)
+	if want := "2 (new-value-for-timestamp=1, sample-out-of-order=1)"; r.status != http.StatusNoContent || r.header.Get(workspace.DroppedHeader) != want {
+		t.Fatalf("%d %s=%q %q, want 204 and %q", r.status, workspace.DroppedHeader, r.header.Get(workspace.DroppedHeader), r.body, want)
 	}
-	if got := e.query(t, "/workspaces/default", `{__name__=~"x|y"}`, ts); len(got) != 0 {
-		t.Errorf("stored %v, want the request rolled back", got)
+	if got, want := e.query(t, "/workspaces/default", `{__name__=~"x|y"}`, ts), map[string]string{"__name__=x": "1", "__name__=y": "1"}; !cmp.Equal(got, want) {
+		t.Errorf("stored %v, want %v: the earlier samples", got, want)
+	}
+
+	strict := newEnv(t, "prometheus", workspace.WithStrict(true))
+	r = strict.push(t, "/api/v1/write", inRequestConflicts(ts))
+	if r.status != http.StatusBadRequest || r.header.Get(workspace.DroppedHeader) != "" {
+		t.Fatalf("strict: %d %s=%q %q, want 400 and no header", r.status, workspace.DroppedHeader, r.header.Get(workspace.DroppedHeader), r.body)
+	}
+	if got := strict.query(t, "/workspaces/default", `{__name__=~"x|y"}`, ts); len(got) != 0 {
+		t.Errorf("strict: stored %v, want the request rolled back", got)
 	}
 }
 

@@ -98,14 +98,14 @@ func WithLimits(l validate.Limits) Option {
 }
 
 // WithStrict refuses what the limits' backend accepts and drops without a
-// word. Cortex (profiles amp and cortex) answers 200 to a request holding
+// word. Cortex, Mimir and Prometheus 3 answer 2xx to a request holding
 // two values for one series and timestamp, or a sample older than an
-// earlier one of its series, and keeps only the earlier sample; by default
+// earlier one of its series, and keep only the earlier sample; by default
 // the workspace does the same, counts the dropped sample in
 // rwkit_dropped_samples_total and names it in the X-Rwkit-Dropped header.
 // Strict, it answers 400 new-value-for-timestamp or sample-out-of-order
-// instead, and counts the sample as a discard. The prometheus profile
-// refuses either way. Default false.
+// instead (the prometheus profile rolls the request back, as for any
+// refused sample), and counts the sample as a discard. Default false.
 func WithStrict(strict bool) Option {
 	return optionFunc(func(c *config) error {
 		c.strict = strict

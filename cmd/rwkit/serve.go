@@ -115,7 +115,7 @@ func (c *serveCommand) flagSet() *flag.FlagSet {
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:9095", "address to serve on")
 	fs.StringVar(&c.data, "data", "", "directory of the workspace's data (default: rwkit/workspace in the user cache dir)")
 	fs.StringVar(&c.limits, "limits", "amp", "rules and limits: "+strings.Join(validate.ProfileNames(), ", "))
-	fs.BoolVar(&c.strict, "strict", false, "refuse (400) what the backend accepts and drops without a word: a second value for one series and timestamp, or an older sample, in one request (default: 200 as AMP/Cortex, with an X-Rwkit-Dropped header and rwkit_dropped_samples_total)")
+	fs.BoolVar(&c.strict, "strict", false, "refuse (400) what the backend accepts and drops without a word: a second value for one series and timestamp, or an older sample, in one request (default: 2xx as AMP, Cortex, Mimir and Prometheus answer, with an X-Rwkit-Dropped header and rwkit_dropped_samples_total)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "time allowed for requests in flight on shutdown")
 	fs.StringVar(&c.sigv4AccessKeyID, "sigv4-access-key-id", "", "verify AWS SigV4 (service aps) against this access key id; with --sigv4-secret-access-key")

@@ -73,20 +73,6 @@ func mimirDiscards(t *testing.T, ctx context.Context, u, tenant string) map[stri
 	return out
 }
 
-// mimirInRequest: a second value for one series and timestamp, or a
-// sample older than an earlier one of its series, in one request (in two
-// series entries, or out of order in one).
-func mimirInRequest(reason string) *backendKnown {
-	return &backendKnown{
-		why: "a sample the TSDB drops at commit in the same request: Mimir answers 200 and keeps the first, uncounted; " +
-			"the workspace keeps the first too but refuses the other (400, " + reason + ") and counts it",
-		patch: func(o *backendObservation) {
-			o.Statuses[0] = "400"
-			o.Discards[reason] = 1
-		},
-	}
-}
-
 // mimirWrittenWhy: Mimir's RW 2.0 Written headers.
 const mimirWrittenWhy = "RW 2.0 Written headers of a refused request: Mimir counts every sample it received (refused ones too); " +
 	"the workspace counts what it stored"
@@ -117,13 +103,13 @@ func mimirScenarios() []backendScenario {
 		}},
 		{name: "same-series-twice-in-request", reqs: func(b int64) []request {
 			return []request{rw1(ser(job("dt_twice"), at(b, 1)), ser(job("dt_twice"), at(b, 2)))}
-		}, known: mimirInRequest("new-value-for-timestamp")},
+		}},
 		{name: "out-of-order", reqs: func(b int64) []request {
 			return []request{rw1(ser(job("dt_ooo"), at(b+1000, 1))), rw1(ser(job("dt_ooo"), at(b, 2)), ser(job("dt_ooo_ok"), at(b, 3)))}
 		}},
 		{name: "out-of-order-in-request", reqs: func(b int64) []request {
 			return []request{rw1(ser(job("dt_ooo_req"), at(b+1000, 1), at(b, 2)))}
-		}, known: mimirInRequest("sample-out-of-order")},
+		}},
 		{name: "too-old", reqs: func(b int64) []request {
 			return []request{rw1(ser(job("dt_old"), at(b, 1))), rw1(ser(job("dt_old2"), at(b-3*60*m, 2)))}
 		}},
