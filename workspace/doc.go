@@ -28,6 +28,9 @@
 //	         config,flags,tsdb},rules,alerts,targets,targets/metadata}: Grafana's calls under each base,
 //	         answered as Prometheus 3 answers them; stats=true|all on query and query_range
 //	GET /workspaces/{id}/api/v1/collisions      JSON list of Collision, most recent first
+//	GET /workspaces/{id}/api/v1/writers         JSON list of WriterStats, most recently seen first
+//	GET /, GET /workspaces/{id}/                the page (page.go, ui/: embedded, no outside
+//	                                            resource); its data: GET /ui/api/workspaces[/{id}]
 //	GET /workspaces/{id}/api/v1/ha              JSON HAStatus: the elected replica of each HA cluster
 //	GET /metrics                                the workspace's registry (with Open, the TSDB's metrics too)
 //	GET /-/ready, GET /-/healthy

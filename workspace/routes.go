@@ -44,6 +44,7 @@ func (w *Workspace) routes() http.Handler {
 	mux.Handle("/api/v1/", query)
 	mux.HandleFunc("GET /workspaces/{id}/api/v1/collisions", w.serveCollisions)
 	mux.HandleFunc("GET /workspaces/{id}/api/v1/ha", w.serveHA)
+	w.pageRoutes(mux) // page.go: / and /workspaces/{id}/
 
 	mux.Handle("GET /metrics", promhttp.HandlerFor(w.cfg.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /-/ready", w.serveReady)

@@ -28,6 +28,7 @@ type Workspace struct {
 	seed      maphash.Seed
 	handler   http.Handler
 	writes    writeLimiter // limits.go
+	history   *history     // page.go: discards by reason over time
 
 	// tenantLimitLogged: the first write refused by WithMaxTenants is
 	// logged at Warn, the others at Debug (any writer can send them).
@@ -76,10 +77,13 @@ func newWorkspace(db *store.Store, c config) (*Workspace, error) {
 		return nil, err
 	}
 	w.metrics = m
+	w.history = newHistory()
+	go w.history.run(w.discardCounts, c.now)
 	w.handler = w.routes()
 	if c.auth != nil {
 		h, err := newAuthHandler(w.handler, c.auth, c.registry, c.maxBody, c.limitNames.MaxRequestBytes, c.now)
 		if err != nil {
+			w.history.close()
 			return nil, err
 		}
 		w.handler = h
@@ -104,6 +108,7 @@ func (w *Workspace) Close() error {
 	closed := w.closed
 	w.closed = true
 	w.mu.Unlock()
+	w.history.close()
 	if closed || !w.ownsStore {
 		return nil
 	}

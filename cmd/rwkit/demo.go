@@ -102,8 +102,8 @@ func (c *demoCommand) Run(ctx context.Context, args []string) error {
 			}
 			w = c.err
 		}
-		fmt.Fprintf(w, "\nworkspace still serving (--keep) until interrupted:\n  query API  %s\n  metrics    %s/metrics\n  collisions %s/api/v1/collisions\n",
-			d.QueryURL(), d.BaseURL(), d.QueryURL())
+		fmt.Fprintf(w, "\nworkspace still serving (--keep) until interrupted:\n  page       %s/\n  query API  %s\n  metrics    %s/metrics\n  collisions %s/api/v1/collisions\n",
+			d.QueryURL(), d.QueryURL(), d.BaseURL(), d.QueryURL())
 		if c.kept != nil {
 			c.kept <- d.QueryURL()
 		}

@@ -157,6 +157,17 @@ func TestDemoKeep(t *testing.T) {
 	if !strings.Contains(out.String(), "workspace still serving (--keep)") {
 		t.Errorf("no --keep notice:\n%s", out)
 	}
+	if !strings.Contains(out.String(), "page       "+base+"/\n") {
+		t.Errorf("--keep does not print the page's address %s/:\n%s", base, out)
+	}
+	page, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page.Body.Close()
+	if page.StatusCode != http.StatusOK {
+		t.Errorf("the demo workspace's page %s/: %d, want 200", base, page.StatusCode)
+	}
 	if code := exitCode(d.stdio, d.stop(t, time.Minute)); code != exitOK {
 		t.Errorf("exit code %d after interrupt, want 0 (the story held)\n%s", code, d.errOut)
 	}

@@ -231,6 +231,7 @@ func (c *serveCommand) httpServer(h http.Handler) *http.Server {
 func (c *serveCommand) announce(logger *slog.Logger, lim validate.Limits, addr net.Addr) {
 	base := "http://" + addr.String()
 	logger.Info("workspace serving",
+		"page", base+"/",
 		"limits", lim.Name, "strict", c.strict, "data", c.data, "auth", c.authSummary(),
 		"push_amp", base+"/workspaces/<id>/api/v1/remote_write",
 		"push_cortex", base+"/api/v1/push (X-Scope-OrgID: <id>)",

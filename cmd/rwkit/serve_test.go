@@ -169,8 +169,17 @@ func TestServePushQueryRestart(t *testing.T) {
 	if got := queryValue(t, "http://"+addr+"/workspaces/ws-1", "jvm_threads_live_threads", ts); got != "21" {
 		t.Fatalf("before restart: %q, want 21", got)
 	}
+	// The page is where the log says it is.
+	resp, err := http.Get("http://" + addr + "/workspaces/ws-1/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("the workspace's page: %d %s, want 200 text/html", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
 	logs := stop()
-	for _, want := range []string{"workspace serving", "/workspaces/<id>/api/v1/remote_write", "limits=amp", "workspace stopped"} {
+	for _, want := range []string{"workspace serving", "page=http://" + addr + "/", "/workspaces/<id>/api/v1/remote_write", "limits=amp", "workspace stopped"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("logs do not contain %q:\n%s", want, logs)
 		}
