@@ -66,6 +66,8 @@ type config struct {
 	auth          *authConfig
 	// query bounds the queries of the store Open opens (store.go).
 	query QueryLimits
+	// upstream.go: pass-through mode when set.
+	upstream *upstream
 }
 
 func defaultConfig() config {

@@ -59,6 +59,9 @@ func (w *Workspace) write(rw http.ResponseWriter, r *http.Request, id string) (i
 		rw.Header().Set("Allow", http.MethodPost)
 		return refuse(rw, http.StatusMethodNotAllowed, "method not allowed", "rwkit: remote write takes POST, got "+r.Method), ""
 	}
+	if w.cfg.upstream != nil {
+		return w.writeThrough(rw, r, id) // upstream.go
+	}
 	if err := store.ValidateTenantID(id); err != nil {
 		return refuse(rw, http.StatusBadRequest, err.Error(), "rwkit: name the workspace with /workspaces/{id}/api/v1/remote_write or X-Scope-OrgID: {id}"), ""
 	}

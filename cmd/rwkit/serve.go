@@ -53,7 +53,8 @@ type serveCommand struct {
 	readTimeout          time.Duration
 	writeTimeout         time.Duration
 	idleTimeout          time.Duration
-	ha                   haFlags // serve_ha.go
+	ha                   haFlags       // serve_ha.go
+	upstream             upstreamFlags // serve_upstream.go
 
 	// ready, when set (tests), receives the listen address once the
 	// workspace serves it.
@@ -63,6 +64,7 @@ type serveCommand struct {
 const serveExample = `  rwkit serve                                   # http://127.0.0.1:9095, AMP's limits
   rwkit serve --limits cortex --data ./ws       # Cortex's defaults, data kept in ./ws
   rwkit serve --strict                          # 400 where AMP answers 200 and drops a sample silently
+  rwkit serve --upstream http://cortex:9009/api/v1/push   # pass-through: writes go on to Cortex
   # then push, e.g.:
   rwkit push --url http://127.0.0.1:9095/workspaces/ws-1/api/v1/remote_write --file metrics.txt`
 
@@ -138,6 +140,7 @@ func (c *serveCommand) flagSet() *flag.FlagSet {
 	fs.DurationVar(&c.writeTimeout, "write-timeout", 3*time.Minute, "time from the end of the headers to the end of the answer (queries included)")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection is kept")
 	c.ha.register(fs)
+	c.upstream.register(fs)
 	return fs
 }
 
@@ -173,6 +176,11 @@ func (c *serveCommand) workspaceOptions() ([]workspace.Option, error) {
 	if err != nil {
 		return nil, err
 	}
+	upOpts, err := c.upstream.options()
+	if err != nil {
+		return nil, err
+	}
+	wsOpts = append(wsOpts, upOpts...)
 	return append(wsOpts,
 		workspace.WithStrict(c.strict),
 		workspace.WithMaxTenants(c.maxWorkspaces),
@@ -239,6 +247,7 @@ func (c *serveCommand) announce(logger *slog.Logger, lim validate.Limits, addr n
 		"query", base+"/workspaces/<id>/api/v1/query",
 		"collisions", base+"/workspaces/<id>/api/v1/collisions",
 		"ha", haSummary(lim),
+		"upstream", c.upstream.summary(),
 		"metrics", base+"/metrics")
 	if c.ready != nil {
 		c.ready <- addr.String()

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"flag"
+	"net/url"
+
+	"github.com/rwkit/rwkit/workspace"
+)
+
+// upstreamFlags put the workspace in front of a remote-write backend
+// (workspace.WithUpstream).
+type upstreamFlags struct {
+	url string
+}
+
+func (u *upstreamFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&u.url, "upstream", "", "forward every write, unchanged, to this remote-write URL (e.g. http://cortex:9009/api/v1/push) and answer with its answer; the workspace still reads each write to explain the upstream's refusals")
+}
+
+// options are the workspace options the flags set.
+func (u *upstreamFlags) options() ([]workspace.Option, error) {
+	if u.url == "" {
+		return nil, nil
+	}
+	parsed, err := url.Parse(u.url)
+	if err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
+		return nil, flagUsagef("--upstream", "serve: --upstream: want the backend's full remote-write URL, http:// or https://, e.g. https://aps-workspaces.us-west-2.amazonaws.com/workspaces/ws-1/api/v1/remote_write")
+	}
+	return []workspace.Option{workspace.WithUpstream(workspace.Upstream{URL: u.url})}, nil
+}
+
+// summary names the upstream for the start-up line, without credentials.
+func (u *upstreamFlags) summary() string {
+	if u.url == "" {
+		return "none"
+	}
+	if parsed, err := url.Parse(u.url); err == nil {
+		return parsed.Redacted()
+	}
+	return "set"
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/rwkit/rwkit/wire"
+)
+
+// serve --upstream forwards a write and answers with the upstream's answer.
+func TestServeUpstream(t *testing.T) {
+	var got []byte
+	var tenant string
+	up := serveHTTP(t, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		got, _ = io.ReadAll(r.Body)
+		tenant = r.Header.Get("X-Scope-OrgID")
+		http.Error(rw, "upstream says no", http.StatusBadRequest)
+	}))
+	addr, stop := startServe(t, "--data", t.TempDir(), "--upstream", up+"/api/v1/push")
+	body := wire.Compress(nil, wire.AppendWriteRequest(nil, &wire.WriteRequest{Series: []wire.TimeSeries{{
+		Labels: []wire.Label{{Name: "__name__", Value: "up"}}, Samples: []wire.Sample{{Value: 1, Timestamp: 1000}}}}}))
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/api/v1/push", bytes.NewReader(body))
+	req.Header.Set("Content-Type", wire.V1.ContentType())
+	req.Header.Set("Content-Encoding", "snappy")
+	req.Header.Set("X-Scope-OrgID", "team-a")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || string(answer) != "upstream says no\n" {
+		t.Errorf("answer %d %q, want the upstream's 400 %q", resp.StatusCode, answer, "upstream says no\n")
+	}
+	if !bytes.Equal(got, body) || tenant != "team-a" {
+		t.Errorf("upstream got %d bytes for tenant %q, want the sender's %d bytes for team-a", len(got), tenant, len(body))
+	}
+	if log := stop(); !strings.Contains(log, "upstream="+up+"/api/v1/push") {
+		t.Errorf("the start-up line does not name the upstream:\n%s", log)
+	}
+}
+
+func TestServeUpstreamUsage(t *testing.T) {
+	for _, u := range []string{"cortex:9009/api/v1/push", "ftp://host/x", "http://"} {
+		var errOut strings.Builder
+		code := run(context.Background(), []string{"serve", "--upstream", u}, stdio{in: strings.NewReader(""), out: io.Discard, err: &errOut, getenv: func(string) string { return "" }})
+		if code != exitUsage || !strings.Contains(errOut.String(), "--upstream") {
+			t.Errorf("serve --upstream %q: exit %d, want %d naming --upstream (%s)", u, code, exitUsage, errOut.String())
+		}
+	}
+}

@@ -1,0 +1,200 @@
+package workspace
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strings"
+
+	"github.com/rwkit/rwkit/workspace/store"
+)
+
+// Pass-through mode (WithUpstream): every write the workspace receives on
+// its write paths is sent on to one remote-write backend, and the
+// backend's answer is the sender's. The workspace reads the write as well,
+// to name the writers when the backend refuses (upstream_refusals.go).
+
+// Upstream configures pass-through mode.
+type Upstream struct {
+	// URL is the backend's full remote-write URL, e.g.
+	// https://aps-workspaces.us-west-2.amazonaws.com/workspaces/ws-1/api/v1/remote_write
+	// or http://cortex:9009/api/v1/push. Every write, whichever of the
+	// workspace's write paths it came in on (AMP, Cortex or Prometheus
+	// shape), goes to this URL: the path names the workspace's tenant for
+	// the analysis, not the backend's. The sender's X-Scope-OrgID passes
+	// through to the backend as it is.
+	URL string
+	// Transport sends the forwarded requests (nil: a clone of
+	// http.DefaultTransport). Wrap it to add the backend's auth.
+	Transport http.RoundTripper
+}
+
+// WithUpstream makes the workspace a transparent pass-through in front of
+// u.URL: the body, Content-Type, Content-Encoding, remote-write version
+// header and the sender's end-to-end headers (Authorization and
+// X-Scope-OrgID included) go to the backend unchanged, and its status,
+// headers (Retry-After, the RW 2.0 Written headers) and body come back
+// unchanged. Hop-by-hop headers (RFC 9110 7.6.1) are not forwarded.
+// Nothing is buffered or acknowledged on the backend's behalf: when it
+// cannot be reached the sender gets 502 and retries. The body is read
+// whole before it is sent, within WithMaxRequestBytes (413 past it, from
+// the workspace).
+func WithUpstream(u Upstream) Option {
+	return optionFunc(func(c *config) error {
+		up, err := newUpstream(u)
+		if err != nil {
+			return err
+		}
+		c.upstream = up
+		return nil
+	})
+}
+
+// upstream is a checked Upstream.
+type upstream struct {
+	url    *url.URL
+	client *http.Client
+}
+
+func newUpstream(u Upstream) (*upstream, error) {
+	parsed, err := url.Parse(u.URL)
+	if err != nil {
+		return nil, fmt.Errorf("workspace: upstream URL: %w", err)
+	}
+	if (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
+		return nil, fmt.Errorf("workspace: upstream URL %q: want an absolute http:// or https:// remote-write URL, e.g. http://cortex:9009/api/v1/push", parsed.Redacted())
+	}
+	rt := u.Transport
+	if rt == nil {
+		rt = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	return &upstream{url: parsed, client: &http.Client{
+		Transport: rt,
+		// A redirect is the backend's answer, passed back as it is.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}, nil
+}
+
+// hopByHop are the headers that concern one connection, not the request
+// (RFC 9110 7.6.1), and so are neither forwarded nor passed back; Host and
+// Content-Length are set for the new request.
+var hopByHop = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Content-Length", "Host"}
+
+// endToEnd copies src's end-to-end headers into dst.
+func endToEnd(dst, src http.Header) {
+	skip := map[string]bool{}
+	for _, h := range hopByHop {
+		skip[h] = true
+	}
+	for _, v := range src["Connection"] {
+		for _, name := range strings.Split(v, ",") {
+			skip[textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name))] = true
+		}
+	}
+	for k, vs := range src {
+		if !skip[textproto.CanonicalMIMEHeaderKey(k)] {
+			dst[k] = append(dst[k], vs...)
+		}
+	}
+}
+
+// send forwards body with r's end-to-end headers.
+func (u *upstream) send(ctx context.Context, r *http.Request, body []byte) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.url.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	endToEnd(req.Header, r.Header)
+	if _, ok := r.Header["User-Agent"]; !ok {
+		// Go's client would add its own; the backend sees what the sender sent.
+		req.Header["User-Agent"] = []string{""}
+	}
+	return u.client.Do(req)
+}
+
+// maxKeptAnswer bounds the part of the backend's answer kept for the
+// analysis of a refusal (the sender gets all of it).
+const maxKeptAnswer = 64 << 10
+
+// upstreamAnswer is what the backend answered one forwarded write.
+type upstreamAnswer struct {
+	status int
+	body   string // the first maxKeptAnswer bytes
+	err    error  // the backend could not be reached (status 502)
+}
+
+// forward sends one write to the backend and answers the sender with the
+// backend's answer, or 502 when there is none. body is the request's,
+// read whole.
+func (w *Workspace) forward(rw http.ResponseWriter, r *http.Request, body []byte) upstreamAnswer {
+	u := w.cfg.upstream
+	resp, err := u.send(r.Context(), r, body)
+	if err != nil {
+		msg := fmt.Sprintf("rwkit: the upstream %s did not answer: %v\nrwkit: nothing of this request was stored or acknowledged on the upstream's behalf; retry it",
+			u.url.Redacted(), unwrapURLError(err))
+		http.Error(rw, msg, http.StatusBadGateway)
+		return upstreamAnswer{status: http.StatusBadGateway, err: err}
+	}
+	defer resp.Body.Close()
+	endToEnd(rw.Header(), resp.Header)
+	rw.WriteHeader(resp.StatusCode)
+	kept := &capped{max: maxKeptAnswer}
+	// A failure here is the connection to the sender or to the backend
+	// breaking mid-answer; the status is already sent.
+	_, _ = io.Copy(rw, io.TeeReader(resp.Body, kept))
+	return upstreamAnswer{status: resp.StatusCode, body: kept.String()}
+}
+
+// unwrapURLError is the cause of a client error, without the "Post URL:"
+// the message already names.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// capped keeps the first max bytes written to it.
+type capped struct {
+	bytes.Buffer
+	max int
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	if room := c.max - c.Len(); room > 0 {
+		c.Buffer.Write(p[:min(room, len(p))])
+	}
+	return len(p), nil
+}
+
+// writeThrough answers one write in pass-through mode: it reads the body,
+// forwards it, and answers with the backend's answer. It returns the
+// status and the workspace label to count it under.
+func (w *Workspace) writeThrough(rw http.ResponseWriter, r *http.Request, id string) (int, string) {
+	label := id
+	if store.ValidateTenantID(id) != nil {
+		label = "" // forwarded all the same: the backend decides
+	}
+	buf := getBuf()
+	defer putBuf(buf)
+	body, err := readBody((*buf)[:0], http.MaxBytesReader(rw, r.Body, int64(w.cfg.maxBody)), r.ContentLength)
+	*buf = body
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return refuse(rw, http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("rwkit: the write is larger than this workspace forwards (more than %d bytes); nothing was sent upstream", mbe.Limit),
+				splitHint(w.cfg.limitNames.MaxRequestBytes)), label
+		}
+		return refuse(rw, http.StatusBadRequest, "rwkit: reading the request body failed: "+err.Error(), "rwkit: nothing was sent upstream"), label
+	}
+	a := w.forward(rw, r, body)
+	return a.status, label
+}
