@@ -51,8 +51,11 @@ func (t *tenant) explain(o *outcome, ae *store.AppendError, ls []wire.Label, h u
 		}
 		t.collisionsTotal.Inc()
 		o.collisions = true
-		t.collisions.record(collisionKey{series: h, existing: existingID, newer: wid}, KindNewValueForTimestamp,
-			ls, smp.Timestamp, existing, smp.Value, ew, wr, now)
+		k := collisionKey{series: h, existing: existingID, newer: wid}
+		if c := t.collisions.record(k, KindNewValueForTimestamp, ls, smp.Timestamp, existing, smp.Value, ew, wr, now); c != nil && o.first == nil {
+			cp := *c
+			o.first, o.firstKey = &cp, k
+		}
 		var b strings.Builder
 		fmt.Fprintf(&b, "rwkit: new-value-for-timestamp series=%s at %s (%d): value %s ", validate.LabelsString(ls),
 			formatTime(time.UnixMilli(smp.Timestamp)), smp.Timestamp, formatValue(existing))

@@ -43,11 +43,15 @@ type Collision struct {
 	// Reason and Note are set for KindDroppedWithinRequest: the reason the
 	// sample would have had (new-value-for-timestamp, sample-out-of-order)
 	// and what happened, in words.
-	Reason    string    `json:"reason,omitempty"`
-	Note      string    `json:"note,omitempty"`
-	Count     int64     `json:"count"`
-	FirstSeen time.Time `json:"first_seen"`
-	LastSeen  time.Time `json:"last_seen"`
+	Reason string `json:"reason,omitempty"`
+	Note   string `json:"note,omitempty"`
+	// UpstreamStatus and UpstreamBody are the upstream's answer
+	// (KindUpstreamRefused; the body's first KiB).
+	UpstreamStatus int       `json:"upstream_status,omitempty"`
+	UpstreamBody   string    `json:"upstream_body,omitempty"`
+	Count          int64     `json:"count"`
+	FirstSeen      time.Time `json:"first_seen"`
+	LastSeen       time.Time `json:"last_seen"`
 }
 
 type collisionKey struct {
@@ -55,6 +59,7 @@ type collisionKey struct {
 	existing, newer  uint32
 	alternatingWrite bool
 	dropped          validate.Reason // KindDroppedWithinRequest
+	upstream         string          // KindUpstreamRefused: the reason
 }
 
 // collisionLog keeps the latest max collision groups of a tenant; when

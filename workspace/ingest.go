@@ -51,7 +51,8 @@ func putPrepared(p *prepared) {
 // distribute, then appendSeries under the tenant's lock, then commit. It
 // returns an *errStorage when the store failed.
 func (w *Workspace) ingest(ctx context.Context, t *tenant, req *wire.WriteRequest, v wire.Version, wr Writer) (outcome, error) {
-	b := batch{w: w, t: t, req: req, v: v, wr: wr, now: w.cfg.now(), policy: w.policy, ingesterStatus: http.StatusBadRequest}
+	b := batch{w: w, t: t, req: req, v: v, wr: wr, now: w.cfg.now(), policy: w.policy, ingesterStatus: http.StatusBadRequest,
+		dryRun: w.cfg.upstream != nil && !w.cfg.upstream.store}
 	if !b.deduplicate() { // hatracker.go
 		return b.o, nil
 	}
@@ -87,7 +88,11 @@ func (w *Workspace) ingest(ctx context.Context, t *tenant, req *wire.WriteReques
 		}
 		return b.o, err
 	}
-	if err := b.app.Commit(); err != nil {
+	if b.dryRun {
+		// Pass-through mode without --upstream-store: validated and
+		// attributed, not stored (upstream_refusals.go).
+		_ = b.app.Rollback()
+	} else if err := b.app.Commit(); err != nil {
 		return outcome{}, &errStorage{err}
 	}
 	b.committed()
@@ -103,6 +108,9 @@ type batch struct {
 	wr     Writer
 	now    time.Time
 	policy policy
+	// dryRun: appended and rolled back, the writers recorded as if
+	// committed (pass-through mode, upstream_refusals.go).
+	dryRun bool
 
 	o              outcome
 	distributorErr *validate.Discard // the first validation refusal
@@ -250,7 +258,16 @@ func (b *batch) admit(s *wire.TimeSeries, h uint64) bool {
 func (b *batch) appendSamples(s *wire.TimeSeries, h uint64, ref *store.Ref) error {
 	for j := range s.Samples {
 		smp := &s.Samples[j]
-		ae, err := appended(b.app.AppendRef(ref, smp.Timestamp, smp.Value))
+		var ae *store.AppendError
+		var err error
+		if b.dryRun {
+			// Nothing forwarded is stored: the last-writer table stands
+			// in for the stored value.
+			ae = b.t.forwardedDuplicate(h, smp)
+		}
+		if ae == nil {
+			ae, err = appended(b.app.AppendRef(ref, smp.Timestamp, smp.Value))
+		}
 		switch {
 		case err != nil:
 			return err
@@ -355,7 +372,9 @@ func appended(err error) (*store.AppendError, error) {
 // is one, else the distributor's (Cortex's Distributor.Push).
 func (b *batch) committed() {
 	t := b.t
-	t.countAccepted(b.o.written.samples + b.o.written.histograms)
+	if !b.dryRun {
+		t.countAccepted(b.o.written.samples + b.o.written.histograms)
+	}
 	for _, p := range b.pending {
 		t.wrote(p, b.wid, b.wr, b.now, b.w.cfg.alternationWindow.Milliseconds())
 	}

@@ -27,6 +27,11 @@ type outcome struct {
 	hidden       int      // notes not shown
 	// collisions: at least one new-value-for-timestamp was recorded.
 	collisions bool
+	// first is the request's first new-value-for-timestamp, with its
+	// group's key: pass-through mode names its series and writers when the
+	// upstream refuses the request (upstream_refusals.go).
+	first    *Collision
+	firstKey collisionKey
 }
 
 // maxNotes bounds the attribution lines of one refusal body.

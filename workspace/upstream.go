@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/rwkit/rwkit/workspace/store"
@@ -32,6 +33,10 @@ type Upstream struct {
 	// Transport sends the forwarded requests (nil: a clone of
 	// http.DefaultTransport). Wrap it to add the backend's auth.
 	Transport http.RoundTripper
+	// Store keeps the forwarded samples in the workspace as well, to query
+	// them locally. Without it the workspace validates each write and
+	// records its writers, and stores nothing (upstream_refusals.go).
+	Store bool
 }
 
 // WithUpstream makes the workspace a transparent pass-through in front of
@@ -59,6 +64,7 @@ func WithUpstream(u Upstream) Option {
 type upstream struct {
 	url    *url.URL
 	client *http.Client
+	store  bool
 }
 
 func newUpstream(u Upstream) (*upstream, error) {
@@ -73,7 +79,7 @@ func newUpstream(u Upstream) (*upstream, error) {
 	if rt == nil {
 		rt = http.DefaultTransport.(*http.Transport).Clone()
 	}
-	return &upstream{url: parsed, client: &http.Client{
+	return &upstream{url: parsed, store: u.Store, client: &http.Client{
 		Transport: rt,
 		// A redirect is the backend's answer, passed back as it is.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -143,11 +149,16 @@ func (w *Workspace) forward(rw http.ResponseWriter, r *http.Request, body []byte
 	}
 	defer resp.Body.Close()
 	endToEnd(rw.Header(), resp.Header)
+	if resp.ContentLength >= 0 {
+		rw.Header().Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+	}
 	rw.WriteHeader(resp.StatusCode)
 	kept := &capped{max: maxKeptAnswer}
 	// A failure here is the connection to the sender or to the backend
 	// breaking mid-answer; the status is already sent.
 	_, _ = io.Copy(rw, io.TeeReader(resp.Body, kept))
+	// The sender has its answer before the workspace analyses the write.
+	_ = http.NewResponseController(rw).Flush()
 	return upstreamAnswer{status: resp.StatusCode, body: kept.String()}
 }
 
@@ -196,5 +207,8 @@ func (w *Workspace) writeThrough(rw http.ResponseWriter, r *http.Request, id str
 		return refuse(rw, http.StatusBadRequest, "rwkit: reading the request body failed: "+err.Error(), "rwkit: nothing was sent upstream"), label
 	}
 	a := w.forward(rw, r, body)
+	if label != "" {
+		w.analyse(r, id, body, a) // upstream_refusals.go
+	}
 	return a.status, label
 }

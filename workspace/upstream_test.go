@@ -3,15 +3,21 @@ package workspace_test
 import (
 	"bytes"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/rwkit/rwkit/validate"
 	"github.com/rwkit/rwkit/wire"
 	"github.com/rwkit/rwkit/workspace"
 )
@@ -173,6 +179,149 @@ func TestUpstreamURLChecked(t *testing.T) {
 	for _, u := range []string{"", "cortex:9009/api/v1/push", "ftp://x/y", "http://"} {
 		if _, err := workspace.Open(t.TempDir(), workspace.WithUpstream(workspace.Upstream{URL: u})); err == nil || !strings.Contains(err.Error(), "upstream URL") {
 			t.Errorf("URL %q: err %v, want one naming the upstream URL", u, err)
+		}
+	}
+}
+
+// syncBuffer is a log sink safe for the handler's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The incident through the pass-through: two writers, one series, one
+// timestamp, two values; the upstream accepts the first and answers the
+// second 400 with an empty body, as AMP does. The refusal is recorded with
+// the reason from the workspace's own validation and both writers, and
+// nothing is stored locally.
+func TestUpstreamRefusalExplained(t *testing.T) {
+	var n atomic.Int32
+	up := newFakeUpstream(t, func(rw http.ResponseWriter) {
+		if n.Add(1) == 1 {
+			rw.WriteHeader(http.StatusOK)
+			return
+		}
+		rw.WriteHeader(http.StatusBadRequest) // AMP: no body
+	})
+	var log syncBuffer
+	e := newUpstreamEnv(t, up.srv.URL, workspace.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
+	ts := nowMs()
+	path := "/workspaces/ws-1/api/v1/remote_write"
+	if got := e.push(t, path, rw1Body(series(1, ts, "__name__", "jvm_threads", "job", "app")), "User-Agent", "writer-a"); got.status != http.StatusOK {
+		t.Fatalf("first write: %d %q, want the upstream's 200", got.status, got.body)
+	}
+	for i := 0; i < 2; i++ {
+		got := e.push(t, path, rw1Body(series(2, ts, "__name__", "jvm_threads", "job", "app")), "User-Agent", "writer-b")
+		if got.status != http.StatusBadRequest || got.body != "" {
+			t.Fatalf("second writer: %d %q, want the upstream's 400 with its empty body", got.status, got.body)
+		}
+	}
+
+	var refused []workspace.Collision
+	for _, c := range e.collisions(t, "ws-1") {
+		if c.Kind == workspace.KindUpstreamRefused {
+			refused = append(refused, c)
+		}
+	}
+	if len(refused) != 1 {
+		t.Fatalf("upstream-refused entries: %+v, want one", refused)
+	}
+	c := refused[0]
+	want := map[string]string{
+		"reason": "new-value-for-timestamp", "series": `{__name__="jvm_threads", job="app"}`,
+		"existing": "1", "new": "2", "existing_writer": "writer-a", "new_writer": "writer-b",
+		"status": "400", "body": "", "count": "2",
+	}
+	got := map[string]string{
+		"reason": c.Reason, "series": seriesText(c.Series), "existing": c.ExistingValue, "new": c.NewValue,
+		"new_writer": c.NewWriter.UserAgent, "status": strconv.Itoa(c.UpstreamStatus), "body": c.UpstreamBody,
+		"count": strconv.FormatInt(c.Count, 10),
+	}
+	if c.ExistingWriter != nil {
+		got["existing_writer"] = c.ExistingWriter.UserAgent
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("upstream-refused entry (-want +got):\n%s", d)
+	}
+	if !strings.Contains(c.Note, "empty body") || !strings.Contains(c.Note, "the workspace's own validation") {
+		t.Errorf("note %q does not say the body was empty and where the reason comes from", c.Note)
+	}
+
+	wantMetric := `
+# HELP rwkit_upstream_refusals_total Writes the upstream answered 4xx in pass-through mode (--upstream), by reason: from the upstream's body, or, when it names none (AMP's empty 400), from the workspace's own validation of the write.
+# TYPE rwkit_upstream_refusals_total counter
+rwkit_upstream_refusals_total{reason="new-value-for-timestamp",workspace="ws-1"} 2
+`
+	if err := testutil.GatherAndCompare(e.reg, strings.NewReader(wantMetric), "rwkit_upstream_refusals_total"); err != nil {
+		t.Error(err)
+	}
+	if got := e.query(t, "/workspaces/ws-1", "jvm_threads", ts); len(got) != 0 {
+		t.Errorf("stored locally without Store: %v", got)
+	}
+	// One line when the upstream starts refusing, not one per write.
+	if k := strings.Count(log.String(), "upstream refusing writes"); k != 1 {
+		t.Errorf("%d 'upstream refusing writes' lines, want 1:\n%s", k, log.String())
+	}
+	if !strings.Contains(log.String(), "writer-a") || !strings.Contains(log.String(), "writer-b") {
+		t.Errorf("the refusing line does not name both writers:\n%s", log.String())
+	}
+}
+
+func seriesText(m map[string]string) string {
+	ls := make([]wire.Label, 0, len(m))
+	for k, v := range m {
+		ls = append(ls, wire.Label{Name: k, Value: v})
+	}
+	sort.Slice(ls, func(i, j int) bool { return ls[i].Name < ls[j].Name })
+	return validate.LabelsString(ls)
+}
+
+// With Store, the forwarded samples are kept and queryable locally too.
+func TestUpstreamStore(t *testing.T) {
+	up := newFakeUpstream(t, func(rw http.ResponseWriter) { rw.WriteHeader(http.StatusOK) })
+	e := newEnv(t, "cortex", workspace.WithUpstream(workspace.Upstream{URL: up.srv.URL + "/api/v1/push", Store: true}))
+	ts := nowMs()
+	if got := e.push(t, "/workspaces/ws-1/api/v1/remote_write", rw1Body(series(5, ts, "__name__", "kept"))); got.status != http.StatusOK {
+		t.Fatalf("write: %d %q", got.status, got.body)
+	}
+	if got := e.query(t, "/workspaces/ws-1", "kept", ts); got["__name__=kept"] != "5" {
+		t.Errorf("query: %v, want kept 5 stored locally", got)
+	}
+}
+
+// The reason comes from the upstream's body when it names one, and 429
+// without a body is rate_limited.
+func TestUpstreamRefusalReasonFromBody(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		body   string
+		reason string
+	}{
+		{http.StatusBadRequest, "series has too many labels (actual: 40, limit: 30) series: 'up{...}'", "max_label_names_per_series"},
+		{http.StatusTooManyRequests, "", "rate_limited"},
+		{http.StatusBadRequest, "something new", "unknown"},
+	} {
+		up := newFakeUpstream(t, func(rw http.ResponseWriter) { http.Error(rw, tc.body, tc.status) })
+		e := newUpstreamEnv(t, up.srv.URL)
+		e.push(t, "/workspaces/ws-1/api/v1/remote_write", rw1Body(series(1, nowMs(), "__name__", "up")))
+		var reasons []string
+		for _, c := range e.collisions(t, "ws-1") {
+			reasons = append(reasons, c.Reason)
+		}
+		if d := cmp.Diff([]string{tc.reason}, reasons); d != "" {
+			t.Errorf("%d %q: reasons (-want +got):\n%s", tc.status, tc.body, d)
 		}
 	}
 }

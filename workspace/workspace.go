@@ -37,6 +37,11 @@ type Workspace struct {
 	mu      sync.Mutex
 	tenants map[string]*tenant
 	closed  bool
+
+	// upstreamStates: the upstream's state per workspace, logged when it
+	// changes (upstream_refusals.go).
+	upstreamMu     sync.Mutex
+	upstreamStates map[string]upstreamStateEntry
 }
 
 // ErrClosed is returned for requests after Close.

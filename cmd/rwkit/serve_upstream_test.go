@@ -45,11 +45,14 @@ func TestServeUpstream(t *testing.T) {
 }
 
 func TestServeUpstreamUsage(t *testing.T) {
-	for _, u := range []string{"cortex:9009/api/v1/push", "ftp://host/x", "http://"} {
+	for _, args := range [][]string{
+		{"--upstream", "cortex:9009/api/v1/push"}, {"--upstream", "ftp://host/x"}, {"--upstream", "http://"},
+		{"--upstream-store"},
+	} {
 		var errOut strings.Builder
-		code := run(context.Background(), []string{"serve", "--upstream", u}, stdio{in: strings.NewReader(""), out: io.Discard, err: &errOut, getenv: func(string) string { return "" }})
-		if code != exitUsage || !strings.Contains(errOut.String(), "--upstream") {
-			t.Errorf("serve --upstream %q: exit %d, want %d naming --upstream (%s)", u, code, exitUsage, errOut.String())
+		code := run(context.Background(), append([]string{"serve"}, args...), stdio{in: strings.NewReader(""), out: io.Discard, err: &errOut, getenv: func(string) string { return "" }})
+		if code != exitUsage || !strings.Contains(errOut.String(), args[0]) {
+			t.Errorf("serve %v: exit %d, want %d naming %s (%s)", args, code, exitUsage, args[0], errOut.String())
 		}
 	}
 }

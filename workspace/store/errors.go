@@ -101,6 +101,15 @@ func existingFromDuplicate(err error) (existing float64, ok bool) {
 	return v, true
 }
 
+// Duplicate is the refusal of value v at ts where existing is known to be
+// written, as the TSDB would refuse it had existing been stored: the
+// workspace's pass-through mode, which stores nothing, checks a sample
+// against the last value it forwarded for the series.
+func Duplicate(ts int64, existing, v float64) *AppendError {
+	return &AppendError{Reason: validate.NewValueForTimestamp, Timestamp: ts, Existing: existing, HasExisting: true, New: v,
+		Err: fmt.Errorf("%w: existing %g, new value %g (the existing value was forwarded upstream earlier)", storage.ErrDuplicateSampleForTimestamp, existing, v)}
+}
+
 // Errors of samples refused because of a batch still in flight (see
 // pendingSet). They match the TSDB's sentinels with errors.Is.
 var (
