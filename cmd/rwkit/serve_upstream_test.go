@@ -5,6 +5,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -48,11 +50,52 @@ func TestServeUpstreamUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"--upstream", "cortex:9009/api/v1/push"}, {"--upstream", "ftp://host/x"}, {"--upstream", "http://"},
 		{"--upstream-store"},
+		{"--upstream-bearer-token-file", "/dev/null"},
+		{"--upstream-bearer-token-file", "/no/such/file", "--upstream", "http://127.0.0.1:1/api/v1/push"},
+		{"--upstream-basic-auth-password-file", "/dev/null", "--upstream", "http://127.0.0.1:1/api/v1/push"},
 	} {
 		var errOut strings.Builder
 		code := run(context.Background(), append([]string{"serve"}, args...), stdio{in: strings.NewReader(""), out: io.Discard, err: &errOut, getenv: func(string) string { return "" }})
 		if code != exitUsage || !strings.Contains(errOut.String(), args[0]) {
 			t.Errorf("serve %v: exit %d, want %d naming %s (%s)", args, code, exitUsage, args[0], errOut.String())
 		}
+	}
+}
+
+// The upstream's credentials replace the sender's Authorization; the
+// token file is read at every request.
+func TestServeUpstreamAuth(t *testing.T) {
+	auths := make(chan string, 4)
+	up := serveHTTP(t, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		auths <- r.Header.Get("Authorization")
+		rw.WriteHeader(http.StatusOK)
+	}))
+	dir := t.TempDir()
+	token := filepath.Join(dir, "token")
+	if err := os.WriteFile(token, []byte("first\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr, _ := startServe(t, "--data", dir, "--upstream", up+"/api/v1/push", "--upstream-bearer-token-file", token)
+	send := func() string {
+		body := wire.Compress(nil, wire.AppendWriteRequest(nil, &wire.WriteRequest{}))
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/api/v1/write", bytes.NewReader(body))
+		req.Header.Set("Content-Type", wire.V1.ContentType())
+		req.Header.Set("Content-Encoding", "snappy")
+		req.Header.Set("Authorization", "Bearer the-senders")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return <-auths
+	}
+	if got := send(); got != "Bearer first" {
+		t.Errorf("upstream got Authorization %q, want the --upstream-bearer-token-file's", got)
+	}
+	if err := os.WriteFile(token, []byte("rotated"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := send(); got != "Bearer rotated" {
+		t.Errorf("after rotation the upstream got %q, want the new token", got)
 	}
 }
