@@ -44,7 +44,10 @@ type Upstream struct {
 // header and the sender's end-to-end headers (Authorization and
 // X-Scope-OrgID included) go to the backend unchanged, and its status,
 // headers (Retry-After, the RW 2.0 Written headers) and body come back
-// unchanged. Hop-by-hop headers (RFC 9110 7.6.1) are not forwarded.
+// unchanged. Hop-by-hop headers (RFC 9110 7.6.1) are not forwarded, nor,
+// when the workspace authenticates its senders (WithBearerToken,
+// WithSigV4Auth), the credential they present to it: Authorization is
+// then the upstream Transport's to set.
 // Nothing is buffered or acknowledged on the backend's behalf: when it
 // cannot be reached the sender gets 502 and retries. The body is read
 // whole before it is sent, within WithMaxRequestBytes (413 past it, from
@@ -110,13 +113,24 @@ func endToEnd(dst, src http.Header) {
 	}
 }
 
-// send forwards body with r's end-to-end headers.
-func (u *upstream) send(ctx context.Context, r *http.Request, body []byte) (*http.Response, error) {
+// workspaceCredentials are the headers that carry the sender's credential
+// for the workspace itself (WithBearerToken, WithSigV4Auth): the workspace
+// verified them and does not hand them on to the upstream.
+var workspaceCredentials = []string{"Authorization", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-Sha256"}
+
+// send forwards body with r's end-to-end headers, without the workspace's
+// own credentials when ownAuth.
+func (u *upstream) send(ctx context.Context, r *http.Request, body []byte, ownAuth bool) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.url.String(), bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
 	endToEnd(req.Header, r.Header)
+	if ownAuth {
+		for _, h := range workspaceCredentials {
+			req.Header.Del(h)
+		}
+	}
 	if _, ok := r.Header["User-Agent"]; !ok {
 		// Go's client would add its own; the backend sees what the sender sent.
 		req.Header["User-Agent"] = []string{""}
@@ -140,7 +154,7 @@ type upstreamAnswer struct {
 // read whole.
 func (w *Workspace) forward(rw http.ResponseWriter, r *http.Request, body []byte) upstreamAnswer {
 	u := w.cfg.upstream
-	resp, err := u.send(r.Context(), r, body)
+	resp, err := u.send(r.Context(), r, body, w.cfg.auth != nil)
 	if err != nil {
 		msg := fmt.Sprintf("rwkit: the upstream %s did not answer: %v\nrwkit: nothing of this request was stored or acknowledged on the upstream's behalf; retry it",
 			u.url.Redacted(), unwrapURLError(err))

@@ -325,3 +325,23 @@ func TestUpstreamRefusalReasonFromBody(t *testing.T) {
 		}
 	}
 }
+
+// A workspace that authenticates its senders does not hand their
+// credential for it on to the upstream.
+func TestUpstreamKeepsTheWorkspacesCredential(t *testing.T) {
+	up := newFakeUpstream(t, func(rw http.ResponseWriter) { rw.WriteHeader(http.StatusOK) })
+	e := newUpstreamEnv(t, up.srv.URL, workspace.WithBearerToken("workspace-secret"))
+	if got := e.push(t, "/api/v1/write", rw1Body(), "Authorization", "Bearer workspace-secret"); got.status != http.StatusOK {
+		t.Fatalf("write: %d %q", got.status, got.body)
+	}
+	if got := e.push(t, "/api/v1/write", rw1Body(), "Authorization", "Bearer wrong"); got.status != http.StatusForbidden {
+		t.Errorf("write with a wrong token: %d %q, want the workspace's 403", got.status, got.body)
+	}
+	reqs := up.requests()
+	if len(reqs) != 1 {
+		t.Fatalf("upstream got %d requests, want only the authenticated one", len(reqs))
+	}
+	if a := reqs[0].header.Get("Authorization"); a != "" {
+		t.Errorf("the upstream got the workspace's credential: Authorization %q", a)
+	}
+}
