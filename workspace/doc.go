@@ -38,6 +38,15 @@
 // A tenant is a workspace: X-Scope-OrgID x and /workspaces/x address the
 // same data, counters and collisions.
 //
+// # Pass-through
+//
+// WithUpstream puts the workspace in front of a real backend: each write is
+// forwarded unchanged to the upstream's remote-write URL and its answer is
+// the sender's (upstream.go); the workspace validates and attributes the
+// write without storing it (unless Upstream.Store) and records the
+// upstream's 4xx refusals as KindUpstreamRefused collisions, counted in
+// rwkit_upstream_refusals_total{workspace,reason} (upstream_refusals.go).
+//
 // # Answers to remote writes
 //
 //	200, empty body     RW 1.0 accepted (Cortex; the prometheus profile answers 204)

@@ -7,8 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rwkit/rwkit/internal/backendtest"
 	"github.com/rwkit/rwkit/internal/cortextest"
 	"github.com/rwkit/rwkit/internal/promtest"
+	"github.com/rwkit/rwkit/wire"
 	"github.com/rwkit/rwkit/workspace"
 )
 
@@ -102,4 +104,26 @@ func TestUpstreamPrometheus(t *testing.T) {
 		t.Errorf("Prometheus holds %+v, want writer-a's jvm_threads{job=app} 1", res)
 	}
 	checkIncident(t, upstreamRefusal(t, e, "ws-1"), http.StatusBadRequest, got.body)
+}
+
+// A real Prometheus 3 behind the workspace, written with RW 2.0: its 204
+// and X-Prometheus-Remote-Write-*-Written headers reach the sender, and
+// the sample is stored in Prometheus.
+func TestUpstreamPrometheus3RW2(t *testing.T) {
+	p := backendtest.StartPrometheus3(t)
+	e := newEnv(t, "prometheus", workspace.WithUpstream(workspace.Upstream{URL: p.WriteURL}))
+	ts := time.Now().Truncate(time.Second)
+	got := e.push(t, "/api/v1/write", rw2Body(series(7, ts.UnixMilli(), "__name__", "rw2_through", "job", "app")),
+		"Content-Type", wire.V2.ContentType(), "X-Prometheus-Remote-Write-Version", "2.0.0")
+	if got.status != http.StatusNoContent || got.header.Get("X-Prometheus-Remote-Write-Samples-Written") != "1" {
+		t.Fatalf("answer %d %q, Samples-Written %q; want Prometheus 3's 204 with 1 written", got.status, got.body,
+			got.header.Get("X-Prometheus-Remote-Write-Samples-Written"))
+	}
+	res, err := p.Query(ctx, "rw2_through", ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || res[0].Value != 7 {
+		t.Errorf("Prometheus 3 holds %+v, want rw2_through 7", res)
+	}
 }
