@@ -147,6 +147,9 @@ type upstreamAnswer struct {
 	status int
 	body   string // the first maxKeptAnswer bytes
 	err    error  // the backend could not be reached (status 502)
+	// senderGone: the sender gave up before the backend answered; what
+	// the backend did is not known.
+	senderGone bool
 }
 
 // forward sends one write to the backend and answers the sender with the
@@ -155,6 +158,9 @@ type upstreamAnswer struct {
 func (w *Workspace) forward(rw http.ResponseWriter, r *http.Request, body []byte) upstreamAnswer {
 	u := w.cfg.upstream
 	resp, err := u.send(r.Context(), r, body, w.cfg.auth != nil)
+	if err != nil && r.Context().Err() != nil {
+		return upstreamAnswer{status: http.StatusBadGateway, err: err, senderGone: true}
+	}
 	if err != nil {
 		msg := fmt.Sprintf("rwkit: the upstream %s did not answer: %v\nrwkit: nothing of this request was stored or acknowledged on the upstream's behalf; retry it",
 			u.url.Redacted(), unwrapURLError(err))
@@ -221,7 +227,7 @@ func (w *Workspace) writeThrough(rw http.ResponseWriter, r *http.Request, id str
 		return refuse(rw, http.StatusBadRequest, "rwkit: reading the request body failed: "+err.Error(), "rwkit: nothing was sent upstream"), label
 	}
 	a := w.forward(rw, r, body)
-	if label != "" {
+	if label != "" && !a.senderGone {
 		w.analyse(r, id, body, a) // upstream_refusals.go
 	}
 	return a.status, label

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -344,4 +345,52 @@ func TestUpstreamKeepsTheWorkspacesCredential(t *testing.T) {
 	if a := reqs[0].header.Get("Authorization"); a != "" {
 		t.Errorf("the upstream got the workspace's credential: Authorization %q", a)
 	}
+}
+
+// An upstream that drops the connection without answering is the
+// sender's 502; a sender that gives up on a slow upstream cancels the
+// forwarded request, and nothing was acknowledged.
+func TestUpstreamFaults(t *testing.T) {
+	t.Run("connection dropped", func(t *testing.T) {
+		up := newFakeUpstream(t, func(rw http.ResponseWriter) {
+			conn, _, err := http.NewResponseController(rw).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		})
+		e := newUpstreamEnv(t, up.srv.URL)
+		got := e.push(t, "/api/v1/push", rw1Body(series(1, nowMs(), "__name__", "up")))
+		if got.status != http.StatusBadGateway || !strings.Contains(got.body, "did not answer") {
+			t.Errorf("answer %d %q, want 502 saying the upstream did not answer", got.status, got.body)
+		}
+	})
+	t.Run("sender gives up on a slow upstream", func(t *testing.T) {
+		canceled := make(chan struct{})
+		release := make(chan struct{})
+		up := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			// Read whole, so that the server watches the connection.
+			_, _ = io.ReadAll(r.Body)
+			select {
+			case <-r.Context().Done():
+				close(canceled)
+			case <-release:
+			}
+		}))
+		t.Cleanup(func() { close(release); up.Close() })
+		e := newUpstreamEnv(t, up.URL)
+		client := &http.Client{Timeout: 200 * time.Millisecond}
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/api/v1/push", bytes.NewReader(rw1Body(series(1, nowMs(), "__name__", "up"))))
+		req.Header.Set("Content-Type", wire.V1.ContentType())
+		req.Header.Set("Content-Encoding", "snappy")
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			t.Fatalf("the sender got %d from a workspace whose upstream never answered", resp.StatusCode)
+		}
+		select {
+		case <-canceled:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the forwarded request was not canceled when the sender gave up")
+		}
+	})
 }
