@@ -2,6 +2,7 @@ package workspace_test
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -42,6 +43,46 @@ func FuzzHandler(f *testing.F) {
 		h.ServeHTTP(rec, req)
 		if rec.Code >= 500 {
 			t.Fatalf("%s %s: %d %q", method, p, rec.Code, rec.Body)
+		}
+	})
+}
+
+// FuzzUpstream: in pass-through mode, whatever the body and headers, the
+// upstream gets the body's bytes and the sender the upstream's answer, and
+// the analysis alongside does not panic.
+func FuzzUpstream(f *testing.F) {
+	ts := nowMs()
+	f.Add(rw1Body(series(1, ts, "__name__", "up")), uint8(0), uint8(0), uint16(200))
+	f.Add(rw2Body(series(1, ts, "__name__", "up")), uint8(2), uint8(1), uint16(400))
+	f.Add([]byte("not snappy"), uint8(3), uint8(2), uint16(429))
+	f.Add([]byte{}, uint8(1), uint8(0), uint16(503))
+
+	var got []byte
+	var status int
+	up := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		got, _ = io.ReadAll(r.Body)
+		rw.WriteHeader(status)
+		_, _ = rw.Write([]byte("upstream"))
+	}))
+	f.Cleanup(up.Close)
+	e := newEnv(f, "amp", workspace.WithUpstream(workspace.Upstream{URL: up.URL + "/api/v1/push"}), workspace.WithMaxTenants(8))
+	h := e.ws.Handler()
+	contentTypes := []string{"", wire.V1.ContentType(), wire.V2.ContentType(), "text/plain"}
+	paths := []string{"/workspaces/ws/api/v1/remote_write", "/api/v1/push", "/api/v1/write", "/workspaces/w%20s/api/v1/remote_write"}
+	f.Fuzz(func(t *testing.T, body []byte, ct, path uint8, code uint16) {
+		status = 200 + int(code)%400 // 200..599
+		got = nil
+		req := httptest.NewRequest(http.MethodPost, paths[int(path)%len(paths)], bytes.NewReader(body))
+		req.Header.Set("Content-Type", contentTypes[int(ct)%len(contentTypes)])
+		req.Header.Set("Content-Encoding", "snappy")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		want := "upstream"
+		if status == http.StatusNoContent || status == http.StatusNotModified {
+			want = "" // no body for these
+		}
+		if rec.Code != status || rec.Body.String() != want || !bytes.Equal(got, body) {
+			t.Fatalf("answer %d %q (upstream %d), upstream got %d of %d bytes", rec.Code, rec.Body, status, len(got), len(body))
 		}
 	})
 }
