@@ -323,6 +323,12 @@ var oddBodies = []string{
 	"a_count 1\na_sum 2\na_bucket 3\n",
 	"# TYPE s summary\nx 1\n{\"s_sum\"} 2\n",
 	"# TYPE s summary\ns{quantile=\"0.5\"} 1\nx 2\n{\"s\"} 3\n",
+	"up 1 # {trace_id=\"a\"} 1\n",
+	"# UNIT up seconds\nup 1\n# EOF\n",
+	"# TYPE h histogram\n# HELP h_bucket x\nh_bucket{le=\"1\"} 1\n",
+	"# TYPE h histogram\nh_bucket{le=\"1\"} 1 5\nh_bucket{le=\"2\"} 2 6\nh_sum 1 7\n",
+	"# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_sum 2\n",
+	"a 1\na 1\n",
 }
 
 // corpus returns every exposition kept in the repository's testdata, the
@@ -461,6 +467,23 @@ func TestTextParserSample(t *testing.T) {
 	}
 	if p.Next() || p.Err() != nil {
 		t.Errorf("want a clean end, got err %v", p.Err())
+	}
+}
+
+// TestTextParserWhereExpfmtPanics: expfmt (and so Parse and
+// gather.ParseText) panics on a summary's _sum named inside the braces
+// after another family's line (its label map is still nil); TextParser
+// reads it as that summary's _sum.
+func TestTextParserWhereExpfmtPanics(t *testing.T) {
+	p := NewTextParser(strings.NewReader("# TYPE s summary\nx 1\n{\"s_sum\",a=\"1\"} 1\n"), model.LegacyValidation)
+	var got []string
+	for p.Next() {
+		s := p.Sample()
+		got = append(got, fmt.Sprintf("%s %s %v %d", s.Family.Name, s.Name, s.Labels, s.Kind))
+	}
+	want := []string{"x x [] 0", `s s_sum [{a 1}] 3`}
+	if p.Err() != nil || !slices.Equal(got, want) {
+		t.Fatalf("got %q, err %v; want %q", got, p.Err(), want)
 	}
 }
 
