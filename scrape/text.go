@@ -799,6 +799,21 @@ func (p *TextParser) skipBlankTabIfCurrentBlankTab() {
 
 func (p *TextParser) readTokenUntilWhitespace() {
 	p.tok = p.tok[:0]
+	if p.err == nil && !isBlankOrTab(p.b) && p.b != '\n' {
+		// Fast path: the rest of the token from the read buffer at once.
+		i := p.pos
+		for i < p.end && !isBlankOrTab(p.buf[i]) && p.buf[i] != '\n' {
+			i++
+		}
+		p.tok = append(p.tok, p.b)
+		p.tok = append(p.tok, p.buf[p.pos:i]...)
+		if i < p.end {
+			p.b, p.pos = p.buf[i], i+1
+			return
+		}
+		p.pos = i
+		p.readByte()
+	}
 	for p.err == nil && !isBlankOrTab(p.b) && p.b != '\n' {
 		p.tok = append(p.tok, p.b)
 		p.readByte()
@@ -846,6 +861,12 @@ func isLabelNameContinuation(b byte, quoted bool) bool {
 	return isLabelNameStart(b) || (b >= '0' && b <= '9') || quoted
 }
 
+// isPlainNameByte is a byte that continues an unquoted name and cannot
+// change how the rest is read (unlike a quote).
+func isPlainNameByte(b byte, metric bool) bool {
+	return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_' || (metric && b == ':')
+}
+
 func isMetricNameStart(b byte) bool { return isLabelNameStart(b) || b == ':' }
 
 func isMetricNameContinuation(b byte, quoted bool) bool {
@@ -863,6 +884,26 @@ func (p *TextParser) readName(metric bool) {
 	}
 	if !start(p.b) {
 		return
+	}
+	if p.b != '"' {
+		// Fast path for an unquoted name: the run of plain name bytes
+		// from the read buffer at once; a quote or the buffer's end goes
+		// on byte by byte.
+		i := p.pos
+		for i < p.end && isPlainNameByte(p.buf[i], metric) {
+			i++
+		}
+		if i < p.end && p.buf[i] != '"' {
+			p.tok = append(p.tok, p.b)
+			p.tok = append(p.tok, p.buf[p.pos:i]...)
+			p.b, p.pos = p.buf[i], i+1
+			return
+		}
+		if i > p.pos {
+			p.tok = append(p.tok, p.b)
+			p.tok = append(p.tok, p.buf[p.pos:i-1]...)
+			p.b, p.pos = p.buf[i-1], i
+		}
 	}
 	for p.err == nil {
 		if escaped {
@@ -908,6 +949,18 @@ func (p *TextParser) readTokenAsLabelName() { p.readName(false) }
 
 func (p *TextParser) readTokenAsLabelValue() {
 	p.tok = p.tok[:0]
+	// Fast path: the value up to its closing quote from the read buffer
+	// at once, when it has no escape or newline before it.
+	i := p.pos
+	for i < p.end && p.buf[i] != '"' && p.buf[i] != '\\' && p.buf[i] != '\n' {
+		i++
+	}
+	p.tok = append(p.tok, p.buf[p.pos:i]...)
+	if i < p.end && p.buf[i] == '"' {
+		p.b, p.pos = '"', i+1
+		return
+	}
+	p.pos = i
 	escaped := false
 	for {
 		if p.readByte(); p.err != nil {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
 	dto "github.com/prometheus/client_model/go"
@@ -232,6 +233,10 @@ func compareParsers(body []byte, scheme model.ValidationScheme, p *TextParser) s
 		return fmt.Sprintf("expfmt err = %v, stream err = %v", werr, gerr)
 	}
 	if werr != nil {
+		_, serr := streamTree(NewTextParser(iotest.OneByteReader(bytes.NewReader(body)), scheme))
+		if fmt.Sprint(serr) != fmt.Sprint(gerr) {
+			return fmt.Sprintf("one byte at a time: err %v, at once: %v", serr, gerr)
+		}
 		var wp, gp expfmt.ParseError
 		if errors.As(werr, &wp) != errors.As(gerr, &gp) || wp != gp {
 			return fmt.Sprintf("errors differ: expfmt %v, stream %v", werr, gerr)
@@ -241,6 +246,16 @@ func compareParsers(body []byte, scheme model.ValidationScheme, p *TextParser) s
 	normalizeFloats(got)
 	if diff := cmp.Diff(flatten(want), flatten(got)); diff != "" {
 		return "samples differ (-expfmt +stream):\n" + diff
+	}
+	// The fast paths read from the buffer; a reader that hands out one
+	// byte at a time takes the slow ones at every step.
+	slow, serr := streamTree(NewTextParser(iotest.OneByteReader(bytes.NewReader(body)), scheme))
+	if serr != nil {
+		return fmt.Sprintf("one byte at a time: err %v", serr)
+	}
+	normalizeFloats(slow)
+	if diff := cmp.Diff(flatten(want), flatten(slow)); diff != "" {
+		return "one byte at a time, samples differ (-expfmt +stream):\n" + diff
 	}
 	return ""
 }
