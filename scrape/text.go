@@ -37,7 +37,11 @@ import (
 // (summaries, histograms) or _bucket (histograms) to an earlier family of
 // that type, keeps families across non-contiguous lines, and takes "le" and
 // "quantile" out of the labels (see TextSample.Kind and Bound). Grouping a
-// histogram's or summary's lines into one metric is left to the consumer.
+// histogram's or summary's lines into one metric (by family and labels) is
+// left to the consumer. One difference: for such a line with its name
+// inside the braces ({"s_sum",a="1"} 1), expfmt groups by labels left over
+// from an earlier line (and panics when there is none); TextParser hands
+// out the line's own labels.
 type TextParser struct {
 	r      io.Reader
 	buf    []byte
