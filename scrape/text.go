@@ -752,12 +752,18 @@ func isSuffix(name, suffix string) bool {
 	return len(name) > len(suffix) && name[len(name)-len(suffix):] == suffix
 }
 
+// parseFloat is expfmt's: strconv.ParseFloat without hex exponents or
+// underscores.
 func parseFloat(s string) (float64, error) {
-	if strings.ContainsAny(s, "pP_") {
-		return 0, errors.New("unsupported character in float")
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == 'p' || c == 'P' || c == '_' {
+			return 0, errUnsupportedFloat
+		}
 	}
 	return strconv.ParseFloat(s, 64)
 }
+
+var errUnsupportedFloat = errors.New("unsupported character in float")
 
 // readByte is bufio.Reader.ReadByte into p.b and p.err.
 func (p *TextParser) readByte() {
