@@ -63,6 +63,7 @@ type TextParser struct {
 
 	fams map[string]*TextFamily
 	gen  uint64
+	live int // families seen since the last Reset
 	cur  *TextFamily
 
 	summaryCount, summarySum, histCount, histSum bool
@@ -154,6 +155,16 @@ func (p *TextParser) Reset(r io.Reader) { p.reset(r, p.scheme) }
 func (p *TextParser) reset(r io.Reader, scheme model.ValidationScheme) {
 	if scheme == model.UnsetValidation {
 		scheme = model.UTF8Validation
+	}
+	// Families kept for reuse that the last body did not have: dropped
+	// once they outnumber the live ones, so that a target whose names
+	// change does not grow the map forever.
+	if len(p.fams) > 2*p.live+64 {
+		for name, f := range p.fams {
+			if f.gen != p.gen {
+				delete(p.fams, name)
+			}
+		}
 	}
 	if p.buf == nil {
 		p.buf = make([]byte, 64<<10)
@@ -743,6 +754,7 @@ func (p *TextParser) setOrCreateFamily() {
 		*f = TextFamily{Name: f.Name, prevHelp: f.Help}
 	}
 	f.gen = p.gen
+	p.live++
 	p.cur = f
 }
 

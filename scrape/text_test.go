@@ -583,6 +583,27 @@ func TestTextParserSteadyStateAllocs(t *testing.T) {
 	}
 }
 
+func TestTextParserDropsFamiliesGone(t *testing.T) {
+	p := NewTextParser(nil, model.LegacyValidation)
+	for round := range 50 {
+		var b strings.Builder
+		for i := range 20 {
+			fmt.Fprintf(&b, "m_%d_%d 1\n", round, i) // new names every body
+		}
+		p.Reset(strings.NewReader(b.String()))
+		n := 0
+		for p.Next() {
+			n++
+		}
+		if n != 20 || p.Err() != nil {
+			t.Fatalf("round %d: %d samples, err %v", round, n, p.Err())
+		}
+	}
+	if len(p.fams) > 2*20+64+20 {
+		t.Errorf("%d families kept after 50 bodies of 20 new ones", len(p.fams))
+	}
+}
+
 func FuzzParseText(f *testing.F) {
 	for _, b := range oddBodies {
 		f.Add([]byte(b))
