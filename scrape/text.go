@@ -140,8 +140,8 @@ type TextSample struct {
 
 // NewTextParser returns a parser reading r. scheme is the name validation
 // expfmt applies: Parse uses model.LegacyValidation for the text format
-// (unless the Content-Type says escaping=allow-utf-8), gather.ParseText
-// model.UTF8Validation; model.UnsetValidation means UTF-8.
+// (whatever the Content-Type says), gather.ParseText model.UTF8Validation;
+// model.UnsetValidation means UTF-8.
 func NewTextParser(r io.Reader, scheme model.ValidationScheme) *TextParser {
 	p := &TextParser{fams: map[string]*TextFamily{}}
 	p.reset(r, scheme)
