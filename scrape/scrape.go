@@ -9,6 +9,11 @@
 //
 //	fams, err := scrape.Fetch(ctx, http.DefaultClient, "http://127.0.0.1:8080/metrics")
 //	// fams are sorted by name, ready for gather.Convert.
+//
+// TextParser reads the text format in a stream instead, one sample line at
+// a time from reused buffers, with no MetricFamily tree: it accepts and
+// refuses what Parse does (a port of expfmt's parser, checked against it by
+// a differential test and a fuzz target). Nothing uses it yet.
 package scrape
 
 import (
