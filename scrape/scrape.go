@@ -101,6 +101,19 @@ func Parse(r io.Reader, contentType string) ([]*dto.MetricFamily, error) {
 		sortFamilies(fams)
 		return fams, nil
 	}
+	return decode(body, format)
+}
+
+// decode reads the text formats with prometheus/common's decoder. That
+// parser panics on some bodies (a summary's _sum line written with its
+// name inside the braces after another family's line, for one); the panic
+// is returned as an error naming the parser.
+func decode(body []byte, format expfmt.Format) (fams []*dto.MetricFamily, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			fams, err = nil, fmt.Errorf("parse exposition (%s): prometheus/common's parser panicked on this body (%v): rwkit cannot read it", format, v)
+		}
+	}()
 	dec := expfmt.NewDecoder(bytes.NewReader(body), format)
 	for {
 		mf := new(dto.MetricFamily)
