@@ -20,13 +20,22 @@ import (
 // validation its Options ask for. A syntax error is an expfmt.ParseError
 // (errors.As) whose message carries the line number. The text format has no
 // exemplars, units, created timestamps or native histograms.
-func ParseText(r io.Reader) ([]*dto.MetricFamily, error) {
+//
+// prometheus/common's parser panics on some bodies (a summary's _sum line
+// written with its name inside the braces after another family's line,
+// for one); that panic is returned as an error naming the parser.
+func ParseText(r io.Reader) (fams []*dto.MetricFamily, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			fams, err = nil, fmt.Errorf("gather: parse text exposition: prometheus/common's text parser panicked on this body (%v): rwkit cannot read it", v)
+		}
+	}()
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	m, err := p.TextToMetricFamilies(r)
 	if err != nil {
 		return nil, fmt.Errorf("gather: parse text exposition: %w", err)
 	}
-	fams := make([]*dto.MetricFamily, 0, len(m))
+	fams = make([]*dto.MetricFamily, 0, len(m))
 	for _, f := range m {
 		fams = append(fams, f)
 	}

@@ -104,3 +104,12 @@ func FuzzParseText(f *testing.F) {
 		}
 	})
 }
+
+// prometheus/common's text parser panics on this body (assignment to a
+// nil map); ParseText answers an error instead.
+func TestParseTextSurvivesParserPanic(t *testing.T) {
+	fams, err := ParseText(strings.NewReader("# TYPE s summary\nx 1\n{\"s_sum\",a=\"1\"} 1\n"))
+	if err == nil || !strings.Contains(err.Error(), "parser panicked on this body") {
+		t.Errorf("got %v, %v; want the parser's panic as an error", fams, err)
+	}
+}

@@ -490,10 +490,15 @@ func TestRetryableStatusPastDeadlineIsBuffered(t *testing.T) {
 			t.Cleanup(func() { _ = px.Close() })
 			clk := newFakeClock()
 			reg, _ := testRegistry()
-			p := newPusher(t, px.URL()+"/api/v1/write", reg, testOptions(clk, WithTimeout(20*time.Millisecond), WithClientOptions(tc.opts...))...)
+			p := newPusher(t, px.URL()+"/api/v1/write", reg, testOptions(clk, WithTimeout(time.Minute), WithClientOptions(tc.opts...))...)
 			_ = px.Set(tc.fault)
 			first := clk.Now().UnixMilli()
-			if err := p.Push(context.Background()); err == nil {
+			// The first push's deadline (20 ms) ends before the Retry-After
+			// or the backoff; the second one has time to deliver both
+			// snapshots however loaded the machine is.
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			defer cancel()
+			if err := p.Push(ctx); err == nil {
 				t.Fatal("no error")
 			}
 			wantMetric(t, "buffered", p.m.buffered, 1)

@@ -25,7 +25,7 @@ type Result struct {
 	Version           wire.Version       // the protocol the write ended on (RW 2.0 falls back to 1.0 on 415)
 	Requests          int                // requests sent, refused ones included
 	Stored            remotewrite.Counts // series parts, samples, histograms, exemplars the backend took
-	BytesCompressed   int                // bytes of every request sent, refused ones included
+	BytesCompressed   int                // body bytes of every request sent (as Requests counts them), each once however many attempts
 	BytesUncompressed int
 	Attempts          int
 	Duration          time.Duration

@@ -41,7 +41,8 @@ type Result struct {
 	Counts
 	// Metadata is the number of RW 1.0 metadata entries delivered.
 	Metadata int
-	// BytesCompressed and BytesUncompressed sum the delivered bodies.
+	// BytesCompressed and BytesUncompressed sum the delivered bodies, each
+	// once however many attempts it took: what the receiver read.
 	BytesCompressed   int
 	BytesUncompressed int
 	// Attempts counts every HTTP attempt, including retries and the

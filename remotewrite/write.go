@@ -78,6 +78,10 @@ func (c *Client) Write(ctx context.Context, req *wire.WriteRequest) (*Result, er
 	for bi := 0; bi < len(c.batches); bi++ {
 		b := c.batches[bi]
 		c.encode(req, v, &b)
+		// Sizes now: send drops c.comp when the transport still holds the
+		// body, which net/http may do after RoundTrip returns (its HTTP/2
+		// transport often does).
+		comp, raw := len(c.comp), len(c.raw)
 		st := sendState{index: base + bi + 1, of: base + len(c.batches), batch: &b, total: total, res: res}
 		outcome, err := c.send(ctx, v, &st)
 		switch outcome {
@@ -85,8 +89,8 @@ func (c *Client) Write(ctx context.Context, req *wire.WriteRequest) (*Result, er
 			res.Requests++
 			res.Counts.add(b.counts)
 			res.Metadata += b.metadata
-			res.BytesCompressed += len(c.comp)
-			res.BytesUncompressed += len(c.raw)
+			res.BytesCompressed += comp
+			res.BytesUncompressed += raw
 			parts += b.counts.Series
 			metadata += b.metadata
 		case fallback:

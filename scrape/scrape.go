@@ -9,6 +9,11 @@
 //
 //	fams, err := scrape.Fetch(ctx, http.DefaultClient, "http://127.0.0.1:8080/metrics")
 //	// fams are sorted by name, ready for gather.Convert.
+//
+// TextParser reads the text format in a stream instead, one sample line at
+// a time from reused buffers, with no MetricFamily tree: it accepts and
+// refuses what Parse does (a port of expfmt's parser, checked against it by
+// a differential test and a fuzz target). Nothing uses it yet.
 package scrape
 
 import (
@@ -96,6 +101,19 @@ func Parse(r io.Reader, contentType string) ([]*dto.MetricFamily, error) {
 		sortFamilies(fams)
 		return fams, nil
 	}
+	return decode(body, format)
+}
+
+// decode reads the text formats with prometheus/common's decoder. That
+// parser panics on some bodies (a summary's _sum line written with its
+// name inside the braces after another family's line, for one); the panic
+// is returned as an error naming the parser.
+func decode(body []byte, format expfmt.Format) (fams []*dto.MetricFamily, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			fams, err = nil, fmt.Errorf("parse exposition (%s): prometheus/common's parser panicked on this body (%v): rwkit cannot read it", format, v)
+		}
+	}()
 	dec := expfmt.NewDecoder(bytes.NewReader(body), format)
 	for {
 		mf := new(dto.MetricFamily)

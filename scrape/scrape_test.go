@@ -100,3 +100,15 @@ func FuzzParse(f *testing.F) {
 		_, _ = Parse(strings.NewReader(string(b)), "")
 	})
 }
+
+// prometheus/common's text parser panics on this body (assignment to a
+// nil map); Parse answers an error instead.
+func TestParseSurvivesParserPanic(t *testing.T) {
+	body := "# TYPE s summary\nx 1\n{\"s_sum\",a=\"1\"} 1\n"
+	for _, ct := range []string{"", "text/plain; version=0.0.4"} {
+		fams, err := Parse(strings.NewReader(body), ct)
+		if err == nil || !strings.Contains(err.Error(), "parser panicked on this body") {
+			t.Errorf("content type %q: got %v, %v; want the parser's panic as an error", ct, fams, err)
+		}
+	}
+}

@@ -116,6 +116,17 @@ func (t *tenant) dropped(o *outcome, ae *store.AppendError, ls []wire.Label, h u
 
 const droppedNote = "the backend keeps the earlier sample and drops this one at commit, answering 2xx and counting nothing (rwkit_dropped_samples_total counts it)"
 
+// recordWrites records the writer of a committed request's accepted
+// samples, all written by writer wid at now.
+func (t *tenant) recordWrites(pending []pendingWrite, wid uint32, wr Writer, now time.Time, window int64) {
+	for _, p := range pending {
+		t.wrote(p, wid, wr, now, window)
+	}
+	if len(pending) > 0 && t.series.max > 0 {
+		t.writers.saw(wid, now.UnixNano())
+	}
+}
+
 // wrote records an accepted sample's writer, and two writers taking turns
 // on the series (A, B, then A again within window ms of sample time).
 func (t *tenant) wrote(p pendingWrite, wid uint32, wr Writer, now time.Time, window int64) {

@@ -375,9 +375,7 @@ func (b *batch) committed() {
 	if !b.dryRun {
 		t.countAccepted(b.o.written.samples + b.o.written.histograms)
 	}
-	for _, p := range b.pending {
-		t.wrote(p, b.wid, b.wr, b.now, b.w.cfg.alternationWindow.Milliseconds())
-	}
+	t.recordWrites(b.pending, b.wid, b.wr, b.now, b.w.cfg.alternationWindow.Milliseconds())
 	t.pruneWriters(maxWriters)
 	if b.ingesterErr != "" {
 		b.o.fail(b.ingesterStatus, b.ingesterErr)

@@ -44,6 +44,10 @@ const (
 // it wrote last.
 type WriterStats struct {
 	Writer
+	// LastSeen is when a request of this writer last had a sample accepted
+	// (zero when none was, or when WithMaxTrackedSeries is 0). It stays
+	// when the series it wrote are taken over by another writer or leave
+	// the series table.
 	LastSeen time.Time `json:"last_seen"`
 	// Series is the number of tracked series whose newest sample this
 	// writer wrote (the series table is bounded; see WithMaxTrackedSeries).
@@ -59,31 +63,19 @@ func (w *Workspace) Writers(id string) []WriterStats {
 	if !ok {
 		return []WriterStats{}
 	}
+	// The figures are kept as writes arrive (writerTable.saw,
+	// seriesTable.held): the lock, which writes wait for, is held only to
+	// copy the writer table, never to walk the series.
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	type agg struct {
-		series int
-		last   int64
-	}
-	by := map[uint32]*agg{}
-	t.series.each(func(e lastWrite) {
-		a := by[e.writer]
-		if a == nil {
-			a = &agg{}
-			by[e.writer] = a
-		}
-		a.series++
-		a.last = max(a.last, e.at)
-	})
 	out := make([]WriterStats, 0, t.writers.len())
 	for id, wr := range t.writers.writers {
-		s := WriterStats{Writer: wr}
-		if a := by[id]; a != nil {
-			s.Series = a.series
-			s.LastSeen = time.Unix(0, a.last).UTC()
+		s := WriterStats{Writer: wr, Series: t.series.held(id)}
+		if at := t.writers.seen[id]; at != 0 {
+			s.LastSeen = time.Unix(0, at).UTC()
 		}
 		out = append(out, s)
 	}
+	t.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].LastSeen.Equal(out[j].LastSeen) {
 			return out[i].LastSeen.After(out[j].LastSeen)

@@ -91,11 +91,23 @@ func identityLabels(ls []wire.Label, identity []string) map[string]string {
 type writerTable struct {
 	ids     map[string]uint32
 	writers map[uint32]Writer
-	next    uint32
+	// seen is when each writer's request last had a tracked sample
+	// accepted (unix ns), kept as writes arrive so that the page's writers
+	// table (Workspace.Writers) reads it without walking the series.
+	seen map[uint32]int64
+	next uint32
 }
 
 func newWriterTable() *writerTable {
-	return &writerTable{ids: map[string]uint32{}, writers: map[uint32]Writer{}, next: 1}
+	return &writerTable{ids: map[string]uint32{}, writers: map[uint32]Writer{}, seen: map[uint32]int64{}, next: 1}
+}
+
+// saw records that writer id's request had tracked samples accepted at
+// at (unix ns). The newest time is kept: the clock may step back.
+func (t *writerTable) saw(id uint32, at int64) {
+	if at > t.seen[id] {
+		t.seen[id] = at
+	}
 }
 
 // id returns w's id, adding w. Id 0 is never used: it means "no writer".
@@ -127,6 +139,7 @@ func (t *writerTable) retain(keep func(uint32) bool) {
 		if !keep(id) {
 			delete(t.writers, id)
 			delete(t.ids, w.key())
+			delete(t.seen, id)
 		}
 	}
 }
@@ -147,13 +160,18 @@ type lastWrite struct {
 // the previous one and the old previous is dropped. An entry used again is
 // moved to the current map, so what is evicted is what was least recently
 // written (approximately LRU, no per-entry list).
+//
+// curBy and prevBy count each map's entries by writer, kept as entries are
+// put, moved and evicted, so that how many series a writer holds is known
+// without walking the table (the page asks every few seconds).
 type seriesTable struct {
-	max       int
-	cur, prev map[uint64]lastWrite
+	max           int
+	cur, prev     map[uint64]lastWrite
+	curBy, prevBy map[uint32]int
 }
 
 func newSeriesTable(max int) *seriesTable {
-	return &seriesTable{max: max, cur: map[uint64]lastWrite{}}
+	return &seriesTable{max: max, cur: map[uint64]lastWrite{}, curBy: map[uint32]int{}}
 }
 
 func (t *seriesTable) get(h uint64) (lastWrite, bool) {
@@ -168,17 +186,40 @@ func (t *seriesTable) put(h uint64, e lastWrite) {
 	if t.max <= 0 {
 		return
 	}
-	_, inCur := t.cur[h]
+	old, inCur := t.cur[h]
 	if !inCur && len(t.cur) >= max(t.max/2, 1) {
 		t.prev, t.cur = t.cur, make(map[uint64]lastWrite, len(t.cur))
+		t.prevBy, t.curBy = t.curBy, make(map[uint32]int, len(t.curBy))
 	}
 	t.cur[h] = e
-	// A series is in one map at most, so one found in cur is not in prev
-	// (saves a cache miss per sample on a large table).
-	if !inCur && t.prev != nil {
-		delete(t.prev, h)
+	switch {
+	case inCur && old.writer == e.writer:
+		return // the common case: a writer rewriting its series
+	case inCur:
+		uncount(t.curBy, old.writer)
+	case t.prev != nil:
+		// A series is in one map at most, so one found in cur is not in
+		// prev (saves a cache miss per sample on a large table).
+		if old, inPrev := t.prev[h]; inPrev {
+			delete(t.prev, h)
+			uncount(t.prevBy, old.writer)
+		}
 	}
+	t.curBy[e.writer]++
 }
+
+// uncount takes one entry of writer id off by, forgetting writers with
+// none so that by stays as small as the writers that hold series.
+func uncount(by map[uint32]int, id uint32) {
+	if by[id] <= 1 {
+		delete(by, id)
+		return
+	}
+	by[id]--
+}
+
+// held is the number of entries whose newest sample writer id wrote.
+func (t *seriesTable) held(id uint32) int { return t.curBy[id] + t.prevBy[id] }
 
 func (t *seriesTable) len() int { return len(t.cur) + len(t.prev) }
 

@@ -428,7 +428,7 @@ func (r *pushReport) writeText(w io.Writer) {
 		row("identity", "%s", r.Identity)
 	}
 	row("converted", "%d families, %d series, %d samples, %d histograms", r.Families, r.Series, r.Samples, r.Histograms)
-	row("delivered", "%d of %d requests, %s snappy (%s raw)", r.Delivered, max(r.Requests, r.Delivered), byteSize(r.BytesCompressed), byteSize(r.BytesUncompressed))
+	row("delivered", "%d of %d requests; %s snappy (%s raw) sent", r.Delivered, max(r.Requests, r.Delivered), byteSize(r.BytesCompressed), byteSize(r.BytesUncompressed))
 	row("accepted", "%d series, %d samples, %d histograms in the accepted requests (a refused request's valid series may be stored too: Cortex and AMP keep them)", r.AcceptedSeries, r.AcceptedSamples, r.AcceptedHistograms)
 	row("attempts", "%d", r.Attempts)
 	row("duration", "%s", time.Duration(r.DurationSeconds*float64(time.Second)).Round(time.Millisecond))

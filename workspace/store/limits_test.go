@@ -122,7 +122,11 @@ func TestQueryLimits(t *testing.T) {
 					t.Errorf("error %q names a Go identifier where the program named the limit", a.Error)
 				}
 				t.Logf("%d %s", a.code, a.Error)
-				if d := time.Since(start); d > 10*time.Second {
+				// The bound says the query was stopped, not how fast: the
+				// engine checks the deadline only after preparing the plan,
+				// which takes seconds under -race on a loaded machine (12 s
+				// seen).
+				if d := time.Since(start); d > 45*time.Second {
 					t.Errorf("refused after %s", d)
 				}
 			})
