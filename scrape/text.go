@@ -451,31 +451,7 @@ func (p *TextParser) startLabelName() state {
 	}
 	if p.b != '=' {
 		if p.inBraces {
-			if p.nameInBraces {
-				p.parseError(fmt.Sprintf("multiple metric names for metric %q", p.curName()))
-				return stDone
-			}
-			switch p.b {
-			case ',':
-				if p.setOrCreateFamily(); p.err != nil {
-					return stDone
-				}
-				p.startMetric()
-				p.nameInBraces = true
-				return stLabelName
-			case '}':
-				if p.setOrCreateFamily(); p.err != nil {
-					return stDone
-				}
-				p.startMetric()
-				if p.skipBlankTab(); p.err != nil {
-					return stDone
-				}
-				return stValue
-			default:
-				p.parseError(fmt.Sprintf("unexpected end of metric name %q", p.b))
-				return stDone
-			}
+			return p.nameInsideBraces()
 		}
 		p.parseError(fmt.Sprintf("expected '=' after label name, found %q", p.b))
 		return stDone
@@ -506,6 +482,36 @@ func (p *TextParser) startLabelName() state {
 		p.spans = append(p.spans, ls)
 	}
 	return stLabelValue
+}
+
+// nameInsideBraces takes the token just read inside braces, not followed
+// by '=', as the metric's quoted name ({"name",a="1"} or {"name"}).
+func (p *TextParser) nameInsideBraces() state {
+	if p.nameInBraces {
+		p.parseError(fmt.Sprintf("multiple metric names for metric %q", p.curName()))
+		return stDone
+	}
+	switch p.b {
+	case ',':
+		if p.setOrCreateFamily(); p.err != nil {
+			return stDone
+		}
+		p.startMetric()
+		p.nameInBraces = true
+		return stLabelName
+	case '}':
+		if p.setOrCreateFamily(); p.err != nil {
+			return stDone
+		}
+		p.startMetric()
+		if p.skipBlankTab(); p.err != nil {
+			return stDone
+		}
+		return stValue
+	default:
+		p.parseError(fmt.Sprintf("unexpected end of metric name %q", p.b))
+		return stDone
+	}
 }
 
 func (p *TextParser) startLabelValue() state {
