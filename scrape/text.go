@@ -848,20 +848,29 @@ func (p *TextParser) readTokenUntilWhitespace() {
 	}
 }
 
+// unescape appends what the escape sequence ending in p.b stands for, or
+// records the parse error and answers false.
+func (p *TextParser) unescape() bool {
+	switch p.b {
+	case '\\':
+		p.tok = append(p.tok, '\\')
+	case 'n':
+		p.tok = append(p.tok, '\n')
+	case '"':
+		p.tok = append(p.tok, '"')
+	default:
+		p.parseError(fmt.Sprintf("invalid escape sequence '\\%c'", p.b))
+		return false
+	}
+	return true
+}
+
 func (p *TextParser) readTokenUntilNewline(escapes bool) {
 	p.tok = p.tok[:0]
 	escaped := false
 	for p.err == nil {
 		if escapes && escaped {
-			switch p.b {
-			case '\\':
-				p.tok = append(p.tok, '\\')
-			case 'n':
-				p.tok = append(p.tok, '\n')
-			case '"':
-				p.tok = append(p.tok, '"')
-			default:
-				p.parseError(fmt.Sprintf("invalid escape sequence '\\%c'", p.b))
+			if !p.unescape() {
 				return
 			}
 			escaped = false
@@ -935,15 +944,7 @@ func (p *TextParser) readName(metric bool) {
 	}
 	for p.err == nil {
 		if escaped {
-			switch p.b {
-			case '\\':
-				p.tok = append(p.tok, '\\')
-			case 'n':
-				p.tok = append(p.tok, '\n')
-			case '"':
-				p.tok = append(p.tok, '"')
-			default:
-				p.parseError(fmt.Sprintf("invalid escape sequence '\\%c'", p.b))
+			if !p.unescape() {
 				return
 			}
 			escaped = false
