@@ -375,6 +375,13 @@ func workspaceDiscards(t *testing.T, reg *prometheus.Registry, tenant string) ma
 // zeros left out.
 func workspaceCounter(t *testing.T, reg *prometheus.Registry, name, tenant string) map[string]float64 {
 	t.Helper()
+	return workspaceCounterBy(t, reg, name, "reason", tenant)
+}
+
+// workspaceCounterBy reads the counter name{workspace=tenant} by the
+// label by, zeros left out.
+func workspaceCounterBy(t *testing.T, reg *prometheus.Registry, name, by, tenant string) map[string]float64 {
+	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -385,17 +392,17 @@ func workspaceCounter(t *testing.T, reg *prometheus.Registry, name, tenant strin
 			continue
 		}
 		for _, m := range mf.GetMetric() {
-			var ws, reason string
+			var ws, key string
 			for _, lp := range m.GetLabel() {
 				switch lp.GetName() {
 				case "workspace":
 					ws = lp.GetValue()
-				case "reason":
-					reason = lp.GetValue()
+				case by:
+					key = lp.GetValue()
 				}
 			}
 			if ws == tenant && m.GetCounter().GetValue() != 0 {
-				out[reason] += m.GetCounter().GetValue()
+				out[key] += m.GetCounter().GetValue()
 			}
 		}
 	}

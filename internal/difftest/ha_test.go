@@ -272,29 +272,5 @@ var clusterRE = regexp.MustCompile(`cluster="([^"]*)"`)
 // workspaceDeduplicated reads rwkit_ha_deduplicated_samples_total{workspace=tenant} by cluster.
 func workspaceDeduplicated(t *testing.T, reg *prometheus.Registry, tenant string) map[string]float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]float64{}
-	for _, mf := range mfs {
-		if mf.GetName() != "rwkit_ha_deduplicated_samples_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			var ws, cluster string
-			for _, lp := range m.GetLabel() {
-				switch lp.GetName() {
-				case "workspace":
-					ws = lp.GetValue()
-				case "cluster":
-					cluster = lp.GetValue()
-				}
-			}
-			if ws == tenant {
-				out[cluster] += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return out
+	return workspaceCounterBy(t, reg, "rwkit_ha_deduplicated_samples_total", "cluster", tenant)
 }
