@@ -137,43 +137,46 @@ func nesting(n ast.Node, depth int) int {
 			deepest = max(deepest, nesting(child, d))
 		}
 	}
-	switch s := n.(type) {
-	case *ast.IfStmt:
+	if s, ok := n.(*ast.IfStmt); ok {
 		visit(s.Body, depth+1)
-		if s.Else != nil {
-			if elif, ok := s.Else.(*ast.IfStmt); ok {
-				visit(elif, depth)
-			} else {
-				visit(s.Else, depth+1)
-			}
+		if elif, ok := s.Else.(*ast.IfStmt); ok {
+			visit(elif, depth)
+		} else if s.Else != nil {
+			visit(s.Else, depth+1)
 		}
 		return deepest
-	case *ast.ForStmt:
-		visit(s.Body, depth+1)
-		return deepest
-	case *ast.RangeStmt:
-		visit(s.Body, depth+1)
-		return deepest
-	case *ast.SwitchStmt:
-		visit(s.Body, depth+1)
-		return deepest
-	case *ast.TypeSwitchStmt:
-		visit(s.Body, depth+1)
-		return deepest
-	case *ast.SelectStmt:
-		visit(s.Body, depth+1)
+	}
+	if body := controlBody(n); body != nil {
+		visit(body, depth+1)
 		return deepest
 	}
 	ast.Inspect(n, func(c ast.Node) bool {
 		if c == nil || c == n {
 			return true
 		}
-		switch c.(type) {
-		case *ast.IfStmt, *ast.ForStmt, *ast.RangeStmt, *ast.SwitchStmt, *ast.TypeSwitchStmt, *ast.SelectStmt:
+		if _, ok := c.(*ast.IfStmt); ok || controlBody(c) != nil {
 			visit(c, depth)
 			return false
 		}
 		return true
 	})
 	return deepest
+}
+
+// controlBody is the body of a loop, switch or select statement, nil for
+// any other node.
+func controlBody(n ast.Node) *ast.BlockStmt {
+	switch s := n.(type) {
+	case *ast.ForStmt:
+		return s.Body
+	case *ast.RangeStmt:
+		return s.Body
+	case *ast.SwitchStmt:
+		return s.Body
+	case *ast.TypeSwitchStmt:
+		return s.Body
+	case *ast.SelectStmt:
+		return s.Body
+	}
+	return nil
 }
