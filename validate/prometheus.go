@@ -81,31 +81,35 @@ func prometheusSeriesV2(l *Limits, ts *wire.TimeSeries, now time.Time) (*wire.Ti
 		d.Counted = 1
 		return *d
 	}
-	if slices.ContainsFunc(ts.Samples, func(s wire.Sample) bool { return ahead(s.Timestamp) }) {
-		kept.Samples = nil
-		for _, s := range ts.Samples {
-			if !ahead(s.Timestamp) {
-				kept.Samples = append(kept.Samples, s)
-				continue
-			}
-			d := aheadDiscard()
-			d.Samples = 1
-			ds = append(ds, d)
-		}
+	var n int
+	kept.Samples, n = withoutAhead(ts.Samples, func(s wire.Sample) int64 { return s.Timestamp }, ahead)
+	for range n {
+		d := aheadDiscard()
+		d.Samples = 1
+		ds = append(ds, d)
 	}
-	if slices.ContainsFunc(ts.Histograms, func(h wire.Histogram) bool { return ahead(h.Timestamp) }) {
-		kept.Histograms = nil
-		for _, h := range ts.Histograms {
-			if !ahead(h.Timestamp) {
-				kept.Histograms = append(kept.Histograms, h)
-				continue
-			}
-			d := aheadDiscard()
-			d.Histograms = 1
-			ds = append(ds, d)
-		}
+	kept.Histograms, n = withoutAhead(ts.Histograms, func(h wire.Histogram) int64 { return h.Timestamp }, ahead)
+	for range n {
+		d := aheadDiscard()
+		d.Histograms = 1
+		ds = append(ds, d)
 	}
 	return &kept, ds
+}
+
+// withoutAhead returns items without those whose timestamp is ahead, and
+// how many it left out; items itself when none is.
+func withoutAhead[T any](items []T, at func(T) int64, ahead func(int64) bool) ([]T, int) {
+	if !slices.ContainsFunc(items, func(x T) bool { return ahead(at(x)) }) {
+		return items, 0
+	}
+	var kept []T
+	for _, x := range items {
+		if !ahead(at(x)) {
+			kept = append(kept, x)
+		}
+	}
+	return kept, len(items) - len(kept)
 }
 
 // duplicatedLabel is the first name that occurs twice in sorted labels.
