@@ -194,28 +194,19 @@ func (b *batch) deduplicate() bool {
 	verdict, c := t.ha.check(lim, cluster, replica, b.now, t.elected, t.forgetCluster)
 	switch verdict {
 	case haDeduplicate:
-		var n counts
-		for i := range b.req.Series {
-			s := &b.req.Series[i]
-			n.samples += len(s.Samples)
-			n.histograms += len(s.Histograms)
-			n.exemplars += len(s.Exemplars)
-		}
-		t.countDeduplicated(c, cluster, n.samples+n.histograms)
+		n := requestCounts(b.req)
+		t.countDeduplicated(c, cluster, n.data())
 		// Cortex answers an RW 2.0 write with Written headers counting
 		// everything, as if it had been stored.
 		b.o.written = n
 		b.o.fail(http.StatusAccepted, fmt.Sprintf("replicas did not match, rejecting sample: replica=%s, elected=%s", replica, c.replica))
 		b.o.note(fmt.Sprintf("rwkit: HA deduplication: %s=%q is the elected replica of %s=%q; the %d samples of %s=%q were dropped, not stored and not counted as discarded. "+
 			"It takes over once %s has been silent for the failover timeout (%s, set by %s); GET /workspaces/%s/api/v1/ha shows the elections",
-			lim.HAReplicaLabel, c.replica, lim.HAClusterLabel, cluster, n.samples+n.histograms, lim.HAReplicaLabel, replica,
+			lim.HAReplicaLabel, c.replica, lim.HAClusterLabel, cluster, n.data(), lim.HAReplicaLabel, replica,
 			c.replica, lim.HAFailoverTimeout, b.w.cfg.limitNames.HAFailoverTimeout, t.id))
 		return false
 	case haTooManyClusters:
-		n := 0
-		for i := range b.req.Series {
-			n += len(b.req.Series[i].Samples) + len(b.req.Series[i].Histograms)
-		}
+		n := requestCounts(b.req).data()
 		limit, own := haClusterLimit(lim)
 		b.discard(validate.TooManyHAClusters, n, n)
 		b.o.fail(http.StatusBadRequest, fmt.Sprintf("too many HA replicaGroups (limit: %d)", limit))

@@ -404,10 +404,7 @@ func (b *batch) answerFirstError() {
 // refuseAll records every sample of req not yet refused as refused with
 // the whole request (nothing of it is stored).
 func (w *Workspace) refuseAll(t *tenant, o *outcome, req *wire.WriteRequest) {
-	total := 0
-	for i := range req.Series {
-		total += len(req.Series[i].Samples) + len(req.Series[i].Histograms)
-	}
+	total := requestCounts(req).data()
 	for _, rc := range o.refused {
 		total -= rc.n
 	}

@@ -1,9 +1,29 @@
 package workspace
 
-import "github.com/rwkit/rwkit/validate"
+import (
+	"github.com/rwkit/rwkit/validate"
+	"github.com/rwkit/rwkit/wire"
+)
 
 // counts are the RW 2.0 X-Prometheus-Remote-Write-*-Written values.
 type counts struct{ samples, histograms, exemplars int }
+
+// requestCounts counts req's float samples, native histogram samples and
+// exemplars.
+func requestCounts(req *wire.WriteRequest) counts {
+	var n counts
+	for i := range req.Series {
+		s := &req.Series[i]
+		n.samples += len(s.Samples)
+		n.histograms += len(s.Histograms)
+		n.exemplars += len(s.Exemplars)
+	}
+	return n
+}
+
+// data is the number of samples a backend counts: floats and native
+// histograms.
+func (c counts) data() int { return c.samples + c.histograms }
 
 type reasonCount struct {
 	reason validate.Reason

@@ -80,10 +80,7 @@ func (w *Workspace) write(rw http.ResponseWriter, r *http.Request, id string) (i
 		return rf.answer(rw), id
 	}
 	req := rd.req
-	received := 0
-	for i := range req.Series {
-		received += len(req.Series[i].Samples) + len(req.Series[i].Histograms)
-	}
+	received := requestCounts(req).data()
 	t.received.Add(float64(received))
 
 	wr := requestWriter(req.Series, w.cfg.identity, r.UserAgent(), r.RemoteAddr)

@@ -71,11 +71,7 @@ func (w *Workspace) analyse(r *http.Request, id string, body []byte, a upstreamA
 		if rf := w.readRequest(rd, bytes.NewReader(body), int64(len(body)), version); rf != nil {
 			local = rf.msg
 		} else {
-			received := 0
-			for i := range rd.req.Series {
-				received += len(rd.req.Series[i].Samples) + len(rd.req.Series[i].Histograms)
-			}
-			t.received.Add(float64(received))
+			t.received.Add(float64(requestCounts(rd.req).data()))
 			wr = requestWriter(rd.req.Series, w.cfg.identity, r.UserAgent(), r.RemoteAddr)
 			if o, err = w.ingest(ctx, t, rd.req, version, wr); err != nil {
 				local = "the workspace's store failed"
