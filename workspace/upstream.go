@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -92,22 +93,20 @@ func newUpstream(u Upstream) (*upstream, error) {
 // hopByHop are the headers that concern one connection, not the request
 // (RFC 9110 7.6.1), and so are neither forwarded nor passed back; Host and
 // Content-Length are set for the new request.
-var hopByHop = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Content-Length", "Host"}
+var hopByHop = map[string]bool{"Connection": true, "Proxy-Connection": true, "Keep-Alive": true, "Proxy-Authenticate": true,
+	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Content-Length": true, "Host": true}
 
-// endToEnd copies src's end-to-end headers into dst.
+// endToEnd copies src's end-to-end headers into dst: all but hopByHop and
+// those src's Connection header names.
 func endToEnd(dst, src http.Header) {
-	skip := map[string]bool{}
-	for _, h := range hopByHop {
-		skip[h] = true
-	}
+	var named []string
 	for _, v := range src["Connection"] {
 		for _, name := range strings.Split(v, ",") {
-			skip[textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name))] = true
+			named = append(named, textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name)))
 		}
 	}
 	for k, vs := range src {
-		if !skip[textproto.CanonicalMIMEHeaderKey(k)] {
+		if ck := textproto.CanonicalMIMEHeaderKey(k); !hopByHop[ck] && !slices.Contains(named, ck) {
 			dst[k] = append(dst[k], vs...)
 		}
 	}
