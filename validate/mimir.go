@@ -7,6 +7,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/prometheus/common/model"
+
 	"github.com/rwkit/rwkit/wire"
 )
 
@@ -389,33 +391,13 @@ func mimirIngesterMessage(l *Limits, cause error, reason Reason, ts int64, serie
 	case SampleOutOfOrder:
 		e, msg = mimirSampleOutOfOrder, "the sample has been rejected because another sample with a more recent timestamp has already been ingested and out-of-order samples are not allowed"
 	case SampleTooOld:
-		e, msg = mimirSampleTimestampTooOld, "the sample has been rejected because another sample with a more recent timestamp has already been ingested and this sample is beyond the out-of-order time window of "+promDuration(l.OutOfOrderTimeWindow)
+		e, msg = mimirSampleTimestampTooOld, "the sample has been rejected because another sample with a more recent timestamp has already been ingested and this sample is beyond the out-of-order time window of "+model.Duration(l.OutOfOrderTimeWindow).String()
 	case SampleOutOfBounds:
 		e, msg = mimirSampleTimestampTooOld, "the sample has been rejected because its timestamp is too old"
 	default:
 		return cause.Error()
 	}
 	return fmt.Sprintf("%s. The affected sample has timestamp %s and is from series %s", mimirMessage(e, msg), formatTimestamp(ts), formatLabelSet(series))
-}
-
-// promDuration renders d as prometheus/common's model.Duration does
-// (1h30m, 10m, 0s).
-func promDuration(d time.Duration) string {
-	ms := d.Milliseconds()
-	if ms == 0 {
-		return "0s"
-	}
-	var b strings.Builder
-	for _, u := range []struct {
-		name string
-		ms   int64
-	}{{"y", 365 * 24 * 3600000}, {"w", 7 * 24 * 3600000}, {"d", 24 * 3600000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}} {
-		if n := ms / u.ms; n > 0 {
-			fmt.Fprintf(&b, "%d%s", n, u.name)
-			ms -= n * u.ms
-		}
-	}
-	return b.String()
 }
 
 // mimirPerUserSeriesLimitMessage and mimirPerMetricSeriesLimitMessage are
