@@ -45,9 +45,8 @@ func (u *upstreamFlags) options() ([]workspace.Option, error) {
 		}
 		return nil, nil
 	}
-	parsed, err := url.Parse(u.url)
-	if err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
-		return nil, flagUsagef("--upstream", "serve: --upstream: want the backend's full remote-write URL, http:// or https://, e.g. https://aps-workspaces.us-west-2.amazonaws.com/workspaces/ws-1/api/v1/remote_write")
+	if err := checkURLFlag("serve", "--upstream", u.url); err != nil {
+		return nil, err
 	}
 	rt, err := u.transport()
 	if err != nil {
