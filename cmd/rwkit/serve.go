@@ -44,6 +44,7 @@ type serveCommand struct {
 	maxSeriesPerRequest  int
 	maxConcurrentWrites  int
 	maxWorkspaces        int
+	diskReserveBytes     int64
 	maxHeaderBytes       int
 	queryMaxLength       int
 	queryMaxConcurrency  int
@@ -130,6 +131,7 @@ func (c *serveCommand) flagSet() *flag.FlagSet {
 	fs.IntVar(&c.maxSeriesPerRequest, "max-series-per-request", workspace.DefaultMaxSeriesPerRequest, "most series in one remote write (413 past it)")
 	fs.IntVar(&c.maxConcurrentWrites, "max-concurrent-writes", workspace.DefaultMaxConcurrentWrites, "remote writes handled at once; one more gets 503 with Retry-After")
 	fs.IntVar(&c.maxWorkspaces, "max-workspaces", workspace.DefaultMaxTenants, "workspaces (tenants) written to since start, data or not; a write for one more gets 400")
+	fs.Int64Var(&c.diskReserveBytes, "disk-reserve-bytes", defaultDiskReserve, "room kept on --data's disk (at most a twentieth of it) for the TSDB's own writes: under half of it free, writes get 503 and the room is released, so a full disk never stops the server; 0 keeps none")
 	fs.IntVar(&c.queryMaxLength, "query-max-length", store.DefaultQueryMaxLength, "longest PromQL expression in bytes (400 past it, before parsing)")
 	fs.IntVar(&c.queryMaxConcurrency, "query-max-concurrency", store.DefaultQueryMaxConcurrency, "queries parsed or evaluated at once; more wait for a slot within --query-timeout, then 503")
 	fs.DurationVar(&c.queryTimeout, "query-timeout", store.DefaultQueryTimeout, "longest a query may take, waiting for a slot included (503 past it)")
@@ -184,6 +186,7 @@ func (c *serveCommand) workspaceOptions() ([]workspace.Option, error) {
 	return append(wsOpts,
 		workspace.WithStrict(c.strict),
 		workspace.WithMaxTenants(c.maxWorkspaces),
+		workspace.WithDiskReserve(c.diskReserveBytes),
 		workspace.WithQueryLimits(workspace.QueryLimits{
 			Timeout:        c.queryTimeout,
 			MaxSamples:     c.queryMaxSamples,
