@@ -13,6 +13,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/rwkit/rwkit/remotewrite/sigv4"
 	"github.com/rwkit/rwkit/workspace/store"
 )
 
@@ -32,8 +35,15 @@ type Upstream struct {
 	// through to the backend as it is.
 	URL string
 	// Transport sends the forwarded requests (nil: a clone of
-	// http.DefaultTransport). Wrap it to add the backend's auth.
+	// http.DefaultTransport). Wrap it to add the backend's auth, or give
+	// one with its TLS settings (remotewrite.Auth's Transport builds both).
 	Transport http.RoundTripper
+	// SigV4, when set, signs every forwarded request with AWS SigV4, as
+	// Amazon Managed Service for Prometheus requires: a sender cannot sign
+	// for AMP through the workspace (its signature names the workspace's
+	// host), so the workspace signs for the upstream itself. Transport
+	// then must not set Authorization.
+	SigV4 *UpstreamSigV4
 	// Store keeps the forwarded samples in the workspace as well, to query
 	// them locally. Without it the workspace validates each write and
 	// records its writers, and stores nothing (upstream_refusals.go).
@@ -64,11 +74,25 @@ func WithUpstream(u Upstream) Option {
 	})
 }
 
+// UpstreamSigV4 is how the workspace signs for the upstream.
+type UpstreamSigV4 struct {
+	// Region to sign for. Empty: the region of an AMP URL, decided as
+	// every rwkit command decides it (sigv4.Signing); another URL needs
+	// one. Given with an AMP URL, it must be the URL's region.
+	Region string
+	// Credentials sign the requests (required). The AWS default chain's
+	// are sigv4.LoadDefaultConfig's Credentials; rwkit serve uses those.
+	Credentials aws.CredentialsProvider
+}
+
 // upstream is a checked Upstream.
 type upstream struct {
 	url    *url.URL
 	client *http.Client
 	store  bool
+	// signs: the transport signs with SigV4, so the sender's
+	// Authorization and X-Amz-* headers are not forwarded.
+	signs bool
 }
 
 func newUpstream(u Upstream) (*upstream, error) {
@@ -83,7 +107,12 @@ func newUpstream(u Upstream) (*upstream, error) {
 	if rt == nil {
 		rt = http.DefaultTransport.(*http.Transport).Clone()
 	}
-	return &upstream{url: parsed, store: u.Store, client: &http.Client{
+	if u.SigV4 != nil {
+		if rt, err = u.SigV4.transport(parsed.String(), rt); err != nil {
+			return nil, err
+		}
+	}
+	return &upstream{url: parsed, store: u.Store, signs: u.SigV4 != nil, client: &http.Client{
 		Transport: rt,
 		// A redirect is the backend's answer, passed back as it is.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -117,8 +146,24 @@ func endToEnd(dst, src http.Header) {
 // verified them and does not hand them on to the upstream.
 var workspaceCredentials = []string{"Authorization", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-Sha256"}
 
+// transport signs for s.Region, or the AMP URL's region, around next.
+func (s *UpstreamSigV4) transport(rawURL string, next http.RoundTripper) (http.RoundTripper, error) {
+	if s.Credentials == nil {
+		return nil, errors.New("workspace: upstream SigV4: Credentials is nil: give a provider (the AWS default chain's: sigv4.LoadDefaultConfig)")
+	}
+	region, _, err := sigv4.Signing(rawURL, s.Region, true)
+	if err != nil {
+		return nil, fmt.Errorf("workspace: upstream SigV4: %w", err)
+	}
+	if region == "" {
+		return nil, errors.New("workspace: upstream SigV4: no region: the upstream URL is not an Amazon Managed Service for Prometheus URL, whose host names it; set Region")
+	}
+	return sigv4.New(region, s.Credentials, sigv4.WithNext(next))
+}
+
 // send forwards body with r's end-to-end headers, without the workspace's
-// own credentials when ownAuth.
+// own credentials when ownAuth, and without the sender's signature when
+// the workspace signs.
 func (u *upstream) send(ctx context.Context, r *http.Request, body []byte, ownAuth bool) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.url.String(), bytes.NewReader(body))
 	if err != nil {
@@ -128,6 +173,17 @@ func (u *upstream) send(ctx context.Context, r *http.Request, body []byte, ownAu
 	if ownAuth {
 		for _, h := range workspaceCredentials {
 			req.Header.Del(h)
+		}
+	}
+	if u.signs {
+		// The sender's signature (for the workspace's host) and what it
+		// signed with are replaced by the workspace's; whatever X-Amz-*
+		// header stayed would be signed along as if the workspace sent it.
+		req.Header.Del("Authorization")
+		for k := range req.Header {
+			if strings.HasPrefix(textproto.CanonicalMIMEHeaderKey(k), "X-Amz-") {
+				delete(req.Header, k)
+			}
 		}
 	}
 	if _, ok := r.Header["User-Agent"]; !ok {
@@ -161,7 +217,11 @@ func (w *Workspace) forward(rw http.ResponseWriter, r *http.Request, body []byte
 		return upstreamAnswer{status: http.StatusBadGateway, err: err, senderGone: true}
 	}
 	if err != nil {
-		msg := fmt.Sprintf("rwkit: the upstream %s did not answer: %v\nrwkit: nothing of this request was stored or acknowledged on the upstream's behalf; retry it",
+		what := "the upstream %s did not answer"
+		if ce := (*sigv4.CredentialsError)(nil); errors.As(err, &ce) {
+			what = "the workspace could not sign for the upstream %s, so sent nothing"
+		}
+		msg := fmt.Sprintf("rwkit: "+what+": %v\nrwkit: nothing of this request was stored or acknowledged on the upstream's behalf; retry it",
 			u.url.Redacted(), unwrapURLError(err))
 		http.Error(rw, msg, http.StatusBadGateway)
 		return upstreamAnswer{status: http.StatusBadGateway, err: err}

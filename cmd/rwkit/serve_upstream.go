@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/rwkit/rwkit/remotewrite"
+	"github.com/rwkit/rwkit/remotewrite/sigv4"
 	"github.com/rwkit/rwkit/workspace"
 )
 
@@ -20,6 +25,11 @@ type upstreamFlags struct {
 	bearerTokenFile   string
 	basicUser         string
 	basicPasswordFile string
+	// SigV4: on for an AMP URL unless --upstream-sigv4=false, as rwkit
+	// push decides (sigv4.Signing); signedFor is the region signed for.
+	sigv4       optionalBool
+	sigv4Region string
+	signedFor   string
 }
 
 func (u *upstreamFlags) register(fs *flag.FlagSet) {
@@ -28,16 +38,21 @@ func (u *upstreamFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&u.bearerTokenFile, "upstream-bearer-token-file", "", "with --upstream: file holding a bearer token sent to the upstream as Authorization: Bearer, in place of the sender's Authorization")
 	fs.StringVar(&u.basicUser, "upstream-basic-auth-username", "", "with --upstream: basic auth user name sent to the upstream, in place of the sender's Authorization")
 	fs.StringVar(&u.basicPasswordFile, "upstream-basic-auth-password-file", "", "with --upstream: file holding the basic auth password for the upstream")
+	fs.Var(&u.sigv4, "upstream-sigv4", "with --upstream: sign every forwarded request with AWS SigV4 (service aps) from the AWS default credential chain, in place of the sender's Authorization (default: true for an AMP URL, whose region it signs for; =false leaves the sender's Authorization as it is)")
+	fs.StringVar(&u.sigv4Region, "upstream-sigv4-region", "", "with --upstream: the region to sign for (default: the AMP URL's; for another URL, AWS_REGION or the profile's); implies --upstream-sigv4")
 }
 
-// options are the workspace options the flags set.
-func (u *upstreamFlags) options() ([]workspace.Option, error) {
+// options are the workspace options the flags set. ctx bounds the look
+// for AWS credentials when the upstream is signed for.
+func (u *upstreamFlags) options(ctx context.Context) ([]workspace.Option, error) {
 	if u.url == "" {
 		for _, f := range []struct{ name, value string }{
 			{"--upstream-store", map[bool]string{true: "set"}[u.store]},
 			{"--upstream-bearer-token-file", u.bearerTokenFile},
 			{"--upstream-basic-auth-username", u.basicUser},
 			{"--upstream-basic-auth-password-file", u.basicPasswordFile},
+			{"--upstream-sigv4", u.sigv4.String()},
+			{"--upstream-sigv4-region", u.sigv4Region},
 		} {
 			if f.value != "" {
 				return nil, flagUsagef(f.name, "serve: %s goes with --upstream URL, which is not set", f.name)
@@ -48,11 +63,57 @@ func (u *upstreamFlags) options() ([]workspace.Option, error) {
 	if err := checkURLFlag("serve", "--upstream", u.url); err != nil {
 		return nil, err
 	}
+	signer, err := u.signer(ctx)
+	if err != nil {
+		return nil, err
+	}
 	rt, err := u.transport()
 	if err != nil {
 		return nil, err
 	}
-	return []workspace.Option{workspace.WithUpstream(workspace.Upstream{URL: u.url, Store: u.store, Transport: rt})}, nil
+	return []workspace.Option{workspace.WithUpstream(workspace.Upstream{URL: u.url, Store: u.store, Transport: rt, SigV4: signer})}, nil
+}
+
+// signer is how the workspace signs for the upstream, nil when it does
+// not: the decision and the region are sigv4.Signing's, as for rwkit
+// push. The credentials are looked for now, so that missing ones stop
+// serve at start-up rather than fail every write.
+func (u *upstreamFlags) signer(ctx context.Context) (*workspace.UpstreamSigV4, error) {
+	off := u.sigv4.set && !u.sigv4.value
+	if off && u.sigv4Region != "" {
+		return nil, flagUsagef("--upstream-sigv4-region", "serve: --upstream-sigv4-region and --upstream-sigv4=false: give one")
+	}
+	region, sign, err := sigv4.Signing(u.url, u.sigv4Region, u.sigv4.value)
+	switch {
+	case off || (err == nil && !sign):
+		return nil, nil
+	case err != nil:
+		return nil, flagUsagef("--upstream-sigv4-region", "serve: --upstream-sigv4-region: %s", strings.TrimPrefix(err.Error(), "sigv4: "))
+	case u.bearerTokenFile != "" || u.basicUser != "":
+		return nil, flagUsagef("--upstream-bearer-token-file", "serve: SigV4 signing for the upstream and --upstream-bearer-token-file / --upstream-basic-auth-username both set Authorization: give one (an AMP URL is signed unless --upstream-sigv4=false)")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cfg, err := sigv4.LoadDefaultConfig(ctx, region, nil)
+	if err != nil {
+		return nil, fmt.Errorf("serve: --upstream-sigv4: %w", err)
+	}
+	if cfg.Region == "" {
+		return nil, flagUsagef("--upstream-sigv4-region", "serve: --upstream-sigv4: no region to sign for: the upstream URL is not an AMP URL, whose host names it; give --upstream-sigv4-region or set AWS_REGION")
+	}
+	if cfg.Credentials == nil {
+		return nil, fmt.Errorf("serve: --upstream-sigv4: the AWS default config has no credentials provider; %s", sigv4.ChainHint)
+	}
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		// A *sigv4.CredentialsError: the SDK's reason and the chain it
+		// tried, never a key; without the cache's wrapping.
+		if ce := (*sigv4.CredentialsError)(nil); errors.As(err, &ce) {
+			ce.Service, err = sigv4.DefaultService, ce
+		}
+		return nil, fmt.Errorf("serve: --upstream-sigv4: signing for the upstream needs AWS credentials (an AMP URL is signed unless --upstream-sigv4=false): %w", err)
+	}
+	u.signedFor = cfg.Region
+	return &workspace.UpstreamSigV4{Region: cfg.Region, Credentials: cfg.Credentials}, nil
 }
 
 // transport is the upstream's credentials as a remotewrite.Auth
@@ -78,6 +139,22 @@ func (u *upstreamFlags) transport() (http.RoundTripper, error) {
 		return nil, flagUsagef(name, "serve: %s: %s", name, strings.TrimPrefix(err.Error(), "auth: "))
 	}
 	return rt, nil
+}
+
+// authSummary says how the workspace authenticates to the upstream, for
+// the start-up line.
+func (u *upstreamFlags) authSummary() string {
+	switch {
+	case u.url == "":
+		return "none"
+	case u.signedFor != "":
+		return "sigv4 " + u.signedFor
+	case u.bearerTokenFile != "":
+		return "bearer token file"
+	case u.basicUser != "":
+		return "basic auth"
+	}
+	return "the sender's"
 }
 
 // summary names the upstream for the start-up line, without credentials.
