@@ -38,7 +38,7 @@ func (u *upstreamFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&u.bearerTokenFile, "upstream-bearer-token-file", "", "with --upstream: file holding a bearer token sent to the upstream as Authorization: Bearer, in place of the sender's Authorization")
 	fs.StringVar(&u.basicUser, "upstream-basic-auth-username", "", "with --upstream: basic auth user name sent to the upstream, in place of the sender's Authorization")
 	fs.StringVar(&u.basicPasswordFile, "upstream-basic-auth-password-file", "", "with --upstream: file holding the basic auth password for the upstream")
-	fs.Var(&u.sigv4, "upstream-sigv4", "with --upstream: sign every forwarded request with AWS SigV4 (service aps) from the AWS default credential chain, in place of the sender's Authorization (default: true for an AMP URL, whose region it signs for; =false leaves the sender's Authorization as it is)")
+	fs.Var(&u.sigv4, "upstream-sigv4", "with --upstream: sign every forwarded request with AWS SigV4 (service aps), credentials from the AWS chain (env, shared files, web identity, ECS task role, EC2 instance profile), in place of the sender's Authorization (default: on for an AMP URL, for the region it names; =false leaves the sender's Authorization as it is)")
 	fs.StringVar(&u.sigv4Region, "upstream-sigv4-region", "", "with --upstream: the region to sign for (default: the AMP URL's; for another URL, AWS_REGION or the profile's); implies --upstream-sigv4")
 }
 
