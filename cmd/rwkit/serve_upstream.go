@@ -30,6 +30,8 @@ type upstreamFlags struct {
 	sigv4       optionalBool
 	sigv4Region string
 	signedFor   string
+	// TLS to the upstream, as rwkit push's --tls-* (authflags.go).
+	tls tlsFiles
 }
 
 func (u *upstreamFlags) register(fs *flag.FlagSet) {
@@ -39,6 +41,11 @@ func (u *upstreamFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&u.basicUser, "upstream-basic-auth-username", "", "with --upstream: basic auth user name sent to the upstream, in place of the sender's Authorization")
 	fs.StringVar(&u.basicPasswordFile, "upstream-basic-auth-password-file", "", "with --upstream: file holding the basic auth password for the upstream")
 	fs.Var(&u.sigv4, "upstream-sigv4", "with --upstream: sign every forwarded request with AWS SigV4 (service aps), credentials from the AWS chain (env, shared files, web identity, ECS task role, EC2 instance profile), in place of the sender's Authorization (default: on for an AMP URL, for the region it names; =false leaves the sender's Authorization as it is)")
+	u.tls.prefix = "upstream-"
+	fs.StringVar(&u.tls.ca, "upstream-tls-ca-file", "", "with --upstream: CA certificate file to verify the upstream's certificate with")
+	fs.StringVar(&u.tls.cert, "upstream-tls-cert-file", "", "with --upstream: client certificate file presented to the upstream (mutual TLS); with --upstream-tls-key-file")
+	fs.StringVar(&u.tls.key, "upstream-tls-key-file", "", "with --upstream: the client certificate's key file")
+	fs.StringVar(&u.tls.serverName, "upstream-tls-server-name", "", "with --upstream: server name to verify the upstream's certificate against (when the URL's host is not in it)")
 	fs.StringVar(&u.sigv4Region, "upstream-sigv4-region", "", "with --upstream: the region to sign for (default: the AMP URL's; for another URL, AWS_REGION or the profile's); implies --upstream-sigv4")
 }
 
@@ -53,6 +60,10 @@ func (u *upstreamFlags) options(ctx context.Context) ([]workspace.Option, error)
 			{"--upstream-basic-auth-password-file", u.basicPasswordFile},
 			{"--upstream-sigv4", u.sigv4.String()},
 			{"--upstream-sigv4-region", u.sigv4Region},
+			{"--upstream-tls-ca-file", u.tls.ca},
+			{"--upstream-tls-cert-file", u.tls.cert},
+			{"--upstream-tls-key-file", u.tls.key},
+			{"--upstream-tls-server-name", u.tls.serverName},
 		} {
 			if f.value != "" {
 				return nil, flagUsagef(f.name, "serve: %s goes with --upstream URL, which is not set", f.name)
@@ -116,8 +127,8 @@ func (u *upstreamFlags) signer(ctx context.Context) (*workspace.UpstreamSigV4, e
 	return &workspace.UpstreamSigV4{Region: cfg.Region, Credentials: cfg.Credentials}, nil
 }
 
-// transport is the upstream's credentials as a remotewrite.Auth
-// transport (nil: none). Its secret files are read at every request, so a
+// transport is the upstream's credentials and TLS settings as a
+// remotewrite.Auth transport (nil: none). Its secret files are read at every request, so a
 // rotated token is picked up.
 func (u *upstreamFlags) transport() (http.RoundTripper, error) {
 	switch {
@@ -126,7 +137,14 @@ func (u *upstreamFlags) transport() (http.RoundTripper, error) {
 	case u.basicPasswordFile != "" && u.basicUser == "":
 		return nil, flagUsagef("--upstream-basic-auth-username", "serve: --upstream-basic-auth-password-file needs --upstream-basic-auth-username")
 	}
-	auth := remotewrite.Auth{BearerTokenFile: u.bearerTokenFile, BasicAuthUsername: u.basicUser, BasicAuthPasswordFile: u.basicPasswordFile}
+	tc, err := u.tls.config()
+	if err != nil {
+		return nil, err
+	}
+	if tc != nil && !strings.HasPrefix(strings.ToLower(u.url), "https://") {
+		return nil, flagUsagef("--upstream", "serve: --upstream-tls-* flags need an https:// --upstream URL")
+	}
+	auth := remotewrite.Auth{BearerTokenFile: u.bearerTokenFile, BasicAuthUsername: u.basicUser, BasicAuthPasswordFile: u.basicPasswordFile, TLS: tc}
 	if auth.IsZero() {
 		return nil, nil
 	}
