@@ -48,6 +48,11 @@ type Upstream struct {
 	// them locally. Without it the workspace validates each write and
 	// records its writers, and stores nothing (upstream_refusals.go).
 	Store bool
+	// ExplainHeader adds ExplanationHeader to the answer of each write the
+	// upstream refuses (4xx), so that the sender's own error log says why
+	// and who else wrote the series (upstream_explain.go). Off, the answer
+	// is the upstream's, headers included.
+	ExplainHeader bool
 }
 
 // WithUpstream makes the workspace a transparent pass-through in front of
@@ -92,7 +97,8 @@ type upstream struct {
 	store  bool
 	// signs: the transport signs with SigV4, so the sender's
 	// Authorization and X-Amz-* headers are not forwarded.
-	signs bool
+	signs   bool
+	explain bool
 }
 
 func newUpstream(u Upstream) (*upstream, error) {
@@ -112,7 +118,7 @@ func newUpstream(u Upstream) (*upstream, error) {
 			return nil, err
 		}
 	}
-	return &upstream{url: parsed, store: u.Store, signs: u.SigV4 != nil, client: &http.Client{
+	return &upstream{url: parsed, store: u.Store, signs: u.SigV4 != nil, explain: u.ExplainHeader, client: &http.Client{
 		Transport: rt,
 		// A redirect is the backend's answer, passed back as it is.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -211,28 +217,47 @@ type upstreamAnswer struct {
 // backend's answer, or 502 when there is none. body is the request's,
 // read whole.
 func (w *Workspace) forward(rw http.ResponseWriter, r *http.Request, body []byte) upstreamAnswer {
-	u := w.cfg.upstream
-	resp, err := u.send(r.Context(), r, body, w.cfg.auth != nil)
-	if err != nil && r.Context().Err() != nil {
-		return upstreamAnswer{status: http.StatusBadGateway, err: err, senderGone: true}
-	}
+	resp, err := w.cfg.upstream.send(r.Context(), r, body, w.cfg.auth != nil)
 	if err != nil {
-		what := "the upstream %s did not answer"
-		if ce := (*sigv4.CredentialsError)(nil); errors.As(err, &ce) {
-			what = "the workspace could not sign for the upstream %s, so sent nothing"
-		}
-		msg := fmt.Sprintf("rwkit: "+what+": %v\nrwkit: nothing of this request was stored or acknowledged on the upstream's behalf; retry it",
-			u.url.Redacted(), unwrapURLError(err))
-		http.Error(rw, msg, http.StatusBadGateway)
-		return upstreamAnswer{status: http.StatusBadGateway, err: err}
+		return w.unanswered(rw, r, err)
 	}
 	defer resp.Body.Close()
+	return relay(rw, resp, nil, "")
+}
+
+// unanswered answers the sender 502 when the backend did not answer
+// (unless the sender is gone already).
+func (w *Workspace) unanswered(rw http.ResponseWriter, r *http.Request, err error) upstreamAnswer {
+	if r.Context().Err() != nil {
+		return upstreamAnswer{status: http.StatusBadGateway, err: err, senderGone: true}
+	}
+	what := "the upstream %s did not answer"
+	if ce := (*sigv4.CredentialsError)(nil); errors.As(err, &ce) {
+		what = "the workspace could not sign for the upstream %s, so sent nothing"
+	}
+	msg := fmt.Sprintf("rwkit: "+what+": %v\nrwkit: nothing of this request was stored or acknowledged on the upstream's behalf; retry it",
+		w.cfg.upstream.url.Redacted(), unwrapURLError(err))
+	http.Error(rw, msg, http.StatusBadGateway)
+	return upstreamAnswer{status: http.StatusBadGateway, err: err}
+}
+
+// relay answers the sender with resp: its headers (and explanation, when
+// not empty, in ExplanationHeader), status, head (what was read of its
+// body already) and the rest of its body.
+func relay(rw http.ResponseWriter, resp *http.Response, head []byte, explanation string) upstreamAnswer {
 	endToEnd(rw.Header(), resp.Header)
 	if resp.ContentLength >= 0 {
 		rw.Header().Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
 	}
+	if explanation != "" {
+		rw.Header().Set(ExplanationHeader, explanation)
+	}
 	rw.WriteHeader(resp.StatusCode)
 	kept := &capped{max: maxKeptAnswer}
+	if len(head) > 0 {
+		_, _ = kept.Write(head)
+		_, _ = rw.Write(head)
+	}
 	// A failure here is the connection to the sender or to the backend
 	// breaking mid-answer; the status is already sent.
 	_, _ = io.Copy(rw, io.TeeReader(resp.Body, kept))
@@ -284,6 +309,9 @@ func (w *Workspace) writeThrough(rw http.ResponseWriter, r *http.Request, id str
 				splitHint(w.cfg.limitNames.MaxRequestBytes)), label
 		}
 		return refuse(rw, http.StatusBadRequest, "rwkit: reading the request body failed: "+err.Error(), "rwkit: nothing was sent upstream"), label
+	}
+	if w.cfg.upstream.explain && label != "" {
+		return w.forwardExplained(rw, r, id, body).status, label // upstream_explain.go
 	}
 	a := w.forward(rw, r, body)
 	if label != "" && !a.senderGone {

@@ -18,8 +18,9 @@ import (
 // upstreamFlags put the workspace in front of a remote-write backend
 // (workspace.WithUpstream).
 type upstreamFlags struct {
-	url   string
-	store bool
+	url     string
+	store   bool
+	explain bool
 	// The upstream's credentials, as rwkit push takes them; they replace
 	// the sender's Authorization.
 	bearerTokenFile   string
@@ -37,6 +38,7 @@ type upstreamFlags struct {
 func (u *upstreamFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&u.url, "upstream", "", "forward every write, unchanged, to this remote-write URL (e.g. http://cortex:9009/api/v1/push) and answer with its answer; the workspace still reads each write to explain the upstream's refusals")
 	fs.BoolVar(&u.store, "upstream-store", false, "with --upstream: also store the forwarded samples in the workspace, to query them locally (default: validate and attribute each write, store nothing)")
+	fs.BoolVar(&u.explain, "explain-header", false, "with --upstream: add "+workspace.ExplanationHeader+" to the answer of each write the upstream refuses (4xx): one line naming the reason, the series and the other writer, for the sender's error log (off: the answer is the upstream's, headers included)")
 	fs.StringVar(&u.bearerTokenFile, "upstream-bearer-token-file", "", "with --upstream: file holding a bearer token sent to the upstream as Authorization: Bearer, in place of the sender's Authorization")
 	fs.StringVar(&u.basicUser, "upstream-basic-auth-username", "", "with --upstream: basic auth user name sent to the upstream, in place of the sender's Authorization")
 	fs.StringVar(&u.basicPasswordFile, "upstream-basic-auth-password-file", "", "with --upstream: file holding the basic auth password for the upstream")
@@ -55,6 +57,7 @@ func (u *upstreamFlags) options(ctx context.Context) ([]workspace.Option, error)
 	if u.url == "" {
 		for _, f := range []struct{ name, value string }{
 			{"--upstream-store", map[bool]string{true: "set"}[u.store]},
+			{"--explain-header", map[bool]string{true: "set"}[u.explain]},
 			{"--upstream-bearer-token-file", u.bearerTokenFile},
 			{"--upstream-basic-auth-username", u.basicUser},
 			{"--upstream-basic-auth-password-file", u.basicPasswordFile},
@@ -82,7 +85,7 @@ func (u *upstreamFlags) options(ctx context.Context) ([]workspace.Option, error)
 	if err != nil {
 		return nil, err
 	}
-	return []workspace.Option{workspace.WithUpstream(workspace.Upstream{URL: u.url, Store: u.store, Transport: rt, SigV4: signer})}, nil
+	return []workspace.Option{workspace.WithUpstream(workspace.Upstream{URL: u.url, Store: u.store, Transport: rt, SigV4: signer, ExplainHeader: u.explain})}, nil
 }
 
 // signer is how the workspace signs for the upstream, nil when it does

@@ -54,6 +54,7 @@ func TestServeUpstreamUsage(t *testing.T) {
 	for _, args := range [][]string{
 		{"--upstream", "cortex:9009/api/v1/push"}, {"--upstream", "ftp://host/x"}, {"--upstream", "http://"},
 		{"--upstream-store"},
+		{"--explain-header"},
 		{"--upstream-bearer-token-file", "/dev/null"},
 		{"--upstream-bearer-token-file", "/no/such/file", "--upstream", "http://127.0.0.1:1/api/v1/push"},
 		{"--upstream-basic-auth-password-file", "/dev/null", "--upstream", "http://127.0.0.1:1/api/v1/push"},
@@ -209,5 +210,35 @@ func TestServeUpstreamSigV4Usage(t *testing.T) {
 	run(context.Background(), []string{"serve", "--upstream", amp, "--upstream-bearer-token-file", token}, stdio{in: strings.NewReader(""), out: io.Discard, err: &errOut, getenv: func(string) string { return "" }})
 	if strings.Contains(errOut.String(), upstreamSecret) {
 		t.Errorf("the error shows the AWS secret:\n%s", errOut.String())
+	}
+}
+
+// serve --explain-header: the answer to a refused write names the reason
+// in X-Rwkit-Explanation; without it the answer has no such header.
+func TestServeUpstreamExplainHeader(t *testing.T) {
+	up := serveHTTP(t, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		http.Error(rw, "series has too many labels (actual: 40, limit: 30) series: 'up{...}'", http.StatusBadRequest)
+	}))
+	body := wire.Compress(nil, wire.AppendWriteRequest(nil, &wire.WriteRequest{Series: []wire.TimeSeries{{
+		Labels: []wire.Label{{Name: "__name__", Value: "up"}}, Samples: []wire.Sample{{Value: 1, Timestamp: time.Now().UnixMilli()}}}}}))
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--explain-header"}, "max_label_names_per_series: the reason is from the upstream's answer"},
+		{nil, ""},
+	} {
+		addr, _ := startServe(t, append([]string{"--data", t.TempDir(), "--upstream", up + "/api/v1/push"}, tc.args...)...)
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/workspaces/ws-1/api/v1/remote_write", bytes.NewReader(body))
+		req.Header.Set("Content-Type", wire.V1.ContentType())
+		req.Header.Set("Content-Encoding", "snappy")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("X-Rwkit-Explanation"); resp.StatusCode != http.StatusBadRequest || got != tc.want {
+			t.Errorf("serve %v: %d, X-Rwkit-Explanation %q, want the upstream's 400 with %q", tc.args, resp.StatusCode, got, tc.want)
+		}
 	}
 }
