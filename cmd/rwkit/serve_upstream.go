@@ -131,8 +131,8 @@ func (u *upstreamFlags) signer(ctx context.Context) (*workspace.UpstreamSigV4, e
 }
 
 // transport is the upstream's credentials and TLS settings as a
-// remotewrite.Auth transport (nil: none). Its secret files are read at every request, so a
-// rotated token is picked up.
+// remotewrite.Auth transport (nil: none). Its secret files are read at
+// every request, so a rotated token is picked up.
 func (u *upstreamFlags) transport() (http.RoundTripper, error) {
 	switch {
 	case u.bearerTokenFile != "" && u.basicUser != "":
