@@ -13,8 +13,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-
 	"github.com/rwkit/rwkit/remotewrite/sigv4"
 	"github.com/rwkit/rwkit/workspace/store"
 )
@@ -35,8 +33,7 @@ type Upstream struct {
 	// through to the backend as it is.
 	URL string
 	// Transport sends the forwarded requests (nil: a clone of
-	// http.DefaultTransport). Wrap it to add the backend's auth, or give
-	// one with its TLS settings (remotewrite.Auth's Transport builds both).
+	// http.DefaultTransport). Wrap it to add the backend's auth.
 	Transport http.RoundTripper
 	// SigV4, when set, signs every forwarded request with AWS SigV4, as
 	// Amazon Managed Service for Prometheus requires: a sender cannot sign
@@ -67,11 +64,16 @@ type Upstream struct {
 // Nothing is buffered or acknowledged on the backend's behalf: when it
 // cannot be reached the sender gets 502 and retries. The body is read
 // whole before it is sent, within WithMaxRequestBytes (413 past it, from
-// the workspace).
+// the workspace). TLS and mutual TLS to the backend are the Transport's
+// settings (remotewrite.Auth's Transport builds one).
 func WithUpstream(u Upstream) Option {
 	return optionFunc(func(c *config) error {
 		up, err := newUpstream(u)
 		if err != nil {
+			return err
+		}
+		// Signing and explaining (upstream_sigv4.go, upstream_explain.go).
+		if err := up.extend(u); err != nil {
 			return err
 		}
 		c.upstream = up
@@ -79,22 +81,12 @@ func WithUpstream(u Upstream) Option {
 	})
 }
 
-// UpstreamSigV4 is how the workspace signs for the upstream.
-type UpstreamSigV4 struct {
-	// Region to sign for. Empty: the region of an AMP URL, decided as
-	// every rwkit command decides it (sigv4.Signing); another URL needs
-	// one. Given with an AMP URL, it must be the URL's region.
-	Region string
-	// Credentials sign the requests (required). The AWS default chain's
-	// are sigv4.LoadDefaultConfig's Credentials; rwkit serve uses those.
-	Credentials aws.CredentialsProvider
-}
-
 // upstream is a checked Upstream.
 type upstream struct {
 	url    *url.URL
 	client *http.Client
 	store  bool
+
 	// signs: the transport signs with SigV4, so the sender's
 	// Authorization and X-Amz-* headers are not forwarded.
 	signs   bool
@@ -113,12 +105,7 @@ func newUpstream(u Upstream) (*upstream, error) {
 	if rt == nil {
 		rt = http.DefaultTransport.(*http.Transport).Clone()
 	}
-	if u.SigV4 != nil {
-		if rt, err = u.SigV4.transport(parsed.String(), rt); err != nil {
-			return nil, err
-		}
-	}
-	return &upstream{url: parsed, store: u.Store, signs: u.SigV4 != nil, explain: u.ExplainHeader, client: &http.Client{
+	return &upstream{url: parsed, store: u.Store, client: &http.Client{
 		Transport: rt,
 		// A redirect is the backend's answer, passed back as it is.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -151,21 +138,6 @@ func endToEnd(dst, src http.Header) {
 // for the workspace itself (WithBearerToken, WithSigV4Auth): the workspace
 // verified them and does not hand them on to the upstream.
 var workspaceCredentials = []string{"Authorization", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-Sha256"}
-
-// transport signs for s.Region, or the AMP URL's region, around next.
-func (s *UpstreamSigV4) transport(rawURL string, next http.RoundTripper) (http.RoundTripper, error) {
-	if s.Credentials == nil {
-		return nil, errors.New("workspace: upstream SigV4: Credentials is nil: give a provider (the AWS default chain's: sigv4.LoadDefaultConfig)")
-	}
-	region, _, err := sigv4.Signing(rawURL, s.Region, true)
-	if err != nil {
-		return nil, fmt.Errorf("workspace: upstream SigV4: %w", err)
-	}
-	if region == "" {
-		return nil, errors.New("workspace: upstream SigV4: no region: the upstream URL is not an Amazon Managed Service for Prometheus URL, whose host names it; set Region")
-	}
-	return sigv4.New(region, s.Credentials, sigv4.WithNext(next))
-}
 
 // send forwards body with r's end-to-end headers, without the workspace's
 // own credentials when ownAuth, and without the sender's signature when
@@ -211,6 +183,9 @@ type upstreamAnswer struct {
 	// senderGone: the sender gave up before the backend answered; what
 	// the backend did is not known.
 	senderGone bool
+
+	// found, when set, receives what analyse found (upstream_explain.go).
+	found *finding
 }
 
 // forward sends one write to the backend and answers the sender with the

@@ -56,8 +56,9 @@ func (w *Workspace) forwardExplained(rw http.ResponseWriter, r *http.Request, id
 	}
 	// A body cut short is relayed as far as it came, as forward does.
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxKeptAnswer))
-	a := upstreamAnswer{status: resp.StatusCode, body: string(head)}
-	found := w.analyse(r, id, body, a)
+	var found finding
+	a := upstreamAnswer{status: resp.StatusCode, body: string(head), found: &found}
+	w.analyse(r, id, body, a)
 	relay(rw, resp, head, found.explanation())
 	return a
 }

@@ -52,8 +52,8 @@ func (t *tenant) forwardedDuplicate(h uint64, smp *wire.Sample) *store.AppendErr
 // analyse reads a forwarded write as the workspace would ingest it and
 // records the upstream's answer: a refusal with its explanation, and the
 // change of the upstream's state in the log. It runs once the sender has
-// its answer (before, with Upstream.ExplainHeader: upstream_explain.go).
-func (w *Workspace) analyse(r *http.Request, id string, body []byte, a upstreamAnswer) finding {
+// its answer.
+func (w *Workspace) analyse(r *http.Request, id string, body []byte, a upstreamAnswer) {
 	// The sender may be gone already: the analysis is the workspace's.
 	ctx := context.WithoutCancel(r.Context())
 	var t *tenant
@@ -90,7 +90,9 @@ func (w *Workspace) analyse(r *http.Request, id string, body []byte, a upstreamA
 		}
 	}
 	w.upstreamState(id, a, reason, &o)
-	return finding{reason: reason, source: source, first: o.first}
+	if a.found != nil { // Upstream.ExplainHeader: upstream_explain.go
+		*a.found = finding{reason: reason, source: source, first: o.first}
+	}
 }
 
 // refusalReason names why the upstream refused a write, and says where
