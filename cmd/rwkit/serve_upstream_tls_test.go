@@ -28,16 +28,25 @@ func TestServeUpstreamMutualTLS(t *testing.T) {
 	certFile, keyFile := testcert.WritePair(t, dir, "client", ca.Client(t, "the-workspace"))
 	var reached atomic.Int32
 	var client atomic.Value
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		reached.Add(1)
-		client.Store(r.TLS.PeerCertificates[0].Subject.CommonName)
-		rw.WriteHeader(http.StatusNoContent)
-	}))
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Server(t, "upstream.test")}, ClientCAs: ca.Pool(), ClientAuth: tls.RequireAndVerifyClientCert}
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are the point
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	upURL := srv.URL + "/api/v1/push"
+	// tls12 caps the upstream at TLS 1.2, where a missing client
+	// certificate fails the handshake itself; TLS 1.3 refuses it after
+	// the handshake, and the client sees the alert or, as often, a reset.
+	upstream := func(tls12 bool) string {
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			reached.Add(1)
+			client.Store(r.TLS.PeerCertificates[0].Subject.CommonName)
+			rw.WriteHeader(http.StatusNoContent)
+		}))
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Server(t, "upstream.test")}, ClientCAs: ca.Pool(), ClientAuth: tls.RequireAndVerifyClientCert}
+		if tls12 {
+			srv.TLS.MaxVersion = tls.VersionTLS12
+		}
+		srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are the point
+		srv.StartTLS()
+		t.Cleanup(srv.Close)
+		return srv.URL + "/api/v1/push"
+	}
+	upURL, upURL12 := upstream(false), upstream(true)
 	body := wire.Compress(nil, wire.AppendWriteRequest(nil, &wire.WriteRequest{Series: []wire.TimeSeries{{
 		Labels: []wire.Label{{Name: "__name__", Value: "up"}}, Samples: []wire.Sample{{Value: 1, Timestamp: 1000}}}}}))
 	send := func(addr string) (int, string) {
@@ -61,17 +70,16 @@ func TestServeUpstreamMutualTLS(t *testing.T) {
 
 	for _, tc := range []struct {
 		name string
+		url  string
 		args []string
 		says string
 	}{
-		// TLS 1.3 refuses the missing certificate after the handshake:
-		// the client sees the alert or a reset.
-		{"no client certificate", []string{"--upstream-tls-ca-file", caFile, "--upstream-tls-server-name", "upstream.test"}, "tls"},
-		{"certificate for another name", []string{"--upstream-tls-ca-file", caFile, "--upstream-tls-cert-file", certFile, "--upstream-tls-key-file", keyFile}, "tls: failed to verify certificate: x509"},
-		{"unknown CA", []string{"--upstream-tls-cert-file", certFile, "--upstream-tls-key-file", keyFile, "--upstream-tls-server-name", "upstream.test"}, "x509: certificate signed by unknown authority"},
+		{"no client certificate", upURL12, []string{"--upstream-tls-ca-file", caFile, "--upstream-tls-server-name", "upstream.test"}, "remote error: tls: "},
+		{"certificate for another name", upURL, []string{"--upstream-tls-ca-file", caFile, "--upstream-tls-cert-file", certFile, "--upstream-tls-key-file", keyFile}, "tls: failed to verify certificate: x509"},
+		{"unknown CA", upURL, []string{"--upstream-tls-cert-file", certFile, "--upstream-tls-key-file", keyFile, "--upstream-tls-server-name", "upstream.test"}, "x509: certificate signed by unknown authority"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			addr, _ := startServe(t, append([]string{"--data", t.TempDir(), "--upstream", upURL}, tc.args...)...)
+			addr, _ := startServe(t, append([]string{"--data", t.TempDir(), "--upstream", tc.url}, tc.args...)...)
 			before := reached.Load()
 			code, b := send(addr)
 			if code != http.StatusBadGateway || !strings.Contains(b, tc.says) || !strings.Contains(b, "nothing of this request was stored or acknowledged") {
