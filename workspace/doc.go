@@ -46,6 +46,10 @@
 // write without storing it (unless Upstream.Store) and records the
 // upstream's 4xx refusals as KindUpstreamRefused collisions, counted in
 // rwkit_upstream_refusals_total{workspace,reason} (upstream_refusals.go).
+// Upstream.SigV4 signs the forwarded requests for AMP (the sender cannot:
+// its signature names the workspace's host); Upstream.Transport carries
+// other credentials and TLS; Upstream.ExplainHeader puts the analysis of a
+// refusal in the answer's ExplanationHeader (upstream_explain.go).
 //
 // # Answers to remote writes
 //

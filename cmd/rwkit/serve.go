@@ -66,6 +66,8 @@ const serveExample = `  rwkit serve                                   # http://1
   rwkit serve --limits cortex --data ./ws       # Cortex's defaults, data kept in ./ws
   rwkit serve --strict                          # 400 where AMP answers 200 and drops a sample silently
   rwkit serve --upstream http://cortex:9009/api/v1/push   # pass-through: writes go on to Cortex
+  rwkit serve --upstream https://aps-workspaces.us-west-2.amazonaws.com/workspaces/ws-1/api/v1/remote_write
+                                                # in front of AMP: signs each write with SigV4 (AWS default chain)
   # then push, e.g.:
   rwkit push --url http://127.0.0.1:9095/workspaces/ws-1/api/v1/remote_write --file metrics.txt`
 
@@ -80,7 +82,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	wsOpts, err := c.workspaceOptions()
+	wsOpts, err := c.workspaceOptions(ctx)
 	if err != nil {
 		return err
 	}
@@ -173,12 +175,12 @@ func (c *serveCommand) settings() (validate.Limits, *slog.Logger, error) {
 
 // workspaceOptions are the workspace's authentication, limits and query
 // limits, set by the flags.
-func (c *serveCommand) workspaceOptions() ([]workspace.Option, error) {
+func (c *serveCommand) workspaceOptions(ctx context.Context) ([]workspace.Option, error) {
 	wsOpts, err := c.authAndLimits()
 	if err != nil {
 		return nil, err
 	}
-	upOpts, err := c.upstream.options()
+	upOpts, err := c.upstream.options(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +252,7 @@ func (c *serveCommand) announce(logger *slog.Logger, lim validate.Limits, addr n
 		"query", base+"/workspaces/<id>/api/v1/query",
 		"collisions", base+"/workspaces/<id>/api/v1/collisions",
 		"ha", haSummary(lim),
-		"upstream", c.upstream.summary(),
+		"upstream", c.upstream.summary(), "upstream_auth", c.upstream.authSummary(),
 		"metrics", base+"/metrics")
 	if c.ready != nil {
 		c.ready <- addr.String()
