@@ -153,13 +153,13 @@ func acceptHeader(cfg *config.ScrapeConfig) (string, error) {
 // It keeps the first read error, so that a failed read is told apart from
 // a parse error.
 type bodyReader struct {
-	r         io.Reader
-	limit     int64
-	n         int64
-	last      byte
-	newline   bool // the body ended without a newline: one is due
-	eof       bool
-	err       error
+	r       io.Reader
+	limit   int64
+	n       int64
+	last    byte
+	newline bool // the body ended without a newline: one is due
+	eof     bool
+	err     error
 }
 
 func (b *bodyReader) reset(r io.Reader) {

@@ -88,8 +88,8 @@ func (r *recorder) add(req *wire.WriteRequest) {
 
 // Append implements agent.Sink.
 func (r *recorder) Append(req *wire.WriteRequest) error { r.add(req); return nil }
-func (r *recorder) Run(ctx context.Context) error      { <-ctx.Done(); return nil }
-func (r *recorder) Shutdown(context.Context) error     { return nil }
+func (r *recorder) Run(ctx context.Context) error       { <-ctx.Done(); return nil }
+func (r *recorder) Shutdown(context.Context) error      { return nil }
 
 // Write implements stream.Output.
 func (r *recorder) Write(body []byte, samples int) error {
