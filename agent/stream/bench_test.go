@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/config"
 
 	"github.com/rwkit/rwkit/agent"
@@ -203,4 +204,38 @@ func measureAgent(b *testing.B, cfg *config.Config) perScrape {
 	p := perScrape{use: u[1].sub(u[0]), scrapes: benchScrapes, body: len(sink.buf)}
 	p.held = heldHeap() - base
 	return p
+}
+
+// BenchmarkStreamLoop100k is the stream loop alone on the same
+// exposition, one scrape per iteration, for profiling.
+//
+//	go test ./agent/stream -run '^$' -bench StreamLoop100k -cpuprofile cpu.out
+func BenchmarkStreamLoop100k(b *testing.B) {
+	var buf bytes.Buffer
+	series, err := expo.Render(&buf, 100_000, expo.WriterA)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := buf.Bytes()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		w.Write(body)
+	}))
+	defer srv.Close()
+	tg := &target{Server: srv}
+	cfg := loadConfig(b, tg, "", "", "")
+	cfg.ScrapeConfigs[0].ScrapeInterval, cfg.ScrapeConfigs[0].ScrapeTimeout = model.Duration(10*time.Second), model.Duration(10*time.Second)
+	l := newLoop(b, cfg, &discard{})
+	now := time.Now()
+	if _, err := l.Scrape(context.Background(), now); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := l.Scrape(context.Background(), now.Add(time.Duration(i+1)*time.Second)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*series), "ns/series")
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"unsafe"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/rwkit/rwkit/scrape"
@@ -18,8 +19,16 @@ import (
 // (and rwkit's agent storage) keeps to refuse a sample: its last
 // timestamp and value written.
 type cache struct {
-	raw    map[string]*entry // line text -> entry
-	blocks map[string]*entry // label block -> the entry holding the series' state
+	// raw finds an entry by the hash of its line text (the entry keeps
+	// the text: a hash collision is a miss, never another series), blocks
+	// the entry holding a series' state by the hash of its label block.
+	raw    map[uint64]*entry
+	blocks map[uint64]*entry
+	// order holds the entries of the last scrape's lines in their order,
+	// next this scrape's: line i is first compared with order[i], as an
+	// exposition repeats itself, which reads memory in sequence rather
+	// than probing the map at random.
+	order, next []*entry
 
 	iter uint32 // the scrape being appended; bumped by every commit
 	ok   uint32 // the last scrape that succeeded: a line text read since is "cached" as Prometheus counts it
@@ -45,6 +54,7 @@ type cache struct {
 // entry is one line text of a target and, unless same is set, the series
 // it makes.
 type entry struct {
+	key   string // the line text
 	block string // RW 1.0 label block of the series as written; "" when write_relabel_configs drop it
 	same  *entry // the entry holding the series' state, when another line text made the series first
 	t     int64  // last sample written (fSent)
@@ -89,7 +99,7 @@ const dormantFor = 10 * 60 * 1000 // ms
 const sweepEvery = 60 * 1000 // ms
 
 func (c *cache) init(l *Loop) error {
-	c.raw, c.blocks = map[string]*entry{}, map[string]*entry{}
+	c.raw, c.blocks = map[uint64]*entry{}, map[uint64]*entry{}
 	c.iter, c.ok = 1, 1
 	c.lb = labels.NewBuilder(labels.EmptyLabels())
 	c.ts.Samples = make([]wire.Sample, 1)
@@ -137,6 +147,21 @@ func rawKey(dst []byte, s *scrape.TextSample) []byte {
 	return dst
 }
 
+// lookup finds the entry of a line text: the one at the same position in
+// the last scrape, else by its hash. On a miss it returns the hash.
+func (c *cache) lookup(key []byte) (*entry, uint64) {
+	if pos := len(c.next); pos < len(c.order) {
+		if e := c.order[pos]; e.key == string(key) {
+			return e, 0
+		}
+	}
+	h := xxhash.Sum64(key)
+	if e := c.raw[h]; e != nil && e.key == string(key) {
+		return e, h
+	}
+	return nil, h
+}
+
 // sample appends one parsed line, as Prometheus' scrape loop appends it
 // to its storage.
 func (c *cache) sample(l *Loop, s *scrape.TextSample, st *scrapeState) error {
@@ -146,15 +171,19 @@ func (c *cache) sample(l *Loop, s *scrape.TextSample, st *scrapeState) error {
 		t = s.Timestamp
 	}
 	c.key = rawKey(c.key[:0], s)
-	e := c.raw[string(c.key)]
+	e, h := c.lookup(c.key)
 	cached := e != nil && e.seen >= c.ok
 	if e == nil {
 		var err error
 		if e, err = c.build(l, s); err != nil {
 			return err
 		}
-		c.raw[string(c.key)] = e
+		e.key = string(c.key)
+		if c.raw[h] == nil {
+			c.raw[h] = e
+		}
 	}
+	c.next = append(c.next, e)
 	if e.flags&fDropped != 0 {
 		e.seen = c.iter
 		return nil
@@ -310,6 +339,10 @@ func (c *cache) commit(st *scrapeState) {
 	c.pend = c.pend[:0]
 	clear(c.prev)
 	c.prev, c.cur = c.cur, c.prev[:0]
+	if len(c.next) > 0 {
+		clear(c.order)
+		c.order, c.next = c.next, c.order[:0]
+	}
 	if st.err == nil && st.bodyBytes > 0 {
 		// Prometheus' cache forgets the line texts an empty body lacked
 		// only after a body with some.
@@ -337,13 +370,13 @@ func (c *cache) sweep(now int64) {
 	}
 	before := c.hist[i-1].iter + 1 // entries last read in a scrape before that are forgotten
 	c.hist = append(c.hist[:0], c.hist[i:]...)
-	for k, e := range c.raw {
+	for h, e := range c.raw {
 		if e.seen >= before {
 			continue
 		}
-		delete(c.raw, k)
-		if e.block != "" && c.blocks[e.block] == e {
-			delete(c.blocks, e.block)
+		delete(c.raw, h)
+		if bh := xxhash.Sum64String(e.block); e.block != "" && c.blocks[bh] == e {
+			delete(c.blocks, bh)
 		}
 	}
 }

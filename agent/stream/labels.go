@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/relabel"
@@ -132,12 +133,15 @@ func (c *cache) finish(l *Loop, e *entry, lset labels.Labels) error {
 	c.wl = c.wl[:0]
 	out.Range(func(lb labels.Label) { c.wl = append(c.wl, wire.Label{Name: lb.Name, Value: lb.Value}) })
 	c.blk = wire.AppendLabels(c.blk[:0], c.wl)
-	if o := c.blocks[string(c.blk)]; o != nil {
+	h := xxhash.Sum64(c.blk)
+	if o := c.blocks[h]; o != nil && o.block == string(c.blk) {
 		e.block, e.same = o.block, o.state()
 		return nil
 	}
 	e.block = string(c.blk)
-	c.blocks[e.block] = e
+	if c.blocks[h] == nil {
+		c.blocks[h] = e
+	}
 	return nil
 }
 

@@ -62,4 +62,3 @@ func promAccepts(body string) bool {
 		}
 	}
 }
-
