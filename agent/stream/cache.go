@@ -44,6 +44,7 @@ type cache struct {
 	conflicts []labels.Label
 	wl        []wire.Label
 	blk       []byte
+	text      []byte
 	ts        wire.TimeSeries
 	written   int // samples in the body
 
@@ -54,8 +55,10 @@ type cache struct {
 // entry is one line text of a target and, unless same is set, the series
 // it makes.
 type entry struct {
-	key   string // the line text
-	block string // RW 1.0 label block of the series as written; "" when write_relabel_configs drop it
+	// text is the line text followed by the series' RW 1.0 label block
+	// as written (none when write_relabel_configs drop the series, or
+	// when same is set), in one allocation.
+	text  string
 	same  *entry // the entry holding the series' state, when another line text made the series first
 	t     int64  // last sample written (fSent)
 	bits  uint64
@@ -63,6 +66,7 @@ type entry struct {
 	iter  uint32 // scrape in which the series got a sample: pend[cur] holds it
 	cur   int32
 	track uint32 // scrape in which the series was tracked for staleness (in cache.cur)
+	klen  int32  // the line text's length
 	flags uint8
 }
 
@@ -70,6 +74,9 @@ const (
 	fDropped uint8 = 1 << iota // metric_relabel_configs drop the line
 	fSent                      // t and bits hold the last sample written
 )
+
+func (e *entry) key() string   { return e.text[:e.klen] }
+func (e *entry) block() string { return e.text[e.klen:] }
 
 // state is the entry holding the series' state.
 func (e *entry) state() *entry {
@@ -105,9 +112,7 @@ func (c *cache) init(l *Loop) error {
 	c.ts.Samples = make([]wire.Sample, 1)
 	for i, name := range reportNames {
 		e := &entry{}
-		if err := c.finish(l, e, reportLabels(c.lb, name, l.target)); err != nil {
-			return err
-		}
+		c.finish(l, e, nil, reportLabels(c.lb, name, l.target))
 		c.report[i] = e
 	}
 	return nil
@@ -151,12 +156,12 @@ func rawKey(dst []byte, s *scrape.TextSample) []byte {
 // the last scrape, else by its hash. On a miss it returns the hash.
 func (c *cache) lookup(key []byte) (*entry, uint64) {
 	if pos := len(c.next); pos < len(c.order) {
-		if e := c.order[pos]; e.key == string(key) {
+		if e := c.order[pos]; e.key() == string(key) {
 			return e, 0
 		}
 	}
 	h := xxhash.Sum64(key)
-	if e := c.raw[h]; e != nil && e.key == string(key) {
+	if e := c.raw[h]; e != nil && e.key() == string(key) {
 		return e, h
 	}
 	return nil, h
@@ -175,10 +180,9 @@ func (c *cache) sample(l *Loop, s *scrape.TextSample, st *scrapeState) error {
 	cached := e != nil && e.seen >= c.ok
 	if e == nil {
 		var err error
-		if e, err = c.build(l, s); err != nil {
+		if e, err = c.build(l, s, c.key); err != nil {
 			return err
 		}
-		e.key = string(c.key)
 		if c.raw[h] == nil {
 			c.raw[h] = e
 		}
@@ -258,9 +262,9 @@ func (c *cache) append(l *Loop, s *entry, t int64, v float64) (bool, refusal) {
 		s.iter, s.cur = c.iter, int32(len(c.pend))
 		c.pend = append(c.pend, pending{e: s, t: t, bits: bits})
 	}
-	if s.block != "" {
+	if b := s.block(); b != "" {
 		c.ts.Samples[0] = wire.Sample{Value: v, Timestamp: t}
-		l.body = wire.AppendTimeSeriesLabels(l.body, unsafe.Slice(unsafe.StringData(s.block), len(s.block)), &c.ts)
+		l.body = wire.AppendTimeSeriesLabels(l.body, unsafe.Slice(unsafe.StringData(b), len(b)), &c.ts)
 		c.written++
 	}
 	return true, 0
@@ -375,8 +379,8 @@ func (c *cache) sweep(now int64) {
 			continue
 		}
 		delete(c.raw, h)
-		if bh := xxhash.Sum64String(e.block); e.block != "" && c.blocks[bh] == e {
-			delete(c.blocks, bh)
+		if b := e.block(); b != "" && c.blocks[xxhash.Sum64String(b)] == e {
+			delete(c.blocks, xxhash.Sum64String(b))
 		}
 	}
 }

@@ -18,7 +18,7 @@ import (
 // honor_labels or exported_<name>, then metric_relabel_configs), checked
 // as it checks them, then as rwkit's agent hands them to a remote_write
 // (external labels where missing, write_relabel_configs), encoded once.
-func (c *cache) build(l *Loop, s *scrape.TextSample) (*entry, error) {
+func (c *cache) build(l *Loop, s *scrape.TextSample, key []byte) (*entry, error) {
 	c.sb.Reset()
 	c.sb.Add(model.MetricNameLabel, s.Name)
 	for _, lb := range s.Labels {
@@ -35,20 +35,18 @@ func (c *cache) build(l *Loop, s *scrape.TextSample) (*entry, error) {
 	c.targetLabels(l, lset)
 	e := &entry{}
 	if !relabel.ProcessBuilder(c.lb, l.cfg.MetricRelabelConfigs...) {
-		e.flags = fDropped
+		e.text, e.klen, e.flags = string(key), int32(len(key)), fDropped
 		return e, nil
 	}
 	lset = c.lb.Labels()
 	if lset.IsEmpty() {
-		e.flags = fDropped
+		e.text, e.klen, e.flags = string(key), int32(len(key)), fDropped
 		return e, nil
 	}
 	if err := l.check(lset); err != nil {
 		return nil, err
 	}
-	if err := c.finish(l, e, lset); err != nil {
-		return nil, err
-	}
+	c.finish(l, e, key, lset)
 	return e, nil
 }
 
@@ -116,7 +114,8 @@ func (l *Loop) check(lset labels.Labels) error {
 // written when they drop it). A series another line text made already
 // shares that one's state, so that the head's rules apply to the series,
 // not to each spelling of it.
-func (c *cache) finish(l *Loop, e *entry, lset labels.Labels) error {
+func (c *cache) finish(l *Loop, e *entry, key []byte, lset labels.Labels) {
+	e.text, e.klen = string(key), int32(len(key))
 	c.lb.Reset(lset)
 	for _, x := range l.external {
 		if c.lb.Get(x.Name) == "" {
@@ -124,25 +123,25 @@ func (c *cache) finish(l *Loop, e *entry, lset labels.Labels) error {
 		}
 	}
 	if !relabel.ProcessBuilder(c.lb, l.writeRelabel...) {
-		return nil
+		return
 	}
 	out := c.lb.Labels()
 	if out.IsEmpty() {
-		return nil
+		return
 	}
 	c.wl = c.wl[:0]
 	out.Range(func(lb labels.Label) { c.wl = append(c.wl, wire.Label{Name: lb.Name, Value: lb.Value}) })
 	c.blk = wire.AppendLabels(c.blk[:0], c.wl)
 	h := xxhash.Sum64(c.blk)
-	if o := c.blocks[h]; o != nil && o.block == string(c.blk) {
-		e.block, e.same = o.block, o.state()
-		return nil
+	if o := c.blocks[h]; o != nil && o.block() == string(c.blk) {
+		e.same = o.state()
+		return
 	}
-	e.block = string(c.blk)
+	c.text = append(append(c.text[:0], key...), c.blk...)
+	e.text = string(c.text)
 	if c.blocks[h] == nil {
 		c.blocks[h] = e
 	}
-	return nil
 }
 
 // reportNames are the report series Prometheus' scrape loop writes after
