@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/prometheus/config"
 
 	"github.com/rwkit/rwkit/agent"
+	"github.com/rwkit/rwkit/agent/stream"
 	"github.com/rwkit/rwkit/bench/expo"
 	"github.com/rwkit/rwkit/wire"
 )
@@ -59,6 +60,7 @@ type perScrape struct {
 	scrapes int    // measured scrapes
 	held    uint64 // live heap the side holds after its scrapes
 	body    int    // bytes of one scrape's encoded request
+	bodyCap int    // of held, the stream loop's request buffer
 }
 
 func (p perScrape) per(series int) (ns, allocs, allocBytes, held float64) {
@@ -116,10 +118,12 @@ remote_write:
 		b.ReportMetric(sAllocs, "stream-allocs/series")
 		b.ReportMetric(pAllocs, "prom-allocs/series")
 		b.ReportMetric(sHeld, "stream-heldB/series")
+		cacheB := sHeld - float64(st.bodyCap)/float64(series)
+		b.ReportMetric(cacheB, "stream-cacheB/series")
 		b.ReportMetric(pHeld, "prom-heldB/series")
-		b.Logf("%d series, %d scrapes each: stream loop %.0f ns, %.3f allocs, %.0f B allocated, %.0f B held per series (request body %.1f B/series); "+
+		b.Logf("%d series, %d scrapes each: stream loop %.0f ns, %.3f allocs, %.0f B allocated, %.0f B held per series (its cache %.0f B, its request buffer the rest; a request is %.1f B/series); "+
 			"Prometheus' scrape loop + agent storage %.0f ns, %.2f allocs, %.0f B allocated, %.0f B held per series: CPU %.2fx, allocations %.0fx, held heap %.2fx",
-			series, benchScrapes, sNs, sAllocs, sBytes, sHeld, float64(st.body)/float64(series),
+			series, benchScrapes, sNs, sAllocs, sBytes, sHeld, cacheB, float64(st.body)/float64(series),
 			pNs, pAllocs, pBytes, pHeld, pNs/sNs, pAllocs/max(sAllocs, 1e-9), pHeld/sHeld)
 	}
 }
@@ -148,6 +152,7 @@ func measureStream(b *testing.B, cfg *config.Config) perScrape {
 	}
 	p := perScrape{use: readUsage().sub(before), scrapes: benchScrapes, body: out.n}
 	p.held = heldHeap() - base
+	p.bodyCap = stream.BodyCap(l)
 	runtime.KeepAlive(l)
 	return p
 }

@@ -105,7 +105,7 @@ const dormantFor = 10 * 60 * 1000 // ms
 // sweepEvery is how often, in scrape time, forgotten entries are dropped.
 const sweepEvery = 60 * 1000 // ms
 
-func (c *cache) init(l *Loop) error {
+func (c *cache) init(l *Loop) {
 	c.raw, c.blocks = map[uint64]*entry{}, map[uint64]*entry{}
 	c.iter, c.ok = 1, 1
 	c.lb = labels.NewBuilder(labels.EmptyLabels())
@@ -115,7 +115,6 @@ func (c *cache) init(l *Loop) error {
 		c.finish(l, e, nil, reportLabels(c.lb, name, l.target))
 		c.report[i] = e
 	}
-	return nil
 }
 
 func (c *cache) len() int { return len(c.raw) }

@@ -104,9 +104,7 @@ func New(cfg *config.ScrapeConfig, t *promscrape.Target, out Output, opts ...Opt
 	}
 	l.fetch.init(l)
 	l.parser = scrape.NewTextParser(nil, model.UTF8Validation)
-	if err := l.c.init(l); err != nil {
-		return nil, fmt.Errorf("stream: job %q: %w", cfg.JobName, err)
-	}
+	l.c.init(l)
 	return l, nil
 }
 
