@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/config"
 )
 
@@ -125,26 +126,36 @@ func checkContentType(ct string) error {
 }
 
 // acceptHeader asks for the Prometheus text formats of cfg's
-// scrape_protocols, in their order, as Prometheus' acceptHeader weighs
-// them.
+// scrape_protocols, in their order and with their weights and escaping
+// scheme as Prometheus' acceptHeader writes them.
 func acceptHeader(cfg *config.ScrapeConfig) (string, error) {
 	protos := cfg.ScrapeProtocols
 	if len(protos) == 0 {
 		protos = config.DefaultScrapeProtocols
 	}
+	escaping, err := config.ToEscapingScheme(cfg.MetricNameEscapingScheme, cfg.MetricNameValidationScheme)
+	if err != nil {
+		return "", fmt.Errorf("metric_name_escaping_scheme: %w", err)
+	}
 	var vals []string
+	weight := len(config.ScrapeProtocolsHeaders) + 1
 	for _, p := range protos {
-		if p == config.PrometheusText0_0_4 || p == config.PrometheusText1_0_0 {
-			vals = append(vals, config.ScrapeProtocolsHeaders[p])
+		val := config.ScrapeProtocolsHeaders[p]
+		switch p {
+		case config.PrometheusText1_0_0:
+			val += ";" + model.EscapingKey + "=" + escaping.String()
+		case config.PrometheusText0_0_4:
+		default:
+			weight--
+			continue
 		}
+		vals = append(vals, val+";q=0."+strconv.Itoa(weight))
+		weight--
 	}
 	if len(vals) == 0 {
 		return "", fmt.Errorf("scrape_protocols %v has no Prometheus text format (PrometheusText0.0.4, PrometheusText1.0.0), the only one the stream loop parses", protos)
 	}
-	for i := range vals {
-		vals[i] += ";q=0." + strconv.Itoa(len(vals)+1-i)
-	}
-	return strings.Join(append(vals, "*/*;q=0.1"), ","), nil
+	return strings.Join(append(vals, "*/*;q=0."+strconv.Itoa(weight)), ","), nil
 }
 
 // bodyReader counts the body's bytes, refuses more than limit (as

@@ -55,8 +55,8 @@ func TestGzipBodyAndRequestHeaders(t *testing.T) {
 	if got := h.Get("Accept-Encoding"); got != "gzip" {
 		t.Errorf("Accept-Encoding %q, want gzip", got)
 	}
-	if got := h.Get("Accept"); !strings.HasPrefix(got, "text/plain;version=1.0.0") || strings.Contains(got, "openmetrics") || strings.Contains(got, "protobuf") {
-		t.Errorf("Accept %q, want the text formats only", got)
+	if got, want := h.Get("Accept"), "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.3"; got != want {
+		t.Errorf("Accept %q, want %q: the text formats of Prometheus 3's default scrape_protocols, with its weights", got, want)
 	}
 	if got := h.Get("X-Prometheus-Scrape-Timeout-Seconds"); got != "0.15" {
 		t.Errorf("X-Prometheus-Scrape-Timeout-Seconds %q, want 0.15", got)
