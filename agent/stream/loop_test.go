@@ -203,3 +203,30 @@ func TestRunScrapesUntilItsContextEnds(t *testing.T) {
 		t.Fatalf("Run with a failing output: %v", err)
 	}
 }
+
+// Samples Prometheus' head would refuse are refused and counted, the
+// first of a series at a timestamp kept.
+func TestRefusedSamplesAreCounted(t *testing.T) {
+	now := time.Now().Truncate(time.Second)
+	body := fmt.Sprintf("a 1\na 2\nr{a=\"1\",b=\"2\"} 1\nr{b=\"2\",a=\"1\"} 2\nfuture 1 %d\ny 1 1000\ny 2 500\n", now.Add(11*time.Minute).UnixMilli())
+	tg := newTarget(t, []answer{{body: body}})
+	out := &lastBody{}
+	l := newLoop(t, loadConfig(t, tg, "", "", ""), out)
+	r, err := l.Scrape(context.Background(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := stream.Report{Scraped: r.Scraped, PostRelabel: r.PostRelabel, SeriesAdded: r.SeriesAdded, Written: r.Written,
+		Duplicates: r.Duplicates, OutOfOrder: r.OutOfOrder, OutOfBounds: r.OutOfBounds}
+	want := stream.Report{Scraped: 7, PostRelabel: 7, SeriesAdded: 3, Written: 3 + 5, Duplicates: 2, OutOfOrder: 1, OutOfBounds: 1}
+	if got != want {
+		t.Errorf("report %+v, want %+v", got, want)
+	}
+	values := map[string]string{}
+	for _, ts := range out.req.Series {
+		values[ts.Labels[0].Value] += value(ts.Samples[0].Value) + " "
+	}
+	if values["a"] != "1 " || values["r"] != "1 " || values["y"] != "1 " || values["future"] != "" {
+		t.Errorf("written %v; want the first sample of a, r and y, and nothing of future", values)
+	}
+}
