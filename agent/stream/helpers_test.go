@@ -236,8 +236,8 @@ func loadConfig(t testing.TB, tg *target, global, job, remote string) *config.Co
 	t.Helper()
 	yml := fmt.Sprintf(`
 global:
-  scrape_interval: 200ms
-  scrape_timeout: 150ms
+  scrape_interval: 250ms
+  scrape_timeout: 250ms
 %s
 scrape_configs:
   - job_name: j

@@ -58,8 +58,8 @@ func TestGzipBodyAndRequestHeaders(t *testing.T) {
 	if got, want := h.Get("Accept"), "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.3"; got != want {
 		t.Errorf("Accept %q, want %q: the text formats of Prometheus 3's default scrape_protocols, with its weights", got, want)
 	}
-	if got := h.Get("X-Prometheus-Scrape-Timeout-Seconds"); got != "0.15" {
-		t.Errorf("X-Prometheus-Scrape-Timeout-Seconds %q, want 0.15", got)
+	if got := h.Get("X-Prometheus-Scrape-Timeout-Seconds"); got != "0.25" {
+		t.Errorf("X-Prometheus-Scrape-Timeout-Seconds %q, want 0.25", got)
 	}
 }
 
@@ -81,7 +81,7 @@ func TestFailedScrapes(t *testing.T) {
 			w.Header().Set("Content-Type", "text/plain")
 			fmt.Fprint(w, "a 1\n")
 			w.(http.Flusher).Flush()
-			time.Sleep(300 * time.Millisecond)
+			time.Sleep(400 * time.Millisecond)
 			fmt.Fprint(w, "b 1\n")
 		}, "context deadline exceeded", 1},
 		{"body_size_limit", "  body_size_limit: 10B", func(w http.ResponseWriter) {
