@@ -94,8 +94,8 @@ func BenchmarkScrape100k(b *testing.B) {
 	defer srv.Close()
 	yml := fmt.Sprintf(`
 global:
-  scrape_interval: 3s
-  scrape_timeout: 3s
+  scrape_interval: 5s
+  scrape_timeout: 5s
 scrape_configs:
   - job_name: bench
     static_configs:
@@ -197,7 +197,7 @@ func measureAgent(b *testing.B, cfg *config.Config) perScrape {
 		defer cancel()
 		a.Shutdown(ctx)
 	}()
-	timeout := time.After(time.Duration(benchScrapes+3) * 10 * time.Second)
+	timeout := time.After(time.Duration(benchScrapes+3) * 15 * time.Second)
 	var u [2]usage
 	for i, ch := range []chan usage{first, last} {
 		select {

@@ -67,8 +67,17 @@ var diffCases = []struct {
 		job: `    honor_labels: true
     honor_timestamps: false`,
 		answers: []answer{
-			{body: labelsBody + "stamped 1 1700000000000\n"},
+			{body: labelsBody + "stamped 1 1700000000000\nempty_job{job=\"\"} 1\n"},
 			{body: labelsBody + "stamped 2 1700000001000\n"},
+		},
+	},
+	{
+		name: "track_timestamps_staleness",
+		job:  "    track_timestamps_staleness: true",
+		answers: []answer{
+			{body: "stamped 1 1700000000000\nplain 2\n"},
+			{body: "plain 2\n"},
+			{body: "stamped 3 1700000002000\nplain 2\n"},
 		},
 	},
 	{
