@@ -334,12 +334,7 @@ func (c *cache) rollback(l *Loop, st *scrapeState) {
 // commit makes this scrape's samples the series' last ones, and its
 // tracked series the ones the next scrape's stale markers are for.
 func (c *cache) commit(st *scrapeState) {
-	for _, p := range c.pend {
-		s := p.e
-		s.t, s.bits, s.flags = p.t, p.bits, s.flags|fSent
-	}
-	clear(c.pend)
-	c.pend = c.pend[:0]
+	c.commitPending()
 	clear(c.prev)
 	c.prev, c.cur = c.cur, c.prev[:0]
 	if len(c.next) > 0 {
@@ -354,6 +349,33 @@ func (c *cache) commit(st *scrapeState) {
 	c.hist = append(c.hist, iterTime{c.iter, st.defT})
 	c.iter++
 	c.sweep(st.defT)
+}
+
+// commitPending makes the samples written the series' last ones.
+func (c *cache) commitPending() {
+	for _, p := range c.pend {
+		s := p.e
+		s.t, s.bits, s.flags = p.t, p.bits, s.flags|fSent
+	}
+	clear(c.pend)
+	c.pend = c.pend[:0]
+}
+
+// staleAll writes a stale marker at t, or just after the series' last
+// sample, for each series the last scrape tracked, and stops tracking
+// them.
+func (c *cache) staleAll(l *Loop, t int64) {
+	stale := math.Float64frombits(wire.StaleNaN)
+	for _, e := range c.prev {
+		// After the last sample even when the last scrape was stamped this
+		// very millisecond: a second sample at its timestamp is a
+		// duplicate a backend refuses.
+		c.append(l, e, max(t, e.t+1), stale)
+	}
+	c.commitPending()
+	clear(c.prev)
+	c.prev = c.prev[:0]
+	c.iter++
 }
 
 // sweep drops, once a minute of scrape time, the line texts not read for

@@ -57,9 +57,10 @@
 // OpenMetrics and protobuf bodies (so native histograms, exemplars,
 // created timestamps and NHCB conversion), metadata (RW 2.0 output), the
 // scrape offsets that spread targets over the interval, target_limit,
-// service discovery other than static_configs, stale markers when a
-// target disappears or at shutdown, and self-metrics (counts are in each
-// Report). The text parser is expfmt's, stricter than Prometheus' in
+// service discovery other than static_configs (so a target that
+// disappears, and its end-of-run stale markers), one remote_write per
+// loop (a series has one label block), and self-metrics (counts are in
+// each Report). StaleAll writes the stale markers of a shutdown. The text parser is expfmt's, stricter than Prometheus' in
 // places (a second TYPE or HELP line, TYPE after samples, an unparsable
 // le or quantile, duplicate label names, a space after the value fail the
 // scrape; TestWhereTheParsersDisagree lists them); the le and quantile of

@@ -179,6 +179,25 @@ func (l *Loop) Scrape(ctx context.Context, now time.Time) (Report, error) {
 	return r, r.Err
 }
 
+// StaleAll writes a stale marker at now for every series of the last
+// scrape (those with their own timestamps aside, unless
+// track_timestamps_staleness), as rwkit's agent does at shutdown with
+// StaleMarkersOnShutdown, so that queries stop showing them at once. A
+// later Scrape starts the series again. It returns the Output's error.
+func (l *Loop) StaleAll(now time.Time) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.body, l.c.written = l.body[:0], 0
+	l.c.staleAll(l, now.UnixMilli())
+	if l.c.written == 0 {
+		return nil
+	}
+	if err := l.out.Write(l.body, l.c.written); err != nil {
+		return fmt.Errorf("%w: job %q: %w", errOutput, l.cfg.JobName, err)
+	}
+	return nil
+}
+
 // maxAhead is how far ahead of the scrape a sample may be, as Prometheus'
 // scrape loop allows (its maxAheadTime).
 const maxAhead = 10 * time.Minute

@@ -230,3 +230,33 @@ func TestRefusedSamplesAreCounted(t *testing.T) {
 		t.Errorf("written %v; want the first sample of a, r and y, and nothing of future", values)
 	}
 }
+
+func TestStaleAll(t *testing.T) {
+	tg := newTarget(t, []answer{{body: "a 1\nb 2\nstamped 3 1700000000000\n"}})
+	out := &lastBody{}
+	l := newLoop(t, loadConfig(t, tg, "", "", ""), out)
+	if _, err := l.Scrape(context.Background(), time.UnixMilli(5000)); err != nil {
+		t.Fatal(err)
+	}
+	// At the last scrape's very millisecond: the markers come just after.
+	if err := l.StaleAll(time.UnixMilli(5000)); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, ts := range out.req.Series {
+		got[ts.Labels[0].Value] = fmt.Sprintf("%s@%d", value(ts.Samples[0].Value), ts.Samples[0].Timestamp)
+	}
+	want := map[string]string{"a": "stale@5001", "b": "stale@5001"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("StaleAll wrote %v, want %v (no marker for the series with its own timestamp, nor the report series)", got, want)
+	}
+	// Nothing more to mark; a later scrape starts the series again.
+	out.samples = -1
+	if err := l.StaleAll(time.UnixMilli(6000)); err != nil || out.samples != -1 {
+		t.Fatalf("a second StaleAll: %v, wrote %d samples", err, out.samples)
+	}
+	r, err := l.Scrape(context.Background(), time.UnixMilli(7000))
+	if err != nil || r.StaleMarkers != 0 || r.Written != 2+5 {
+		t.Fatalf("scrape after StaleAll: %v, %+v", err, r)
+	}
+}
