@@ -1,0 +1,233 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	config_util "github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/relabel"
+	promscrape "github.com/prometheus/prometheus/scrape"
+
+	"github.com/rwkit/rwkit/scrape"
+)
+
+// Output takes each scrape's samples as one encoded RW 1.0 request: body
+// is a prometheus.WriteRequest protobuf message, not compressed, whose
+// series each carry one sample. Write must copy what it keeps (body is
+// reused by the next scrape) and must not block on the network.
+type Output interface {
+	Write(body []byte, samples int) error
+}
+
+// Loop scrapes one target and writes each scrape to its Output. Scrape
+// may be called from several goroutines: scrapes of one Loop take turns.
+type Loop struct {
+	cfg    *config.ScrapeConfig
+	url    string
+	client *http.Client
+	out    Output
+	now    func() time.Time
+
+	accept       string
+	bodyLimit    int64
+	sampleLimit  int
+	scheme       model.ValidationScheme
+	target       []labels.Label // the target's labels, without the reserved __ ones
+	external     []labels.Label
+	writeRelabel []*relabel.Config
+
+	mu     sync.Mutex // one scrape at a time; guards everything below
+	fetch  fetcher
+	parser *scrape.TextParser
+	c      cache
+	body   []byte
+}
+
+// Option configures a Loop.
+type Option func(*Loop)
+
+// WithExternalLabels adds the global external_labels to every series that
+// lacks them, as a remote_write queue does.
+func WithExternalLabels(ls labels.Labels) Option {
+	return func(l *Loop) {
+		l.external = l.external[:0]
+		ls.Range(func(lb labels.Label) { l.external = append(l.external, lb) })
+	}
+}
+
+// WithWriteRelabel applies a remote_write's write_relabel_configs after the
+// external labels; a series they drop is scraped (and counted) but not
+// written.
+func WithWriteRelabel(rc []*relabel.Config) Option {
+	return func(l *Loop) { l.writeRelabel = rc }
+}
+
+// WithClock sets the clock that stamps Run's scrapes (default time.Now).
+func WithClock(now func() time.Time) Option {
+	return func(l *Loop) { l.now = now }
+}
+
+// New returns the loop of target t of the scrape configuration cfg (from
+// Prometheus' loader, with its defaults: agent.Load gives one; Targets
+// makes t). It refuses a configuration whose scrape_protocols do not
+// include a Prometheus text format, the only one it parses.
+func New(cfg *config.ScrapeConfig, t *promscrape.Target, out Output, opts ...Option) (*Loop, error) {
+	if cfg == nil || t == nil || out == nil {
+		return nil, errors.New("stream: New needs a scrape config, a target and an output")
+	}
+	accept, err := acceptHeader(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("stream: job %q: %w", cfg.JobName, err)
+	}
+	client, err := config_util.NewClientFromConfig(cfg.HTTPClientConfig, cfg.JobName)
+	if err != nil {
+		return nil, fmt.Errorf("stream: job %q: HTTP client: %w", cfg.JobName, err)
+	}
+	l := &Loop{
+		cfg: cfg, url: t.URL().String(), client: client, out: out, now: time.Now,
+		accept: accept, bodyLimit: int64(cfg.BodySizeLimit), sampleLimit: int(cfg.SampleLimit),
+		scheme: cfg.MetricNameValidationScheme,
+	}
+	if l.scheme == model.UnsetValidation {
+		l.scheme = model.UTF8Validation
+	}
+	t.LabelsRange(func(lb labels.Label) { l.target = append(l.target, lb) })
+	for _, o := range opts {
+		o(l)
+	}
+	l.fetch.init(l)
+	l.parser = scrape.NewTextParser(nil, model.UTF8Validation)
+	l.c.init(l)
+	return l, nil
+}
+
+// Run scrapes every scrape_interval until ctx ends, the first time at
+// once. Errors are in each scrape's report series (up 0), as in
+// Prometheus; an Output's error ends Run.
+func (l *Loop) Run(ctx context.Context) error {
+	tick := time.NewTicker(time.Duration(l.cfg.ScrapeInterval))
+	defer tick.Stop()
+	for {
+		if _, err := l.Scrape(ctx, l.now()); errors.Is(err, errOutput) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// Report is what one scrape did: the values of its report series and
+// what was written.
+type Report struct {
+	// Err is why the scrape failed (up 0): the fetch, the body, a limit;
+	// nil when it succeeded.
+	Err          error
+	Duration     time.Duration // scrape_duration_seconds
+	Scraped      int           // scrape_samples_scraped: sample lines read
+	PostRelabel  int           // scrape_samples_post_metric_relabeling
+	SeriesAdded  int           // scrape_series_added
+	Written      int           // samples handed to the Output, report series and stale markers included
+	StaleMarkers int           // stale markers among them
+	Duplicates   int           // samples refused: their series had one at that timestamp (the first is kept)
+	OutOfOrder   int           // samples refused: older than one written for their series
+	OutOfBounds  int           // samples refused: more than 10 minutes ahead of the scrape
+	BodyBytes    int64         // the body's size, decompressed
+	Cached       int           // line texts the loop remembers after the scrape (series and dropped lines)
+}
+
+var errOutput = errors.New("output")
+
+// Scrape scrapes the target once at time now, the timestamp of its
+// samples, report series and stale markers, and hands the result to the
+// Output. The error is Report.Err (the scrape failed: up 0, every series
+// marked stale) or the Output's.
+func (l *Loop) Scrape(ctx context.Context, now time.Time) (Report, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	start := time.Now()
+	st := scrapeState{defT: now.UnixMilli(), maxT: now.Add(maxAhead).UnixMilli()}
+	l.body, l.c.written = l.body[:0], 0
+	if st.err = l.scrapeBody(ctx, &st); st.err != nil {
+		l.c.rollback(l, &st)
+		st.err = fmt.Errorf("scrape %s: %w", redactURL(l.url), st.err)
+	}
+	l.c.staleMarkers(l, &st)
+	d := time.Since(start)
+	l.c.reportSeries(l, &st, d.Seconds())
+	l.c.commit(&st)
+	r := Report{
+		Err: st.err, Duration: d, Scraped: st.total, PostRelabel: st.added, SeriesAdded: st.seriesAdded,
+		Written: l.c.written, StaleMarkers: st.stale, Duplicates: st.dups, OutOfOrder: st.ooo, OutOfBounds: st.oob,
+		BodyBytes: st.bodyBytes, Cached: l.c.len(),
+	}
+	if l.c.written == 0 {
+		return r, r.Err
+	}
+	if err := l.out.Write(l.body, l.c.written); err != nil {
+		return r, fmt.Errorf("%w: job %q: %w", errOutput, l.cfg.JobName, err)
+	}
+	return r, r.Err
+}
+
+// StaleAll writes a stale marker at now for every series of the last
+// scrape (those with their own timestamps aside, unless
+// track_timestamps_staleness), as rwkit's agent does at shutdown with
+// StaleMarkersOnShutdown, so that queries stop showing them at once. A
+// later Scrape starts the series again. It returns the Output's error.
+func (l *Loop) StaleAll(now time.Time) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.body, l.c.written = l.body[:0], 0
+	l.c.staleAll(l, now.UnixMilli())
+	if l.c.written == 0 {
+		return nil
+	}
+	if err := l.out.Write(l.body, l.c.written); err != nil {
+		return fmt.Errorf("%w: job %q: %w", errOutput, l.cfg.JobName, err)
+	}
+	return nil
+}
+
+// maxAhead is how far ahead of the scrape a sample may be, as Prometheus'
+// scrape loop allows (its maxAheadTime).
+const maxAhead = 10 * time.Minute
+
+// scrapeBody fetches the body and appends its samples.
+func (l *Loop) scrapeBody(ctx context.Context, st *scrapeState) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(l.cfg.ScrapeTimeout))
+	defer cancel()
+	r, err := l.fetch.open(ctx, l)
+	if err != nil {
+		st.readFailed = true
+		return err
+	}
+	defer l.fetch.close()
+	l.parser.Reset(r)
+	for l.parser.Next() {
+		if err := l.c.sample(l, l.parser.Sample(), st); err != nil {
+			return err
+		}
+	}
+	st.bodyBytes = l.fetch.body.n
+	if err := l.fetch.body.err; err != nil {
+		st.readFailed = true
+		return err
+	}
+	if err := l.parser.Err(); err != nil {
+		return err
+	}
+	if st.limitExceeded {
+		return fmt.Errorf("sample_limit %d exceeded: %d samples after metric_relabel_configs", l.sampleLimit, st.limitCount)
+	}
+	return nil
+}
