@@ -30,7 +30,8 @@ func (e *ParseError) Unwrap() error { return e.Err }
 // until emit returns. The first batch carries every family's Metadata,
 // sorted by name, as Convert's request does; emit is called at least once
 // (with an empty request when there is nothing to send), and an error from
-// emit stops StreamText and is returned as is.
+// emit stops StreamText and is returned as is, with the Report of the
+// whole exposition (what the checking read found).
 //
 // open is called twice (three times on the fallback below): the first read
 // checks the whole exposition and keeps only its metadata and 8 bytes per
@@ -73,9 +74,9 @@ func streamText(open func() (io.Reader, error), contentType string, opts Options
 	again, why, err := conv.run(open)
 	switch {
 	case conv.emitErr != nil:
-		return Report{}, "", conv.emitErr
+		return rep, "", conv.emitErr
 	case err != nil || why != "" || !sameReport(again, rep):
-		return Report{}, "", fmt.Errorf("gather: the exposition changed between its two reads (%v%s); what emit was given was sent", err, why)
+		return rep, "", fmt.Errorf("gather: the exposition changed between its two reads (%v%s); what emit was given was sent", err, why)
 	}
 	return rep, "", nil
 }
@@ -106,7 +107,7 @@ func treeText(open func() (io.Reader, error), contentType string, opts Options, 
 			sub.Metadata = req.Metadata
 		}
 		if err := emit(&sub); err != nil {
-			return Report{}, err
+			return rep, err
 		}
 	}
 	return rep, nil

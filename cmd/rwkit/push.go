@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,7 +14,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/model"
 
+	"github.com/rwkit/rwkit/gather"
 	"github.com/rwkit/rwkit/identity"
 	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/push"
@@ -82,15 +85,16 @@ func (c *pushCommand) Run(ctx context.Context, args []string) error {
 	if err := c.checkIdentity(ctx); err != nil {
 		return err
 	}
-	fams, err := c.load(ctx, rep)
+	x, err := c.load(ctx, rep)
 	if err != nil {
 		return err
 	}
-	if empty(fams) && !c.allowEmpty {
-		return c.nothingToPush(rep, fams)
+	defer x.close()
+	if x.empty() && !c.allowEmpty {
+		return c.nothingToPush(rep, x.fams)
 	}
 	c.noteMissingIdentity(rep)
-	return c.send(ctx, rep, fams, opts)
+	return c.send(ctx, rep, x, opts)
 }
 
 // parse parses the command line and the environment into c; the
@@ -172,15 +176,27 @@ func (c *pushCommand) noteMissingIdentity(rep *pushReport) {
 	}
 }
 
-// send pushes the loaded families once and prints the report.
-func (c *pushCommand) send(ctx context.Context, rep *pushReport, fams []*dto.MetricFamily, opts []push.Option) error {
-	gatherer := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return fams, nil })
-	res, err := push.Once(ctx, c.url, gatherer, opts...)
-	if err != nil {
+// send pushes the exposition once and prints the report: a text
+// exposition in a stream (push.OnceText), another format's families
+// through push.Once.
+func (c *pushCommand) send(ctx context.Context, rep *pushReport, x *exposition, opts []push.Option) error {
+	var res *push.Result
+	var err error
+	if x.open != nil {
+		res, err = push.OnceText(ctx, c.url, x.open, x.contentType, opts...)
+	} else {
+		gatherer := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return x.fams, nil })
+		res, err = push.Once(ctx, c.url, gatherer, opts...)
+	}
+	var pe *gather.ParseError
+	switch {
+	case errors.As(err, &pe):
+		return x.parseError(pe.Err)
+	case err != nil:
 		return fmt.Errorf("push %s: %w", rep.Source, err)
 	}
 	rep.fill(res)
-	if empty(fams) {
+	if x.empty() {
 		rep.Notes = append(rep.Notes, "the exposition has no samples: an empty write was sent (--allow-empty)")
 	}
 	c.print(rep)
@@ -315,27 +331,104 @@ func (c *pushCommand) options(ctx context.Context) ([]push.Option, error) {
 	return append(opts, authOpts...), nil
 }
 
-func (c *pushCommand) load(ctx context.Context, rep *pushReport) ([]*dto.MetricFamily, error) {
+// exposition is what push sends: a text exposition, read in a stream
+// through open (twice: see push.OnceText), or another format's families.
+type exposition struct {
+	open        func() (io.Reader, error)
+	contentType string
+	fams        []*dto.MetricFamily
+	parseError  func(error) error // a parse error as load would have returned it
+	close       func()
+}
+
+// empty reports whether the exposition has no sample: for a text
+// exposition, the parser finds none before the end (a parse error is not
+// empty: OnceText reports it).
+func (x *exposition) empty() bool {
+	if x.open == nil {
+		return empty(x.fams)
+	}
+	r, err := x.open()
+	if err != nil {
+		return false
+	}
+	p := scrape.NewTextParser(r, model.LegacyValidation)
+	return !p.Next() && p.Err() == nil
+}
+
+func (c *pushCommand) load(ctx context.Context, rep *pushReport) (*exposition, error) {
 	if c.scrapeURL != "" {
 		rep.Source = redact.URL(c.scrapeURL)
-		fams, err := scrape.Fetch(ctx, &http.Client{Timeout: 30 * time.Second}, c.scrapeURL)
-		return fams, redact.Error(err) // its errors quote the URL
+		body, ct, err := scrape.FetchBody(ctx, &http.Client{Timeout: 30 * time.Second}, c.scrapeURL)
+		if err != nil {
+			return nil, redact.Error(err) // its errors quote the URL
+		}
+		parseError := func(err error) error { return redact.Error(fmt.Errorf("scrape %s: %w", c.scrapeURL, err)) }
+		return bodyExposition(body, ct, parseError)
 	}
 	rep.Source = c.file
-	var r io.Reader = c.in
-	if c.file != "-" {
-		f, err := os.Open(c.file)
+	parseError := func(err error) error { return fmt.Errorf("%s: %w", c.file, err) }
+	if c.file == "-" {
+		body, err := io.ReadAll(io.LimitReader(c.in, scrape.MaxBodyBytes+1))
 		if err != nil {
-			return nil, fmt.Errorf("push: --file: %w", err)
+			return nil, parseError(fmt.Errorf("read exposition: %w", err))
 		}
-		defer f.Close()
-		r = f
+		return bodyExposition(body, "", parseError)
 	}
-	fams, err := scrape.Parse(r, "")
+	f, err := os.Open(c.file)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", c.file, err)
+		return nil, fmt.Errorf("push: --file: %w", err)
 	}
-	return fams, nil
+	x, err := fileExposition(f, parseError)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return x, nil
+}
+
+// bodyExposition is a body in memory (a scrape, stdin).
+func bodyExposition(body []byte, contentType string, parseError func(error) error) (*exposition, error) {
+	x := &exposition{contentType: contentType, parseError: parseError, close: func() {}}
+	text, err := scrape.IsText(bytes.NewReader(body), int64(len(body)), contentType)
+	if err != nil {
+		return nil, parseError(err)
+	}
+	if text {
+		x.open = func() (io.Reader, error) { return bytes.NewReader(body), nil }
+		return x, nil
+	}
+	if x.fams, err = scrape.Parse(bytes.NewReader(body), contentType); err != nil {
+		return nil, parseError(err)
+	}
+	return x, nil
+}
+
+// fileExposition is a file, read from the start each time open is called
+// when it is in the text format, else parsed now.
+func fileExposition(f *os.File, parseError func(error) error) (*exposition, error) {
+	x := &exposition{parseError: parseError, close: func() { f.Close() }}
+	st, err := f.Stat()
+	if err != nil {
+		return nil, parseError(err)
+	}
+	text, err := scrape.IsText(f, st.Size(), "")
+	if err != nil {
+		return nil, parseError(fmt.Errorf("read exposition: %w", err))
+	}
+	if text {
+		x.open = func() (io.Reader, error) {
+			if _, err := f.Seek(0, io.SeekStart); err != nil {
+				return nil, fmt.Errorf("read exposition: %w", err)
+			}
+			return f, nil
+		}
+		return x, nil
+	}
+	if x.fams, err = scrape.Parse(f, ""); err != nil {
+		return nil, parseError(err)
+	}
+	return x, nil
 }
 
 // pushReport is what `rwkit push` prints, as text or JSON.
