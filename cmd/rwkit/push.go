@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -357,75 +355,40 @@ func (x *exposition) empty() bool {
 }
 
 func (c *pushCommand) load(ctx context.Context, rep *pushReport) (*exposition, error) {
+	var body *scrape.Body
+	var parseError func(error) error
 	if c.scrapeURL != "" {
 		rep.Source = redact.URL(c.scrapeURL)
-		body, ct, err := scrape.FetchBody(ctx, &http.Client{Timeout: 30 * time.Second}, c.scrapeURL)
+		data, ct, err := scrape.FetchBody(ctx, &http.Client{Timeout: 30 * time.Second}, c.scrapeURL)
 		if err != nil {
 			return nil, redact.Error(err) // its errors quote the URL
 		}
-		parseError := func(err error) error { return redact.Error(fmt.Errorf("scrape %s: %w", c.scrapeURL, err)) }
-		return bodyExposition(body, ct, parseError)
-	}
-	rep.Source = c.file
-	parseError := func(err error) error { return fmt.Errorf("%s: %w", c.file, err) }
-	if c.file == "-" {
-		body, err := io.ReadAll(io.LimitReader(c.in, scrape.MaxBodyBytes+1))
+		body = scrape.NewBody(data, ct)
+		parseError = func(err error) error { return redact.Error(fmt.Errorf("scrape %s: %w", c.scrapeURL, err)) }
+	} else {
+		rep.Source = c.file
+		parseError = func(err error) error { return fmt.Errorf("%s: %w", c.file, err) }
+		var err error
+		if c.file == "-" {
+			body, err = scrape.ReadBody(c.in)
+		} else if body, err = scrape.OpenFile(c.file); err != nil {
+			return nil, fmt.Errorf("push: --file: %w", err)
+		}
 		if err != nil {
-			return nil, parseError(fmt.Errorf("read exposition: %w", err))
+			return nil, parseError(err)
 		}
-		return bodyExposition(body, "", parseError)
 	}
-	f, err := os.Open(c.file)
-	if err != nil {
-		return nil, fmt.Errorf("push: --file: %w", err)
-	}
-	x, err := fileExposition(f, parseError)
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return x, nil
-}
-
-// bodyExposition is a body in memory (a scrape, stdin).
-func bodyExposition(body []byte, contentType string, parseError func(error) error) (*exposition, error) {
-	x := &exposition{contentType: contentType, parseError: parseError, close: func() {}}
-	text, err := scrape.IsText(bytes.NewReader(body), int64(len(body)), contentType)
-	if err != nil {
-		return nil, parseError(err)
-	}
-	if text {
-		x.open = func() (io.Reader, error) { return bytes.NewReader(body), nil }
+	x := &exposition{contentType: body.ContentType, parseError: parseError, close: func() { body.Close() }}
+	text, err := body.IsText()
+	if err == nil && text {
+		x.open = body.Open
 		return x, nil
 	}
-	if x.fams, err = scrape.Parse(bytes.NewReader(body), contentType); err != nil {
-		return nil, parseError(err)
+	if err == nil {
+		x.fams, err = body.Parse()
 	}
-	return x, nil
-}
-
-// fileExposition is a file, read from the start each time open is called
-// when it is in the text format, else parsed now.
-func fileExposition(f *os.File, parseError func(error) error) (*exposition, error) {
-	x := &exposition{parseError: parseError, close: func() { f.Close() }}
-	st, err := f.Stat()
 	if err != nil {
-		return nil, parseError(err)
-	}
-	text, err := scrape.IsText(f, st.Size(), "")
-	if err != nil {
-		return nil, parseError(fmt.Errorf("read exposition: %w", err))
-	}
-	if text {
-		x.open = func() (io.Reader, error) {
-			if _, err := f.Seek(0, io.SeekStart); err != nil {
-				return nil, fmt.Errorf("read exposition: %w", err)
-			}
-			return f, nil
-		}
-		return x, nil
-	}
-	if x.fams, err = scrape.Parse(f, ""); err != nil {
+		body.Close()
 		return nil, parseError(err)
 	}
 	return x, nil
