@@ -474,20 +474,35 @@ func (t *textStream) metadataList() []wire.Metadata {
 	return out
 }
 
-// arena holds the label strings of one batch: copied into large chunks,
-// reused once the batch is handed out.
-type arena struct{ cur []byte }
+// arena holds the label strings of one batch in chunks, all reused once
+// the batch is handed out.
+type arena struct {
+	chunks [][]byte
+	i      int // the chunk being filled
+}
 
 func (a *arena) str(s string) string {
 	if s == "" {
 		return ""
 	}
-	if cap(a.cur)-len(a.cur) < len(s) {
-		// The old chunk stays alive as long as the batch's strings do.
-		a.cur = make([]byte, 0, max(64<<10, len(s)))
+	if len(a.chunks) == 0 {
+		a.chunks = append(a.chunks, make([]byte, 0, max(64<<10, len(s))))
 	}
-	a.cur = append(a.cur, s...)
-	return unsafe.String(&a.cur[len(a.cur)-len(s)], len(s))
+	c := &a.chunks[a.i]
+	for cap(*c)-len(*c) < len(s) {
+		if a.i++; a.i == len(a.chunks) {
+			a.chunks = append(a.chunks, make([]byte, 0, max(64<<10, len(s))))
+		}
+		c = &a.chunks[a.i]
+		*c = (*c)[:0]
+	}
+	*c = append(*c, s...)
+	return unsafe.String(&(*c)[len(*c)-len(s)], len(s))
 }
 
-func (a *arena) reset() { a.cur = a.cur[:0] }
+func (a *arena) reset() {
+	a.i = 0
+	if len(a.chunks) > 0 {
+		a.chunks[0] = a.chunks[0][:0]
+	}
+}
