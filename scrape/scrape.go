@@ -13,7 +13,9 @@
 // TextParser reads the text format in a stream instead, one sample line at
 // a time from reused buffers, with no MetricFamily tree: it accepts and
 // refuses what Parse does (a port of expfmt's parser, checked against it by
-// a differential test and a fuzz target). Nothing uses it yet.
+// a differential test and a fuzz target). gather.StreamText converts its
+// samples, for rwkit push and collide; Body and FetchBody give it a body
+// it can read twice, and IsText says when a body is in its format.
 package scrape
 
 import (
