@@ -31,9 +31,10 @@
 //	rep := collide.Find(writers) // rep.Result: collisions, duplicates or none
 //
 // FindSources does both for expositions too large to hold together (rwkit
-// collide uses it): it reads the sources one at a time and keeps of each
-// writer only what Find keeps, so its memory is one exposition's plus about
-// 170 bytes per distinct series.
+// collide uses it): it reads the sources one at a time, a text exposition
+// in a stream (gather.StreamText), and keeps of each writer only what Find
+// keeps, so its memory is about 110 to 170 bytes per distinct series plus
+// the Report, not the expositions.
 //
 // A Report encodes to the JSON rwkit collide --output json prints; label
 // sets are objects, {"__name__":"up","env":"prod"}.

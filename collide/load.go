@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -63,17 +62,17 @@ func Load(ctx context.Context, client *http.Client, sources []Source) ([]Writer,
 // FindSources is Load and Find in one, for expositions too large to hold
 // at once: it reads the sources one after another, in the order given, and
 // keeps of each writer's series only what Find keeps (an encoded label set
-// per distinct series), so that its memory is one exposition's plus about
-// 170 bytes per distinct series, where Load holds every writer's series.
-// The Report is the one Find(Load(...)) returns, and so is the error.
+// per distinct series), so that its memory is about 170 bytes per distinct
+// series plus what reading one exposition takes. A text exposition is read
+// in a stream (gather.StreamText, which reads a file twice and a scraped
+// body from memory), never as a whole tree; other formats, and a text
+// exposition that repeats a series, are read as Load reads them. The
+// Report is the one Find(Load(...)) returns, and so is the error.
 func FindSources(ctx context.Context, client *http.Client, sources []Source) (*Report, error) {
 	f := newFinder(0)
 	errs := make([]error, len(sources))
 	for i, s := range sources {
-		var w Writer
-		if errs[i] = load(ctx, client, s, &w); errs[i] == nil {
-			f.fold(w)
-		}
+		errs[i] = f.foldSource(ctx, client, s)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -81,7 +80,71 @@ func FindSources(ctx context.Context, client *http.Client, sources []Source) (*R
 	return f.report(), nil
 }
 
-func load(ctx context.Context, client *http.Client, s Source, w *Writer) error {
+// foldSource reads one source into f: a text exposition in a stream,
+// anything else (or a text exposition that repeats a series) as Load does.
+func (f *finder) foldSource(ctx context.Context, client *http.Client, s Source) error {
+	var w Writer
+	newWriter(s, &w)
+	body, parseError, err := open(ctx, client, s)
+	if err != nil {
+		return fmt.Errorf("writer %s: %w", w.Name, err)
+	}
+	defer body.Close()
+	text, err := body.IsText()
+	if err != nil {
+		return fmt.Errorf("writer %s: %w", w.Name, parseError(err))
+	}
+	if text {
+		err := f.foldText(body, &w)
+		var pe *gather.ParseError
+		switch {
+		case errors.As(err, &pe):
+			return fmt.Errorf("writer %s: %w", w.Name, parseError(pe.Err))
+		case err == nil || !errors.Is(err, gather.ErrDuplicateSeries):
+			return err
+		}
+	}
+	fams, err := body.Parse()
+	if err != nil {
+		return fmt.Errorf("writer %s: %w", w.Name, parseError(err))
+	}
+	if err := convert(fams, &w); err != nil {
+		return err
+	}
+	f.fold(w)
+	return nil
+}
+
+// foldText streams a text exposition's series into f as writer w. A
+// repeated series is returned as gather.ErrDuplicateSeries before any
+// series is added: Load's per-metric conversion then reports each repeat.
+func (f *finder) foldText(body *scrape.Body, w *Writer) error {
+	n := int32(len(f.writers))
+	var i int32
+	rep, err := gather.StreamText(body.Open, body.ContentType, convertOptions(w), 4096, func(req *wire.WriteRequest) error {
+		if i == 0 {
+			f.counts = append(f.counts, 0)
+			f.writers = append(f.writers, *w)
+		}
+		for k := range req.Series {
+			f.add(n, i, req.Series[k].Labels)
+			i++
+		}
+		return nil
+	})
+	if err != nil {
+		var pe *gather.ParseError
+		if errors.As(err, &pe) || errors.Is(err, gather.ErrDuplicateSeries) {
+			return err
+		}
+		return fmt.Errorf("writer %s: %w", w.Name, err)
+	}
+	f.counts[n] = int(i)
+	f.writers[n].Families = rep.Families
+	return nil
+}
+
+func newWriter(s Source, w *Writer) {
 	*w = Writer{Name: s.Name, Service: s.Service, Source: redact.URL(s.Location)}
 	if w.Name == "" {
 		w.Name = w.Source
@@ -90,13 +153,33 @@ func load(ctx context.Context, client *http.Client, s Source, w *Writer) error {
 		w.Labels = slices.Clone(s.Labels)
 		slices.SortStableFunc(w.Labels, wire.CompareLabels)
 	}
-	fams, err := read(ctx, client, s)
+}
+
+func load(ctx context.Context, client *http.Client, s Source, w *Writer) error {
+	newWriter(s, w)
+	body, parseError, err := open(ctx, client, s)
 	if err != nil {
 		return fmt.Errorf("writer %s: %w", w.Name, err)
 	}
+	defer body.Close()
+	fams, err := body.Parse()
+	if err != nil {
+		return fmt.Errorf("writer %s: %w", w.Name, parseError(err))
+	}
+	return convert(fams, w)
+}
+
+// convertOptions: the timestamp does not change which series are sent;
+// gather needs one.
+func convertOptions(w *Writer) gather.Options {
+	return gather.Options{Timestamp: 1, ExtraLabels: w.Labels}
+}
+
+// convert fills w.Series with the series push would send of fams; when
+// they repeat a series, metric by metric, with a Note.
+func convert(fams []*dto.MetricFamily, w *Writer) error {
 	w.Families = len(fams)
-	// The timestamp does not change which series are sent; Convert needs one.
-	opts := gather.Options{Timestamp: 1, ExtraLabels: w.Labels}
+	opts := convertOptions(w)
 	req, _, err := gather.Convert(fams, opts)
 	if err == nil {
 		w.Series = req.Series
@@ -112,16 +195,18 @@ func load(ctx context.Context, client *http.Client, s Source, w *Writer) error {
 	return nil
 }
 
-// read parses s's exposition. Errors name the source without credentials.
-func read(ctx context.Context, client *http.Client, s Source) ([]*dto.MetricFamily, error) {
+// open gets s's exposition: a file, a scrape's body, or s.In read whole.
+// parseError gives a parse error the words read gave it: the source
+// without credentials, and for a URL the scrape. Errors name the source
+// without credentials.
+func open(ctx context.Context, client *http.Client, s Source) (body *scrape.Body, parseError func(error) error, err error) {
 	shown := redact.URL(s.Location)
-	var fams []*dto.MetricFamily
-	var err error
+	parseError = func(err error) error { return fmt.Errorf("%s: %w", shown, redact.Error(err)) }
 	switch {
 	case s.In != nil:
-		fams, err = scrape.Parse(s.In, "")
+		body, err = scrape.ReadBody(s.In)
 	case s.Location == "-":
-		return nil, errors.New(`source "-" has no reader: set Source.In`)
+		return nil, nil, errors.New(`source "-" has no reader: set Source.In`)
 	case isURL(s.Location):
 		u, perr := url.Parse(s.Location)
 		if perr != nil {
@@ -129,26 +214,33 @@ func read(ctx context.Context, client *http.Client, s Source) ([]*dto.MetricFami
 			if errors.As(perr, &ue) {
 				perr = ue.Err // ue.URL is the raw URL, password and all
 			}
-			return nil, fmt.Errorf("%s: invalid URL: %w", shown, perr)
+			return nil, nil, fmt.Errorf("%s: invalid URL: %w", shown, perr)
 		}
 		if u.User != nil {
 			client = withBasicAuth(client, u.Host, u.User)
 			u.User = nil
 		}
-		fams, err = scrape.Fetch(ctx, client, u.String())
-	default:
-		f, oerr := os.Open(s.Location)
-		if oerr != nil {
-			return nil, oerr // names the file
+		target := u.String()
+		inner := parseError
+		parseError = func(err error) error { return inner(fmt.Errorf("scrape %s: %w", target, err)) }
+		var data []byte
+		var ct string
+		if data, ct, err = scrape.FetchBody(ctx, client, target); err == nil {
+			body = scrape.NewBody(data, ct)
+		} else {
+			err = inner(err)
 		}
-		defer f.Close()
-		fams, err = scrape.Parse(f, "")
+		return body, parseError, err
+	default:
+		if body, err = scrape.OpenFile(s.Location); err != nil {
+			return nil, nil, err // names the file
+		}
+		return body, parseError, nil
 	}
 	if err != nil {
-		// net/http's errors quote the URL, query and all.
-		return nil, fmt.Errorf("%s: %w", shown, redact.Error(err))
+		err = parseError(err)
 	}
-	return fams, nil
+	return body, parseError, err
 }
 
 // convertEach converts families one metric at a time, so that series that

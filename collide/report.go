@@ -3,6 +3,7 @@ package collide
 import (
 	"cmp"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/rwkit/rwkit/wire"
@@ -111,6 +112,10 @@ func (n need) labels() []string {
 }
 
 func (f *finder) report() *Report {
+	// The index only finds series; the report's labels are read from the
+	// entries. Dropped now, it is not held while the report is built
+	// (FindSources' peak).
+	f.index = nil
 	total := 0
 	for _, n := range f.counts {
 		total += n
@@ -145,17 +150,36 @@ func (f *finder) report() *Report {
 	return r
 }
 
-// foundCollision is a shared series on its way into a Report: the
-// collision, its writers' indexes and the labels that would separate them.
+// foundCollision is what building a Report needs of a shared series
+// besides its Collision: its writers' indexes and the labels that would
+// separate them. It is kept apart from the Collision (in a slice sorted
+// with Report.Collisions) so that no series is held twice.
 type foundCollision struct {
-	c      Collision
 	writer []int32
 	need   need
 }
 
-// collisions are the shared series, sorted by metric and labels; each
-// writer's Colliding and the report's Excess count them.
+// byCollision sorts Report.Collisions and their foundCollisions together,
+// by metric and labels.
+type byCollision struct {
+	c     []Collision
+	found []foundCollision
+}
+
+func (b byCollision) Len() int { return len(b.c) }
+func (b byCollision) Less(i, j int) bool {
+	return compareSeries(b.c[i].Metric, b.c[i].Labels, b.c[j].Metric, b.c[j].Labels) < 0
+}
+func (b byCollision) Swap(i, j int) {
+	b.c[i], b.c[j] = b.c[j], b.c[i]
+	b.found[i], b.found[j] = b.found[j], b.found[i]
+}
+
+// collisions fills r.Collisions with the shared series, sorted by metric
+// and labels, and returns what else is known of each; each writer's
+// Colliding and the report's Excess count them.
 func (f *finder) collisions(r *Report) []foundCollision {
+	r.Collisions = make([]Collision, len(f.colls))
 	all := make([]foundCollision, len(f.colls))
 	for i, c := range f.colls {
 		ls := f.labels(c.entry)
@@ -166,35 +190,30 @@ func (f *finder) collisions(r *Report) []foundCollision {
 		}
 		r.Excess += len(c.writers) - 1
 		name, _ := wire.MetricName(ls)
-		all[i] = foundCollision{
-			c:      Collision{Metric: name, Labels: ls, Writers: names},
-			writer: c.writers,
-			need:   f.need(ls, c.writers),
-		}
+		r.Collisions[i] = Collision{Metric: name, Labels: ls, Writers: names}
+		all[i] = foundCollision{writer: c.writers, need: f.need(ls, c.writers)}
 	}
-	slices.SortFunc(all, func(a, b foundCollision) int { return compareSeries(a.c.Metric, a.c.Labels, b.c.Metric, b.c.Labels) })
+	sort.Sort(byCollision{c: r.Collisions, found: all})
 	return all
 }
 
-// reportByMetric fills the report's Collisions from all, sorted, and
-// ByMetric, one row per metric with its writers and the labels that would
-// separate them. It returns the labels needed across every metric.
+// reportByMetric fills the report's ByMetric from its sorted Collisions,
+// one row per metric with its writers and the labels that would separate
+// them. It returns the labels needed across every metric.
 func (f *finder) reportByMetric(r *Report, all []foundCollision) need {
 	var allNeed need
-	r.Collisions = make([]Collision, len(all))
 	for i := 0; i < len(all); {
 		j := i
 		var n need
 		in := make([]bool, len(f.writers))
-		for ; j < len(all) && all[j].c.Metric == all[i].c.Metric; j++ {
+		for ; j < len(all) && r.Collisions[j].Metric == r.Collisions[i].Metric; j++ {
 			n.service = n.service || all[j].need.service
 			n.instance = n.instance || all[j].need.instance
 			for _, w := range all[j].writer {
 				in[w] = true
 			}
-			r.Collisions[j] = all[j].c
 		}
-		m := Metric{Name: all[i].c.Metric, Series: j - i, Suggest: n.labels()}
+		m := Metric{Name: r.Collisions[i].Metric, Series: j - i, Suggest: n.labels()}
 		for w, ok := range in {
 			if ok {
 				m.Writers = append(m.Writers, f.writers[w].Name)
@@ -229,16 +248,16 @@ func (f *finder) reportDuplicates(r *Report) {
 // ServiceLabel alone would still be the same for all of them.
 func (f *finder) need(ls []wire.Label, writers []int32) need {
 	known := true
-	services := make(map[string]bool, len(writers))
 	for _, w := range writers {
-		s := f.writers[w].Service
-		if s == "" {
-			known = false
-			break
-		}
-		services[s] = true
+		known = known && f.writers[w].Service != ""
 	}
 	if known {
+		// Only now: a map per shared series was most of what building a
+		// large report allocated.
+		services := make(map[string]bool, len(writers))
+		for _, w := range writers {
+			services[f.writers[w].Service] = true
+		}
 		return need{service: len(services) > 1, instance: len(services) < len(writers)}
 	}
 	if hasLabel(ls, ServiceLabel) {

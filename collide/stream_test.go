@@ -2,6 +2,8 @@ package collide
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +24,8 @@ var streamCorpus = map[string]string{
 	"odd":        "# a comment\n\nup{ instance = \"x\" , job=\"a\\\"b\\n\" } 1 1700000000000\nup{job=\"a\\\"b\\n\",instance=\"y\"} NaN\n",
 	"untyped":    "jvm_threads_live_threads 4\nup 1\n",
 	"duplicates": dupExposition,
+	"split":      "# TYPE a counter\na{x=\"1\"} 1\n# TYPE b gauge\nb 2\na{x=\"2\"} 3\nz 1\n",
+	"split hist": "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nother 1\nh_bucket{le=\"+Inf\"} 2\nh_count 2\nh_sum 1\n",
 	"auth":       authExposition,
 }
 
@@ -40,6 +44,16 @@ func TestFindSourcesIsFindLoad(t *testing.T) {
 		t.Fatalf("the CLI's collide expositions: %v, %v", goldens, err)
 	}
 	env := []wire.Label{{Name: "env", Value: "prod"}}
+	served := map[string]string{"/text": streamCorpus["histogram"], "/om": streamCorpus["openmetrics"], "/dup": dupExposition, "/bad": "up{ 1\n"}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/om" {
+			w.Header().Set("Content-Type", "application/openmetrics-text; version=1.0.0")
+		} else {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		}
+		w.Write([]byte(served[r.URL.Path]))
+	}))
+	defer srv.Close()
 	for _, tc := range []struct {
 		name  string
 		files []string
@@ -52,6 +66,9 @@ func TestFindSourcesIsFindLoad(t *testing.T) {
 		{name: "stdin", files: all[:2], stdin: streamCorpus["summary"]},
 		{name: "a missing file and a bad one", files: []string{filepath.Join(dir, "absent.txt"), all[0]}, stdin: "up{ 1\n"},
 		{name: "none"},
+		{name: "a label push refuses", files: goldens, stdin: "up{\"a.b\"=\"x\"} 1\n"},
+		{name: "scraped", files: []string{srv.URL + "/text", srv.URL + "/om", srv.URL + "/dup"}},
+		{name: "scraped and files", files: append([]string{srv.URL + "/text", srv.URL + "/bad"}, goldens...)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sources := func() []Source {

@@ -76,6 +76,7 @@ type Converter struct {
 	recordPairs []*dto.LabelPair // the current metric's label pairs, kept with them
 	caching     bool             // this Append uses the cache (not under ShareLabels into a non-empty req)
 	once        bool             // made by Convert or FromGatherer for one Append: a cache would never be read
+	stream      bool             // StreamText's: series only hashed into curHashes, checked for repeats at the end
 	// Duplicate checks: while the series of this conversion hash as a
 	// prefix of the last successful conversion's (which had no duplicate),
 	// seen is not filled; it is filled at the first difference.

@@ -47,5 +47,8 @@
 //     ParseText sort them by name), metrics in family order.
 //
 // A Converter keeps caches and reuses a WriteRequest's storage between
-// pushes; Convert and FromGatherer are one-shot conveniences.
+// pushes; Convert and FromGatherer are one-shot conveniences. StreamText
+// converts a text exposition as scrape.TextParser reads it, in batches,
+// without the MetricFamily tree: the same series, for expositions too
+// large to hold.
 package gather

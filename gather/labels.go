@@ -171,6 +171,11 @@ func (c *Converter) series(req *wire.WriteRequest, md *wire.Metadata, name, lnam
 	}
 	k := len(c.curHashes)
 	c.curHashes = append(c.curHashes, h)
+	if c.stream {
+		// req holds one batch: StreamText's checking read finds repeats
+		// among every series' hash.
+		return s, nil
+	}
 	if c.lazy {
 		// A prefix of a conversion without duplicates has none.
 		if k < len(c.prevHashes) && c.prevHashes[k] == h {

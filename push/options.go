@@ -85,6 +85,10 @@ type config struct {
 
 	clock clock
 	rand  func() float64 // uniform in [0, 1)
+
+	// streamed: OnceText's client sends series whose label strings are
+	// reused between writes, which WithLabelCache must not keep.
+	streamed bool
 }
 
 func defaultConfig() config {

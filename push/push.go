@@ -235,7 +235,10 @@ func newClient(url string, cfg *config, log *slog.Logger) (*remotewrite.Client, 
 	// per attempt.
 	// The labels p.req carries are strings from the Gatherer and gather:
 	// they never change, which WithLabelCache needs.
-	opts := []remotewrite.Option{remotewrite.WithVersion(cfg.version), remotewrite.WithLogger(slog.New(debugHandler{log.Handler()})), remotewrite.WithLabelCache()}
+	opts := []remotewrite.Option{remotewrite.WithVersion(cfg.version), remotewrite.WithLogger(slog.New(debugHandler{log.Handler()}))}
+	if !cfg.streamed {
+		opts = append(opts, remotewrite.WithLabelCache())
+	}
 	switch {
 	case cfg.httpClient != nil:
 		opts = append(opts, remotewrite.WithHTTPClient(cfg.httpClient))

@@ -48,15 +48,41 @@ type batch struct {
 // plan fills c.items and c.batches for req in version v, skipping the first
 // skipParts series parts (already delivered before a fallback).
 func (c *Client) plan(req *wire.WriteRequest, v wire.Version, skipParts int, withMetadata bool) {
-	c.planItems(req, v, skipParts, withMetadata)
+	c.planItems(req, v, skipParts, withMetadata, c.written && c.cfg.labelCache)
 	c.planBatches(v)
+}
+
+// FullSeries is how many of req's leading series Write would send in
+// full requests: in every request of its plan but the last. A writer that
+// converts in a stream sends those, keeps the rest and adds the next
+// series to them, so that its requests are the ones a single Write of
+// everything would send (whenever no series is cut in parts across
+// requests, as a series of one sample never is). It sends nothing.
+func (c *Client) FullSeries(req *wire.WriteRequest) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.planItems(req, c.Version(), 0, true, false)
+	c.planBatches(c.Version())
+	if len(c.batches) < 2 {
+		return 0
+	}
+	end := c.batches[len(c.batches)-2].end
+	last := c.items[end-1]
+	if last.md >= 0 {
+		return 0 // full requests of metadata only
+	}
+	n := int(last.series) + 1
+	if next := c.items[end]; next.md < 0 && next.series == last.series {
+		n-- // a series cut across requests: keep it whole
+	}
+	return n
 }
 
 // planItems fills c.items: RW 1.0 metadata first, so it rides in the first
 // request, or fills requests of its own when it is larger than the byte
 // limit; then every series in parts of at most the sample limit and the
 // byte limit, the first skipParts parts left out.
-func (c *Client) planItems(req *wire.WriteRequest, v wire.Version, skipParts int, withMetadata bool) {
+func (c *Client) planItems(req *wire.WriteRequest, v wire.Version, skipParts int, withMetadata, cache bool) {
 	c.items = c.items[:0]
 	if v == wire.V1 && withMetadata {
 		for i := range req.Metadata {
@@ -69,7 +95,6 @@ func (c *Client) planItems(req *wire.WriteRequest, v wire.Version, skipParts int
 	// skipParts lines up with what was delivered.
 	room := c.cfg.maxBytes - v2RequestOverhead
 	part := 0
-	cache := c.written && c.cfg.labelCache
 	if cache {
 		c.labels.begin(len(req.Series))
 	}

@@ -13,7 +13,9 @@
 // TextParser reads the text format in a stream instead, one sample line at
 // a time from reused buffers, with no MetricFamily tree: it accepts and
 // refuses what Parse does (a port of expfmt's parser, checked against it by
-// a differential test and a fuzz target). Nothing uses it yet.
+// a differential test and a fuzz target). gather.StreamText converts its
+// samples, for rwkit push and collide; Body and FetchBody give it a body
+// it can read twice, and IsText says when a body is in its format.
 package scrape
 
 import (
@@ -48,35 +50,47 @@ const Accept = "application/vnd.google.protobuf;proto=io.prometheus.client.Metri
 // Fetch GETs url and parses the exposition it serves. A non-2xx status is an
 // error that includes the start of the body.
 func Fetch(ctx context.Context, client *http.Client, url string) ([]*dto.MetricFamily, error) {
-	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	body, contentType, err := FetchBody(ctx, client, url)
 	if err != nil {
-		return nil, fmt.Errorf("scrape %s: %w", url, err)
+		return nil, err
 	}
-	req.Header.Set("Accept", Accept)
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("scrape: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return nil, fmt.Errorf("scrape %s: status %s: %q", url, resp.Status, bytes.TrimSpace(snippet))
-	}
-	fams, err := Parse(resp.Body, resp.Header.Get("Content-Type"))
+	fams, err := Parse(bytes.NewReader(body), contentType)
 	if err != nil {
 		return nil, fmt.Errorf("scrape %s: %w", url, err)
 	}
 	return fams, nil
 }
 
-// Parse decodes an exposition. contentType selects the format as a server's
-// Content-Type header would; when it is empty or unknown the format is
-// sniffed: OpenMetrics when the input ends with "# EOF", else the text
-// format. The families are returned sorted by name.
-func Parse(r io.Reader, contentType string) ([]*dto.MetricFamily, error) {
+// FetchBody GETs url as Fetch does and returns the body, at most
+// MaxBodyBytes, and its Content-Type, unparsed: for a reader that parses
+// the body in a stream (IsText says when it may).
+func FetchBody(ctx context.Context, client *http.Client, url string) ([]byte, string, error) {
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Second}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, "", fmt.Errorf("scrape %s: %w", url, err)
+	}
+	req.Header.Set("Accept", Accept)
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, "", fmt.Errorf("scrape: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return nil, "", fmt.Errorf("scrape %s: status %s: %q", url, resp.Status, bytes.TrimSpace(snippet))
+	}
+	body, err := readBody(resp.Body)
+	if err != nil {
+		return nil, "", fmt.Errorf("scrape %s: %w", url, err)
+	}
+	return body, resp.Header.Get("Content-Type"), nil
+}
+
+// readBody reads an exposition whole, refusing one over MaxBodyBytes.
+func readBody(r io.Reader) ([]byte, error) {
 	body, err := io.ReadAll(io.LimitReader(r, MaxBodyBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read exposition: %w", err)
@@ -84,14 +98,21 @@ func Parse(r io.Reader, contentType string) ([]*dto.MetricFamily, error) {
 	if len(body) > MaxBodyBytes {
 		return nil, fmt.Errorf("exposition is larger than %d bytes", MaxBodyBytes)
 	}
-	format := expfmt.FmtUnknown
-	if contentType != "" {
-		h := http.Header{}
-		h.Set("Content-Type", contentType)
-		format = expfmt.ResponseFormat(h)
+	return body, nil
+}
+
+// Parse decodes an exposition. contentType selects the format as a server's
+// Content-Type header would; when it is empty or unknown the format is
+// sniffed: OpenMetrics when the input ends with "# EOF", else the text
+// format. The families are returned sorted by name.
+func Parse(r io.Reader, contentType string) ([]*dto.MetricFamily, error) {
+	body, err := readBody(r)
+	if err != nil {
+		return nil, err
 	}
-	if format == expfmt.FmtUnknown {
-		format = sniff(body)
+	format, err := formatOf(contentType, bytes.NewReader(body), int64(len(body)))
+	if err != nil {
+		return nil, fmt.Errorf("read exposition: %w", err)
 	}
 	var fams []*dto.MetricFamily
 	if format.FormatType() == expfmt.TypeProtoDelim {
@@ -179,17 +200,64 @@ func validateFamily(mf *dto.MetricFamily) error {
 	return nil
 }
 
-func sniff(body []byte) expfmt.Format {
-	trimmed := bytes.TrimRight(body, " \t\r\n")
-	if bytes.HasSuffix(trimmed, []byte("# EOF")) {
-		return expfmt.NewFormat(expfmt.TypeOpenMetrics)
+// IsText reports whether Parse reads the size bytes of body, served with
+// contentType ("" for a file), as the Prometheus text format (0.0.4), the
+// format TextParser reads. It reads only the start and the end of body.
+func IsText(body io.ReaderAt, size int64, contentType string) (bool, error) {
+	f, err := formatOf(contentType, body, size)
+	return f.FormatType() == expfmt.TypeTextPlain, err
+}
+
+// formatOf is the format Parse reads body in: contentType's, else sniffed.
+func formatOf(contentType string, body io.ReaderAt, size int64) (expfmt.Format, error) {
+	if contentType != "" {
+		h := http.Header{}
+		h.Set("Content-Type", contentType)
+		if f := expfmt.ResponseFormat(h); f != expfmt.FmtUnknown {
+			return f, nil
+		}
+	}
+	return sniff(body, size)
+}
+
+// sniff tells the format of a body without a known Content-Type:
+// OpenMetrics when it ends with "# EOF" (trailing blanks aside), else
+// delimited protobuf when its first 4 KiB are not text, else the text
+// format.
+func sniff(body io.ReaderAt, size int64) (expfmt.Format, error) {
+	eof, err := endsWithEOF(body, size)
+	if err != nil {
+		return expfmt.FmtUnknown, err
+	}
+	if eof {
+		return expfmt.NewFormat(expfmt.TypeOpenMetrics), nil
 	}
 	// A text exposition is line-oriented UTF-8; anything else is most likely
 	// a delimited protobuf body saved from a scrape.
-	if len(body) > 0 && !isText(body) {
-		return expfmt.NewFormat(expfmt.TypeProtoDelim)
+	head := make([]byte, min(size, 4096))
+	if _, err := body.ReadAt(head, 0); err != nil && !errors.Is(err, io.EOF) {
+		return expfmt.FmtUnknown, err
 	}
-	return expfmt.NewFormat(expfmt.TypeTextPlain)
+	if size > 0 && !isText(head) {
+		return expfmt.NewFormat(expfmt.TypeProtoDelim), nil
+	}
+	return expfmt.NewFormat(expfmt.TypeTextPlain), nil
+}
+
+// endsWithEOF reports whether body, trailing blanks trimmed, ends with
+// "# EOF": it reads the end of body, and further back while it is blank.
+func endsWithEOF(body io.ReaderAt, size int64) (bool, error) {
+	for n := int64(4096); ; n *= 4 {
+		n = min(n, size)
+		tail := make([]byte, n)
+		if _, err := body.ReadAt(tail, size-n); err != nil && !errors.Is(err, io.EOF) {
+			return false, err
+		}
+		trimmed := bytes.TrimRight(tail, " \t\r\n")
+		if len(trimmed) >= len("# EOF") || n == size {
+			return bytes.HasSuffix(trimmed, []byte("# EOF")), nil
+		}
+	}
 }
 
 func isText(body []byte) bool {

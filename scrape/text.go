@@ -136,6 +136,10 @@ type TextSample struct {
 	Timestamp    int64 // milliseconds, when HasTimestamp
 	HasTimestamp bool
 	Line         int
+	// NameInBraces says the metric name was written inside the braces
+	// ({"name",a="1"} 1): for a histogram's or summary's line, expfmt
+	// groups it by labels left over from an earlier line (see TextParser).
+	NameInBraces bool
 }
 
 // NewTextParser returns a parser reading r. scheme is the name validation
@@ -267,6 +271,7 @@ func (p *TextParser) emit() {
 	p.s.Labels = p.labels
 	p.s.Sorted = sorted
 	p.s.Line = p.line
+	p.s.NameInBraces = p.nameInBraces
 }
 
 func (p *TextParser) str(s span) string {
@@ -504,6 +509,7 @@ func (p *TextParser) nameInsideBraces() state {
 			return stDone
 		}
 		p.startMetric()
+		p.nameInBraces = true
 		if p.skipBlankTab(); p.err != nil {
 			return stDone
 		}

@@ -6,14 +6,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/model"
 
+	"github.com/rwkit/rwkit/gather"
 	"github.com/rwkit/rwkit/identity"
 	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/push"
@@ -82,15 +83,16 @@ func (c *pushCommand) Run(ctx context.Context, args []string) error {
 	if err := c.checkIdentity(ctx); err != nil {
 		return err
 	}
-	fams, err := c.load(ctx, rep)
+	x, err := c.load(ctx, rep)
 	if err != nil {
 		return err
 	}
-	if empty(fams) && !c.allowEmpty {
-		return c.nothingToPush(rep, fams)
+	defer x.close()
+	if x.empty() && !c.allowEmpty {
+		return c.nothingToPush(rep, x.fams)
 	}
 	c.noteMissingIdentity(rep)
-	return c.send(ctx, rep, fams, opts)
+	return c.send(ctx, rep, x, opts)
 }
 
 // parse parses the command line and the environment into c; the
@@ -172,15 +174,27 @@ func (c *pushCommand) noteMissingIdentity(rep *pushReport) {
 	}
 }
 
-// send pushes the loaded families once and prints the report.
-func (c *pushCommand) send(ctx context.Context, rep *pushReport, fams []*dto.MetricFamily, opts []push.Option) error {
-	gatherer := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return fams, nil })
-	res, err := push.Once(ctx, c.url, gatherer, opts...)
-	if err != nil {
+// send pushes the exposition once and prints the report: a text
+// exposition in a stream (push.OnceText), another format's families
+// through push.Once.
+func (c *pushCommand) send(ctx context.Context, rep *pushReport, x *exposition, opts []push.Option) error {
+	var res *push.Result
+	var err error
+	if x.open != nil {
+		res, err = push.OnceText(ctx, c.url, x.open, x.contentType, opts...)
+	} else {
+		gatherer := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return x.fams, nil })
+		res, err = push.Once(ctx, c.url, gatherer, opts...)
+	}
+	var pe *gather.ParseError
+	switch {
+	case errors.As(err, &pe):
+		return x.parseError(pe.Err)
+	case err != nil:
 		return fmt.Errorf("push %s: %w", rep.Source, err)
 	}
 	rep.fill(res)
-	if empty(fams) {
+	if x.empty() {
 		rep.Notes = append(rep.Notes, "the exposition has no samples: an empty write was sent (--allow-empty)")
 	}
 	c.print(rep)
@@ -315,27 +329,69 @@ func (c *pushCommand) options(ctx context.Context) ([]push.Option, error) {
 	return append(opts, authOpts...), nil
 }
 
-func (c *pushCommand) load(ctx context.Context, rep *pushReport) ([]*dto.MetricFamily, error) {
+// exposition is what push sends: a text exposition, read in a stream
+// through open (twice: see push.OnceText), or another format's families.
+type exposition struct {
+	open        func() (io.Reader, error)
+	contentType string
+	fams        []*dto.MetricFamily
+	parseError  func(error) error // a parse error as load would have returned it
+	close       func()
+}
+
+// empty reports whether the exposition has no sample: for a text
+// exposition, the parser finds none before the end (a parse error is not
+// empty: OnceText reports it).
+func (x *exposition) empty() bool {
+	if x.open == nil {
+		return empty(x.fams)
+	}
+	r, err := x.open()
+	if err != nil {
+		return false
+	}
+	p := scrape.NewTextParser(r, model.LegacyValidation)
+	return !p.Next() && p.Err() == nil
+}
+
+func (c *pushCommand) load(ctx context.Context, rep *pushReport) (*exposition, error) {
+	var body *scrape.Body
+	var parseError func(error) error
 	if c.scrapeURL != "" {
 		rep.Source = redact.URL(c.scrapeURL)
-		fams, err := scrape.Fetch(ctx, &http.Client{Timeout: 30 * time.Second}, c.scrapeURL)
-		return fams, redact.Error(err) // its errors quote the URL
-	}
-	rep.Source = c.file
-	var r io.Reader = c.in
-	if c.file != "-" {
-		f, err := os.Open(c.file)
+		data, ct, err := scrape.FetchBody(ctx, &http.Client{Timeout: 30 * time.Second}, c.scrapeURL)
 		if err != nil {
+			return nil, redact.Error(err) // its errors quote the URL
+		}
+		body = scrape.NewBody(data, ct)
+		parseError = func(err error) error { return redact.Error(fmt.Errorf("scrape %s: %w", c.scrapeURL, err)) }
+	} else {
+		rep.Source = c.file
+		parseError = func(err error) error { return fmt.Errorf("%s: %w", c.file, err) }
+		var err error
+		if c.file == "-" {
+			body, err = scrape.ReadBody(c.in)
+		} else if body, err = scrape.OpenFile(c.file); err != nil {
 			return nil, fmt.Errorf("push: --file: %w", err)
 		}
-		defer f.Close()
-		r = f
+		if err != nil {
+			return nil, parseError(err)
+		}
 	}
-	fams, err := scrape.Parse(r, "")
+	x := &exposition{contentType: body.ContentType, parseError: parseError, close: func() { body.Close() }}
+	text, err := body.IsText()
+	if err == nil && text {
+		x.open = body.Open
+		return x, nil
+	}
+	if err == nil {
+		x.fams, err = body.Parse()
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", c.file, err)
+		body.Close()
+		return nil, parseError(err)
 	}
-	return fams, nil
+	return x, nil
 }
 
 // pushReport is what `rwkit push` prints, as text or JSON.
