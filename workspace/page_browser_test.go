@@ -153,6 +153,10 @@ func TestPageInBrowser(t *testing.T) {
 				t.Errorf("/workspaces/shop/ lacks %s", want)
 			}
 		}
+		// Without an upstream, no upstream section.
+		if strings.Contains(dom, "Upstream refusals") || strings.Contains(dom, `<section aria-labelledby="upstream-h"`) {
+			t.Error("/workspaces/shop/ has an upstream section without an upstream")
+		}
 		if t.Failed() {
 			t.Logf("DOM:\n%s", dom)
 		}
@@ -172,6 +176,89 @@ func TestPageInBrowser(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestPageUpstreamInBrowser: a workspace in pass-through mode in front
+// of another one; two writers collide through it. A real headless
+// Chromium shows the Upstream refusals section: the upstream's URL
+// without its password, its state, the refusal with its status 400, its
+// reason new-value-for-timestamp and where the reason came from, the
+// series, both values and both writers, and the upstream's body; the
+// filter narrows the table; a workspace the upstream never refused says
+// so. The page's script records no error.
+func TestPageUpstreamInBrowser(t *testing.T) {
+	bin := chromium(t)
+	front, _ := collideThroughUpstream(t)
+	dir := artifacts(t)
+
+	view := front.srv.URL + "/workspaces/shop/"
+	dom := browse(t, bin, view, "", 1280)
+	noPageErrors(t, "/workspaces/shop/", dom)
+	// The refusal's row and the row of the upstream's answer under it.
+	refusal := regexp.MustCompile(`(?s)<tr class="upstream-refusal new-value-for-timestamp">.*?</tr><tr class="upstream-answer">.*?</tr>`).FindString(dom)
+	if refusal == "" {
+		t.Fatalf("no new-value-for-timestamp row in the upstream refusals table:\n%s", dom)
+	}
+	for _, want := range []string{
+		`<td class="num">400</td>`,
+		// The reason, linked to its hint, and where it came from.
+		`<a href="#hint-new-value-for-timestamp">new-value-for-timestamp</a>`,
+		"the upstream answered 400 with a body; the reason is from the upstream's answer",
+		`<td class="series">jvm_threads</td><td class="num">10</td><td class="num">20</td>`,
+		// The refused writer, then the writer of the stored value.
+		`service="orders"`, "orders-exporter/2.0", `service="billing"`, "billing-exporter/1.0",
+		// The upstream's own body, which names the reason.
+		`<td colspan="9" class="body"><span class="note">The upstream's answer, 400:</span><code>`,
+		"duplicate sample for timestamp",
+	} {
+		if !strings.Contains(refusal, want) {
+			t.Errorf("the refusal's row lacks %s:\n%s", want, refusal)
+		}
+	}
+	if strings.Index(refusal, "orders-exporter/2.0") > strings.Index(refusal, "billing-exporter/1.0") {
+		t.Errorf("the refused writer (orders) is not before the writer of the stored value (billing):\n%s", refusal)
+	}
+	for _, want := range []string{
+		`<section aria-labelledby="upstream-h" id="upstream">`, `<a href="#upstream">Upstream refusals</a>`,
+		"rwkit:xxxxx@", "accepting", `<tr class="upstream-reason new-value-for-timestamp">`,
+		`<label for="upstream-filter">Filter upstream refusals</label>`, `<caption>Refusals: 1 of 1</caption>`,
+		`role="region" aria-label="Refusals: 1 of 1" tabindex="0"`,
+	} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("/workspaces/shop/ lacks %s", want)
+		}
+	}
+	if strings.Contains(dom, "s3cret-in-url") {
+		t.Error("the page shows the upstream's password")
+	}
+	// The upstream's refusal is not listed again among the collisions.
+	if strings.Contains(regexp.MustCompile(`(?s)<section aria-labelledby="collisions-h".*?</section>`).FindString(dom), "upstream-refused") {
+		t.Error("the collisions table lists the upstream's refusal too")
+	}
+	if t.Failed() {
+		t.Logf("DOM:\n%s", dom)
+	}
+	browse(t, bin, view, filepath.Join(dir, "workspace-upstream.png"), 1280)
+	browse(t, bin, view, filepath.Join(dir, "workspace-upstream-phone.png"), 390)
+
+	for filter, shown := range map[string]bool{"orders-exporter": true, "mailer": false} {
+		dom := browse(t, bin, view+"?"+url.Values{"upstream_filter": {filter}}.Encode(), "", 1280)
+		noPageErrors(t, "/workspaces/shop/?upstream_filter="+filter, dom)
+		if got := strings.Contains(dom, `<tr class="upstream-refusal new-value-for-timestamp">`); got != shown {
+			t.Errorf("filter %q: refusal shown %v, want %v", filter, got, shown)
+		}
+		if !shown && !strings.Contains(dom, "No refusal matches the filter.") {
+			t.Errorf("filter %q: no word that nothing matches", filter)
+		}
+	}
+
+	dom = browse(t, bin, front.srv.URL+"/workspaces/clean/", "", 1280)
+	noPageErrors(t, "/workspaces/clean/", dom)
+	for _, want := range []string{`id="upstream"`, "No refusals: the upstream has accepted every write of this workspace.", "No write refused by the upstream."} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("/workspaces/clean/ lacks %s:\n%s", want, dom)
+		}
+	}
 }
 
 // twoWritersCollide pushes to workspace shop what the page tests look at:

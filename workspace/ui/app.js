@@ -363,19 +363,21 @@
       var more = shown.length - MAX_ROWS;
       setSection("upstream-table", el("div", {},
         table("Refusals" + (f ? " matching “" + refusalFilter.value.trim() + "”" : "") + ": " + shown.length + " of " + refusals.length + (more > 0 ? ", the " + MAX_ROWS + " seen last shown" : ""),
-          ["Last seen", "Upstream status", "Reason", "Series", "Stored value", "Refused value", "Refused writer", "Writer of the stored value", "Upstream's answer", "Count", "First seen"],
-          shown.slice(0, MAX_ROWS).map(function (c) {
+          ["Last seen", "Upstream status", "Reason", "Series", "Stored value", "Refused value", "Refused writer", "Writer of the stored value", "Count"],
+          [].concat.apply([], shown.slice(0, MAX_ROWS).map(function (c) {
             // Without a conflict the workspace found itself, there is no
             // series, value or earlier writer to name.
             var found = Object.keys(c.series || {}).length > 0;
-            var reason = el("td", {class: "kind"}, reasonLink(c.reason || "unknown", hints), c.note ? el("span", {class: "note"}, c.note) : null);
-            var body = c.upstream_body ? el("td", {class: "body"}, el("code", {}, c.upstream_body)) : el("td", {class: "empty"}, "(empty body)");
-            return row([when(c.last_seen), el("td", {class: "num"}, String(c.upstream_status)), reason,
+            var reason = el("td", {class: "kind reason-source"}, reasonLink(c.reason || "unknown", hints), c.note ? el("span", {class: "note"}, c.note) : null);
+            // The upstream's body, often long, has a row of its own.
+            var body = el("td", {colspan: 9, class: "body"}, el("span", {class: "note"}, "The upstream's answer, " + c.upstream_status + ":"),
+              c.upstream_body ? el("code", {}, c.upstream_body) : el("span", {class: "empty"}, "(an empty body)"));
+            return [row([when(c.last_seen), el("td", {class: "num"}, String(c.upstream_status)), reason,
               el("td", {class: "series"}, found ? labelsText(c.series) : "(no conflict the workspace found)"),
               el("td", {class: "num"}, found ? c.existing_value : ""), el("td", {class: "num"}, found ? c.new_value : ""),
-              writerCell(c.new_writer), found ? writerCell(c.existing_writer) : el("td", {}, "(none known)"), body, c.count, when(c.first_seen)],
-            {class: "upstream-refusal " + (c.reason || "unknown")});
-          }), {numeric: [1, 4, 5, 9], empty: refusals.length ? "No refusal matches the filter." : "No refusals: the upstream has accepted every write of this workspace."}),
+              writerCell(c.new_writer), found ? writerCell(c.existing_writer) : el("td", {}, "(none known)"), c.count],
+            {class: "upstream-refusal " + (c.reason || "unknown")}), el("tr", {class: "upstream-answer"}, body)];
+          })), {numeric: [1, 4, 5, 8], empty: refusals.length ? "No refusal matches the filter." : "No refusals: the upstream has accepted every write of this workspace."}),
         more > 0 ? el("p", {class: "empty"}, more + " more: type in the filter to narrow the list, or read " + base + "/api/v1/collisions.") : null));
     }
 
