@@ -27,7 +27,10 @@ import (
 //	GET /ui/api/workspaces       the workspaces and their sample counts
 //	GET /ui/api/workspaces/{id}  one workspace: counts, discards and drops
 //	                             by reason with their hints, the history of
-//	                             discards, the writers
+//	                             discards, the writers; in pass-through mode
+//	                             the upstream's state and its refusals by
+//	                             reason (the refusals themselves are the
+//	                             collisions endpoint's upstream-refused)
 //	GET /workspaces/{id}/api/v1/writers  the writers alone
 
 //go:embed ui
