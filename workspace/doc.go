@@ -46,6 +46,10 @@
 // write without storing it (unless Upstream.Store) and records the
 // upstream's 4xx refusals as KindUpstreamRefused collisions, counted in
 // rwkit_upstream_refusals_total{workspace,reason} (upstream_refusals.go).
+// Upstream.SigV4 signs the forwarded requests for AMP (the sender cannot:
+// its signature names the workspace's host); Upstream.Transport carries
+// other credentials and TLS; Upstream.ExplainHeader puts the analysis of a
+// refusal in the answer's ExplanationHeader (upstream_explain.go).
 //
 // # Answers to remote writes
 //
@@ -70,7 +74,8 @@
 //	503                 WithMaxConcurrentWrites writes in flight; Retry-After: 1, body unread
 //	503                 "the workspace cannot write to its disk; nothing of this request was stored,
 //	                    retry it": a commit failed to write the WAL (a full disk); the tenant refuses
-//	                    writes until it has recovered (store.ErrCannotWrite; the body shows no path)
+//	                    writes until it has recovered; or, with WithDiskReserve, the disk's free
+//	                    space is under half the reserve (store.ErrCannotWrite; the body shows no path)
 //
 // A request that holds a second value for one series and timestamp, or a
 // sample older than an earlier one of its series, is answered as Cortex

@@ -66,6 +66,8 @@ type config struct {
 	auth          *authConfig
 	// query bounds the queries of the store Open opens (store.go).
 	query QueryLimits
+	// diskReserve is store.Options.DiskReserve of the store Open opens.
+	diskReserve int64
 	// upstream.go: pass-through mode when set.
 	upstream *upstream
 }
@@ -289,6 +291,23 @@ type QueryLimits struct {
 	MaxSamples     int           // store.Options.QueryMaxSamples
 	MaxConcurrency int           // store.Options.QueryMaxConcurrency
 	MaxLength      int           // store.Options.QueryMaxLength
+}
+
+// WithDiskReserve keeps bytes of the store's file system (at most a
+// twentieth of it) for the TSDB's own writes (store.Options.DiskReserve):
+// while the free space outside the reserve is under half of it, writes
+// are answered 503 (nothing stored) and /-/ready 503, and the reserve is
+// released, so that a full disk never stops the process. 0 (the default
+// of Open) keeps none; rwkit serve keeps 64 MiB. It does nothing for New:
+// a shared store has the reserve it was opened with.
+func WithDiskReserve(bytes int64) Option {
+	return optionFunc(func(c *config) error {
+		if bytes < 0 {
+			return fmt.Errorf("workspace: WithDiskReserve(%d): must not be negative; 0 keeps no reserve", bytes)
+		}
+		c.diskReserve = bytes
+		return nil
+	})
 }
 
 // WithQueryLimits bounds the queries of the store Open opens. It does

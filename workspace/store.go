@@ -58,6 +58,7 @@ func (c *config) storeOptions() store.Options {
 		MaxExemplars:     int64(c.limits.MaxExemplars),
 		Logger:           c.logger.With("component", "store"),
 		Registerer:       c.registry,
+		DiskReserve:      c.diskReserve,
 
 		QueryTimeout:        c.query.Timeout,
 		QueryMaxSamples:     c.query.MaxSamples,

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rwkit/rwkit/remotewrite/sigv4"
 	"github.com/rwkit/rwkit/workspace/store"
 )
 
@@ -34,10 +35,21 @@ type Upstream struct {
 	// Transport sends the forwarded requests (nil: a clone of
 	// http.DefaultTransport). Wrap it to add the backend's auth.
 	Transport http.RoundTripper
+	// SigV4, when set, signs every forwarded request with AWS SigV4, as
+	// Amazon Managed Service for Prometheus requires: a sender cannot sign
+	// for AMP through the workspace (its signature names the workspace's
+	// host), so the workspace signs for the upstream itself. Transport
+	// then must not set Authorization.
+	SigV4 *UpstreamSigV4
 	// Store keeps the forwarded samples in the workspace as well, to query
 	// them locally. Without it the workspace validates each write and
 	// records its writers, and stores nothing (upstream_refusals.go).
 	Store bool
+	// ExplainHeader adds ExplanationHeader to the answer of each write the
+	// upstream refuses (4xx), so that the sender's own error log says why
+	// and who else wrote the series (upstream_explain.go). Off, the answer
+	// is the upstream's, headers included.
+	ExplainHeader bool
 }
 
 // WithUpstream makes the workspace a transparent pass-through in front of
@@ -52,11 +64,16 @@ type Upstream struct {
 // Nothing is buffered or acknowledged on the backend's behalf: when it
 // cannot be reached the sender gets 502 and retries. The body is read
 // whole before it is sent, within WithMaxRequestBytes (413 past it, from
-// the workspace).
+// the workspace). TLS and mutual TLS to the backend are the Transport's
+// settings (remotewrite.Auth's Transport builds one).
 func WithUpstream(u Upstream) Option {
 	return optionFunc(func(c *config) error {
 		up, err := newUpstream(u)
 		if err != nil {
+			return err
+		}
+		// Signing and explaining (upstream_sigv4.go, upstream_explain.go).
+		if err := up.extend(u); err != nil {
 			return err
 		}
 		c.upstream = up
@@ -69,6 +86,11 @@ type upstream struct {
 	url    *url.URL
 	client *http.Client
 	store  bool
+
+	// signs: the transport signs with SigV4, so the sender's
+	// Authorization and X-Amz-* headers are not forwarded.
+	signs   bool
+	explain bool
 }
 
 func newUpstream(u Upstream) (*upstream, error) {
@@ -118,7 +140,8 @@ func endToEnd(dst, src http.Header) {
 var workspaceCredentials = []string{"Authorization", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-Sha256"}
 
 // send forwards body with r's end-to-end headers, without the workspace's
-// own credentials when ownAuth.
+// own credentials when ownAuth, and without the sender's signature when
+// the workspace signs.
 func (u *upstream) send(ctx context.Context, r *http.Request, body []byte, ownAuth bool) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.url.String(), bytes.NewReader(body))
 	if err != nil {
@@ -128,6 +151,17 @@ func (u *upstream) send(ctx context.Context, r *http.Request, body []byte, ownAu
 	if ownAuth {
 		for _, h := range workspaceCredentials {
 			req.Header.Del(h)
+		}
+	}
+	if u.signs {
+		// The sender's signature (for the workspace's host) and what it
+		// signed with are replaced by the workspace's; whatever X-Amz-*
+		// header stayed would be signed along as if the workspace sent it.
+		req.Header.Del("Authorization")
+		for k := range req.Header {
+			if strings.HasPrefix(textproto.CanonicalMIMEHeaderKey(k), "X-Amz-") {
+				delete(req.Header, k)
+			}
 		}
 	}
 	if _, ok := r.Header["User-Agent"]; !ok {
@@ -149,30 +183,56 @@ type upstreamAnswer struct {
 	// senderGone: the sender gave up before the backend answered; what
 	// the backend did is not known.
 	senderGone bool
+
+	// found, when set, receives what analyse found (upstream_explain.go).
+	found *finding
 }
 
 // forward sends one write to the backend and answers the sender with the
 // backend's answer, or 502 when there is none. body is the request's,
 // read whole.
 func (w *Workspace) forward(rw http.ResponseWriter, r *http.Request, body []byte) upstreamAnswer {
-	u := w.cfg.upstream
-	resp, err := u.send(r.Context(), r, body, w.cfg.auth != nil)
-	if err != nil && r.Context().Err() != nil {
-		return upstreamAnswer{status: http.StatusBadGateway, err: err, senderGone: true}
-	}
+	resp, err := w.cfg.upstream.send(r.Context(), r, body, w.cfg.auth != nil)
 	if err != nil {
-		msg := fmt.Sprintf("rwkit: the upstream %s did not answer: %v\nrwkit: nothing of this request was stored or acknowledged on the upstream's behalf; retry it",
-			u.url.Redacted(), unwrapURLError(err))
-		http.Error(rw, msg, http.StatusBadGateway)
-		return upstreamAnswer{status: http.StatusBadGateway, err: err}
+		return w.unanswered(rw, r, err)
 	}
 	defer resp.Body.Close()
+	return relay(rw, resp, nil, "")
+}
+
+// unanswered answers the sender 502 when the backend did not answer
+// (unless the sender is gone already).
+func (w *Workspace) unanswered(rw http.ResponseWriter, r *http.Request, err error) upstreamAnswer {
+	if r.Context().Err() != nil {
+		return upstreamAnswer{status: http.StatusBadGateway, err: err, senderGone: true}
+	}
+	what := "the upstream %s did not answer"
+	if ce := (*sigv4.CredentialsError)(nil); errors.As(err, &ce) {
+		what = "the workspace could not sign for the upstream %s, so sent nothing"
+	}
+	msg := fmt.Sprintf("rwkit: "+what+": %v\nrwkit: nothing of this request was stored or acknowledged on the upstream's behalf; retry it",
+		w.cfg.upstream.url.Redacted(), unwrapURLError(err))
+	http.Error(rw, msg, http.StatusBadGateway)
+	return upstreamAnswer{status: http.StatusBadGateway, err: err}
+}
+
+// relay answers the sender with resp: its headers (and explanation, when
+// not empty, in ExplanationHeader), status, head (what was read of its
+// body already) and the rest of its body.
+func relay(rw http.ResponseWriter, resp *http.Response, head []byte, explanation string) upstreamAnswer {
 	endToEnd(rw.Header(), resp.Header)
 	if resp.ContentLength >= 0 {
 		rw.Header().Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
 	}
+	if explanation != "" {
+		rw.Header().Set(ExplanationHeader, explanation)
+	}
 	rw.WriteHeader(resp.StatusCode)
 	kept := &capped{max: maxKeptAnswer}
+	if len(head) > 0 {
+		_, _ = kept.Write(head)
+		_, _ = rw.Write(head)
+	}
 	// A failure here is the connection to the sender or to the backend
 	// breaking mid-answer; the status is already sent.
 	_, _ = io.Copy(rw, io.TeeReader(resp.Body, kept))
@@ -224,6 +284,9 @@ func (w *Workspace) writeThrough(rw http.ResponseWriter, r *http.Request, id str
 				splitHint(w.cfg.limitNames.MaxRequestBytes)), label
 		}
 		return refuse(rw, http.StatusBadRequest, "rwkit: reading the request body failed: "+err.Error(), "rwkit: nothing was sent upstream"), label
+	}
+	if w.cfg.upstream.explain && label != "" {
+		return w.forwardExplained(rw, r, id, body).status, label // upstream_explain.go
 	}
 	a := w.forward(rw, r, body)
 	if label != "" && !a.senderGone {

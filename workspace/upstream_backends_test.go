@@ -3,6 +3,7 @@ package workspace_test
 import (
 	"bytes"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,21 @@ func TestUpstreamCortex(t *testing.T) {
 		t.Errorf("the write reached another tenant than team-a: %s", other)
 	}
 	checkIncident(t, upstreamRefusal(t, e, "team-a"), http.StatusBadRequest, viaWorkspace.body)
+
+	// With ExplainHeader, Cortex's answer comes back the same, and one
+	// header names the reason and writer-a.
+	ex := newEnv(t, "cortex", workspace.WithUpstream(workspace.Upstream{URL: cx.PushURL, ExplainHeader: true}))
+	a = rw1Body(series(1, ts.UnixMilli(), "__name__", "jvm_threads_explained", "job", "app"))
+	b = rw1Body(series(2, ts.UnixMilli(), "__name__", "jvm_threads_explained", "job", "app"))
+	ex.push(t, "/api/v1/push", a, "X-Scope-OrgID", "team-a", "User-Agent", "writer-a")
+	explained := ex.push(t, "/api/v1/push", b, "X-Scope-OrgID", "team-a", "User-Agent", "writer-b")
+	if status, direct, err = cx.Push(ctx, "team-a", b, false); err != nil {
+		t.Fatal(err)
+	}
+	want := `new-value-for-timestamp: jvm_threads_explained{job="app"} at ` + strconv.FormatInt(ts.UnixMilli(), 10) + `: value 2 differs from 1 written by (User-Agent writer-a, `
+	if h := explained.header.Get(workspace.ExplanationHeader); explained.status != status || explained.body != direct || !strings.HasPrefix(h, want) {
+		t.Errorf("explained: %d %q, %s %q; want Cortex's %d %q and a header starting %q", explained.status, explained.body, workspace.ExplanationHeader, h, status, direct, want)
+	}
 }
 
 // A real Prometheus (2.42) behind the workspace, on the AMP-shaped path:

@@ -90,6 +90,9 @@ func (w *Workspace) analyse(r *http.Request, id string, body []byte, a upstreamA
 		}
 	}
 	w.upstreamState(id, a, reason, &o)
+	if a.found != nil { // Upstream.ExplainHeader: upstream_explain.go
+		*a.found = finding{reason: reason, source: source, first: o.first}
+	}
 }
 
 // refusalReason names why the upstream refused a write, and says where

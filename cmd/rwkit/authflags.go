@@ -63,8 +63,8 @@ func (a *authFlags) headers() (map[string]string, error) {
 		out["X-Scope-OrgID"] = a.tenant
 		delete(out, "X-Scope-Orgid")
 	}
-	if (a.tlsCert == "") != (a.tlsKey == "") {
-		return nil, flagUsagef("--tls-key-file", "--tls-cert-file and --tls-key-file go together")
+	if err := a.tls().checkPair(); err != nil {
+		return nil, err
 	}
 	if a.bearerTokenFile != "" && a.basicUser != "" {
 		return nil, flagUsagef("--bearer-token-file", "--bearer-token-file and --basic-auth-username both set Authorization: give one")
@@ -84,32 +84,67 @@ func (a *authFlags) remote() (remotewrite.Auth, error) {
 	}
 	auth := remotewrite.Auth{Headers: headers, BearerTokenFile: a.bearerTokenFile,
 		BasicAuthUsername: a.basicUser, BasicAuthPasswordFile: a.basicPasswordFile}
-	if a.tlsCA != "" || a.tlsCert != "" || a.tlsServerName != "" {
-		tc := &tls.Config{ServerName: a.tlsServerName}
-		if a.tlsCA != "" {
-			pem, err := os.ReadFile(a.tlsCA)
-			if err != nil {
-				return auth, flagUsagef("--tls-ca-file", "--tls-ca-file: %v", err)
-			}
-			tc.RootCAs = x509.NewCertPool()
-			if !tc.RootCAs.AppendCertsFromPEM(pem) {
-				return auth, flagUsagef("--tls-ca-file", "--tls-ca-file %s: no PEM certificate in it", a.tlsCA)
-			}
-		}
-		if a.tlsCert != "" {
-			cert, err := tls.LoadX509KeyPair(a.tlsCert, a.tlsKey)
-			if err != nil {
-				return auth, flagUsagef("--tls-cert-file", "--tls-cert-file %s / --tls-key-file %s: %v", a.tlsCert, a.tlsKey, err)
-			}
-			tc.Certificates = []tls.Certificate{cert}
-		}
-		auth.TLS = tc
+	if auth.TLS, err = a.tls().config(); err != nil {
+		return auth, err
 	}
 	if err := auth.Check(); err != nil {
 		// What is left for Check to refuse is a header name.
 		return auth, flagUsagef("--header", "--header: %s", strings.TrimPrefix(err.Error(), "auth: "))
 	}
 	return auth, nil
+}
+
+// tls is the flags' TLS files.
+func (a *authFlags) tls() tlsFiles {
+	return tlsFiles{ca: a.tlsCA, cert: a.tlsCert, key: a.tlsKey, serverName: a.tlsServerName}
+}
+
+// tlsFiles are the TLS flags of one connection to a backend: --tls-*
+// (prefix "") on the commands that talk to one, --upstream-tls-* (prefix
+// "upstream-") on serve.
+type tlsFiles struct {
+	prefix                    string
+	ca, cert, key, serverName string
+}
+
+// flag is the name of the flag that gave name (e.g. "tls-ca-file").
+func (f tlsFiles) flag(name string) string { return "--" + f.prefix + name }
+
+func (f tlsFiles) any() bool { return f.ca != "" || f.cert != "" || f.key != "" || f.serverName != "" }
+
+func (f tlsFiles) checkPair() error {
+	if (f.cert == "") != (f.key == "") {
+		return flagUsagef(f.flag("tls-key-file"), "%s and %s go together", f.flag("tls-cert-file"), f.flag("tls-key-file"))
+	}
+	return nil
+}
+
+// config loads the PEM files into the TLS settings of a
+// remotewrite.Auth, nil when no flag is set; errors name the flag and
+// the file.
+func (f tlsFiles) config() (*tls.Config, error) {
+	if err := f.checkPair(); err != nil || !f.any() {
+		return nil, err
+	}
+	tc := &tls.Config{ServerName: f.serverName}
+	if f.ca != "" {
+		pem, err := os.ReadFile(f.ca)
+		if err != nil {
+			return nil, flagUsagef(f.flag("tls-ca-file"), "%s: %v", f.flag("tls-ca-file"), err)
+		}
+		tc.RootCAs = x509.NewCertPool()
+		if !tc.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, flagUsagef(f.flag("tls-ca-file"), "%s %s: no PEM certificate in it", f.flag("tls-ca-file"), f.ca)
+		}
+	}
+	if f.cert != "" {
+		cert, err := tls.LoadX509KeyPair(f.cert, f.key)
+		if err != nil {
+			return nil, flagUsagef(f.flag("tls-cert-file"), "%s %s / %s %s: %v", f.flag("tls-cert-file"), f.cert, f.flag("tls-key-file"), f.key, err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
 }
 
 // transport is the flags as an http.RoundTripper for commands that talk to

@@ -44,6 +44,7 @@ type serveCommand struct {
 	maxSeriesPerRequest  int
 	maxConcurrentWrites  int
 	maxWorkspaces        int
+	diskReserveBytes     int64
 	maxHeaderBytes       int
 	queryMaxLength       int
 	queryMaxConcurrency  int
@@ -65,6 +66,8 @@ const serveExample = `  rwkit serve                                   # http://1
   rwkit serve --limits cortex --data ./ws       # Cortex's defaults, data kept in ./ws
   rwkit serve --strict                          # 400 where AMP answers 200 and drops a sample silently
   rwkit serve --upstream http://cortex:9009/api/v1/push   # pass-through: writes go on to Cortex
+  rwkit serve --upstream https://aps-workspaces.us-west-2.amazonaws.com/workspaces/ws-1/api/v1/remote_write
+                                                # in front of AMP: signs each write with SigV4 (AWS default chain)
   # then push, e.g.:
   rwkit push --url http://127.0.0.1:9095/workspaces/ws-1/api/v1/remote_write --file metrics.txt`
 
@@ -79,7 +82,7 @@ func (c *serveCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	wsOpts, err := c.workspaceOptions()
+	wsOpts, err := c.workspaceOptions(ctx)
 	if err != nil {
 		return err
 	}
@@ -130,6 +133,7 @@ func (c *serveCommand) flagSet() *flag.FlagSet {
 	fs.IntVar(&c.maxSeriesPerRequest, "max-series-per-request", workspace.DefaultMaxSeriesPerRequest, "most series in one remote write (413 past it)")
 	fs.IntVar(&c.maxConcurrentWrites, "max-concurrent-writes", workspace.DefaultMaxConcurrentWrites, "remote writes handled at once; one more gets 503 with Retry-After")
 	fs.IntVar(&c.maxWorkspaces, "max-workspaces", workspace.DefaultMaxTenants, "workspaces (tenants) written to since start, data or not; a write for one more gets 400")
+	fs.Int64Var(&c.diskReserveBytes, "disk-reserve-bytes", defaultDiskReserve, "room kept on --data's disk (at most a twentieth of it) for the TSDB's own writes: under half of it free, writes get 503 and the room is released, so a full disk never stops the server; 0 keeps none")
 	fs.IntVar(&c.queryMaxLength, "query-max-length", store.DefaultQueryMaxLength, "longest PromQL expression in bytes (400 past it, before parsing)")
 	fs.IntVar(&c.queryMaxConcurrency, "query-max-concurrency", store.DefaultQueryMaxConcurrency, "queries parsed or evaluated at once; more wait for a slot within --query-timeout, then 503")
 	fs.DurationVar(&c.queryTimeout, "query-timeout", store.DefaultQueryTimeout, "longest a query may take, waiting for a slot included (503 past it)")
@@ -171,12 +175,12 @@ func (c *serveCommand) settings() (validate.Limits, *slog.Logger, error) {
 
 // workspaceOptions are the workspace's authentication, limits and query
 // limits, set by the flags.
-func (c *serveCommand) workspaceOptions() ([]workspace.Option, error) {
+func (c *serveCommand) workspaceOptions(ctx context.Context) ([]workspace.Option, error) {
 	wsOpts, err := c.authAndLimits()
 	if err != nil {
 		return nil, err
 	}
-	upOpts, err := c.upstream.options()
+	upOpts, err := c.upstream.options(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -184,6 +188,7 @@ func (c *serveCommand) workspaceOptions() ([]workspace.Option, error) {
 	return append(wsOpts,
 		workspace.WithStrict(c.strict),
 		workspace.WithMaxTenants(c.maxWorkspaces),
+		workspace.WithDiskReserve(c.diskReserveBytes),
 		workspace.WithQueryLimits(workspace.QueryLimits{
 			Timeout:        c.queryTimeout,
 			MaxSamples:     c.queryMaxSamples,
@@ -247,7 +252,7 @@ func (c *serveCommand) announce(logger *slog.Logger, lim validate.Limits, addr n
 		"query", base+"/workspaces/<id>/api/v1/query",
 		"collisions", base+"/workspaces/<id>/api/v1/collisions",
 		"ha", haSummary(lim),
-		"upstream", c.upstream.summary(),
+		"upstream", c.upstream.summary(), "upstream_auth", c.upstream.authSummary(),
 		"metrics", base+"/metrics")
 	if c.ready != nil {
 		c.ready <- addr.String()

@@ -12,6 +12,11 @@ import (
 // headers, SigV4 with a session token about 2 KiB; Go's default is 1 MiB.
 const defaultMaxHeaderBytes = 64 << 10
 
+// defaultDiskReserve is --disk-reserve-bytes's default: room for a few
+// minutes of the TSDB's head-chunk writes at a million series, and for it
+// to close.
+const defaultDiskReserve = 64 << 20
+
 // authAndLimits turns serve's auth and limit flags into workspace
 // options, and refuses a non-loopback --listen without auth.
 func (c *serveCommand) authAndLimits() ([]workspace.Option, error) {
@@ -75,6 +80,9 @@ func (c *serveCommand) checkFlags() error {
 		if err := checkAtLeast("serve", f.name, f.value, 1); err != nil {
 			return err
 		}
+	}
+	if c.diskReserveBytes < 0 {
+		return flagUsagef("--disk-reserve-bytes", "serve: --disk-reserve-bytes %d: must not be negative (0 keeps no reserve)", c.diskReserveBytes)
 	}
 	return nil
 }

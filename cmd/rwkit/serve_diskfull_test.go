@@ -20,7 +20,10 @@ import (
 // same --data. Every sample answered 2xx, before and after the disk was
 // full, must be found after the restart; while the disk is full /-/ready
 // answers 503 naming the workspace, the refusals show no server path, and
-// the failure is logged once, not once per write. It needs root (a tmpfs
+// the failure is logged once, not once per write. With serve's default
+// --disk-reserve-bytes (a twentieth of this disk, 256 KiB) the writes are
+// refused before a commit fails: the path a user's server takes; the
+// failed-commit path is tested in workspace and workspace/store. It needs root (a tmpfs
 // mount) and skips without it unless CI=true or RWKIT_REQUIRE_ROOT=1.
 func TestServeDiskFullKeepsAcknowledgedWrites(t *testing.T) {
 	fs := disktest.Mount(t, 5<<20)

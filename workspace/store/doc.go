@@ -96,9 +96,13 @@
 // tenant's directory), and the recovery once (INFO, with failed_writes,
 // the writes refused in between).
 //
-// Head chunks are memory-mapped files the TSDB writes in the background;
-// a full disk there makes the TSDB panic (tsdb.handleChunkWriteError) and
-// the process exit, with every committed sample still in the WAL.
+// Head chunks are memory-mapped files the TSDB writes in the background
+// (every minute, and at Close); a full disk there makes the TSDB panic
+// (tsdb.handleChunkWriteError) and the process exit, with every committed
+// sample still in the WAL. Options.DiskReserve prevents it (reserve.go): a
+// file of that size is kept allocated in the store's directory
+// (ReserveFile), writes are refused once the free space outside it is under
+// half of it, and the file is then deleted so the TSDB has room to finish.
 // Compaction and WAL checkpoints that fail for room are retried by the
 // TSDB and delete nothing. With Options.OutOfOrderWindow > 0, the TSDB
 // only logs a failure to write out-of-order samples to the WBL.

@@ -80,6 +80,16 @@ type Options struct {
 	// queries over one; an empty field names the Options field.
 	LimitNames LimitNames
 
+	// DiskReserve is the room, in bytes, kept on the store's file system
+	// for the TSDB's own writes (reserve.go): a file of that size, capped
+	// at a twentieth of the file system, is allocated in the directory
+	// (ReserveFile); writes are refused (ErrCannotWrite) once the free
+	// space outside it falls under half of it, and the file is deleted so
+	// that the TSDB can finish its writes instead of panicking on a full
+	// disk; they are taken again once twice the reserve is free. 0 keeps
+	// no reserve. Linux only (elsewhere it is logged and ignored).
+	DiskReserve int64
+
 	// Now is the clock for query defaults ("time" of an instant query);
 	// nil means time.Now.
 	Now func() time.Time
@@ -103,6 +113,10 @@ type Store struct {
 	// (health.go); tests shorten it.
 	recoverEvery time.Duration
 
+	reserve   *diskReserve  // nil: Options.DiskReserve 0
+	stopWatch chan struct{} // ends watchDisk
+	watching  sync.WaitGroup
+
 	mu      sync.RWMutex
 	tenants map[string]*Tenant
 	closed  bool
@@ -120,9 +134,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("store: open: empty directory; pass the folder that holds the tenants' TSDBs")
 	}
-	if opts.Retention < 0 || opts.OutOfOrderWindow < 0 || opts.MaxExemplars < 0 {
-		return nil, fmt.Errorf("store: open: Retention (%s), OutOfOrderWindow (%s) and MaxExemplars (%d) must not be negative",
-			opts.Retention, opts.OutOfOrderWindow, opts.MaxExemplars)
+	if opts.Retention < 0 || opts.OutOfOrderWindow < 0 || opts.MaxExemplars < 0 || opts.DiskReserve < 0 {
+		return nil, fmt.Errorf("store: open: Retention (%s), OutOfOrderWindow (%s), MaxExemplars (%d) and DiskReserve (%d) must not be negative",
+			opts.Retention, opts.OutOfOrderWindow, opts.MaxExemplars, opts.DiskReserve)
 	}
 	limits, err := opts.queryLimits()
 	if err != nil {
@@ -146,6 +160,11 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	reserve, err := newDiskReserve(dir, opts.DiskReserve, logger)
+	if err != nil {
+		_ = lock.Release()
+		return nil, err
+	}
 	p := parser.NewParser(parser.Options{})
 	reg := promreg.New(opts.Registerer).TolerateDuplicates(logger)
 	engine, err := newEngine(dir, limits, p, logger, reg)
@@ -166,6 +185,11 @@ func Open(dir string, opts Options) (*Store, error) {
 		started: opts.Now().UTC(),
 
 		recoverEvery: recoverEvery,
+		reserve:      reserve,
+		stopWatch:    make(chan struct{}),
+	}
+	if reserve != nil {
+		s.watching.Go(s.watchDisk)
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -402,6 +426,22 @@ func (s *Store) Unwritable() []string {
 	return ids
 }
 
+// watchDisk looks at the free space every reserveCheckEvery, between
+// the writes that also do: the TSDB writes in the background whether or
+// not the store is written to.
+func (s *Store) watchDisk() {
+	tick := time.NewTicker(reserveCheckEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stopWatch:
+			return
+		case <-tick.C:
+			s.reserve.check()
+		}
+	}
+}
+
 // Close closes every tenant's TSDB: committed samples are in the WAL and
 // are there when the store is opened again. Close is safe to call twice.
 func (s *Store) Close() error {
@@ -411,6 +451,11 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	close(s.stopWatch)
+	s.watching.Wait()
+	// A last look, so that a disk that filled since the last one gives the
+	// TSDBs the reserve to close with (they write their head chunks).
+	s.reserve.check()
 	var errs []error
 	for _, id := range slices.Sorted(maps.Keys(s.tenants)) {
 		if err := s.tenants[id].close(); err != nil {

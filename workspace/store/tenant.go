@@ -111,6 +111,9 @@ func (t *Tenant) NumSeries() uint64 {
 // recover (that may replay the WAL, which a caller holding its own locks
 // should not wait for): Writable does.
 func (t *Tenant) Appender(ctx context.Context) *Appender {
+	if err := t.s.reserve.refusal(t.id); err != nil {
+		return &Appender{t: t, err: err}
+	}
 	if t.health.failure() == nil {
 		t.dbMu.RLock()
 		// Checked again under the lock: another commit may have failed
@@ -187,15 +190,16 @@ func (t *Tenant) openLocked() error {
 // locks of your own (the workspace does, and its /-/ready through
 // Store.Unwritable). The failure and the recovery are logged once each,
 // with the count of writes refused in between. A tenant without a TSDB
-// has written nothing yet and is writable.
+// has written nothing yet and is writable. With Options.DiskReserve, every
+// tenant is unwritable while the disk is low on space (reserve.go).
 func (t *Tenant) Writable() error {
-	if t.health.failure() == nil {
-		return nil
-	}
-	if t.health.dueForRecovery(t.s.opts.Now(), t.s.recoverEvery) {
+	if t.health.failure() != nil && t.health.dueForRecovery(t.s.opts.Now(), t.s.recoverEvery) {
 		t.reopen()
 	}
 	if err := t.health.failure(); err != nil {
+		return cannotWrite(t.id, err)
+	}
+	if err := t.s.reserve.err(); err != nil {
 		return cannotWrite(t.id, err)
 	}
 	return nil
@@ -204,6 +208,7 @@ func (t *Tenant) Writable() error {
 // fail stops the tenant's writes after a failed commit; the caller holds
 // commitMu.
 func (t *Tenant) fail(err error) {
+	t.s.reserve.release(err)
 	if t.health.fail(err, t.s.opts.Now(), walEndOf(filepath.Join(t.dir, "wal"))) {
 		t.s.logger.Error("workspace cannot write to its disk; its writes are refused (5xx, nothing stored) until it can again",
 			"workspace", t.id, "dir", t.dir, "err", err)

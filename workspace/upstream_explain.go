@@ -1,0 +1,123 @@
+package workspace
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Explained answers (Upstream.ExplainHeader): the answer to a write the
+// upstream refused carries the workspace's analysis in one header, so the
+// sender's own error log names the reason and the other writer. The
+// analysis then runs before the answer is written, not after; accepted
+// writes and 5xx are answered first, as without the option.
+
+// ExplanationHeader holds, on the answer to a write the upstream refused
+// (4xx), one line: the reason, and for a collision the series, both values
+// and the writer of the value already there, e.g.
+//
+//	new-value-for-timestamp: up{job="x"} at 1700000000000: value 2 differs from 1 written by (service="a", instance="1", User-Agent Go-http-client/1.1, 127.0.0.1:50312)
+//
+// Printable ASCII only, at most maxExplanation bytes.
+const ExplanationHeader = "X-Rwkit-Explanation"
+
+// maxExplanation bounds ExplanationHeader's value: proxies and clients
+// limit a header's size (8 KiB and less), and the sender's log line too.
+const maxExplanation = 1024
+
+// finding is what analyse found for one forwarded write.
+type finding struct {
+	reason string // "" when the upstream did not refuse (4xx)
+	source string // where the reason comes from, in words
+	first  *Collision
+}
+
+// forwardExplained forwards one write as forward does, and, when the
+// upstream refuses it (4xx), analyses the write before answering, to send
+// the explanation along. The upstream's body is read (up to
+// maxKeptAnswer) before the answer starts, and relayed whole.
+func (w *Workspace) forwardExplained(rw http.ResponseWriter, r *http.Request, id string, body []byte) upstreamAnswer {
+	resp, err := w.cfg.upstream.send(r.Context(), r, body, w.cfg.auth != nil)
+	if err != nil {
+		a := w.unanswered(rw, r, err)
+		if !a.senderGone {
+			w.analyse(r, id, body, a)
+		}
+		return a
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 400 || resp.StatusCode >= 500 {
+		a := relay(rw, resp, nil, "")
+		w.analyse(r, id, body, a)
+		return a
+	}
+	// A body cut short is relayed as far as it came, as forward does.
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxKeptAnswer))
+	var found finding
+	a := upstreamAnswer{status: resp.StatusCode, body: string(head), found: &found}
+	w.analyse(r, id, body, a)
+	relay(rw, resp, head, found.explanation())
+	return a
+}
+
+// explanation is the header's line for f, "" when there is nothing to say.
+func (f finding) explanation() string {
+	if f.reason == "" {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(f.reason)
+	if c := f.first; c != nil {
+		fmt.Fprintf(&b, ": %s at %d: value %s differs from %s written by ", seriesName(c.Series), c.Timestamp, c.NewValue, c.ExistingValue)
+		if c.ExistingWriter != nil {
+			b.WriteString(c.ExistingWriter.String())
+		} else {
+			b.WriteString("a writer this workspace does not remember")
+		}
+	} else {
+		b.WriteString(": " + f.source)
+	}
+	return headerSafe(b.String(), maxExplanation)
+}
+
+// seriesName writes labels as PromQL does: name{label="value", ...}, the
+// values quoted in ASCII.
+func seriesName(labels map[string]string) string {
+	names := make([]string, 0, len(labels))
+	for n := range labels {
+		if n != "__name__" {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	b.WriteString(labels["__name__"])
+	b.WriteByte('{')
+	for i, n := range names {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(n + "=" + strconv.QuoteToASCII(labels[n]))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// headerSafe is s as one header line of at most max bytes: each byte
+// outside printable ASCII (CR and LF included, which would end the header)
+// becomes '?', and a longer line is cut, ending in "...".
+func headerSafe(s string, max int) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c < 0x20 || c > 0x7e {
+			b[i] = '?'
+		}
+	}
+	if len(b) > max {
+		b = append(b[:max-3], "..."...)
+	}
+	return string(b)
+}
