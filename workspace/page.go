@@ -118,6 +118,9 @@ type historyPoint struct {
 type pageUpstream struct {
 	// URL is the upstream's URL, its password redacted.
 	URL string `json:"url"`
+	// Stored: the forwarded samples are stored locally too
+	// (Upstream.Store); without, the workspace's accepted count stays 0.
+	Stored bool `json:"stored"`
 	// State is accepting, refusing and the reason, failing (5xx) or
 	// unreachable; empty before the workspace's first forwarded write.
 	State string `json:"state"`

@@ -193,7 +193,7 @@ func TestPageUpstreamInBrowser(t *testing.T) {
 
 	view := front.srv.URL + "/workspaces/shop/"
 	dom := upstreamPageShows(t, bin, view)
-	for _, want := range []string{"rwkit:xxxxx@", "accepting"} {
+	for _, want := range []string{"rwkit:xxxxx@", "accepting", "it stores none of their samples (no --upstream-store), so none is counted accepted."} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("/workspaces/shop/ lacks %s", want)
 		}

@@ -172,6 +172,7 @@ func collideThroughUpstream(t *testing.T) (front, backend *env) {
 // pageUpstream is the page data's upstream part.
 type pageUpstream struct {
 	URL        string
+	Stored     bool
 	State      string
 	LastStatus int    `json:"last_status"`
 	LastError  string `json:"last_error"`
@@ -207,8 +208,8 @@ func TestPageDataUpstream(t *testing.T) {
 		t.Errorf("upstream URL %q, want %q", u.URL, wantURL)
 	}
 	// The clean writer came last: accepted.
-	if u.State != "accepting" || u.LastStatus != http.StatusOK || !u.Reachable || u.Writes != 1 || u.LastError != "" {
-		t.Errorf("upstream state %+v, want accepting, last status 200, reachable, 1 write in the state", u)
+	if u.State != "accepting" || u.LastStatus != http.StatusOK || !u.Reachable || u.Writes != 1 || u.LastError != "" || u.Stored {
+		t.Errorf("upstream state %+v, want accepting, last status 200, reachable, 1 write in the state, not stored", u)
 	}
 	if len(u.Refusals) != 1 || u.Refusals[0].Reason != "new-value-for-timestamp" || u.Refusals[0].Count != 1 ||
 		u.Refusals[0].Hint != validate.NewValueForTimestamp.Hint() || u.Refused != 1 || u.Groups != 1 {

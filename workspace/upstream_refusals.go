@@ -221,7 +221,7 @@ func (w *Workspace) upstreamStateOf(id string) *pageUpstream {
 	w.upstreamMu.Lock()
 	e := w.upstreamStates[id]
 	w.upstreamMu.Unlock()
-	s := &pageUpstream{URL: w.cfg.upstream.url.Redacted(), State: e.state, Since: e.since, LastAnswer: e.last}
+	s := &pageUpstream{URL: w.cfg.upstream.url.Redacted(), Stored: w.cfg.upstream.store, State: e.state, Since: e.since, LastAnswer: e.last}
 	if e.state == "" {
 		return s
 	}

@@ -316,11 +316,13 @@
 
     // upstreamSection is the upstream's section, its parts drawn by
     // renderUpstream and renderRefusals.
-    function upstreamSection() {
+    function upstreamSection(u) {
       return el("section", {"aria-labelledby": "upstream-h"},
         el("h2", {id: "upstream-h"}, "Upstream refusals"),
         el("p", {}, "Pass-through mode: every write is forwarded unchanged to the upstream, whose answer is the sender's; nothing is acknowledged on its behalf. " +
-          "The workspace reads each write as well and, when the upstream refuses one (4xx), records why and which writers collided."),
+          "The workspace reads each write as well and, when the upstream refuses one (4xx), records why and which writers collided. " +
+          "The counts above and the sections below are the workspace's own reading of the same writes" +
+          (u.stored ? "." : "; it stores none of their samples (no --upstream-store), so none is counted accepted.")),
         el("div", {id: "upstream-state"}), el("div", {id: "upstream-chart"}), el("div", {id: "upstream-reasons"}),
         el("div", {class: "field"}, el("label", {for: "upstream-filter"}, "Filter upstream refusals"), refusalFilter),
         el("div", {id: "upstream-table"}));
@@ -329,7 +331,7 @@
     function renderUpstream(u, history, interval) {
       if (document.getElementById("upstream").tagName !== "SECTION") {
         setSection("toc", el("div", {}, toc(true)));
-        setSection("upstream", upstreamSection());
+        setSection("upstream", upstreamSection(u));
         renderRefusals();
       }
       var answer = !u.state ? "none yet" : u.reachable ? String(u.last_status) : "none: " + u.last_error;
