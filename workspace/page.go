@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,7 +27,10 @@ import (
 //	GET /ui/api/workspaces       the workspaces and their sample counts
 //	GET /ui/api/workspaces/{id}  one workspace: counts, discards and drops
 //	                             by reason with their hints, the history of
-//	                             discards, the writers
+//	                             discards, the writers; in pass-through mode
+//	                             the upstream's state and its refusals by
+//	                             reason (the refusals themselves are the
+//	                             collisions endpoint's upstream-refused)
 //	GET /workspaces/{id}/api/v1/writers  the writers alone
 
 //go:embed ui
@@ -101,21 +105,55 @@ type pageReason struct {
 	Hint   string  `json:"hint,omitempty"`
 }
 
-// historyPoint is the discards (or drops, "dropped:" and the reason) by
-// reason in the interval that ends at T.
+// historyPoint is the discards by reason in the interval that ends at T,
+// with the drops and the upstream's refusals (droppedKey, upstreamKey and
+// the reason).
 type historyPoint struct {
 	T      time.Time          `json:"t"`
 	Counts map[string]float64 `json:"counts"`
 }
 
+// pageUpstream is the upstream's state for one workspace (pass-through
+// mode): upstreamStateOf, and the refusals by reason.
+type pageUpstream struct {
+	// URL is the upstream's URL, its password redacted.
+	URL string `json:"url"`
+	// Stored: the forwarded samples are stored locally too
+	// (Upstream.Store); without, the workspace's accepted count stays 0.
+	Stored bool `json:"stored"`
+	// State is accepting, refusing and the reason, failing (5xx) or
+	// unreachable; empty before the workspace's first forwarded write.
+	State string `json:"state"`
+	// Since is when State began; Writes counts the writes answered in it.
+	Since  time.Time `json:"since,omitzero"`
+	Writes int       `json:"writes_in_state"`
+	// LastAnswer is when the upstream last answered, or failed to, a write
+	// of this workspace: LastStatus its status, or LastError why there was
+	// none (the sender got 502).
+	LastAnswer time.Time `json:"last_answer,omitzero"`
+	LastStatus int       `json:"last_status,omitempty"`
+	LastError  string    `json:"last_error,omitempty"`
+	// Reachable: the last write got an answer from the upstream.
+	Reachable bool `json:"reachable"`
+	// Refusals are the writes it refused (4xx) since the start, by reason
+	// (rwkit_upstream_refusals_total), Refused their sum, and Groups the
+	// upstream-refused entries of the collisions endpoint.
+	Refusals []pageReason `json:"refusals"`
+	Refused  float64      `json:"refused"`
+	Groups   int          `json:"groups"`
+}
+
 type pageWorkspace struct {
 	pageCounts
-	Discards  []pageReason   `json:"discards"`
-	Drops     []pageReason   `json:"drops"`
-	History   []historyPoint `json:"history"`
-	Writers   []WriterStats  `json:"writers"`
-	Interval  float64        `json:"interval_seconds"`
-	Collision int            `json:"collisions"`
+	Discards []pageReason   `json:"discards"`
+	Drops    []pageReason   `json:"drops"`
+	History  []historyPoint `json:"history"`
+	Writers  []WriterStats  `json:"writers"`
+	Interval float64        `json:"interval_seconds"`
+	// Collision counts the collision groups but the upstream's refusals,
+	// which Upstream counts (nil without an upstream).
+	Collision int           `json:"collisions"`
+	Upstream  *pageUpstream `json:"upstream,omitempty"`
 }
 
 // counterValues reads a counter vector's children: value by the value of
@@ -146,16 +184,26 @@ func counterValues(c prometheus.Collector, key, sub string) map[string]map[strin
 	return out
 }
 
+// Prefixes of the history's keys for drops and the upstream's refusals;
+// a discard's key is its reason.
+const (
+	droppedKey  = "dropped:"
+	upstreamKey = "upstream:"
+)
+
 // discardCounts are the discard and drop counters by workspace, then by
-// reason, drops under "dropped:" and their reason.
+// reason, drops under droppedKey and their reason, and the writes the
+// upstream refused under upstreamKey and theirs.
 func (w *Workspace) discardCounts() map[string]map[string]float64 {
 	all := counterValues(w.metrics.discarded, "workspace", "reason")
-	for id, rs := range counterValues(w.metrics.dropped, "workspace", "reason") {
-		if all[id] == nil {
-			all[id] = map[string]float64{}
-		}
-		for r, v := range rs {
-			all[id]["dropped:"+r] = v
+	for prefix, c := range map[string]*prometheus.CounterVec{droppedKey: w.metrics.dropped, upstreamKey: w.metrics.upstreamRefusals} {
+		for id, rs := range counterValues(c, "workspace", "reason") {
+			if all[id] == nil {
+				all[id] = map[string]float64{}
+			}
+			for r, v := range rs {
+				all[id][prefix+r] = v
+			}
 		}
 	}
 	return all
@@ -345,10 +393,12 @@ func (w *Workspace) servePageWorkspace(rw http.ResponseWriter, r *http.Request) 
 		}
 	}
 	cur := w.discardCounts()
-	discards, drops := map[string]float64{}, map[string]float64{}
+	discards, drops, refusals := map[string]float64{}, map[string]float64{}, map[string]float64{}
 	for r, v := range cur[id] {
-		if len(r) > 8 && r[:8] == "dropped:" {
-			drops[r[8:]] = v
+		if d, ok := strings.CutPrefix(r, droppedKey); ok {
+			drops[d] = v
+		} else if u, ok := strings.CutPrefix(r, upstreamKey); ok {
+			refusals[u] = v
 		} else {
 			discards[r] = v
 		}
@@ -356,7 +406,20 @@ func (w *Workspace) servePageWorkspace(rw http.ResponseWriter, r *http.Request) 
 	p.Discards, p.Drops = reasonList(discards), reasonList(drops)
 	p.History = w.history.of(id, cur, w.cfg.now())
 	p.Writers = w.Writers(id)
-	p.Collision = len(w.Collisions(id))
+	collisions := w.Collisions(id)
+	refusedGroups := 0
+	for _, c := range collisions {
+		if c.Kind == KindUpstreamRefused {
+			refusedGroups++
+		}
+	}
+	p.Collision = len(collisions) - refusedGroups
+	if p.Upstream = w.upstreamStateOf(id); p.Upstream != nil {
+		p.Upstream.Refusals, p.Upstream.Groups = reasonList(refusals), refusedGroups
+		for _, v := range refusals {
+			p.Upstream.Refused += v
+		}
+	}
 	w.writePageJSON(rw, p)
 }
 

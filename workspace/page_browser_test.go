@@ -13,6 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rwkit/rwkit/internal/cortextest"
+	"github.com/rwkit/rwkit/workspace"
 )
 
 // chromium finds a headless Chromium: RWKIT_CHROMIUM_BIN, else chromium
@@ -153,6 +156,10 @@ func TestPageInBrowser(t *testing.T) {
 				t.Errorf("/workspaces/shop/ lacks %s", want)
 			}
 		}
+		// Without an upstream, no upstream section.
+		if strings.Contains(dom, "Upstream refusals") || strings.Contains(dom, `<section aria-labelledby="upstream-h"`) {
+			t.Error("/workspaces/shop/ has an upstream section without an upstream")
+		}
 		if t.Failed() {
 			t.Logf("DOM:\n%s", dom)
 		}
@@ -172,6 +179,128 @@ func TestPageInBrowser(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestPageUpstreamInBrowser: a workspace in pass-through mode in front
+// of another one; two writers collide through it. A real headless
+// Chromium shows the Upstream refusals section (upstreamPageShows); the
+// filter narrows its table; a workspace the upstream never refused says
+// so. The page's script records no error.
+func TestPageUpstreamInBrowser(t *testing.T) {
+	bin := chromium(t)
+	front, _ := collideThroughUpstream(t)
+	dir := artifacts(t)
+
+	view := front.srv.URL + "/workspaces/shop/"
+	dom := upstreamPageShows(t, bin, view)
+	for _, want := range []string{"rwkit:xxxxx@", "accepting", "it stores none of their samples (no --upstream-store), so none is counted accepted."} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("/workspaces/shop/ lacks %s", want)
+		}
+	}
+	if strings.Contains(dom, "s3cret-in-url") {
+		t.Error("the page shows the upstream's password")
+	}
+	browse(t, bin, view, filepath.Join(dir, "workspace-upstream.png"), 1280)
+	browse(t, bin, view, filepath.Join(dir, "workspace-upstream-phone.png"), 390)
+
+	for filter, shown := range map[string]bool{"orders-exporter": true, "mailer": false} {
+		dom := browse(t, bin, view+"?"+url.Values{"upstream_filter": {filter}}.Encode(), "", 1280)
+		noPageErrors(t, "/workspaces/shop/?upstream_filter="+filter, dom)
+		if got := strings.Contains(dom, `<tr class="upstream-refusal new-value-for-timestamp">`); got != shown {
+			t.Errorf("filter %q: refusal shown %v, want %v", filter, got, shown)
+		}
+		if !shown && !strings.Contains(dom, "No refusal matches the filter.") {
+			t.Errorf("filter %q: no word that nothing matches", filter)
+		}
+	}
+
+	dom = browse(t, bin, front.srv.URL+"/workspaces/clean/", "", 1280)
+	noPageErrors(t, "/workspaces/clean/", dom)
+	for _, want := range []string{`id="upstream"`, "No refusals: the upstream has accepted every write of this workspace.", "No write refused by the upstream."} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("/workspaces/clean/ lacks %s:\n%s", want, dom)
+		}
+	}
+}
+
+// TestPageUpstreamCortexInBrowser: the same in front of a real Cortex
+// (tenant shop by X-Scope-OrgID, passed through): the page shows Cortex's
+// own 400 and its body, and both writers.
+func TestPageUpstreamCortexInBrowser(t *testing.T) {
+	bin := chromium(t)
+	cx := cortextest.Start(t)
+	front := newEnv(t, "amp", workspace.WithUpstream(workspace.Upstream{URL: cx.PushURL}))
+	ts := nowMs() - 1000
+	for _, w := range []struct {
+		service, ua string
+		value       float64
+		status      int
+	}{{"billing", "billing-exporter/1.0", 10, http.StatusOK}, {"orders", "orders-exporter/2.0", 20, http.StatusBadRequest}} {
+		body := rw1Body(series(1, ts, "__name__", "up", "instance", w.service[:1]+"-1", "service", w.service), series(w.value, ts, "__name__", "jvm_threads"))
+		if r := front.push(t, "/api/v1/push", body, "X-Scope-OrgID", "shop", "User-Agent", w.ua); r.status != w.status {
+			t.Fatalf("%s through the workspace: %d %s, want Cortex's %d", w.service, r.status, r.body, w.status)
+		}
+	}
+	view := front.srv.URL + "/workspaces/shop/"
+	dom := upstreamPageShows(t, bin, view)
+	if want := cx.PushURL; !strings.Contains(dom, want) {
+		t.Errorf("/workspaces/shop/ does not name the upstream %s", want)
+	}
+	browse(t, bin, view, filepath.Join(artifacts(t), "workspace-upstream-cortex.png"), 1280)
+}
+
+// upstreamPageShows loads view, the page of a workspace whose upstream
+// refused orders' jvm_threads 20 after billing's 10, and checks its
+// Upstream refusals section: the refusal with its status 400, its reason
+// new-value-for-timestamp linked to the hint and where the reason came
+// from, the series, both values, the refused writer then the writer of
+// the stored value, and the upstream's body; the section in the table of
+// contents, its labelled filter, its captioned table in a focusable
+// region; the refusal not repeated among the collisions. It returns the
+// DOM.
+func upstreamPageShows(t *testing.T, bin, view string) string {
+	t.Helper()
+	dom := browse(t, bin, view, "", 1280)
+	noPageErrors(t, view, dom)
+	// The refusal's row and the row of the upstream's answer under it.
+	refusal := regexp.MustCompile(`(?s)<tr class="upstream-refusal new-value-for-timestamp">.*?</tr><tr class="upstream-answer">.*?</tr>`).FindString(dom)
+	if refusal == "" {
+		t.Fatalf("no new-value-for-timestamp row in the upstream refusals table:\n%s", dom)
+	}
+	for _, want := range []string{
+		`<td class="num">400</td>`,
+		`<a href="#hint-new-value-for-timestamp">new-value-for-timestamp</a>`,
+		"the upstream answered 400 with a body; the reason is from the upstream's answer",
+		`<td class="series">jvm_threads</td><td class="num">10</td><td class="num">20</td>`,
+		`service="orders"`, "orders-exporter/2.0", `service="billing"`, "billing-exporter/1.0",
+		`<td colspan="9" class="body"><span class="note">The upstream's answer, 400:</span><code>`,
+		"duplicate sample for timestamp",
+	} {
+		if !strings.Contains(refusal, want) {
+			t.Errorf("the refusal's row lacks %s:\n%s", want, refusal)
+		}
+	}
+	if strings.Index(refusal, "orders-exporter/2.0") > strings.Index(refusal, "billing-exporter/1.0") {
+		t.Errorf("the refused writer (orders) is not before the writer of the stored value (billing):\n%s", refusal)
+	}
+	for _, want := range []string{
+		`<section aria-labelledby="upstream-h" id="upstream">`, `<a href="#upstream">Upstream refusals</a>`,
+		`<tr class="upstream-reason new-value-for-timestamp">`,
+		`<label for="upstream-filter">Filter upstream refusals</label>`, `<caption>Refusals: 1 of 1</caption>`,
+		`role="region" aria-label="Refusals: 1 of 1" tabindex="0"`,
+	} {
+		if !strings.Contains(dom, want) {
+			t.Errorf("%s lacks %s", view, want)
+		}
+	}
+	if strings.Contains(regexp.MustCompile(`(?s)<section aria-labelledby="collisions-h".*?</section>`).FindString(dom), "upstream-refused") {
+		t.Error("the collisions table lists the upstream's refusal too")
+	}
+	if t.Failed() {
+		t.Logf("DOM:\n%s", dom)
+	}
+	return dom
 }
 
 // twoWritersCollide pushes to workspace shop what the page tests look at:

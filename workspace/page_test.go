@@ -147,3 +147,99 @@ func FuzzPageData(f *testing.F) {
 		}
 	})
 }
+
+// collideThroughUpstream is the page tests' pass-through: a workspace
+// (AMP's limits) in front of another one as its upstream, given with a
+// password in its URL, and the page tests' writers colliding through it
+// on workspace shop; workspace clean only ever writes cleanly.
+func collideThroughUpstream(t *testing.T) (front, backend *env) {
+	t.Helper()
+	backend = newEnv(t, "amp")
+	u, err := url.Parse(backend.srv.URL + "/workspaces/shop/api/v1/remote_write")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.UserPassword("rwkit", "s3cret-in-url")
+	front = newEnv(t, "amp", workspace.WithUpstream(workspace.Upstream{URL: u.String()}))
+	twoWritersCollide(t, front)
+	if r := front.push(t, "/workspaces/clean/api/v1/remote_write", rw1Body(series(1, nowMs()-1000, "__name__", "queue_depth", "service", "mailer")),
+		"User-Agent", "mailer/1.2"); r.status != http.StatusOK {
+		t.Fatalf("clean workspace: %d %s", r.status, r.body)
+	}
+	return front, backend
+}
+
+// pageUpstream is the page data's upstream part.
+type pageUpstream struct {
+	URL        string
+	Stored     bool
+	State      string
+	LastStatus int    `json:"last_status"`
+	LastError  string `json:"last_error"`
+	Reachable  bool
+	Writes     int `json:"writes_in_state"`
+	Refusals   []struct {
+		Reason, Hint string
+		Count        float64
+	}
+	Refused float64
+	Groups  int
+}
+
+// TestPageDataUpstream: in pass-through mode the page's data holds the
+// upstream (its URL without the password), its state and last answer,
+// and its refusals by reason and in the history; the collision count
+// leaves the upstream's refusals to it. Without an upstream there is no
+// upstream part.
+func TestPageDataUpstream(t *testing.T) {
+	front, backend := collideThroughUpstream(t)
+	var ws struct {
+		Collisions int
+		History    []struct{ Counts map[string]float64 }
+		Upstream   *pageUpstream
+	}
+	front.get(t, "/ui/api/workspaces/shop", &ws)
+	if ws.Upstream == nil {
+		t.Fatal("no upstream in the page's data")
+	}
+	u := ws.Upstream
+	wantURL := "http://rwkit:xxxxx@" + strings.TrimPrefix(backend.srv.URL, "http://") + "/workspaces/shop/api/v1/remote_write"
+	if u.URL != wantURL {
+		t.Errorf("upstream URL %q, want %q", u.URL, wantURL)
+	}
+	// The clean writer came last: accepted.
+	if u.State != "accepting" || u.LastStatus != http.StatusOK || !u.Reachable || u.Writes != 1 || u.LastError != "" || u.Stored {
+		t.Errorf("upstream state %+v, want accepting, last status 200, reachable, 1 write in the state, not stored", u)
+	}
+	if len(u.Refusals) != 1 || u.Refusals[0].Reason != "new-value-for-timestamp" || u.Refusals[0].Count != 1 ||
+		u.Refusals[0].Hint != validate.NewValueForTimestamp.Hint() || u.Refused != 1 || u.Groups != 1 {
+		t.Errorf("upstream refusals %+v (%v in all, %d groups), want one new-value-for-timestamp with its hint, 1 group", u.Refusals, u.Refused, u.Groups)
+	}
+	var inHistory float64
+	for _, h := range ws.History {
+		inHistory += h.Counts["upstream:new-value-for-timestamp"]
+	}
+	// The workspace's own validation saw the collision too: one group
+	// of its own beside the upstream's.
+	if inHistory != 1 || ws.Collisions != 1 {
+		t.Errorf("history holds %v upstream refusals, %d collision groups; want 1 and 1", inHistory, ws.Collisions)
+	}
+
+	backend.srv.Close()
+	if r := front.push(t, "/workspaces/shop/api/v1/remote_write", rw1Body(series(1, nowMs(), "__name__", "up"))); r.status != http.StatusBadGateway {
+		t.Fatalf("upstream down: %d %s, want 502", r.status, r.body)
+	}
+	ws.Upstream = nil
+	front.get(t, "/ui/api/workspaces/shop", &ws)
+	if u := ws.Upstream; u == nil || u.State != "unreachable" || u.Reachable || u.LastStatus != 0 || u.LastError == "" || strings.Contains(u.LastError, "s3cret") {
+		t.Errorf("upstream down: state %+v, want unreachable with the error, no status, no password", u)
+	}
+
+	plain := newEnv(t, "amp")
+	twoWritersCollide(t, plain)
+	var raw map[string]any
+	plain.get(t, "/ui/api/workspaces/shop", &raw)
+	if _, ok := raw["upstream"]; ok {
+		t.Errorf("a workspace without an upstream has an upstream part: %v", raw["upstream"])
+	}
+}

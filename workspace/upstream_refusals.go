@@ -165,18 +165,21 @@ func (w *Workspace) upstreamState(id string, a upstreamAnswer, reason string, o 
 	default:
 		state = "accepting"
 	}
+	now := w.cfg.now()
 	w.upstreamMu.Lock()
 	if w.upstreamStates == nil {
 		w.upstreamStates = map[string]upstreamStateEntry{}
 	}
 	prev := w.upstreamStates[id]
 	changed := prev.state != state
+	cur := prev
 	if changed {
-		w.upstreamStates[id] = upstreamStateEntry{state: state}
+		cur = upstreamStateEntry{state: state, since: now}
 	} else {
-		prev.writes++
-		w.upstreamStates[id] = prev
+		cur.writes++
 	}
+	cur.last, cur.status, cur.err = now, a.status, a.err
+	w.upstreamStates[id] = cur
 	w.upstreamMu.Unlock()
 	if !changed {
 		return
@@ -202,6 +205,33 @@ func (w *Workspace) upstreamState(id string, a upstreamAnswer, reason string, o 
 type upstreamStateEntry struct {
 	state  string
 	writes int // after the first in this state
+	since  time.Time
+	// The last answer: when, its status, and, when there was none, why.
+	last   time.Time
+	status int
+	err    error
+}
+
+// upstreamStateOf is workspace id's upstream state for the page; nil when
+// the workspace has no upstream.
+func (w *Workspace) upstreamStateOf(id string) *pageUpstream {
+	if w.cfg.upstream == nil {
+		return nil
+	}
+	w.upstreamMu.Lock()
+	e := w.upstreamStates[id]
+	w.upstreamMu.Unlock()
+	s := &pageUpstream{URL: w.cfg.upstream.url.Redacted(), Stored: w.cfg.upstream.store, State: e.state, Since: e.since, LastAnswer: e.last}
+	if e.state == "" {
+		return s
+	}
+	s.Writes = e.writes + 1
+	if e.err != nil {
+		s.LastError = unwrapURLError(e.err).Error()
+	} else {
+		s.LastStatus, s.Reachable = e.status, true
+	}
+	return s
 }
 
 // firstLine is s up to its first newline, at most 200 bytes.

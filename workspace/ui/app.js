@@ -252,15 +252,24 @@
       el("div", {class: "inline"}, queryInput, el("button", {type: "submit"}, "Run query")));
     var filterInput = el("input", {id: "collision-filter", type: "search", autocomplete: "off", value: params.get("filter") || "",
       placeholder: "series, writer, kind…", oninput: function () { renderCollisions(); }});
+    var refusalFilter = el("input", {id: "upstream-filter", type: "search", autocomplete: "off", value: params.get("upstream_filter") || "",
+      placeholder: "series, writer, reason, status…", oninput: function () { renderRefusals(); }});
+    // toc lists the sections; the upstream's only in pass-through mode.
+    function toc(upstream) {
+      var sections = [["discards", "Discards"], ["collisions", "Collisions"], ["writers", "Writers"], ["top", "Top series"], ["promql", "PromQL"], ["hints", "Hints"]];
+      if (upstream) sections.unshift(["upstream", "Upstream refusals"]);
+      return el("nav", {class: "toc", "aria-label": "Sections"}, el("ul", {}, sections.map(function (a) {
+        return el("li", {}, el("a", {href: "#" + a[0]}, a[1]));
+      })));
+    }
 
     main.replaceChildren(
       el("nav", {"aria-label": "Breadcrumb"}, el("a", {href: "/"}, "All workspaces"), " / ", id),
       el("h1", {}, "Workspace ", el("code", {}, id)),
       el("div", {id: "counts"}),
-      el("nav", {class: "toc", "aria-label": "Sections"}, el("ul", {},
-        [["discards", "Discards"], ["collisions", "Collisions"], ["writers", "Writers"], ["top", "Top series"], ["promql", "PromQL"], ["hints", "Hints"]].map(function (a) {
-          return el("li", {}, el("a", {href: "#" + a[0]}, a[1]));
-        }))),
+      el("div", {id: "toc"}, toc(false)),
+      // The upstream's section, drawn in pass-through mode only.
+      el("div", {id: "upstream", hidden: true}),
       el("section", {id: "discards", "aria-labelledby": "discards-h"},
         el("h2", {id: "discards-h"}, "Discards by reason"),
         el("div", {id: "discard-chart"}), el("div", {id: "discard-table"})),
@@ -281,7 +290,7 @@
       el("section", {id: "hints", "aria-labelledby": "hints-h"},
         el("h2", {id: "hints-h"}, "What each reason means and how to fix it"), el("dl", {id: "hint-list"})));
 
-    var collisions = [];
+    var collisions = [], refusals = [];
     function renderCollisions() {
       var f = filterInput.value.trim().toLowerCase();
       var shown = collisions.filter(function (c) {
@@ -305,17 +314,96 @@
         more > 0 ? el("p", {class: "empty"}, more + " more: type in the filter to narrow the list, or read " + base + "/api/v1/collisions.") : null));
     }
 
+    // upstreamSection is the upstream's section, its parts drawn by
+    // renderUpstream and renderRefusals.
+    function upstreamSection(u) {
+      return el("section", {"aria-labelledby": "upstream-h"},
+        el("h2", {id: "upstream-h"}, "Upstream refusals"),
+        el("p", {}, "Pass-through mode: every write is forwarded unchanged to the upstream, whose answer is the sender's; nothing is acknowledged on its behalf. " +
+          "The workspace reads each write as well and, when the upstream refuses one (4xx), records why and which writers collided. " +
+          "The counts above and the sections below are the workspace's own reading of the same writes" +
+          (u.stored ? "." : "; it stores none of their samples (no --upstream-store), so none is counted accepted.")),
+        el("div", {id: "upstream-state"}), el("div", {id: "upstream-chart"}), el("div", {id: "upstream-reasons"}),
+        el("div", {class: "field"}, el("label", {for: "upstream-filter"}, "Filter upstream refusals"), refusalFilter),
+        el("div", {id: "upstream-table"}));
+    }
+
+    function renderUpstream(u, history, interval) {
+      if (document.getElementById("upstream").tagName !== "SECTION") {
+        setSection("toc", el("div", {}, toc(true)));
+        setSection("upstream", upstreamSection(u));
+        renderRefusals();
+      }
+      var answer = !u.state ? "none yet" : u.reachable ? String(u.last_status) : "none: " + u.last_error;
+      setSection("upstream-state", el("dl", {class: "counts upstream-state"},
+        [["Upstream", el("code", {}, u.url)],
+          ["State", u.state ? u.state + " (" + num(u.writes_in_state) + " write" + (u.writes_in_state === 1 ? "" : "s") + " since " + time(u.since).slice(11) + ")" : "no write forwarded yet", /^(refusing|failing|unreachable)/.test(u.state)],
+          ["Reachable", !u.state ? "not known yet" : u.reachable ? "yes" : "no", u.state && !u.reachable],
+          ["Last answer", answer, u.last_status >= 400 || (u.state && !u.reachable)],
+          ["Last answered", time(u.last_answer)],
+          ["Writes refused", num(u.refused), u.refused > 0]].map(function (a) {
+          return el("div", {class: a[2] ? "bad" : null}, el("dt", {}, a[0]), el("dd", {}, a[1]));
+        })));
+      var series = historySeries(history, function (k) { return k.indexOf("upstream:") === 0 ? k.slice(9) : null; });
+      setSection("upstream-chart", lineChart("Writes refused by the upstream per " + interval + " s, by reason", series, {
+        empty: "No refusals from the upstream in the last 30 minutes.",
+        legendItem: function (se) { return reasonLink(se.name, hints); }}));
+      setSection("upstream-reasons", table("Refused by the upstream, by reason (since start)", ["Reason", "Writes"], u.refusals.map(function (r) {
+        return row([reasonLink(r.reason, hints), r.count], {class: "upstream-reason " + r.reason});
+      }), {numeric: [1], empty: "No write refused by the upstream."}));
+    }
+
+    function renderRefusals() {
+      if (!document.getElementById("upstream-table")) return;
+      var f = refusalFilter.value.trim().toLowerCase();
+      var shown = refusals.filter(function (c) {
+        if (!f) return true;
+        return [c.reason || "", c.note || "", String(c.upstream_status), c.upstream_body || "", labelsText(c.series),
+          writerIdentity(c.existing_writer), writerIdentity(c.new_writer), (c.existing_writer || {}).user_agent || "",
+          c.new_writer.user_agent || "", (c.existing_writer || {}).remote_addr || "", c.new_writer.remote_addr || ""].join(" ").toLowerCase().indexOf(f) >= 0;
+      });
+      var more = shown.length - MAX_ROWS;
+      setSection("upstream-table", el("div", {},
+        table("Refusals" + (f ? " matching “" + refusalFilter.value.trim() + "”" : "") + ": " + shown.length + " of " + refusals.length + (more > 0 ? ", the " + MAX_ROWS + " seen last shown" : ""),
+          ["Last seen", "Upstream status", "Reason", "Series", "Stored value", "Refused value", "Refused writer", "Writer of the stored value", "Count"],
+          [].concat.apply([], shown.slice(0, MAX_ROWS).map(function (c) {
+            // Without a conflict the workspace found itself, there is no
+            // series, value or earlier writer to name.
+            var found = Object.keys(c.series || {}).length > 0;
+            var reason = el("td", {class: "kind reason-source"}, reasonLink(c.reason || "unknown", hints), c.note ? el("span", {class: "note"}, c.note) : null);
+            // The upstream's body, often long, has a row of its own.
+            var body = el("td", {colspan: 9, class: "body"}, el("span", {class: "note"}, "The upstream's answer, " + c.upstream_status + ":"),
+              c.upstream_body ? el("code", {}, c.upstream_body) : el("span", {class: "empty"}, "(an empty body)"));
+            return [row([when(c.last_seen), el("td", {class: "num"}, String(c.upstream_status)), reason,
+              el("td", {class: "series"}, found ? labelsText(c.series) : "(no conflict the workspace found)"),
+              el("td", {class: "num"}, found ? c.existing_value : ""), el("td", {class: "num"}, found ? c.new_value : ""),
+              writerCell(c.new_writer), found ? writerCell(c.existing_writer) : el("td", {}, "(none known)"), c.count],
+            {class: "upstream-refusal " + (c.reason || "unknown")}), el("tr", {class: "upstream-answer"}, body)];
+          })), {numeric: [1, 4, 5, 8], empty: refusals.length ? "No refusal matches the filter." : "No refusals: the upstream has accepted every write of this workspace."}),
+        more > 0 ? el("p", {class: "empty"}, more + " more: type in the filter to narrow the list, or read " + base + "/api/v1/collisions.") : null));
+    }
+
+    // historySeries are the history's counts as chart series, for the
+    // keys name gives a name to (null: not this chart's).
+    function historySeries(history, name) {
+      var keys = {};
+      history.forEach(function (h) { Object.keys(h.counts).forEach(function (k) { if (name(k) !== null) keys[k] = true; }); });
+      return Object.keys(keys).sort().map(function (k) {
+        return {name: name(k), points: history.map(function (h) { return [Date.parse(h.t), h.counts[k] || 0]; })};
+      });
+    }
+
     function renderWorkspace(p) {
       (p.discards.concat(p.drops)).forEach(function (r) { if (r.hint) hints[r.reason] = r.hint; });
       setSection("counts", el("dl", {class: "counts"},
         [["Received", p.received], ["Accepted", p.accepted], ["Discarded", p.discarded], ["Dropped silently", p.dropped], ["Collision groups", p.collisions]].map(function (a) {
           return el("div", {class: a[0] === "Discarded" && a[1] ? "bad" : null}, el("dt", {}, a[0]), el("dd", {}, num(a[1])));
         })));
-      var keys = {};
-      p.history.forEach(function (h) { Object.keys(h.counts).forEach(function (k) { keys[k] = true; }); });
-      var series = Object.keys(keys).sort().map(function (k) {
-        return {name: k, points: p.history.map(function (h) { return [Date.parse(h.t), h.counts[k] || 0]; })};
-      });
+      if (p.upstream) {
+        p.upstream.refusals.forEach(function (r) { if (r.hint) hints[r.reason] = r.hint; });
+        renderUpstream(p.upstream, p.history, p.interval_seconds);
+      }
+      var series = historySeries(p.history, function (k) { return k.indexOf("upstream:") === 0 ? null : k; });
       setSection("discard-chart", lineChart("Samples discarded per " + p.interval_seconds + " s, by reason", series, {
         empty: "No discards in the last 30 minutes.",
         legendItem: function (se) {
@@ -354,7 +442,12 @@
         if (changed("workspace", p)) renderWorkspace(p);
       });
       var b = getJSON(base + "/api/v1/collisions").then(function (list) {
-        if (changed("collisions", list)) { collisions = list; renderCollisions(); }
+        if (!changed("collisions", list)) return;
+        // The upstream's refusals have their own section.
+        collisions = list.filter(function (c) { return c.kind !== "upstream-refused"; });
+        refusals = list.filter(function (c) { return c.kind === "upstream-refused"; });
+        renderCollisions();
+        renderRefusals();
       });
       var c = getJSON(base + "/api/v1/status/tsdb?limit=10").then(function (r) {
         if (changed("tsdb", r.data)) renderTop(r.data);
