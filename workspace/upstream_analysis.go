@@ -120,10 +120,16 @@ func (w *Workspace) waitAnalyses() {
 	if w.analyses == nil {
 		return
 	}
-	q, done := w.analyses, make(chan struct{})
-	for q.forwarding.Load() > 0 {
+	for w.analyses.forwarding.Load() > 0 {
 		time.Sleep(time.Millisecond)
 	}
+	w.analyses.flush()
+}
+
+// flush returns once the writes queued so far are analysed, or the
+// worker has stopped.
+func (q *analysisQueue) flush() {
+	done := make(chan struct{})
 	select {
 	case q.jobs <- analysisJob{flushed: done}:
 		select {
@@ -141,7 +147,7 @@ func (w *Workspace) stopAnalyses() {
 		return
 	}
 	q.once.Do(func() {
-		w.waitAnalyses()
+		q.flush()
 		close(q.stop)
 		<-q.stopped
 	})

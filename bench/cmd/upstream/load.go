@@ -90,22 +90,27 @@ func send(ctx context.Context, c *http.Client, url, agent string, b []byte) (tim
 	return d, nil
 }
 
-// latencies are the waits of the requests sent directly (a) and through
-// the pass-through (b).
+// Paths of the latency phase: directly to the upstream (a), through the
+// pass-through (b), and through it for a workspace it cannot name (c: a
+// tenant id it refuses, so the write is forwarded and not analysed),
+// which shows what the hop alone costs.
+const (
+	direct = iota
+	through
+	hopOnly
+	paths
+)
+
+// latencies are the waits of the requests sent on each path.
 type latencies struct {
-	mu      sync.Mutex
-	direct  []time.Duration
-	through []time.Duration
+	mu   sync.Mutex
+	path [paths][]time.Duration
 }
 
-func (l *latencies) add(through bool, d time.Duration) {
+func (l *latencies) add(path int, d time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if through {
-		l.through = append(l.through, d)
-	} else {
-		l.direct = append(l.direct, d)
-	}
+	l.path[path] = append(l.path[path], d)
 }
 
 // quantile is the nearest-rank q-quantile of ds.
@@ -123,12 +128,12 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 type latencyRun struct {
 	writers, series, requests, warmup int
 	pause                             time.Duration
-	directURL, throughURL             string
+	url                               [paths]string
 }
 
 // run has each writer send its series, one request at a time, in
-// pairs: directly and through the pass-through, in turn first, each
-// request with a new timestamp.
+// rounds: on each path, in turn first, each request with a new
+// timestamp.
 func (r latencyRun) run(ctx context.Context) (*latencies, error) {
 	l := &latencies{}
 	errs := make(chan error, r.writers)
@@ -153,23 +158,21 @@ func (r latencyRun) run(ctx context.Context) (*latencies, error) {
 func (r latencyRun) writer(ctx context.Context, w int, l *latencies) error {
 	series := serviceSeries(fmt.Sprintf("10.0.1.%d:8080", w+1), r.series)
 	agent := fmt.Sprintf("checkout-%d (upstream bench)", w+1)
-	direct, through := client(), client()
+	var clients [paths]*http.Client
+	for p := range clients {
+		clients[p] = client()
+	}
 	var last int64
 	for k := 0; k < r.warmup+r.requests; k++ {
-		for j := 0; j < 2; j++ {
-			viaWorkspace := (k+j+w)%2 == 1
+		for j := 0; j < paths; j++ {
+			p := (k + j + w) % paths
 			last = max(time.Now().UnixMilli(), last+1)
-			b := body(series, last, k)
-			url, c := r.directURL, direct
-			if viaWorkspace {
-				url, c = r.throughURL, through
-			}
-			d, err := send(ctx, c, url, agent, b)
+			d, err := send(ctx, clients[p], r.url[p], agent, body(series, last, k))
 			if err != nil {
 				return fmt.Errorf("writer %d, request %d: %w", w+1, k, err)
 			}
 			if k >= r.warmup {
-				l.add(viaWorkspace, d)
+				l.add(p, d)
 			}
 			time.Sleep(r.pause)
 		}

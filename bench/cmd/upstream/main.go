@@ -6,7 +6,10 @@
 //     Prometheus on loopback, in turn directly (a) and through a
 //     pass-through workspace in front of the same Prometheus (b); it
 //     prints the median and p99 of each, the added latency (b-a) and the
-//     ratio (b/a), against the targets of 1 ms and 5 ms;
+//     ratio (b/a), against the targets of 1 ms and 5 ms; and, to tell the
+//     hop from the analysis, (c): through the same workspace for a
+//     tenant id it cannot name (ws~unnamed), which it forwards without
+//     analysing;
 //
 //   - memory: a second pass-through workspace (nothing stored locally, in
 //     front of a sink that answers 204) gets ever-new series, 1,000 a
@@ -35,6 +38,7 @@ import (
 
 type options struct {
 	prometheus, rwkit, out       string
+	cpuprofile                   string
 	writers, series, requests    int
 	warmup, memSeries, memWriter int
 	pause                        time.Duration
@@ -60,10 +64,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.series, "series", 1000, "series per request")
 	fs.IntVar(&o.requests, "requests", 300, "measured requests per writer and path")
 	fs.IntVar(&o.warmup, "warmup", 30, "requests per writer and path before the measured ones")
-	fs.DurationVar(&o.pause, "pause", 0, "pause of each writer after each request")
+	fs.DurationVar(&o.pause, "pause", 20*time.Millisecond, "pause of each writer after each request (0: back to back)")
 	fs.IntVar(&o.memSeries, "mem-series", 1000000, "distinct series sent in the memory phase (0: skip it)")
 	fs.IntVar(&o.memWriter, "mem-writers", 4, "writers of the memory phase")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, data)")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "serve the latency phase's workspace from this process, not rwkit serve, and write a CPU profile of the phase here")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -162,28 +167,60 @@ func latencyPhase(ctx context.Context, o options, dir string, w io.Writer) error
 		return err
 	}
 	defer prom.stop()
-	ws, throughURL, _, err := startPassThrough(ctx, o.rwkit, dir, "latency-workspace", promURL)
+	throughURL, stopWorkspace, err := latencyWorkspace(ctx, o, dir, promURL)
 	if err != nil {
 		return err
 	}
-	defer ws.stop()
+	defer stopWorkspace()
 	r := latencyRun{writers: o.writers, series: o.series, requests: o.requests, warmup: o.warmup, pause: o.pause,
-		directURL: promURL, throughURL: throughURL}
-	l, err := r.run(ctx)
+		url: [paths]string{promURL, throughURL, strings.Replace(throughURL, "/workspaces/ws-1/", "/workspaces/ws~unnamed/", 1)}}
+	var l *latencies
+	measure := func() (err error) { l, err = r.run(ctx); return err }
+	if o.cpuprofile != "" {
+		err = profiled(o.cpuprofile, measure)
+	} else {
+		err = measure()
+	}
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "latency: %d writers at once, each %d requests per path after %d of warm-up, %d series per request (RW 1.0, Snappy), pause %s\n",
 		o.writers, o.requests, o.warmup, o.series, o.pause)
-	fmt.Fprintf(w, "  %-28s %10s %10s\n", "", "median", "p99")
-	a50, a99 := quantile(l.direct, 0.5), quantile(l.direct, 0.99)
-	b50, b99 := quantile(l.through, 0.5), quantile(l.through, 0.99)
-	fmt.Fprintf(w, "  %-28s %10s %10s\n", "(a) direct to Prometheus", ms(a50), ms(a99))
-	fmt.Fprintf(w, "  %-28s %10s %10s\n", "(b) through rwkit serve", ms(b50), ms(b99))
-	fmt.Fprintf(w, "  %-28s %10s %10s   target <= 1 ms, <= 5 ms: %s, %s\n", "added (b-a)", ms(b50-a50), ms(b99-a99),
-		verdict(b50-a50, time.Millisecond), verdict(b99-a99, 5*time.Millisecond))
-	fmt.Fprintf(w, "  %-28s %9.2fx %9.2fx\n\n", "ratio (b/a)", float64(b50)/float64(a50), float64(b99)/float64(a99))
+	printLatency(w, l, o.cpuprofile != "")
 	return nil
+}
+
+func printLatency(w io.Writer, l *latencies, inProcess bool) {
+	var q50, q99 [paths]time.Duration
+	for p := range paths {
+		q50[p], q99[p] = quantile(l.path[p], 0.5), quantile(l.path[p], 0.99)
+	}
+	names := [paths]string{"(a) direct to Prometheus", "(b) through rwkit serve", "(c) through, not analysed"}
+	if inProcess {
+		names[through], names[hopOnly] = "(b) through (in-process)", "(c) through (in-process), not analysed"
+	}
+	fmt.Fprintf(w, "  %-40s %10s %10s\n", "", "median", "p99")
+	for p := range paths {
+		fmt.Fprintf(w, "  %-40s %10s %10s\n", names[p], ms(q50[p]), ms(q99[p]))
+	}
+	a50, a99, b50, b99 := q50[direct], q99[direct], q50[through], q99[through]
+	fmt.Fprintf(w, "  %-40s %10s %10s   target <= 1 ms, <= 5 ms: %s, %s\n", "added (b-a)", ms(b50-a50), ms(b99-a99),
+		verdict(b50-a50, time.Millisecond), verdict(b99-a99, 5*time.Millisecond))
+	fmt.Fprintf(w, "  %-40s %9.2fx %9.2fx\n", "ratio (b/a)", float64(b50)/float64(a50), float64(b99)/float64(a99))
+	fmt.Fprintf(w, "  %-40s %10s %10s\n\n", "the hop alone (c-a)", ms(q50[hopOnly]-a50), ms(q99[hopOnly]-a99))
+}
+
+// latencyWorkspace starts the latency phase's pass-through: rwkit serve,
+// or, with -cpuprofile, a workspace in this process.
+func latencyWorkspace(ctx context.Context, o options, dir, promURL string) (string, func(), error) {
+	if o.cpuprofile != "" {
+		return startInProcess(dir, promURL)
+	}
+	ws, url, _, err := startPassThrough(ctx, o.rwkit, dir, "latency-workspace", promURL)
+	if err != nil {
+		return "", nil, err
+	}
+	return url, ws.stop, nil
 }
 
 func verdict(d, target time.Duration) string {
