@@ -127,6 +127,7 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 // latencyRun is the latency phase's settings.
 type latencyRun struct {
 	writers, series, requests, warmup int
+	inBurst                           int
 	pause                             time.Duration
 	url                               [paths]string
 }
@@ -157,7 +158,6 @@ func (r latencyRun) run(ctx context.Context) (*latencies, error) {
 
 func (r latencyRun) writer(ctx context.Context, w int, l *latencies) error {
 	series := serviceSeries(fmt.Sprintf("10.0.1.%d:8080", w+1), r.series)
-	agent := fmt.Sprintf("checkout-%d (upstream bench)", w+1)
 	var clients [paths]*http.Client
 	for p := range clients {
 		clients[p] = client()
@@ -166,15 +166,28 @@ func (r latencyRun) writer(ctx context.Context, w int, l *latencies) error {
 	for k := 0; k < r.warmup+r.requests; k++ {
 		for j := 0; j < paths; j++ {
 			p := (k + j + w) % paths
-			last = max(time.Now().UnixMilli(), last+1)
-			d, err := send(ctx, clients[p], r.url[p], agent, body(series, last, k))
-			if err != nil {
-				return fmt.Errorf("writer %d, request %d: %w", w+1, k, err)
-			}
-			if k >= r.warmup {
-				l.add(p, d)
+			if err := r.burst(ctx, clients[p], w, p, k, series, &last, l); err != nil {
+				return err
 			}
 			time.Sleep(r.pause)
+		}
+	}
+	return nil
+}
+
+// burst sends r.inBurst requests of round k on path p back to back, on one
+// keep-alive connection as a sender's shard does, so that a request the
+// workspace is still busy with delays the next.
+func (r latencyRun) burst(ctx context.Context, c *http.Client, w, p, k int, series []wire.TimeSeries, last *int64, l *latencies) error {
+	agent := fmt.Sprintf("checkout-%d (upstream bench)", w+1)
+	for range r.inBurst {
+		*last = max(time.Now().UnixMilli(), *last+1)
+		d, err := send(ctx, c, r.url[p], agent, body(series, *last, k))
+		if err != nil {
+			return fmt.Errorf("writer %d, round %d: %w", w+1, k, err)
+		}
+		if k >= r.warmup {
+			l.add(p, d)
 		}
 	}
 	return nil

@@ -40,6 +40,7 @@ type options struct {
 	prometheus, rwkit, out       string
 	cpuprofile                   string
 	writers, series, requests    int
+	burst                        int
 	warmup, memSeries, memWriter int
 	pause                        time.Duration
 	keep                         bool
@@ -62,9 +63,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&o.out, "out", "", "also write the report to this file")
 	fs.IntVar(&o.writers, "writers", 3, "writers (instances of the service), sending at once")
 	fs.IntVar(&o.series, "series", 1000, "series per request")
-	fs.IntVar(&o.requests, "requests", 300, "measured requests per writer and path")
-	fs.IntVar(&o.warmup, "warmup", 30, "requests per writer and path before the measured ones")
-	fs.DurationVar(&o.pause, "pause", 20*time.Millisecond, "pause of each writer after each request (0: back to back)")
+	fs.IntVar(&o.requests, "rounds", 150, "measured rounds per writer: in each, -burst requests on each path (0: skip the latency phase)")
+	fs.IntVar(&o.warmup, "warmup", 15, "rounds per writer before the measured ones")
+	fs.IntVar(&o.burst, "burst", 2, "requests sent back to back on one connection, per path and round")
+	fs.DurationVar(&o.pause, "pause", 20*time.Millisecond, "pause of each writer after each burst (0: none)")
 	fs.IntVar(&o.memSeries, "mem-series", 1000000, "distinct series sent in the memory phase (0: skip it)")
 	fs.IntVar(&o.memWriter, "mem-writers", 4, "writers of the memory phase")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, data)")
@@ -87,8 +89,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var report strings.Builder
 	w := io.MultiWriter(stdout, &report)
 	header(w, o)
-	if err := latencyPhase(ctx, o, dir, w); err != nil {
-		return err
+	if o.requests > 0 {
+		if err := latencyPhase(ctx, o, dir, w); err != nil {
+			return err
+		}
 	}
 	if o.memSeries > 0 {
 		if err := memoryPhase(ctx, o, dir, w); err != nil {
@@ -172,7 +176,7 @@ func latencyPhase(ctx context.Context, o options, dir string, w io.Writer) error
 		return err
 	}
 	defer stopWorkspace()
-	r := latencyRun{writers: o.writers, series: o.series, requests: o.requests, warmup: o.warmup, pause: o.pause,
+	r := latencyRun{writers: o.writers, series: o.series, requests: o.requests, warmup: o.warmup, pause: o.pause, inBurst: o.burst,
 		url: [paths]string{promURL, throughURL, strings.Replace(throughURL, "/workspaces/ws-1/", "/workspaces/ws~unnamed/", 1)}}
 	var l *latencies
 	measure := func() (err error) { l, err = r.run(ctx); return err }
@@ -184,8 +188,10 @@ func latencyPhase(ctx context.Context, o options, dir string, w io.Writer) error
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "latency: %d writers at once, each %d requests per path after %d of warm-up, %d series per request (RW 1.0, Snappy), pause %s\n",
-		o.writers, o.requests, o.warmup, o.series, o.pause)
+	fmt.Fprintf(w, "latency: %d writers at once, each %d rounds after %d of warm-up; a round: %d requests back to back on one keep-alive connection\n",
+		o.writers, o.requests, o.warmup, o.burst)
+	fmt.Fprintf(w, "per path, then a pause of %s; %d series per request (RW 1.0, Snappy), a new timestamp each; %d requests per path measured\n",
+		o.pause, o.series, len(l.path[direct]))
 	printLatency(w, l, o.cpuprofile != "")
 	return nil
 }
