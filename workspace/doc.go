@@ -46,6 +46,11 @@
 // write without storing it (unless Upstream.Store) and records the
 // upstream's 4xx refusals as KindUpstreamRefused collisions, counted in
 // rwkit_upstream_refusals_total{workspace,reason} (upstream_refusals.go).
+// That analysis runs after the sender has its answer, off the request path:
+// a write that finds its queue full is not analysed, counted in
+// rwkit_upstream_analyses_skipped_total{workspace}. Without Upstream.Store
+// it does not touch the store, and what it keeps is bounded by
+// WithMaxTrackedSeries (upstream_analysis.go).
 //
 // # Answers to remote writes
 //
