@@ -50,6 +50,11 @@
 // its signature names the workspace's host); Upstream.Transport carries
 // other credentials and TLS; Upstream.ExplainHeader puts the analysis of a
 // refusal in the answer's ExplanationHeader (upstream_explain.go).
+// That analysis runs after the sender has its answer, off the request path:
+// a write that finds its queue full is not analysed, counted in
+// rwkit_upstream_analyses_skipped_total{workspace}. Without Upstream.Store
+// it does not touch the store, and what it keeps is bounded by
+// WithMaxTrackedSeries (upstream_analysis.go).
 //
 // # Answers to remote writes
 //

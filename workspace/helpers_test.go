@@ -123,6 +123,7 @@ func (e *env) client(t testing.TB, path string, opts ...remotewrite.Option) *rem
 // rendered as name=value,... sorted.
 func (e *env) query(t testing.TB, base, q string, ts int64, headers ...string) map[string]string {
 	t.Helper()
+	workspace.WaitAnalyses(e.ws) // Upstream.Store stores off the request path
 	u := e.srv.URL + base + "/api/v1/query?" + url.Values{"query": {q}, "time": {formatSeconds(ts)}}.Encode()
 	req, _ := http.NewRequest(http.MethodGet, u, nil)
 	for i := 0; i+1 < len(headers); i += 2 {
@@ -176,6 +177,7 @@ func metricKey(m map[string]string) string {
 // collisions reads the collisions endpoint.
 func (e *env) collisions(t testing.TB, id string) []workspace.Collision {
 	t.Helper()
+	workspace.WaitAnalyses(e.ws) // pass-through mode analyses off the request path
 	resp, err := e.srv.Client().Get(e.srv.URL + "/workspaces/" + id + "/api/v1/collisions")
 	if err != nil {
 		t.Fatal(err)

@@ -26,6 +26,9 @@ type prepared struct {
 	hashes  []uint64
 	refs    []store.Ref
 	pending []pendingWrite
+	// inRequest: a dry run's newest sample of each series so far in the
+	// request (upstream_analysis.go).
+	inRequest map[uint64]requestSample
 }
 
 // maxPooledPrepared: scratch for more series than this is not kept.
@@ -42,6 +45,7 @@ func putPrepared(p *prepared) {
 	// Cleared, so that the pool does not keep labels alive.
 	clear(p.refs)
 	clear(p.pending)
+	clear(p.inRequest)
 	p.hashes, p.refs, p.pending = p.hashes[:0], p.refs[:0], p.pending[:0]
 	preparedPool.Put(p)
 }
@@ -69,31 +73,40 @@ func (w *Workspace) ingest(ctx context.Context, t *tenant, req *wire.WriteReques
 	for i := range res.Series {
 		p.hashes = append(p.hashes, seriesHash(w.seed, res.Series[i].Labels))
 	}
-	p.refs = t.db.Resolve(ctx, res.Series, p.refs)
-	// A tenant that cannot write to its disk tries to recover here,
-	// outside its lock (the recovery replays the WAL). If it is still
-	// failed, the appender below refuses the request and counts it.
-	_ = t.db.Writable()
+	if b.dryRun {
+		// Pass-through mode without --upstream-store: validated and
+		// attributed without touching the store, which would keep every
+		// series it ever saw (upstream_analysis.go).
+		b.inRequest = p.dryRunScratch()
+	} else {
+		p.refs = t.db.Resolve(ctx, res.Series, p.refs)
+		// A tenant that cannot write to its disk tries to recover here,
+		// outside its lock (the recovery replays the WAL). If it is still
+		// failed, the appender below refuses the request and counts it.
+		_ = t.db.Writable()
+	}
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	b.wid = t.writers.id(wr)
-	b.app = t.db.Appender(ctx)
+	if !b.dryRun {
+		b.app = t.db.Appender(ctx)
+	}
 	b.pending = p.pending
 	defer func() { p.pending = b.pending }()
 	if err := b.appendSeries(&res, p); err != nil {
-		_ = b.app.Rollback()
+		if b.app != nil {
+			_ = b.app.Rollback()
+		}
 		if errors.Is(err, errRolledBack) {
 			return b.o, nil
 		}
 		return b.o, err
 	}
-	if b.dryRun {
-		// Pass-through mode without --upstream-store: validated and
-		// attributed, not stored (upstream_refusals.go).
-		_ = b.app.Rollback()
-	} else if err := b.app.Commit(); err != nil {
-		return outcome{}, &errStorage{err}
+	if !b.dryRun {
+		if err := b.app.Commit(); err != nil {
+			return outcome{}, &errStorage{err}
+		}
 	}
 	b.committed()
 	return b.o, nil
@@ -108,9 +121,12 @@ type batch struct {
 	wr     Writer
 	now    time.Time
 	policy policy
-	// dryRun: appended and rolled back, the writers recorded as if
-	// committed (pass-through mode, upstream_refusals.go).
-	dryRun bool
+	// dryRun: checked as the store would append it, without a store
+	// (app is nil), and the writers recorded as if committed
+	// (pass-through mode, upstream_analysis.go); inRequest is its
+	// within-request state.
+	dryRun    bool
+	inRequest map[uint64]requestSample
 
 	o              outcome
 	distributorErr *validate.Discard // the first validation refusal
@@ -203,7 +219,11 @@ func (b *batch) discard(r validate.Reason, n, counted int) {
 func (b *batch) appendSeries(res *validate.Result, p *prepared) error {
 	for i := range res.Series {
 		s := &res.Series[i]
-		h, ref := p.hashes[i], &p.refs[i]
+		h := p.hashes[i]
+		var ref *store.Ref // none in a dry run
+		if !b.dryRun {
+			ref = &p.refs[i]
+		}
 		if res.Index != nil {
 			b.series = res.Index[i]
 		}
@@ -216,6 +236,9 @@ func (b *batch) appendSeries(res *validate.Result, p *prepared) error {
 		if err := b.appendHistograms(s, h, ref); err != nil {
 			return err
 		}
+		if b.dryRun {
+			continue // exemplars and metadata are not checked
+		}
 		for j := range s.Exemplars {
 			// Exemplar failures do not fail the request (Prometheus drops
 			// them quietly; Cortex stores none by default).
@@ -227,7 +250,7 @@ func (b *batch) appendSeries(res *validate.Result, p *prepared) error {
 			_ = b.app.UpdateMetadata(s.Labels, s.Metadata)
 		}
 	}
-	for i := range res.Metadata {
+	for i := 0; i < len(res.Metadata) && !b.dryRun; i++ {
 		_ = b.app.UpdateMetadata(nil, res.Metadata[i])
 	}
 	return nil
@@ -236,7 +259,9 @@ func (b *batch) appendSeries(res *validate.Result, p *prepared) error {
 // admit applies the ingester's series limits (policy.distributor) and
 // reports whether the series may be appended.
 func (b *batch) admit(s *wire.TimeSeries, h uint64) bool {
-	if !b.policy.distributor {
+	if !b.policy.distributor || b.dryRun {
+		// A dry run leaves the series limits to the upstream: the
+		// workspace does not hold its series.
 		return true
 	}
 	r, msg := b.t.admit(&b.w.cfg.limits, h, s.Labels)
@@ -261,11 +286,8 @@ func (b *batch) appendSamples(s *wire.TimeSeries, h uint64, ref *store.Ref) erro
 		var ae *store.AppendError
 		var err error
 		if b.dryRun {
-			// Nothing forwarded is stored: the last-writer table stands
-			// in for the stored value.
-			ae = b.t.forwardedDuplicate(h, smp)
-		}
-		if ae == nil {
+			ae = b.dryAppend(h, smp) // upstream_analysis.go
+		} else {
 			ae, err = appended(b.app.AppendRef(ref, smp.Timestamp, smp.Value))
 		}
 		switch {
@@ -307,7 +329,13 @@ func (b *batch) appendHistograms(s *wire.TimeSeries, h uint64, ref *store.Ref) e
 	}
 	for j := range s.Histograms {
 		hs := &s.Histograms[j]
-		ae, err := appended(b.app.AppendHistogramRef(ref, hs))
+		var ae *store.AppendError
+		var err error
+		if b.dryRun {
+			ae = store.CheckHistogram(hs)
+		} else {
+			ae, err = appended(b.app.AppendHistogramRef(ref, hs))
+		}
 		switch {
 		case err != nil:
 			return err

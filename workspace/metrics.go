@@ -24,6 +24,9 @@ type metrics struct {
 	// upstreamRefusals {workspace,reason}: writes the upstream refused in
 	// pass-through mode (upstream_refusals.go).
 	upstreamRefusals *prometheus.CounterVec
+	// upstreamSkipped {workspace}: forwarded writes not analysed, the
+	// analysis queue being full (upstream_analysis.go).
+	upstreamSkipped *prometheus.CounterVec
 
 	// HA deduplication (hatracker.go).
 	haDeduplicated *prometheus.CounterVec // {workspace,cluster}
@@ -73,6 +76,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "rwkit_upstream_refusals_total",
 			Help: "Writes the upstream answered 4xx in pass-through mode (--upstream), by reason: from the upstream's body, or, when it names none (AMP's empty 400), from the workspace's own validation of the write.",
 		}, []string{"workspace", "reason"}),
+		upstreamSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rwkit_upstream_analyses_skipped_total",
+			Help: "Writes forwarded in pass-through mode (--upstream) and answered with the upstream's answer as always, but not analysed (not validated, attributed or explained if refused) because the analysis queue was full: the workspace's analysis fell behind the writes.",
+		}, []string{"workspace"}),
 		haDeduplicated: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rwkit_ha_deduplicated_samples_total",
 			Help: "Samples and native histogram samples of an HA cluster's non-elected replicas, answered 202 and not stored (Cortex's cortex_distributor_deduped_samples_total; not a discard).",
@@ -86,7 +93,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Failovers: times an HA cluster's elected replica was replaced by another (Cortex's cortex_ha_tracker_elected_replica_changes_total).",
 		}, []string{"workspace", "cluster"}),
 	}
-	for _, c := range []prometheus.Collector{m.received, m.discarded, m.accepted, m.requests, m.duration, m.collisions, m.dropped, m.refusedWhole, m.upstreamRefusals, m.haDeduplicated, m.haElected, m.haChanges} {
+	for _, c := range []prometheus.Collector{m.received, m.discarded, m.accepted, m.requests, m.duration, m.collisions, m.dropped, m.refusedWhole, m.upstreamRefusals, m.upstreamSkipped, m.haDeduplicated, m.haElected, m.haChanges} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("workspace: registering metrics: %w (one registry per workspace)", err)
 		}

@@ -33,7 +33,8 @@ type Upstream struct {
 	// through to the backend as it is.
 	URL string
 	// Transport sends the forwarded requests (nil: a clone of
-	// http.DefaultTransport). Wrap it to add the backend's auth.
+	// http.DefaultTransport keeping up to 64 idle connections to the
+	// backend, not 2). Wrap it to add the backend's auth.
 	Transport http.RoundTripper
 	// SigV4, when set, signs every forwarded request with AWS SigV4, as
 	// Amazon Managed Service for Prometheus requires: a sender cannot sign
@@ -81,6 +82,11 @@ func WithUpstream(u Upstream) Option {
 	})
 }
 
+// maxIdleUpstreamConns bounds the idle connections kept to the upstream,
+// one per sender connection writing at once, up to the default
+// WithMaxConcurrentWrites and then some.
+const maxIdleUpstreamConns = 64
+
 // upstream is a checked Upstream.
 type upstream struct {
 	url    *url.URL
@@ -103,7 +109,12 @@ func newUpstream(u Upstream) (*upstream, error) {
 	}
 	rt := u.Transport
 	if rt == nil {
-		rt = http.DefaultTransport.(*http.Transport).Clone()
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		// Go keeps 2 idle connections per host by default: with more
+		// senders writing at once, the others would be closed after each
+		// write and dialled again for the next.
+		t.MaxIdleConnsPerHost = maxIdleUpstreamConns
+		rt = t
 	}
 	return &upstream{url: parsed, store: u.Store, client: &http.Client{
 		Transport: rt,
@@ -273,7 +284,11 @@ func (w *Workspace) writeThrough(rw http.ResponseWriter, r *http.Request, id str
 		label = "" // forwarded all the same: the backend decides
 	}
 	buf := getBuf()
-	defer putBuf(buf)
+	defer func() {
+		if buf != nil {
+			putBuf(buf)
+		}
+	}()
 	body, err := readBody((*buf)[:0], http.MaxBytesReader(rw, r.Body, int64(w.cfg.maxBody)), r.ContentLength)
 	*buf = body
 	if err != nil {
@@ -285,12 +300,21 @@ func (w *Workspace) writeThrough(rw http.ResponseWriter, r *http.Request, id str
 		}
 		return refuse(rw, http.StatusBadRequest, "rwkit: reading the request body failed: "+err.Error(), "rwkit: nothing was sent upstream"), label
 	}
+	w.analyses.forwarding.Add(1)
+	defer w.analyses.forwarding.Add(-1)
 	if w.cfg.upstream.explain && label != "" {
-		return w.forwardExplained(rw, r, id, body).status, label // upstream_explain.go
+		a, taken := w.forwardExplained(rw, r, id, buf) // upstream_explain.go
+		if taken {
+			buf = nil
+		}
+		return a.status, label
 	}
 	a := w.forward(rw, r, body)
 	if label != "" && !a.senderGone {
-		w.analyse(r, id, body, a) // upstream_refusals.go
+		// Analysed off the request path, which takes the body over
+		// (upstream_analysis.go, upstream_refusals.go).
+		w.analyseLater(r, id, buf, a)
+		buf = nil
 	}
 	return a.status, label
 }

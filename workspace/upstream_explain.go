@@ -38,29 +38,36 @@ type finding struct {
 // forwardExplained forwards one write as forward does, and, when the
 // upstream refuses it (4xx), analyses the write before answering, to send
 // the explanation along. The upstream's body is read (up to
-// maxKeptAnswer) before the answer starts, and relayed whole.
-func (w *Workspace) forwardExplained(rw http.ResponseWriter, r *http.Request, id string, body []byte) upstreamAnswer {
-	resp, err := w.cfg.upstream.send(r.Context(), r, body, w.cfg.auth != nil)
+// maxKeptAnswer) before the answer starts, and relayed whole. The analysis
+// is the queue's (upstream_analysis.go), in order behind the writes
+// forwarded before, one of which may hold the stored value. It reports
+// whether buf was taken over.
+func (w *Workspace) forwardExplained(rw http.ResponseWriter, r *http.Request, id string, buf *[]byte) (a upstreamAnswer, taken bool) {
+	resp, err := w.cfg.upstream.send(r.Context(), r, *buf, w.cfg.auth != nil)
 	if err != nil {
-		a := w.unanswered(rw, r, err)
-		if !a.senderGone {
-			w.analyse(r, id, body, a)
+		a = w.unanswered(rw, r, err)
+		if a.senderGone {
+			return a, false
 		}
-		return a
+		w.analyseLater(r, id, buf, a)
+		return a, true
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 400 || resp.StatusCode >= 500 {
-		a := relay(rw, resp, nil, "")
-		w.analyse(r, id, body, a)
-		return a
+		a = relay(rw, resp, nil, "")
+		w.analyseLater(r, id, buf, a)
+		return a, true
 	}
-	// A body cut short is relayed as far as it came, as forward does.
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxKeptAnswer))
 	var found finding
-	a := upstreamAnswer{status: resp.StatusCode, body: string(head), found: &found}
-	w.analyse(r, id, body, a)
-	relay(rw, resp, head, found.explanation())
-	return a
+	a = upstreamAnswer{status: resp.StatusCode, body: string(head), found: &found}
+	taken, analysed := w.analyseNow(r, id, buf, a)
+	explanation := ""
+	if analysed { // else the worker may still be writing found
+		explanation = found.explanation()
+	}
+	relay(rw, resp, head, explanation)
+	return a, taken
 }
 
 // explanation is the header's line for f, "" when there is nothing to say.

@@ -17,11 +17,12 @@ import (
 
 // Explained refusals in pass-through mode: each forwarded write is also
 // decoded, validated with the workspace's limits and attributed to its
-// writer by the ingest path (ingest.go), rolled back instead of committed
-// unless Upstream.Store. Without the samples stored, the last-writer table
-// stands in for the stored value: a forwarded sample with another value
-// for the timestamp the table holds is new-value-for-timestamp, as the
-// TSDB would refuse it. When the upstream refuses a write (4xx), the
+// writer by the ingest path (ingest.go), in a dry run that does not touch
+// the store unless Upstream.Store (upstream_analysis.go). Without the
+// samples stored, the last-writer table stands in for the stored value
+// and the request's earlier samples for the batch's: a forwarded sample
+// with another value for the timestamp the table holds is
+// new-value-for-timestamp, as the TSDB would refuse it. When the upstream refuses a write (4xx), the
 // refusal is recorded with its reason, its series and both writers.
 
 // KindUpstreamRefused is a collisions entry for a write the upstream
@@ -52,7 +53,7 @@ func (t *tenant) forwardedDuplicate(h uint64, smp *wire.Sample) *store.AppendErr
 // analyse reads a forwarded write as the workspace would ingest it and
 // records the upstream's answer: a refusal with its explanation, and the
 // change of the upstream's state in the log. It runs once the sender has
-// its answer.
+// its answer, off the request path (upstream_analysis.go).
 func (w *Workspace) analyse(r *http.Request, id string, body []byte, a upstreamAnswer) {
 	// The sender may be gone already: the analysis is the workspace's.
 	ctx := context.WithoutCancel(r.Context())

@@ -42,6 +42,9 @@ type Workspace struct {
 	// changes (upstream_refusals.go).
 	upstreamMu     sync.Mutex
 	upstreamStates map[string]upstreamStateEntry
+	// analyses: the analysis of forwarded writes, off the request path
+	// (upstream_analysis.go); nil without an upstream.
+	analyses *analysisQueue
 }
 
 // ErrClosed is returned for requests after Close.
@@ -84,11 +87,16 @@ func newWorkspace(db *store.Store, c config) (*Workspace, error) {
 	w.metrics = m
 	w.history = newHistory()
 	go w.history.run(w.discardCounts, c.now)
+	if c.upstream != nil {
+		w.analyses = newAnalysisQueue()
+		go w.runAnalyses()
+	}
 	w.handler = w.routes()
 	if c.auth != nil {
 		h, err := newAuthHandler(w.handler, c.auth, c.registry, c.maxBody, c.limitNames.MaxRequestBytes, c.now)
 		if err != nil {
 			w.history.close()
+			w.stopAnalyses()
 			return nil, err
 		}
 		w.handler = h
@@ -114,6 +122,7 @@ func (w *Workspace) Close() error {
 	w.closed = true
 	w.mu.Unlock()
 	w.history.close()
+	w.stopAnalyses()
 	if closed || !w.ownsStore {
 		return nil
 	}

@@ -3,12 +3,14 @@ package store
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
 	"github.com/prometheus/prometheus/storage"
 
 	"github.com/rwkit/rwkit/validate"
+	"github.com/rwkit/rwkit/wire"
 )
 
 // AppendError is a sample the TSDB refused. Only that sample is refused:
@@ -125,3 +127,41 @@ const (
 	reasonNewValue   = validate.NewValueForTimestamp
 	reasonOutOfOrder = validate.SampleOutOfOrder
 )
+
+// BatchConflict is the refusal of the float sample (ts, v) of a series
+// whose earlier sample in the same batch is (prevTs, prev), as an
+// Appender refuses it (AppendError.WithinBatch: another value for the
+// timestamp, or an older timestamp unless outOfOrderAllowed), or nil when
+// the TSDB takes it. The workspace's pass-through mode, which appends
+// nothing, checks its requests with it.
+func BatchConflict(prevTs int64, prev float64, ts int64, v float64, outOfOrderAllowed bool) *AppendError {
+	e := pendingSample{t: prevTs, v: math.Float64bits(prev)}
+	ae, refused := e.conflict(pendingSample{t: ts, v: math.Float64bits(v)}, outOfOrderAllowed)
+	if !refused {
+		return nil
+	}
+	ae.WithinBatch = true
+	ae.Err = errBatchDuplicate
+	if ae.Reason == reasonOutOfOrder {
+		ae.Err = errBatchOutOfOrder
+	}
+	return ae
+}
+
+// CheckHistogram is the TSDB's refusal of a native histogram that fails
+// its validation (the head checks it before anything else), or nil: what
+// an Appender would refuse of h in a batch with no other sample of its
+// series, without appending it.
+func CheckHistogram(h *wire.Histogram) *AppendError {
+	ih, fh := convertHistogram(h)
+	var err error
+	if fh != nil {
+		err = fh.Validate()
+	} else {
+		err = ih.Validate()
+	}
+	if err == nil {
+		return nil
+	}
+	return &AppendError{Reason: reasonOf(err), Timestamp: h.Timestamp, Err: err}
+}
