@@ -116,7 +116,7 @@ type historyPoint struct {
 // pageUpstream is the upstream's state for one workspace (pass-through
 // mode): upstreamStateOf, and the refusals by reason.
 type pageUpstream struct {
-	// URL is the upstream's URL, its password redacted.
+	// URL is the upstream's URL, its secrets hidden (redact.URL).
 	URL string `json:"url"`
 	// Stored: the forwarded samples are stored locally too
 	// (Upstream.Store); without, the workspace's accepted count stays 0.

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/remotewrite/sigv4"
 	"github.com/rwkit/rwkit/workspace/store"
 )
@@ -89,7 +90,11 @@ const maxIdleUpstreamConns = 64
 
 // upstream is a checked Upstream.
 type upstream struct {
-	url    *url.URL
+	url *url.URL
+	// shown is url as the workspace shows it (answers, logs, the page):
+	// its password, and the values of query parameters named like
+	// credentials (VictoriaMetrics' authKey, a token), hidden.
+	shown  string
 	client *http.Client
 	store  bool
 
@@ -105,7 +110,7 @@ func newUpstream(u Upstream) (*upstream, error) {
 		return nil, fmt.Errorf("workspace: upstream URL: %w", err)
 	}
 	if (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
-		return nil, fmt.Errorf("workspace: upstream URL %q: want an absolute http:// or https:// remote-write URL, e.g. http://cortex:9009/api/v1/push", parsed.Redacted())
+		return nil, fmt.Errorf("workspace: upstream URL %q: want an absolute http:// or https:// remote-write URL, e.g. http://cortex:9009/api/v1/push", redact.URL(u.URL))
 	}
 	rt := u.Transport
 	if rt == nil {
@@ -116,7 +121,7 @@ func newUpstream(u Upstream) (*upstream, error) {
 		t.MaxIdleConnsPerHost = maxIdleUpstreamConns
 		rt = t
 	}
-	return &upstream{url: parsed, store: u.Store, client: &http.Client{
+	return &upstream{url: parsed, shown: redact.URL(u.URL), store: u.Store, client: &http.Client{
 		Transport: rt,
 		// A redirect is the backend's answer, passed back as it is.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -222,7 +227,7 @@ func (w *Workspace) unanswered(rw http.ResponseWriter, r *http.Request, err erro
 		what = "the workspace could not sign for the upstream %s, so sent nothing"
 	}
 	msg := fmt.Sprintf("rwkit: "+what+": %v\nrwkit: nothing of this request was stored or acknowledged on the upstream's behalf; retry it",
-		w.cfg.upstream.url.Redacted(), unwrapURLError(err))
+		w.cfg.upstream.shown, unwrapURLError(err))
 	http.Error(rw, msg, http.StatusBadGateway)
 	return upstreamAnswer{status: http.StatusBadGateway, err: err}
 }

@@ -185,7 +185,7 @@ func (w *Workspace) upstreamState(id string, a upstreamAnswer, reason string, o 
 	if !changed {
 		return
 	}
-	attrs := []any{"workspace", id, "upstream", w.cfg.upstream.url.Redacted(), "state", state, "writes_in_previous_state", prev.writes + 1}
+	attrs := []any{"workspace", id, "upstream", w.cfg.upstream.shown, "state", state, "writes_in_previous_state", prev.writes + 1}
 	if prev.state == "" {
 		attrs = attrs[:len(attrs)-2]
 	}
@@ -222,7 +222,7 @@ func (w *Workspace) upstreamStateOf(id string) *pageUpstream {
 	w.upstreamMu.Lock()
 	e := w.upstreamStates[id]
 	w.upstreamMu.Unlock()
-	s := &pageUpstream{URL: w.cfg.upstream.url.Redacted(), Stored: w.cfg.upstream.store, State: e.state, Since: e.since, LastAnswer: e.last}
+	s := &pageUpstream{URL: w.cfg.upstream.shown, Stored: w.cfg.upstream.store, State: e.state, Since: e.since, LastAnswer: e.last}
 	if e.state == "" {
 		return s
 	}

@@ -394,3 +394,34 @@ func TestUpstreamFaults(t *testing.T) {
 		}
 	})
 }
+
+// An upstream URL may carry secrets: a password, or a credential in its
+// query (VictoriaMetrics' authKey, a token). The sender's 502, the log
+// and the page's data show the URL with them hidden.
+func TestUpstreamURLSecretsNeverShown(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	var logs syncBuffer
+	e := newEnv(t, "cortex",
+		workspace.WithUpstream(workspace.Upstream{URL: "http://admin:pa55word@" + addr + "/api/v1/write?authKey=s3cr3t&extra_label=env%3Dprod"}),
+		workspace.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	got := e.push(t, "/workspaces/shop/api/v1/remote_write", rw1Body(series(1, 1000, "__name__", "up")))
+	if got.status != http.StatusBadGateway {
+		t.Fatalf("answer %d %q, want 502", got.status, got.body)
+	}
+	workspace.WaitAnalyses(e.ws)
+	var page struct{ Upstream struct{ URL string } }
+	e.get(t, "/ui/api/workspaces/shop", &page)
+	for where, text := range map[string]string{"answer": got.body, "log": logs.String(), "page": page.Upstream.URL} {
+		if strings.Contains(text, "s3cr3t") || strings.Contains(text, "pa55word") {
+			t.Errorf("%s shows a secret of the upstream URL: %s", where, text)
+		}
+		if !strings.Contains(text, "authKey=xxxxx") || !strings.Contains(text, "extra_label=env") {
+			t.Errorf("%s does not show the URL with its credential hidden and the rest readable: %s", where, text)
+		}
+	}
+}

@@ -6,10 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
+	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/remotewrite"
 	"github.com/rwkit/rwkit/remotewrite/sigv4"
 	"github.com/rwkit/rwkit/workspace"
@@ -183,8 +183,5 @@ func (u *upstreamFlags) summary() string {
 	if u.url == "" {
 		return "none"
 	}
-	if parsed, err := url.Parse(u.url); err == nil {
-		return parsed.Redacted()
-	}
-	return "set"
+	return redact.URL(u.url)
 }
