@@ -195,12 +195,20 @@ func (w *Workspace) upstreamState(id string, a upstreamAnswer, reason string, o 
 	case a.status >= 400:
 		attrs = append(attrs, "status", a.status, "body", firstLine(a.body))
 		if o.first != nil {
-			attrs = append(attrs, "series", o.first.Series, "existing_writer", o.first.ExistingWriter, "new_writer", o.first.NewWriter)
+			attrs = append(attrs, "series", seriesName(o.first.Series), "existing_writer", writerText(o.first.ExistingWriter), "new_writer", o.first.NewWriter.String())
 		}
 		w.cfg.logger.Warn("upstream refusing writes", attrs...)
 	default:
 		w.cfg.logger.Info("upstream accepting writes", attrs...)
 	}
+}
+
+// writerText is w for a log line: its identity, User-Agent and address.
+func writerText(w *Writer) string {
+	if w == nil {
+		return "unknown"
+	}
+	return w.String()
 }
 
 type upstreamStateEntry struct {

@@ -278,6 +278,10 @@ rwkit_upstream_refusals_total{reason="new-value-for-timestamp",workspace="ws-1"}
 	if !strings.Contains(log.String(), "writer-a") || !strings.Contains(log.String(), "writer-b") {
 		t.Errorf("the refusing line does not name both writers:\n%s", log.String())
 	}
+	// Written as the refusal bodies write them, not as Go values.
+	if !strings.Contains(log.String(), `series="jvm_threads{`) || strings.Contains(log.String(), "map[") || strings.Contains(log.String(), "&{") {
+		t.Errorf("the refusing line does not write the series and writers as text:\n%s", log.String())
+	}
 }
 
 func seriesText(m map[string]string) string {
