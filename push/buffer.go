@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rwkit/rwkit/remotewrite"
 	"github.com/rwkit/rwkit/wire"
 )
 
@@ -21,6 +22,10 @@ type snapshot struct {
 	rawLen  int          // decoded length of body
 	series  int
 	samples int // float samples + native histogram samples
+	// request: the body is one RW 1.0 request within the client's limits
+	// (encodeRequests), sent as it is, holding counts.
+	request bool
+	counts  remotewrite.Counts
 }
 
 func (s *snapshot) size() int { return len(s.body) }
@@ -39,6 +44,46 @@ func encodeSnapshot(ts int64, v wire.Version, req *wire.WriteRequest, scratch []
 	// holding the capacity made a 16 MiB buffer hold over 100 MiB.
 	s.body = bytes.Clone(wire.Compress(nil, raw))
 	return s, raw
+}
+
+// encodeRequests encodes req (RW 1.0, no metadata) for the buffer as the
+// requests the client would send for it: consecutive series, at most
+// maxSamples points (samples, histogram samples and exemplars) and
+// maxBytes uncompressed bytes per request, each its own snapshot, which
+// the queue then sends without decoding and encoding it again. ok is
+// false when a series alone is over a limit (the client cuts it into
+// parts): encode req with encodeSnapshot then.
+func encodeRequests(ts int64, req *wire.WriteRequest, maxBytes, maxSamples int, scratch []byte, out []*snapshot) (snaps []*snapshot, raw []byte, ok bool) {
+	raw = scratch[:0]
+	start := 0 // of the request being filled, in raw
+	var c remotewrite.Counts
+	cut := func(end int) {
+		s := &snapshot{ts: ts, version: wire.V1, rawLen: end - start, series: c.Series, samples: c.Samples + c.Histograms, request: true, counts: c}
+		s.body = bytes.Clone(wire.Compress(nil, raw[start:end]))
+		out = append(out, s)
+		start, c = end, remotewrite.Counts{}
+	}
+	for i := range req.Series {
+		t := &req.Series[i]
+		n := len(t.Samples) + len(t.Histograms) + len(t.Exemplars)
+		before := len(raw)
+		raw = wire.AppendTimeSeries(raw, t)
+		size := len(raw) - before
+		if n > maxSamples || size > maxBytes {
+			return out, raw, false
+		}
+		if c.Series > 0 && (before-start+size > maxBytes || c.Samples+c.Histograms+c.Exemplars+n > maxSamples) {
+			cut(before)
+		}
+		c.Series++
+		c.Samples += len(t.Samples)
+		c.Histograms += len(t.Histograms)
+		c.Exemplars += len(t.Exemplars)
+	}
+	if c.Series > 0 {
+		cut(len(raw))
+	}
+	return out, raw, true
 }
 
 // decode fills req (reusing its storage) with the snapshot's request.

@@ -46,8 +46,9 @@ type Queue struct {
 	abandoned bool // Shutdown gave up waiting for Run: what Run puts back is lost
 	running   bool
 	loopDone  chan struct{}
-	appendRaw []byte // encoding scratch of Append
-	dropSeen  bool   // a drop was logged in this outage
+	appendRaw []byte      // encoding scratch of Append
+	snaps     []*snapshot // Append's snapshots; reused
+	dropSeen  bool        // a drop was logged in this outage
 
 	wake chan struct{} // a batch was appended
 	stop chan struct{} // closed by Shutdown
@@ -156,13 +157,29 @@ func (q *Queue) Append(req *wire.WriteRequest) error {
 	if q.closed {
 		return ErrShutdown
 	}
-	var s *snapshot
-	s, q.appendRaw = encodeSnapshot(q.clock.Now().UnixMilli(), q.client.Version(), req, q.appendRaw)
-	drops := q.buf.push(s, nil)
+	now, v := q.clock.Now().UnixMilli(), q.client.Version()
+	snaps, ok := q.snaps[:0], false
+	if v == wire.V1 && len(req.Metadata) == 0 {
+		maxBytes, maxSamples := q.client.Limits()
+		snaps, q.appendRaw, ok = encodeRequests(now, req, maxBytes, maxSamples, q.appendRaw, snaps)
+	}
+	if !ok {
+		var s *snapshot
+		s, q.appendRaw = encodeSnapshot(now, v, req, q.appendRaw)
+		snaps = append(snaps[:0], s)
+	}
+	var drops []drop
+	size := 0
+	for _, s := range snaps {
+		drops = q.buf.push(s, drops)
+		size += s.size()
+	}
+	clear(snaps)
+	q.snaps = snaps[:0]
 	q.noteDropsLocked(drops)
 	q.m.buffered.Set(float64(q.buf.len()))
-	if len(drops) > 0 && drops[len(drops)-1].s == s {
-		return fmt.Errorf("push: queue: a batch of %d series is %d bytes compressed, more than the whole buffer (%d bytes, WithBuffer): dropped", s.series, s.size(), q.buf.maxBytes)
+	if size > q.buf.maxBytes {
+		return fmt.Errorf("push: queue: a batch of %d series is %d bytes compressed, more than the whole buffer (%d bytes, WithBuffer): dropped", len(req.Series), size, q.buf.maxBytes)
 	}
 	select {
 	case q.wake <- struct{}{}:
@@ -272,14 +289,19 @@ func (q *Queue) deliver(ctx context.Context, stop <-chan struct{}, s *snapshot) 
 				return true
 			}
 		}
-		var err error
-		if q.raw, err = s.decode(&q.scratch, q.raw); err != nil {
-			q.noteDrops([]drop{{s, dropUndecodable}})
-			q.log.Error("push: dropping a batch that cannot be decoded", "err", err)
-			return true
-		}
 		q.ls.reached = false
-		r := q.send(ctx, &q.scratch, nil)
+		var r writeResult
+		if s.request && q.client.Version() == wire.V1 {
+			r = q.sendEncoded(ctx, s)
+		} else {
+			var err error
+			if q.raw, err = s.decode(&q.scratch, q.raw); err != nil {
+				q.noteDrops([]drop{{s, dropUndecodable}})
+				q.log.Error("push: dropping a batch that cannot be decoded", "err", err)
+				return true
+			}
+			r = q.send(ctx, &q.scratch, nil)
+		}
 		switch r.kind {
 		case writeDelivered, writeRefused:
 			if r.kind == writeDelivered {
