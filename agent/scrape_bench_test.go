@@ -55,8 +55,11 @@ func cpuTime() time.Duration {
 //
 //	go test ./agent -run '^$' -bench AgentScrape -benchtime 10x -cpuprofile cpu.out
 //
-// RWKIT_BENCH_HEAPPROFILE=FILE writes the in-use heap profile after the
-// scrapes, with the agent still holding its series.
+// RWKIT_BENCH_CPUPROFILE=FILE profiles the CPU of the measured scrapes
+// only (the first one, which makes every series and grows the buffers,
+// left out); RWKIT_BENCH_HEAPPROFILE=FILE writes the in-use heap profile
+// after the scrapes, with the agent still holding its series;
+// RWKIT_BENCH_SERIES sets the target's series (100000).
 func BenchmarkAgentScrape(b *testing.B) {
 	series := 100_000
 	if s := os.Getenv("RWKIT_BENCH_SERIES"); s != "" {
@@ -98,8 +101,8 @@ remote_write:
 	go a.Run(context.Background())
 	defer a.Shutdown(context.Background())
 
-	// sentAfter waits until the receiver has been quiet for a while after
-	// scrape n was served: the scrape's writes are all in.
+	// waitScrapes waits until the receiver has been quiet for a while
+	// after scrape n was served: the scrape's writes are all in.
 	waitScrapes := func(n int64) {
 		for scrapes.Load() < n {
 			time.Sleep(10 * time.Millisecond)
@@ -114,11 +117,22 @@ remote_write:
 		}
 	}
 	waitScrapes(2)
+	if path := os.Getenv("RWKIT_BENCH_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+	}
 	b.ResetTimer()
 	start, sent0 := cpuTime(), sent.Load()
 	waitScrapes(int64(b.N) + 2)
 	cpu := cpuTime() - start
 	b.StopTimer()
+	pprof.StopCPUProfile()
 	done := scrapes.Load() - 2
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(done)/float64(series), "cpu-ns/series")
 	b.ReportMetric(float64(sent.Load()-sent0)/float64(done)/float64(series), "sent-B/series")
