@@ -53,15 +53,19 @@ func encodeSnapshot(ts int64, v wire.Version, req *wire.WriteRequest, scratch []
 // the queue then sends without decoding and encoding it again. ok is
 // false when a series alone is over a limit (the client cuts it into
 // parts): encode req with encodeSnapshot then.
-func encodeRequests(ts int64, req *wire.WriteRequest, maxBytes, maxSamples int, scratch []byte, out []*snapshot) (snaps []*snapshot, raw []byte, ok bool) {
-	raw = scratch[:0]
-	start := 0 // of the request being filled, in raw
+func encodeRequests(ts int64, req *wire.WriteRequest, maxBytes, maxSamples int, scratch *encodeScratch, out []*snapshot) ([]*snapshot, bool) {
+	// raw holds the request being filled and the series after it: the
+	// scratch stays the size of one request, not of the batch.
+	raw := scratch.raw[:0]
+	defer func() { scratch.raw = raw }()
 	var c remotewrite.Counts
 	cut := func(end int) {
-		s := &snapshot{ts: ts, version: wire.V1, rawLen: end - start, series: c.Series, samples: c.Samples + c.Histograms, request: true, counts: c}
-		s.body = bytes.Clone(wire.Compress(nil, raw[start:end]))
+		s := &snapshot{ts: ts, version: wire.V1, rawLen: end, series: c.Series, samples: c.Samples + c.Histograms, request: true, counts: c}
+		scratch.comp = wire.Compress(scratch.comp[:0], raw[:end])
+		s.body = bytes.Clone(scratch.comp)
 		out = append(out, s)
-		start, c = end, remotewrite.Counts{}
+		raw = raw[:copy(raw, raw[end:])]
+		c = remotewrite.Counts{}
 	}
 	for i := range req.Series {
 		t := &req.Series[i]
@@ -70,9 +74,9 @@ func encodeRequests(ts int64, req *wire.WriteRequest, maxBytes, maxSamples int, 
 		raw = wire.AppendTimeSeries(raw, t)
 		size := len(raw) - before
 		if n > maxSamples || size > maxBytes {
-			return out, raw, false
+			return out, false
 		}
-		if c.Series > 0 && (before-start+size > maxBytes || c.Samples+c.Histograms+c.Exemplars+n > maxSamples) {
+		if c.Series > 0 && (before+size > maxBytes || c.Samples+c.Histograms+c.Exemplars+n > maxSamples) {
 			cut(before)
 		}
 		c.Series++
@@ -83,7 +87,13 @@ func encodeRequests(ts int64, req *wire.WriteRequest, maxBytes, maxSamples int, 
 	if c.Series > 0 {
 		cut(len(raw))
 	}
-	return out, raw, true
+	return out, true
+}
+
+// encodeScratch is encodeRequests' reused buffers: the request being
+// encoded and its compressed form.
+type encodeScratch struct {
+	raw, comp []byte
 }
 
 // decode fills req (reusing its storage) with the snapshot's request.

@@ -46,9 +46,10 @@ type Queue struct {
 	abandoned bool // Shutdown gave up waiting for Run: what Run puts back is lost
 	running   bool
 	loopDone  chan struct{}
-	appendRaw []byte      // encoding scratch of Append
-	snaps     []*snapshot // Append's snapshots; reused
-	dropSeen  bool        // a drop was logged in this outage
+	appendRaw []byte        // encoding scratch of Append
+	encode    encodeScratch // encoding scratch of Append, by request
+	snaps     []*snapshot   // Append's snapshots; reused
+	dropSeen  bool          // a drop was logged in this outage
 
 	wake chan struct{} // a batch was appended
 	stop chan struct{} // closed by Shutdown
@@ -144,10 +145,12 @@ func (q *Queue) URL() string { return q.client.URL() }
 
 // Append keeps a copy of req (encoded and compressed, in the outage
 // buffer) for Run to send, and returns at once: req may be changed or
-// reused when Append returns. When the buffer is full the oldest batches
-// are dropped (counted in rwkit_push_dropped_snapshots_total). Append
-// returns ErrShutdown after Shutdown, and an error when req alone is
-// larger than the whole buffer (it is dropped).
+// reused when Append returns. On RW 1.0 the copy is the requests Run will
+// send, encoded once (see the package documentation). When the buffer is
+// full the oldest are dropped (counted in
+// rwkit_push_dropped_snapshots_total). Append returns ErrShutdown after
+// Shutdown, and an error when req alone is larger than the whole buffer
+// (it is dropped, or the requests of its start that did not fit).
 func (q *Queue) Append(req *wire.WriteRequest) error {
 	if len(req.Series) == 0 && len(req.Metadata) == 0 {
 		return nil
@@ -161,7 +164,7 @@ func (q *Queue) Append(req *wire.WriteRequest) error {
 	snaps, ok := q.snaps[:0], false
 	if v == wire.V1 && len(req.Metadata) == 0 {
 		maxBytes, maxSamples := q.client.Limits()
-		snaps, q.appendRaw, ok = encodeRequests(now, req, maxBytes, maxSamples, q.appendRaw, snaps)
+		snaps, ok = encodeRequests(now, req, maxBytes, maxSamples, &q.encode, snaps)
 	}
 	if !ok {
 		var s *snapshot
@@ -174,12 +177,16 @@ func (q *Queue) Append(req *wire.WriteRequest) error {
 		drops = q.buf.push(s, drops)
 		size += s.size()
 	}
+	lost := "dropped"
+	if len(snaps) > 1 {
+		lost = "its first requests were dropped"
+	}
 	clear(snaps)
 	q.snaps = snaps[:0]
 	q.noteDropsLocked(drops)
 	q.m.buffered.Set(float64(q.buf.len()))
 	if size > q.buf.maxBytes {
-		return fmt.Errorf("push: queue: a batch of %d series is %d bytes compressed, more than the whole buffer (%d bytes, WithBuffer): dropped", len(req.Series), size, q.buf.maxBytes)
+		return fmt.Errorf("push: queue: a batch of %d series is %d bytes compressed, more than the whole buffer (%d bytes, WithBuffer): %s", len(req.Series), size, q.buf.maxBytes, lost)
 	}
 	select {
 	case q.wake <- struct{}{}:
