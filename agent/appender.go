@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/prometheus/scrape"
 	"github.com/prometheus/prometheus/storage"
 
+	"github.com/rwkit/rwkit/push"
 	"github.com/rwkit/rwkit/wire"
 )
 
@@ -42,8 +43,11 @@ type appendable struct {
 	logger   *slog.Logger
 	// plain: no external labels and no write_relabel_configs, so every
 	// sink gets each series with the labels the scrape loop gave it, and
-	// no series keeps labels of its own per sink.
-	plain bool
+	// no series keeps labels of its own per sink. Then blocks: a sink
+	// takes encoded series (sink.batch), and each series keeps its labels
+	// encoded once (seriesEntry.block); wireLabels: a sink takes a
+	// wire.WriteRequest, whose labels each commit lays out.
+	plain, blocks, wireLabels bool
 
 	// closed: the scrape manager has stopped; a late commit (Prometheus'
 	// end-of-run staleness goroutine racing the stop) is dropped, so
@@ -72,6 +76,7 @@ type targetState struct {
 	byHash  map[uint64]int32 // labels hash -> index in entries
 	gen     uint32           // appenders taken so far; each appender's own number
 	app     *appender        // the last released appender, with its buffers, for the next scrape
+	scratch []wire.Label     // add's
 
 	loggedDup, loggedOOO atomic.Bool
 
@@ -87,13 +92,16 @@ const dormantFor = 10 * 60 * 1000 // ms
 type seriesEntry struct {
 	lset labels.Labels
 	out  [][]wire.Label // per sink, unless the appendable is plain; nil element: dropped by write_relabel_configs
-	t    int64          // last timestamp
-	bits uint64         // last float value
-	exT  int64          // newest exemplar timestamp sent
-	seen int64          // scrape time of the last commit that had the series
-	gen  uint32         // the appender that last appended or committed it
-	pend int32          // its index in that appender's pend
-	used bool
+	// block: the labels' RW 1.0 encoding (wire.AppendLabels), when the
+	// appendable is plain and a sink takes encoded series.
+	block []byte
+	t     int64  // last timestamp
+	bits  uint64 // last float value
+	exT   int64  // newest exemplar timestamp sent
+	seen  int64  // scrape time of the last commit that had the series
+	gen   uint32 // the appender that last appended or committed it
+	pend  int32  // its index in that appender's pend
+	used  bool
 	// float: the last sample was a float (bits holds it). tracked: it
 	// had the scrape's own timestamp (no timestamp in the exposition), so
 	// Prometheus tracks its staleness; only those get a stale marker at
@@ -121,6 +129,11 @@ func (ts *targetState) find(ref storage.SeriesRef, ls labels.Labels) (int32, uin
 // makes ls the one found by hash; the other keeps its ref.
 func (ts *targetState) add(a *appendable, b *labels.Builder, ls labels.Labels, h uint64) int32 {
 	e := seriesEntry{lset: ls, t: math.MinInt64, used: true}
+	if a.blocks {
+		ts.scratch = appendWireLabels(ts.scratch[:0], ls)
+		e.block = wire.AppendLabels(make([]byte, 0, wire.LabelsSize(ts.scratch)), ts.scratch)
+		clear(ts.scratch)
+	}
 	if !a.plain {
 		e.out = make([][]wire.Label, len(a.sinks))
 		for si, s := range a.sinks {
@@ -177,6 +190,10 @@ func newAppendable(sinks []*sink, external labels.Labels, m *metrics, logger *sl
 	a.plain = len(a.external) == 0
 	for _, s := range sinks {
 		a.plain = a.plain && len(s.relabel) == 0
+	}
+	for _, s := range sinks {
+		a.blocks = a.blocks || a.plain && s.batch != nil
+		a.wireLabels = a.wireLabels || a.plain && s.batch == nil
 	}
 	return a
 }
@@ -281,17 +298,23 @@ func (a *appendable) send(s *sink, req *wire.WriteRequest, job string) {
 	for i := range req.Series {
 		n += len(req.Series[i].Samples) + len(req.Series[i].Histograms)
 	}
-	if err := s.append(req); err != nil {
+	a.handed(s, s.append(req), len(req.Series), n, job)
+}
+
+// handed counts what handing series (with samples samples and
+// histograms) to s gave: err, or samples in rwkit_agent_samples_total.
+func (a *appendable) handed(s *sink, err error, series, samples int, job string) {
+	if err != nil {
 		a.metrics.sinkErrors.WithLabelValues(s.name).Inc()
 		if s.logged.CompareAndSwap(false, true) {
-			a.logger.Warn("remote write sink refused a scrape's series; counting further refusals in rwkit_agent_sink_errors_total", "remote_write", s.name, "job", job, "series", len(req.Series), "err", err)
+			a.logger.Warn("remote write sink refused a scrape's series; counting further refusals in rwkit_agent_sink_errors_total", "remote_write", s.name, "job", job, "series", series, "err", err)
 		}
 		return
 	}
 	if s.logged.CompareAndSwap(true, false) {
 		a.logger.Info("remote write sink accepts series again", "remote_write", s.name)
 	}
-	a.metrics.samples.WithLabelValues(s.name).Add(float64(n))
+	a.metrics.samples.WithLabelValues(s.name).Add(float64(samples))
 }
 
 // appender collects one scrape. Not safe for concurrent use (the scrape
@@ -304,7 +327,8 @@ type appender struct {
 	pend    []pending
 	n       int          // pend[:n] in use; the rest keep their capacity
 	refused []refusal    // series seen in this scrape whose every sample was refused
-	labels  []wire.Label // plain: the labels of pend's series, for the sinks
+	labels  []wire.Label // wireLabels: the labels of pend's series, for the sinks
+	batch   push.Batch   // a sink's series, encoded (sink.batch)
 	b       *labels.Builder
 	req     wire.WriteRequest
 	lastT   int64
@@ -324,6 +348,7 @@ type pending struct {
 	exemplars []wire.Exemplar
 	meta      wire.Metadata
 	out       [][]wire.Label // the entry's, when not plain
+	block     []byte         // the entry's
 	t         int64
 	bits      uint64
 	float     bool
@@ -450,7 +475,7 @@ func (ap *appender) Commit() error {
 	case nowUp == 1 && wasUp == 0:
 		ap.a.logger.Info("target up again", "job", ts.job, "target", ts.target)
 	}
-	if ap.a.plain {
+	if ap.a.wireLabels {
 		ap.labels = ap.labels[:0]
 		for i := range ap.pend[:ap.n] {
 			p := &ap.pend[i]
@@ -506,7 +531,7 @@ func (ap *appender) entry(p *pending, e *seriesEntry, defT int64) {
 	e.tracked = p.t == defT
 	e.live = !(p.float && wire.IsStaleNaN(math.Float64frombits(p.bits)))
 	e.seen, e.gen = defT, ap.gen
-	p.out = e.out
+	p.out, p.block = e.out, e.block
 	// Prometheus' exemplar storage keeps an exemplar once and refuses
 	// older ones: an exposition repeats its exemplars on every scrape.
 	kept := p.exemplars[:0]
@@ -525,6 +550,10 @@ func (ap *appender) entry(p *pending, e *seriesEntry, defT int64) {
 // sink's labels (none: write_relabel_configs dropped it), histograms,
 // exemplars and metadata only where the sink sends them.
 func (ap *appender) sendTo(si int, s *sink) {
+	if ap.a.plain && s.batch != nil {
+		ap.sendBatch(s)
+		return
+	}
 	ap.req.Series = ap.req.Series[:0]
 	for i := range ap.pend[:ap.n] {
 		p := &ap.pend[i]
@@ -534,22 +563,50 @@ func (ap *appender) sendTo(si int, s *sink) {
 		} else if l = p.out[si]; l == nil {
 			continue
 		}
-		series := wire.TimeSeries{Labels: l, Samples: p.samples}
-		if s.histograms {
-			series.Histograms = p.hists
+		if series, ok := p.series(s); ok {
+			series.Labels = l
+			ap.req.Series = append(ap.req.Series, series)
 		}
-		if len(series.Samples) == 0 && len(series.Histograms) == 0 {
-			continue
-		}
-		if s.exemplars {
-			series.Exemplars = p.exemplars
-		}
-		if s.metadata {
-			series.Metadata = p.meta
-		}
-		ap.req.Series = append(ap.req.Series, series)
 	}
 	ap.a.send(s, &ap.req, ap.ts.job)
+}
+
+// sendBatch hands the scrape to s as encoded series, each with its
+// entry's label block.
+func (ap *appender) sendBatch(s *sink) {
+	b := &ap.batch
+	b.Reset()
+	n := 0
+	for i := range ap.pend[:ap.n] {
+		p := &ap.pend[i]
+		if series, ok := p.series(s); ok {
+			b.Add(p.block, &series)
+			n += len(series.Samples) + len(series.Histograms)
+		}
+	}
+	if b.Len() > 0 {
+		ap.a.handed(s, s.appendBatch(b), b.Len(), n, ap.ts.job)
+	}
+}
+
+// series is p's points as sink s takes them (no labels): histograms,
+// exemplars and metadata only where it sends them; false when that
+// leaves no sample or histogram.
+func (p *pending) series(s *sink) (wire.TimeSeries, bool) {
+	series := wire.TimeSeries{Samples: p.samples}
+	if s.histograms {
+		series.Histograms = p.hists
+	}
+	if len(series.Samples) == 0 && len(series.Histograms) == 0 {
+		return series, false
+	}
+	if s.exemplars {
+		series.Exemplars = p.exemplars
+	}
+	if s.metadata {
+		series.Metadata = p.meta
+	}
+	return series, true
 }
 
 // upValue is the value of the scrape's own up series (the report the
@@ -579,9 +636,11 @@ func (ap *appender) release() {
 	for i := range ap.pend[:ap.n] {
 		ap.pend[i].reset()
 	}
-	clear(ap.req.Series[:cap(ap.req.Series)])
+	// req and labels are not cleared (33 MB written at 100k series, each
+	// scrape): they point to the series' labels, which the target's
+	// entries and the scrape cache keep anyway, and to pend's buffers;
+	// the next scrape overwrites them.
 	ap.req.Series = ap.req.Series[:0]
-	clear(ap.labels[:cap(ap.labels)])
 	ap.labels = ap.labels[:0]
 	ap.n, ap.lastT = 0, 0
 	clear(ap.refused)

@@ -60,10 +60,7 @@ func encodeRequests(ts int64, req *wire.WriteRequest, maxBytes, maxSamples int, 
 	defer func() { scratch.raw = raw }()
 	var c remotewrite.Counts
 	cut := func(end int) {
-		s := &snapshot{ts: ts, version: wire.V1, rawLen: end, series: c.Series, samples: c.Samples + c.Histograms, request: true, counts: c}
-		scratch.comp = wire.Compress(scratch.comp[:0], raw[:end])
-		s.body = bytes.Clone(scratch.comp)
-		out = append(out, s)
+		out = append(out, scratch.request(ts, raw[:end], c))
 		raw = raw[:copy(raw, raw[end:])]
 		c = remotewrite.Counts{}
 	}
@@ -94,6 +91,13 @@ func encodeRequests(ts int64, req *wire.WriteRequest, maxBytes, maxSamples int, 
 // encoded and its compressed form.
 type encodeScratch struct {
 	raw, comp []byte
+}
+
+// request is the snapshot of one request, raw, holding c.
+func (e *encodeScratch) request(ts int64, raw []byte, c remotewrite.Counts) *snapshot {
+	e.comp = wire.Compress(e.comp[:0], raw)
+	return &snapshot{ts: ts, version: wire.V1, body: bytes.Clone(e.comp), rawLen: len(raw),
+		series: c.Series, samples: c.Samples + c.Histograms, request: true, counts: c}
 }
 
 // decode fills req (reusing its storage) with the snapshot's request.

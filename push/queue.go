@@ -46,10 +46,11 @@ type Queue struct {
 	abandoned bool // Shutdown gave up waiting for Run: what Run puts back is lost
 	running   bool
 	loopDone  chan struct{}
-	appendRaw []byte        // encoding scratch of Append
-	encode    encodeScratch // encoding scratch of Append, by request
-	snaps     []*snapshot   // Append's snapshots; reused
-	dropSeen  bool          // a drop was logged in this outage
+	appendRaw []byte            // encoding scratch of Append
+	encode    encodeScratch     // encoding scratch of Append, by request
+	snaps     []*snapshot       // Append's snapshots; reused
+	batchReq  wire.WriteRequest // AppendBatch's batch decoded, when it cannot be sent as encoded
+	dropSeen  bool              // a drop was logged in this outage
 
 	wake chan struct{} // a batch was appended
 	stop chan struct{} // closed by Shutdown
@@ -171,6 +172,43 @@ func (q *Queue) Append(req *wire.WriteRequest) error {
 		s, q.appendRaw = encodeSnapshot(now, v, req, q.appendRaw)
 		snaps = append(snaps[:0], s)
 	}
+	return q.bufferLocked(snaps, len(req.Series))
+}
+
+// AppendBatch is Append for a Batch: on RW 1.0 its bytes are cut into the
+// requests Run sends, without encoding the series again. A batch with a
+// series over the client's limits, or for RW 2.0, is decoded and taken as
+// Append takes a request.
+func (q *Queue) AppendBatch(b *Batch) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return ErrShutdown
+	}
+	now, v := q.clock.Now().UnixMilli(), q.client.Version()
+	snaps, ok := q.snaps[:0], false
+	if v == wire.V1 {
+		maxBytes, maxSamples := q.client.Limits()
+		snaps, ok = b.requests(now, maxBytes, maxSamples, &q.encode, snaps)
+	}
+	if !ok {
+		q.batchReq.Series = q.batchReq.Series[:0]
+		if err := wire.DecodeWriteRequest(b.raw, &q.batchReq); err != nil {
+			return fmt.Errorf("push: queue: a batch that does not decode (its label blocks are not wire.AppendLabels'?): %w", err)
+		}
+		var s *snapshot
+		s, q.appendRaw = encodeSnapshot(now, v, &q.batchReq, q.appendRaw)
+		snaps = append(snaps[:0], s)
+	}
+	return q.bufferLocked(snaps, b.Len())
+}
+
+// bufferLocked keeps snaps, a batch of series series, in the buffer and
+// wakes Run.
+func (q *Queue) bufferLocked(snaps []*snapshot, series int) error {
 	var drops []drop
 	size := 0
 	for _, s := range snaps {
@@ -186,7 +224,7 @@ func (q *Queue) Append(req *wire.WriteRequest) error {
 	q.noteDropsLocked(drops)
 	q.m.buffered.Set(float64(q.buf.len()))
 	if size > q.buf.maxBytes {
-		return fmt.Errorf("push: queue: a batch of %d series is %d bytes compressed, more than the whole buffer (%d bytes, WithBuffer): %s", len(req.Series), size, q.buf.maxBytes, lost)
+		return fmt.Errorf("push: queue: a batch of %d series is %d bytes compressed, more than the whole buffer (%d bytes, WithBuffer): %s", series, size, q.buf.maxBytes, lost)
 	}
 	select {
 	case q.wake <- struct{}{}:

@@ -149,3 +149,55 @@ func TestEncodeRequestsCuts(t *testing.T) {
 		t.Error("a series over the sample limit: ok")
 	}
 }
+
+// batchOf is req as a Batch.
+func batchOf(req *wire.WriteRequest) *Batch {
+	var b Batch
+	for i := range req.Series {
+		b.Add(wire.AppendLabels(nil, req.Series[i].Labels), &req.Series[i])
+	}
+	return &b
+}
+
+// AppendBatch delivers a Batch's series as Append delivers a request: cut
+// at the client's limits on RW 1.0, and decoded for RW 2.0 and for a
+// series over a limit.
+func TestQueueAppendBatch(t *testing.T) {
+	over := &wire.WriteRequest{Series: []wire.TimeSeries{{
+		Labels:  []wire.Label{{Name: "__name__", Value: "m"}, {Name: "i", Value: "0"}},
+		Samples: []wire.Sample{{Value: 1, Timestamp: 1}, {Value: 2, Timestamp: 2}, {Value: 3, Timestamp: 3}},
+	}}}
+	for _, tc := range []struct {
+		name    string
+		version wire.Version
+		req     *wire.WriteRequest
+		limit   int   // samples per request
+		want    []int // series per request
+	}{
+		{"v1", wire.V1, batch("m", 10, 1000, 1), 3, []int{3, 3, 3, 1}},
+		{"v2", wire.V2, batch("m", 10, 1000, 1), 3, []int{3, 3, 3, 1}},
+		{"series over the limit", wire.V1, over, 2, []int{1, 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := newReceiver(t)
+			q, _ := startQueue(t, rc.url(), WithRWVersion(tc.version), WithClientOptions(maxSamples(tc.limit)))
+			b := batchOf(tc.req)
+			if err := q.AppendBatch(b); err != nil {
+				t.Fatal(err)
+			}
+			b.Reset() // the queue keeps its own copy
+			want := sampleKeys([]wire.WriteRequest{*tc.req})
+			waitfor.True(t, "delivered", func() bool { return len(sampleKeys(rc.accepted())) == len(want) })
+			if diff := cmp.Diff(want, sampleKeys(rc.accepted())); diff != "" {
+				t.Errorf("accepted samples (-want +got):\n%s", diff)
+			}
+			var sizes []int
+			for _, r := range rc.accepted() {
+				sizes = append(sizes, len(r.Series))
+			}
+			if diff := cmp.Diff(tc.want, sizes); diff != "" {
+				t.Errorf("series per request (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
