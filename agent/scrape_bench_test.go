@@ -59,11 +59,16 @@ func cpuTime() time.Duration {
 // only (the first one, which makes every series and grows the buffers,
 // left out); RWKIT_BENCH_HEAPPROFILE=FILE writes the in-use heap profile
 // after the scrapes, with the agent still holding its series;
-// RWKIT_BENCH_SERIES sets the target's series (100000).
+// RWKIT_BENCH_SERIES sets the target's series (100000),
+// RWKIT_BENCH_INTERVAL the scrape interval and timeout (2s).
 func BenchmarkAgentScrape(b *testing.B) {
 	series := 100_000
 	if s := os.Getenv("RWKIT_BENCH_SERIES"); s != "" {
 		series, _ = strconv.Atoi(s)
+	}
+	interval := "2s"
+	if s := os.Getenv("RWKIT_BENCH_INTERVAL"); s != "" {
+		interval = s
 	}
 	body := benchExposition(series)
 	var scrapes, writes atomic.Int64
@@ -82,15 +87,15 @@ func BenchmarkAgentScrape(b *testing.B) {
 	}))
 	defer rcv.Close()
 	cfg, err := Load([]byte(fmt.Sprintf(`global:
-  scrape_interval: 2s
-  scrape_timeout: 2s
+  scrape_interval: %[3]s
+  scrape_timeout: %[3]s
 scrape_configs:
   - job_name: bench
     static_configs:
-      - targets: [%q]
+      - targets: [%[1]q]
 remote_write:
-  - url: %q
-`, tg.Listener.Addr().String(), rcv.URL)), "bench.yml")
+  - url: %[2]q
+`, tg.Listener.Addr().String(), rcv.URL, interval)), "bench.yml")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -116,7 +121,9 @@ remote_write:
 			}
 		}
 	}
+	t0 := time.Now()
 	waitScrapes(2)
+	b.Logf("first two scrapes sent in %s", time.Since(t0).Round(time.Millisecond))
 	if path := os.Getenv("RWKIT_BENCH_CPUPROFILE"); path != "" {
 		f, err := os.Create(path)
 		if err != nil {
