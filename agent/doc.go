@@ -38,8 +38,11 @@
 // committed scrape becomes a wire.WriteRequest, external_labels are added
 // where a series lacks them, each remote_write's write_relabel_configs
 // apply, and the result goes to that remote_write's Sink (QueueSink, a
-// push.Queue, by default). Commit never waits for the network: a Sink
-// copies. The storage keeps each target's series, with
+// push.Queue, by default). The default sink on RW 1.0, in a configuration
+// without external_labels and write_relabel_configs, takes the
+// scrape as encoded series instead (push.Batch), each series' labels
+// encoded once when it first appears. Commit never waits for the network:
+// a Sink copies. The storage keeps each target's series, with
 // the in-order rules of Prometheus' head: a second sample of a series at
 // one timestamp is refused (the first is kept, counted in
 // rwkit_agent_duplicate_samples_total{job}), as is a sample older than one

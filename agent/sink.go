@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/relabel"
 
+	"github.com/rwkit/rwkit/push"
 	"github.com/rwkit/rwkit/wire"
 )
 
@@ -32,13 +33,21 @@ type sink struct {
 	exemplars  bool
 	histograms bool
 	metadata   bool
+	// batch: the sink is a QueueSink on RW 1.0, which takes a scrape as
+	// encoded series (push.Batch) instead of a wire.WriteRequest.
+	batch *push.Queue
 
 	mu     sync.Mutex  // serializes Append
 	logged atomic.Bool // a refusal was logged; cleared by the next success
 }
 
 func wrapSink(rw *config.RemoteWriteConfig, name string, s Sink) *sink {
+	var batch *push.Queue
+	if q, ok := s.(*queueSink); ok && rwVersion(rw) == wire.V1 {
+		batch = q.Queue
+	}
 	return &sink{
+		batch:      batch,
 		name:       name,
 		s:          s,
 		relabel:    rw.WriteRelabelConfigs,
@@ -76,6 +85,12 @@ func (s *sink) append(req *wire.WriteRequest) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.s.Append(req)
+}
+
+func (s *sink) appendBatch(b *push.Batch) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.batch.AppendBatch(b)
 }
 
 // rwVersion maps protobuf_message (validated by Prometheus' loader) onto

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rwkit/rwkit/remotewrite"
 	"github.com/rwkit/rwkit/wire"
 )
 
@@ -21,6 +22,10 @@ type snapshot struct {
 	rawLen  int          // decoded length of body
 	series  int
 	samples int // float samples + native histogram samples
+	// request: the body is one RW 1.0 request within the client's limits
+	// (encodeRequests), sent as it is, holding counts.
+	request bool
+	counts  remotewrite.Counts
 }
 
 func (s *snapshot) size() int { return len(s.body) }
@@ -39,6 +44,60 @@ func encodeSnapshot(ts int64, v wire.Version, req *wire.WriteRequest, scratch []
 	// holding the capacity made a 16 MiB buffer hold over 100 MiB.
 	s.body = bytes.Clone(wire.Compress(nil, raw))
 	return s, raw
+}
+
+// encodeRequests encodes req (RW 1.0, no metadata) for the buffer as the
+// requests the client would send for it: consecutive series, at most
+// maxSamples points (samples, histogram samples and exemplars) and
+// maxBytes uncompressed bytes per request, each its own snapshot, which
+// the queue then sends without decoding and encoding it again. ok is
+// false when a series alone is over a limit (the client cuts it into
+// parts): encode req with encodeSnapshot then.
+func encodeRequests(ts int64, req *wire.WriteRequest, maxBytes, maxSamples int, scratch *encodeScratch, out []*snapshot) ([]*snapshot, bool) {
+	// raw holds the request being filled and the series after it: the
+	// scratch stays the size of one request, not of the batch.
+	raw := scratch.raw[:0]
+	defer func() { scratch.raw = raw }()
+	var c remotewrite.Counts
+	cut := func(end int) {
+		out = append(out, scratch.request(ts, raw[:end], c))
+		raw = raw[:copy(raw, raw[end:])]
+		c = remotewrite.Counts{}
+	}
+	for i := range req.Series {
+		t := &req.Series[i]
+		n := len(t.Samples) + len(t.Histograms) + len(t.Exemplars)
+		before := len(raw)
+		raw = wire.AppendTimeSeries(raw, t)
+		size := len(raw) - before
+		if n > maxSamples || size > maxBytes {
+			return out, false
+		}
+		if c.Series > 0 && (before+size > maxBytes || c.Samples+c.Histograms+c.Exemplars+n > maxSamples) {
+			cut(before)
+		}
+		c.Series++
+		c.Samples += len(t.Samples)
+		c.Histograms += len(t.Histograms)
+		c.Exemplars += len(t.Exemplars)
+	}
+	if c.Series > 0 {
+		cut(len(raw))
+	}
+	return out, true
+}
+
+// encodeScratch is encodeRequests' reused buffers: the request being
+// encoded and its compressed form.
+type encodeScratch struct {
+	raw, comp []byte
+}
+
+// request is the snapshot of one request, raw, holding c.
+func (e *encodeScratch) request(ts int64, raw []byte, c remotewrite.Counts) *snapshot {
+	e.comp = wire.Compress(e.comp[:0], raw)
+	return &snapshot{ts: ts, version: wire.V1, body: bytes.Clone(e.comp), rawLen: len(raw),
+		series: c.Series, samples: c.Samples + c.Histograms, request: true, counts: c}
 }
 
 // decode fills req (reusing its storage) with the snapshot's request.

@@ -98,9 +98,16 @@
 // A Queue is the sending half alone, for callers that build their own
 // batches: the agent's scrape loops append each scrape to one Queue per
 // remote_write. Append copies the batch into the outage buffer and returns
-// without waiting for the network; Run sends the oldest batch, one request
-// at a time, each bounded by WithRemoteTimeout (30s) and never cancelled
-// because newer batches wait. After a retryable failure it waits the
+// without waiting for the network. On RW 1.0 it encodes the batch once, as
+// the requests the client sends (WithClientOptions' sample and byte
+// limits; each a snapshot of its own in the buffer and its metrics), and
+// Run sends each as it is, never decoding it; a batch with metadata, a
+// series over a limit, or RW 2.0 is kept whole and cut at send.
+// AppendBatch takes a batch already encoded (Batch: each series with its
+// label block, which the caller keeps between batches, as the agent does
+// for its targets' series) and only cuts it into requests. Run sends the
+// oldest request, one at a time, each bounded by WithRemoteTimeout (30s)
+// and never cancelled because newer batches wait. After a retryable failure it waits the
 // backoff of WithBackoff (30ms doubling to 5s, as Prometheus'
 // queue_config), which carries over from batch to batch until a write is
 // delivered, or what a 429 or 503 asks in Retry-After. Shutdown lets the

@@ -46,8 +46,11 @@ type Queue struct {
 	abandoned bool // Shutdown gave up waiting for Run: what Run puts back is lost
 	running   bool
 	loopDone  chan struct{}
-	appendRaw []byte // encoding scratch of Append
-	dropSeen  bool   // a drop was logged in this outage
+	appendRaw []byte            // encoding scratch of Append
+	encode    encodeScratch     // encoding scratch of Append, by request
+	snaps     []*snapshot       // Append's snapshots; reused
+	batchReq  wire.WriteRequest // AppendBatch's batch decoded, when it cannot be sent as encoded
+	dropSeen  bool              // a drop was logged in this outage
 
 	wake chan struct{} // a batch was appended
 	stop chan struct{} // closed by Shutdown
@@ -143,10 +146,12 @@ func (q *Queue) URL() string { return q.client.URL() }
 
 // Append keeps a copy of req (encoded and compressed, in the outage
 // buffer) for Run to send, and returns at once: req may be changed or
-// reused when Append returns. When the buffer is full the oldest batches
-// are dropped (counted in rwkit_push_dropped_snapshots_total). Append
-// returns ErrShutdown after Shutdown, and an error when req alone is
-// larger than the whole buffer (it is dropped).
+// reused when Append returns. On RW 1.0 the copy is the requests Run will
+// send, encoded once (see the package documentation). When the buffer is
+// full the oldest are dropped (counted in
+// rwkit_push_dropped_snapshots_total). Append returns ErrShutdown after
+// Shutdown, and an error when req alone is larger than the whole buffer
+// (it is dropped, or the requests of its start that did not fit).
 func (q *Queue) Append(req *wire.WriteRequest) error {
 	if len(req.Series) == 0 && len(req.Metadata) == 0 {
 		return nil
@@ -156,13 +161,70 @@ func (q *Queue) Append(req *wire.WriteRequest) error {
 	if q.closed {
 		return ErrShutdown
 	}
-	var s *snapshot
-	s, q.appendRaw = encodeSnapshot(q.clock.Now().UnixMilli(), q.client.Version(), req, q.appendRaw)
-	drops := q.buf.push(s, nil)
+	now, v := q.clock.Now().UnixMilli(), q.client.Version()
+	snaps, ok := q.snaps[:0], false
+	if v == wire.V1 && len(req.Metadata) == 0 {
+		maxBytes, maxSamples := q.client.Limits()
+		snaps, ok = encodeRequests(now, req, maxBytes, maxSamples, &q.encode, snaps)
+	}
+	if !ok {
+		var s *snapshot
+		s, q.appendRaw = encodeSnapshot(now, v, req, q.appendRaw)
+		snaps = append(snaps[:0], s)
+	}
+	return q.bufferLocked(snaps, len(req.Series))
+}
+
+// AppendBatch is Append for a Batch: on RW 1.0 its bytes are cut into the
+// requests Run sends, without encoding the series again. A batch with a
+// series over the client's limits, or for RW 2.0, is decoded and taken as
+// Append takes a request.
+func (q *Queue) AppendBatch(b *Batch) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return ErrShutdown
+	}
+	now, v := q.clock.Now().UnixMilli(), q.client.Version()
+	snaps, ok := q.snaps[:0], false
+	if v == wire.V1 {
+		maxBytes, maxSamples := q.client.Limits()
+		snaps, ok = b.requests(now, maxBytes, maxSamples, &q.encode, snaps)
+	}
+	if !ok {
+		q.batchReq.Series = q.batchReq.Series[:0]
+		if err := wire.DecodeWriteRequest(b.raw, &q.batchReq); err != nil {
+			return fmt.Errorf("push: queue: a batch that does not decode (its label blocks are not wire.AppendLabels'?): %w", err)
+		}
+		var s *snapshot
+		s, q.appendRaw = encodeSnapshot(now, v, &q.batchReq, q.appendRaw)
+		snaps = append(snaps[:0], s)
+	}
+	return q.bufferLocked(snaps, b.Len())
+}
+
+// bufferLocked keeps snaps, a batch of series series, in the buffer and
+// wakes Run.
+func (q *Queue) bufferLocked(snaps []*snapshot, series int) error {
+	var drops []drop
+	size := 0
+	for _, s := range snaps {
+		drops = q.buf.push(s, drops)
+		size += s.size()
+	}
+	lost := "dropped"
+	if len(snaps) > 1 {
+		lost = "its first requests were dropped"
+	}
+	clear(snaps)
+	q.snaps = snaps[:0]
 	q.noteDropsLocked(drops)
 	q.m.buffered.Set(float64(q.buf.len()))
-	if len(drops) > 0 && drops[len(drops)-1].s == s {
-		return fmt.Errorf("push: queue: a batch of %d series is %d bytes compressed, more than the whole buffer (%d bytes, WithBuffer): dropped", s.series, s.size(), q.buf.maxBytes)
+	if size > q.buf.maxBytes {
+		return fmt.Errorf("push: queue: a batch of %d series is %d bytes compressed, more than the whole buffer (%d bytes, WithBuffer): %s", series, size, q.buf.maxBytes, lost)
 	}
 	select {
 	case q.wake <- struct{}{}:
@@ -272,14 +334,19 @@ func (q *Queue) deliver(ctx context.Context, stop <-chan struct{}, s *snapshot) 
 				return true
 			}
 		}
-		var err error
-		if q.raw, err = s.decode(&q.scratch, q.raw); err != nil {
-			q.noteDrops([]drop{{s, dropUndecodable}})
-			q.log.Error("push: dropping a batch that cannot be decoded", "err", err)
-			return true
-		}
 		q.ls.reached = false
-		r := q.send(ctx, &q.scratch, nil)
+		var r writeResult
+		if s.request && q.client.Version() == wire.V1 {
+			r = q.sendEncoded(ctx, s)
+		} else {
+			var err error
+			if q.raw, err = s.decode(&q.scratch, q.raw); err != nil {
+				q.noteDrops([]drop{{s, dropUndecodable}})
+				q.log.Error("push: dropping a batch that cannot be decoded", "err", err)
+				return true
+			}
+			r = q.send(ctx, &q.scratch, nil)
+		}
 		switch r.kind {
 		case writeDelivered, writeRefused:
 			if r.kind == writeDelivered {

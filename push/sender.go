@@ -130,6 +130,39 @@ func (p *sender) noteDrops(drops []drop) {
 	}
 }
 
+// sendEncoded writes s, one request encoded at Append (encodeRequests),
+// as send writes one: delivered, refused (counted and logged; not
+// retried) or to retry whole.
+func (p *sender) sendEncoded(ctx context.Context, s *snapshot) writeResult {
+	res, err := p.client.WriteEncoded(ctx, remotewrite.Encoded{Body: s.body, RawLen: s.rawLen, Counts: s.counts})
+	bytes := res.BytesCompressed
+	defer func() { p.m.payload.Observe(float64(bytes)) }()
+	p.m.samples.WithLabelValues(resultSuccess).Add(float64(points(res.Counts)))
+	if err == nil {
+		p.ls.reached = true
+		p.ls.noteAccepted()
+		return writeResult{kind: writeDelivered}
+	}
+	var e *remotewrite.Error
+	if !errors.As(err, &e) {
+		return writeResult{kind: writeRetry, err: err}
+	}
+	bytes += e.BytesCompressed
+	if e.RetryLater() {
+		return writeResult{kind: writeRetry, err: err}
+	}
+	n := points(e.Counts)
+	p.m.rejectedSamples.WithLabelValues(reasonLabel(e)).Add(float64(n))
+	p.m.samples.WithLabelValues(resultRejected).Add(float64(n))
+	p.ls.reached = true
+	// The log names the first sample's timestamp: decode the request (a
+	// refusal is rare).
+	var req wire.WriteRequest
+	_, _ = s.decode(&req, nil)
+	p.ls.noteRefusal(e, &req)
+	return writeResult{kind: writeRefused, err: err}
+}
+
 // A retryable failure (network, 5xx, 429 after the client's retries, or
 // ctx ending) returns the index of the first series not known to be
 // delivered: exact in the same case, a lower bound otherwise (series

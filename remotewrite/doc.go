@@ -21,6 +21,9 @@
 // Write-Version, User-Agent), retried per the specs (network errors, 5xx
 // and 429 with backoff and Retry-After; never another 4xx), falling back
 // from RW 2.0 to RW 1.0 when the receiver shows it does not take 2.0.
+// Client.WriteEncoded sends one RW 1.0 request the caller encoded within
+// Client.Limits (push.Queue encodes a batch once, when it buffers it), with
+// the same retries and errors.
 //
 // A refusal is an *Error: status, whole body, the discard reason
 // classified from the body (Cortex's names, see validate.Reason, recognised

@@ -82,8 +82,8 @@ func (c *Client) Write(ctx context.Context, req *wire.WriteRequest) (*Result, er
 		// body, which net/http may do after RoundTrip returns (its HTTP/2
 		// transport often does).
 		comp, raw := len(c.comp), len(c.raw)
-		st := sendState{index: base + bi + 1, of: base + len(c.batches), batch: &b, total: total, res: res}
-		outcome, err := c.send(ctx, v, &st)
+		st := sendState{index: base + bi + 1, of: base + len(c.batches), batch: &b, total: total, res: res, rawLen: raw}
+		outcome, err := c.send(ctx, v, &st, c.comp)
 		switch outcome {
 		case delivered:
 			res.Requests++
@@ -125,6 +125,7 @@ type sendState struct {
 	res         *Result
 	lastStatus  int
 	fallbackWhy string
+	rawLen      int // the body's uncompressed length
 }
 
 // encode fills c.raw with batch b's protobuf and c.comp with its Snappy
@@ -172,15 +173,16 @@ func (c *Client) encode(req *wire.WriteRequest, v wire.Version, b *batch) {
 	c.comp = wire.Compress(c.comp[:0], raw)
 }
 
-// send delivers c.comp: a retry loop over one classified attempt, as
-// client_golang's exp/api/remote Write and attemptWrite.
-func (c *Client) send(ctx context.Context, v wire.Version, st *sendState) (outcome, error) {
-	body := &bodyTracker{data: c.comp}
+// send delivers data (c.comp, or a body the caller encoded): a retry
+// loop over one classified attempt, as client_golang's exp/api/remote
+// Write and attemptWrite.
+func (c *Client) send(ctx context.Context, v wire.Version, st *sendState, data []byte) (outcome, error) {
+	body := &bodyTracker{data: data}
 	defer func() {
 		// A RoundTripper may close the request body after RoundTrip returns
 		// (net/http documents it); if one has not, the buffer is still being
 		// read: leave it to that reader and start a new one.
-		if body.open.Load() != 0 {
+		if body.open.Load() != 0 && len(data) > 0 && len(c.comp) > 0 && &data[0] == &c.comp[0] {
 			c.comp = nil
 		}
 	}()
@@ -224,11 +226,11 @@ func (c *Client) attempt(ctx context.Context, v wire.Version, st *sendState, bod
 	b := st.batch
 	st.res.Attempts++
 	c.log.Debug("remote write request", "url", c.redacted, "request", st.index, "of", st.of, "version", v.String(),
-		"series", b.counts.Series, "samples", b.counts.Samples, "bytes", len(c.comp), "raw_bytes", len(c.raw), "attempt", n)
+		"series", b.counts.Series, "samples", b.counts.Samples, "bytes", len(body.data), "raw_bytes", st.rawLen, "attempt", n)
 	r, err := c.do(ctx, v, body)
 	e := &Error{
 		URL: c.redacted, Version: v, Request: st.index, Requests: st.of,
-		BytesCompressed: len(c.comp), BytesUncompressed: len(c.raw),
+		BytesCompressed: len(body.data), BytesUncompressed: st.rawLen,
 		Counts: b.counts, Total: st.total, Delivered: st.res.Counts, DeliveredRequests: st.res.Requests,
 		Attempts: n,
 	}
