@@ -60,9 +60,12 @@ type entry struct {
 	next  int32 // 1 + index of the next entry with the same hash
 }
 
+// coll is one shared series: its entry and its writers, a set that many
+// shared series have in common (two writers share all their series with
+// the same pair): a list per series was a third of a large report's cost.
 type coll struct {
-	entry   int32
-	writers []int32 // in input order, each once
+	entry int32
+	set   int32 // index into finder.sets
 }
 
 type finder struct {
@@ -73,7 +76,9 @@ type finder struct {
 	entries []entry
 	keys    arena
 	colls   []coll
-	dups    map[[2]int32]int // (writer, entry) -> times written, for series a writer repeats
+	sets    [][]int32          // writer sets, each in input order, each writer once
+	setOf   map[[2]int32]int32 // (set or -1, writer) -> the set with that writer added
+	dups    map[[2]int32]int   // (writer, entry) -> times written, for series a writer repeats
 	seed    maphash.Seed
 	buf     []byte       // the label set being encoded, reused
 	scratch []wire.Label // a sorted copy of an unsorted label set, reused
@@ -94,6 +99,9 @@ func Find(writers []Writer) *Report {
 	}
 	return f.report()
 }
+
+// report is the whole Report of what f found.
+func (f *finder) report() *Report { return f.found().Report() }
 
 func newFinder(total int) *finder {
 	return &finder{
@@ -146,11 +154,11 @@ func (f *finder) add(w, i int32, ls []wire.Label) {
 			}
 			f.dups[k]++
 		case e.coll == 0:
-			f.colls = append(f.colls, coll{entry: n - 1, writers: []int32{e.first, w}})
+			f.colls = append(f.colls, coll{entry: n - 1, set: f.extend(f.extend(-1, e.first), w)})
 			e.coll = int32(len(f.colls))
 		default:
 			c := &f.colls[e.coll-1]
-			c.writers = append(c.writers, w)
+			c.set = f.extend(c.set, w)
 		}
 		e.last = w
 		return
@@ -163,21 +171,32 @@ func (f *finder) add(w, i int32, ls []wire.Label) {
 	f.index[h] = int32(len(f.entries))
 }
 
+// extend returns the writer set that is set (-1: the empty set) with w,
+// which comes after every writer in it, added.
+func (f *finder) extend(set, w int32) int32 {
+	k := [2]int32{set, w}
+	if s, ok := f.setOf[k]; ok {
+		return s
+	}
+	var ws []int32
+	if set >= 0 {
+		ws = slices.Clip(f.sets[set])
+	}
+	f.sets = append(f.sets, append(ws, w))
+	if f.setOf == nil {
+		f.setOf = map[[2]int32]int32{}
+	}
+	s := int32(len(f.sets) - 1)
+	f.setOf[k] = s
+	return s
+}
+
 // equal says whether key holds the label set ls, encoded in f.buf.
 func (f *finder) equal(key keyRef, ls []wire.Label) bool {
 	if w, i, ok := key.held(); ok {
 		return slices.Equal(f.writers[w].Series[i].Labels, ls)
 	}
 	return bytes.Equal(f.keys.get(key), f.buf)
-}
-
-// labels returns the label set of entry e, sorted by name, in new memory.
-func (f *finder) labels(e int32) []wire.Label {
-	key := f.entries[e].key
-	if w, i, ok := key.held(); ok {
-		return slices.Clone(f.writers[w].Series[i].Labels)
-	}
-	return decodeKey(f.keys.get(key))
 }
 
 func hasLabel(ls []wire.Label, name string) bool {

@@ -1,7 +1,9 @@
 package collide
 
 import (
+	"cmp"
 	"encoding/binary"
+	"strings"
 	"unsafe"
 
 	"github.com/rwkit/rwkit/wire"
@@ -65,9 +67,50 @@ func nextString(b []byte) (string, []byte) {
 
 // stringAt is the string encoded at s[off:] and where the next one starts.
 func stringAt(s string, off int) (string, int) {
+	if c := s[off]; c < 0x80 { // a short length, as appendString writes it
+		start := off + 1
+		return s[start : start+int(c)], start + int(c)
+	}
 	n, k := binary.Uvarint([]byte(s[off:min(len(s), off+binary.MaxVarintLen64)]))
 	start := off + k
 	return s[start : start+int(n)], start + int(n)
+}
+
+// keyLabel is the value of the label called name in key (a string over a
+// key's bytes), as wire.MetricName reads it of the decoded labels.
+func keyLabel(key, name string) (string, bool) {
+	for off := 0; off < len(key); {
+		var n, v string
+		n, off = stringAt(key, off)
+		v, off = stringAt(key, off)
+		if n == name {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// compareKeys orders two keys as compareSeries orders their decoded label
+// sets (metric name, then labels), without decoding them.
+func compareKeys(a, b string) int {
+	am, _ := keyLabel(a, wire.MetricNameLabel)
+	bm, _ := keyLabel(b, wire.MetricNameLabel)
+	if c := strings.Compare(am, bm); c != 0 {
+		return c
+	}
+	for i, j := 0, 0; ; {
+		if i == len(a) || j == len(b) {
+			return cmp.Compare(len(a)-i, len(b)-j) // the shorter set first
+		}
+		var an, av, bn, bv string
+		an, i = stringAt(a, i)
+		av, i = stringAt(a, i)
+		bn, j = stringAt(b, j)
+		bv, j = stringAt(b, j)
+		if c := cmp.Or(strings.Compare(an, bn), strings.Compare(av, bv)); c != 0 {
+			return c
+		}
+	}
 }
 
 // arenaChunk is the size of the arena's blocks: large enough that their
@@ -105,4 +148,12 @@ func (a *arena) put(key []byte) keyRef {
 
 func (a *arena) get(r keyRef) []byte {
 	return a.chunks[r.chunk][r.off : r.off+r.len]
+}
+
+// str is key r as a string over the arena's bytes, which never change.
+func (a *arena) str(r keyRef) string {
+	if r.len == 0 {
+		return ""
+	}
+	return unsafe.String(&a.chunks[r.chunk][r.off], int(r.len))
 }

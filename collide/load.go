@@ -69,15 +69,11 @@ func Load(ctx context.Context, client *http.Client, sources []Source) ([]Writer,
 // exposition that repeats a series, are read as Load reads them. The
 // Report is the one Find(Load(...)) returns, and so is the error.
 func FindSources(ctx context.Context, client *http.Client, sources []Source) (*Report, error) {
-	f := newFinder(0)
-	errs := make([]error, len(sources))
-	for i, s := range sources {
-		errs[i] = f.foldSource(ctx, client, s)
-	}
-	if err := errors.Join(errs...); err != nil {
+	fd, err := FindSourcesCompact(ctx, client, sources)
+	if err != nil {
 		return nil, err
 	}
-	return f.report(), nil
+	return fd.Report(), nil
 }
 
 // foldSource reads one source into f: a text exposition in a stream,

@@ -3,7 +3,6 @@ package collide
 import (
 	"cmp"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/rwkit/rwkit/wire"
@@ -111,142 +110,11 @@ func (n need) labels() []string {
 	return s
 }
 
-func (f *finder) report() *Report {
-	// The index only finds series; the report's labels are read from the
-	// entries. Dropped now, it is not held while the report is built
-	// (FindSources' peak).
-	f.index = nil
-	total := 0
-	for _, n := range f.counts {
-		total += n
-	}
-	r := &Report{
-		Writers:  make([]WriterSummary, len(f.writers)),
-		Series:   total,
-		Distinct: len(f.entries),
-		// Empty, not nil: JSON readers get [] rather than null.
-		ByMetric:   []Metric{},
-		Duplicates: []Duplicate{},
-		Suggest:    []string{},
-	}
-	for i, w := range f.writers {
-		r.Writers[i] = WriterSummary{
-			Name: w.Name, Service: w.Service, Source: w.Source, Labels: slices.Clone(w.Labels), Families: w.Families, Note: w.Note,
-			Series: f.counts[i],
-		}
-	}
-	allNeed := f.reportByMetric(r, f.collisions(r))
-	r.Suggest = append(r.Suggest, allNeed.labels()...)
-	r.Advice = advice(allNeed)
-	f.reportDuplicates(r)
-	switch {
-	case len(r.Collisions) > 0:
-		r.Result = ResultCollisions
-	case len(r.Duplicates) > 0:
-		r.Result = ResultDuplicates
-	default:
-		r.Result = ResultNone
-	}
-	return r
-}
-
-// foundCollision is what building a Report needs of a shared series
-// besides its Collision: its writers' indexes and the labels that would
-// separate them. It is kept apart from the Collision (in a slice sorted
-// with Report.Collisions) so that no series is held twice.
-type foundCollision struct {
-	writer []int32
-	need   need
-}
-
-// byCollision sorts Report.Collisions and their foundCollisions together,
-// by metric and labels.
-type byCollision struct {
-	c     []Collision
-	found []foundCollision
-}
-
-func (b byCollision) Len() int { return len(b.c) }
-func (b byCollision) Less(i, j int) bool {
-	return compareSeries(b.c[i].Metric, b.c[i].Labels, b.c[j].Metric, b.c[j].Labels) < 0
-}
-func (b byCollision) Swap(i, j int) {
-	b.c[i], b.c[j] = b.c[j], b.c[i]
-	b.found[i], b.found[j] = b.found[j], b.found[i]
-}
-
-// collisions fills r.Collisions with the shared series, sorted by metric
-// and labels, and returns what else is known of each; each writer's
-// Colliding and the report's Excess count them.
-func (f *finder) collisions(r *Report) []foundCollision {
-	r.Collisions = make([]Collision, len(f.colls))
-	all := make([]foundCollision, len(f.colls))
-	for i, c := range f.colls {
-		ls := f.labels(c.entry)
-		names := make([]string, len(c.writers))
-		for j, w := range c.writers {
-			names[j] = f.writers[w].Name
-			r.Writers[w].Colliding++
-		}
-		r.Excess += len(c.writers) - 1
-		name, _ := wire.MetricName(ls)
-		r.Collisions[i] = Collision{Metric: name, Labels: ls, Writers: names}
-		all[i] = foundCollision{writer: c.writers, need: f.need(ls, c.writers)}
-	}
-	sort.Sort(byCollision{c: r.Collisions, found: all})
-	return all
-}
-
-// reportByMetric fills the report's ByMetric from its sorted Collisions,
-// one row per metric with its writers and the labels that would separate
-// them. It returns the labels needed across every metric.
-func (f *finder) reportByMetric(r *Report, all []foundCollision) need {
-	var allNeed need
-	for i := 0; i < len(all); {
-		j := i
-		var n need
-		in := make([]bool, len(f.writers))
-		for ; j < len(all) && r.Collisions[j].Metric == r.Collisions[i].Metric; j++ {
-			n.service = n.service || all[j].need.service
-			n.instance = n.instance || all[j].need.instance
-			for _, w := range all[j].writer {
-				in[w] = true
-			}
-		}
-		m := Metric{Name: r.Collisions[i].Metric, Series: j - i, Suggest: n.labels()}
-		for w, ok := range in {
-			if ok {
-				m.Writers = append(m.Writers, f.writers[w].Name)
-			}
-		}
-		r.ByMetric = append(r.ByMetric, m)
-		allNeed.service = allNeed.service || n.service
-		allNeed.instance = allNeed.instance || n.instance
-		i = j
-	}
-	return allNeed
-}
-
-// reportDuplicates fills the report's Duplicates, series one writer
-// exposes more than once, sorted by writer and series, and counts them in
-// each writer's summary.
-func (f *finder) reportDuplicates(r *Report) {
-	for k, count := range f.dups {
-		ls := f.labels(k[1])
-		name, _ := wire.MetricName(ls)
-		r.Duplicates = append(r.Duplicates, Duplicate{Writer: f.writers[k[0]].Name, Metric: name, Labels: ls, Count: count})
-		r.Writers[k[0]].Duplicates++
-	}
-	slices.SortFunc(r.Duplicates, func(a, b Duplicate) int {
-		return cmp.Or(strings.Compare(a.Writer, b.Writer), compareSeries(a.Metric, a.Labels, b.Metric, b.Labels))
-	})
-}
-
 // need decides which identity labels would separate the writers of one
-// shared series with labels ls. Writers of different services need
+// shared series (whose labels have ServiceLabel when hasService). Writers of different services need
 // ServiceLabel; writers of one service (replicas) need InstanceLabel, as
 // ServiceLabel alone would still be the same for all of them.
-func (f *finder) need(ls []wire.Label, writers []int32) need {
+func (f *finder) need(hasService bool, writers []int32) need {
 	known := true
 	for _, w := range writers {
 		known = known && f.writers[w].Service != ""
@@ -260,7 +128,7 @@ func (f *finder) need(ls []wire.Label, writers []int32) need {
 		}
 		return need{service: len(services) > 1, instance: len(services) < len(writers)}
 	}
-	if hasLabel(ls, ServiceLabel) {
+	if hasService {
 		// They already agree on a service: replicas of it.
 		return need{instance: true}
 	}
