@@ -174,8 +174,8 @@ func TestHashCollision(t *testing.T) {
 		hash := func(ls []wire.Label) uint64 { k, _ := appendKey(nil, ls); return maphash.Bytes(f.seed, k) }
 		f.index[hash(y.Labels)] = f.index[hash(x.Labels)]
 		f.fold(writers[1])
-		if len(f.entries) != 2 || len(f.colls) != 0 {
-			t.Fatalf("held %v: x and y merged on a shared hash: %d entries, %d collisions", held, len(f.entries), len(f.colls))
+		if f.entries.len() != 2 || len(f.colls) != 0 {
+			t.Fatalf("held %v: x and y merged on a shared hash: %d entries, %d collisions", held, f.entries.len(), len(f.colls))
 		}
 		f.fold(writers[2])
 		r := f.report()

@@ -139,8 +139,8 @@ func (f *finder) found() *Found {
 	for k, count := range f.dups {
 		dups = append(dups, dupRec{writer: k[0], key: f.arenaKey(k[1]), count: count})
 	}
-	distinct := len(f.entries)
-	f.entries, f.colls, f.dups = nil, nil, nil
+	distinct := f.entries.len()
+	f.entries, f.colls, f.dups = entries{}, nil, nil
 	for i := range f.writers {
 		f.writers[i].Series = nil
 	}
@@ -170,7 +170,7 @@ func (f *finder) found() *Found {
 // arenaKey is entry e's key in f.keys, put there if the writer's series
 // held it.
 func (f *finder) arenaKey(e int32) keyRef {
-	key := f.entries[e].key
+	key := f.entries.at(e).key
 	if w, i, ok := key.held(); ok {
 		f.buf, _ = appendKey(f.buf[:0], f.writers[w].Series[i].Labels)
 		return f.keys.put(f.buf)

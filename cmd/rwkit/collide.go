@@ -74,20 +74,22 @@ func (c *collideCommand) Run(ctx context.Context, args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	// One exposition in memory at a time, not every writer's series.
-	rep, err := collide.FindSources(ctx, nil, sources)
+	// One exposition in memory at a time, not every writer's series, and
+	// the report printed from its compact form, never held whole.
+	found, err := collide.FindSourcesCompact(ctx, nil, sources)
 	if err != nil {
 		return err
 	}
+	rep := found.Summary()
 	if c.output == "json" {
-		c.setResult(rep)
+		c.setResult(found) // writeEnvelope streams it (Found.WriteJSON)
 	} else {
-		writeCollideText(c.out, rep, c.limit)
+		writeCollideText(c.out, found, c.limit)
 	}
 	switch rep.Result {
 	case collide.ResultCollisions:
 		return reportedError(exitFound, fmt.Errorf("collide: %d series in %d metrics would be written by more than one writer; add %s",
-			len(rep.Collisions), len(rep.ByMetric), strings.Join(rep.Suggest, " and ")))
+			found.NumCollisions(), len(rep.ByMetric), strings.Join(rep.Suggest, " and ")))
 	case collide.ResultDuplicates:
 		return reportedError(exitFound, fmt.Errorf("collide: %d series repeated within one writer's own exposition", len(rep.Duplicates)))
 	}
@@ -214,11 +216,14 @@ func (f *writerLabelsFlag) Set(s string) error {
 	return nil
 }
 
-// writeCollideText prints rep for people; --output json prints rep itself.
-func writeCollideText(w io.Writer, rep *collide.Report, limit int) {
+// writeCollideText prints what was found for people; --output json prints
+// its Report.
+func writeCollideText(w io.Writer, found *collide.Found, limit int) {
+	rep := found.Summary()
+	total := found.NumCollisions()
 	switch rep.Result {
 	case collide.ResultCollisions:
-		fmt.Fprintf(w, "rwkit collide: %d series in %d metrics would be written by more than one writer\n", len(rep.Collisions), len(rep.ByMetric))
+		fmt.Fprintf(w, "rwkit collide: %d series in %d metrics would be written by more than one writer\n", total, len(rep.ByMetric))
 		fmt.Fprintln(w, "  A backend keeps one writer's sample per timestamp of each and refuses the others'")
 		fmt.Fprintln(w, "  (AMP/Cortex: new-value-for-timestamp; Prometheus: duplicate sample for timestamp).")
 	case collide.ResultDuplicates:
@@ -236,7 +241,7 @@ func writeCollideText(w io.Writer, rep *collide.Report, limit int) {
 		}
 		tw.Flush()
 
-		n := len(rep.Collisions)
+		n := total
 		if limit >= 0 && limit < n {
 			n = limit
 		}
@@ -244,11 +249,12 @@ func writeCollideText(w io.Writer, rep *collide.Report, limit int) {
 			fmt.Fprintln(w)
 			tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 			head := "COLLIDING SERIES"
-			if n < len(rep.Collisions) {
-				head = fmt.Sprintf("COLLIDING SERIES (first %d of %d; --limit -1 or --output json for all)", n, len(rep.Collisions))
+			if n < total {
+				head = fmt.Sprintf("COLLIDING SERIES (first %d of %d; --limit -1 or --output json for all)", n, total)
 			}
 			fmt.Fprintf(tw, "%s\tWRITERS\n", head)
-			for _, c := range rep.Collisions[:n] {
+			for i := range n {
+				c := found.Collision(i)
 				fmt.Fprintf(tw, "%s\t%s\n", wire.SeriesString(c.Labels), writerList(c.Writers))
 			}
 			tw.Flush()
@@ -285,7 +291,7 @@ func writeCollideText(w io.Writer, rep *collide.Report, limit int) {
 		fmt.Fprintf(w, "\nfix: add %s: %s\n", strings.Join(rep.Suggest, " and "), rep.Advice)
 	}
 	fmt.Fprintf(w, "\nsummary: %d writers, %d series sent (%d distinct), %d colliding series in %d metrics, up to %d samples refused per round of pushes, %d duplicate series\n",
-		len(rep.Writers), rep.Series, rep.Distinct, len(rep.Collisions), len(rep.ByMetric), rep.Excess, len(rep.Duplicates))
+		len(rep.Writers), rep.Series, rep.Distinct, total, len(rep.ByMetric), rep.Excess, len(rep.Duplicates))
 }
 
 // writerList shows up to four writer names and how many more there are.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -85,8 +87,17 @@ func errorMessage(err error) string {
 	return err.Error()
 }
 
+// streamedResult is a result too large to encode at once (collide.Found):
+// it writes what json.MarshalIndent of it would return, piece by piece.
+type streamedResult interface {
+	WriteJSON(w io.Writer, prefix, indent string) error
+}
+
 // writeEnvelope prints the one JSON object of a --output json run.
 func writeEnvelope(w io.Writer, result any, err error, code int) {
+	if s, ok := result.(streamedResult); ok && writeStreamedEnvelope(w, s, err, code) {
+		return
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	// An encoding error cannot be reported on stdout any more; the exit
@@ -123,4 +134,27 @@ func jsonRequested(args []string, getenv func(string) string) bool {
 		value = getenv(envName("output"))
 	}
 	return strings.TrimSpace(value) == "json"
+}
+
+// writeStreamedEnvelope prints the envelope as writeEnvelope does, its
+// result written by s itself. It reports false, having written nothing,
+// when the envelope does not start as expected (it always does: Result is
+// its first field).
+func writeStreamedEnvelope(w io.Writer, s streamedResult, err error, code int) bool {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(envelope{Result: json.RawMessage("null"), Error: newErrorJSON(err, code), ExitCode: code})
+	head := "{\n  \"result\": "
+	rest, ok := strings.CutPrefix(b.String(), head+"null")
+	if !ok {
+		return false
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.WriteString(head)
+	// As in writeEnvelope, an error cannot be reported on stdout any more.
+	_ = s.WriteJSON(bw, "  ", "  ")
+	bw.WriteString(rest)
+	_ = bw.Flush()
+	return true
 }
