@@ -72,7 +72,9 @@ type WriterSummary struct {
 type Collision struct {
 	Metric string `json:"metric"`
 	Labels Labels `json:"labels"`
-	// Writers are the writers' names, in input order.
+	// Writers are the writers' names, in input order. Collisions of the
+	// same writers share one slice (at full capacity, so append copies):
+	// copy it before changing a name in it.
 	Writers []string `json:"writers"`
 }
 
