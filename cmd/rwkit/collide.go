@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -80,6 +81,12 @@ func (c *collideCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// What finding took (the finder's index and entries) is garbage now:
+	// collected and handed back before printing, so that printing's own
+	// garbage (--output json's, a collision at a time) reuses none of it and
+	// does not add to the peak (issue 18: 224 MB peak for a JSON report of
+	// 271,300 collisions without this, 170 to 190 with it).
+	debug.FreeOSMemory()
 	rep := found.Summary()
 	if c.output == "json" {
 		c.setResult(found) // writeEnvelope streams it (Found.WriteJSON)
