@@ -77,11 +77,11 @@ func (c *Client) Write(ctx context.Context, req *wire.WriteRequest) (*Result, er
 	metadata := 0 // requests delivered so far that were planned with metadata
 	for bi := 0; bi < len(c.batches); bi++ {
 		b := c.batches[bi]
-		c.encode(req, v, &b)
+		raw := c.encode(req, v, &b)
 		// Sizes now: send drops c.comp when the transport still holds the
 		// body, which net/http may do after RoundTrip returns (its HTTP/2
 		// transport often does).
-		comp, raw := len(c.comp), len(c.raw)
+		comp := len(c.comp)
 		st := sendState{index: base + bi + 1, of: base + len(c.batches), batch: &b, total: total, res: res, rawLen: raw}
 		outcome, err := c.send(ctx, v, &st, c.comp)
 		switch outcome {
@@ -128,13 +128,19 @@ type sendState struct {
 	rawLen      int // the body's uncompressed length
 }
 
-// encode fills c.raw with batch b's protobuf and c.comp with its Snappy
-// block. Series that plan found in the label cache are encoded from it.
-func (c *Client) encode(req *wire.WriteRequest, v wire.Version, b *batch) {
+// encode fills c.comp with the Snappy block of batch b's protobuf, which
+// it encodes into c.raw (or finds in c.body, when plan encoded the
+// write), and returns the protobuf's length. Series that plan found in
+// the label cache are encoded from it.
+func (c *Client) encode(req *wire.WriteRequest, v wire.Version, b *batch) int {
+	if c.encoded {
+		c.comp = wire.Compress(c.comp[:0], c.body[b.off:b.off+b.bytes])
+		return b.bytes
+	}
 	raw := c.raw[:0]
 	items := c.items[b.start:b.end]
-	var part wire.TimeSeries
 	if v == wire.V2 {
+		var part wire.TimeSeries
 		c.enc.Reset()
 		for i := range items {
 			it := &items[i]
@@ -157,20 +163,12 @@ func (c *Client) encode(req *wire.WriteRequest, v wire.Version, b *batch) {
 				raw = wire.AppendMetadata(raw, &req.Metadata[it.md])
 				continue
 			}
-			ts := &req.Series[it.series]
-			if !it.whole(req) {
-				part = it.slice(req)
-				ts = &part
-			}
-			if block := c.labels.block(int(it.series)); block != nil {
-				raw = wire.AppendTimeSeriesLabels(raw, block, ts)
-				continue
-			}
-			raw = wire.AppendTimeSeries(raw, ts)
+			raw = c.appendItem(raw, req, it)
 		}
 	}
 	c.raw = raw
 	c.comp = wire.Compress(c.comp[:0], raw)
+	return len(raw)
 }
 
 // send delivers data (c.comp, or a body the caller encoded): a retry
