@@ -33,6 +33,29 @@ func TestLabelCacheBodiesUnchanged(t *testing.T) {
 			}
 			return s
 		}},
+		// A kept RW 1.0 body is written over in place while the layout
+		// holds (planEncoded): values and timestamps that keep their
+		// bytes, then ones that change them from the middle on.
+		{"new values, same widths", func(s []wire.TimeSeries) []wire.TimeSeries {
+			for i := range s {
+				s[i].Samples[0] = wire.Sample{Value: float64(i)*3 + 0.5, Timestamp: 2001}
+			}
+			return s
+		}},
+		{"a zero value in the middle", func(s []wire.TimeSeries) []wire.TimeSeries {
+			s[len(s)/2].Samples[0].Value = 0
+			return s
+		}},
+		{"the value back", func(s []wire.TimeSeries) []wire.TimeSeries {
+			s[len(s)/2].Samples[0].Value = 7
+			return s
+		}},
+		{"a wider timestamp from the middle on", func(s []wire.TimeSeries) []wire.TimeSeries {
+			for i := len(s) / 2; i < len(s); i++ {
+				s[i].Samples[0].Timestamp = 1 << 40
+			}
+			return s
+		}},
 		{"same text, new strings", func(s []wire.TimeSeries) []wire.TimeSeries {
 			for i := range s {
 				ls := make([]wire.Label, len(s[i].Labels))
