@@ -34,11 +34,9 @@ type Client struct {
 	raw     []byte
 	comp    []byte
 	// body is the whole write's RW 1.0 encoding when plan encoded it
-	// (planEncoded): the requests are consecutive ranges of it. kept is
-	// how many of items describe body (0 once another plan reused items).
+	// (planEncoded): the requests are consecutive ranges of it.
 	body    []byte
 	encoded bool
-	kept    int
 	scratch []byte
 	enc     wire.EncoderV2
 	labels  labelCache // RW 1.0 label blocks by series position

@@ -92,13 +92,12 @@ func (lc *labelCache) drop(e labelEnt) {
 // check makes the entry at position si hold ls, keeping what was encoded
 // when it already did, and returns the RW 1.0 size of ls
 // (wire.LabelsSize) when ls is cached there, -1 when not (the cache is
-// full). hit is true when the entry held ls already: the labels are
-// those of position si in the last write.
-func (lc *labelCache) check(si int, ls []wire.Label) (size int, hit bool) {
+// full).
+func (lc *labelCache) check(si int, ls []wire.Label) int {
 	if si < len(lc.ents) {
 		e := &lc.ents[si]
 		if e.ok && sameLabels(lc.labels[e.l0:e.l1], ls) {
-			return e.size, true
+			return e.size
 		}
 		lc.drop(*e)
 		*e = labelEnt{}
@@ -115,14 +114,14 @@ func (lc *labelCache) check(si int, ls []wire.Label) (size int, hit bool) {
 	}
 	if lc.used+need > maxCachedLabelBytes {
 		lc.refused = true
-		return -1, false
+		return -1
 	}
 	lc.used += need
 	e := labelEnt{ok: true, l0: len(lc.labels), b1: -1, i1: -1, size: wire.LabelsSize(ls), need: need}
 	lc.labels = append(lc.labels, ls...)
 	e.l1 = len(lc.labels)
 	lc.ents[si] = e
-	return e.size, false
+	return e.size
 }
 
 // block returns the RW 1.0 label block of position si, which check

@@ -33,9 +33,8 @@ func TestLabelCacheBodiesUnchanged(t *testing.T) {
 			}
 			return s
 		}},
-		// A kept RW 1.0 body is written over in place while the layout
-		// holds (planEncoded): values and timestamps that keep their
-		// bytes, then ones that change them from the middle on.
+		// Values and timestamps that keep their bytes, then ones that
+		// change them from the middle on.
 		{"new values, same widths", func(s []wire.TimeSeries) []wire.TimeSeries {
 			for i := range s {
 				s[i].Samples[0] = wire.Sample{Value: float64(i)*3 + 0.5, Timestamp: 2001}

@@ -143,11 +143,10 @@ func WithMaxRequestBytes(n int) Option {
 // strings: for a sender that writes the same series write after write
 // (package push sets it). The cache holds at most 64 MiB, about 400 bytes
 // per series; series beyond it are encoded as without it. On RW 1.0 the
-// client also keeps the last write's whole encoding (where it kept one
-// request's), about 175 bytes per series of a pusher's registry, and writes
-// the next write's samples over it in place while the series, their
-// labels and the bytes their samples take are the same; the bodies are
-// those a client without the cache sends.
+// client then encodes each write whole while planning its requests, and
+// keeps that buffer (where it kept one request's): about 175 bytes per
+// series of a pusher's registry. The bodies are those a client without
+// the cache sends.
 //
 // The client then keeps the label strings it was given after Write
 // returns, so they must not change: strings that view a reused buffer

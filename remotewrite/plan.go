@@ -65,27 +65,17 @@ func (c *Client) plan(req *wire.WriteRequest, v wire.Version, skipParts int, wit
 // to c.body as it is cut, and its size is the bytes it took there (RW 1.0
 // sizes are exact, so the items and requests are planItems'), instead of
 // sizing every series here and walking the items again to encode each
-// request. The requests are then ranges of c.body, which is kept from one
-// write to the next (about 175 bytes per series of the fleet, where the
-// client kept one request's encoding): while the write has the last one's
-// layout, a series of at most one point whose labels are those of its
-// position last time (the cache says so) and whose samples take the same
-// bytes is left where it is and only its samples are written over, not its
-// label block copied again (rewrite). From the first series that differs,
-// the rest is appended as Write would encode it.
+// request. A series of at most one point, cached, is appended without
+// cutPart. The requests are then ranges of c.body: the price is holding
+// the whole write's encoding (about 175 bytes per series of the fleet)
+// instead of one request's.
 func (c *Client) planEncoded(req *wire.WriteRequest, withMetadata bool) {
-	old := c.items[:c.kept] // the last write's items, which describe c.body
-	c.items, c.kept = c.items[:0], 0
+	c.items = c.items[:0]
 	body := c.body[:0]
-	// same: body so far has the last write's layout, so old[len(c.items):]
-	// describes the bytes after it.
-	same := true
 	if withMetadata {
 		for i := range req.Metadata {
 			n := len(body)
 			body = wire.AppendMetadata(body, &req.Metadata[i])
-			k := len(c.items)
-			same = same && k < len(old) && old[k].md == int32(i) && old[k].size == len(body)-n
 			c.items = append(c.items, item{md: int32(i), size: len(body) - n})
 		}
 	}
@@ -94,21 +84,14 @@ func (c *Client) planEncoded(req *wire.WriteRequest, withMetadata bool) {
 	for si := range req.Series {
 		ts := &req.Series[si]
 		points := len(ts.Samples) + len(ts.Histograms) + len(ts.Exemplars)
-		lsize, hit := c.labels.check(si, ts.Labels)
-		if points <= 1 && lsize >= 0 {
-			it := item{md: -1, series: int32(si), s1: int32(len(ts.Samples)), h1: int32(len(ts.Histograms)), e1: int32(len(ts.Exemplars))}
-			n, k := len(body), len(c.items)
-			if same = same && hit && k < len(old); same {
-				body, same = rewrite(body, &old[k], si, lsize, ts)
-			}
-			if !same {
-				body = wire.AppendTimeSeriesLabels(body, c.labels.block(si), ts)
-			}
-			it.size = len(body) - n
-			c.items = append(c.items, it)
+		lsize := c.labels.check(si, ts.Labels)
+		if block := c.labels.block(si); points <= 1 && block != nil {
+			n := len(body)
+			body = wire.AppendTimeSeriesLabels(body, block, ts)
+			c.items = append(c.items, item{md: -1, series: int32(si),
+				s1: int32(len(ts.Samples)), h1: int32(len(ts.Histograms)), e1: int32(len(ts.Exemplars)), size: len(body) - n})
 			continue
 		}
-		same = false
 		for from := 0; ; {
 			it, to := cutPart(req, v1, si, from, min(from+c.cfg.maxSamples, points), lsize, room)
 			n := len(body)
@@ -120,36 +103,7 @@ func (c *Client) planEncoded(req *wire.WriteRequest, withMetadata bool) {
 			}
 		}
 	}
-	c.body, c.kept = body, len(c.items)
-}
-
-// rewrite writes series si (ts, whose labels take lsize bytes and are
-// those it had in the last write) over o, the last write's item at the
-// end of body, and returns body with it and true, when o is that series
-// and takes the bytes ts does: then the tag, length and labels in place
-// are ts's, and only ts's samples, exemplars and histograms are written.
-// Else it returns body unchanged and false.
-func rewrite(body []byte, o *item, si, lsize int, ts *wire.TimeSeries) ([]byte, bool) {
-	if o.md >= 0 || int(o.series) != si {
-		return body, false
-	}
-	d := wire.SeriesDataSize(ts)
-	n := lsize + d
-	if o.size != 1+varintLen(uint64(n))+n {
-		return body, false
-	}
-	end := len(body) + o.size
-	wire.AppendSeriesData(body[end-d:end-d:end], ts)
-	return body[:end], true
-}
-
-// varintLen is the length of x as a protobuf varint.
-func varintLen(x uint64) int {
-	n := 1
-	for ; x >= 0x80; x >>= 7 {
-		n++
-	}
-	return n
+	c.body = body
 }
 
 const v1 = wire.V1
@@ -200,7 +154,7 @@ func (c *Client) FullSeries(req *wire.WriteRequest) int {
 // limit; then every series in parts of at most the sample limit and the
 // byte limit, the first skipParts parts left out.
 func (c *Client) planItems(req *wire.WriteRequest, v wire.Version, skipParts int, withMetadata, cache bool) {
-	c.items, c.kept = c.items[:0], 0
+	c.items = c.items[:0]
 	if v == wire.V1 && withMetadata {
 		for i := range req.Metadata {
 			c.scratch = wire.AppendMetadata(c.scratch[:0], &req.Metadata[i])
@@ -220,7 +174,7 @@ func (c *Client) planItems(req *wire.WriteRequest, v wire.Version, skipParts int
 		points := len(ts.Samples) + len(ts.Histograms) + len(ts.Exemplars)
 		lsize := -1 // RW 1.0 bytes of the series' labels, when cached
 		if cache {
-			lsize, _ = c.labels.check(si, ts.Labels)
+			lsize = c.labels.check(si, ts.Labels)
 		}
 		// A series without points is still one part: its labels are sent.
 		for from := 0; ; {

@@ -65,15 +65,6 @@ func AppendLabels(dst []byte, labels []Label) []byte {
 // LabelsSize is len(AppendLabels(nil, labels)), computed without encoding.
 func LabelsSize(labels []Label) int { return sizeLabels(labels) }
 
-// AppendSeriesData appends the fields of ts that follow its labels in
-// AppendTimeSeries: samples, exemplars, histograms. A sender that keeps a
-// series' encoding from one write to the next rewrites them in place when
-// SeriesDataSize is unchanged (then the series' length prefix is too).
-func AppendSeriesData(dst []byte, ts *TimeSeries) []byte { return appendSeriesData(dst, ts) }
-
-// SeriesDataSize is the length AppendSeriesData appends.
-func SeriesDataSize(ts *TimeSeries) int { return sizeSeriesData(ts) }
-
 // AppendTimeSeriesLabels is AppendTimeSeries with the series' labels taken
 // from labelBlock, a block made by AppendLabels; ts.Labels is ignored.
 func AppendTimeSeriesLabels(dst []byte, labelBlock []byte, ts *TimeSeries) []byte {
