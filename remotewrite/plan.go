@@ -1,6 +1,10 @@
 package remotewrite
 
-import "github.com/rwkit/rwkit/wire"
+import (
+	"slices"
+
+	"github.com/rwkit/rwkit/wire"
+)
 
 // item is one entry of a request body: an RW 1.0 metadata entry (md >= 0)
 // or a part of a series (md < 0): consecutive ranges of its samples,
@@ -38,10 +42,10 @@ func (it *item) slice(req *wire.WriteRequest) wire.TimeSeries {
 }
 
 // batch is one HTTP request: items[start:end], and, when plan encoded
-// the write (Client.encoded), its body is Client.body[off:off+bytes].
+// the write (Client.encoded), comp is its Snappy-compressed body.
 type batch struct {
 	start, end int
-	off        int
+	comp       []byte
 	bytes      int // planned body size (an upper bound for RW 2.0)
 	counts     Counts
 	metadata   int
@@ -54,29 +58,31 @@ func (c *Client) plan(req *wire.WriteRequest, v wire.Version, skipParts int, wit
 	c.encoded = v == wire.V1 && cache && skipParts == 0
 	if c.encoded {
 		c.planEncoded(req, withMetadata)
-	} else {
-		c.planItems(req, v, skipParts, withMetadata, cache)
+		return
 	}
+	c.planItems(req, v, skipParts, withMetadata, cache)
 	c.planBatches(v)
 }
 
-// planEncoded is planItems for RW 1.0 from the label cache (a pusher's
-// writes from the second on), encoding as it plans: each item is appended
-// to c.body as it is cut, and its size is the bytes it took there (RW 1.0
-// sizes are exact, so the items and requests are planItems'), instead of
-// sizing every series here and walking the items again to encode each
-// request. A series of at most one point, cached, is appended without
-// cutPart. The requests are then ranges of c.body: the price is holding
-// the whole write's encoding (about 175 bytes per series of the fleet)
-// instead of one request's.
+// planEncoded is plan for RW 1.0 from the label cache (a pusher's writes
+// from the second on), encoding and compressing as it plans: each item is
+// appended to c.body as it is cut, and its size is the bytes it took there
+// (RW 1.0 sizes are exact, so the items and requests are planItems' and
+// planBatches'); each request is compressed as soon as it is full, while
+// its bytes are still in the CPU's cache, and kept (batch.comp) until it
+// is sent. Before, the plan sized every series, and a second pass over
+// the items encoded each request. A series of at most one point, cached,
+// is appended without cutPart. c.body holds one request; c.comp holds the
+// whole write compressed.
 func (c *Client) planEncoded(req *wire.WriteRequest, withMetadata bool) {
-	c.items = c.items[:0]
-	body := c.body[:0]
+	c.items, c.batches = c.items[:0], c.batches[:0]
+	c.body, c.comp = c.body[:0], c.comp[:0]
+	var cur batch
 	if withMetadata {
 		for i := range req.Metadata {
-			n := len(body)
-			body = wire.AppendMetadata(body, &req.Metadata[i])
-			c.items = append(c.items, item{md: int32(i), size: len(body) - n})
+			n := len(c.body)
+			c.body = wire.AppendMetadata(c.body, &req.Metadata[i])
+			c.addEncoded(&cur, item{md: int32(i), size: len(c.body) - n})
 		}
 	}
 	room := c.cfg.maxBytes - v2RequestOverhead
@@ -86,24 +92,59 @@ func (c *Client) planEncoded(req *wire.WriteRequest, withMetadata bool) {
 		points := len(ts.Samples) + len(ts.Histograms) + len(ts.Exemplars)
 		lsize := c.labels.check(si, ts.Labels)
 		if block := c.labels.block(si); points <= 1 && block != nil {
-			n := len(body)
-			body = wire.AppendTimeSeriesLabels(body, block, ts)
-			c.items = append(c.items, item{md: -1, series: int32(si),
-				s1: int32(len(ts.Samples)), h1: int32(len(ts.Histograms)), e1: int32(len(ts.Exemplars)), size: len(body) - n})
+			n := len(c.body)
+			c.body = wire.AppendTimeSeriesLabels(c.body, block, ts)
+			c.addEncoded(&cur, item{md: -1, series: int32(si),
+				s1: int32(len(ts.Samples)), h1: int32(len(ts.Histograms)), e1: int32(len(ts.Exemplars)), size: len(c.body) - n})
 			continue
 		}
 		for from := 0; ; {
 			it, to := cutPart(req, v1, si, from, min(from+c.cfg.maxSamples, points), lsize, room)
-			n := len(body)
-			body = c.appendItem(body, req, &it)
-			it.size = len(body) - n
-			c.items = append(c.items, it)
+			n := len(c.body)
+			c.body = c.appendItem(c.body, req, &it)
+			it.size = len(c.body) - n
+			c.addEncoded(&cur, it)
 			if from = to; from >= points {
 				break
 			}
 		}
 	}
-	c.body = body
+	// An empty write still sends one (empty) request (planBatches).
+	if cur.end > cur.start || len(c.batches) == 0 {
+		c.closeEncoded(&cur)
+	}
+}
+
+// addEncoded adds item it, whose encoding ends c.body, to request cur,
+// after closing cur (closeEncoded) and starting the next when it would
+// take cur over the byte or the sample limit, as planBatches does.
+func (c *Client) addEncoded(cur *batch, it item) {
+	i := len(c.items)
+	c.items = append(c.items, it)
+	n := it.counts()
+	if cur.end > cur.start && (cur.bytes+it.size > c.cfg.maxBytes || cur.counts.points()+n.points() > c.cfg.maxSamples) {
+		c.closeEncoded(cur)
+		*cur = batch{start: i, end: i}
+	}
+	cur.end = i + 1
+	cur.bytes += it.size
+	cur.counts.add(n)
+	if it.md >= 0 {
+		cur.metadata++
+	}
+}
+
+// closeEncoded compresses request cur, the first cur.bytes of c.body, at
+// the end of c.comp, adds it to c.batches, and moves what follows it in
+// c.body (the item that did not fit) to the start.
+func (c *Client) closeEncoded(cur *batch) {
+	n := len(c.comp)
+	c.comp = slices.Grow(c.comp, wire.MaxCompressedLen(cur.bytes))
+	out := wire.Compress(c.comp[n:], c.body[:cur.bytes])
+	c.comp = c.comp[:n+len(out)]
+	cur.comp = c.comp[n:len(c.comp):len(c.comp)]
+	c.batches = append(c.batches, *cur)
+	c.body = c.body[:copy(c.body, c.body[cur.bytes:])]
 }
 
 const v1 = wire.V1
@@ -253,14 +294,12 @@ func (c *Client) planBatches(v wire.Version) {
 		cur.bytes = v2RequestOverhead
 	}
 	empty := cur.bytes
-	off := 0 // bytes of the items before cur's
 	for i := range c.items {
 		it := &c.items[i]
 		n := it.counts()
 		if cur.end > cur.start && (cur.bytes+it.size > c.cfg.maxBytes || cur.counts.points()+n.points() > c.cfg.maxSamples) {
 			c.batches = append(c.batches, cur)
-			off += cur.bytes - empty
-			cur = batch{start: i, end: i, bytes: empty, off: off}
+			cur = batch{start: i, end: i, bytes: empty}
 		}
 		cur.end = i + 1
 		cur.bytes += it.size

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/rwkit/rwkit/wire"
 )
@@ -77,13 +78,13 @@ func (c *Client) Write(ctx context.Context, req *wire.WriteRequest) (*Result, er
 	metadata := 0 // requests delivered so far that were planned with metadata
 	for bi := 0; bi < len(c.batches); bi++ {
 		b := c.batches[bi]
-		raw := c.encode(req, v, &b)
+		data, raw := c.encode(req, v, &b)
 		// Sizes now: send drops c.comp when the transport still holds the
 		// body, which net/http may do after RoundTrip returns (its HTTP/2
 		// transport often does).
-		comp := len(c.comp)
+		comp := len(data)
 		st := sendState{index: base + bi + 1, of: base + len(c.batches), batch: &b, total: total, res: res, rawLen: raw}
-		outcome, err := c.send(ctx, v, &st, c.comp)
+		outcome, err := c.send(ctx, v, &st, data)
 		switch outcome {
 		case delivered:
 			res.Requests++
@@ -128,14 +129,13 @@ type sendState struct {
 	rawLen      int // the body's uncompressed length
 }
 
-// encode fills c.comp with the Snappy block of batch b's protobuf, which
-// it encodes into c.raw (or finds in c.body, when plan encoded the
-// write), and returns the protobuf's length. Series that plan found in
-// the label cache are encoded from it.
-func (c *Client) encode(req *wire.WriteRequest, v wire.Version, b *batch) int {
+// encode returns batch b's Snappy-compressed body (c.comp, or b.comp when
+// plan encoded the write) and the length of its protobuf, which it encodes
+// into c.raw. Series that plan found in the label cache are encoded from
+// it.
+func (c *Client) encode(req *wire.WriteRequest, v wire.Version, b *batch) ([]byte, int) {
 	if c.encoded {
-		c.comp = wire.Compress(c.comp[:0], c.body[b.off:b.off+b.bytes])
-		return b.bytes
+		return b.comp, b.bytes
 	}
 	raw := c.raw[:0]
 	items := c.items[b.start:b.end]
@@ -168,7 +168,7 @@ func (c *Client) encode(req *wire.WriteRequest, v wire.Version, b *batch) int {
 	}
 	c.raw = raw
 	c.comp = wire.Compress(c.comp[:0], raw)
-	return len(raw)
+	return c.comp, len(raw)
 }
 
 // send delivers data (c.comp, or a body the caller encoded): a retry
@@ -180,7 +180,7 @@ func (c *Client) send(ctx context.Context, v wire.Version, st *sendState, data [
 		// A RoundTripper may close the request body after RoundTrip returns
 		// (net/http documents it); if one has not, the buffer is still being
 		// read: leave it to that reader and start a new one.
-		if body.open.Load() != 0 && len(data) > 0 && len(c.comp) > 0 && &data[0] == &c.comp[0] {
+		if body.open.Load() != 0 && within(data, c.comp) {
 			c.comp = nil
 		}
 	}()
@@ -203,6 +203,16 @@ func (c *Client) send(ctx context.Context, v wire.Version, st *sendState, data [
 		}
 		prev = a.err
 	}
+}
+
+// within reports whether data lies in buf's memory (up to its capacity).
+func within(data, buf []byte) bool {
+	if len(data) == 0 || cap(buf) == 0 {
+		return false
+	}
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
+	return p >= start && p < start+uintptr(cap(buf))
 }
 
 // attemptResult is one attempt, classified.
