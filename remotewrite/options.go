@@ -143,10 +143,10 @@ func WithMaxRequestBytes(n int) Option {
 // strings: for a sender that writes the same series write after write
 // (package push sets it). The cache holds at most 64 MiB, about 400 bytes
 // per series; series beyond it are encoded as without it. On RW 1.0 the
-// client then encodes each write whole while planning its requests, and
-// keeps that buffer (where it kept one request's): about 175 bytes per
-// series of a pusher's registry. The bodies are those a client without
-// the cache sends.
+// client then encodes and compresses each request while planning the
+// write, and holds the write compressed until it is sent (about 20 bytes
+// per series of a pusher's registry, where it held one request). The
+// bodies are those a client without the cache sends.
 //
 // The client then keeps the label strings it was given after Write
 // returns, so they must not change: strings that view a reused buffer
