@@ -33,6 +33,10 @@ type Client struct {
 	batches []batch
 	raw     []byte
 	comp    []byte
+	// body is the whole write's RW 1.0 encoding when plan encoded it
+	// (planEncoded): the requests are consecutive ranges of it.
+	body    []byte
+	encoded bool
 	scratch []byte
 	enc     wire.EncoderV2
 	labels  labelCache // RW 1.0 label blocks by series position

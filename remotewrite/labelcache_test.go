@@ -33,6 +33,28 @@ func TestLabelCacheBodiesUnchanged(t *testing.T) {
 			}
 			return s
 		}},
+		// Values and timestamps that keep their bytes, then ones that
+		// change them from the middle on.
+		{"new values, same widths", func(s []wire.TimeSeries) []wire.TimeSeries {
+			for i := range s {
+				s[i].Samples[0] = wire.Sample{Value: float64(i)*3 + 0.5, Timestamp: 2001}
+			}
+			return s
+		}},
+		{"a zero value in the middle", func(s []wire.TimeSeries) []wire.TimeSeries {
+			s[len(s)/2].Samples[0].Value = 0
+			return s
+		}},
+		{"the value back", func(s []wire.TimeSeries) []wire.TimeSeries {
+			s[len(s)/2].Samples[0].Value = 7
+			return s
+		}},
+		{"a wider timestamp from the middle on", func(s []wire.TimeSeries) []wire.TimeSeries {
+			for i := len(s) / 2; i < len(s); i++ {
+				s[i].Samples[0].Timestamp = 1 << 40
+			}
+			return s
+		}},
 		{"same text, new strings", func(s []wire.TimeSeries) []wire.TimeSeries {
 			for i := range s {
 				ls := make([]wire.Label, len(s[i].Labels))
@@ -95,13 +117,21 @@ func TestLabelCacheBodiesUnchanged(t *testing.T) {
 					cur = st.mod(cur)
 					req := &wire.WriteRequest{Series: cur, Metadata: []wire.Metadata{{Type: wire.MetricTypeGauge, FamilyName: "m", Help: "h"}}}
 					n0 := len(kept.requests())
-					if _, err := keptClient.Write(context.Background(), req); err != nil {
+					gotRes, err := keptClient.Write(context.Background(), req)
+					if err != nil {
 						t.Fatalf("%d/%s: %v", round, st.name, err)
 					}
 					got := kept.requests()[n0:]
 					ref := newReceiver(t, answer)
-					if _, err := mustNew(t, ref.url(), opts...).Write(context.Background(), req); err != nil {
+					wantRes, err := mustNew(t, ref.url(), opts...).Write(context.Background(), req)
+					if err != nil {
 						t.Fatalf("%d/%s: reference: %v", round, st.name, err)
+					}
+					// What the Result counts, too (RW 1.0 from the second
+					// write on: planned while encoding, planEncoded).
+					gotRes.Duration, wantRes.Duration = 0, 0
+					if *gotRes != *wantRes {
+						t.Fatalf("%d/%s: result %+v, a new client's %+v", round, st.name, *gotRes, *wantRes)
 					}
 					want := ref.requests()
 					if len(got) != len(want) {

@@ -1,6 +1,10 @@
 package remotewrite
 
-import "github.com/rwkit/rwkit/wire"
+import (
+	"slices"
+
+	"github.com/rwkit/rwkit/wire"
+)
 
 // item is one entry of a request body: an RW 1.0 metadata entry (md >= 0)
 // or a part of a series (md < 0): consecutive ranges of its samples,
@@ -37,9 +41,11 @@ func (it *item) slice(req *wire.WriteRequest) wire.TimeSeries {
 	return ts
 }
 
-// batch is one HTTP request: items[start:end].
+// batch is one HTTP request: items[start:end], and, when plan encoded
+// the write (Client.encoded), comp is its Snappy-compressed body.
 type batch struct {
 	start, end int
+	comp       []byte
 	bytes      int // planned body size (an upper bound for RW 2.0)
 	counts     Counts
 	metadata   int
@@ -48,8 +54,114 @@ type batch struct {
 // plan fills c.items and c.batches for req in version v, skipping the first
 // skipParts series parts (already delivered before a fallback).
 func (c *Client) plan(req *wire.WriteRequest, v wire.Version, skipParts int, withMetadata bool) {
-	c.planItems(req, v, skipParts, withMetadata, c.written && c.cfg.labelCache)
+	cache := c.written && c.cfg.labelCache
+	c.encoded = v == wire.V1 && cache && skipParts == 0
+	if c.encoded {
+		c.planEncoded(req, withMetadata)
+		return
+	}
+	c.planItems(req, v, skipParts, withMetadata, cache)
 	c.planBatches(v)
+}
+
+// planEncoded is plan for RW 1.0 from the label cache (a pusher's writes
+// from the second on), encoding and compressing as it plans: each item is
+// appended to c.body as it is cut, and its size is the bytes it took there
+// (RW 1.0 sizes are exact, so the items and requests are planItems' and
+// planBatches'); each request is compressed as soon as it is full, while
+// its bytes are still in the CPU's cache, and kept (batch.comp) until it
+// is sent. Before, the plan sized every series, and a second pass over
+// the items encoded each request. A series of at most one point, cached,
+// is appended without cutPart. c.body holds one request; c.comp holds the
+// whole write compressed.
+func (c *Client) planEncoded(req *wire.WriteRequest, withMetadata bool) {
+	c.items, c.batches = c.items[:0], c.batches[:0]
+	c.body, c.comp = c.body[:0], c.comp[:0]
+	var cur batch
+	if withMetadata {
+		for i := range req.Metadata {
+			n := len(c.body)
+			c.body = wire.AppendMetadata(c.body, &req.Metadata[i])
+			c.addEncoded(&cur, item{md: int32(i), size: len(c.body) - n})
+		}
+	}
+	room := c.cfg.maxBytes - v2RequestOverhead
+	c.labels.begin(len(req.Series))
+	for si := range req.Series {
+		ts := &req.Series[si]
+		points := len(ts.Samples) + len(ts.Histograms) + len(ts.Exemplars)
+		lsize := c.labels.check(si, ts.Labels)
+		if block := c.labels.block(si); points <= 1 && block != nil {
+			n := len(c.body)
+			c.body = wire.AppendTimeSeriesLabels(c.body, block, ts)
+			c.addEncoded(&cur, item{md: -1, series: int32(si),
+				s1: int32(len(ts.Samples)), h1: int32(len(ts.Histograms)), e1: int32(len(ts.Exemplars)), size: len(c.body) - n})
+			continue
+		}
+		for from := 0; ; {
+			it, to := cutPart(req, v1, si, from, min(from+c.cfg.maxSamples, points), lsize, room)
+			n := len(c.body)
+			c.body = c.appendItem(c.body, req, &it)
+			it.size = len(c.body) - n
+			c.addEncoded(&cur, it)
+			if from = to; from >= points {
+				break
+			}
+		}
+	}
+	// An empty write still sends one (empty) request (planBatches).
+	if cur.end > cur.start || len(c.batches) == 0 {
+		c.closeEncoded(&cur)
+	}
+}
+
+// addEncoded adds item it, whose encoding ends c.body, to request cur,
+// after closing cur (closeEncoded) and starting the next when it would
+// take cur over the byte or the sample limit, as planBatches does.
+func (c *Client) addEncoded(cur *batch, it item) {
+	i := len(c.items)
+	c.items = append(c.items, it)
+	n := it.counts()
+	if cur.end > cur.start && (cur.bytes+it.size > c.cfg.maxBytes || cur.counts.points()+n.points() > c.cfg.maxSamples) {
+		c.closeEncoded(cur)
+		*cur = batch{start: i, end: i}
+	}
+	cur.end = i + 1
+	cur.bytes += it.size
+	cur.counts.add(n)
+	if it.md >= 0 {
+		cur.metadata++
+	}
+}
+
+// closeEncoded compresses request cur, the first cur.bytes of c.body, at
+// the end of c.comp, adds it to c.batches, and moves what follows it in
+// c.body (the item that did not fit) to the start.
+func (c *Client) closeEncoded(cur *batch) {
+	n := len(c.comp)
+	c.comp = slices.Grow(c.comp, wire.MaxCompressedLen(cur.bytes))
+	out := wire.Compress(c.comp[n:], c.body[:cur.bytes])
+	c.comp = c.comp[:n+len(out)]
+	cur.comp = c.comp[n:len(c.comp):len(c.comp)]
+	c.batches = append(c.batches, *cur)
+	c.body = c.body[:copy(c.body, c.body[cur.bytes:])]
+}
+
+const v1 = wire.V1
+
+// appendItem appends series part it in RW 1.0, from its label block when
+// the cache has one.
+func (c *Client) appendItem(raw []byte, req *wire.WriteRequest, it *item) []byte {
+	ts := &req.Series[it.series]
+	var part wire.TimeSeries
+	if !it.whole(req) {
+		part = it.slice(req)
+		ts = &part
+	}
+	if block := c.labels.block(int(it.series)); block != nil {
+		return wire.AppendTimeSeriesLabels(raw, block, ts)
+	}
+	return wire.AppendTimeSeries(raw, ts)
 }
 
 // FullSeries is how many of req's leading series Write would send in

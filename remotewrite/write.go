@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/rwkit/rwkit/wire"
 )
@@ -77,13 +78,13 @@ func (c *Client) Write(ctx context.Context, req *wire.WriteRequest) (*Result, er
 	metadata := 0 // requests delivered so far that were planned with metadata
 	for bi := 0; bi < len(c.batches); bi++ {
 		b := c.batches[bi]
-		c.encode(req, v, &b)
+		data, raw := c.encode(req, v, &b)
 		// Sizes now: send drops c.comp when the transport still holds the
 		// body, which net/http may do after RoundTrip returns (its HTTP/2
 		// transport often does).
-		comp, raw := len(c.comp), len(c.raw)
+		comp := len(data)
 		st := sendState{index: base + bi + 1, of: base + len(c.batches), batch: &b, total: total, res: res, rawLen: raw}
-		outcome, err := c.send(ctx, v, &st, c.comp)
+		outcome, err := c.send(ctx, v, &st, data)
 		switch outcome {
 		case delivered:
 			res.Requests++
@@ -128,13 +129,18 @@ type sendState struct {
 	rawLen      int // the body's uncompressed length
 }
 
-// encode fills c.raw with batch b's protobuf and c.comp with its Snappy
-// block. Series that plan found in the label cache are encoded from it.
-func (c *Client) encode(req *wire.WriteRequest, v wire.Version, b *batch) {
+// encode returns batch b's Snappy-compressed body (c.comp, or b.comp when
+// plan encoded the write) and the length of its protobuf, which it encodes
+// into c.raw. Series that plan found in the label cache are encoded from
+// it.
+func (c *Client) encode(req *wire.WriteRequest, v wire.Version, b *batch) ([]byte, int) {
+	if c.encoded {
+		return b.comp, b.bytes
+	}
 	raw := c.raw[:0]
 	items := c.items[b.start:b.end]
-	var part wire.TimeSeries
 	if v == wire.V2 {
+		var part wire.TimeSeries
 		c.enc.Reset()
 		for i := range items {
 			it := &items[i]
@@ -157,20 +163,12 @@ func (c *Client) encode(req *wire.WriteRequest, v wire.Version, b *batch) {
 				raw = wire.AppendMetadata(raw, &req.Metadata[it.md])
 				continue
 			}
-			ts := &req.Series[it.series]
-			if !it.whole(req) {
-				part = it.slice(req)
-				ts = &part
-			}
-			if block := c.labels.block(int(it.series)); block != nil {
-				raw = wire.AppendTimeSeriesLabels(raw, block, ts)
-				continue
-			}
-			raw = wire.AppendTimeSeries(raw, ts)
+			raw = c.appendItem(raw, req, it)
 		}
 	}
 	c.raw = raw
 	c.comp = wire.Compress(c.comp[:0], raw)
+	return c.comp, len(raw)
 }
 
 // send delivers data (c.comp, or a body the caller encoded): a retry
@@ -182,7 +180,7 @@ func (c *Client) send(ctx context.Context, v wire.Version, st *sendState, data [
 		// A RoundTripper may close the request body after RoundTrip returns
 		// (net/http documents it); if one has not, the buffer is still being
 		// read: leave it to that reader and start a new one.
-		if body.open.Load() != 0 && len(data) > 0 && len(c.comp) > 0 && &data[0] == &c.comp[0] {
+		if body.open.Load() != 0 && within(data, c.comp) {
 			c.comp = nil
 		}
 	}()
@@ -205,6 +203,16 @@ func (c *Client) send(ctx context.Context, v wire.Version, st *sendState, data [
 		}
 		prev = a.err
 	}
+}
+
+// within reports whether data lies in buf's memory (up to its capacity).
+func within(data, buf []byte) bool {
+	if len(data) == 0 || cap(buf) == 0 {
+		return false
+	}
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
+	return p >= start && p < start+uintptr(cap(buf))
 }
 
 // attemptResult is one attempt, classified.
