@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -48,6 +49,13 @@ type Loop struct {
 	parser *scrape.TextParser
 	c      cache
 	body   []byte
+	// prom: the target's bodies go to Prometheus' parser, since one that
+	// the stream parser failed or that was not the text format was
+	// parsed by it; whole holds such a body.
+	prom  bool
+	whole []byte
+	ps    scrape.TextSample
+	pl    labels.Labels
 }
 
 // Option configures a Loop.
@@ -103,6 +111,7 @@ func New(cfg *config.ScrapeConfig, t *promscrape.Target, out Output, opts ...Opt
 		o(l)
 	}
 	l.fetch.init(l)
+	l.fetch.body.keep = &l.whole
 	l.parser = scrape.NewTextParser(nil, model.UTF8Validation)
 	l.c.init(l)
 	return l, nil
@@ -139,10 +148,15 @@ type Report struct {
 	Written      int           // samples handed to the Output, report series and stale markers included
 	StaleMarkers int           // stale markers among them
 	Duplicates   int           // samples refused: their series had one at that timestamp (the first is kept)
-	OutOfOrder   int           // samples refused: older than one written for their series
-	OutOfBounds  int           // samples refused: more than 10 minutes ahead of the scrape
-	BodyBytes    int64         // the body's size, decompressed
-	Cached       int           // line texts the loop remembers after the scrape (series and dropped lines)
+	Repeated     int           // among Duplicates: a line text read twice, which Prometheus' scrape loop refuses before its storage
+	// PromParsed: the body was parsed by Prometheus' own parser, because
+	// the stream parser failed it or its Content-Type is not the text
+	// format (see the package doc).
+	PromParsed  bool
+	OutOfOrder  int   // samples refused: older than one written for their series
+	OutOfBounds int   // samples refused: more than 10 minutes ahead of the scrape
+	BodyBytes   int64 // the body's size, decompressed
+	Cached      int   // line texts the loop remembers after the scrape (series and dropped lines)
 }
 
 var errOutput = errors.New("output")
@@ -167,7 +181,7 @@ func (l *Loop) Scrape(ctx context.Context, now time.Time) (Report, error) {
 	l.c.commit(&st)
 	r := Report{
 		Err: st.err, Duration: d, Scraped: st.total, PostRelabel: st.added, SeriesAdded: st.seriesAdded,
-		Written: l.c.written, StaleMarkers: st.stale, Duplicates: st.dups, OutOfOrder: st.ooo, OutOfBounds: st.oob,
+		Written: l.c.written, StaleMarkers: st.stale, Duplicates: st.dups + st.repeats, Repeated: st.repeats, PromParsed: st.promParsed, OutOfOrder: st.ooo, OutOfBounds: st.oob,
 		BodyBytes: st.bodyBytes, Cached: l.c.len(),
 	}
 	if l.c.written == 0 {
@@ -202,16 +216,24 @@ func (l *Loop) StaleAll(now time.Time) error {
 // scrape loop allows (its maxAheadTime).
 const maxAhead = 10 * time.Minute
 
-// scrapeBody fetches the body and appends its samples.
+// scrapeBody fetches the body and appends its samples, with the stream
+// parser; a body it fails, or that is not the text format, is parsed
+// again by Prometheus' parser (promBody) from the start.
 func (l *Loop) scrapeBody(ctx context.Context, st *scrapeState) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(l.cfg.ScrapeTimeout))
 	defer cancel()
-	r, err := l.fetch.open(ctx, l)
-	if err != nil {
+	defer l.fetch.close()
+	if l.prom {
+		return l.promBody(ctx, st, nil)
+	}
+	r, err := l.fetch.open(ctx, l, false)
+	switch {
+	case errors.Is(err, errNotText):
+		return l.promBody(ctx, st, r)
+	case err != nil:
 		st.readFailed = true
 		return err
 	}
-	defer l.fetch.close()
 	l.parser.Reset(r)
 	for l.parser.Next() {
 		if err := l.c.sample(l, l.parser.Sample(), st); err != nil {
@@ -223,9 +245,15 @@ func (l *Loop) scrapeBody(ctx context.Context, st *scrapeState) error {
 		st.readFailed = true
 		return err
 	}
-	if err := l.parser.Err(); err != nil {
-		return err
+	if l.parser.Err() != nil {
+		// The same body again, kept as it was read.
+		l.c.restart(l, st)
+		return l.promBody(ctx, st, bytes.NewReader(l.whole))
 	}
+	return st.limitErr(l)
+}
+
+func (st *scrapeState) limitErr(l *Loop) error {
 	if st.limitExceeded {
 		return fmt.Errorf("sample_limit %d exceeded: %d samples after metric_relabel_configs", l.sampleLimit, st.limitCount)
 	}
