@@ -413,8 +413,8 @@ func (c *cache) commitPending() {
 }
 
 // staleAll writes a stale marker at t, or just after the series' last
-// sample, for each series the last scrape tracked, and stops tracking
-// them.
+// sample, for each series the last scrape tracked and each report series,
+// and stops tracking them.
 func (c *cache) staleAll(l *Loop, t int64) {
 	stale := math.Float64frombits(wire.StaleNaN)
 	for _, e := range c.prev {
@@ -422,6 +422,12 @@ func (c *cache) staleAll(l *Loop, t int64) {
 		// very millisecond: a second sample at its timestamp is a
 		// duplicate a backend refuses.
 		c.append(l, e, max(t, e.t+1), stale)
+	}
+	for _, r := range c.report {
+		// The report series too, as rwkit's agent storage marks them.
+		if e := r.state(); e.flags&fSent != 0 && e.bits != wire.StaleNaN {
+			c.append(l, e, max(t, e.t+1), stale)
+		}
 	}
 	c.commitPending()
 	clear(c.prev)

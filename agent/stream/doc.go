@@ -1,8 +1,8 @@
 // Package stream is a streaming scrape-to-wire loop for the Prometheus
 // text format: each scrape's body is parsed as it arrives and every sample
-// is appended straight into an encoded RW 1.0 request. It is built and
-// tested, and not yet used by rwkit agent, which runs Prometheus' own
-// scrape loop (package agent says why).
+// is appended straight into an encoded RW 1.0 request. rwkit agent runs
+// it for every job it covers, and Prometheus' scrape loop for the others
+// (package agent says which).
 //
 //	cfg, _ := agent.LoadFile("prometheus.yml")
 //	sc := cfg.ScrapeConfigs[0]

@@ -195,7 +195,7 @@ func (l *Loop) Scrape(ctx context.Context, now time.Time) (Report, error) {
 
 // StaleAll writes a stale marker at now for every series of the last
 // scrape (those with their own timestamps aside, unless
-// track_timestamps_staleness), as rwkit's agent does at shutdown with
+// track_timestamps_staleness) and the report series, as rwkit's agent does at shutdown with
 // StaleMarkersOnShutdown, so that queries stop showing them at once. A
 // later Scrape starts the series again. It returns the Output's error.
 func (l *Loop) StaleAll(now time.Time) error {

@@ -1,0 +1,81 @@
+package agent
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rwkit/rwkit/internal/waitfor"
+)
+
+// noMetadata makes oneJob's remote_write take no metadata, which a Sink
+// other than the RW 1.0 queue otherwise gets: the job can run on the
+// stream loop.
+func noMetadata(yml string) string {
+	return strings.Replace(yml, "    name: rw\n", "    name: rw\n    metadata_config:\n      send: false\n", 1)
+}
+
+func TestStreamLoopRunsEligibleJob(t *testing.T) {
+	tg := newTarget(t, "n 1\nn 2\nm{a=\"1\",b=\"2\"} 10\nm{b=\"2\",a=\"1\"} 20\nlast 1\n")
+	r := startAgent(t, mustLoad(t, noMetadata(oneJob(tg, ""))), Options{StaleMarkersOnShutdown: true})
+	if !slices.Equal(r.a.stream.jobs, []string{"j"}) || len(r.a.stream.others) != 0 {
+		t.Fatalf("stream loop jobs %v, Prometheus' %v; want j on the stream loop", r.a.stream.jobs, r.a.stream.others)
+	}
+	s := r.sink(t)
+	kl := jobKey("last", tg.host())
+	waitfor.True(t, "two scrapes", func() bool { return len(s.series()[kl]) >= 2 })
+	if p, _ := last(s, jobKey("up", tg.host())); p.v != 1 {
+		t.Errorf("up = %v, want 1", p.v)
+	}
+	if !hasValue(s, jobKey("n", tg.host()), 1) || hasValue(s, jobKey("n", tg.host()), 2) {
+		t.Errorf("n = %v, want 1 only (the first of a series twice)", s.series()[jobKey("n", tg.host())])
+	}
+	// The same counters as with Prometheus' loop (TestDuplicateSeriesKeepTheFirst).
+	if got := counterValue(t, r.reg, "rwkit_agent_duplicate_samples_total", map[string]string{"job": "j"}); got < 1 {
+		t.Errorf("rwkit_agent_duplicate_samples_total{job=\"j\"} = %v, want >= 1", got)
+	}
+	if got := counterValue(t, r.reg, "prometheus_target_scrapes_sample_duplicate_timestamp_total", nil); got < 2 {
+		t.Errorf("prometheus_target_scrapes_sample_duplicate_timestamp_total = %v, want >= 2", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.a.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{kl, jobKey("up", tg.host())} {
+		if p, _ := last(s, k); !p.stale() {
+			t.Errorf("%s: last point %v, want the shutdown stale marker", k, p.v)
+		}
+	}
+}
+
+func TestIneligibleJobStaysOnPrometheusLoop(t *testing.T) {
+	tg := newTarget(t, "a 1\n")
+	for _, tc := range []struct{ name, yml, why string }{
+		{"metadata", oneJob(tg, ""), "j (remote_write rw takes metadata (metadata_config.send))"},
+		{"send_exemplars", strings.Replace(noMetadata(oneJob(tg, "")), "    name: rw\n", "    name: rw\n    send_exemplars: true\n", 1), "j (remote_write send_exemplars)"},
+		{"target_limit", noMetadata(oneJob(tg, "    target_limit: 5")), "j (target_limit)"},
+		{"native histograms", noMetadata(oneJob(tg, "    scrape_native_histograms: true")), "j (scrape_native_histograms)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := startAgent(t, mustLoad(t, tc.yml), Options{})
+			if len(r.a.stream.jobs) != 0 || !slices.Equal(r.a.stream.others, []string{tc.why}) {
+				t.Fatalf("stream loop jobs %v, Prometheus' %v; want %q on Prometheus'", r.a.stream.jobs, r.a.stream.others, tc.why)
+			}
+			s := r.sink(t)
+			waitfor.True(t, "a scrape", func() bool { return hasValue(s, jobKey("a", tg.host()), 1) })
+		})
+	}
+}
+
+func TestPrometheusScrapeLoopOption(t *testing.T) {
+	tg := newTarget(t, "a 1\n")
+	r := startAgent(t, mustLoad(t, noMetadata(oneJob(tg, ""))), Options{PrometheusScrapeLoop: true})
+	if len(r.a.stream.jobs) != 0 {
+		t.Fatalf("stream loop jobs %v with PrometheusScrapeLoop", r.a.stream.jobs)
+	}
+	s := r.sink(t)
+	waitfor.True(t, "a scrape", func() bool { return hasValue(s, jobKey("a", tg.host()), 1) })
+}
