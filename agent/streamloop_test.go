@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -10,16 +11,12 @@ import (
 	"github.com/rwkit/rwkit/internal/waitfor"
 )
 
-// noMetadata makes oneJob's remote_write take no metadata, which a Sink
-// other than the RW 1.0 queue otherwise gets: the job can run on the
-// stream loop.
-func noMetadata(yml string) string {
-	return strings.Replace(yml, "    name: rw\n", "    name: rw\n    metadata_config:\n      send: false\n", 1)
-}
-
 func TestStreamLoopRunsEligibleJob(t *testing.T) {
 	tg := newTarget(t, "n 1\nn 2\nm{a=\"1\",b=\"2\"} 10\nm{b=\"2\",a=\"1\"} 20\nlast 1\n")
-	r := startAgent(t, mustLoad(t, noMetadata(oneJob(tg, ""))), Options{StaleMarkersOnShutdown: true})
+	if os.Getenv(prometheusLoopEnv) == "1" {
+		t.Skip("every job on Prometheus' loop (" + prometheusLoopEnv + ")")
+	}
+	r := startAgent(t, mustLoad(t, oneJob(tg, "")), Options{StaleMarkersOnShutdown: true})
 	if !slices.Equal(r.a.stream.jobs, []string{"j"}) || len(r.a.stream.others) != 0 {
 		t.Fatalf("stream loop jobs %v, Prometheus' %v; want j on the stream loop", r.a.stream.jobs, r.a.stream.others)
 	}
@@ -54,12 +51,15 @@ func TestStreamLoopRunsEligibleJob(t *testing.T) {
 func TestIneligibleJobStaysOnPrometheusLoop(t *testing.T) {
 	tg := newTarget(t, "a 1\n")
 	for _, tc := range []struct{ name, yml, why string }{
-		{"metadata", oneJob(tg, ""), "j (remote_write rw takes metadata (metadata_config.send))"},
-		{"send_exemplars", strings.Replace(noMetadata(oneJob(tg, "")), "    name: rw\n", "    name: rw\n    send_exemplars: true\n", 1), "j (remote_write send_exemplars)"},
-		{"target_limit", noMetadata(oneJob(tg, "    target_limit: 5")), "j (target_limit)"},
-		{"native histograms", noMetadata(oneJob(tg, "    scrape_native_histograms: true")), "j (scrape_native_histograms)"},
+		{"metadata", withMetadata(oneJob(tg, "")), "j (remote_write rw takes metadata (metadata_config.send))"},
+		{"send_exemplars", strings.Replace(oneJob(tg, ""), "    name: rw\n", "    name: rw\n    send_exemplars: true\n", 1), "j (remote_write send_exemplars)"},
+		{"target_limit", oneJob(tg, "    target_limit: 5"), "j (target_limit)"},
+		{"native histograms", oneJob(tg, "    scrape_native_histograms: true"), "j (scrape_native_histograms)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if os.Getenv(prometheusLoopEnv) == "1" {
+				t.Skip("every job on Prometheus' loop (" + prometheusLoopEnv + ")")
+			}
 			r := startAgent(t, mustLoad(t, tc.yml), Options{})
 			if len(r.a.stream.jobs) != 0 || !slices.Equal(r.a.stream.others, []string{tc.why}) {
 				t.Fatalf("stream loop jobs %v, Prometheus' %v; want %q on Prometheus'", r.a.stream.jobs, r.a.stream.others, tc.why)
@@ -72,7 +72,7 @@ func TestIneligibleJobStaysOnPrometheusLoop(t *testing.T) {
 
 func TestPrometheusScrapeLoopOption(t *testing.T) {
 	tg := newTarget(t, "a 1\n")
-	r := startAgent(t, mustLoad(t, noMetadata(oneJob(tg, ""))), Options{PrometheusScrapeLoop: true})
+	r := startAgent(t, mustLoad(t, oneJob(tg, "")), Options{PrometheusScrapeLoop: true})
 	if len(r.a.stream.jobs) != 0 {
 		t.Fatalf("stream loop jobs %v with PrometheusScrapeLoop", r.a.stream.jobs)
 	}
