@@ -84,8 +84,13 @@ func (f *fetcher) open(ctx context.Context, l *Loop, anyType bool) (io.Reader, e
 		return nil, fmt.Errorf("unsupported Content-Encoding %q (the stream loop reads gzip or none)", ce)
 	}
 	f.body.reset(r)
-	if !anyType && !isText(f.ct) {
-		return &f.body, errNotText
+	if !isText(f.ct) {
+		// Protobuf and OpenMetrics bodies are read as sent: no final
+		// newline added.
+		f.body.binary = true
+		if !anyType {
+			return &f.body, errNotText
+		}
 	}
 	return &f.body, nil
 }
@@ -179,6 +184,8 @@ type bodyReader struct {
 	// stream parser fails can be parsed again by Prometheus' parser
 	// without fetching it again.
 	keep *[]byte
+	// binary: not the text format; read as is.
+	binary bool
 }
 
 func (b *bodyReader) reset(r io.Reader) {
@@ -215,7 +222,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		b.err = errBodySizeLimit
 		return n, b.err
 	case err == io.EOF:
-		b.newline = b.n > 0 && b.last != '\n'
+		b.newline = b.n > 0 && b.last != '\n' && !b.binary
 		b.eof = !b.newline
 		return n, nil
 	case err != nil:
