@@ -245,7 +245,7 @@ func (o *streamOut) Write(body []byte, samples int) error {
 	if a.stream.drop.Load() {
 		return nil
 	}
-	if err := o.batch.SetEncoded(body); err != nil {
+	if err := o.batch.SetEncoded(body, 1); err != nil { // a stream loop's series have one sample each
 		return err
 	}
 	decoded := false
