@@ -116,6 +116,8 @@ func New(cfg *config.Config, o Options) (*Agent, error) {
 	reg = &mergeRegisterer{Registerer: reg, wrapped: map[prometheus.Collector]prometheus.Collector{}, extra: map[string]*atomic.Uint64{
 		"prometheus_target_scrapes_sample_duplicate_timestamp_total": &a.stream.repeated,
 		"prometheus_target_scrapes_sample_out_of_bounds_total":       &a.stream.outOfBounds,
+		"prometheus_target_scrapes_exceeded_sample_limit_total":      &a.stream.sampleLimit,
+		"prometheus_target_scrapes_exceeded_body_size_limit_total":   &a.stream.bodySizeLimit,
 	}}
 	if err := a.makeManager(cfg, rest, reg); err != nil {
 		return nil, err
@@ -272,7 +274,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		defer close(mgrDone)
 		_ = a.mgr.Run(tsets) // returns nil when stopped
 	}()
-	a.stream.start(a)
+	a.stream.start()
 	a.logger.Info("agent scraping", "jobs", len(a.tsets)+len(a.stream.jobs), "remote_writes", len(a.sinks))
 	a.logLoops()
 

@@ -82,8 +82,11 @@
 // the sink is QueueSink on RW 1.0, else decoded into a wire.WriteRequest.
 // What differs: no scrape offsets (a target is scraped every interval from
 // Run's start), and of prometheus_target_* only
-// prometheus_target_scrapes_sample_duplicate_timestamp_total and
-// prometheus_target_scrapes_sample_out_of_bounds_total count its scrapes.
+// prometheus_target_scrapes_sample_duplicate_timestamp_total,
+// prometheus_target_scrapes_sample_out_of_bounds_total,
+// prometheus_target_scrapes_exceeded_sample_limit_total and
+// prometheus_target_scrapes_exceeded_body_size_limit_total count its
+// scrapes.
 //
 // # Supported configuration
 //

@@ -76,9 +76,10 @@ type streamJobs struct {
 	jobs   []string // on the stream loop
 	others []string // on Prometheus' scrape loop, with why
 
-	// repeated and outOfBounds are added to the scrape manager's
-	// counters of the same names (see mergeRegisterer).
-	repeated, outOfBounds atomic.Uint64
+	// repeated, outOfBounds, sampleLimit and bodySizeLimit are added to
+	// the scrape manager's counters of the same names (see
+	// mergeRegisterer).
+	repeated, outOfBounds, sampleLimit, bodySizeLimit atomic.Uint64
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -128,12 +129,15 @@ func (a *Agent) addStreamJob(cfg *config.Config, sc *config.ScrapeConfig) error 
 		opts = append(opts, stream.WithWriteRelabel(cfg.RemoteWriteConfigs[0].WriteRelabelConfigs))
 	}
 	for _, t := range targets {
-		out := &streamOut{a: a, job: sc.JobName}
-		l, err := stream.New(sc, t, out, opts...)
+		st := &streamTarget{job: sc.JobName, target: t.URL().String(), up: -1, out: &streamOut{a: a, job: sc.JobName}, d: time.Duration(sc.ScrapeInterval)}
+		// Counted before the sinks take the scrape, as the scrape
+		// manager counts before it commits.
+		l, err := stream.New(sc, t, st.out, append(opts, stream.WithReport(func(r stream.Report) { st.count(a, a.stream, r) }))...)
 		if err != nil {
 			return fmt.Errorf("agent: %w", err)
 		}
-		a.stream.loops = append(a.stream.loops, &streamTarget{job: sc.JobName, target: t.URL().String(), up: -1, l: l, out: out, d: time.Duration(sc.ScrapeInterval)})
+		st.l = l
+		a.stream.loops = append(a.stream.loops, st)
 	}
 	return nil
 }
@@ -144,14 +148,14 @@ func (a *Agent) logLoops() {
 }
 
 // start runs every stream loop until stop.
-func (s *streamJobs) start(a *Agent) {
+func (s *streamJobs) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	for _, t := range s.loops {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			t.run(ctx, a, s)
+			t.run(ctx)
 		}()
 	}
 }
@@ -172,14 +176,13 @@ func (s *streamJobs) staleAll(now time.Time) {
 	}
 }
 
-func (t *streamTarget) run(ctx context.Context, a *Agent, s *streamJobs) {
+func (t *streamTarget) run(ctx context.Context) {
 	tick := time.NewTicker(t.d)
 	defer tick.Stop()
 	for {
 		// A scrape in flight when stopping completes: its context is
 		// not the loop's.
-		r, _ := t.l.Scrape(context.WithoutCancel(ctx), time.Now())
-		t.count(a, s, r)
+		_, _ = t.l.Scrape(context.WithoutCancel(ctx), time.Now()) // counted by WithReport
 		select {
 		case <-ctx.Done():
 			return
@@ -194,6 +197,12 @@ func (t *streamTarget) count(a *Agent, s *streamJobs, r stream.Report) {
 	t.logUp(a, r.Err)
 	s.repeated.Add(uint64(r.Repeated))
 	s.outOfBounds.Add(uint64(r.OutOfBounds))
+	if r.SampleLimitExceeded {
+		s.sampleLimit.Add(1)
+	}
+	if r.BodySizeLimitExceeded {
+		s.bodySizeLimit.Add(1)
+	}
 	if d := r.Duplicates - r.Repeated; d > 0 {
 		a.metrics.duplicates.WithLabelValues(t.job).Add(float64(d))
 		if t.out.loggedDup.CompareAndSwap(false, true) {

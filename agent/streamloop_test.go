@@ -79,3 +79,27 @@ func TestPrometheusScrapeLoopOption(t *testing.T) {
 	s := r.sink(t)
 	waitfor.True(t, "a scrape", func() bool { return hasValue(s, jobKey("a", tg.host()), 1) })
 }
+
+// The limits a stream loop's scrape breaks count in the scrape manager's
+// counters, as Prometheus' loop counts them.
+func TestStreamLoopCountsLimits(t *testing.T) {
+	if os.Getenv(prometheusLoopEnv) == "1" {
+		t.Skip("every job on Prometheus' loop (" + prometheusLoopEnv + ")")
+	}
+	for _, tc := range []struct{ limit, counter string }{
+		{"    sample_limit: 1", "prometheus_target_scrapes_exceeded_sample_limit_total"},
+		{"    body_size_limit: 5B", "prometheus_target_scrapes_exceeded_body_size_limit_total"},
+	} {
+		t.Run(tc.counter, func(t *testing.T) {
+			tg := newTarget(t, "a 1\nb 2\n")
+			r := startAgent(t, mustLoad(t, oneJob(tg, tc.limit)), Options{})
+			if !slices.Equal(r.a.stream.jobs, []string{"j"}) {
+				t.Fatalf("stream loop jobs %v, want j", r.a.stream.jobs)
+			}
+			s := r.sink(t)
+			waitfor.True(t, "up 0", func() bool { p, ok := last(s, jobKey("up", tg.host())); return ok && p.v == 0 })
+			// Counted once the scrape has been handed over.
+			waitfor.True(t, tc.counter, func() bool { return counterValue(t, r.reg, tc.counter, nil) >= 1 })
+		})
+	}
+}

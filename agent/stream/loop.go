@@ -43,6 +43,7 @@ type Loop struct {
 	target       []labels.Label // the target's labels, without the reserved __ ones
 	external     []labels.Label
 	writeRelabel []*relabel.Config
+	onReport     func(Report)
 
 	mu     sync.Mutex // one scrape at a time; guards everything below
 	fetch  fetcher
@@ -75,6 +76,12 @@ func WithExternalLabels(ls labels.Labels) Option {
 // written.
 func WithWriteRelabel(rc []*relabel.Config) Option {
 	return func(l *Loop) { l.writeRelabel = rc }
+}
+
+// WithReport has f take each scrape's Report before the Output takes
+// its request: counts made from it are in place when the series arrive.
+func WithReport(f func(Report)) Option {
+	return func(l *Loop) { l.onReport = f }
 }
 
 // WithClock sets the clock that stamps Run's scrapes (default time.Now).
@@ -157,6 +164,9 @@ type Report struct {
 	OutOfBounds int   // samples refused: more than 10 minutes ahead of the scrape
 	BodyBytes   int64 // the body's size, decompressed
 	Cached      int   // line texts the loop remembers after the scrape (series and dropped lines)
+	// SampleLimitExceeded and BodySizeLimitExceeded: the scrape failed
+	// on sample_limit, on body_size_limit.
+	SampleLimitExceeded, BodySizeLimitExceeded bool
 }
 
 var errOutput = errors.New("output")
@@ -181,8 +191,12 @@ func (l *Loop) Scrape(ctx context.Context, now time.Time) (Report, error) {
 	l.c.commit(&st)
 	r := Report{
 		Err: st.err, Duration: d, Scraped: st.total, PostRelabel: st.added, SeriesAdded: st.seriesAdded,
-		Written: l.c.written, StaleMarkers: st.stale, Duplicates: st.dups + st.repeats, Repeated: st.repeats, PromParsed: st.promParsed, OutOfOrder: st.ooo, OutOfBounds: st.oob,
+		Written: l.c.written, StaleMarkers: st.stale, Duplicates: st.dups + st.repeats, Repeated: st.repeats, PromParsed: st.promParsed,
+		SampleLimitExceeded: st.limitExceeded, BodySizeLimitExceeded: errors.Is(st.err, errBodySizeLimit), OutOfOrder: st.ooo, OutOfBounds: st.oob,
 		BodyBytes: st.bodyBytes, Cached: l.c.len(),
+	}
+	if l.onReport != nil {
+		l.onReport(r)
 	}
 	if l.c.written == 0 {
 		return r, r.Err
