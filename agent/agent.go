@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,6 +39,11 @@ type Options struct {
 	// NewSink makes the sink of one remote_write (name: its name, or one
 	// made from its URL). Default: QueueSink with these Options.
 	NewSink func(rw *config.RemoteWriteConfig, name string) (Sink, error)
+	// PrometheusScrapeLoop runs every job on Prometheus' scrape loop.
+	// Default: a job that needs nothing more than agent/stream's loop
+	// does runs on it (cheaper; see the package doc), the others on
+	// Prometheus'.
+	PrometheusScrapeLoop bool
 }
 
 // Agent scrapes the targets of a Prometheus configuration with
@@ -50,6 +56,7 @@ type Agent struct {
 	app     *appendable
 	sinks   []*sink
 	tsets   map[string][]*targetgroup.Group
+	stream  *streamJobs // the jobs on agent/stream's loop
 	metrics *metrics
 	sinkReg *promreg.Tracking // the default sinks' registerer; nil without Options.Registerer
 
@@ -101,10 +108,21 @@ func New(cfg *config.Config, o Options) (*Agent, error) {
 		// it a registry nobody reads.
 		reg = prometheus.NewRegistry()
 	}
-	if err := a.makeManager(cfg, reg); err != nil {
+	rest, err := a.splitJobs(cfg)
+	if err != nil {
+		a.sinkReg.UnregisterAll()
 		return nil, err
 	}
-	a.tsets = staticTargets(cfg)
+	reg = &mergeRegisterer{Registerer: reg, wrapped: map[prometheus.Collector]prometheus.Collector{}, extra: map[string]*atomic.Uint64{
+		"prometheus_target_scrapes_sample_duplicate_timestamp_total": &a.stream.repeated,
+		"prometheus_target_scrapes_sample_out_of_bounds_total":       &a.stream.outOfBounds,
+		"prometheus_target_scrapes_exceeded_sample_limit_total":      &a.stream.sampleLimit,
+		"prometheus_target_scrapes_exceeded_body_size_limit_total":   &a.stream.bodySizeLimit,
+	}}
+	if err := a.makeManager(cfg, rest, reg); err != nil {
+		return nil, err
+	}
+	a.tsets = staticTargets(rest)
 	return a, nil
 }
 
@@ -137,7 +155,7 @@ func (a *Agent) makeSinks(rws []*config.RemoteWriteConfig) error {
 // makeManager registers the agent's self-metrics on reg and makes the
 // scrape manager, which appends to the sinks, for cfg's scrape_configs.
 // On an error nothing stays registered.
-func (a *Agent) makeManager(cfg *config.Config, reg prometheus.Registerer) error {
+func (a *Agent) makeManager(cfg, rest *config.Config, reg prometheus.Registerer) error {
 	for _, c := range a.metrics.collectors() {
 		if err := reg.Register(c); err != nil {
 			a.unregister(reg)
@@ -159,7 +177,7 @@ func (a *Agent) makeManager(cfg *config.Config, reg prometheus.Registerer) error
 		a.unregister(reg)
 		return fmt.Errorf("agent: %w", err)
 	}
-	if err := mgr.ApplyConfig(cfg); err != nil {
+	if err := mgr.ApplyConfig(rest); err != nil {
 		mgr.UnregisterMetrics()
 		a.unregister(reg)
 		return fmt.Errorf("agent: %w", err)
@@ -256,7 +274,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		defer close(mgrDone)
 		_ = a.mgr.Run(tsets) // returns nil when stopped
 	}()
-	a.logger.Info("agent scraping", "jobs", len(a.tsets), "remote_writes", len(a.sinks))
+	a.stream.start()
+	a.logger.Info("agent scraping", "jobs", len(a.tsets)+len(a.stream.jobs), "remote_writes", len(a.sinks))
+	a.logLoops()
 
 	go func() {
 		wg.Wait()
@@ -298,6 +318,7 @@ func (a *Agent) stopScraping() {
 		return
 	}
 	a.mgrStopped = true
+	a.stream.stop()
 	a.mgr.Stop()
 	a.app.closed.Store(true)
 }
@@ -328,13 +349,16 @@ func (a *Agent) shutdown(ctx context.Context) error {
 			// would run on after Shutdown.
 			stopped = false
 			a.app.closed.Store(true)
+			a.stream.drop.Store(true)
 			errs = append(errs, fmt.Errorf("agent: shutdown: waiting for scraping to stop: %w", ctx.Err()))
 		}
 	}
 	if stopped {
 		a.stopScraping()
 		if a.opts.StaleMarkersOnShutdown {
-			a.app.staleAll(timestamp.FromTime(time.Now()))
+			now := time.Now()
+			a.app.staleAll(timestamp.FromTime(now))
+			a.stream.staleAll(now)
 		}
 	}
 	errs = append(errs, make([]error, len(a.sinks))...)

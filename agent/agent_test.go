@@ -14,7 +14,7 @@ import (
 
 func TestFirstScrapeIsSent(t *testing.T) {
 	tg := newTarget(t, "# TYPE requests_total counter\nrequests_total 0\n")
-	r := startAgent(t, mustLoad(t, oneJob(tg, "")), Options{})
+	r := startAgent(t, mustLoad(t, withMetadata(oneJob(tg, ""))), Options{})
 	s := r.sink(t)
 	inst := fmt.Sprintf("instance=%q, job=\"j\"}", tg.host())
 	want := map[string]float64{

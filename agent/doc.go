@@ -51,6 +51,43 @@
 // scrape time, so that coming back it cannot resend an old timestamp or
 // an exemplar already sent.
 //
+// # Two scrape loops: agent/stream's where it serves, Prometheus' elsewhere
+//
+// Prometheus' scrape loop parses every body whole into labels, keeps a
+// scrape cache and staleness sets, and appends into the storage above: at
+// 100k series that alone costs about what vmagent's whole process does.
+// So New runs each job that needs nothing more on agent/stream's loop,
+// which parses the body as it arrives and appends each sample straight to
+// an encoded RW 1.0 request (same rules, checked against Prometheus' loop
+// by differential tests), and the other jobs on Prometheus' scrape
+// manager. It decides per job, from the configuration, at New; Run logs
+// one line naming the jobs on each loop ("agent scrape loops"
+// stream=a,b prometheus="c (target_limit)"). A job stays on Prometheus'
+// loop when it sets scrape_native_histograms,
+// convert_classic_histograms_to_nhcb, target_limit, a
+// fallback_scrape_protocol other than a text format, or scrape_protocols
+// without a text format; or when a remote_write is RW 2.0, sets
+// send_exemplars or send_native_histograms, or is a Sink other than
+// QueueSink on RW 1.0 that takes metadata (metadata_config.send, the
+// default); or when the remote_writes' write_relabel_configs differ (a
+// series has one label block). Options.PrometheusScrapeLoop keeps every
+// job on Prometheus' loop.
+//
+// On the stream loop, a target is asked for the text formats only. A body
+// the stream parser fails (it is stricter than Prometheus' in places), or
+// that comes in another format anyway, is parsed again by Prometheus' own
+// parser, so no target Prometheus scrapes is lost; the target's later
+// bodies go to that parser (agent/stream's doc says what this costs). Each
+// scrape goes to every remote_write as encoded series (push.Batch) when
+// the sink is QueueSink on RW 1.0, else decoded into a wire.WriteRequest.
+// What differs: no scrape offsets (a target is scraped every interval from
+// Run's start), and of prometheus_target_* only
+// prometheus_target_scrapes_sample_duplicate_timestamp_total,
+// prometheus_target_scrapes_sample_out_of_bounds_total,
+// prometheus_target_scrapes_exceeded_sample_limit_total and
+// prometheus_target_scrapes_exceeded_body_size_limit_total count its
+// scrapes.
+//
 // # Supported configuration
 //
 // Load accepts these keys and refuses every other one, naming it and its
@@ -138,7 +175,8 @@
 //
 // # Self-metrics
 //
-// On Options.Registerer only: the scrape manager's (prometheus_target_*),
+// On Options.Registerer only: the scrape manager's (prometheus_target_*;
+// for jobs on the stream loop, see above),
 // each QueueSink's rwkit_push_* with remote_write="<name>", and:
 //
 //	rwkit_agent_duplicate_samples_total{job}      samples refused: their series had one at that timestamp

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -170,6 +171,9 @@ func startAgent(t *testing.T, cfg *config.Config, o Options) *run {
 	if o.Registerer == nil {
 		o.Registerer = r.reg
 	}
+	if os.Getenv(prometheusLoopEnv) == "1" {
+		o.PrometheusScrapeLoop = true
+	}
 	a, err := New(cfg, o)
 	if err != nil {
 		t.Fatalf("New: %v", err)
@@ -262,8 +266,21 @@ scrape_configs:
 remote_write:
   - url: http://127.0.0.1:1/write
     name: rw
+    metadata_config:
+      send: false
 `, tg.host(), extra)
 }
+
+// withMetadata is oneJob's configuration with metadata sent (the
+// default): the recording sink then needs Prometheus' scrape loop.
+func withMetadata(yml string) string {
+	return strings.Replace(yml, "    metadata_config:\n      send: false\n", "", 1)
+}
+
+// prometheusLoopEnv, set to 1, runs every test agent on Prometheus' scrape
+// loop (Options.PrometheusScrapeLoop): oneJob's jobs run on the stream loop
+// otherwise. Run the package both ways after changing the agent.
+const prometheusLoopEnv = "RWKIT_AGENT_TEST_PROMETHEUS_LOOP"
 
 // jobKey is the key, as sinks name series, of the metric name scraped by
 // job j from the target at host.

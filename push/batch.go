@@ -1,6 +1,11 @@
 package push
 
 import (
+	"errors"
+	"fmt"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
 	"github.com/rwkit/rwkit/remotewrite"
 	"github.com/rwkit/rwkit/wire"
 )
@@ -63,4 +68,67 @@ func (b *Batch) requests(ts int64, maxBytes, maxSamples int, scratch *encodeScra
 		out = append(out, scratch.request(ts, b.raw[start:prev], c))
 	}
 	return out, true
+}
+
+// SetEncoded makes b the series of body, an encoded RW 1.0 WriteRequest
+// holding series only (as agent/stream writes a scrape), without copying
+// it: b refers to body until its next Reset or SetEncoded, and Add must
+// not be called in between. samplesEach 0 counts each series' samples,
+// histograms and exemplars (the client's max_samples_per_send cuts by
+// them); samplesEach > 0 says, unchecked, that every series has that many
+// samples and nothing else (agent/stream's requests: one each), which
+// spares reading inside the series. It fails on a body that is not such a
+// request.
+func (b *Batch) SetEncoded(body []byte, samplesEach int) error {
+	b.raw, b.series = body[:len(body):len(body)], b.series[:0]
+	for off := 0; off < len(body); {
+		num, typ, n := protowire.ConsumeTag(body[off:])
+		if n < 0 || num != 1 || typ != protowire.BytesType {
+			b.Reset()
+			return fmt.Errorf("push: batch: byte %d: not a WriteRequest's series (field 1)", off)
+		}
+		msg, m := protowire.ConsumeBytes(body[off+n:])
+		if m < 0 {
+			b.Reset()
+			return fmt.Errorf("push: batch: byte %d: truncated series", off)
+		}
+		s, err := batchSeries{samples: int32(samplesEach)}, error(nil)
+		if samplesEach <= 0 {
+			s, err = countPoints(msg)
+		}
+		if err != nil {
+			b.Reset()
+			return fmt.Errorf("push: batch: byte %d: %w", off, err)
+		}
+		off += n + m
+		s.end = off
+		b.series = append(b.series, s)
+	}
+	return nil
+}
+
+// countPoints counts the samples, exemplars and histograms of an encoded
+// TimeSeries.
+func countPoints(msg []byte) (batchSeries, error) {
+	var s batchSeries
+	for len(msg) > 0 {
+		num, typ, n := protowire.ConsumeTag(msg)
+		if n < 0 {
+			return s, errors.New("bad series field")
+		}
+		m := protowire.ConsumeFieldValue(num, typ, msg[n:])
+		if m < 0 {
+			return s, errors.New("bad series field")
+		}
+		switch num {
+		case 2:
+			s.samples++
+		case 3:
+			s.exemplars++
+		case 4:
+			s.histograms++
+		}
+		msg = msg[n+m:]
+	}
+	return s, nil
 }

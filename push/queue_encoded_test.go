@@ -201,3 +201,47 @@ func TestQueueAppendBatch(t *testing.T) {
 		})
 	}
 }
+
+// A Batch set from an encoded request (SetEncoded, as the agent hands a
+// stream loop's scrape) is cut and delivered as the same series added one
+// by one; a body that is no request's series is refused.
+func TestBatchSetEncoded(t *testing.T) {
+	req := batch("m", 10, 1000, 1)
+	req.Series[3].Samples = append(req.Series[3].Samples, wire.Sample{Value: 9, Timestamp: 2000})
+	body := wire.AppendWriteRequest(nil, req)
+	var b Batch
+	if err := b.SetEncoded(body, 0); err != nil {
+		t.Fatal(err)
+	}
+	if b.Len() != len(req.Series) {
+		t.Fatalf("Len %d, want %d", b.Len(), len(req.Series))
+	}
+	rc := newReceiver(t)
+	q, _ := startQueue(t, rc.url(), WithClientOptions(maxSamples(3)))
+	if err := q.AppendBatch(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := sampleKeys([]wire.WriteRequest{*req})
+	waitfor.True(t, "delivered", func() bool { return len(sampleKeys(rc.accepted())) == len(want) })
+	if diff := cmp.Diff(want, sampleKeys(rc.accepted())); diff != "" {
+		t.Errorf("accepted samples (-want +got):\n%s", diff)
+	}
+	var sizes []int
+	for _, r := range rc.accepted() {
+		sizes = append(sizes, len(r.Series))
+	}
+	// Series 3 has two samples: at most 3 samples a request.
+	if diff := cmp.Diff([]int{3, 2, 3, 2}, sizes); diff != "" {
+		t.Errorf("series per request (-want +got):\n%s", diff)
+	}
+	// Vouched for, one sample each: the batch is cut by that count.
+	one := wire.AppendWriteRequest(nil, batch("m", 10, 1000, 1))
+	if err := b.SetEncoded(one, 1); err != nil || b.Len() != 10 {
+		t.Fatalf("SetEncoded(one sample each): %v, Len %d", err, b.Len())
+	}
+	for _, bad := range [][]byte{{0x12, 0x01, 0x00}, {0x0a, 0x05, 0x0a}, body[:len(body)-1]} {
+		if err := b.SetEncoded(bad, 0); err == nil || b.Len() != 0 {
+			t.Errorf("SetEncoded(% x): %v, Len %d; want an error and an empty batch", bad, err, b.Len())
+		}
+	}
+}

@@ -47,6 +47,9 @@ type cache struct {
 	text      []byte
 	ts        wire.TimeSeries
 	written   int // samples in the body
+	// undo holds the entries this scrape read that were not cached, with
+	// their seen before: restart puts it back.
+	undo []seenWas
 
 	hist      []iterTime // recent scrapes' times, for eviction
 	lastSweep int64
@@ -84,6 +87,11 @@ func (e *entry) state() *entry {
 		return e.same
 	}
 	return e
+}
+
+type seenWas struct {
+	e    *entry
+	seen uint32
 }
 
 type pending struct {
@@ -130,7 +138,9 @@ type scrapeState struct {
 	limitExceeded             bool
 
 	stale, dups, ooo, oob int
+	repeats               int // a line text read twice (Prometheus' scrape loop refuses the second)
 	bodyBytes             int64
+	promParsed            bool // the body went through Prometheus' parser
 }
 
 // rawKey is the line text of s: its name and labels as written, and the
@@ -170,16 +180,21 @@ func (c *cache) lookup(key []byte) (*entry, uint64) {
 // to its storage.
 func (c *cache) sample(l *Loop, s *scrape.TextSample, st *scrapeState) error {
 	st.total++
+	c.key = rawKey(c.key[:0], s)
+	return c.sampleKey(l, s, c.key, st)
+}
+
+// sampleKey is sample with the line text's key made.
+func (c *cache) sampleKey(l *Loop, s *scrape.TextSample, key []byte, st *scrapeState) error {
 	t, hasTS := st.defT, s.HasTimestamp && l.cfg.HonorTimestamps
 	if hasTS {
 		t = s.Timestamp
 	}
-	c.key = rawKey(c.key[:0], s)
-	e, h := c.lookup(c.key)
+	e, h := c.lookup(key)
 	cached := e != nil && e.seen >= c.ok
 	if e == nil {
 		var err error
-		if e, err = c.build(l, s, c.key); err != nil {
+		if e, err = c.build(l, s, key); err != nil {
 			return err
 		}
 		if c.raw[h] == nil {
@@ -187,6 +202,9 @@ func (c *cache) sample(l *Loop, s *scrape.TextSample, st *scrapeState) error {
 		}
 	}
 	c.next = append(c.next, e)
+	if !cached {
+		c.undo = append(c.undo, seenWas{e, e.seen})
+	}
 	if e.flags&fDropped != 0 {
 		e.seen = c.iter
 		return nil
@@ -195,7 +213,7 @@ func (c *cache) sample(l *Loop, s *scrape.TextSample, st *scrapeState) error {
 	if cached && e.seen == c.iter && !hasTS {
 		// The same line text twice: Prometheus' scrape loop refuses it
 		// before its storage sees it.
-		st.dups++
+		st.repeats++
 		return nil
 	}
 	added := c.admit(l, e.state(), t, s.Value, st)
@@ -205,13 +223,23 @@ func (c *cache) sample(l *Loop, s *scrape.TextSample, st *scrapeState) error {
 	if !added {
 		return nil
 	}
-	if !cached && !st.limitExceeded {
+	if !cached && !st.limitExceeded && !st.knownSeries(c, e) {
 		st.seriesAdded++
 	}
 	if !hasTS || l.cfg.TrackTimestampsStaleness {
 		c.track(e.state())
 	}
 	return nil
+}
+
+// knownSeries: in a scrape that Prometheus' parser parsed, a line text
+// new to the cache whose series a line text of the stream parser made
+// and read lately. It is not new to Prometheus, whose cache never saw
+// another parser's keys: the body that moved the target to Prometheus'
+// parser does not count its series as added again.
+func (st *scrapeState) knownSeries(c *cache, e *entry) bool {
+	o := e.same
+	return st.promParsed && o != nil && o.klen > 0 && o.text[0] != promKeyPrefix && o.seen >= c.ok
 }
 
 // admit applies sample_limit and the 10 minutes' bound on timestamps
@@ -331,10 +359,33 @@ func (c *cache) rollback(l *Loop, st *scrapeState) {
 	}
 }
 
+// restart undoes what a scrape appended so far, so that the scrape can
+// read its body again from the start, with Prometheus' parser: the
+// series, cache and counts are as before the scrape.
+func (c *cache) restart(l *Loop, st *scrapeState) {
+	st.readFailed = true
+	c.rollback(l, st)
+	for i := len(c.undo) - 1; i >= 0; i-- {
+		c.undo[i].e.seen = c.undo[i].seen
+	}
+	clear(c.undo)
+	c.undo = c.undo[:0]
+	clear(c.next)
+	c.next = c.next[:0]
+	// The entries read so far keep seen at this scrape's number, which
+	// is now the last one's: still cached, not read twice.
+	c.iter++
+	*st = scrapeState{defT: st.defT, maxT: st.maxT}
+}
+
 // commit makes this scrape's samples the series' last ones, and its
 // tracked series the ones the next scrape's stale markers are for.
 func (c *cache) commit(st *scrapeState) {
 	c.commitPending()
+	clear(c.undo)
+	if c.undo = c.undo[:0]; cap(c.undo) > 4096 {
+		c.undo = nil // a scrape of many new series: do not hold their count
+	}
 	clear(c.prev)
 	c.prev, c.cur = c.cur, c.prev[:0]
 	if len(c.next) > 0 {
@@ -362,8 +413,8 @@ func (c *cache) commitPending() {
 }
 
 // staleAll writes a stale marker at t, or just after the series' last
-// sample, for each series the last scrape tracked, and stops tracking
-// them.
+// sample, for each series the last scrape tracked and each report series,
+// and stops tracking them.
 func (c *cache) staleAll(l *Loop, t int64) {
 	stale := math.Float64frombits(wire.StaleNaN)
 	for _, e := range c.prev {
@@ -371,6 +422,12 @@ func (c *cache) staleAll(l *Loop, t int64) {
 		// very millisecond: a second sample at its timestamp is a
 		// duplicate a backend refuses.
 		c.append(l, e, max(t, e.t+1), stale)
+	}
+	for _, r := range c.report {
+		// The report series too, as rwkit's agent storage marks them.
+		if e := r.state(); e.flags&fSent != 0 && e.bits != wire.StaleNaN {
+			c.append(l, e, max(t, e.t+1), stale)
+		}
 	}
 	c.commitPending()
 	clear(c.prev)

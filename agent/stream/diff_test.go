@@ -89,6 +89,19 @@ var diffCases = []struct {
 		},
 	},
 	{
+		// The stream parser fails these bodies and Prometheus' parser
+		// takes them: the loop parses them again with it, from the
+		// first body it fails on, with the series of the bodies before.
+		name: "bodies only Prometheus' parser takes",
+		answers: []answer{
+			{body: "a 1\nb{x=\"1\"} 2\n"},
+			{body: "a 1\nb{x=\"1\"} 2\n# TYPE a gauge\n"},
+			{body: "# HELP a x\n# HELP a y\na 3\nb{x=\"1\"} 4 \nc{x=\"1\",x=\"2\"} 1\n"},
+			{body: "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"x\"} 2\nh_count -1\na 5\na 6\n"},
+			{body: "a 7\n"},
+		},
+	},
+	{
 		name: "sample_limit",
 		job:  "    sample_limit: 3",
 		answers: []answer{

@@ -1,8 +1,8 @@
 // Package stream is a streaming scrape-to-wire loop for the Prometheus
 // text format: each scrape's body is parsed as it arrives and every sample
-// is appended straight into an encoded RW 1.0 request. It is built and
-// tested, and not yet used by rwkit agent, which runs Prometheus' own
-// scrape loop (package agent says why).
+// is appended straight into an encoded RW 1.0 request. rwkit agent runs
+// it for every job it covers, and Prometheus' scrape loop for the others
+// (package agent says which).
 //
 //	cfg, _ := agent.LoadFile("prometheus.yml")
 //	sc := cfg.ScrapeConfigs[0]
@@ -54,18 +54,33 @@
 //
 // # Not covered: what stays on Prometheus' scrape loop
 //
-// OpenMetrics and protobuf bodies (so native histograms, exemplars,
-// created timestamps and NHCB conversion), metadata (RW 2.0 output), the
+// OpenMetrics and protobuf scraping (the loop asks for the text formats
+// only; such a body, if served anyway, goes to Prometheus' parser without
+// native histograms, exemplars, created timestamps or NHCB conversion), metadata (RW 2.0 output), the
 // scrape offsets that spread targets over the interval, target_limit,
 // service discovery other than static_configs (so a target that
 // disappears, and its end-of-run stale markers), one remote_write per
 // loop (a series has one label block), and self-metrics (counts are in
-// each Report). StaleAll writes the stale markers of a shutdown. The text parser is expfmt's, stricter than Prometheus' in
-// places (a second TYPE or HELP line, TYPE after samples, an unparsable
-// le or quantile, duplicate label names, a space after the value fail the
-// scrape; TestWhereTheParsersDisagree lists them); the le and quantile of
-// a gauge histogram are written in OpenMetrics' float form where
-// Prometheus keeps them as exposed; scrape_timeout bounds the parse too.
+// each Report). StaleAll writes the stale markers of a shutdown.
+//
+// # Bodies the stream parser does not take
+//
+// The stream parser is expfmt's, stricter than Prometheus' in places (a
+// second TYPE or HELP line, TYPE after samples, an unparsable le or
+// quantile, duplicate label names, a space after the value). A body it
+// fails, or whose Content-Type is not the text format, is parsed again,
+// whole, by Prometheus' own parser (model/textparse, with the job's
+// fallback_scrape_protocol) through the same cache, as Prometheus' scrape
+// loop would parse it: the scrape's result is Prometheus'. The body read
+// is kept for that (a buffer of the body's size, reused), and the
+// target's later bodies go straight to Prometheus' parser (slower: every
+// body whole in memory, its labels built for each line). The other way,
+// the stream parser still takes a few bodies Prometheus refuses (a TYPE
+// with two spaces, in upper case or gaugehistogram, a TYPE without type,
+// a negative timestamp): TestWhereTheParsersDisagree lists them. The le
+// and quantile of a gauge histogram are written in OpenMetrics' float
+// form where Prometheus keeps them as exposed; scrape_timeout bounds the
+// parse too.
 //
 // # Cost
 //

@@ -26,6 +26,7 @@ type fetcher struct {
 	buf  *bufio.Reader
 	gz   *gzip.Reader
 	body bodyReader
+	ct   string // the response's Content-Type
 }
 
 func (f *fetcher) init(l *Loop) {
@@ -38,7 +39,13 @@ func (f *fetcher) init(l *Loop) {
 // errBodySizeLimit is Prometheus' error text for the same condition.
 var errBodySizeLimit = errors.New("body size limit exceeded")
 
-func (f *fetcher) open(ctx context.Context, l *Loop) (io.Reader, error) {
+// errNotText: the body's Content-Type is not the text format; open
+// returns the body all the same, for Prometheus' parser.
+var errNotText = errors.New("not the text format")
+
+// open GETs the target. Unless anyType, a Content-Type other than the
+// text format returns the body with errNotText.
+func (f *fetcher) open(ctx context.Context, l *Loop, anyType bool) (io.Reader, error) {
 	if f.req == nil {
 		req, err := http.NewRequest(http.MethodGet, l.url, http.NoBody)
 		if err != nil {
@@ -63,10 +70,7 @@ func (f *fetcher) open(ctx context.Context, l *Loop) (io.Reader, error) {
 		f.close()
 		return nil, fmt.Errorf("server returned HTTP status %s", resp.Status)
 	}
-	if err := checkContentType(resp.Header.Get("Content-Type")); err != nil {
-		f.close()
-		return nil, err
-	}
+	f.ct = resp.Header.Get("Content-Type")
 	var r io.Reader = resp.Body
 	switch ce := resp.Header.Get("Content-Encoding"); ce {
 	case "", "identity":
@@ -80,6 +84,14 @@ func (f *fetcher) open(ctx context.Context, l *Loop) (io.Reader, error) {
 		return nil, fmt.Errorf("unsupported Content-Encoding %q (the stream loop reads gzip or none)", ce)
 	}
 	f.body.reset(r)
+	if !isText(f.ct) {
+		// Protobuf and OpenMetrics bodies are read as sent: no final
+		// newline added.
+		f.body.binary = true
+		if !anyType {
+			return &f.body, errNotText
+		}
+	}
 	return &f.body, nil
 }
 
@@ -111,18 +123,15 @@ func (f *fetcher) close() {
 	f.resp = nil
 }
 
-// checkContentType accepts the Prometheus text format and, as Prometheus
-// 2.x did, no Content-Type at all; OpenMetrics and protobuf need
-// Prometheus' own scrape loop.
-func checkContentType(ct string) error {
+// isText says the stream parser reads a body of Content-Type ct: the
+// Prometheus text format, or, as Prometheus 2.x did, no Content-Type at
+// all. Anything else goes to Prometheus' parser.
+func isText(ct string) bool {
 	if ct == "" {
-		return nil
+		return true
 	}
 	mt, _, err := mime.ParseMediaType(ct)
-	if err == nil && mt == "text/plain" {
-		return nil
-	}
-	return fmt.Errorf("Content-Type %q: the stream loop parses only the Prometheus text format (text/plain)", ct)
+	return err == nil && mt == "text/plain"
 }
 
 // acceptHeader asks for the Prometheus text formats of cfg's
@@ -171,10 +180,19 @@ type bodyReader struct {
 	newline bool // the body ended without a newline: one is due
 	eof     bool
 	err     error
+	// keep, when set, gets a copy of every byte read, so that a body the
+	// stream parser fails can be parsed again by Prometheus' parser
+	// without fetching it again.
+	keep *[]byte
+	// binary: not the text format; read as is.
+	binary bool
 }
 
 func (b *bodyReader) reset(r io.Reader) {
-	*b = bodyReader{r: r, limit: b.limit}
+	*b = bodyReader{r: r, limit: b.limit, keep: b.keep}
+	if b.keep != nil {
+		*b.keep = (*b.keep)[:0]
+	}
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
@@ -187,12 +205,14 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		return 0, nil
 	case b.newline:
 		p[0], b.newline, b.eof = '\n', false, true
+		b.tee(p[:1])
 		return 1, nil
 	}
 	if rest := b.limit - b.n; int64(len(p)) > rest {
 		p = p[:rest]
 	}
 	n, err := b.r.Read(p)
+	b.tee(p[:n])
 	if n > 0 {
 		b.n += int64(n)
 		b.last = p[n-1]
@@ -202,7 +222,7 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		b.err = errBodySizeLimit
 		return n, b.err
 	case err == io.EOF:
-		b.newline = b.n > 0 && b.last != '\n'
+		b.newline = b.n > 0 && b.last != '\n' && !b.binary
 		b.eof = !b.newline
 		return n, nil
 	case err != nil:
@@ -210,6 +230,12 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		return n, err
 	}
 	return n, nil
+}
+
+func (b *bodyReader) tee(p []byte) {
+	if b.keep != nil {
+		*b.keep = append(*b.keep, p...)
+	}
 }
 
 // redactURL is u without its query, whose parameters may carry tokens.

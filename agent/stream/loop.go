@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -42,12 +43,20 @@ type Loop struct {
 	target       []labels.Label // the target's labels, without the reserved __ ones
 	external     []labels.Label
 	writeRelabel []*relabel.Config
+	onReport     func(Report)
 
 	mu     sync.Mutex // one scrape at a time; guards everything below
 	fetch  fetcher
 	parser *scrape.TextParser
 	c      cache
 	body   []byte
+	// prom: the target's bodies go to Prometheus' parser, since one that
+	// the stream parser failed or that was not the text format was
+	// parsed by it; whole holds such a body.
+	prom  bool
+	whole []byte
+	ps    scrape.TextSample
+	pl    labels.Labels
 }
 
 // Option configures a Loop.
@@ -67,6 +76,12 @@ func WithExternalLabels(ls labels.Labels) Option {
 // written.
 func WithWriteRelabel(rc []*relabel.Config) Option {
 	return func(l *Loop) { l.writeRelabel = rc }
+}
+
+// WithReport has f take each scrape's Report before the Output takes
+// its request: counts made from it are in place when the series arrive.
+func WithReport(f func(Report)) Option {
+	return func(l *Loop) { l.onReport = f }
 }
 
 // WithClock sets the clock that stamps Run's scrapes (default time.Now).
@@ -103,6 +118,7 @@ func New(cfg *config.ScrapeConfig, t *promscrape.Target, out Output, opts ...Opt
 		o(l)
 	}
 	l.fetch.init(l)
+	l.fetch.body.keep = &l.whole
 	l.parser = scrape.NewTextParser(nil, model.UTF8Validation)
 	l.c.init(l)
 	return l, nil
@@ -139,10 +155,18 @@ type Report struct {
 	Written      int           // samples handed to the Output, report series and stale markers included
 	StaleMarkers int           // stale markers among them
 	Duplicates   int           // samples refused: their series had one at that timestamp (the first is kept)
-	OutOfOrder   int           // samples refused: older than one written for their series
-	OutOfBounds  int           // samples refused: more than 10 minutes ahead of the scrape
-	BodyBytes    int64         // the body's size, decompressed
-	Cached       int           // line texts the loop remembers after the scrape (series and dropped lines)
+	Repeated     int           // among Duplicates: a line text read twice, which Prometheus' scrape loop refuses before its storage
+	// PromParsed: the body was parsed by Prometheus' own parser, because
+	// the stream parser failed it or its Content-Type is not the text
+	// format (see the package doc).
+	PromParsed  bool
+	OutOfOrder  int   // samples refused: older than one written for their series
+	OutOfBounds int   // samples refused: more than 10 minutes ahead of the scrape
+	BodyBytes   int64 // the body's size, decompressed
+	Cached      int   // line texts the loop remembers after the scrape (series and dropped lines)
+	// SampleLimitExceeded and BodySizeLimitExceeded: the scrape failed
+	// on sample_limit, on body_size_limit.
+	SampleLimitExceeded, BodySizeLimitExceeded bool
 }
 
 var errOutput = errors.New("output")
@@ -167,8 +191,12 @@ func (l *Loop) Scrape(ctx context.Context, now time.Time) (Report, error) {
 	l.c.commit(&st)
 	r := Report{
 		Err: st.err, Duration: d, Scraped: st.total, PostRelabel: st.added, SeriesAdded: st.seriesAdded,
-		Written: l.c.written, StaleMarkers: st.stale, Duplicates: st.dups, OutOfOrder: st.ooo, OutOfBounds: st.oob,
+		Written: l.c.written, StaleMarkers: st.stale, Duplicates: st.dups + st.repeats, Repeated: st.repeats, PromParsed: st.promParsed,
+		SampleLimitExceeded: st.limitExceeded, BodySizeLimitExceeded: errors.Is(st.err, errBodySizeLimit), OutOfOrder: st.ooo, OutOfBounds: st.oob,
 		BodyBytes: st.bodyBytes, Cached: l.c.len(),
+	}
+	if l.onReport != nil {
+		l.onReport(r)
 	}
 	if l.c.written == 0 {
 		return r, r.Err
@@ -181,7 +209,7 @@ func (l *Loop) Scrape(ctx context.Context, now time.Time) (Report, error) {
 
 // StaleAll writes a stale marker at now for every series of the last
 // scrape (those with their own timestamps aside, unless
-// track_timestamps_staleness), as rwkit's agent does at shutdown with
+// track_timestamps_staleness) and the report series, as rwkit's agent does at shutdown with
 // StaleMarkersOnShutdown, so that queries stop showing them at once. A
 // later Scrape starts the series again. It returns the Output's error.
 func (l *Loop) StaleAll(now time.Time) error {
@@ -202,16 +230,24 @@ func (l *Loop) StaleAll(now time.Time) error {
 // scrape loop allows (its maxAheadTime).
 const maxAhead = 10 * time.Minute
 
-// scrapeBody fetches the body and appends its samples.
+// scrapeBody fetches the body and appends its samples, with the stream
+// parser; a body it fails, or that is not the text format, is parsed
+// again by Prometheus' parser (promBody) from the start.
 func (l *Loop) scrapeBody(ctx context.Context, st *scrapeState) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(l.cfg.ScrapeTimeout))
 	defer cancel()
-	r, err := l.fetch.open(ctx, l)
-	if err != nil {
+	defer l.fetch.close()
+	if l.prom {
+		return l.promBody(ctx, st, nil)
+	}
+	r, err := l.fetch.open(ctx, l, false)
+	switch {
+	case errors.Is(err, errNotText):
+		return l.promBody(ctx, st, r)
+	case err != nil:
 		st.readFailed = true
 		return err
 	}
-	defer l.fetch.close()
 	l.parser.Reset(r)
 	for l.parser.Next() {
 		if err := l.c.sample(l, l.parser.Sample(), st); err != nil {
@@ -223,9 +259,15 @@ func (l *Loop) scrapeBody(ctx context.Context, st *scrapeState) error {
 		st.readFailed = true
 		return err
 	}
-	if err := l.parser.Err(); err != nil {
-		return err
+	if l.parser.Err() != nil {
+		// The same body again, kept as it was read.
+		l.c.restart(l, st)
+		return l.promBody(ctx, st, bytes.NewReader(l.whole))
 	}
+	return st.limitErr(l)
+}
+
+func (st *scrapeState) limitErr(l *Loop) error {
 	if st.limitExceeded {
 		return fmt.Errorf("sample_limit %d exceeded: %d samples after metric_relabel_configs", l.sampleLimit, st.limitCount)
 	}

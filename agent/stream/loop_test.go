@@ -73,10 +73,12 @@ func TestFailedScrapes(t *testing.T) {
 		want   string
 		stale  int // a's stale markers
 	}{
-		{"OpenMetrics", "", func(w http.ResponseWriter) {
+		// Not the text format: Prometheus' parser reads it, and fails it
+		// as Prometheus does.
+		{"OpenMetrics without # EOF", "", func(w http.ResponseWriter) {
 			w.Header().Set("Content-Type", "application/openmetrics-text; version=1.0.0")
-			fmt.Fprint(w, "a 1\n# EOF\n")
-		}, `Content-Type "application/openmetrics-text; version=1.0.0": the stream loop parses only the Prometheus text format`, 1},
+			fmt.Fprint(w, "b 1\n")
+		}, `data does not end with # EOF`, 1},
 		{"timeout", "", func(w http.ResponseWriter) {
 			w.Header().Set("Content-Type", "text/plain")
 			fmt.Fprint(w, "a 1\n")
@@ -91,7 +93,7 @@ func TestFailedScrapes(t *testing.T) {
 		// gets no stale marker this time.
 		{"parse error", "", func(w http.ResponseWriter) {
 			fmt.Fprint(w, "a 1\nb{x=1} 2\n")
-		}, `line 2: expected '"' at start of label value, found '1'`, 0},
+		}, `expected label value, got "1"`, 0}, // Prometheus' parser's words: the stream parser's failure sends the body to it
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fail := atomic.Bool{}
@@ -247,8 +249,11 @@ func TestStaleAll(t *testing.T) {
 		got[ts.Labels[0].Value] = fmt.Sprintf("%s@%d", value(ts.Samples[0].Value), ts.Samples[0].Timestamp)
 	}
 	want := map[string]string{"a": "stale@5001", "b": "stale@5001"}
+	for _, n := range []string{"up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_samples_post_metric_relabeling", "scrape_series_added"} {
+		want[n] = "stale@5001" // the report series, as the agent's storage marks them
+	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("StaleAll wrote %v, want %v (no marker for the series with its own timestamp, nor the report series)", got, want)
+		t.Errorf("StaleAll wrote %v, want %v (no marker for the series with its own timestamp)", got, want)
 	}
 	// Nothing more to mark; a later scrape starts the series again.
 	out.samples = -1
