@@ -118,18 +118,21 @@
 //	                 from the AWS default chain), protobuf_message
 //	                 (prometheus.WriteRequest: RW 1.0; io.prometheus.write.v2.Request:
 //	                 RW 2.0), send_exemplars, send_native_histograms, remote_timeout,
-//	                 queue_config (max_samples_per_send, min_backoff, max_backoff),
+//	                 queue_config (max_samples_per_send, min_backoff, max_backoff,
+//	                 sample_age_limit, and, see below, the rest),
 //	                 metadata_config (send), write_relabel_configs
 //
 // basic_auth takes username, password and their _file forms; authorization
 // type, credentials and credentials_file; tls_config ca, cert, key, their
 // _file forms, server_name, insecure_skip_verify, min_version and
 // max_version. The _ref keys need Prometheus' secret manager and are
-// refused. Of queue_config, capacity, min_shards, max_shards,
-// batch_send_deadline, retry_on_http_429 and sample_age_limit tune
-// Prometheus' sharded WAL queue, which push.Queue is not: they are refused
-// rather than accepted with no effect. Every scrape is sent as it is
-// committed, so there is no batch deadline; a 429 is always retried.
+// refused. Of queue_config, capacity, min_shards and max_shards size
+// Prometheus' sharded WAL queue, which push.Queue is not (one request at a
+// time, oldest first, bounded by bytes and age): they are accepted, so the
+// configurations AWS and Grafana document run unchanged, and logged once as
+// having no effect. batch_send_deadline is always met (every scrape is sent
+// as it is committed); a 429 is always retried, whatever retry_on_http_429
+// says; sample_age_limit bounds the age of what the outage buffer keeps.
 // metadata_config.send: false stops the metadata on each series (RW 2.0
 // carries it there; RW 1.0's separate metadata requests are not sent).
 //
