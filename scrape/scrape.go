@@ -14,7 +14,8 @@
 // a time from reused buffers, with no MetricFamily tree: it accepts and
 // refuses what Parse does (a port of expfmt's parser, checked against it by
 // a differential test and a fuzz target). gather.StreamText converts its
-// samples, for rwkit push and collide; Body and FetchBody give it a body
+// samples, for rwkit push and collide, and agent/stream scrapes with it;
+// Body and FetchBody give it a body
 // it can read twice, and IsText says when a body is in its format.
 package scrape
 
