@@ -33,9 +33,8 @@ type Upstream struct {
 	// the analysis, not the backend's. The sender's X-Scope-OrgID passes
 	// through to the backend as it is.
 	URL string
-	// Transport sends the forwarded requests (nil: a clone of
-	// http.DefaultTransport keeping up to 64 idle connections to the
-	// backend, not 2). Wrap it to add the backend's auth.
+	// Transport sends the forwarded requests (nil: UpstreamTransport()).
+	// Wrap UpstreamTransport() to add the backend's auth.
 	Transport http.RoundTripper
 	// SigV4, when set, signs every forwarded request with AWS SigV4, as
 	// Amazon Managed Service for Prometheus requires: a sender cannot sign
@@ -88,6 +87,22 @@ func WithUpstream(u Upstream) Option {
 // WithMaxConcurrentWrites and then some.
 const maxIdleUpstreamConns = 64
 
+// UpstreamTransport returns the transport pass-through uses when
+// Upstream.Transport is nil, to wrap with the upstream's credentials or
+// TLS: Go's default, keeping 64 idle connections per host (Go keeps 2:
+// with more senders writing at once, the others would be closed after
+// each write and dialled again), and without transparent compression: Go
+// would add "Accept-Encoding: gzip" to a forwarded write whose sender
+// sent none and decompress the answer, a header the sender did not send;
+// the sender's own Accept-Encoding is forwarded, and the answer's
+// Content-Encoding passed back, as they came.
+func UpstreamTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = maxIdleUpstreamConns
+	t.DisableCompression = true
+	return t
+}
+
 // upstream is a checked Upstream.
 type upstream struct {
 	url *url.URL
@@ -114,12 +129,7 @@ func newUpstream(u Upstream) (*upstream, error) {
 	}
 	rt := u.Transport
 	if rt == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		// Go keeps 2 idle connections per host by default: with more
-		// senders writing at once, the others would be closed after each
-		// write and dialled again for the next.
-		t.MaxIdleConnsPerHost = maxIdleUpstreamConns
-		rt = t
+		rt = UpstreamTransport()
 	}
 	return &upstream{url: parsed, shown: redact.URL(u.URL), store: u.Store, client: &http.Client{
 		Transport: rt,

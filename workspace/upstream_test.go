@@ -2,6 +2,7 @@ package workspace_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"io"
 	"log/slog"
 	"net"
@@ -427,5 +428,63 @@ func TestUpstreamURLSecretsNeverShown(t *testing.T) {
 		if !strings.Contains(text, "authKey=xxxxx") || !strings.Contains(text, "extra_label=env") {
 			t.Errorf("%s does not show the URL with its credential hidden and the rest readable: %s", where, text)
 		}
+	}
+}
+
+// Accept-Encoding is the sender's: a sender that sends none is forwarded
+// none (Go's transport would add gzip and decompress the answer), and one
+// that asks for gzip gets the upstream's compressed answer as it came.
+func TestUpstreamAcceptEncodingIsTheSenders(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	plain := []byte("err: out of bounds\n")
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	_, _ = zw.Write(plain)
+	_ = zw.Close()
+	up := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		seen = append(seen, r.Header.Get("Accept-Encoding"))
+		mu.Unlock()
+		if strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+			rw.Header().Set("Content-Encoding", "gzip")
+			rw.WriteHeader(http.StatusBadRequest)
+			_, _ = rw.Write(zipped.Bytes())
+			return
+		}
+		rw.WriteHeader(http.StatusBadRequest)
+		_, _ = rw.Write(plain)
+	}))
+	defer up.Close()
+	e := newUpstreamEnv(t, up.URL)
+	// The sender's own client, with no transparent compression either.
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	for _, acceptEncoding := range []string{"", "gzip"} {
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/api/v1/push", bytes.NewReader(rw1Body(series(1, 1000, "__name__", "up"))))
+		req.Header.Set("Content-Type", "application/x-protobuf")
+		req.Header.Set("Content-Encoding", "snappy")
+		if acceptEncoding != "" {
+			req.Header.Set("Accept-Encoding", acceptEncoding)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want, wantCE := plain, ""
+		if acceptEncoding != "" {
+			want, wantCE = zipped.Bytes(), "gzip"
+		}
+		if resp.StatusCode != http.StatusBadRequest || !bytes.Equal(got, want) || resp.Header.Get("Content-Encoding") != wantCE {
+			t.Errorf("Accept-Encoding %q: answer %d, Content-Encoding %q, body %q; want 400, %q, %q",
+				acceptEncoding, resp.StatusCode, resp.Header.Get("Content-Encoding"), got, wantCE, want)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 2 || seen[0] != "" || seen[1] != "gzip" {
+		t.Errorf("Accept-Encoding the upstream saw: %q, want the senders' [\"\" \"gzip\"]", seen)
 	}
 }

@@ -151,7 +151,7 @@ func (u *upstreamFlags) transport() (http.RoundTripper, error) {
 	if auth.IsZero() {
 		return nil, nil
 	}
-	rt, err := auth.Transport(nil)
+	rt, err := auth.Transport(workspace.UpstreamTransport())
 	if err != nil {
 		name := "--upstream-bearer-token-file"
 		if u.bearerTokenFile == "" {
