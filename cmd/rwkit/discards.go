@@ -151,8 +151,14 @@ type discardsReport struct {
 	Total         float64      `json:"total"`
 	Received      *float64     `json:"received,omitempty"`
 	Reasons       []discardRow `json:"reasons"`
-	Messages      []string     `json:"messages,omitempty"`
-	Note          string       `json:"note,omitempty"`
+	// Dropped are the local workspace's samples dropped within a request,
+	// answered 2xx as the modelled backend answers them
+	// (rwkit_dropped_samples_total): not discards (AMP's CloudWatch and
+	// Cortex's counter never show them), but samples not stored.
+	DroppedTotal float64      `json:"dropped_total,omitempty"`
+	Dropped      []discardRow `json:"dropped,omitempty"`
+	Messages     []string     `json:"messages,omitempty"`
+	Note         string       `json:"note,omitempty"`
 	// Collisions are the local workspace's, by workspace.
 	Collisions []workspaceCollisions `json:"collisions,omitempty"`
 }
@@ -289,7 +295,7 @@ func (rep *discardsReport) addCounters(fams []*dto.MetricFamily, workspaceID str
 	known = map[string]bool{}
 	for _, mf := range fams {
 		switch mf.GetName() {
-		case "rwkit_discarded_samples_total", "rwkit_received_samples_total":
+		case "rwkit_discarded_samples_total", "rwkit_received_samples_total", "rwkit_dropped_samples_total":
 		default:
 			continue
 		}
@@ -310,34 +316,42 @@ func (rep *discardsReport) addCounters(fams []*dto.MetricFamily, workspaceID str
 			if m.GetCounter() == nil {
 				v = m.GetUntyped().GetValue()
 			}
-			rep.addCounter(mf.GetName() == "rwkit_received_samples_total", ws, labels["reason"], v)
+			rep.addCounter(mf.GetName(), ws, labels["reason"], v)
 		}
 	}
 	return known, rwkitMetrics
 }
 
-// addCounter adds one workspace's counter: of received samples, or of
-// samples discarded for reason (a row, unless none were).
-func (rep *discardsReport) addCounter(received bool, ws, reason string, v float64) {
-	if received {
+// addCounter adds one workspace's counter metric: of received samples,
+// or of samples discarded or dropped for reason (a row, unless none were).
+func (rep *discardsReport) addCounter(metric, ws, reason string, v float64) {
+	row := discardRow{Workspace: ws, Reason: reason, Total: v, Hint: validate.Reason(reason).Hint()}
+	switch {
+	case metric == "rwkit_received_samples_total":
 		if rep.Received == nil {
 			rep.Received = new(float64)
 		}
 		*rep.Received += v
-		return
+	case v == 0:
+	case metric == "rwkit_dropped_samples_total":
+		rep.DroppedTotal += v
+		rep.Dropped = append(rep.Dropped, row)
+	default:
+		rep.Total += v
+		rep.Reasons = append(rep.Reasons, row)
 	}
-	if v == 0 {
-		return
-	}
-	rep.Total += v
-	rep.Reasons = append(rep.Reasons, discardRow{Workspace: ws, Reason: reason, Total: v,
-		Hint: validate.Reason(reason).Hint()})
 }
 
-// sortReasons puts the most discarded first, then by reason and workspace.
+// sortReasons puts the most discarded (and dropped) first, then by reason
+// and workspace.
 func (rep *discardsReport) sortReasons() {
-	sort.Slice(rep.Reasons, func(i, j int) bool {
-		a, b := rep.Reasons[i], rep.Reasons[j]
+	sortRows(rep.Reasons)
+	sortRows(rep.Dropped)
+}
+
+func sortRows(rows []discardRow) {
+	sort.Slice(rows, func(i, j int) bool {
+		a, b := rows[i], rows[j]
 		if a.Total != b.Total {
 			return a.Total > b.Total
 		}
@@ -466,6 +480,7 @@ func (r *discardsReport) writeText(w io.Writer, maxRows int) {
 		}
 		tw.Flush()
 	}
+	r.writeDropped(w)
 	for _, m := range r.Messages {
 		fmt.Fprintf(w, "  note: %s\n", m)
 	}
@@ -491,6 +506,23 @@ func (r *discardsReport) writeText(w io.Writer, maxRows int) {
 		}
 		tw.Flush()
 	}
+}
+
+// writeDropped lists the samples the workspace dropped within requests
+// (rwkit_dropped_samples_total), apart from the discards: the backend
+// answers them 2xx and counts them nowhere.
+func (r *discardsReport) writeDropped(w io.Writer) {
+	if len(r.Dropped) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n%s more samples dropped within requests, answered 2xx as the backend answers them (not discards: AMP shows them nowhere; the writes carried X-Rwkit-Dropped)\n",
+		formatSampleValue(r.DroppedTotal))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "  WORKSPACE\tREASON\tTOTAL\tHINT\n")
+	for _, row := range r.Dropped {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", orDefault(row.Workspace, "-"), row.Reason, formatSampleValue(row.Total), orDefault(row.Hint, "-"))
+	}
+	tw.Flush()
 }
 
 // maxSparkWidth bounds a sparkline: wider ranges sum adjacent buckets.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -217,6 +218,15 @@ func TestDiscardsLocal(t *testing.T) {
 		rep.Collisions[0].Workspace != "default" || !rep.Collisions[0].Served || len(rep.Collisions[1].Entries) != 3 ||
 		rep.Collisions[1].Entries[2].Reason != "new-value-for-timestamp" {
 		t.Errorf("report: %+v", rep)
+	}
+	// Dropped within requests: apart from the discards (not in Total, not
+	// what --fail-on-discards counts).
+	var dropped []string
+	for _, r := range rep.Dropped {
+		dropped = append(dropped, fmt.Sprintf("%s %s %g", r.Workspace, r.Reason, r.Total))
+	}
+	if diff := cmp.Diff([]string{"ws-1 new-value-for-timestamp 4", "default sample-out-of-order 2"}, dropped); diff != "" || rep.DroppedTotal != 6 {
+		t.Errorf("dropped %v in all (-want +got):\n%s", rep.DroppedTotal, diff)
 	}
 }
 
