@@ -214,16 +214,29 @@ type upstreamAnswer struct {
 	found *finding
 }
 
-// forward sends one write to the backend and answers the sender with the
-// backend's answer, or 502 when there is none. body is the request's,
-// read whole.
-func (w *Workspace) forward(rw http.ResponseWriter, r *http.Request, body []byte) upstreamAnswer {
-	resp, err := w.cfg.upstream.send(r.Context(), r, body, w.cfg.auth != nil)
+// forward sends one write (buf, the request's body read whole) to the
+// backend and answers the sender with the backend's answer, or 502 when
+// there is none; a write of a workspace it can name (named) is then
+// analysed (queued, or before the answer under Upstream.ExplainHeader).
+// It reports whether the analysis took buf over.
+func (w *Workspace) forward(rw http.ResponseWriter, r *http.Request, id string, named bool, buf *[]byte) (a upstreamAnswer, taken bool) {
+	resp, err := w.cfg.upstream.send(r.Context(), r, *buf, w.cfg.auth != nil)
 	if err != nil {
-		return w.unanswered(rw, r, err)
+		a = w.unanswered(rw, r, err)
+	} else {
+		defer resp.Body.Close()
+		if w.cfg.upstream.explain && named && resp.StatusCode >= 400 && resp.StatusCode < 500 {
+			return w.relayExplained(rw, r, id, buf, resp) // upstream_explain.go
+		}
+		a = relay(rw, resp, nil, "")
 	}
-	defer resp.Body.Close()
-	return relay(rw, resp, nil, "")
+	if !named || a.senderGone {
+		return a, false
+	}
+	// Analysed off the request path, which takes the body over
+	// (upstream_analysis.go, upstream_refusals.go).
+	w.analyseLater(r, id, buf, a)
+	return a, true
 }
 
 // unanswered answers the sender 502 when the backend did not answer
@@ -317,18 +330,8 @@ func (w *Workspace) writeThrough(rw http.ResponseWriter, r *http.Request, id str
 	}
 	w.analyses.forwarding.Add(1)
 	defer w.analyses.forwarding.Add(-1)
-	if w.cfg.upstream.explain && label != "" {
-		a, taken := w.forwardExplained(rw, r, id, buf) // upstream_explain.go
-		if taken {
-			buf = nil
-		}
-		return a.status, label
-	}
-	a := w.forward(rw, r, body)
-	if label != "" && !a.senderGone {
-		// Analysed off the request path, which takes the body over
-		// (upstream_analysis.go, upstream_refusals.go).
-		w.analyseLater(r, id, buf, a)
+	a, taken := w.forward(rw, r, id, label != "", buf)
+	if taken {
 		buf = nil
 	}
 	return a.status, label

@@ -35,29 +35,14 @@ type finding struct {
 	first  *Collision
 }
 
-// forwardExplained forwards one write as forward does, and, when the
-// upstream refuses it (4xx), analyses the write before answering, to send
-// the explanation along. The upstream's body is read (up to
-// maxKeptAnswer) before the answer starts, and relayed whole. The analysis
-// is the queue's (upstream_analysis.go), in order behind the writes
-// forwarded before, one of which may hold the stored value. It reports
-// whether buf was taken over.
-func (w *Workspace) forwardExplained(rw http.ResponseWriter, r *http.Request, id string, buf *[]byte) (a upstreamAnswer, taken bool) {
-	resp, err := w.cfg.upstream.send(r.Context(), r, *buf, w.cfg.auth != nil)
-	if err != nil {
-		a = w.unanswered(rw, r, err)
-		if a.senderGone {
-			return a, false
-		}
-		w.analyseLater(r, id, buf, a)
-		return a, true
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode < 400 || resp.StatusCode >= 500 {
-		a = relay(rw, resp, nil, "")
-		w.analyseLater(r, id, buf, a)
-		return a, true
-	}
+// relayExplained answers a write the upstream refused (4xx) under
+// Upstream.ExplainHeader: it reads the upstream's body (up to
+// maxKeptAnswer), analyses the write before answering, and relays the
+// answer whole with the explanation. The analysis is the queue's
+// (upstream_analysis.go), in order behind the writes forwarded before, one
+// of which may hold the stored value. It reports whether buf was taken
+// over.
+func (w *Workspace) relayExplained(rw http.ResponseWriter, r *http.Request, id string, buf *[]byte, resp *http.Response) (a upstreamAnswer, taken bool) {
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxKeptAnswer))
 	var found finding
 	a = upstreamAnswer{status: resp.StatusCode, body: string(head), found: &found}
