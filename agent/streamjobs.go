@@ -126,7 +126,12 @@ func (a *Agent) addStreamJob(cfg *config.Config, sc *config.ScrapeConfig) error 
 	}
 	opts := []stream.Option{stream.WithExternalLabels(cfg.GlobalConfig.ExternalLabels)}
 	if len(cfg.RemoteWriteConfigs) > 0 {
-		opts = append(opts, stream.WithWriteRelabel(cfg.RemoteWriteConfigs[0].WriteRelabelConfigs))
+		rw := cfg.RemoteWriteConfigs[0]
+		opts = append(opts, stream.WithWriteRelabel(rw.WriteRelabelConfigs))
+		if n := rw.QueueConfig.MaxSamplesPerSend; n > 0 {
+			// Whole requests of the first queue; a little more is held.
+			opts = append(opts, stream.WithWriteSeries(min(5*n, 50_000)))
+		}
 	}
 	for _, t := range targets {
 		st := &streamTarget{job: sc.JobName, target: t.URL().String(), up: -1, out: &streamOut{a: a, job: sc.JobName}, d: time.Duration(sc.ScrapeInterval)}

@@ -33,9 +33,14 @@ type cache struct {
 	iter uint32 // the scrape being appended; bumped by every commit
 	ok   uint32 // the last scrape that succeeded: a line text read since is "cached" as Prometheus counts it
 
-	pend      []pending // this scrape's written series, with their new last sample
-	prev, cur []*entry  // series tracked for staleness in the last scrape and in this one
-	report    [len(reportNames)]*entry
+	// pend holds this scrape's samples in the order they were appended,
+	// a series' latest at pend[its cur]; commit makes them the series'
+	// last ones and moves them to committed, which emit encodes into the
+	// Output's requests after the scrape: no encoded request of a whole
+	// scrape is held, only these 24 bytes per sample.
+	pend, committed []pending
+	prev, cur       []*entry // series tracked for staleness in the last scrape and in this one
+	report          [len(reportNames)]*entry
 
 	// Scratch space for a miss.
 	key       []byte
@@ -46,7 +51,7 @@ type cache struct {
 	blk       []byte
 	text      []byte
 	ts        wire.TimeSeries
-	written   int // samples in the body
+	written   int // samples for the Output (a series that write_relabel_configs drop is appended, not written)
 	// undo holds the entries this scrape read that were not cached, with
 	// their seen before: restart puts it back.
 	undo []seenWas
@@ -274,24 +279,19 @@ func (c *cache) append(l *Loop, s *entry, t int64, v float64) (bool, refusal) {
 		case t < p.t:
 			return false, refusedOutOfOrder
 		}
-		p.t, p.bits = t, bits
-	} else {
-		if s.flags&fSent != 0 {
-			switch {
-			case t < s.t:
-				return false, refusedOutOfOrder
-			case t == s.t && bits == s.bits:
-				return true, 0
-			case t == s.t:
-				return false, refusedDuplicate
-			}
+	} else if s.flags&fSent != 0 {
+		switch {
+		case t < s.t:
+			return false, refusedOutOfOrder
+		case t == s.t && bits == s.bits:
+			return true, 0
+		case t == s.t:
+			return false, refusedDuplicate
 		}
-		s.iter, s.cur = c.iter, int32(len(c.pend))
-		c.pend = append(c.pend, pending{e: s, t: t, bits: bits})
 	}
-	if b := s.block(); b != "" {
-		c.ts.Samples[0] = wire.Sample{Value: v, Timestamp: t}
-		l.body = wire.AppendTimeSeriesLabels(l.body, unsafe.Slice(unsafe.StringData(b), len(b)), &c.ts)
+	s.iter, s.cur = c.iter, int32(len(c.pend))
+	c.pend = append(c.pend, pending{e: s, t: t, bits: bits})
+	if s.block() != "" {
 		c.written++
 	}
 	return true, 0
@@ -342,8 +342,8 @@ func (c *cache) staleMarkers(l *Loop, st *scrapeState) {
 // before it get no stale marker this time; a body that could not be read
 // (Prometheus reads it whole before parsing) counts nothing and marks
 // every series stale.
-func (c *cache) rollback(l *Loop, st *scrapeState) {
-	l.body, c.written = l.body[:0], 0
+func (c *cache) rollback(st *scrapeState) {
+	c.written = 0
 	for _, p := range c.pend {
 		p.e.iter = 0
 	}
@@ -364,7 +364,7 @@ func (c *cache) rollback(l *Loop, st *scrapeState) {
 // series, cache and counts are as before the scrape.
 func (c *cache) restart(l *Loop, st *scrapeState) {
 	st.readFailed = true
-	c.rollback(l, st)
+	c.rollback(st)
 	for i := len(c.undo) - 1; i >= 0; i-- {
 		c.undo[i].e.seen = c.undo[i].seen
 	}
@@ -402,14 +402,45 @@ func (c *cache) commit(st *scrapeState) {
 	c.sweep(st.defT)
 }
 
-// commitPending makes the samples written the series' last ones.
+// commitPending makes the samples appended the series' last ones (in
+// the order appended: a series' latest last) and keeps them for emit.
 func (c *cache) commitPending() {
 	for _, p := range c.pend {
 		s := p.e
 		s.t, s.bits, s.flags = p.t, p.bits, s.flags|fSent
 	}
-	clear(c.pend)
-	c.pend = c.pend[:0]
+	clear(c.committed)
+	c.committed, c.pend = c.pend, c.committed[:0]
+}
+
+// emit encodes the committed samples, those of series that are written,
+// into requests of at most l.writeSeries series each, in the order
+// appended, and hands each to the Output.
+func (c *cache) emit(l *Loop) error {
+	defer func() {
+		clear(c.committed)
+		c.committed = c.committed[:0]
+	}()
+	n := 0
+	l.body = l.body[:0]
+	for _, p := range c.committed {
+		b := p.e.block()
+		if b == "" {
+			continue
+		}
+		c.ts.Samples[0] = wire.Sample{Value: math.Float64frombits(p.bits), Timestamp: p.t}
+		l.body = wire.AppendTimeSeriesLabels(l.body, unsafe.Slice(unsafe.StringData(b), len(b)), &c.ts)
+		if n++; n == l.writeSeries {
+			if err := l.out.Write(l.body, n); err != nil {
+				return err
+			}
+			l.body, n = l.body[:0], 0
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return l.out.Write(l.body, n)
 }
 
 // staleAll writes a stale marker at t, or just after the series' last

@@ -1,6 +1,8 @@
 // Package stream is a streaming scrape-to-wire loop for the Prometheus
-// text format: each scrape's body is parsed as it arrives and every sample
-// is appended straight into an encoded RW 1.0 request. rwkit agent runs
+// text format: each scrape's body is parsed as it arrives, every sample
+// is appended to its series in a compact pending list, and once the
+// scrape is over the samples are encoded into RW 1.0 requests a few
+// thousand series at a time. rwkit agent runs
 // it for every job it covers, and Prometheus' scrape loop for the others
 // (package agent says which).
 //
@@ -10,7 +12,7 @@
 //	if err != nil {
 //		return err
 //	}
-//	l, err := stream.New(sc, targets[0], out, // out.Write(body, samples) takes each scrape's request
+//	l, err := stream.New(sc, targets[0], out, // out.Write(body, samples) takes each scrape's requests
 //		stream.WithExternalLabels(cfg.GlobalConfig.ExternalLabels),
 //		stream.WithWriteRelabel(cfg.RemoteWriteConfigs[0].WriteRelabelConfigs))
 //	if err != nil {
@@ -33,7 +35,13 @@
 // label_name_length_limit, label_value_length_limit and the metric name
 // validation scheme, then external labels where missing and
 // write_relabel_configs) and encodes them. The sample is then appended to
-// the request body with wire.AppendTimeSeriesLabels.
+// the scrape's pending list (24 bytes: its series, timestamp and value).
+// When the scrape is over (its stale markers and report series appended
+// last), the list is encoded, label block and sample by
+// wire.AppendTimeSeriesLabels, into requests of WithWriteSeries series,
+// each handed to the Output before the next is encoded: the loop holds
+// one such request, not one of the whole scrape, and a scrape that fails
+// hands over none of its body's samples.
 //
 // The rules are Prometheus' (checked by a differential test against the
 // agent running Prometheus' scrape loop, over counters, gauges,
@@ -71,10 +79,12 @@
 // fails, or whose Content-Type is not the text format, is parsed again,
 // whole, by Prometheus' own parser (model/textparse, with the job's
 // fallback_scrape_protocol) through the same cache, as Prometheus' scrape
-// loop would parse it: the scrape's result is Prometheus'. The body read
-// is kept for that (a buffer of the body's size, reused), and the
-// target's later bodies go straight to Prometheus' parser (slower: every
-// body whole in memory, its labels built for each line). The other way,
+// loop would parse it: the scrape's result is Prometheus'. The body is
+// fetched a second time for that, in the same scrape, rather than a copy
+// of every body kept in case (the target is asked twice, that once, and
+// may answer a later body), and the target's later bodies go straight to
+// Prometheus' parser (slower: every body whole in memory, its labels
+// built for each line). The other way,
 // the stream parser still takes a few bodies Prometheus refuses (a TYPE
 // with two spaces, in upper case or gaugehistogram, a TYPE without type,
 // a negative timestamp): TestWhereTheParsersDisagree lists them. The le

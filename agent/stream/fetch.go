@@ -180,19 +180,12 @@ type bodyReader struct {
 	newline bool // the body ended without a newline: one is due
 	eof     bool
 	err     error
-	// keep, when set, gets a copy of every byte read, so that a body the
-	// stream parser fails can be parsed again by Prometheus' parser
-	// without fetching it again.
-	keep *[]byte
 	// binary: not the text format; read as is.
 	binary bool
 }
 
 func (b *bodyReader) reset(r io.Reader) {
-	*b = bodyReader{r: r, limit: b.limit, keep: b.keep}
-	if b.keep != nil {
-		*b.keep = (*b.keep)[:0]
-	}
+	*b = bodyReader{r: r, limit: b.limit}
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
@@ -205,14 +198,12 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		return 0, nil
 	case b.newline:
 		p[0], b.newline, b.eof = '\n', false, true
-		b.tee(p[:1])
 		return 1, nil
 	}
 	if rest := b.limit - b.n; int64(len(p)) > rest {
 		p = p[:rest]
 	}
 	n, err := b.r.Read(p)
-	b.tee(p[:n])
 	if n > 0 {
 		b.n += int64(n)
 		b.last = p[n-1]
@@ -230,12 +221,6 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		return n, err
 	}
 	return n, nil
-}
-
-func (b *bodyReader) tee(p []byte) {
-	if b.keep != nil {
-		*b.keep = append(*b.keep, p...)
-	}
 }
 
 // redactURL is u without its query, whose parameters may carry tokens.

@@ -29,17 +29,25 @@ type answer struct {
 	body   string
 }
 
-// target serves answers[n-1] to its n-th scrape, the last one after.
+// target serves answers[n-1] to its n-th request, the last one after;
+// once pinned to scrape n, it serves answers[n-1] to every request (a
+// stream loop fetches a body its parser failed a second time).
 type target struct {
 	*httptest.Server
-	answers []answer
-	n       atomic.Int64
+	answers  []answer
+	n        atomic.Int64
+	pinned   atomic.Int64
+	requests atomic.Int64
 }
 
 func newTarget(t testing.TB, answers []answer) *target {
 	tg := &target{answers: answers}
 	tg.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		n := int(tg.n.Add(1))
+		tg.requests.Add(1)
+		n := int(tg.pinned.Load())
+		if n == 0 {
+			n = int(tg.n.Add(1))
+		}
 		a := answers[min(n, len(answers))-1]
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		if a.status != 0 {
@@ -202,6 +210,7 @@ func runStream(t *testing.T, cfg *config.Config, tg *target) (*recorder, []strea
 	now := time.Now().Truncate(time.Second)
 	var reports []stream.Report
 	for i := range len(tg.answers) + 1 {
+		tg.pinned.Store(int64(i + 1))
 		r, err := l.Scrape(context.Background(), now.Add(time.Duration(i)*time.Second))
 		if err != nil && r.Err == nil {
 			t.Fatalf("scrape %d: %v", i, err)

@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,10 +18,12 @@ import (
 	"github.com/rwkit/rwkit/scrape"
 )
 
-// Output takes each scrape's samples as one encoded RW 1.0 request: body
-// is a prometheus.WriteRequest protobuf message, not compressed, whose
-// series each carry one sample. Write must copy what it keeps (body is
-// reused by the next scrape) and must not block on the network.
+// Output takes each scrape's samples once the scrape is over, as encoded
+// RW 1.0 requests of at most WithWriteSeries series each, in the order
+// they were scraped (stale markers and report series last): body is a
+// prometheus.WriteRequest protobuf message, not compressed, whose series
+// each carry one sample. Write must copy what it keeps (body is reused by
+// the next call) and must not block on the network.
 type Output interface {
 	Write(body []byte, samples int) error
 }
@@ -44,15 +45,16 @@ type Loop struct {
 	external     []labels.Label
 	writeRelabel []*relabel.Config
 	onReport     func(Report)
+	writeSeries  int // series per Output.Write
 
 	mu     sync.Mutex // one scrape at a time; guards everything below
 	fetch  fetcher
 	parser *scrape.TextParser
 	c      cache
-	body   []byte
+	body   []byte // the request being encoded for the Output
 	// prom: the target's bodies go to Prometheus' parser, since one that
 	// the stream parser failed or that was not the text format was
-	// parsed by it; whole holds such a body.
+	// parsed by it; whole holds such a body, read whole.
 	prom  bool
 	whole []byte
 	ps    scrape.TextSample
@@ -84,6 +86,22 @@ func WithReport(f func(Report)) Option {
 	return func(l *Loop) { l.onReport = f }
 }
 
+// WithWriteSeries sets how many series (one sample each) an Output.Write
+// takes at most (default DefaultWriteSeries): the loop holds one such
+// request at a time. A multiple of the remote write's
+// max_samples_per_send keeps the queue's requests full.
+func WithWriteSeries(n int) Option {
+	return func(l *Loop) {
+		if n > 0 {
+			l.writeSeries = n
+		}
+	}
+}
+
+// DefaultWriteSeries is the series of one Output.Write unless
+// WithWriteSeries: five of Prometheus' default max_samples_per_send.
+const DefaultWriteSeries = 10_000
+
 // WithClock sets the clock that stamps Run's scrapes (default time.Now).
 func WithClock(now func() time.Time) Option {
 	return func(l *Loop) { l.now = now }
@@ -108,7 +126,7 @@ func New(cfg *config.ScrapeConfig, t *promscrape.Target, out Output, opts ...Opt
 	l := &Loop{
 		cfg: cfg, url: t.URL().String(), client: client, out: out, now: time.Now,
 		accept: accept, bodyLimit: int64(cfg.BodySizeLimit), sampleLimit: int(cfg.SampleLimit),
-		scheme: cfg.MetricNameValidationScheme,
+		scheme: cfg.MetricNameValidationScheme, writeSeries: DefaultWriteSeries,
 	}
 	if l.scheme == model.UnsetValidation {
 		l.scheme = model.UTF8Validation
@@ -118,7 +136,6 @@ func New(cfg *config.ScrapeConfig, t *promscrape.Target, out Output, opts ...Opt
 		o(l)
 	}
 	l.fetch.init(l)
-	l.fetch.body.keep = &l.whole
 	l.parser = scrape.NewTextParser(nil, model.UTF8Validation)
 	l.c.init(l)
 	return l, nil
@@ -180,9 +197,9 @@ func (l *Loop) Scrape(ctx context.Context, now time.Time) (Report, error) {
 	defer l.mu.Unlock()
 	start := time.Now()
 	st := scrapeState{defT: now.UnixMilli(), maxT: now.Add(maxAhead).UnixMilli()}
-	l.body, l.c.written = l.body[:0], 0
+	l.c.written = 0
 	if st.err = l.scrapeBody(ctx, &st); st.err != nil {
-		l.c.rollback(l, &st)
+		l.c.rollback(&st)
 		st.err = fmt.Errorf("scrape %s: %w", redactURL(l.url), st.err)
 	}
 	l.c.staleMarkers(l, &st)
@@ -198,10 +215,7 @@ func (l *Loop) Scrape(ctx context.Context, now time.Time) (Report, error) {
 	if l.onReport != nil {
 		l.onReport(r)
 	}
-	if l.c.written == 0 {
-		return r, r.Err
-	}
-	if err := l.out.Write(l.body, l.c.written); err != nil {
+	if err := l.c.emit(l); err != nil {
 		return r, fmt.Errorf("%w: job %q: %w", errOutput, l.cfg.JobName, err)
 	}
 	return r, r.Err
@@ -215,12 +229,9 @@ func (l *Loop) Scrape(ctx context.Context, now time.Time) (Report, error) {
 func (l *Loop) StaleAll(now time.Time) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.body, l.c.written = l.body[:0], 0
+	l.c.written = 0
 	l.c.staleAll(l, now.UnixMilli())
-	if l.c.written == 0 {
-		return nil
-	}
-	if err := l.out.Write(l.body, l.c.written); err != nil {
+	if err := l.c.emit(l); err != nil {
 		return fmt.Errorf("%w: job %q: %w", errOutput, l.cfg.JobName, err)
 	}
 	return nil
@@ -232,7 +243,10 @@ const maxAhead = 10 * time.Minute
 
 // scrapeBody fetches the body and appends its samples, with the stream
 // parser; a body it fails, or that is not the text format, is parsed
-// again by Prometheus' parser (promBody) from the start.
+// again by Prometheus' parser (promBody) from the start. A body the
+// stream parser failed is fetched again for it, rather than kept while
+// every body is parsed: the target answers twice in that one scrape,
+// after which its bodies go to Prometheus' parser alone.
 func (l *Loop) scrapeBody(ctx context.Context, st *scrapeState) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(l.cfg.ScrapeTimeout))
 	defer cancel()
@@ -260,9 +274,9 @@ func (l *Loop) scrapeBody(ctx context.Context, st *scrapeState) error {
 		return err
 	}
 	if l.parser.Err() != nil {
-		// The same body again, kept as it was read.
 		l.c.restart(l, st)
-		return l.promBody(ctx, st, bytes.NewReader(l.whole))
+		l.fetch.close()
+		return l.promBody(ctx, st, nil)
 	}
 	return st.limitErr(l)
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/rwkit/rwkit/agent/stream"
+	"github.com/rwkit/rwkit/wire"
 )
 
 // server answers with handler and records the last request's headers.
@@ -263,5 +265,97 @@ func TestStaleAll(t *testing.T) {
 	r, err := l.Scrape(context.Background(), time.UnixMilli(7000))
 	if err != nil || r.StaleMarkers != 0 || r.Written != 2+5 {
 		t.Fatalf("scrape after StaleAll: %v, %+v", err, r)
+	}
+}
+
+// A body the stream parser fails is fetched a second time for Prometheus'
+// parser in that one scrape (the loop keeps no copy of the bodies it
+// reads); the target's later bodies are fetched once, for Prometheus'
+// parser alone.
+func TestAFailedBodyIsFetchedAgainOnce(t *testing.T) {
+	tg := newTarget(t, []answer{{body: "a 1\nb{x=\"1\"} 2\n# TYPE a gauge\n"}})
+	rec := &recorder{}
+	l := newLoop(t, loadConfig(t, tg, "", "", ""), rec)
+	for i, want := range []int64{2, 1, 1} {
+		before := tg.requests.Load()
+		r, err := l.Scrape(context.Background(), time.UnixMilli(int64(1000*(i+1))))
+		if err != nil || !r.PromParsed || r.Scraped != 2 {
+			t.Fatalf("scrape %d: %v, parsed by Prometheus' parser %v, %d samples; want no error, true, 2", i+1, err, r.PromParsed, r.Scraped)
+		}
+		if got := tg.requests.Load() - before; got != want {
+			t.Errorf("scrape %d: %d requests to the target, want %d", i+1, got, want)
+		}
+	}
+	if got := rec.series[`{__name__="b", instance="`+tg.host()+`", job="j", x="1"}`]; len(got) != 3 || got[2].v != 2 {
+		t.Errorf("b's samples %v, want 2 at each of the 3 scrapes", got)
+	}
+}
+
+// seriesOrder is an Output that keeps the size of each Write and the
+// names of the series written, in order.
+type seriesOrder struct {
+	writes []int
+	names  []string
+}
+
+func (o *seriesOrder) Write(body []byte, samples int) error {
+	var req wire.WriteRequest
+	if err := wire.DecodeWriteRequest(body, &req); err != nil {
+		return err
+	}
+	if len(req.Series) != samples {
+		return fmt.Errorf("Write says %d samples, the body has %d series of one", samples, len(req.Series))
+	}
+	o.writes = append(o.writes, samples)
+	for _, ts := range req.Series {
+		o.names = append(o.names, ts.Labels[0].Value)
+	}
+	return nil
+}
+
+// A scrape's samples reach the Output after the scrape, cut into writes
+// of at most WithWriteSeries series, in the order scraped, stale markers
+// and report series last; a scrape whose body fails writes none of its
+// samples.
+func TestWritesAreCutAtWriteSeries(t *testing.T) {
+	var body, fewer strings.Builder
+	var want []string
+	for i := range 23 {
+		fmt.Fprintf(&body, "m%02d 1\n", i)
+		want = append(want, fmt.Sprintf("m%02d", i))
+		if i < 20 {
+			fmt.Fprintf(&fewer, "m%02d 1\n", i)
+		}
+	}
+	tg := newTarget(t, []answer{{body: body.String()}, {body: fewer.String()}, {body: body.String() + "!!bad\n"}})
+	cfg := loadConfig(t, tg, "", "", "")
+	targets, err := stream.Targets(cfg.ScrapeConfigs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &seriesOrder{}
+	l, err := stream.New(cfg.ScrapeConfigs[0], targets[0], out, stream.WithWriteSeries(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := []string{"up", "scrape_duration_seconds", "scrape_samples_scraped", "scrape_samples_post_metric_relabeling", "scrape_series_added"}
+	for i, tc := range []struct {
+		writes []int
+		names  []string
+	}{
+		{[]int{10, 10, 8}, append(slices.Clone(want), report...)},
+		// m20-m22 vanish: their stale markers after the body's series.
+		{[]int{10, 10, 8}, append(append(slices.Clone(want[:20]), want[20:]...), report...)},
+		// The body fails on its last line: none of its samples are
+		// written, and, as in Prometheus, the series read before the
+		// failure are not marked stale: the report alone.
+		{[]int{5}, report},
+	} {
+		out.writes, out.names = nil, nil
+		tg.pinned.Store(int64(i + 1))
+		l.Scrape(context.Background(), time.UnixMilli(int64(1000*(i+1))))
+		if !slices.Equal(out.writes, tc.writes) || !slices.Equal(out.names, tc.names) {
+			t.Errorf("scrape %d: writes of %v series, series %v; want %v and %v", i+1, out.writes, out.names, tc.writes, tc.names)
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -30,14 +29,7 @@ func (l *Loop) promBody(ctx context.Context, st *scrapeState, r io.Reader) error
 		}
 	}
 	var err error
-	if br, ok := r.(*bytes.Reader); ok {
-		// The stream parser's body, kept whole: l.whole already.
-		_, err = br.Seek(0, io.SeekEnd)
-	} else {
-		l.fetch.body.keep = nil
-		l.whole, err = readAll(l.whole[:0], r)
-		l.fetch.body.keep = &l.whole
-	}
+	l.whole, err = readAll(l.whole[:0], r)
 	st.bodyBytes = l.fetch.body.n
 	if err != nil {
 		st.readFailed = true

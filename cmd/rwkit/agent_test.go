@@ -91,6 +91,11 @@ func TestAgentPushesTargetsToPrometheus(t *testing.T) {
 	if !strings.Contains(body, `rwkit_push_requests_total{remote_write="`) {
 		t.Errorf("self-metrics lack the queue's request counter:\n%s", body)
 	}
+	// Without GOGC in its environment the agent collects at 50, and says
+	// so as Go's collector does.
+	if !strings.Contains(body, "\ngo_gc_gogc_percent 50\n") || !strings.Contains(body, "\nprocess_resident_memory_bytes ") {
+		t.Errorf("self-metrics lack go_gc_gogc_percent 50 or process_resident_memory_bytes:\n%s", body)
+	}
 
 	if err := agent.stop(t, 30*time.Second); err != nil {
 		t.Fatalf("agent: %v\n%s", err, errOut)
