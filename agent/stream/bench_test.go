@@ -243,4 +243,13 @@ func BenchmarkStreamLoop100k(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*series), "ns/series")
+	heldLoop = l
 }
+
+// heldLoop keeps BenchmarkStreamLoop100k's loop reachable when the test
+// binary writes -memprofile, whose in-use figures then show what the loop
+// holds between scrapes:
+//
+//	go test ./agent/stream -run '^$' -bench StreamLoop100k -memprofile mem.out -o stream.test
+//	go tool pprof -sample_index=inuse_space -top stream.test mem.out
+var heldLoop *stream.Loop
