@@ -35,12 +35,12 @@ type cache struct {
 
 	// pend holds this scrape's samples in the order they were appended,
 	// a series' latest at pend[its cur]; commit makes them the series'
-	// last ones and moves them to committed, which emit encodes into the
-	// Output's requests after the scrape: no encoded request of a whole
-	// scrape is held, only these 24 bytes per sample.
-	pend, committed []pending
-	prev, cur       []*entry // series tracked for staleness in the last scrape and in this one
-	report          [len(reportNames)]*entry
+	// last ones, and emit then encodes them into the Output's requests
+	// and empties it: no encoded request of a whole scrape is held, only
+	// these 24 bytes per sample.
+	pend      []pending
+	prev, cur []*entry // series tracked for staleness in the last scrape and in this one
+	report    [len(reportNames)]*entry
 
 	// Scratch space for a miss.
 	key       []byte
@@ -403,27 +403,25 @@ func (c *cache) commit(st *scrapeState) {
 }
 
 // commitPending makes the samples appended the series' last ones (in
-// the order appended: a series' latest last) and keeps them for emit.
+// the order appended: a series' latest last); pend keeps them for emit.
 func (c *cache) commitPending() {
 	for _, p := range c.pend {
 		s := p.e
 		s.t, s.bits, s.flags = p.t, p.bits, s.flags|fSent
 	}
-	clear(c.committed)
-	c.committed, c.pend = c.pend, c.committed[:0]
 }
 
 // emit encodes the committed samples, those of series that are written,
 // into requests of at most l.writeSeries series each, in the order
-// appended, and hands each to the Output.
+// appended, and hands each to the Output; pend is empty after it.
 func (c *cache) emit(l *Loop) error {
 	defer func() {
-		clear(c.committed)
-		c.committed = c.committed[:0]
+		clear(c.pend)
+		c.pend = c.pend[:0]
 	}()
 	n := 0
 	l.body = l.body[:0]
-	for _, p := range c.committed {
+	for _, p := range c.pend {
 		b := p.e.block()
 		if b == "" {
 			continue
