@@ -62,6 +62,21 @@ func AppendLabels(dst []byte, labels []Label) []byte {
 	return appendLabelFields(dst, tagTSLabels, labels)
 }
 
+// AppendLabel appends one label as AppendLabels appends each of its
+// labels: AppendLabels(dst, ls) is AppendLabel of each label of ls in turn.
+func AppendLabel(dst []byte, name, value string) []byte {
+	l := Label{Name: name, Value: value}
+	dst = append(dst, tagTSLabels)
+	dst = appendVarint(dst, uint64(sizeLabel(&l)))
+	if name != "" {
+		dst = appendString(dst, tagLabelName, name)
+	}
+	if value != "" {
+		dst = appendString(dst, tagLabelValue, value)
+	}
+	return dst
+}
+
 // LabelsSize is len(AppendLabels(nil, labels)), computed without encoding.
 func LabelsSize(labels []Label) int { return sizeLabels(labels) }
 
@@ -74,6 +89,18 @@ func AppendTimeSeriesLabels(dst []byte, labelBlock []byte, ts *TimeSeries) []byt
 	dst = append(dst, labelBlock...)
 	return appendSeriesData(dst, ts)
 }
+
+// AppendTimeSeriesStart and AppendTimeSeriesData write what
+// AppendTimeSeriesLabels writes with the label block appended in between
+// by the caller, in pieces if it likes: Start takes the block's length.
+func AppendTimeSeriesStart(dst []byte, blockLen int, ts *TimeSeries) []byte {
+	dst = append(dst, tagWRTimeSeries)
+	return appendVarint(dst, uint64(blockLen+sizeSeriesData(ts)))
+}
+
+// AppendTimeSeriesData appends ts' samples, exemplars and histograms: see
+// AppendTimeSeriesStart.
+func AppendTimeSeriesData(dst []byte, ts *TimeSeries) []byte { return appendSeriesData(dst, ts) }
 
 // AppendMetadata appends one WriteRequest.metadata field.
 func AppendMetadata(dst []byte, md *Metadata) []byte {

@@ -3,9 +3,9 @@ package stream
 import (
 	"encoding/binary"
 	"math"
-	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/rwkit/rwkit/scrape"
@@ -50,8 +50,16 @@ type cache struct {
 	wl        []wire.Label
 	blk       []byte
 	text      []byte
-	ts        wire.TimeSeries
-	written   int // samples for the Output (a series that write_relabel_configs drop is appended, not written)
+	out       []byte // a label block made from its key (appendBlock)
+	recipe    []byte // derive's
+	field     []byte // derive's
+	txt       texts  // where the entries' texts are
+	// consts are the label fields (wire.AppendLabel) that a series' block
+	// may take besides its key's: the target's labels and the external
+	// labels.
+	consts  [][]byte
+	ts      wire.TimeSeries
+	written int // samples for the Output (a series that write_relabel_configs drop is appended, not written)
 	// undo holds the entries this scrape read that were not cached, with
 	// their seen before: restart puts it back.
 	undo []seenWas
@@ -63,9 +71,11 @@ type cache struct {
 // entry is one line text of a target and, unless same is set, the series
 // it makes.
 type entry struct {
-	// text is the line text followed by the series' RW 1.0 label block
-	// as written (none when write_relabel_configs drop the series, or
-	// when same is set), in one allocation.
+	// text is the line text (its key: see rawKey) followed, in one
+	// allocation, by the series' RW 1.0 label block (none when
+	// write_relabel_configs drop the series, or when same is set), or,
+	// with fDerived, by the recipe that makes the block from the key (see
+	// derive).
 	text  string
 	same  *entry // the entry holding the series' state, when another line text made the series first
 	t     int64  // last sample written (fSent)
@@ -76,15 +86,19 @@ type entry struct {
 	track uint32 // scrape in which the series was tracked for staleness (in cache.cur)
 	klen  int32  // the line text's length
 	flags uint8
+	tgen  uint8 // the texts' compaction that moved text last
 }
 
 const (
 	fDropped uint8 = 1 << iota // metric_relabel_configs drop the line
 	fSent                      // t and bits hold the last sample written
+	fDerived                   // the label block is made from the key (appendBlock)
 )
 
-func (e *entry) key() string   { return e.text[:e.klen] }
-func (e *entry) block() string { return e.text[e.klen:] }
+func (e *entry) key() string { return e.text[:e.klen] }
+
+// written says the series has a label block: it is written.
+func (e *entry) written() bool { return e.flags&fDerived != 0 || len(e.text) > int(e.klen) }
 
 // state is the entry holding the series' state.
 func (e *entry) state() *entry {
@@ -123,6 +137,7 @@ func (c *cache) init(l *Loop) {
 	c.iter, c.ok = 1, 1
 	c.lb = labels.NewBuilder(labels.EmptyLabels())
 	c.ts.Samples = make([]wire.Sample, 1)
+	c.initConsts(l)
 	for i, name := range reportNames {
 		e := &entry{}
 		c.finish(l, e, nil, reportLabels(c.lb, name, l.target))
@@ -149,22 +164,39 @@ type scrapeState struct {
 }
 
 // rawKey is the line text of s: its name and labels as written, and the
-// bound that the parser took out of them.
+// bound that the parser took out of them. The name (as __name__) and the
+// labels are written in their order as RW 1.0 label fields
+// (wire.AppendLabel), so that the series' label block can often be made
+// of pieces of the key (derive); keyEnd and the kind follow, then the
+// bound. A label field starts with another byte than keyEnd, and each
+// field is length-delimited: the key cannot be ambiguous.
 func rawKey(dst []byte, s *scrape.TextSample) []byte {
-	dst = append(dst, s.Name...)
+	dst = appendKeyLabel(dst, model.MetricNameLabel, s.Name)
 	for _, l := range s.Labels {
-		dst = append(dst, 0xff)
-		dst = append(dst, l.Name...)
-		dst = append(dst, 0xfe)
-		dst = append(dst, l.Value...)
+		dst = appendKeyLabel(dst, l.Name, l.Value)
 	}
-	// 0xff and 0xfe are in no UTF-8 text: the key cannot be ambiguous.
-	dst = append(dst, 0xff, byte(s.Kind))
+	dst = append(dst, keyEnd, byte(s.Kind))
 	if s.Kind == scrape.KindBucket || s.Kind == scrape.KindQuantile {
 		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(s.Bound))
 	}
 	return dst
 }
+
+// appendKeyLabel is wire.AppendLabel, its common case (a name and a value
+// short enough for one-byte lengths) written here, inline.
+func appendKeyLabel(dst []byte, name, value string) []byte {
+	n, v := len(name), len(value)
+	if n == 0 || v == 0 || n+v+4 >= 0x80 {
+		return wire.AppendLabel(dst, name, value)
+	}
+	dst = append(dst, 0x0a, byte(n+v+4), 0x0a, byte(n))
+	dst = append(dst, name...)
+	dst = append(dst, 0x12, byte(v))
+	return append(dst, value...)
+}
+
+// keyEnd ends the label fields of a key.
+const keyEnd = 0xff
 
 // lookup finds the entry of a line text: the one at the same position in
 // the last scrape, else by its hash. On a miss it returns the hash.
@@ -291,7 +323,7 @@ func (c *cache) append(l *Loop, s *entry, t int64, v float64) (bool, refusal) {
 	}
 	s.iter, s.cur = c.iter, int32(len(c.pend))
 	c.pend = append(c.pend, pending{e: s, t: t, bits: bits})
-	if s.block() != "" {
+	if s.written() {
 		c.written++
 	}
 	return true, 0
@@ -422,12 +454,11 @@ func (c *cache) emit(l *Loop) error {
 	n := 0
 	l.body = l.body[:0]
 	for _, p := range c.pend {
-		b := p.e.block()
-		if b == "" {
+		if !p.e.written() {
 			continue
 		}
 		c.ts.Samples[0] = wire.Sample{Value: math.Float64frombits(p.bits), Timestamp: p.t}
-		l.body = wire.AppendTimeSeriesLabels(l.body, unsafe.Slice(unsafe.StringData(b), len(b)), &c.ts)
+		l.body = c.appendSeries(l.body, p.e)
 		if n++; n == l.writeSeries {
 			if err := l.out.Write(l.body, n); err != nil {
 				return err
@@ -486,8 +517,16 @@ func (c *cache) sweep(now int64) {
 			continue
 		}
 		delete(c.raw, h)
-		if b := e.block(); b != "" && c.blocks[xxhash.Sum64String(b)] == e {
-			delete(c.blocks, xxhash.Sum64String(b))
+		c.txt.drop(e.text)
+		if e.same != nil || !e.written() {
+			continue
 		}
+		c.out = c.appendBlock(c.out[:0], e)
+		if bh := xxhash.Sum64(c.out); c.blocks[bh] == e {
+			delete(c.blocks, bh)
+		}
+	}
+	if c.txt.needsCompaction() {
+		c.compact()
 	}
 }

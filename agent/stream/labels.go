@@ -35,12 +35,12 @@ func (c *cache) build(l *Loop, s *scrape.TextSample, key []byte) (*entry, error)
 	c.targetLabels(l, lset)
 	e := &entry{}
 	if !relabel.ProcessBuilder(c.lb, l.cfg.MetricRelabelConfigs...) {
-		e.text, e.klen, e.flags = string(key), int32(len(key)), fDropped
+		e.text, e.klen, e.flags = c.txt.store(key), int32(len(key)), fDropped
 		return e, nil
 	}
 	lset = c.lb.Labels()
 	if lset.IsEmpty() {
-		e.text, e.klen, e.flags = string(key), int32(len(key)), fDropped
+		e.text, e.klen, e.flags = c.txt.store(key), int32(len(key)), fDropped
 		return e, nil
 	}
 	if err := l.check(lset); err != nil {
@@ -109,13 +109,22 @@ func (l *Loop) check(lset labels.Labels) error {
 	return err
 }
 
-// finish gives e the label block of lset as written: external labels
-// added where lset lacks them, then write_relabel_configs (nothing
-// written when they drop it). A series another line text made already
+// finish gives e its text: the line text, then the label block of lset
+// as written (external labels added where lset lacks them, then
+// write_relabel_configs; nothing when they drop it) or the recipe that
+// makes it from the line text. A series another line text made already
 // shares that one's state, so that the head's rules apply to the series,
 // not to each spelling of it.
 func (c *cache) finish(l *Loop, e *entry, key []byte, lset labels.Labels) {
-	e.text, e.klen = string(key), int32(len(key))
+	e.klen = int32(len(key))
+	c.text = append(c.text[:0], key...)
+	c.appendBlockText(l, e, key, lset)
+	e.text = c.txt.store(c.text)
+}
+
+// appendBlockText appends to c.text what finish says, after the line
+// text.
+func (c *cache) appendBlockText(l *Loop, e *entry, key []byte, lset labels.Labels) {
 	c.lb.Reset(lset)
 	for _, x := range l.external {
 		if c.lb.Get(x.Name) == "" {
@@ -133,12 +142,18 @@ func (c *cache) finish(l *Loop, e *entry, key []byte, lset labels.Labels) {
 	out.Range(func(lb labels.Label) { c.wl = append(c.wl, wire.Label{Name: lb.Name, Value: lb.Value}) })
 	c.blk = wire.AppendLabels(c.blk[:0], c.wl)
 	h := xxhash.Sum64(c.blk)
-	if o := c.blocks[h]; o != nil && o.block() == string(c.blk) {
-		e.same = o.state()
-		return
+	if o := c.blocks[h]; o != nil {
+		if c.out = c.appendBlock(c.out[:0], o); string(c.out) == string(c.blk) {
+			e.same = o.state()
+			return
+		}
 	}
-	c.text = append(append(c.text[:0], key...), c.blk...)
-	e.text = string(c.text)
+	if recipe, ok := c.derive(key); ok {
+		c.text = append(c.text, recipe...)
+		e.flags |= fDerived
+	} else {
+		c.text = append(c.text, c.blk...)
+	}
 	if c.blocks[h] == nil {
 		c.blocks[h] = e
 	}

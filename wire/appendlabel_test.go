@@ -1,0 +1,36 @@
+package wire
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// AppendLabel of each label in turn is AppendLabels of them all, empty
+// names and values and lengths past one varint byte included.
+func TestAppendLabelIsOneLabelOfAppendLabels(t *testing.T) {
+	ls := []Label{{Name: "__name__", Value: "up"}, {Name: "a", Value: ""}, {Name: "", Value: "v"},
+		{Name: "long", Value: strings.Repeat("x", 300)}, {Name: strings.Repeat("n", 130), Value: "é"}}
+	var one []byte
+	for _, l := range ls {
+		one = AppendLabel(one, l.Name, l.Value)
+	}
+	if want := AppendLabels(nil, ls); !bytes.Equal(one, want) {
+		t.Fatalf("AppendLabel one by one:\n%x\nAppendLabels:\n%x", one, want)
+	}
+}
+
+// AppendTimeSeriesStart, the block and AppendTimeSeriesData are
+// AppendTimeSeriesLabels.
+func TestAppendTimeSeriesInPieces(t *testing.T) {
+	ts := &TimeSeries{Samples: []Sample{{Value: 1.5, Timestamp: 1700000000000}, {Value: 0, Timestamp: 0}},
+		Exemplars: []Exemplar{{Labels: []Label{{Name: "trace_id", Value: "x"}}, Value: 2, Timestamp: 3}}}
+	block := AppendLabels(nil, []Label{{Name: "__name__", Value: "a"}, {Name: "b", Value: strings.Repeat("v", 200)}})
+	got := AppendTimeSeriesStart(nil, len(block), ts)
+	got = append(got, block[:7]...)
+	got = append(got, block[7:]...)
+	got = AppendTimeSeriesData(got, ts)
+	if want := AppendTimeSeriesLabels(nil, block, ts); !bytes.Equal(got, want) {
+		t.Fatalf("in pieces:\n%x\nwhole:\n%x", got, want)
+	}
+}
