@@ -34,8 +34,17 @@
 // exported_<name>, metric_relabel_configs, the checks of label_limit,
 // label_name_length_limit, label_value_length_limit and the metric name
 // validation scheme, then external labels where missing and
-// write_relabel_configs) and encodes them. The sample is then appended to
-// the scrape's pending list (24 bytes: its series, timestamp and value).
+// write_relabel_configs) and encodes them. The key of a line text is its
+// name and labels as RW 1.0 label fields, in the order written; when the
+// series' label block is those fields with only the target's labels and
+// the external labels put between them (a line whose labels are sorted,
+// no relabelling that changes them, no bound), the cache keeps where those
+// go rather than the block, and makes the block again when it writes the
+// series. The texts are packed into large chunks in the order the target
+// exposes its series, so that a scrape reads them in sequence; when
+// series churn, the chunks are compacted once the forgotten texts outweigh
+// the rest. The sample is then appended to the scrape's pending list (24
+// bytes: its series, timestamp and value).
 // When the scrape is over (its stale markers and report series appended
 // last), the list is encoded, label block and sample by
 // wire.AppendTimeSeriesLabels, into requests of WithWriteSeries series,
