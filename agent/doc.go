@@ -57,9 +57,10 @@
 // scrape cache and staleness sets, and appends into the storage above: at
 // 100k series that alone costs about what vmagent's whole process does.
 // So New runs each job that needs nothing more on agent/stream's loop,
-// which parses the body as it arrives and appends each sample straight to
-// an encoded RW 1.0 request (same rules, checked against Prometheus' loop
-// by differential tests), and the other jobs on Prometheus' scrape
+// which parses the body as it arrives into compact per-series state and
+// encodes the scrape's samples into RW 1.0 requests once it is over (same
+// rules, checked against Prometheus' loop by differential tests), and the
+// other jobs on Prometheus' scrape
 // manager. It decides per job, from the configuration, at New; Run logs
 // one line naming the jobs on each loop ("agent scrape loops"
 // stream=a,b prometheus="c (target_limit)"). A job stays on Prometheus'
@@ -70,8 +71,9 @@
 // send_exemplars or send_native_histograms, or is a Sink other than
 // QueueSink on RW 1.0 that takes metadata (metadata_config.send, the
 // default); or when the remote_writes' write_relabel_configs differ (a
-// series has one label block). Options.PrometheusScrapeLoop keeps every
-// job on Prometheus' loop.
+// series has one label block). Options.PrometheusScrapeLoop (rwkit agent
+// --prometheus-scrape-loop) keeps every job on Prometheus' loop, and the
+// line says so (prometheus="a (PrometheusScrapeLoop)").
 //
 // On the stream loop, a target is asked for the text formats only. A body
 // the stream parser fails (it is stricter than Prometheus' in places), or

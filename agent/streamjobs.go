@@ -100,6 +100,9 @@ type streamTarget struct {
 func (a *Agent) splitJobs(cfg *config.Config) (*config.Config, error) {
 	a.stream = &streamJobs{}
 	if a.opts.PrometheusScrapeLoop {
+		for _, sc := range cfg.ScrapeConfigs {
+			a.stream.others = append(a.stream.others, sc.JobName+" (PrometheusScrapeLoop)")
+		}
 		return cfg, nil
 	}
 	rest := *cfg

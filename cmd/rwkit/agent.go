@@ -58,9 +58,10 @@ type agentCommand struct {
 	auth             authFlags
 
 	// Both modes.
-	staleMarkers    bool
-	shutdownTimeout time.Duration
-	logLevel        string
+	staleMarkers         bool
+	prometheusScrapeLoop bool
+	shutdownTimeout      time.Duration
+	logLevel             string
 
 	// ready, when set (tests), receives the self-metrics address once
 	// the agent serves it.
@@ -112,7 +113,7 @@ func (c *agentCommand) Run(ctx context.Context, args []string) error {
 	// The process' own, as a Prometheus agent serves them (go_gc_gogc_percent
 	// among them).
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a, err := agent.New(cfg, agent.Options{Logger: logger, Registerer: reg, StaleMarkersOnShutdown: c.staleMarkers})
+	a, err := agent.New(cfg, agent.Options{Logger: logger, Registerer: reg, StaleMarkersOnShutdown: c.staleMarkers, PrometheusScrapeLoop: c.prometheusScrapeLoop})
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
@@ -177,6 +178,7 @@ func (c *agentCommand) flagSet() *flag.FlagSet {
 	fs.StringVar(&c.instanceLabel, "instance-label", identity.DefaultInstanceLabel, "name of the instance label")
 	c.auth.register(fs)
 	fs.BoolVar(&c.staleMarkers, "stale-markers", true, "on shutdown, mark every series stale so queries stop showing it at once (a sidecar dies with its service)")
+	fs.BoolVar(&c.prometheusScrapeLoop, "prometheus-scrape-loop", false, "scrape every job with Prometheus' own scrape loop, not rwkit's streaming loop (which runs the jobs it covers at a fraction of the CPU and memory; see the start-up line 'agent scrape loops')")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "time allowed to deliver what is queued on shutdown")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	return fs

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -111,5 +112,36 @@ func TestAgentUsage(t *testing.T) {
 	_, stderr, code := runCLI(t, nil, nil, "agent", "--url", "http://127.0.0.1:1/api/v1/write")
 	if code != exitUsage || !strings.Contains(stderr, "at least one --scrape") {
 		t.Fatalf("exit %d: %s", code, stderr)
+	}
+}
+
+// --prometheus-scrape-loop (or its variable) puts every job on
+// Prometheus' scrape loop, and the start-up line says so; without it the
+// job runs on the streaming loop.
+func TestAgentPrometheusScrapeLoopFlag(t *testing.T) {
+	target := serveHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "a 1") }))
+	receiver := serveHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"default", nil, nil, `stream=svc prometheus=""`},
+		{"flag", nil, []string{"--prometheus-scrape-loop"}, `stream="" prometheus="svc (PrometheusScrapeLoop)"`},
+		{"variable", map[string]string{"RWKIT_PROMETHEUS_SCRAPE_LOOP": "true"}, nil, `stream="" prometheus="svc (PrometheusScrapeLoop)"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"--url", receiver + "/write", "--instance", "i-1", "--scrape", "svc=" + target, "--interval", "1s", "--scrape-timeout", "1s"}, tc.args...)
+			a := start(t, tc.env, func(s stdio) command { return &agentCommand{stdio: s} }, args...)
+			deadline := time.Now().Add(20 * time.Second)
+			for !strings.Contains(a.errOut.String(), "agent scrape loops") && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			a.stop(t, 30*time.Second)
+			if !strings.Contains(a.errOut.String(), tc.want) {
+				t.Errorf("start-up log lacks %s:\n%s", tc.want, a.errOut)
+			}
+		})
 	}
 }
