@@ -82,8 +82,11 @@
 // bodies go to that parser (agent/stream's doc says what this costs). Each
 // scrape goes to every remote_write as encoded series (push.Batch) when
 // the sink is QueueSink on RW 1.0, else decoded into a wire.WriteRequest.
-// What differs: no scrape offsets (a target is scraped every interval from
-// Run's start), and of prometheus_target_* only
+// A target's scrapes are spread over the interval as Prometheus spreads
+// them (stream.Loop.Offset, seeded with Prometheus' seed of the host and
+// the external labels; the point differs from Prometheus' own, whose hash
+// covers the target's internal labels). What differs: of
+// prometheus_target_* only
 // prometheus_target_scrapes_sample_duplicate_timestamp_total,
 // prometheus_target_scrapes_sample_out_of_bounds_total,
 // prometheus_target_scrapes_exceeded_sample_limit_total and

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/util/osutil"
 
 	"github.com/rwkit/rwkit/agent/stream"
 	"github.com/rwkit/rwkit/push"
@@ -75,6 +76,7 @@ type streamJobs struct {
 	loops  []*streamTarget
 	jobs   []string // on the stream loop
 	others []string // on Prometheus' scrape loop, with why
+	seed   uint64   // the loops' offset seed, Prometheus' for this host and external labels
 
 	// repeated, outOfBounds, sampleLimit and bodySizeLimit are added to
 	// the scrape manager's counters of the same names (see
@@ -107,6 +109,7 @@ func (a *Agent) splitJobs(cfg *config.Config) (*config.Config, error) {
 	}
 	rest := *cfg
 	rest.ScrapeConfigs = nil
+	a.stream.seed = offsetSeed(cfg)
 	for _, sc := range cfg.ScrapeConfigs {
 		why := streamIneligible(cfg, sc, a.sinks)
 		if why != "" {
@@ -127,7 +130,7 @@ func (a *Agent) addStreamJob(cfg *config.Config, sc *config.ScrapeConfig) error 
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
 	}
-	opts := []stream.Option{stream.WithExternalLabels(cfg.GlobalConfig.ExternalLabels)}
+	opts := []stream.Option{stream.WithExternalLabels(cfg.GlobalConfig.ExternalLabels), stream.WithOffsetSeed(a.stream.seed)}
 	if len(cfg.RemoteWriteConfigs) > 0 {
 		rw := cfg.RemoteWriteConfigs[0]
 		opts = append(opts, stream.WithWriteRelabel(rw.WriteRelabelConfigs))
@@ -148,6 +151,16 @@ func (a *Agent) addStreamJob(cfg *config.Config, sc *config.ScrapeConfig) error 
 		a.stream.loops = append(a.stream.loops, st)
 	}
 	return nil
+}
+
+// offsetSeed is the seed Prometheus' scrape manager spreads this agent's
+// scrapes with: of the host's fully qualified name and the external labels.
+func offsetSeed(cfg *config.Config) uint64 {
+	host, err := osutil.GetFQDN()
+	if err != nil {
+		host = ""
+	}
+	return stream.OffsetSeed(host, cfg.GlobalConfig.ExternalLabels)
 }
 
 // logLoops says, in one line, which jobs run on which loop.
@@ -185,6 +198,11 @@ func (s *streamJobs) staleAll(now time.Time) {
 }
 
 func (t *streamTarget) run(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(t.l.Offset(time.Now())):
+	}
 	tick := time.NewTicker(t.d)
 	defer tick.Stop()
 	for {

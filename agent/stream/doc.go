@@ -73,12 +73,14 @@
 //
 // OpenMetrics and protobuf scraping (the loop asks for the text formats
 // only; such a body, if served anyway, goes to Prometheus' parser without
-// native histograms, exemplars, created timestamps or NHCB conversion), metadata (RW 2.0 output), the
-// scrape offsets that spread targets over the interval, target_limit,
-// service discovery other than static_configs (so a target that
-// disappears, and its end-of-run stale markers), one remote_write per
-// loop (a series has one label block), and self-metrics (counts are in
-// each Report). StaleAll writes the stale markers of a shutdown.
+// native histograms, exemplars, created timestamps or NHCB conversion),
+// metadata (RW 2.0 output), target_limit, service discovery other than
+// static_configs (so a target that disappears, and its end-of-run stale
+// markers), one remote_write per loop (a series has one label block), and
+// self-metrics (counts are in each Report). StaleAll writes the stale
+// markers of a shutdown. Run waits Offset before its first scrape, as
+// Prometheus' loop waits its scrape offset, so that an agent's targets
+// are scraped spread over the interval.
 //
 // # Bodies the stream parser does not take
 //

@@ -182,10 +182,15 @@ type bodyReader struct {
 	err     error
 	// binary: not the text format; read as is.
 	binary bool
+	// keep, when set, gets a copy of every byte read (see Loop.suspect).
+	keep *[]byte
 }
 
 func (b *bodyReader) reset(r io.Reader) {
-	*b = bodyReader{r: r, limit: b.limit}
+	*b = bodyReader{r: r, limit: b.limit, keep: b.keep}
+	if b.keep != nil {
+		*b.keep = (*b.keep)[:0]
+	}
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
@@ -198,12 +203,14 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		return 0, nil
 	case b.newline:
 		p[0], b.newline, b.eof = '\n', false, true
+		b.tee(p[:1])
 		return 1, nil
 	}
 	if rest := b.limit - b.n; int64(len(p)) > rest {
 		p = p[:rest]
 	}
 	n, err := b.r.Read(p)
+	b.tee(p[:n])
 	if n > 0 {
 		b.n += int64(n)
 		b.last = p[n-1]
@@ -221,6 +228,12 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		return n, err
 	}
 	return n, nil
+}
+
+func (b *bodyReader) tee(p []byte) {
+	if b.keep != nil {
+		*b.keep = append(*b.keep, p...)
+	}
 }
 
 // redactURL is u without its query, whose parameters may carry tokens.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -45,7 +47,8 @@ type Loop struct {
 	external     []labels.Label
 	writeRelabel []*relabel.Config
 	onReport     func(Report)
-	writeSeries  int // series per Output.Write
+	writeSeries  int    // series per Output.Write
+	hash, seed   uint64 // the target's hash and the offset seed (Offset)
 
 	mu     sync.Mutex // one scrape at a time; guards everything below
 	fetch  fetcher
@@ -57,8 +60,14 @@ type Loop struct {
 	// parsed by it; whole holds such a body, read whole.
 	prom  bool
 	whole []byte
-	ps    scrape.TextSample
-	pl    labels.Labels
+	// suspect: the stream parser failed the target's last body, which
+	// was fetched a second time for Prometheus' parser. Its bodies are
+	// then kept as read (in whole) until one parses, so that a target
+	// whose bodies keep failing is not asked twice a scrape; one that
+	// parses is read without a copy.
+	suspect bool
+	ps      scrape.TextSample
+	pl      labels.Labels
 }
 
 // Option configures a Loop.
@@ -102,6 +111,42 @@ func WithWriteSeries(n int) Option {
 // WithWriteSeries: five of Prometheus' default max_samples_per_send.
 const DefaultWriteSeries = 10_000
 
+// WithOffsetSeed sets the seed of Offset (default 0): OffsetSeed of the
+// agent's host and external labels spreads the scrapes of agents that
+// scrape the same target, as Prometheus' offset seed does.
+func WithOffsetSeed(seed uint64) Option {
+	return func(l *Loop) { l.seed = seed }
+}
+
+// OffsetSeed is the seed Prometheus' scrape manager derives from the
+// host's name and the external labels (FNV-1a of the two): agents on
+// different hosts, or with different external labels, scrape one target
+// at different moments.
+func OffsetSeed(host string, external labels.Labels) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(host))
+	h.Write([]byte(external.String()))
+	return h.Sum64()
+}
+
+// Offset is how long from now until this target's next scrape time: each
+// target's scrapes fall at a point of the interval of its own, a hash of
+// its labels and URL with the seed, so that an agent's targets are
+// scraped spread over the interval rather than all at once, as
+// Prometheus' scrape loop spreads them (its hash covers the target's
+// internal labels too, so the point differs from Prometheus' own).
+func (l *Loop) Offset(now time.Time) time.Duration {
+	iv := int64(l.cfg.ScrapeInterval)
+	if iv <= 0 {
+		return 0
+	}
+	next := iv - now.UnixNano()%iv + int64((l.hash^l.seed)%uint64(iv))
+	if next > iv {
+		next -= iv
+	}
+	return time.Duration(next)
+}
+
 // WithClock sets the clock that stamps Run's scrapes (default time.Now).
 func WithClock(now func() time.Time) Option {
 	return func(l *Loop) { l.now = now }
@@ -132,6 +177,10 @@ func New(cfg *config.ScrapeConfig, t *promscrape.Target, out Output, opts ...Opt
 		l.scheme = model.UTF8Validation
 	}
 	t.LabelsRange(func(lb labels.Label) { l.target = append(l.target, lb) })
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%016d", labels.New(l.target...).Hash())
+	h.Write([]byte(l.url))
+	l.hash = h.Sum64()
 	for _, o := range opts {
 		o(l)
 	}
@@ -141,10 +190,16 @@ func New(cfg *config.ScrapeConfig, t *promscrape.Target, out Output, opts ...Opt
 	return l, nil
 }
 
-// Run scrapes every scrape_interval until ctx ends, the first time at
-// once. Errors are in each scrape's report series (up 0), as in
+// Run scrapes every scrape_interval until ctx ends, the first time after
+// Offset (the time of day of a target's scrapes is its own, as in
+// Prometheus). Errors are in each scrape's report series (up 0), as in
 // Prometheus; an Output's error ends Run.
 func (l *Loop) Run(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-time.After(l.Offset(time.Now())):
+	}
 	tick := time.NewTicker(time.Duration(l.cfg.ScrapeInterval))
 	defer tick.Stop()
 	for {
@@ -254,6 +309,10 @@ func (l *Loop) scrapeBody(ctx context.Context, st *scrapeState) error {
 	if l.prom {
 		return l.promBody(ctx, st, nil)
 	}
+	l.fetch.body.keep = nil
+	if l.suspect {
+		l.fetch.body.keep = &l.whole
+	}
 	r, err := l.fetch.open(ctx, l, false)
 	switch {
 	case errors.Is(err, errNotText):
@@ -274,11 +333,31 @@ func (l *Loop) scrapeBody(ctx context.Context, st *scrapeState) error {
 		return err
 	}
 	if l.parser.Err() != nil {
-		l.c.restart(l, st)
+		return l.reparse(ctx, st)
+	}
+	if l.suspect {
+		l.suspect, l.whole = false, nil
+	}
+	return st.limitErr(l)
+}
+
+// reparse parses the body the stream parser failed again, from the
+// start, with Prometheus' parser: the copy kept of it (read to its end
+// first), or else a second fetch.
+func (l *Loop) reparse(ctx context.Context, st *scrapeState) error {
+	l.c.restart(l, st)
+	if !l.suspect {
+		l.suspect = true
 		l.fetch.close()
 		return l.promBody(ctx, st, nil)
 	}
-	return st.limitErr(l)
+	_, err := io.Copy(io.Discard, &l.fetch.body)
+	st.bodyBytes = l.fetch.body.n
+	if err != nil {
+		st.readFailed = true
+		return err
+	}
+	return l.promParse(st)
 }
 
 func (st *scrapeState) limitErr(l *Loop) error {

@@ -16,6 +16,9 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/rwkit/rwkit/agent"
 	"github.com/rwkit/rwkit/agent/stream"
 	"github.com/rwkit/rwkit/wire"
 )
@@ -269,25 +272,45 @@ func TestStaleAll(t *testing.T) {
 }
 
 // A body the stream parser fails is fetched a second time for Prometheus'
-// parser in that one scrape (the loop keeps no copy of the bodies it
-// reads); the target's later bodies are fetched once, for Prometheus'
-// parser alone.
+// parser in that one scrape (the loop keeps no copy of a body while its
+// target's bodies parse). Once Prometheus' parser took one, the target's
+// bodies are fetched once, for it alone; while they fail both parsers,
+// each is kept as read and parsed again from the copy, so the target is
+// asked once a scrape, as Prometheus asks it; a body that parses ends the
+// copying. A failing body larger than the parser's buffer is read to its
+// end for the copy.
 func TestAFailedBodyIsFetchedAgainOnce(t *testing.T) {
-	tg := newTarget(t, []answer{{body: "a 1\nb{x=\"1\"} 2\n# TYPE a gauge\n"}})
-	rec := &recorder{}
-	l := newLoop(t, loadConfig(t, tg, "", "", ""), rec)
-	for i, want := range []int64{2, 1, 1} {
-		before := tg.requests.Load()
-		r, err := l.Scrape(context.Background(), time.UnixMilli(int64(1000*(i+1))))
-		if err != nil || !r.PromParsed || r.Scraped != 2 {
-			t.Fatalf("scrape %d: %v, parsed by Prometheus' parser %v, %d samples; want no error, true, 2", i+1, err, r.PromParsed, r.Scraped)
-		}
-		if got := tg.requests.Load() - before; got != want {
-			t.Errorf("scrape %d: %d requests to the target, want %d", i+1, got, want)
-		}
+	var big strings.Builder
+	big.WriteString("# HELP a x\n# HELP a y\na 1\n") // two HELP lines: the stream parser's error, not Prometheus'
+	for i := range 5000 {
+		fmt.Fprintf(&big, "m{i=\"%04d\",pad=\"%s\"} %d\n", i, strings.Repeat("p", 20), i)
 	}
-	if got := rec.series[`{__name__="b", instance="`+tg.host()+`", job="j", x="1"}`]; len(got) != 3 || got[2].v != 2 {
-		t.Errorf("b's samples %v, want 2 at each of the 3 scrapes", got)
+	for _, tc := range []struct {
+		name     string
+		answers  []answer
+		requests []int64
+		scraped  []int
+		prom     []bool
+	}{
+		{"Prometheus' parser takes it", []answer{{body: "a 1\nb{x=\"1\"} 2\n# TYPE a gauge\n"}}, []int64{2, 1, 1}, []int{2, 2, 2}, []bool{true, true, true}},
+		{"a large body Prometheus' parser takes", []answer{{body: big.String()}}, []int64{2, 1}, []int{5001, 5001}, []bool{true, true}},
+		{"bodies both parsers fail, then one that parses", []answer{{body: "a 1\n!!\n"}, {body: "a 2\n!!\n"}, {body: "a 3\n!!\n"}, {body: "a 4\n"}, {body: "a 5\n"}},
+			[]int64{2, 1, 1, 1, 1}, []int{1, 1, 1, 1, 1}, []bool{true, true, true, false, false}},
+		{"a large body after one both parsers fail", []answer{{body: "a 1\n!!\n"}, {body: big.String()}}, []int64{2, 1}, []int{1, 5001}, []bool{true, true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tg := newTarget(t, tc.answers)
+			l := newLoop(t, loadConfig(t, tg, "", "", ""), &recorder{})
+			for i, want := range tc.requests {
+				tg.pinned.Store(int64(i + 1))
+				before := tg.requests.Load()
+				r, _ := l.Scrape(context.Background(), time.UnixMilli(int64(1000*(i+1))))
+				if got := tg.requests.Load() - before; got != want || r.Scraped != tc.scraped[i] || r.PromParsed != tc.prom[i] {
+					t.Errorf("scrape %d: %d requests, %d samples, Prometheus' parser %v (error %v); want %d, %d, %v",
+						i+1, got, r.Scraped, r.PromParsed, r.Err, want, tc.scraped[i], tc.prom[i])
+				}
+			}
+		})
 	}
 }
 
@@ -357,5 +380,62 @@ func TestWritesAreCutAtWriteSeries(t *testing.T) {
 		if !slices.Equal(out.writes, tc.writes) || !slices.Equal(out.names, tc.names) {
 			t.Errorf("scrape %d: writes of %v series, series %v; want %v and %v", i+1, out.writes, out.names, tc.writes, tc.names)
 		}
+	}
+}
+
+// A target's scrapes fall at a point of the interval of its own: Offset
+// is the time to it, from any now; targets spread over the interval, and
+// another seed moves them.
+func TestOffsetsSpreadTargets(t *testing.T) {
+	const iv = 10 * time.Second
+	phase := func(l *stream.Loop, now time.Time) time.Duration {
+		d := l.Offset(now)
+		if d < 0 || d > iv {
+			t.Fatalf("Offset %v, want within [0, %v]", d, iv)
+		}
+		return time.Duration(now.Add(d).UnixNano() % int64(iv))
+	}
+	loops := func(seed uint64) []*stream.Loop {
+		var ls []*stream.Loop
+		for i := range 200 {
+			yml := fmt.Sprintf("scrape_configs:\n  - job_name: j\n    scrape_interval: 10s\n    static_configs:\n      - targets: ['10.0.%d.%d:8080']\nremote_write:\n  - url: http://127.0.0.1:1/w\n", i/250, i%250)
+			cfg, err := agent.Load([]byte(yml), "t.yml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts, err := stream.Targets(cfg.ScrapeConfigs[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := stream.New(cfg.ScrapeConfigs[0], ts[0], &lastBody{}, stream.WithOffsetSeed(seed))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ls = append(ls, l)
+		}
+		return ls
+	}
+	now := time.Unix(1_700_000_000, 123_456_789)
+	seed := stream.OffsetSeed("host-a", labels.FromStrings("cluster", "c1"))
+	var tenths [10]int
+	moved := 0
+	other := loops(stream.OffsetSeed("host-b", labels.FromStrings("cluster", "c1")))
+	for i, l := range loops(seed) {
+		p := phase(l, now)
+		if later := phase(l, now.Add(3700*time.Millisecond)); later != p {
+			t.Fatalf("target %d: its point in the interval moved from %v to %v with now", i, p, later)
+		}
+		tenths[p*10/iv]++
+		if phase(other[i], now) != p {
+			moved++
+		}
+	}
+	for i, n := range tenths {
+		if n < 5 {
+			t.Errorf("tenth %d of the interval has %d of 200 targets' scrapes (all: %v); want them spread", i, n, tenths)
+		}
+	}
+	if moved < 190 {
+		t.Errorf("another host's seed moved %d of 200 targets' scrape times; want nearly all", moved)
 	}
 }

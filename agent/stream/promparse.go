@@ -29,12 +29,20 @@ func (l *Loop) promBody(ctx context.Context, st *scrapeState, r io.Reader) error
 		}
 	}
 	var err error
+	l.fetch.body.keep = nil
 	l.whole, err = readAll(l.whole[:0], r)
 	st.bodyBytes = l.fetch.body.n
 	if err != nil {
 		st.readFailed = true
 		return err
 	}
+	return l.promParse(st)
+}
+
+// promParse parses l.whole, a body read whole, with Prometheus' parser;
+// once it succeeds, the target's bodies go to it alone.
+func (l *Loop) promParse(st *scrapeState) error {
+	st.promParsed = true
 	if err := l.promSamples(st); err != nil {
 		return err
 	}
