@@ -84,14 +84,7 @@ func (c *cache) appendSeries(dst []byte, e *entry) []byte {
 		r = r[m+1:]
 	}
 	dst = wire.AppendTimeSeriesStart(dst, n, &c.ts)
-	prev := 0
-	for len(recipe) > 0 {
-		off, m := uvarint(recipe)
-		dst = append(dst, key[prev:off]...)
-		dst = append(dst, c.consts[recipe[m]]...)
-		prev, recipe = off, recipe[m+1:]
-	}
-	dst = append(dst, key[prev:]...)
+	dst = c.appendDerived(dst, key, recipe)
 	return wire.AppendTimeSeriesData(dst, &c.ts)
 }
 
@@ -101,7 +94,12 @@ func (c *cache) appendBlock(dst []byte, e *entry) []byte {
 	if e.flags&fDerived == 0 {
 		return append(dst, e.text[e.klen:]...)
 	}
-	key, recipe := e.text[:e.klen-2], e.text[e.klen:]
+	return c.appendDerived(dst, e.text[:e.klen-2], e.text[e.klen:])
+}
+
+// appendDerived appends the block recipe makes of key's label fields and
+// the constant labels.
+func (c *cache) appendDerived(dst []byte, key, recipe string) []byte {
 	prev := 0
 	for len(recipe) > 0 {
 		off, n := uvarint(recipe)
