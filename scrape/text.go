@@ -61,6 +61,12 @@ type TextParser struct {
 	spans []labelSpan
 	name  span
 
+	// plain says tok is an unquoted name read in one run of plain name
+	// bytes ([a-zA-Z_] or, in a metric name, ':' first; then also digits),
+	// which every scheme's name check accepts; ascii says tok, a label
+	// value, has no byte >= 0x80, so it is valid UTF-8.
+	plain, ascii bool
+
 	fams map[string]*TextFamily
 	gen  uint64
 	live int // families seen since the last Reset
@@ -466,7 +472,7 @@ func (p *TextParser) startLabelName() state {
 		p.parseError(fmt.Sprintf("label name %q is reserved", model.MetricNameLabel))
 		return stDone
 	}
-	if !p.scheme.IsValidLabelName(name) {
+	if !p.plain && !p.scheme.IsValidLabelName(name) {
 		p.parseError(fmt.Sprintf("invalid label name %q", name))
 		return stDone
 	}
@@ -531,7 +537,7 @@ func (p *TextParser) startLabelValue() state {
 	if p.readTokenAsLabelValue(); p.err != nil {
 		return stDone
 	}
-	if !utf8.Valid(p.tok) {
+	if !p.ascii && !utf8.Valid(p.tok) {
 		p.parseError(fmt.Sprintf("invalid label value %q", p.tokString()))
 		return stDone
 	}
@@ -728,7 +734,7 @@ func (p *TextParser) family(name string) *TextFamily {
 func (p *TextParser) setOrCreateFamily() {
 	p.summaryCount, p.summarySum, p.histCount, p.histSum = false, false, false, false
 	name := p.tokString()
-	if !p.scheme.IsValidMetricName(name) {
+	if !p.plain && !p.scheme.IsValidMetricName(name) {
 		p.parseError(fmt.Sprintf("invalid metric name %q", name))
 		return
 	}
@@ -832,7 +838,7 @@ func (p *TextParser) skipBlankTabIfCurrentBlankTab() {
 }
 
 func (p *TextParser) readTokenUntilWhitespace() {
-	p.tok = p.tok[:0]
+	p.tok, p.plain, p.ascii = p.tok[:0], false, false
 	if p.err == nil && !isBlankOrTab(p.b) && p.b != '\n' {
 		// Fast path: the rest of the token from the read buffer at once.
 		i := p.pos
@@ -872,7 +878,7 @@ func (p *TextParser) unescape() bool {
 }
 
 func (p *TextParser) readTokenUntilNewline(escapes bool) {
-	p.tok = p.tok[:0]
+	p.tok, p.plain, p.ascii = p.tok[:0], false, false
 	escaped := false
 	for p.err == nil {
 		if escapes && escaped {
@@ -919,7 +925,7 @@ func isMetricNameContinuation(b byte, quoted bool) bool {
 // readName reads a metric name (metric true) or a label name, either of
 // which may be quoted with escapes in it.
 func (p *TextParser) readName(metric bool) {
-	p.tok = p.tok[:0]
+	p.tok, p.plain = p.tok[:0], false
 	quoted, escaped := false, false
 	start, cont, what, stop := isLabelNameStart, isLabelNameContinuation, "label name", byte('=')
 	if metric {
@@ -940,6 +946,7 @@ func (p *TextParser) readName(metric bool) {
 			p.tok = append(p.tok, p.b)
 			p.tok = append(p.tok, p.buf[p.pos:i]...)
 			p.b, p.pos = p.buf[i], i+1
+			p.plain = true
 			return
 		}
 		if i > p.pos {
@@ -983,16 +990,18 @@ func (p *TextParser) readTokenAsMetricName() { p.readName(true) }
 func (p *TextParser) readTokenAsLabelName() { p.readName(false) }
 
 func (p *TextParser) readTokenAsLabelValue() {
-	p.tok = p.tok[:0]
+	p.tok, p.ascii = p.tok[:0], false
 	// Fast path: the value up to its closing quote from the read buffer
 	// at once, when it has no escape or newline before it.
-	i := p.pos
+	i, or := p.pos, byte(0)
 	for i < p.end && p.buf[i] != '"' && p.buf[i] != '\\' && p.buf[i] != '\n' {
+		or |= p.buf[i]
 		i++
 	}
 	p.tok = append(p.tok, p.buf[p.pos:i]...)
 	if i < p.end && p.buf[i] == '"' {
 		p.b, p.pos = '"', i+1
+		p.ascii = or < utf8.RuneSelf
 		return
 	}
 	p.pos = i
