@@ -71,6 +71,7 @@ type TextParser struct {
 	gen  uint64
 	live int // families seen since the last Reset
 	cur  *TextFamily
+	last resolved // setOrCreateFamily's last answer
 
 	summaryCount, summarySum, histCount, histSum bool
 	inBraces, nameInBraces, haveMetric           bool
@@ -82,6 +83,18 @@ type TextParser struct {
 }
 
 type span struct{ off, end int }
+
+// resolved is what setOrCreateFamily made of a name. A name's answer holds
+// until the next Reset: families are not removed before it, the map's entry
+// for a name is only replaced after it, and a family's type, once set, no
+// longer changes (a second TYPE line is an error), so the same name resolves
+// to the same family with the same _count/_sum flags. A scrape's lines
+// mostly repeat the name of the line before.
+type resolved struct {
+	name                                         []byte
+	fam                                          *TextFamily
+	summaryCount, summarySum, histCount, histSum bool
+}
 
 type labelSpan struct{ name, value span }
 
@@ -182,6 +195,7 @@ func (p *TextParser) reset(r io.Reader, scheme model.ValidationScheme) {
 	*p = TextParser{
 		r: r, buf: p.buf, scheme: scheme,
 		tok: p.tok[:0], upper: p.upper[:0], arena: p.arena[:0], spans: p.spans[:0], labels: p.labels[:0],
+		last: resolved{name: p.last.name[:0]},
 		fams: p.fams, gen: p.gen + 1,
 		quantile: math.NaN(), bucket: math.NaN(),
 	}
@@ -732,6 +746,18 @@ func (p *TextParser) family(name string) *TextFamily {
 // family of that exact name, else a summary whose _count or _sum it is,
 // else a histogram whose _count, _sum or _bucket it is, else a new family.
 func (p *TextParser) setOrCreateFamily() {
+	if l := &p.last; l.fam != nil && string(l.name) == p.tokString() {
+		p.cur = l.fam
+		p.summaryCount, p.summarySum, p.histCount, p.histSum = l.summaryCount, l.summarySum, l.histCount, l.histSum
+		return
+	}
+	if p.resolveFamily(); p.err == nil {
+		p.last = resolved{append(p.last.name[:0], p.tok...), p.cur, p.summaryCount, p.summarySum, p.histCount, p.histSum}
+	}
+}
+
+// resolveFamily is setOrCreateFamily without the cache.
+func (p *TextParser) resolveFamily() {
 	p.summaryCount, p.summarySum, p.histCount, p.histSum = false, false, false, false
 	name := p.tokString()
 	if !p.plain && !p.scheme.IsValidMetricName(name) {
