@@ -1,6 +1,7 @@
 package scrape
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -850,6 +851,16 @@ func (p *TextParser) fill() {
 func isBlankOrTab(b byte) bool { return b == ' ' || b == '\t' }
 
 func (p *TextParser) skipBlankTab() {
+	// Fast path: the blanks and the byte after them from the read buffer.
+	i := p.pos
+	for i < p.end && isBlankOrTab(p.buf[i]) {
+		i++
+	}
+	if i < p.end {
+		p.b, p.pos = p.buf[i], i+1
+		return
+	}
+	p.pos = i
 	for {
 		if p.readByte(); p.err != nil || !isBlankOrTab(p.b) {
 			return
@@ -936,11 +947,23 @@ func isLabelNameContinuation(b byte, quoted bool) bool {
 	return isLabelNameStart(b) || (b >= '0' && b <= '9') || quoted
 }
 
-// isPlainNameByte is a byte that continues an unquoted name and cannot
-// change how the rest is read (unlike a quote).
-func isPlainNameByte(b byte, metric bool) bool {
-	return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_' || (metric && b == ':')
-}
+// plainName says which bytes continue an unquoted name and cannot change
+// how the rest is read (unlike a quote): [a-zA-Z0-9_] in both kinds of
+// name (plainLabel|plainMetric), ':' in a metric name only.
+var plainName = func() (t [256]uint8) {
+	for c := range 256 {
+		if (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' {
+			t[c] = plainLabel | plainMetric
+		}
+	}
+	t[':'] = plainMetric
+	return t
+}()
+
+const (
+	plainLabel uint8 = 1 << iota
+	plainMetric
+)
 
 func isMetricNameStart(b byte) bool { return isLabelNameStart(b) || b == ':' }
 
@@ -953,9 +976,9 @@ func isMetricNameContinuation(b byte, quoted bool) bool {
 func (p *TextParser) readName(metric bool) {
 	p.tok, p.plain = p.tok[:0], false
 	quoted, escaped := false, false
-	start, cont, what, stop := isLabelNameStart, isLabelNameContinuation, "label name", byte('=')
+	start, cont, what, stop, plain := isLabelNameStart, isLabelNameContinuation, "label name", byte('='), plainLabel
 	if metric {
-		start, cont, what, stop = isMetricNameStart, isMetricNameContinuation, "metric name", ' '
+		start, cont, what, stop, plain = isMetricNameStart, isMetricNameContinuation, "metric name", ' ', plainMetric
 	}
 	if !start(p.b) {
 		return
@@ -965,7 +988,7 @@ func (p *TextParser) readName(metric bool) {
 		// from the read buffer at once; a quote or the buffer's end goes
 		// on byte by byte.
 		i := p.pos
-		for i < p.end && isPlainNameByte(p.buf[i], metric) {
+		for i < p.end && plainName[p.buf[i]]&plain != 0 {
 			i++
 		}
 		if i < p.end && p.buf[i] != '"' {
@@ -1019,7 +1042,7 @@ func (p *TextParser) readTokenAsLabelValue() {
 	p.tok, p.ascii = p.tok[:0], false
 	// Fast path: the value up to its closing quote from the read buffer
 	// at once, when it has no escape or newline before it.
-	i, or := p.pos, byte(0)
+	i, or := p.asciiRun(), byte(0)
 	for i < p.end && p.buf[i] != '"' && p.buf[i] != '\\' && p.buf[i] != '\n' {
 		or |= p.buf[i]
 		i++
@@ -1061,4 +1084,32 @@ func (p *TextParser) readTokenAsLabelValue() {
 			p.tok = append(p.tok, p.b)
 		}
 	}
+}
+
+// asciiRun returns the end of the run of 8-byte words from p.pos in the read
+// buffer that have no '"', '\\', '\n' or byte >= 0x80: the bytes a label
+// value's fast path takes without looking at each one.
+func (p *TextParser) asciiRun() int {
+	i := p.pos
+	for i+8 <= p.end {
+		x := binary.LittleEndian.Uint64(p.buf[i:])
+		if hasByte(x, '"')|hasByte(x, '\\')|hasByte(x, '\n')|x&highBits != 0 {
+			break
+		}
+		i += 8
+	}
+	return i
+}
+
+const (
+	lowBits  = 0x0101010101010101
+	highBits = 0x8080808080808080
+)
+
+// hasByte is non-zero when one of the 8 bytes in x is c. It is exact for
+// that test (a borrow only marks bytes above a real match), and a byte of
+// x >= 0x80 never matches an ASCII c.
+func hasByte(x uint64, c byte) uint64 {
+	y := x ^ (lowBits * uint64(c))
+	return (y - lowBits) &^ y & highBits
 }

@@ -371,6 +371,26 @@ var oddBodies = []string{
 	"# TYPE h histogram\nh_bucket{le=\"1\"} 1 5\nh_bucket{le=\"2\"} 2 6\nh_sum 1 7\n",
 	"# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_sum 2\n",
 	"a 1\na 1\n",
+	// Label values past the parser's 8-byte words: UTF-8, invalid UTF-8,
+	// escapes and a newline after the first words.
+	"up{a=\"abcdefghijklmnop\xc3\xa9qrstuvwx\",b=\"0123456789abcdef\"} 1\n",
+	"up{a=\"abcdefghijklmnop\xffqrstuvwx\"} 1\n",
+	"up{a=\"abcdefghijklmnopqrstuvw\xff\"} 1\n",
+	"up{a=\"abcdefghijklmnop\\\\qr\\\"stuvwx\\n\"} 1\n",
+	"up{a=\"abcdefghijklmnop\nqrstuvwx\"} 1\n",
+	"up{a=\"abcdefghijklmnop\\tqrstuvwx\"} 1\n",
+	// Names read in one run and not: digits, colons, non-ASCII.
+	"up{\xc3\xa9=\"v\"} 1\n",
+	"up{a\xc3\xa9=\"v\"} 1\n",
+	"up{a:b=\"1\"} 1\n",
+	"up\xc3\xa9 1\n",
+	"up1{a1_B=\"1\"} 1\n_u:p 2\n",
+	"{abc,a=\"1\"} 1\n{abc} 2\n{a:b} 3\n",
+	// A name resolved again after its family changed type.
+	"# HELP x h\nx_count 1\n# TYPE x summary\nx_count 2\nx_sum 3\nx_sum 4\n",
+	"# TYPE x summary\nx_count 1\nx_count 2\n# HELP x_count h\nx_count 3\n",
+	"x_bucket 1\n# TYPE x histogram\nx_bucket{le=\"1\"} 2\nx_bucket{le=\"2\"} 3\n",
+	"x 1\nx_count 2\nx_count 3\n# TYPE x counter\n",
 }
 
 // corpus returns every exposition kept in the repository's testdata, the
@@ -469,6 +489,30 @@ func TestTextParserMatchesExpfmtOnGenerated(t *testing.T) {
 		for _, sc := range schemes {
 			if msg := compareParsers(body, sc.scheme, nil); msg != "" {
 				t.Fatalf("seed %d (%s): %s", seed, sc.name, msg)
+			}
+		}
+	}
+}
+
+// TestTextParserResetForgetsFamilies parses bodies in turn with one parser,
+// each naming families the one before typed otherwise: what a name resolved
+// to in one body does not carry over to the next.
+func TestTextParserResetForgetsFamilies(t *testing.T) {
+	bodies := []string{
+		"# TYPE h histogram\nh_count 1\nh_bucket{le=\"1\"} 1\n",
+		"h_count 1\nh_bucket{le=\"1\"} 1\n",
+		"# TYPE h summary\nh_count 1\nh_bucket{le=\"1\"} 1\n",
+		"# TYPE h histogram\nh_count 1\nh_bucket{le=\"1\"} 1\n",
+		"# TYPE h_count gauge\nh_count 1\n",
+		"# TYPE h histogram\nh_count 1\n",
+	}
+	for _, sc := range schemes {
+		p := NewTextParser(nil, sc.scheme)
+		for round := range 3 {
+			for i, body := range bodies {
+				if msg := compareParsers([]byte(body), sc.scheme, p); msg != "" {
+					t.Fatalf("%s, round %d, body %d: %s", sc.name, round, i, msg)
+				}
 			}
 		}
 	}
