@@ -812,6 +812,9 @@ func isSuffix(name, suffix string) bool {
 // parseFloat is expfmt's: strconv.ParseFloat without hex exponents or
 // underscores.
 func parseFloat(s string) (float64, error) {
+	if f, ok := shortDecimal(s); ok {
+		return f, nil
+	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c == 'p' || c == 'P' || c == '_' {
 			return 0, errUnsupportedFloat
@@ -821,6 +824,44 @@ func parseFloat(s string) (float64, error) {
 }
 
 var errUnsupportedFloat = errors.New("unsupported character in float")
+
+// shortDecimal parses the common value, [+-]digits[.digits] with at least
+// one and at most 15 digits, to what strconv.ParseFloat answers: the
+// digits fit a float64 exactly and so does the power of ten they are
+// divided by, and IEEE division rounds the quotient correctly, as
+// strconv's own exact path does. It answers false for anything else.
+func shortDecimal(s string) (float64, bool) {
+	i, neg := 0, false
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		i, neg = 1, s[0] == '-'
+	}
+	var mant uint64
+	digits, frac, dot := 0, 0, false
+	for ; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			mant = mant*10 + uint64(c-'0')
+			digits++
+			if dot {
+				frac++
+			}
+		case c == '.' && !dot:
+			dot = true
+		default:
+			return 0, false
+		}
+	}
+	if digits == 0 || digits > 15 {
+		return 0, false
+	}
+	f := float64(mant) / pow10[frac]
+	if neg {
+		f = -f
+	}
+	return f, true
+}
+
+var pow10 = [16]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
 
 // readByte is bufio.Reader.ReadByte into p.b and p.err.
 func (p *TextParser) readByte() {
@@ -852,12 +893,12 @@ func isBlankOrTab(b byte) bool { return b == ' ' || b == '\t' }
 
 func (p *TextParser) skipBlankTab() {
 	// Fast path: the blanks and the byte after them from the read buffer.
-	i := p.pos
-	for i < p.end && isBlankOrTab(p.buf[i]) {
+	buf, i := p.buf[:p.end], p.pos
+	for i < len(buf) && isBlankOrTab(buf[i]) {
 		i++
 	}
-	if i < p.end {
-		p.b, p.pos = p.buf[i], i+1
+	if i < len(buf) {
+		p.b, p.pos = buf[i], i+1
 		return
 	}
 	p.pos = i
@@ -878,14 +919,14 @@ func (p *TextParser) readTokenUntilWhitespace() {
 	p.tok, p.plain, p.ascii = p.tok[:0], false, false
 	if p.err == nil && !isBlankOrTab(p.b) && p.b != '\n' {
 		// Fast path: the rest of the token from the read buffer at once.
-		i := p.pos
-		for i < p.end && !isBlankOrTab(p.buf[i]) && p.buf[i] != '\n' {
+		buf, i := p.buf[:p.end], p.pos
+		for i < len(buf) && !isBlankOrTab(buf[i]) && buf[i] != '\n' {
 			i++
 		}
 		p.tok = append(p.tok, p.b)
-		p.tok = append(p.tok, p.buf[p.pos:i]...)
-		if i < p.end {
-			p.b, p.pos = p.buf[i], i+1
+		p.tok = append(p.tok, buf[p.pos:i]...)
+		if i < len(buf) {
+			p.b, p.pos = buf[i], i+1
 			return
 		}
 		p.pos = i
@@ -987,14 +1028,14 @@ func (p *TextParser) readName(metric bool) {
 		// Fast path for an unquoted name: the run of plain name bytes
 		// from the read buffer at once; a quote or the buffer's end goes
 		// on byte by byte.
-		i := p.pos
-		for i < p.end && plainName[p.buf[i]]&plain != 0 {
+		buf, i := p.buf[:p.end], p.pos
+		for i < len(buf) && plainName[buf[i]]&plain != 0 {
 			i++
 		}
-		if i < p.end && p.buf[i] != '"' {
+		if i < len(buf) && buf[i] != '"' {
 			p.tok = append(p.tok, p.b)
-			p.tok = append(p.tok, p.buf[p.pos:i]...)
-			p.b, p.pos = p.buf[i], i+1
+			p.tok = append(p.tok, buf[p.pos:i]...)
+			p.b, p.pos = buf[i], i+1
 			p.plain = true
 			return
 		}
@@ -1042,13 +1083,13 @@ func (p *TextParser) readTokenAsLabelValue() {
 	p.tok, p.ascii = p.tok[:0], false
 	// Fast path: the value up to its closing quote from the read buffer
 	// at once, when it has no escape or newline before it.
-	i, or := p.asciiRun(), byte(0)
-	for i < p.end && p.buf[i] != '"' && p.buf[i] != '\\' && p.buf[i] != '\n' {
-		or |= p.buf[i]
+	buf, i, or := p.buf[:p.end], p.asciiRun(), byte(0)
+	for i < len(buf) && buf[i] != '"' && buf[i] != '\\' && buf[i] != '\n' {
+		or |= buf[i]
 		i++
 	}
-	p.tok = append(p.tok, p.buf[p.pos:i]...)
-	if i < p.end && p.buf[i] == '"' {
+	p.tok = append(p.tok, buf[p.pos:i]...)
+	if i < len(buf) && buf[i] == '"' {
 		p.b, p.pos = '"', i+1
 		p.ascii = or < utf8.RuneSelf
 		return
@@ -1090,9 +1131,9 @@ func (p *TextParser) readTokenAsLabelValue() {
 // buffer that have no '"', '\\', '\n' or byte >= 0x80: the bytes a label
 // value's fast path takes without looking at each one.
 func (p *TextParser) asciiRun() int {
-	i := p.pos
-	for i+8 <= p.end {
-		x := binary.LittleEndian.Uint64(p.buf[i:])
+	buf, i := p.buf[:p.end], p.pos
+	for i+8 <= len(buf) {
+		x := binary.LittleEndian.Uint64(buf[i:])
 		if hasByte(x, '"')|hasByte(x, '\\')|hasByte(x, '\n')|x&highBits != 0 {
 			break
 		}

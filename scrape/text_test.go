@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -678,4 +679,34 @@ func FuzzParseText(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestShortDecimal holds the value fast path to strconv.ParseFloat, bit for
+// bit, on the shapes it takes and the ones it must leave to strconv.
+func TestShortDecimal(t *testing.T) {
+	for _, s := range []string{
+		"0", "-0", "+0", "1", "-1", "+7", "0.1", "0.3", "1.5", "-2.25", ".5", "5.", "-.5", "007",
+		"123456789012345", "0.00000000000001", "999999999999999", "99999999999999.9", "9007199254740993",
+		"1234567890123456", "0.000000000000001", ".", "-", "+", "", "1..2", "1.2.3", "1e3", "--1", "1_0", "0x1", "Inf", "NaN",
+	} {
+		checkShortDecimal(t, s)
+	}
+}
+
+func FuzzShortDecimal(f *testing.F) {
+	for _, s := range []string{"0", "-0", "1.5", ".5", "5.", "123456789012345", "0.00000000000001", "1e3"} {
+		f.Add(s)
+	}
+	f.Fuzz(checkShortDecimal)
+}
+
+func checkShortDecimal(t *testing.T, s string) {
+	got, ok := shortDecimal(s)
+	if !ok {
+		return
+	}
+	want, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.Float64bits(got) != math.Float64bits(want) {
+		t.Errorf("shortDecimal(%q) = %v (%#x), strconv.ParseFloat = %v (%#x), %v", s, got, math.Float64bits(got), want, math.Float64bits(want), err)
+	}
 }
