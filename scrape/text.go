@@ -56,11 +56,16 @@ type TextParser struct {
 	line int
 	done bool
 
-	tok   []byte // the token being read
-	upper []byte // the TYPE token upper-cased
-	arena []byte // the current line's name and labels
-	spans []labelSpan
-	name  span
+	tok []byte // the token being read
+	// own is tok's storage while tok aliases the read buffer (aliased):
+	// a token read whole from the buffer is not copied until the buffer
+	// is read into again (fill).
+	own     []byte
+	aliased bool
+	upper   []byte // the TYPE token upper-cased
+	arena   []byte // the current line's name and labels
+	spans   []labelSpan
+	name    span
 
 	// plain says tok is an unquoted name read in one run of plain name
 	// bytes ([a-zA-Z_] or, in a metric name, ':' first; then also digits),
@@ -193,6 +198,7 @@ func (p *TextParser) reset(r io.Reader, scheme model.ValidationScheme) {
 	if p.buf == nil {
 		p.buf = make([]byte, 64<<10)
 	}
+	p.startTok()
 	*p = TextParser{
 		r: r, buf: p.buf, scheme: scheme,
 		tok: p.tok[:0], upper: p.upper[:0], arena: p.arena[:0], spans: p.spans[:0], labels: p.labels[:0],
@@ -579,7 +585,6 @@ func (p *TextParser) startLabelValue() state {
 			return stDone
 		}
 	}
-	value := p.tokString()
 	if p.skipBlankTab(); p.err != nil {
 		return stDone
 	}
@@ -596,7 +601,7 @@ func (p *TextParser) startLabelValue() state {
 		}
 		return stValue
 	default:
-		p.parseError(fmt.Sprintf("unexpected end of label value %q", value))
+		p.parseError(fmt.Sprintf("unexpected end of label value %q", p.tokString()))
 		return stDone
 	}
 }
@@ -874,6 +879,9 @@ func (p *TextParser) readByte() {
 }
 
 func (p *TextParser) fill() {
+	if p.aliased {
+		p.tok, p.aliased = append(p.own[:0], p.tok...), false
+	}
 	for p.rerr == nil {
 		n, err := p.r.Read(p.buf)
 		p.pos, p.end, p.rerr = 0, n, err
@@ -887,6 +895,22 @@ func (p *TextParser) fill() {
 		}
 	}
 	p.b, p.err = 0, p.rerr
+}
+
+// startTok empties the token, in the parser's own storage.
+func (p *TextParser) startTok() {
+	if p.aliased {
+		p.tok, p.aliased = p.own, false
+	}
+	p.tok, p.plain, p.ascii = p.tok[:0], false, false
+}
+
+// aliasTok makes the token buf[from:to] without a copy, right after
+// startTok; fill copies it out before it reads into the buffer again. A
+// byte read last from the buffer is at p.pos-1 (p.b); the alias has no
+// room to append into the buffer.
+func (p *TextParser) aliasTok(from, to int) {
+	p.own, p.tok, p.aliased = p.tok, p.buf[from:to:to], true
 }
 
 func isBlankOrTab(b byte) bool { return b == ' ' || b == '\t' }
@@ -916,19 +940,20 @@ func (p *TextParser) skipBlankTabIfCurrentBlankTab() {
 }
 
 func (p *TextParser) readTokenUntilWhitespace() {
-	p.tok, p.plain, p.ascii = p.tok[:0], false, false
+	p.startTok()
 	if p.err == nil && !isBlankOrTab(p.b) && p.b != '\n' {
 		// Fast path: the rest of the token from the read buffer at once.
 		buf, i := p.buf[:p.end], p.pos
 		for i < len(buf) && !isBlankOrTab(buf[i]) && buf[i] != '\n' {
 			i++
 		}
-		p.tok = append(p.tok, p.b)
-		p.tok = append(p.tok, buf[p.pos:i]...)
 		if i < len(buf) {
+			p.aliasTok(p.pos-1, i)
 			p.b, p.pos = buf[i], i+1
 			return
 		}
+		p.tok = append(p.tok, p.b)
+		p.tok = append(p.tok, buf[p.pos:i]...)
 		p.pos = i
 		p.readByte()
 	}
@@ -956,7 +981,7 @@ func (p *TextParser) unescape() bool {
 }
 
 func (p *TextParser) readTokenUntilNewline(escapes bool) {
-	p.tok, p.plain, p.ascii = p.tok[:0], false, false
+	p.startTok()
 	escaped := false
 	for p.err == nil {
 		if escapes && escaped {
@@ -1015,7 +1040,7 @@ func isMetricNameContinuation(b byte, quoted bool) bool {
 // readName reads a metric name (metric true) or a label name, either of
 // which may be quoted with escapes in it.
 func (p *TextParser) readName(metric bool) {
-	p.tok, p.plain = p.tok[:0], false
+	p.startTok()
 	quoted, escaped := false, false
 	start, cont, what, stop, plain := isLabelNameStart, isLabelNameContinuation, "label name", byte('='), plainLabel
 	if metric {
@@ -1033,8 +1058,7 @@ func (p *TextParser) readName(metric bool) {
 			i++
 		}
 		if i < len(buf) && buf[i] != '"' {
-			p.tok = append(p.tok, p.b)
-			p.tok = append(p.tok, buf[p.pos:i]...)
+			p.aliasTok(p.pos-1, i)
 			p.b, p.pos = buf[i], i+1
 			p.plain = true
 			return
@@ -1080,7 +1104,7 @@ func (p *TextParser) readTokenAsMetricName() { p.readName(true) }
 func (p *TextParser) readTokenAsLabelName() { p.readName(false) }
 
 func (p *TextParser) readTokenAsLabelValue() {
-	p.tok, p.ascii = p.tok[:0], false
+	p.startTok()
 	// Fast path: the value up to its closing quote from the read buffer
 	// at once, when it has no escape or newline before it.
 	buf, i, or := p.buf[:p.end], p.asciiRun(), byte(0)
@@ -1088,12 +1112,13 @@ func (p *TextParser) readTokenAsLabelValue() {
 		or |= buf[i]
 		i++
 	}
-	p.tok = append(p.tok, buf[p.pos:i]...)
 	if i < len(buf) && buf[i] == '"' {
+		p.aliasTok(p.pos, i)
 		p.b, p.pos = '"', i+1
 		p.ascii = or < utf8.RuneSelf
 		return
 	}
+	p.tok = append(p.tok, buf[p.pos:i]...)
 	p.pos = i
 	escaped := false
 	for {
