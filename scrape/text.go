@@ -285,13 +285,13 @@ func (p *TextParser) Next() bool {
 
 func (p *TextParser) emit() {
 	p.labels = p.labels[:0]
-	sorted := true
-	for i, l := range p.spans {
+	sorted, prev := true, ""
+	for _, l := range p.spans {
 		lb := wire.Label{Name: p.str(l.name), Value: p.str(l.value)}
-		if i > 0 && lb.Name < p.labels[i-1].Name {
-			sorted = false
+		if sorted && len(p.labels) > 0 {
+			sorted = !less(lb.Name, prev)
 		}
-		p.labels = append(p.labels, lb)
+		p.labels, prev = append(p.labels, lb), lb.Name
 	}
 	p.s.Family = p.cur
 	p.s.Name = p.str(p.name)
@@ -299,6 +299,15 @@ func (p *TextParser) emit() {
 	p.s.Sorted = sorted
 	p.s.Line = p.line
 	p.s.NameInBraces = p.nameInBraces
+}
+
+// less is a < b, deciding on the first bytes when they differ (label names
+// mostly do) without a call to the runtime's compare.
+func less(a, b string) bool {
+	if len(a) > 0 && len(b) > 0 && a[0] != b[0] {
+		return a[0] < b[0]
+	}
+	return a < b
 }
 
 func (p *TextParser) str(s span) string {

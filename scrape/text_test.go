@@ -19,6 +19,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/rwkit/rwkit/wire"
 )
 
 // The current path: expfmt's TextParser, as Parse (legacy names) and
@@ -38,6 +40,9 @@ func streamTree(p *TextParser) (map[string]*dto.MetricFamily, error) {
 	for p.Next() {
 		s := p.Sample()
 		f := s.Family
+		if sorted := slices.IsSortedFunc(s.Labels, func(a, b wire.Label) int { return strings.Compare(a.Name, b.Name) }); s.Sorted != sorted {
+			return nil, fmt.Errorf("line %d: Sorted = %v for labels %v", s.Line, s.Sorted, s.Labels)
+		}
 		mf := fams[f.Name]
 		if mf == nil {
 			mf = &dto.MetricFamily{Name: proto.String(f.Name)}
@@ -392,6 +397,7 @@ var oddBodies = []string{
 	"# TYPE x summary\nx_count 1\nx_count 2\n# HELP x_count h\nx_count 3\n",
 	"x_bucket 1\n# TYPE x histogram\nx_bucket{le=\"1\"} 2\nx_bucket{le=\"2\"} 3\n",
 	"x 1\nx_count 2\nx_count 3\n# TYPE x counter\n",
+	"up{ab=\"1\",aa=\"2\"} 1\nup{aa=\"1\",ab=\"2\",b=\"3\",_=\"4\"} 2\nup{Z=\"1\",a=\"2\",a_b=\"3\",ab=\"4\"} 3\n",
 }
 
 // corpus returns every exposition kept in the repository's testdata, the
