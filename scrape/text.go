@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -1161,15 +1162,16 @@ func (p *TextParser) readTokenAsLabelValue() {
 	}
 }
 
-// asciiRun returns the end of the run of 8-byte words from p.pos in the read
-// buffer that have no '"', '\\', '\n' or byte >= 0x80: the bytes a label
+// asciiRun returns where, from p.pos in the read buffer, the first '"',
+// '\\', '\n' or byte >= 0x80 is, read 8 bytes a word; or where the last
+// whole word ends when there is none. The bytes before it are what a label
 // value's fast path takes without looking at each one.
 func (p *TextParser) asciiRun() int {
 	buf, i := p.buf[:p.end], p.pos
 	for i+8 <= len(buf) {
 		x := binary.LittleEndian.Uint64(buf[i:])
-		if hasByte(x, '"')|hasByte(x, '\\')|hasByte(x, '\n')|x&highBits != 0 {
-			break
+		if m := hasByte(x, '"') | hasByte(x, '\\') | hasByte(x, '\n') | x&highBits; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
 		}
 		i += 8
 	}
@@ -1181,9 +1183,10 @@ const (
 	highBits = 0x8080808080808080
 )
 
-// hasByte is non-zero when one of the 8 bytes in x is c. It is exact for
-// that test (a borrow only marks bytes above a real match), and a byte of
-// x >= 0x80 never matches an ASCII c.
+// hasByte marks (0x80) the bytes of x that are c, and may mark bytes above
+// the lowest one that is: the lowest mark, and whether there is one, are
+// exact (a borrow only runs up from a real match). A byte of x >= 0x80
+// never matches an ASCII c.
 func hasByte(x uint64, c byte) uint64 {
 	y := x ^ (lowBits * uint64(c))
 	return (y - lowBits) &^ y & highBits
