@@ -1,10 +1,12 @@
 package scrape
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -55,16 +57,28 @@ type TextParser struct {
 	line int
 	done bool
 
-	tok   []byte // the token being read
-	upper []byte // the TYPE token upper-cased
-	arena []byte // the current line's name and labels
-	spans []labelSpan
-	name  span
+	tok []byte // the token being read
+	// own is tok's storage while tok aliases the read buffer (aliased):
+	// a token read whole from the buffer is not copied until the buffer
+	// is read into again (fill).
+	own     []byte
+	aliased bool
+	upper   []byte // the TYPE token upper-cased
+	arena   []byte // the current line's name and labels
+	spans   []labelSpan
+	name    span
+
+	// plain says tok is an unquoted name read in one run of plain name
+	// bytes ([a-zA-Z_] or, in a metric name, ':' first; then also digits),
+	// which every scheme's name check accepts; ascii says tok, a label
+	// value, has no byte >= 0x80, so it is valid UTF-8.
+	plain, ascii bool
 
 	fams map[string]*TextFamily
 	gen  uint64
 	live int // families seen since the last Reset
 	cur  *TextFamily
+	last resolved // setOrCreateFamily's last answer
 
 	summaryCount, summarySum, histCount, histSum bool
 	inBraces, nameInBraces, haveMetric           bool
@@ -76,6 +90,18 @@ type TextParser struct {
 }
 
 type span struct{ off, end int }
+
+// resolved is what setOrCreateFamily made of a name. A name's answer holds
+// until the next Reset: families are not removed before it, the map's entry
+// for a name is only replaced after it, and a family's type, once set, no
+// longer changes (a second TYPE line is an error), so the same name resolves
+// to the same family with the same _count/_sum flags. A scrape's lines
+// mostly repeat the name of the line before.
+type resolved struct {
+	name                                         []byte
+	fam                                          *TextFamily
+	summaryCount, summarySum, histCount, histSum bool
+}
 
 type labelSpan struct{ name, value span }
 
@@ -173,9 +199,11 @@ func (p *TextParser) reset(r io.Reader, scheme model.ValidationScheme) {
 	if p.buf == nil {
 		p.buf = make([]byte, 64<<10)
 	}
+	p.startTok()
 	*p = TextParser{
 		r: r, buf: p.buf, scheme: scheme,
 		tok: p.tok[:0], upper: p.upper[:0], arena: p.arena[:0], spans: p.spans[:0], labels: p.labels[:0],
+		last: resolved{name: p.last.name[:0]},
 		fams: p.fams, gen: p.gen + 1,
 		quantile: math.NaN(), bucket: math.NaN(),
 	}
@@ -258,13 +286,13 @@ func (p *TextParser) Next() bool {
 
 func (p *TextParser) emit() {
 	p.labels = p.labels[:0]
-	sorted := true
-	for i, l := range p.spans {
+	sorted, prev := true, ""
+	for _, l := range p.spans {
 		lb := wire.Label{Name: p.str(l.name), Value: p.str(l.value)}
-		if i > 0 && lb.Name < p.labels[i-1].Name {
-			sorted = false
+		if sorted && len(p.labels) > 0 {
+			sorted = !less(lb.Name, prev)
 		}
-		p.labels = append(p.labels, lb)
+		p.labels, prev = append(p.labels, lb), lb.Name
 	}
 	p.s.Family = p.cur
 	p.s.Name = p.str(p.name)
@@ -272,6 +300,15 @@ func (p *TextParser) emit() {
 	p.s.Sorted = sorted
 	p.s.Line = p.line
 	p.s.NameInBraces = p.nameInBraces
+}
+
+// less is a < b, deciding on the first bytes when they differ (label names
+// mostly do) without a call to the runtime's compare.
+func less(a, b string) bool {
+	if len(a) > 0 && len(b) > 0 && a[0] != b[0] {
+		return a[0] < b[0]
+	}
+	return a < b
 }
 
 func (p *TextParser) str(s span) string {
@@ -466,7 +503,7 @@ func (p *TextParser) startLabelName() state {
 		p.parseError(fmt.Sprintf("label name %q is reserved", model.MetricNameLabel))
 		return stDone
 	}
-	if !p.scheme.IsValidLabelName(name) {
+	if !p.plain && !p.scheme.IsValidLabelName(name) {
 		p.parseError(fmt.Sprintf("invalid label name %q", name))
 		return stDone
 	}
@@ -531,7 +568,7 @@ func (p *TextParser) startLabelValue() state {
 	if p.readTokenAsLabelValue(); p.err != nil {
 		return stDone
 	}
-	if !utf8.Valid(p.tok) {
+	if !p.ascii && !utf8.Valid(p.tok) {
 		p.parseError(fmt.Sprintf("invalid label value %q", p.tokString()))
 		return stDone
 	}
@@ -558,7 +595,6 @@ func (p *TextParser) startLabelValue() state {
 			return stDone
 		}
 	}
-	value := p.tokString()
 	if p.skipBlankTab(); p.err != nil {
 		return stDone
 	}
@@ -575,7 +611,7 @@ func (p *TextParser) startLabelValue() state {
 		}
 		return stValue
 	default:
-		p.parseError(fmt.Sprintf("unexpected end of label value %q", value))
+		p.parseError(fmt.Sprintf("unexpected end of label value %q", p.tokString()))
 		return stDone
 	}
 }
@@ -726,9 +762,21 @@ func (p *TextParser) family(name string) *TextFamily {
 // family of that exact name, else a summary whose _count or _sum it is,
 // else a histogram whose _count, _sum or _bucket it is, else a new family.
 func (p *TextParser) setOrCreateFamily() {
+	if l := &p.last; l.fam != nil && string(l.name) == p.tokString() {
+		p.cur = l.fam
+		p.summaryCount, p.summarySum, p.histCount, p.histSum = l.summaryCount, l.summarySum, l.histCount, l.histSum
+		return
+	}
+	if p.resolveFamily(); p.err == nil {
+		p.last = resolved{append(p.last.name[:0], p.tok...), p.cur, p.summaryCount, p.summarySum, p.histCount, p.histSum}
+	}
+}
+
+// resolveFamily is setOrCreateFamily without the cache.
+func (p *TextParser) resolveFamily() {
 	p.summaryCount, p.summarySum, p.histCount, p.histSum = false, false, false, false
 	name := p.tokString()
-	if !p.scheme.IsValidMetricName(name) {
+	if !p.plain && !p.scheme.IsValidMetricName(name) {
 		p.parseError(fmt.Sprintf("invalid metric name %q", name))
 		return
 	}
@@ -779,6 +827,9 @@ func isSuffix(name, suffix string) bool {
 // parseFloat is expfmt's: strconv.ParseFloat without hex exponents or
 // underscores.
 func parseFloat(s string) (float64, error) {
+	if f, ok := shortDecimal(s); ok {
+		return f, nil
+	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c == 'p' || c == 'P' || c == '_' {
 			return 0, errUnsupportedFloat
@@ -788,6 +839,44 @@ func parseFloat(s string) (float64, error) {
 }
 
 var errUnsupportedFloat = errors.New("unsupported character in float")
+
+// shortDecimal parses the common value, [+-]digits[.digits] with at least
+// one and at most 15 digits, to what strconv.ParseFloat answers: the
+// digits fit a float64 exactly and so does the power of ten they are
+// divided by, and IEEE division rounds the quotient correctly, as
+// strconv's own exact path does. It answers false for anything else.
+func shortDecimal(s string) (float64, bool) {
+	i, neg := 0, false
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		i, neg = 1, s[0] == '-'
+	}
+	var mant uint64
+	digits, frac, dot := 0, 0, false
+	for ; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			mant = mant*10 + uint64(c-'0')
+			digits++
+			if dot {
+				frac++
+			}
+		case c == '.' && !dot:
+			dot = true
+		default:
+			return 0, false
+		}
+	}
+	if digits == 0 || digits > 15 {
+		return 0, false
+	}
+	f := float64(mant) / pow10[frac]
+	if neg {
+		f = -f
+	}
+	return f, true
+}
+
+var pow10 = [16]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
 
 // readByte is bufio.Reader.ReadByte into p.b and p.err.
 func (p *TextParser) readByte() {
@@ -800,6 +889,9 @@ func (p *TextParser) readByte() {
 }
 
 func (p *TextParser) fill() {
+	if p.aliased {
+		p.tok, p.aliased = append(p.own[:0], p.tok...), false
+	}
 	for p.rerr == nil {
 		n, err := p.r.Read(p.buf)
 		p.pos, p.end, p.rerr = 0, n, err
@@ -815,9 +907,35 @@ func (p *TextParser) fill() {
 	p.b, p.err = 0, p.rerr
 }
 
+// startTok empties the token, in the parser's own storage.
+func (p *TextParser) startTok() {
+	if p.aliased {
+		p.tok, p.aliased = p.own, false
+	}
+	p.tok, p.plain, p.ascii = p.tok[:0], false, false
+}
+
+// aliasTok makes the token buf[from:to] without a copy, right after
+// startTok; fill copies it out before it reads into the buffer again. A
+// byte read last from the buffer is at p.pos-1 (p.b); the alias has no
+// room to append into the buffer.
+func (p *TextParser) aliasTok(from, to int) {
+	p.own, p.tok, p.aliased = p.tok, p.buf[from:to:to], true
+}
+
 func isBlankOrTab(b byte) bool { return b == ' ' || b == '\t' }
 
 func (p *TextParser) skipBlankTab() {
+	// Fast path: the blanks and the byte after them from the read buffer.
+	buf, i := p.buf[:p.end], p.pos
+	for i < len(buf) && isBlankOrTab(buf[i]) {
+		i++
+	}
+	if i < len(buf) {
+		p.b, p.pos = buf[i], i+1
+		return
+	}
+	p.pos = i
 	for {
 		if p.readByte(); p.err != nil || !isBlankOrTab(p.b) {
 			return
@@ -832,19 +950,20 @@ func (p *TextParser) skipBlankTabIfCurrentBlankTab() {
 }
 
 func (p *TextParser) readTokenUntilWhitespace() {
-	p.tok = p.tok[:0]
+	p.startTok()
 	if p.err == nil && !isBlankOrTab(p.b) && p.b != '\n' {
 		// Fast path: the rest of the token from the read buffer at once.
-		i := p.pos
-		for i < p.end && !isBlankOrTab(p.buf[i]) && p.buf[i] != '\n' {
+		buf, i := p.buf[:p.end], p.pos
+		for i < len(buf) && !isBlankOrTab(buf[i]) && buf[i] != '\n' {
 			i++
 		}
-		p.tok = append(p.tok, p.b)
-		p.tok = append(p.tok, p.buf[p.pos:i]...)
-		if i < p.end {
-			p.b, p.pos = p.buf[i], i+1
+		if i < len(buf) {
+			p.aliasTok(p.pos-1, i)
+			p.b, p.pos = buf[i], i+1
 			return
 		}
+		p.tok = append(p.tok, p.b)
+		p.tok = append(p.tok, buf[p.pos:i]...)
 		p.pos = i
 		p.readByte()
 	}
@@ -872,7 +991,7 @@ func (p *TextParser) unescape() bool {
 }
 
 func (p *TextParser) readTokenUntilNewline(escapes bool) {
-	p.tok = p.tok[:0]
+	p.startTok()
 	escaped := false
 	for p.err == nil {
 		if escapes && escaped {
@@ -904,11 +1023,23 @@ func isLabelNameContinuation(b byte, quoted bool) bool {
 	return isLabelNameStart(b) || (b >= '0' && b <= '9') || quoted
 }
 
-// isPlainNameByte is a byte that continues an unquoted name and cannot
-// change how the rest is read (unlike a quote).
-func isPlainNameByte(b byte, metric bool) bool {
-	return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_' || (metric && b == ':')
-}
+// plainName says which bytes continue an unquoted name and cannot change
+// how the rest is read (unlike a quote): [a-zA-Z0-9_] in both kinds of
+// name (plainLabel|plainMetric), ':' in a metric name only.
+var plainName = func() (t [256]uint8) {
+	for c := range 256 {
+		if (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' {
+			t[c] = plainLabel | plainMetric
+		}
+	}
+	t[':'] = plainMetric
+	return t
+}()
+
+const (
+	plainLabel uint8 = 1 << iota
+	plainMetric
+)
 
 func isMetricNameStart(b byte) bool { return isLabelNameStart(b) || b == ':' }
 
@@ -919,11 +1050,11 @@ func isMetricNameContinuation(b byte, quoted bool) bool {
 // readName reads a metric name (metric true) or a label name, either of
 // which may be quoted with escapes in it.
 func (p *TextParser) readName(metric bool) {
-	p.tok = p.tok[:0]
+	p.startTok()
 	quoted, escaped := false, false
-	start, cont, what, stop := isLabelNameStart, isLabelNameContinuation, "label name", byte('=')
+	start, cont, what, stop, plain := isLabelNameStart, isLabelNameContinuation, "label name", byte('='), plainLabel
 	if metric {
-		start, cont, what, stop = isMetricNameStart, isMetricNameContinuation, "metric name", ' '
+		start, cont, what, stop, plain = isMetricNameStart, isMetricNameContinuation, "metric name", ' ', plainMetric
 	}
 	if !start(p.b) {
 		return
@@ -932,14 +1063,14 @@ func (p *TextParser) readName(metric bool) {
 		// Fast path for an unquoted name: the run of plain name bytes
 		// from the read buffer at once; a quote or the buffer's end goes
 		// on byte by byte.
-		i := p.pos
-		for i < p.end && isPlainNameByte(p.buf[i], metric) {
+		buf, i := p.buf[:p.end], p.pos
+		for i < len(buf) && plainName[buf[i]]&plain != 0 {
 			i++
 		}
-		if i < p.end && p.buf[i] != '"' {
-			p.tok = append(p.tok, p.b)
-			p.tok = append(p.tok, p.buf[p.pos:i]...)
-			p.b, p.pos = p.buf[i], i+1
+		if i < len(buf) && buf[i] != '"' {
+			p.aliasTok(p.pos-1, i)
+			p.b, p.pos = buf[i], i+1
+			p.plain = true
 			return
 		}
 		if i > p.pos {
@@ -983,18 +1114,21 @@ func (p *TextParser) readTokenAsMetricName() { p.readName(true) }
 func (p *TextParser) readTokenAsLabelName() { p.readName(false) }
 
 func (p *TextParser) readTokenAsLabelValue() {
-	p.tok = p.tok[:0]
+	p.startTok()
 	// Fast path: the value up to its closing quote from the read buffer
 	// at once, when it has no escape or newline before it.
-	i := p.pos
-	for i < p.end && p.buf[i] != '"' && p.buf[i] != '\\' && p.buf[i] != '\n' {
+	buf, i, or := p.buf[:p.end], p.asciiRun(), byte(0)
+	for i < len(buf) && buf[i] != '"' && buf[i] != '\\' && buf[i] != '\n' {
+		or |= buf[i]
 		i++
 	}
-	p.tok = append(p.tok, p.buf[p.pos:i]...)
-	if i < p.end && p.buf[i] == '"' {
+	if i < len(buf) && buf[i] == '"' {
+		p.aliasTok(p.pos, i)
 		p.b, p.pos = '"', i+1
+		p.ascii = or < utf8.RuneSelf
 		return
 	}
+	p.tok = append(p.tok, buf[p.pos:i]...)
 	p.pos = i
 	escaped := false
 	for {
@@ -1026,4 +1160,34 @@ func (p *TextParser) readTokenAsLabelValue() {
 			p.tok = append(p.tok, p.b)
 		}
 	}
+}
+
+// asciiRun returns where, from p.pos in the read buffer, the first '"',
+// '\\', '\n' or byte >= 0x80 is, read 8 bytes a word; or where the last
+// whole word ends when there is none. The bytes before it are what a label
+// value's fast path takes without looking at each one.
+func (p *TextParser) asciiRun() int {
+	buf, i := p.buf[:p.end], p.pos
+	for i+8 <= len(buf) {
+		x := binary.LittleEndian.Uint64(buf[i:])
+		if m := hasByte(x, '"') | hasByte(x, '\\') | hasByte(x, '\n') | x&highBits; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+		i += 8
+	}
+	return i
+}
+
+const (
+	lowBits  = 0x0101010101010101
+	highBits = 0x8080808080808080
+)
+
+// hasByte marks (0x80) the bytes of x that are c, and may mark bytes above
+// the lowest one that is: the lowest mark, and whether there is one, are
+// exact (a borrow only runs up from a real match). A byte of x >= 0x80
+// never matches an ASCII c.
+func hasByte(x uint64, c byte) uint64 {
+	y := x ^ (lowBits * uint64(c))
+	return (y - lowBits) &^ y & highBits
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -18,6 +19,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/rwkit/rwkit/wire"
 )
 
 // The current path: expfmt's TextParser, as Parse (legacy names) and
@@ -37,6 +40,9 @@ func streamTree(p *TextParser) (map[string]*dto.MetricFamily, error) {
 	for p.Next() {
 		s := p.Sample()
 		f := s.Family
+		if sorted := slices.IsSortedFunc(s.Labels, func(a, b wire.Label) int { return strings.Compare(a.Name, b.Name) }); s.Sorted != sorted {
+			return nil, fmt.Errorf("line %d: Sorted = %v for labels %v", s.Line, s.Sorted, s.Labels)
+		}
 		mf := fams[f.Name]
 		if mf == nil {
 			mf = &dto.MetricFamily{Name: proto.String(f.Name)}
@@ -371,6 +377,27 @@ var oddBodies = []string{
 	"# TYPE h histogram\nh_bucket{le=\"1\"} 1 5\nh_bucket{le=\"2\"} 2 6\nh_sum 1 7\n",
 	"# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_sum 2\n",
 	"a 1\na 1\n",
+	// Label values past the parser's 8-byte words: UTF-8, invalid UTF-8,
+	// escapes and a newline after the first words.
+	"up{a=\"abcdefghijklmnop\xc3\xa9qrstuvwx\",b=\"0123456789abcdef\"} 1\n",
+	"up{a=\"abcdefghijklmnop\xffqrstuvwx\"} 1\n",
+	"up{a=\"abcdefghijklmnopqrstuvw\xff\"} 1\n",
+	"up{a=\"abcdefghijklmnop\\\\qr\\\"stuvwx\\n\"} 1\n",
+	"up{a=\"abcdefghijklmnop\nqrstuvwx\"} 1\n",
+	"up{a=\"abcdefghijklmnop\\tqrstuvwx\"} 1\n",
+	// Names read in one run and not: digits, colons, non-ASCII.
+	"up{\xc3\xa9=\"v\"} 1\n",
+	"up{a\xc3\xa9=\"v\"} 1\n",
+	"up{a:b=\"1\"} 1\n",
+	"up\xc3\xa9 1\n",
+	"up1{a1_B=\"1\"} 1\n_u:p 2\n",
+	"{abc,a=\"1\"} 1\n{abc} 2\n{a:b} 3\n",
+	// A name resolved again after its family changed type.
+	"# HELP x h\nx_count 1\n# TYPE x summary\nx_count 2\nx_sum 3\nx_sum 4\n",
+	"# TYPE x summary\nx_count 1\nx_count 2\n# HELP x_count h\nx_count 3\n",
+	"x_bucket 1\n# TYPE x histogram\nx_bucket{le=\"1\"} 2\nx_bucket{le=\"2\"} 3\n",
+	"x 1\nx_count 2\nx_count 3\n# TYPE x counter\n",
+	"up{ab=\"1\",aa=\"2\"} 1\nup{aa=\"1\",ab=\"2\",b=\"3\",_=\"4\"} 2\nup{Z=\"1\",a=\"2\",a_b=\"3\",ab=\"4\"} 3\n",
 }
 
 // corpus returns every exposition kept in the repository's testdata, the
@@ -469,6 +496,30 @@ func TestTextParserMatchesExpfmtOnGenerated(t *testing.T) {
 		for _, sc := range schemes {
 			if msg := compareParsers(body, sc.scheme, nil); msg != "" {
 				t.Fatalf("seed %d (%s): %s", seed, sc.name, msg)
+			}
+		}
+	}
+}
+
+// TestTextParserResetForgetsFamilies parses bodies in turn with one parser,
+// each naming families the one before typed otherwise: what a name resolved
+// to in one body does not carry over to the next.
+func TestTextParserResetForgetsFamilies(t *testing.T) {
+	bodies := []string{
+		"# TYPE h histogram\nh_count 1\nh_bucket{le=\"1\"} 1\n",
+		"h_count 1\nh_bucket{le=\"1\"} 1\n",
+		"# TYPE h summary\nh_count 1\nh_bucket{le=\"1\"} 1\n",
+		"# TYPE h histogram\nh_count 1\nh_bucket{le=\"1\"} 1\n",
+		"# TYPE h_count gauge\nh_count 1\n",
+		"# TYPE h histogram\nh_count 1\n",
+	}
+	for _, sc := range schemes {
+		p := NewTextParser(nil, sc.scheme)
+		for round := range 3 {
+			for i, body := range bodies {
+				if msg := compareParsers([]byte(body), sc.scheme, p); msg != "" {
+					t.Fatalf("%s, round %d, body %d: %s", sc.name, round, i, msg)
+				}
 			}
 		}
 	}
@@ -634,4 +685,34 @@ func FuzzParseText(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestShortDecimal holds the value fast path to strconv.ParseFloat, bit for
+// bit, on the shapes it takes and the ones it must leave to strconv.
+func TestShortDecimal(t *testing.T) {
+	for _, s := range []string{
+		"0", "-0", "+0", "1", "-1", "+7", "0.1", "0.3", "1.5", "-2.25", ".5", "5.", "-.5", "007",
+		"123456789012345", "0.00000000000001", "999999999999999", "99999999999999.9", "9007199254740993",
+		"1234567890123456", "0.000000000000001", ".9484611666145821", "16589616287.113937", "8740681563247782.73", "5.263531936693774911", ".", "-", "+", "", "1..2", "1.2.3", "1e3", "--1", "1_0", "0x1", "Inf", "NaN",
+	} {
+		checkShortDecimal(t, s)
+	}
+}
+
+func FuzzShortDecimal(f *testing.F) {
+	for _, s := range []string{"0", "-0", "1.5", ".5", "5.", "123456789012345", "0.00000000000001", "1e3"} {
+		f.Add(s)
+	}
+	f.Fuzz(checkShortDecimal)
+}
+
+func checkShortDecimal(t *testing.T, s string) {
+	got, ok := shortDecimal(s)
+	if !ok {
+		return
+	}
+	want, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.Float64bits(got) != math.Float64bits(want) {
+		t.Errorf("shortDecimal(%q) = %v (%#x), strconv.ParseFloat = %v (%#x), %v", s, got, math.Float64bits(got), want, math.Float64bits(want), err)
+	}
 }
