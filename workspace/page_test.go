@@ -17,6 +17,7 @@ import (
 // get fetches path and decodes its JSON into out (nil: not decoded).
 func (e *env) get(t *testing.T, path string, out any) *http.Response {
 	t.Helper()
+	workspace.WaitAnalyses(e.ws) // pass-through mode analyses off the request path
 	c := *e.srv.Client()
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := c.Get(e.srv.URL + path)
