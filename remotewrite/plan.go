@@ -71,9 +71,12 @@ func (c *Client) plan(req *wire.WriteRequest, v wire.Version, skipParts int, wit
 // planBatches'); each request is compressed as soon as it is full, while
 // its bytes are still in the CPU's cache, and kept (batch.comp) until it
 // is sent. Before, the plan sized every series, and a second pass over
-// the items encoded each request. A series of at most one point, cached,
-// is appended without cutPart. c.body holds one request; c.comp holds the
-// whole write compressed.
+// the items encoded each request. A series of one sample whose label
+// block is cached (a pusher's every series from its third write on) is
+// checked and appended in one step (labelCache.hit,
+// wire.AppendSampleSeries); any other goes through planSeries. Items are
+// counted, not kept (c.items stays empty). c.body holds one request;
+// c.comp holds the whole write compressed.
 func (c *Client) planEncoded(req *wire.WriteRequest, withMetadata bool) {
 	c.items, c.batches = c.items[:0], c.batches[:0]
 	c.body, c.comp = c.body[:0], c.comp[:0]
