@@ -29,12 +29,12 @@ type Client struct {
 	version atomic.Int32 // wire.Version in use; drops to V1 after a fallback
 
 	mu      sync.Mutex // guards the buffers below and serialises writes
-	items   []item
+	items   []item     // empty after an encoded plan (planEncoded)
 	batches []batch
 	raw     []byte
 	comp    []byte
-	// body is the whole write's RW 1.0 encoding when plan encoded it
-	// (planEncoded): the requests are consecutive ranges of it.
+	// body is the RW 1.0 encoding of the request being planned when plan
+	// encodes (planEncoded).
 	body    []byte
 	encoded bool
 	scratch []byte

@@ -124,6 +124,21 @@ func (lc *labelCache) check(si int, ls []wire.Label) int {
 	return e.size
 }
 
+// hit returns the RW 1.0 label block of position si when the entry there
+// holds ls and its block is encoded: check and block in one, for the
+// series that a pusher sends write after write. Otherwise it returns nil
+// and leaves the entry alone (check then does what it must).
+func (lc *labelCache) hit(si int, ls []wire.Label) []byte {
+	if si >= len(lc.ents) {
+		return nil
+	}
+	e := &lc.ents[si]
+	if !e.ok || e.b1 < 0 || !sameLabels(lc.labels[e.l0:e.l1], ls) {
+		return nil
+	}
+	return lc.blocks[e.b0:e.b1]
+}
+
 // block returns the RW 1.0 label block of position si, which check
 // accepted in this write, or nil.
 func (lc *labelCache) block(si int) []byte {

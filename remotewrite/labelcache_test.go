@@ -99,16 +99,18 @@ func TestLabelCacheBodiesUnchanged(t *testing.T) {
 		}
 		return 200, nil, ""
 	}
+	// samples: the sample limit; 7 makes it, not the byte limit, cut most
+	// requests.
 	for _, tc := range []struct {
-		v     wire.Version
-		limit int
-	}{{wire.V1, 64 << 20}, {wire.V1, 1500}, {wire.V2, 64 << 20}, {wire.V2, 1500}} {
-		t.Run(fmt.Sprintf("%s/cache=%d", tc.v, tc.limit), func(t *testing.T) {
+		v              wire.Version
+		limit, samples int
+	}{{wire.V1, 64 << 20, 2000}, {wire.V1, 1500, 2000}, {wire.V1, 64 << 20, 7}, {wire.V2, 64 << 20, 2000}, {wire.V2, 1500, 2000}} {
+		t.Run(fmt.Sprintf("%s/cache=%d/samples=%d", tc.v, tc.limit, tc.samples), func(t *testing.T) {
 			limit := tc.limit
 			old := maxCachedLabelBytes
 			maxCachedLabelBytes = limit
 			defer func() { maxCachedLabelBytes = old }()
-			opts := []Option{WithMaxRequestBytes(4096), WithMaxSamplesPerRequest(2000), WithVersion(tc.v), WithLabelCache()}
+			opts := []Option{WithMaxRequestBytes(4096), WithMaxSamplesPerRequest(tc.samples), WithVersion(tc.v), WithLabelCache()}
 			kept := newReceiver(t, answer)
 			keptClient := mustNew(t, kept.url(), opts...)
 			cur := base()

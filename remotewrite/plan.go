@@ -71,9 +71,12 @@ func (c *Client) plan(req *wire.WriteRequest, v wire.Version, skipParts int, wit
 // planBatches'); each request is compressed as soon as it is full, while
 // its bytes are still in the CPU's cache, and kept (batch.comp) until it
 // is sent. Before, the plan sized every series, and a second pass over
-// the items encoded each request. A series of at most one point, cached,
-// is appended without cutPart. c.body holds one request; c.comp holds the
-// whole write compressed.
+// the items encoded each request. A series of one sample whose label
+// block is cached (a pusher's every series from its third write on) is
+// checked and appended in one step (labelCache.hit,
+// wire.AppendSampleSeries); any other goes through planSeries. Items are
+// counted, not kept (c.items stays empty). c.body holds one request;
+// c.comp holds the whole write compressed.
 func (c *Client) planEncoded(req *wire.WriteRequest, withMetadata bool) {
 	c.items, c.batches = c.items[:0], c.batches[:0]
 	c.body, c.comp = c.body[:0], c.comp[:0]
@@ -89,25 +92,17 @@ func (c *Client) planEncoded(req *wire.WriteRequest, withMetadata bool) {
 	c.labels.begin(len(req.Series))
 	for si := range req.Series {
 		ts := &req.Series[si]
-		points := len(ts.Samples) + len(ts.Histograms) + len(ts.Exemplars)
-		lsize := c.labels.check(si, ts.Labels)
-		if block := c.labels.block(si); points <= 1 && block != nil {
-			n := len(c.body)
-			c.body = wire.AppendTimeSeriesLabels(c.body, block, ts)
-			c.addEncoded(&cur, item{md: -1, series: int32(si),
-				s1: int32(len(ts.Samples)), h1: int32(len(ts.Histograms)), e1: int32(len(ts.Exemplars)), size: len(c.body) - n})
-			continue
-		}
-		for from := 0; ; {
-			it, to := cutPart(req, v1, si, from, min(from+c.cfg.maxSamples, points), lsize, room)
-			n := len(c.body)
-			c.body = c.appendItem(c.body, req, &it)
-			it.size = len(c.body) - n
-			c.addEncoded(&cur, it)
-			if from = to; from >= points {
-				break
+		// A series of one sample whose labels are cached (every series
+		// of a pusher, from its third write on): one check, one append.
+		if len(ts.Samples) == 1 && len(ts.Histograms) == 0 && len(ts.Exemplars) == 0 {
+			if block := c.labels.hit(si, ts.Labels); block != nil {
+				n := len(c.body)
+				c.body = wire.AppendSampleSeries(c.body, block, &ts.Samples[0])
+				c.addSample(&cur, len(c.body)-n)
+				continue
 			}
 		}
+		c.planSeries(&cur, req, si, room)
 	}
 	// An empty write still sends one (empty) request (planBatches).
 	if cur.end > cur.start || len(c.batches) == 0 {
@@ -115,12 +110,52 @@ func (c *Client) planEncoded(req *wire.WriteRequest, withMetadata bool) {
 	}
 }
 
+// planSeries is planEncoded for series si in general: checked against the
+// label cache, appended whole when it has at most one point and a cached
+// label block, else cut in parts (cutPart) appended one by one.
+func (c *Client) planSeries(cur *batch, req *wire.WriteRequest, si, room int) {
+	ts := &req.Series[si]
+	points := len(ts.Samples) + len(ts.Histograms) + len(ts.Exemplars)
+	lsize := c.labels.check(si, ts.Labels)
+	if block := c.labels.block(si); points <= 1 && block != nil {
+		n := len(c.body)
+		c.body = wire.AppendTimeSeriesLabels(c.body, block, ts)
+		c.addEncoded(cur, item{md: -1, series: int32(si),
+			s1: int32(len(ts.Samples)), h1: int32(len(ts.Histograms)), e1: int32(len(ts.Exemplars)), size: len(c.body) - n})
+		return
+	}
+	for from := 0; ; {
+		it, to := cutPart(req, v1, si, from, min(from+c.cfg.maxSamples, points), lsize, room)
+		n := len(c.body)
+		c.body = c.appendItem(c.body, req, &it)
+		it.size = len(c.body) - n
+		c.addEncoded(cur, it)
+		if from = to; from >= points {
+			return
+		}
+	}
+}
+
+// addSample is addEncoded for a whole series of one sample, size bytes at
+// the end of c.body.
+func (c *Client) addSample(cur *batch, size int) {
+	if cur.end > cur.start && (cur.bytes+size > c.cfg.maxBytes || cur.counts.Samples+cur.counts.Histograms+cur.counts.Exemplars >= c.cfg.maxSamples) {
+		c.closeEncoded(cur)
+		*cur = batch{start: cur.end, end: cur.end}
+	}
+	cur.end++
+	cur.bytes += size
+	cur.counts.Series++
+	cur.counts.Samples++
+}
+
 // addEncoded adds item it, whose encoding ends c.body, to request cur,
 // after closing cur (closeEncoded) and starting the next when it would
-// take cur over the byte or the sample limit, as planBatches does.
+// take cur over the byte or the sample limit, as planBatches does. The
+// items are counted (cur.end), not kept: nothing reads them after an
+// encoded plan.
 func (c *Client) addEncoded(cur *batch, it item) {
-	i := len(c.items)
-	c.items = append(c.items, it)
+	i := cur.end
 	n := it.counts()
 	if cur.end > cur.start && (cur.bytes+it.size > c.cfg.maxBytes || cur.counts.points()+n.points() > c.cfg.maxSamples) {
 		c.closeEncoded(cur)

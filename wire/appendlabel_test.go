@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"math"
 	"strings"
 	"testing"
 )
@@ -32,5 +33,29 @@ func TestAppendTimeSeriesInPieces(t *testing.T) {
 	got = AppendTimeSeriesData(got, ts)
 	if want := AppendTimeSeriesLabels(nil, block, ts); !bytes.Equal(got, want) {
 		t.Fatalf("in pieces:\n%x\nwhole:\n%x", got, want)
+	}
+}
+
+// AppendSampleSeries is AppendTimeSeriesLabels of a series of that one
+// sample: zero and negative-zero values, NaN, zero, negative and wide
+// timestamps, empty and long label blocks (series lengths of one to three
+// varint bytes).
+func TestAppendSampleSeriesIsAppendTimeSeriesLabels(t *testing.T) {
+	blocks := [][]byte{nil, AppendLabels(nil, []Label{{Name: "__name__", Value: "up"}}),
+		AppendLabels(nil, []Label{{Name: "__name__", Value: "a"}, {Name: "b", Value: strings.Repeat("v", 200)}}),
+		AppendLabels(nil, []Label{{Name: "b", Value: strings.Repeat("v", 16370)}}), // a series length of 2 or 3 varint bytes
+		AppendLabels(nil, []Label{{Name: "b", Value: strings.Repeat("v", 17000)}})}
+	negZero := math.Copysign(0, -1)
+	samples := []Sample{{}, {Value: 1.5}, {Timestamp: 1700000000000}, {Value: negZero, Timestamp: 1},
+		{Value: math.NaN(), Timestamp: -1}, {Value: math.Inf(-1), Timestamp: math.MaxInt64},
+		{Value: 2, Timestamp: 127, StartTimestamp: 5}, {Value: -3, Timestamp: 128}}
+	for _, block := range blocks {
+		for _, s := range samples {
+			got := AppendSampleSeries([]byte{7}, block, &s)
+			want := AppendTimeSeriesLabels([]byte{7}, block, &TimeSeries{Samples: []Sample{s}})
+			if !bytes.Equal(got, want) {
+				t.Fatalf("block %d bytes, sample %+v:\n%x\nwant (AppendTimeSeriesLabels):\n%x", len(block), s, got, want)
+			}
+		}
 	}
 }

@@ -90,6 +90,24 @@ func AppendTimeSeriesLabels(dst []byte, labelBlock []byte, ts *TimeSeries) []byt
 	return appendSeriesData(dst, ts)
 }
 
+// AppendSampleSeries is AppendTimeSeriesLabels of a series of one sample
+// and nothing else (no histograms, no exemplars), s, the bytes the same:
+// what a pusher's series is, encoded without walking a TimeSeries.
+func AppendSampleSeries(dst []byte, labelBlock []byte, s *Sample) []byte {
+	ss := 0 // the Sample message's size
+	if s.Value != 0 {
+		ss = 9
+	}
+	if s.Timestamp != 0 {
+		ss += 1 + sizeVarint(uint64(s.Timestamp))
+	}
+	dst = append(dst, tagWRTimeSeries)
+	dst = appendVarint(dst, uint64(len(labelBlock)+2+ss))
+	dst = append(dst, labelBlock...)
+	dst = append(dst, tagTSSamples, byte(ss)) // ss <= 20: a one-byte length
+	return appendSampleFields(dst, s, false)
+}
+
 // AppendTimeSeriesStart and AppendTimeSeriesData write what
 // AppendTimeSeriesLabels writes with the label block appended in between
 // by the caller, in pieces if it likes: Start takes the block's length.
