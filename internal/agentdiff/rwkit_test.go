@@ -39,6 +39,11 @@ func (r *rwkitAgent) Stop(ctx context.Context) error {
 }
 
 func startRwkit(t *testing.T, cfg string) agentdiff.Scraper {
+	return startRwkitWith(t, cfg, agent.Options{StaleMarkersOnShutdown: false})
+}
+
+// startRwkitWith runs rwkit's agent with opts on cfg until the test ends.
+func startRwkitWith(t *testing.T, cfg string, opts agent.Options) agentdiff.Scraper {
 	path := filepath.Join(t.TempDir(), "prometheus.yml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -47,7 +52,7 @@ func startRwkit(t *testing.T, cfg string) agentdiff.Scraper {
 	if err != nil {
 		t.Fatalf("agent.LoadFile: %v\n%s", err, cfg)
 	}
-	a, err := agent.New(c, agent.Options{StaleMarkersOnShutdown: false})
+	a, err := agent.New(c, opts)
 	if err != nil {
 		t.Fatalf("agent.New: %v", err)
 	}

@@ -1,17 +1,13 @@
 package agentdiff_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rwkit/rwkit/agent"
 	"github.com/rwkit/rwkit/internal/agentdiff"
@@ -50,29 +46,7 @@ func editForStream(t *testing.T, cfg string, _ *agentdiff.Receiver) string {
 }
 
 func startRwkitLogged(t *testing.T, cfg string, logs *syncbuf.Buffer) agentdiff.Scraper {
-	path := filepath.Join(t.TempDir(), "prometheus.yml")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c, err := agent.LoadFile(path)
-	if err != nil {
-		t.Fatalf("agent.LoadFile: %v\n%s", err, cfg)
-	}
-	a, err := agent.New(c, agent.Options{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
-	if err != nil {
-		t.Fatalf("agent.New: %v", err)
-	}
-	r := &rwkitAgent{a: a, done: make(chan struct{})}
-	go func() {
-		r.runErr = a.Run(context.Background())
-		close(r.done)
-	}()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = r.Stop(ctx)
-	})
-	return r
+	return startRwkitWith(t, cfg, agent.Options{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 }
 
 // streamKnownDifferences are rwkit's known differences with Prometheus
