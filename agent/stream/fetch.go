@@ -235,11 +235,3 @@ func (b *bodyReader) tee(p []byte) {
 		*b.keep = append(*b.keep, p...)
 	}
 }
-
-// redactURL is u without its query, whose parameters may carry tokens.
-func redactURL(u string) string {
-	if i := strings.IndexByte(u, '?'); i >= 0 {
-		return u[:i] + "?<redacted>"
-	}
-	return u
-}

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/prometheus/model/relabel"
 	promscrape "github.com/prometheus/prometheus/scrape"
 
+	"github.com/rwkit/rwkit/internal/redact"
 	"github.com/rwkit/rwkit/scrape"
 )
 
@@ -255,7 +256,7 @@ func (l *Loop) Scrape(ctx context.Context, now time.Time) (Report, error) {
 	l.c.written = 0
 	if st.err = l.scrapeBody(ctx, &st); st.err != nil {
 		l.c.rollback(&st)
-		st.err = fmt.Errorf("scrape %s: %w", redactURL(l.url), st.err)
+		st.err = fmt.Errorf("scrape %s: %w", redact.URL(l.url), redact.Error(st.err))
 	}
 	l.c.staleMarkers(l, &st)
 	d := time.Since(start)

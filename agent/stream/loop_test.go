@@ -139,6 +139,13 @@ func TestSecretInURLIsNotInErrors(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "403") {
 		t.Fatalf("error %v: want the status, without the token", err)
 	}
+	// A target that cannot be reached: Go's client names the URL, query
+	// and all, in its error.
+	tg.Close()
+	l = newLoop(t, cfg, &lastBody{})
+	if _, err = l.Scrape(context.Background(), time.UnixMilli(2000)); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("error %v: want one, without the token", err)
+	}
 }
 
 // A target whose series churn does not grow the cache forever: a line
