@@ -109,7 +109,6 @@ func (a *Agent) splitJobs(cfg *config.Config) (*config.Config, error) {
 	}
 	rest := *cfg
 	rest.ScrapeConfigs = nil
-	a.stream.seed = offsetSeed(cfg)
 	for _, sc := range cfg.ScrapeConfigs {
 		why := streamIneligible(cfg, sc, a.sinks)
 		if why != "" {
@@ -129,6 +128,11 @@ func (a *Agent) addStreamJob(cfg *config.Config, sc *config.ScrapeConfig) error 
 	targets, err := stream.Targets(sc)
 	if err != nil {
 		return fmt.Errorf("agent: %w", err)
+	}
+	if len(a.stream.jobs) == 0 {
+		// Looked up once, and only when a job runs on the stream loop
+		// (the scrape manager looks it up for the others).
+		a.stream.seed = offsetSeed(cfg)
 	}
 	opts := []stream.Option{stream.WithExternalLabels(cfg.GlobalConfig.ExternalLabels), stream.WithOffsetSeed(a.stream.seed)}
 	if len(cfg.RemoteWriteConfigs) > 0 {
