@@ -186,18 +186,7 @@ func TestQueueAppendBatch(t *testing.T) {
 				t.Fatal(err)
 			}
 			b.Reset() // the queue keeps its own copy
-			want := sampleKeys([]wire.WriteRequest{*tc.req})
-			waitfor.True(t, "delivered", func() bool { return len(sampleKeys(rc.accepted())) == len(want) })
-			if diff := cmp.Diff(want, sampleKeys(rc.accepted())); diff != "" {
-				t.Errorf("accepted samples (-want +got):\n%s", diff)
-			}
-			var sizes []int
-			for _, r := range rc.accepted() {
-				sizes = append(sizes, len(r.Series))
-			}
-			if diff := cmp.Diff(tc.want, sizes); diff != "" {
-				t.Errorf("series per request (-want +got):\n%s", diff)
-			}
+			checkDelivered(t, rc, tc.req, tc.want)
 		})
 	}
 }
@@ -221,19 +210,8 @@ func TestBatchSetEncoded(t *testing.T) {
 	if err := q.AppendBatch(&b); err != nil {
 		t.Fatal(err)
 	}
-	want := sampleKeys([]wire.WriteRequest{*req})
-	waitfor.True(t, "delivered", func() bool { return len(sampleKeys(rc.accepted())) == len(want) })
-	if diff := cmp.Diff(want, sampleKeys(rc.accepted())); diff != "" {
-		t.Errorf("accepted samples (-want +got):\n%s", diff)
-	}
-	var sizes []int
-	for _, r := range rc.accepted() {
-		sizes = append(sizes, len(r.Series))
-	}
 	// Series 3 has two samples: at most 3 samples a request.
-	if diff := cmp.Diff([]int{3, 2, 3, 2}, sizes); diff != "" {
-		t.Errorf("series per request (-want +got):\n%s", diff)
-	}
+	checkDelivered(t, rc, req, []int{3, 2, 3, 2})
 	// Vouched for, one sample each: the batch is cut by that count.
 	one := wire.AppendWriteRequest(nil, batch("m", 10, 1000, 1))
 	if err := b.SetEncoded(one, 1); err != nil || b.Len() != 10 {
@@ -243,5 +221,23 @@ func TestBatchSetEncoded(t *testing.T) {
 		if err := b.SetEncoded(bad, 0); err == nil || b.Len() != 0 {
 			t.Errorf("SetEncoded(% x): %v, Len %d; want an error and an empty batch", bad, err, b.Len())
 		}
+	}
+}
+
+// checkDelivered waits until rc accepted every sample of req and checks
+// them and the series of each request rc accepted.
+func checkDelivered(t *testing.T, rc *receiver, req *wire.WriteRequest, sizes []int) {
+	t.Helper()
+	want := sampleKeys([]wire.WriteRequest{*req})
+	waitfor.True(t, "delivered", func() bool { return len(sampleKeys(rc.accepted())) == len(want) })
+	if diff := cmp.Diff(want, sampleKeys(rc.accepted())); diff != "" {
+		t.Errorf("accepted samples (-want +got):\n%s", diff)
+	}
+	var got []int
+	for _, r := range rc.accepted() {
+		got = append(got, len(r.Series))
+	}
+	if diff := cmp.Diff(sizes, got); diff != "" {
+		t.Errorf("series per request (-want +got):\n%s", diff)
 	}
 }
