@@ -139,33 +139,34 @@ func (c *Client) planSeries(cur *batch, req *wire.WriteRequest, si, room int) {
 // addSample is addEncoded for a whole series of one sample, size bytes at
 // the end of c.body.
 func (c *Client) addSample(cur *batch, size int) {
-	if cur.end > cur.start && (cur.bytes+size > c.cfg.maxBytes || cur.counts.Samples+cur.counts.Histograms+cur.counts.Exemplars >= c.cfg.maxSamples) {
-		c.closeEncoded(cur)
-		*cur = batch{start: cur.end, end: cur.end}
-	}
+	c.makeRoom(cur, size, 1)
 	cur.end++
 	cur.bytes += size
 	cur.counts.Series++
 	cur.counts.Samples++
 }
 
-// addEncoded adds item it, whose encoding ends c.body, to request cur,
-// after closing cur (closeEncoded) and starting the next when it would
-// take cur over the byte or the sample limit, as planBatches does. The
-// items are counted (cur.end), not kept: nothing reads them after an
-// encoded plan.
+// addEncoded adds item it, whose encoding ends c.body, to request cur
+// (after makeRoom). The items are counted (cur.end), not kept: nothing
+// reads them after an encoded plan.
 func (c *Client) addEncoded(cur *batch, it item) {
-	i := cur.end
 	n := it.counts()
-	if cur.end > cur.start && (cur.bytes+it.size > c.cfg.maxBytes || cur.counts.points()+n.points() > c.cfg.maxSamples) {
-		c.closeEncoded(cur)
-		*cur = batch{start: i, end: i}
-	}
-	cur.end = i + 1
+	c.makeRoom(cur, it.size, n.points())
+	cur.end++
 	cur.bytes += it.size
 	cur.counts.add(n)
 	if it.md >= 0 {
 		cur.metadata++
+	}
+}
+
+// makeRoom closes request cur (closeEncoded) and starts the next when
+// size more bytes and points more points would take cur over the byte or
+// the sample limit, as planBatches does.
+func (c *Client) makeRoom(cur *batch, size, points int) {
+	if cur.end > cur.start && (cur.bytes+size > c.cfg.maxBytes || cur.counts.points()+points > c.cfg.maxSamples) {
+		c.closeEncoded(cur)
+		*cur = batch{start: cur.end, end: cur.end}
 	}
 }
 
