@@ -221,12 +221,3 @@ func (f *finder) equal(key keyRef, ls []wire.Label) bool {
 	}
 	return bytes.Equal(f.keys.get(key), f.buf)
 }
-
-func hasLabel(ls []wire.Label, name string) bool {
-	for _, l := range ls {
-		if l.Name == name {
-			return true
-		}
-	}
-	return false
-}
