@@ -169,22 +169,8 @@ func counting() []string {
 	return out
 }
 
-// scrapeFailed is what a target's report series show when every scrape
-// fails (up 0, nothing scraped).
-func scrapeFailed(target string) func(*agentdiff.Observation) error {
-	added := make([]string, scrapes)
-	for i := range added {
-		added[i] = "0"
-	}
-	return agentdiff.All(
-		agentdiff.SetScrapes(key("up", target, "plain"), 1, each("0")...),
-		agentdiff.SetScrapes(key("scrape_samples_scraped", target, "plain"), 1, each("0")...),
-		agentdiff.SetScrapes(key("scrape_samples_post_metric_relabeling", target, "plain"), 1, each("0")...),
-		agentdiff.SetScrapes(key("scrape_series_added", target, "plain"), 1, added...),
-	)
-}
-
-// scrapeSucceeded is the opposite: n samples, n series added at scrape 1.
+// scrapeSucceeded is what a target's report series show when every
+// scrape succeeds: n samples, n series added at scrape 1.
 func scrapeSucceeded(target string, n int) func(*agentdiff.Observation) error {
 	added := make([]string, scrapes)
 	for i := range added {
