@@ -21,25 +21,11 @@ func TestAppendLabelIsOneLabelOfAppendLabels(t *testing.T) {
 	}
 }
 
-// AppendTimeSeriesStart, the block and AppendTimeSeriesData are
-// AppendTimeSeriesLabels.
-func TestAppendTimeSeriesInPieces(t *testing.T) {
-	ts := &TimeSeries{Samples: []Sample{{Value: 1.5, Timestamp: 1700000000000}, {Value: 0, Timestamp: 0}},
-		Exemplars: []Exemplar{{Labels: []Label{{Name: "trace_id", Value: "x"}}, Value: 2, Timestamp: 3}}}
-	block := AppendLabels(nil, []Label{{Name: "__name__", Value: "a"}, {Name: "b", Value: strings.Repeat("v", 200)}})
-	got := AppendTimeSeriesStart(nil, len(block), ts)
-	got = append(got, block[:7]...)
-	got = append(got, block[7:]...)
-	got = AppendTimeSeriesData(got, ts)
-	if want := AppendTimeSeriesLabels(nil, block, ts); !bytes.Equal(got, want) {
-		t.Fatalf("in pieces:\n%x\nwhole:\n%x", got, want)
-	}
-}
-
 // AppendSampleSeries is AppendTimeSeriesLabels of a series of that one
 // sample: zero and negative-zero values, NaN, zero, negative and wide
 // timestamps, empty and long label blocks (series lengths of one to three
-// varint bytes).
+// varint bytes); and the same in pieces (AppendSampleSeriesStart, the
+// block, AppendSampleSeriesEnd).
 func TestAppendSampleSeriesIsAppendTimeSeriesLabels(t *testing.T) {
 	blocks := [][]byte{nil, AppendLabels(nil, []Label{{Name: "__name__", Value: "up"}}),
 		AppendLabels(nil, []Label{{Name: "__name__", Value: "a"}, {Name: "b", Value: strings.Repeat("v", 200)}}),
@@ -55,6 +41,13 @@ func TestAppendSampleSeriesIsAppendTimeSeriesLabels(t *testing.T) {
 			want := AppendTimeSeriesLabels([]byte{7}, block, &TimeSeries{Samples: []Sample{s}})
 			if !bytes.Equal(got, want) {
 				t.Fatalf("block %d bytes, sample %+v:\n%x\nwant (AppendTimeSeriesLabels):\n%x", len(block), s, got, want)
+			}
+			// In pieces, the block split in two.
+			half := len(block) / 2
+			pieces := AppendSampleSeriesStart([]byte{7}, len(block), &s)
+			pieces = append(append(pieces, block[:half]...), block[half:]...)
+			if pieces = AppendSampleSeriesEnd(pieces, &s); !bytes.Equal(pieces, want) {
+				t.Fatalf("block %d bytes, sample %+v, in pieces:\n%x\nwant:\n%x", len(block), s, pieces, want)
 			}
 		}
 	}

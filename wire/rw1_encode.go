@@ -94,31 +94,36 @@ func AppendTimeSeriesLabels(dst []byte, labelBlock []byte, ts *TimeSeries) []byt
 // and nothing else (no histograms, no exemplars), s, the bytes the same:
 // what a pusher's series is, encoded without walking a TimeSeries.
 func AppendSampleSeries(dst []byte, labelBlock []byte, s *Sample) []byte {
-	ss := 0 // the Sample message's size
-	if s.Value != 0 {
-		ss = 9
-	}
-	if s.Timestamp != 0 {
-		ss += 1 + sizeVarint(uint64(s.Timestamp))
-	}
-	dst = append(dst, tagWRTimeSeries)
-	dst = appendVarint(dst, uint64(len(labelBlock)+2+ss))
+	dst = AppendSampleSeriesStart(dst, len(labelBlock), s)
 	dst = append(dst, labelBlock...)
-	dst = append(dst, tagTSSamples, byte(ss)) // ss <= 20: a one-byte length
+	return AppendSampleSeriesEnd(dst, s)
+}
+
+// AppendSampleSeriesStart and AppendSampleSeriesEnd write what
+// AppendSampleSeries writes with the label block of blockLen bytes
+// appended in between by the caller, in pieces if it likes.
+func AppendSampleSeriesStart(dst []byte, blockLen int, s *Sample) []byte {
+	dst = append(dst, tagWRTimeSeries)
+	return appendVarint(dst, uint64(blockLen+2+sampleSize(s)))
+}
+
+// AppendSampleSeriesEnd appends the one sample: see AppendSampleSeriesStart.
+func AppendSampleSeriesEnd(dst []byte, s *Sample) []byte {
+	dst = append(dst, tagTSSamples, byte(sampleSize(s))) // at most 20: a one-byte length
 	return appendSampleFields(dst, s, false)
 }
 
-// AppendTimeSeriesStart and AppendTimeSeriesData write what
-// AppendTimeSeriesLabels writes with the label block appended in between
-// by the caller, in pieces if it likes: Start takes the block's length.
-func AppendTimeSeriesStart(dst []byte, blockLen int, ts *TimeSeries) []byte {
-	dst = append(dst, tagWRTimeSeries)
-	return appendVarint(dst, uint64(blockLen+sizeSeriesData(ts)))
+// sampleSize is the size of s' Sample message, start timestamp left out.
+func sampleSize(s *Sample) int {
+	n := 0
+	if s.Value != 0 {
+		n = 9
+	}
+	if s.Timestamp != 0 {
+		n += 1 + sizeVarint(uint64(s.Timestamp))
+	}
+	return n
 }
-
-// AppendTimeSeriesData appends ts' samples, exemplars and histograms: see
-// AppendTimeSeriesStart.
-func AppendTimeSeriesData(dst []byte, ts *TimeSeries) []byte { return appendSeriesData(dst, ts) }
 
 // AppendMetadata appends one WriteRequest.metadata field.
 func AppendMetadata(dst []byte, md *Metadata) []byte {

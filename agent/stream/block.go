@@ -68,13 +68,13 @@ func (c *cache) constIndex(field []byte) int {
 	return -1
 }
 
-// appendSeries appends e's series with the sample of c.ts, its label
-// block written from the key's pieces and the constant labels straight
-// into dst when it has a recipe.
-func (c *cache) appendSeries(dst []byte, e *entry) []byte {
+// appendSeries appends e's series with its one sample s, its label block
+// written from the key's pieces and the constant labels straight into
+// dst when it has a recipe.
+func (c *cache) appendSeries(dst []byte, e *entry, s *wire.Sample) []byte {
 	if e.flags&fDerived == 0 {
 		b := e.text[e.klen:]
-		return wire.AppendTimeSeriesLabels(dst, unsafe.Slice(unsafe.StringData(b), len(b)), &c.ts)
+		return wire.AppendSampleSeries(dst, unsafe.Slice(unsafe.StringData(b), len(b)), s)
 	}
 	key, recipe := e.text[:e.klen-2], e.text[e.klen:]
 	n := len(key)
@@ -83,9 +83,9 @@ func (c *cache) appendSeries(dst []byte, e *entry) []byte {
 		n += len(c.consts[r[m]])
 		r = r[m+1:]
 	}
-	dst = wire.AppendTimeSeriesStart(dst, n, &c.ts)
+	dst = wire.AppendSampleSeriesStart(dst, n, s)
 	dst = c.appendDerived(dst, key, recipe)
-	return wire.AppendTimeSeriesData(dst, &c.ts)
+	return wire.AppendSampleSeriesEnd(dst, s)
 }
 
 // appendBlock appends e's label block: the one it keeps, or the one its

@@ -58,7 +58,6 @@ type cache struct {
 	// may take besides its key's: the target's labels and the external
 	// labels.
 	consts  [][]byte
-	ts      wire.TimeSeries
 	written int // samples for the Output (a series that write_relabel_configs drop is appended, not written)
 	// undo holds the entries this scrape read that were not cached, with
 	// their seen before: restart puts it back.
@@ -136,7 +135,6 @@ func (c *cache) init(l *Loop) {
 	c.raw, c.blocks = map[uint64]*entry{}, map[uint64]*entry{}
 	c.iter, c.ok = 1, 1
 	c.lb = labels.NewBuilder(labels.EmptyLabels())
-	c.ts.Samples = make([]wire.Sample, 1)
 	c.initConsts(l)
 	for i, name := range reportNames {
 		e := &entry{}
@@ -457,8 +455,7 @@ func (c *cache) emit(l *Loop) error {
 		if !p.e.written() {
 			continue
 		}
-		c.ts.Samples[0] = wire.Sample{Value: math.Float64frombits(p.bits), Timestamp: p.t}
-		l.body = c.appendSeries(l.body, p.e)
+		l.body = c.appendSeries(l.body, p.e, &wire.Sample{Value: math.Float64frombits(p.bits), Timestamp: p.t})
 		if n++; n == l.writeSeries {
 			if err := l.out.Write(l.body, n); err != nil {
 				return err
